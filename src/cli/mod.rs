@@ -1,0 +1,85 @@
+//! The command line: one file per subcommand; `main.rs` only dispatches.
+
+mod check;
+mod graph;
+
+use anyhow::{bail, Result};
+use blueprint::script::Options;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bp",
+    version,
+    about = "Describe AWS EKS platforms as Rhai scripts, then plan and apply them",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate and validate a blueprint, with no AWS call
+    Check(check::CheckArgs),
+    /// Print the dependency graph of a blueprint
+    Graph(graph::GraphArgs),
+}
+
+/// Inputs shared by every command that evaluates a blueprint.
+#[derive(Args, Debug, Clone)]
+pub struct ScriptArgs {
+    /// The blueprint (*.rhai)
+    pub file: PathBuf,
+    /// An input for the script, read with var("key"); repeatable
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1]
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+impl ScriptArgs {
+    pub fn options(&self) -> Result<Options> {
+        let mut vars = BTreeMap::new();
+        for v in &self.vars {
+            let Some((k, val)) = v.split_once('=') else {
+                bail!("--var `{v}` is not KEY=VALUE");
+            };
+            let k = k.trim();
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                bail!("--var `{v}`: the name must be letters, digits, `_` or `-`");
+            }
+            vars.insert(k.to_string(), val.to_string());
+        }
+        Ok(Options {
+            vars,
+            region: resolve_region(self.region.as_deref()),
+        })
+    }
+}
+
+/// --region, then the environment, then us-east-1.
+pub fn resolve_region(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Check(a) => check::run(&a),
+        Command::Graph(a) => graph::run(&a),
+    }
+}

@@ -1,0 +1,17 @@
+//! The desired state: resources with addresses, specs and dependencies, the
+//! graph they form, and the checks that run before any AWS call. No I/O here.
+
+mod address;
+pub mod cidr;
+mod graph;
+pub mod names;
+pub mod regions;
+mod resource;
+pub mod validate;
+mod value;
+
+pub use address::{Address, Kind};
+pub use cidr::Cidr;
+pub use graph::{Cycle, Graph};
+pub use resource::{Origin, Problem, Resource, Span};
+pub use value::{Map, Part, Ref, Value};

@@ -1,0 +1,224 @@
+//! Name rules per kind (what AWS accepts), instance-type syntax, and
+//! "did you mean" suggestions.
+
+use super::{Kind, Problem};
+
+struct Rule {
+    min: usize,
+    max: usize,
+    allowed: fn(char) -> bool,
+    described: &'static str,
+}
+
+fn alnum_dash_underscore(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+fn tag_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+fn iam_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-' | '_')
+}
+
+fn bucket_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+}
+
+fn rule(kind: Kind) -> Rule {
+    match kind {
+        Kind::Cluster => Rule {
+            min: 1,
+            max: 100,
+            allowed: alnum_dash_underscore,
+            described: "letters, digits, `-` and `_`",
+        },
+        Kind::NodeGroup | Kind::FargateProfile => Rule {
+            min: 1,
+            max: 63,
+            allowed: alnum_dash_underscore,
+            described: "letters, digits, `-` and `_`",
+        },
+        Kind::IamRole => Rule {
+            min: 1,
+            max: 64,
+            allowed: iam_char,
+            described: "letters, digits and `+=,.@-_`",
+        },
+        Kind::S3Bucket => Rule {
+            min: 3,
+            max: 63,
+            allowed: bucket_char,
+            described: "lowercase letters, digits, `-` and `.`",
+        },
+        Kind::SecurityGroup => Rule {
+            min: 1,
+            max: 255,
+            allowed: tag_name_char,
+            described: "letters, digits, `-`, `_` and `.`",
+        },
+        _ => Rule {
+            min: 1,
+            max: 64,
+            allowed: tag_name_char,
+            described: "letters, digits, `-`, `_` and `.`",
+        },
+    }
+}
+
+/// Checks a resource name against what AWS accepts for its kind.
+pub fn check_name(kind: Kind, name: &str) -> Result<(), Problem> {
+    let r = rule(kind);
+    let len = name.chars().count();
+    if len < r.min || len > r.max {
+        return Err(Problem::new(format!(
+            "{kind} name `{name}` is {len} characters long; AWS allows {} to {}",
+            r.min, r.max
+        ))
+        .hint(format!("use a name of {} to {} characters", r.min, r.max)));
+    }
+    if let Some(bad) = name.chars().find(|c| !(r.allowed)(*c)) {
+        return Err(Problem::new(format!(
+            "{kind} name `{name}` contains `{bad}`, which AWS does not allow here"
+        ))
+        .hint(format!("a {kind} name may hold {}", r.described)));
+    }
+    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok {
+        return Err(Problem::new(format!(
+            "{kind} name `{name}` must start with a letter or a digit"
+        )));
+    }
+    match kind {
+        Kind::S3Bucket => check_bucket(name),
+        Kind::SecurityGroup if name.to_ascii_lowercase().starts_with("sg-") => Err(Problem::new(
+            format!("security group name `{name}` starts with `sg-`, which AWS reserves for ids"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_bucket(name: &str) -> Result<(), Problem> {
+    let last_ok = name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !last_ok {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` must end with a letter or a digit"
+        )));
+    }
+    if name.contains("..") {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` has two adjacent dots"
+        )));
+    }
+    let ip_like = name.split('.').count() == 4
+        && name.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if ip_like {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` looks like an IP address, which S3 does not allow"
+        )));
+    }
+    if name.starts_with("xn--") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` uses a prefix or suffix that S3 reserves"
+        )));
+    }
+    Ok(())
+}
+
+/// EC2 instance type syntax: `family.size`, e.g. `m6i.large`, `c7g.16xlarge`,
+/// `u-6tb1.metal`, `m7i.metal-24xl`.
+pub fn check_instance_type(t: &str) -> Result<(), Problem> {
+    let bad = || {
+        Problem::new(format!("`{t}` is not an EC2 instance type"))
+            .hint("instance types look like \"m6i.large\" or \"c7g.4xlarge\"")
+    };
+    let (family, size) = t.split_once('.').ok_or_else(bad)?;
+    let family_ok = family.len() >= 2
+        && family.starts_with(|c: char| c.is_ascii_lowercase())
+        && family.chars().any(|c| c.is_ascii_digit())
+        && family
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let size_ok = match size {
+        "nano" | "micro" | "small" | "medium" | "large" | "xlarge" | "metal" => true,
+        s if s.ends_with("xlarge") => {
+            let n = &s[..s.len() - "xlarge".len()];
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        s if s.starts_with("metal-") && s.ends_with("xl") => {
+            let n = &s["metal-".len()..s.len() - 2];
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    };
+    if family_ok && size_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// The closest candidate within a small edit distance, for "did you mean".
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1) + 1;
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_per_kind() {
+        assert!(check_name(Kind::Cluster, "pms-prod").is_ok());
+        assert!(check_name(Kind::Cluster, "pms prod").is_err());
+        assert!(check_name(Kind::Cluster, "-pms").is_err());
+        assert!(check_name(Kind::NodeGroup, &"n".repeat(64)).is_err());
+        assert!(check_name(Kind::IamRole, "pms-prod-cluster@x").is_ok());
+        assert!(check_name(Kind::S3Bucket, "pms-backups").is_ok());
+        assert!(check_name(Kind::S3Bucket, "PMS-Backups").is_err());
+        assert!(check_name(Kind::S3Bucket, "ab").is_err());
+        assert!(check_name(Kind::S3Bucket, "a..b").is_err());
+        assert!(check_name(Kind::S3Bucket, "192.168.1.1").is_err());
+        assert!(check_name(Kind::S3Bucket, "backups-").is_err());
+        assert!(check_name(Kind::SecurityGroup, "sg-workers").is_err());
+    }
+
+    #[test]
+    fn instance_types() {
+        for ok in ["m6i.large", "t3.medium", "r6i.xlarge", "c7g.16xlarge", "u-6tb1.metal", "m7i.metal-24xl", "mac1.metal"] {
+            assert!(check_instance_type(ok).is_ok(), "{ok}");
+        }
+        for bad in ["m6i", "large", "m6i.huge", "M6I.large", "m.large", "m6i.xxlarge", "m6i.4xl"] {
+            assert!(check_instance_type(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("desird", ["min", "max", "desired"]), Some("desired"));
+        assert_eq!(suggest("zzzzzz", ["min", "max", "desired"]), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

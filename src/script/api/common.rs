@@ -1,0 +1,174 @@
+//! `var`, `region`, `tags` and `ref`.
+
+use super::super::handles;
+use super::super::state::{check_tags, fail, origin, Fallible, Shared};
+use crate::model::{names::suggest, Address, Problem};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+pub fn register(engine: &mut Engine, state: &Shared) {
+    let s = state.clone();
+    engine.register_fn(
+        "var",
+        move |ctx: NativeCallContext, name: Dynamic| -> Fallible<Dynamic> {
+            let name = name.to_string();
+            let st = s.borrow();
+            match st.vars.get(&name) {
+                Some(v) => Ok(Dynamic::from(v.clone())),
+                None => {
+                    let known: Vec<&str> = st.vars.keys().map(String::as_str).collect();
+                    let hint = match suggest(&name, known) {
+                        Some(m) => format!("did you mean `{m}`? or pass --var {name}=VALUE"),
+                        None => format!("pass --var {name}=VALUE, or give a default: var(\"{name}\", ...)"),
+                    };
+                    Err(fail(
+                        &ctx,
+                        Problem::new(format!("variable `{name}` is not set")).hint(hint),
+                    ))
+                }
+            }
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "var",
+        move |ctx: NativeCallContext, name: Dynamic, default: Dynamic| -> Fallible<Dynamic> {
+            let name = name.to_string();
+            let st = s.borrow();
+            let Some(raw) = st.vars.get(&name) else {
+                return Ok(default);
+            };
+            typed_like(raw, &default).ok_or_else(|| {
+                fail(
+                    &ctx,
+                    Problem::new(format!(
+                        "variable `{name}` is \"{raw}\", but its default is {}",
+                        super::schema::describe_value(&default)
+                    ))
+                    .hint(format!("pass a value of the default's type: --var {name}=...")),
+                )
+            })
+        },
+    );
+    let s = state.clone();
+    engine.register_fn("region", move || s.borrow().region.clone());
+
+    let s = state.clone();
+    engine.register_fn(
+        "tags",
+        move |ctx: NativeCallContext, tags: Dynamic| -> Fallible<()> {
+            let Some(m) = tags.read_lock::<rhai::Map>().map(|m| m.clone()) else {
+                return Err(fail(
+                    &ctx,
+                    Problem::new(format!(
+                        "tags(...) takes a map of strings, but got {}",
+                        super::schema::describe_value(&tags)
+                    )),
+                ));
+            };
+            if let Some((k, v)) = m.iter().find(|(_, v)| !v.is_string()) {
+                return Err(fail(
+                    &ctx,
+                    Problem::new(format!(
+                        "tag `{k}` must be a string, but it is {}",
+                        super::schema::describe_value(v)
+                    )),
+                ));
+            }
+            check_tags(&ctx, Some(&tags))?;
+            let mut st = s.borrow_mut();
+            for (k, v) in m {
+                st.default_tags.insert(k.to_string(), v.to_string());
+            }
+            Ok(())
+        },
+    );
+
+    let s = state.clone();
+    engine.register_fn(
+        "ref",
+        move |ctx: NativeCallContext, address: Dynamic| -> Fallible<Dynamic> {
+            let text = address.to_string();
+            let a: Address = text.parse().map_err(|e: String| {
+                fail(
+                    &ctx,
+                    Problem::new(e).hint("addresses look like \"security_group.pms-prod/bastion\""),
+                )
+            })?;
+            s.borrow_mut().forward_refs.push((a.clone(), origin(&ctx)));
+            Ok(handles::handle_for(a))
+        },
+    );
+}
+
+/// Parses a `--var` string into the type of the default value.
+fn typed_like(raw: &str, default: &Dynamic) -> Option<Dynamic> {
+    if default.is_int() {
+        return raw.trim().parse::<i64>().ok().map(Dynamic::from);
+    }
+    if default.is_bool() {
+        return match raw.trim() {
+            "true" => Some(Dynamic::from(true)),
+            "false" => Some(Dynamic::from(false)),
+            _ => None,
+        };
+    }
+    if default.is_float() {
+        return raw.trim().parse::<f64>().ok().map(Dynamic::from);
+    }
+    Some(Dynamic::from(raw.to_string()))
+}
+
+/// Helpers the stdlib is written with: CIDR maths and option checking.
+pub fn register_helpers(engine: &mut Engine) {
+    engine.register_fn(
+        "cidr_split",
+        |ctx: NativeCallContext, cidr: &str, n: i64| -> Fallible<rhai::Array> {
+            let c = parse_cidr(&ctx, cidr)?;
+            let n = u32::try_from(n).map_err(|_| fail(&ctx, Problem::new(format!("cannot split into {n} blocks"))))?;
+            let parts = c.split(n).map_err(|m| fail(&ctx, Problem::new(m)))?;
+            Ok(parts.iter().map(|p| Dynamic::from(p.to_string())).collect())
+        },
+    );
+    engine.register_fn(
+        "cidr_subnet",
+        |ctx: NativeCallContext, cidr: &str, newbits: i64, num: i64| -> Fallible<String> {
+            let c = parse_cidr(&ctx, cidr)?;
+            let prefix = i64::from(c.prefix) + newbits;
+            if newbits < 0 || prefix > 32 {
+                return Err(fail(&ctx, Problem::new(format!("{c} cannot take {newbits} more prefix bits"))));
+            }
+            let all = c.subdivide(prefix as u8).map_err(|m| fail(&ctx, Problem::new(m)))?;
+            usize::try_from(num)
+                .ok()
+                .and_then(|i| all.get(i))
+                .map(|p| p.to_string())
+                .ok_or_else(|| {
+                    fail(&ctx, Problem::new(format!("{c} has {} blocks of /{prefix}; number {num} is out of range", all.len())))
+                })
+        },
+    );
+    engine.register_fn("cidr_contains", |ctx: NativeCallContext, outer: &str, inner: &str| -> Fallible<bool> {
+        Ok(parse_cidr(&ctx, outer)?.contains(&parse_cidr(&ctx, inner)?))
+    });
+    engine.register_fn(
+        "check_options",
+        |ctx: NativeCallContext, opts: rhai::Map, allowed: rhai::Array, what: &str| -> Fallible<()> {
+            let allowed: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+            for k in opts.keys() {
+                if !allowed.iter().any(|a| a == k.as_str()) {
+                    let hint = match suggest(k, allowed.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("{what} takes: {}", allowed.join(", ")),
+                    };
+                    return Err(fail(&ctx, Problem::new(format!("unknown option `{k}` for {what}")).hint(hint)));
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+fn parse_cidr(ctx: &NativeCallContext, s: &str) -> Fallible<crate::model::Cidr> {
+    s.parse::<crate::model::Cidr>()
+        .map_err(|e| fail(ctx, Problem::new(e.to_string()).hint(e.hint())))
+}

@@ -1,0 +1,140 @@
+//! `iam_role`, and the roles other constructors declare for the user.
+
+use super::super::handles::{IamRole, Output};
+use super::super::schema;
+use super::super::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
+use super::{name_arg, opts_arg};
+use crate::model::{Address, Kind, Map, Problem, Value};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+pub fn register(engine: &mut Engine, state: &Shared) {
+    let s = state.clone();
+    engine.register_fn(
+        "iam_role",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| iam_role(&s, &ctx, &name, &opts),
+    );
+    let s = state.clone();
+    engine.register_get("name", move |r: &mut IamRole| {
+        let known = s.borrow().graph.get(&r.0).and_then(|x| x.str("name").map(String::from));
+        Output::attr(&r.0, "name", known)
+    });
+    engine.register_get("arn", |r: &mut IamRole| Output::attr(&r.0, "arn", None));
+}
+
+/// A trust policy letting AWS services assume the role.
+pub fn service_trust(services: &[String]) -> Value {
+    let principal = if services.len() == 1 {
+        Value::str(&services[0])
+    } else {
+        Value::List(services.iter().map(Value::str).collect())
+    };
+    let statement = Value::Map(Map::from([
+        ("Effect".into(), Value::str("Allow")),
+        (
+            "Principal".into(),
+            Value::Map(Map::from([("Service".into(), principal)])),
+        ),
+        ("Action".into(), Value::str("sts:AssumeRole")),
+    ]));
+    Value::Map(Map::from([
+        ("Version".into(), Value::str("2012-10-17")),
+        ("Statement".into(), Value::List(vec![statement])),
+    ]))
+}
+
+pub const AWS_POLICY: &str = "arn:aws:iam::aws:policy/";
+
+/// What a role holds besides its name.
+pub struct RoleSpec {
+    /// `trust_policy`, or `irsa` for roles assumed through an OIDC provider.
+    pub trust: (&'static str, Value),
+    pub managed: Vec<String>,
+    pub inline: Map,
+    pub tags: Option<Value>,
+}
+
+pub fn declare_role(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+    role: RoleSpec,
+    deps: Deps,
+) -> Fallible<Address> {
+    check_name(ctx, Kind::IamRole, name)?;
+    if let Some(bad) = role
+        .managed
+        .iter()
+        .find(|a| !(a.starts_with("arn:aws") && a.contains(":policy/")))
+    {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("`{bad}` is not an IAM policy ARN"))
+                .hint(format!("managed policies are ARNs such as \"{AWS_POLICY}AmazonEKSClusterPolicy\"")),
+        ));
+    }
+    let mut managed = role.managed;
+    managed.sort();
+    managed.dedup();
+    let addr = Address::new(Kind::IamRole, name);
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(name));
+    spec.insert(role.trust.0.into(), role.trust.1);
+    spec.insert(
+        "managed_policies".into(),
+        Value::List(managed.iter().map(Value::str).collect()),
+    );
+    spec.insert("inline_policies".into(), Value::Map(role.inline));
+    if let Some(t) = role.tags {
+        spec.insert("tags".into(), t);
+    }
+    declare(state, ctx, addr.clone(), spec, deps)?;
+    Ok(addr)
+}
+
+/// Inline policies from the `inline_policies` option.
+pub fn inline_policies(o: &Opts, deps: &mut Deps) -> Map {
+    o.get("inline_policies")
+        .map(|d| deps.value(d))
+        .and_then(|v| v.as_map().cloned())
+        .unwrap_or_default()
+}
+
+fn iam_role(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<IamRole> {
+    let name = name_arg(ctx, "iam_role", name)?;
+    let map = opts_arg(ctx, "iam_role", opts, schema::IAM_ROLE)?;
+    let o = Opts(&map);
+    check_tags(ctx, o.get("tags"))?;
+    let mut deps = Deps::default();
+    let trust = match (o.has("service"), o.get("trust_policy")) {
+        (true, None) => service_trust(&o.strs("service")),
+        (false, Some(p)) => deps.value(p),
+        (true, Some(_)) => {
+            return Err(fail(
+                ctx,
+                Problem::new("iam_role takes either `service` or `trust_policy`, not both"),
+            ))
+        }
+        (false, None) => {
+            return Err(fail(
+                ctx,
+                Problem::new("iam_role needs `service` or `trust_policy`")
+                    .hint("e.g. service: \"ec2.amazonaws.com\""),
+            ))
+        }
+    };
+    let inline = inline_policies(&o, &mut deps);
+    let tags = state.borrow().tags(o.get("tags"), &mut deps);
+    let addr = declare_role(
+        state,
+        ctx,
+        &name,
+        RoleSpec {
+            trust: ("trust_policy", trust),
+            managed: o.strs("managed_policies"),
+            inline,
+            tags,
+        },
+        deps,
+    )?;
+    Ok(IamRole(addr))
+}

@@ -1,0 +1,680 @@
+//! `vpc`, `subnet`, `security_group` and `rule`.
+
+use super::super::handles::{self, Output, Peer, Rule, SecurityGroup, Subnet, Vpc};
+use super::super::schema;
+use super::super::state::{
+    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared, VpcInfo,
+};
+use super::{name_arg, opts_arg};
+use crate::model::{regions, Address, Cidr, Kind, Map, Problem, Value};
+use rhai::{Array, Dynamic, Engine, NativeCallContext};
+
+pub fn register(engine: &mut Engine, state: &Shared) {
+    let s = state.clone();
+    engine.register_fn(
+        "vpc",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| vpc(&s, &ctx, &name, &opts),
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "subnet",
+        move |ctx: NativeCallContext, vpc: Dynamic, name: Dynamic, opts: Dynamic| {
+            subnet(&s, &ctx, &vpc, &name, &opts)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "security_group",
+        move |ctx: NativeCallContext, vpc: Dynamic, name: Dynamic, opts: Dynamic| {
+            security_group(&s, &ctx, &vpc, &name, &opts)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "security_group",
+        move |ctx: NativeCallContext, vpc: Dynamic, name: Dynamic| {
+            security_group(&s, &ctx, &vpc, &name, &Dynamic::from(rhai::Map::new()))
+        },
+    );
+    engine.register_fn("rule", |ctx: NativeCallContext, opts: Dynamic| rule(&ctx, &opts));
+    for (method, key) in [("add_ingress", "ingress"), ("add_egress", "egress")] {
+        let s = state.clone();
+        engine.register_fn(
+            method,
+            move |ctx: NativeCallContext, sg: &mut SecurityGroup, r: Dynamic| -> Fallible<()> {
+                add_rule(&s, &ctx, &sg.0, key, &r)
+            },
+        );
+    }
+
+    let s = state.clone();
+    engine.register_get("name", move |v: &mut Vpc| {
+        let name = s.borrow().graph.get(&v.0).and_then(|r| r.str("name").map(String::from));
+        Output::attr(&v.0, "name", name)
+    });
+    let s = state.clone();
+    engine.register_get("cidr", move |v: &mut Vpc| {
+        let cidr = s.borrow().graph.get(&v.0).and_then(|r| r.str("cidr").map(String::from));
+        Output::attr(&v.0, "cidr", cidr)
+    });
+    engine.register_get("id", |v: &mut Vpc| Output::attr(&v.0, "id", None));
+    for (prop, public) in [("public_subnets", true), ("private_subnets", false)] {
+        let s = state.clone();
+        engine.register_get(
+            prop,
+            move |ctx: NativeCallContext, v: &mut Vpc| -> Fallible<Array> {
+                let st = s.borrow();
+                let info = st.vpcs.get(&v.0).ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
+                let list = if public { &info.public } else { &info.private };
+                Ok(list.iter().map(|a| Dynamic::from(Subnet(a.clone()))).collect())
+            },
+        );
+    }
+    let s = state.clone();
+    engine.register_get(
+        "azs",
+        move |ctx: NativeCallContext, v: &mut Vpc| -> Fallible<Array> {
+            let st = s.borrow();
+            let info = st.vpcs.get(&v.0).ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
+            Ok(info.azs.iter().map(|z| Dynamic::from(z.clone())).collect())
+        },
+    );
+
+    for prop in ["name", "cidr", "az"] {
+        let s = state.clone();
+        engine.register_get(prop, move |sn: &mut Subnet| {
+            let known = s.borrow().graph.get(&sn.0).and_then(|r| r.str(prop).map(String::from));
+            Output::attr(&sn.0, prop, known)
+        });
+    }
+    engine.register_get("id", |sn: &mut Subnet| Output::attr(&sn.0, "id", None));
+    let s = state.clone();
+    engine.register_get("name", move |g: &mut SecurityGroup| {
+        let known = s.borrow().graph.get(&g.0).and_then(|r| r.str("name").map(String::from));
+        Output::attr(&g.0, "name", known)
+    });
+    engine.register_get("id", |g: &mut SecurityGroup| Output::attr(&g.0, "id", None));
+}
+
+fn not_declared_yet(ctx: &NativeCallContext, a: &Address) -> Box<rhai::EvalAltResult> {
+    fail(
+        ctx,
+        Problem::new(format!("{a} is not declared (yet)"))
+            .hint("declare it before reading its properties"),
+    )
+}
+
+fn parse_cidr(ctx: &NativeCallContext, s: &str) -> Fallible<Cidr> {
+    s.parse::<Cidr>()
+        .map_err(|e| fail(ctx, Problem::new(e.to_string()).hint(e.hint())))
+}
+
+fn az_letter(az: &str) -> char {
+    az.chars().last().unwrap_or('x')
+}
+
+fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<Vpc> {
+    let name = name_arg(ctx, "vpc", name)?;
+    let map = opts_arg(ctx, "vpc", opts, schema::VPC)?;
+    let o = Opts(&map);
+    check_name(ctx, Kind::Vpc, &name)?;
+    check_tags(ctx, o.get("tags"))?;
+    let region = state.borrow().region.clone();
+    let zones = regions::zones(&region);
+    let public = o.strs("public_subnets");
+    let private = o.strs("private_subnets");
+    let azs: Vec<String> = match o.get("azs") {
+        Some(v) if v.is_int() => {
+            let n = v.as_int().unwrap_or(0);
+            if n < 1 || n as usize > zones.len() {
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!(
+                        "azs is {n}, but region {region} has {} availability zones",
+                        zones.len()
+                    ))
+                    .hint(format!("use 1 to {} zones: {}", zones.len(), zones.join(", "))),
+                ));
+            }
+            zones[..n as usize].to_vec()
+        }
+        Some(_) => {
+            let list = o.strs("azs");
+            if let Some(bad) = list.iter().find(|z| !zones.contains(z)) {
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!("availability zone `{bad}` is not in region {region}"))
+                        .hint(format!("{region} has {}", zones.join(", "))),
+                ));
+            }
+            if list.is_empty() {
+                return Err(fail(ctx, Problem::new("azs must name at least one zone")));
+            }
+            list
+        }
+        None => {
+            let n = public.len().max(private.len()).clamp(1, zones.len());
+            zones[..n].to_vec()
+        }
+    };
+    let nat = o.str("nat").unwrap_or_else(|| {
+        if !public.is_empty() && !private.is_empty() {
+            "single".into()
+        } else {
+            "none".into()
+        }
+    });
+    if nat != "none" && public.is_empty() {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("nat is \"{nat}\", but the VPC has no public subnets"))
+                .hint("NAT gateways live in public subnets: add public_subnets, or set nat: \"none\""),
+        ));
+    }
+    let cidr = parse_cidr(ctx, &o.str("cidr").unwrap_or_default())?;
+    if cidr.prefix < 16 || cidr.prefix > 28 {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("VPC block {cidr} has prefix /{}; AWS allows /16 to /28", cidr.prefix))
+                .hint("use a block between /16 and /28, e.g. \"10.0.0.0/16\""),
+        ));
+    }
+    let secondary = o.strs("secondary_cidrs");
+
+    let vpc_addr = Address::new(Kind::Vpc, &name);
+    let mut deps = Deps::default();
+    let tags = state.borrow().tags(o.get("tags"), &mut deps);
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(&name));
+    spec.insert("cidr".into(), Value::str(cidr.to_string()));
+    spec.insert(
+        "secondary_cidrs".into(),
+        Value::List(secondary.iter().map(Value::str).collect()),
+    );
+    spec.insert("dns_hostnames".into(), Value::Bool(o.bool_or("dns_hostnames", true)));
+    spec.insert("dns_support".into(), Value::Bool(true));
+    if let Some(t) = tags.clone() {
+        spec.insert("tags".into(), t);
+    }
+    declare(state, ctx, vpc_addr.clone(), spec, deps)?;
+    state.borrow_mut().vpcs.insert(
+        vpc_addr.clone(),
+        VpcInfo {
+            azs: azs.clone(),
+            ..VpcInfo::default()
+        },
+    );
+
+    let layout = |role: &str, cidrs: &[String]| -> Vec<(String, String, String)> {
+        cidrs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let az = azs[i % azs.len()].clone();
+                let round = i / azs.len();
+                let leaf = if round == 0 {
+                    format!("{role}-{}", az_letter(&az))
+                } else {
+                    format!("{role}-{}{}", az_letter(&az), round + 1)
+                };
+                (leaf, c.clone(), az)
+            })
+            .collect()
+    };
+    let public_layout = layout("public", &public);
+    let private_layout = layout("private", &private);
+    if nat == "one_per_az" {
+        for (leaf, _, az) in &private_layout {
+            if !public_layout.iter().any(|(_, _, paz)| paz == az) {
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!(
+                        "nat is \"one_per_az\", but private subnet {leaf} in {az} has no public subnet in its zone"
+                    ))
+                    .hint("add a public subnet in every zone that has private subnets, or use nat: \"single\""),
+                ));
+            }
+        }
+    }
+
+    for (leaf, c, az) in &public_layout {
+        declare_subnet(state, ctx, &vpc_addr, &name, leaf, c, az, true, tags.clone())?;
+    }
+    for (leaf, c, az) in &private_layout {
+        declare_subnet(state, ctx, &vpc_addr, &name, leaf, c, az, false, tags.clone())?;
+    }
+
+    let vpc_ref = ref_to(&vpc_addr);
+    if !public.is_empty() {
+        let igw = Address::new(Kind::InternetGateway, &name);
+        let mut spec = Map::new();
+        spec.insert("name".into(), Value::str(&name));
+        spec.insert("vpc".into(), vpc_ref.clone());
+        if let Some(t) = tags.clone() {
+            spec.insert("tags".into(), t);
+        }
+        let mut d = Deps::default();
+        d.add(&vpc_addr);
+        declare(state, ctx, igw.clone(), spec, d)?;
+        let subnets: Vec<Address> = public_layout
+            .iter()
+            .map(|(leaf, ..)| Address::new(Kind::Subnet, format!("{name}/{leaf}")))
+            .collect();
+        let route = route("gateway", &igw);
+        declare_route_table(state, ctx, &vpc_addr, &name, "public", vec![(route, igw)], &subnets, tags.clone())?;
+    }
+
+    // NAT gateways: one in the first public subnet, or one per zone.
+    let mut nat_by_zone: Vec<(String, Address)> = Vec::new();
+    let nat_zones: Vec<String> = match nat.as_str() {
+        "single" => public_layout.first().map(|(_, _, az)| vec![az.clone()]).unwrap_or_default(),
+        "one_per_az" => {
+            let mut z: Vec<String> = private_layout.iter().map(|(_, _, az)| az.clone()).collect();
+            z.dedup();
+            z.sort();
+            z.dedup();
+            z
+        }
+        _ => Vec::new(),
+    };
+    for az in &nat_zones {
+        let letter = az_letter(az);
+        let (public_leaf, ..) = public_layout
+            .iter()
+            .find(|(_, _, paz)| paz == az)
+            .ok_or_else(|| fail(ctx, Problem::new(format!("no public subnet in {az} for a NAT gateway"))))?;
+        let eip = Address::new(Kind::ElasticIp, format!("{name}/nat-{letter}"));
+        let mut spec = Map::new();
+        spec.insert("name".into(), Value::str(format!("{name}-nat-{letter}")));
+        if let Some(t) = tags.clone() {
+            spec.insert("tags".into(), t);
+        }
+        declare(state, ctx, eip.clone(), spec, Deps::default())?;
+        let subnet = Address::new(Kind::Subnet, format!("{name}/{public_leaf}"));
+        let ngw = Address::new(Kind::NatGateway, format!("{name}/{letter}"));
+        let mut spec = Map::new();
+        spec.insert("name".into(), Value::str(format!("{name}-{letter}")));
+        spec.insert("subnet".into(), ref_to(&subnet));
+        spec.insert("allocation".into(), ref_to(&eip));
+        if let Some(t) = tags.clone() {
+            spec.insert("tags".into(), t);
+        }
+        let mut d = Deps::default();
+        d.add(&subnet);
+        d.add(&eip);
+        // Outbound traffic through a NAT gateway needs the internet gateway.
+        d.add(&Address::new(Kind::InternetGateway, &name));
+        declare(state, ctx, ngw.clone(), spec, d)?;
+        nat_by_zone.push((az.clone(), ngw));
+    }
+
+    if !private_layout.is_empty() {
+        let subnet_addr = |leaf: &str| Address::new(Kind::Subnet, format!("{name}/{leaf}"));
+        if nat == "one_per_az" {
+            for (az, ngw) in &nat_by_zone {
+                let subnets: Vec<Address> = private_layout
+                    .iter()
+                    .filter(|(_, _, z)| z == az)
+                    .map(|(leaf, ..)| subnet_addr(leaf))
+                    .collect();
+                let leaf = format!("private-{}", az_letter(az));
+                let r = route("nat_gateway", ngw);
+                declare_route_table(state, ctx, &vpc_addr, &name, &leaf, vec![(r, ngw.clone())], &subnets, tags.clone())?;
+            }
+        } else {
+            let subnets: Vec<Address> = private_layout.iter().map(|(leaf, ..)| subnet_addr(leaf)).collect();
+            let routes = nat_by_zone
+                .first()
+                .map(|(_, ngw)| vec![(route("nat_gateway", ngw), ngw.clone())])
+                .unwrap_or_default();
+            declare_route_table(state, ctx, &vpc_addr, &name, "private", routes, &subnets, tags.clone())?;
+        }
+    }
+    Ok(Vpc(vpc_addr))
+}
+
+fn route(target_key: &str, target: &Address) -> Value {
+    let mut m = Map::new();
+    m.insert("destination".into(), Value::str("0.0.0.0/0"));
+    m.insert(target_key.into(), ref_to(target));
+    Value::Map(m)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn declare_route_table(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    vpc: &Address,
+    vpc_name: &str,
+    leaf: &str,
+    routes: Vec<(Value, Address)>,
+    subnets: &[Address],
+    tags: Option<Value>,
+) -> Fallible<()> {
+    let mut d = Deps::default();
+    d.add(vpc);
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(format!("{vpc_name}-{leaf}")));
+    spec.insert("vpc".into(), ref_to(vpc));
+    let mut route_values = Vec::new();
+    for (r, target) in routes {
+        d.add(&target);
+        route_values.push(r);
+    }
+    spec.insert("routes".into(), Value::List(route_values));
+    for s in subnets {
+        d.add(s);
+    }
+    spec.insert("subnets".into(), Value::List(subnets.iter().map(ref_to).collect()));
+    if let Some(t) = tags {
+        spec.insert("tags".into(), t);
+    }
+    declare(
+        state,
+        ctx,
+        Address::new(Kind::RouteTable, format!("{vpc_name}/{leaf}")),
+        spec,
+        d,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn declare_subnet(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    vpc: &Address,
+    vpc_name: &str,
+    leaf: &str,
+    cidr: &str,
+    az: &str,
+    public: bool,
+    tags: Option<Value>,
+) -> Fallible<Address> {
+    let addr = Address::new(Kind::Subnet, format!("{vpc_name}/{leaf}"));
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(format!("{vpc_name}-{leaf}")));
+    spec.insert("vpc".into(), ref_to(vpc));
+    spec.insert("cidr".into(), Value::str(cidr));
+    spec.insert("az".into(), Value::str(az));
+    spec.insert("public".into(), Value::Bool(public));
+    if let Some(t) = tags {
+        spec.insert("tags".into(), t);
+    }
+    let mut d = Deps::default();
+    d.add(vpc);
+    declare(state, ctx, addr.clone(), spec, d)?;
+    let mut st = state.borrow_mut();
+    let info = st.vpcs.entry(vpc.clone()).or_default();
+    if public {
+        info.public.push(addr.clone());
+    } else {
+        info.private.push(addr.clone());
+    }
+    Ok(addr)
+}
+
+fn vpc_arg(ctx: &NativeCallContext, what: &str, v: &Dynamic) -> Fallible<Address> {
+    match handles::address_of(v) {
+        Some(a) if a.kind == Kind::Vpc => Ok(a),
+        _ => Err(fail(
+            ctx,
+            Problem::new(format!(
+                "the first argument of {what} must be a Vpc handle, but it is {}",
+                schema::describe_value(v)
+            ))
+            .hint("pass the value returned by vpc(...)"),
+        )),
+    }
+}
+
+fn subnet(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    vpc: &Dynamic,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<Subnet> {
+    let vpc = vpc_arg(ctx, "subnet", vpc)?;
+    let name = name_arg(ctx, "subnet", name)?;
+    let map = opts_arg(ctx, "subnet", opts, schema::SUBNET)?;
+    let o = Opts(&map);
+    check_name(ctx, Kind::Subnet, &name)?;
+    check_tags(ctx, o.get("tags"))?;
+    parse_cidr(ctx, &o.str("cidr").unwrap_or_default())?;
+    let public = o.bool_or("public", false);
+    let mut deps = Deps::default();
+    let tags = state.borrow().tags(o.get("tags"), &mut deps);
+    let addr = declare_subnet(
+        state,
+        ctx,
+        &vpc,
+        vpc.name.as_str(),
+        &name,
+        &o.str("cidr").unwrap_or_default(),
+        &o.str("az").unwrap_or_default(),
+        public,
+        tags,
+    )?;
+    // Join the VPC's routing: the public table, or the private table of its zone.
+    let az = o.str("az").unwrap_or_default();
+    let candidates = if public {
+        vec![format!("{}/public", vpc.name)]
+    } else {
+        vec![
+            format!("{}/private-{}", vpc.name, az_letter(&az)),
+            format!("{}/private", vpc.name),
+        ]
+    };
+    let mut st = state.borrow_mut();
+    for c in candidates {
+        if let Some(rt) = st.graph.get_mut(&Address::new(Kind::RouteTable, c)) {
+            if let Some(Value::List(list)) = rt.spec.get_mut("subnets") {
+                list.push(ref_to(&addr));
+            }
+            rt.depends_on.insert(addr.clone());
+            break;
+        }
+    }
+    Ok(Subnet(addr))
+}
+
+fn security_group(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    vpc: &Dynamic,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<SecurityGroup> {
+    let vpc = vpc_arg(ctx, "security_group", vpc)?;
+    let name = name_arg(ctx, "security_group", name)?;
+    let map = opts_arg(ctx, "security_group", opts, schema::SECURITY_GROUP)?;
+    let o = Opts(&map);
+    check_name(ctx, Kind::SecurityGroup, &name)?;
+    check_tags(ctx, o.get("tags"))?;
+    let addr = Address::new(Kind::SecurityGroup, format!("{}/{name}", vpc.name));
+    let mut deps = Deps::default();
+    deps.add(&vpc);
+    let ingress: Vec<Value> = o
+        .list("ingress")
+        .iter()
+        .filter_map(|r| r.read_lock::<Rule>().map(|r| rule_value(&r, &mut deps)))
+        .collect();
+    let egress: Vec<Value> = if o.has("egress") {
+        o.list("egress")
+            .iter()
+            .filter_map(|r| r.read_lock::<Rule>().map(|r| rule_value(&r, &mut deps)))
+            .collect()
+    } else {
+        let all = Rule {
+            protocol: "all".into(),
+            from: None,
+            to: None,
+            peer: Peer::Cidr("0.0.0.0/0".into()),
+            description: None,
+        };
+        vec![rule_value(&all, &mut deps)]
+    };
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(&name));
+    spec.insert(
+        "description".into(),
+        Value::str(o.str("description").unwrap_or_else(|| "Managed by Blueprint".into())),
+    );
+    spec.insert("vpc".into(), ref_to(&vpc));
+    spec.insert("ingress".into(), Value::List(ingress));
+    spec.insert("egress".into(), Value::List(egress));
+    if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
+        spec.insert("tags".into(), t);
+    }
+    declare(state, ctx, addr.clone(), spec, deps)?;
+    Ok(SecurityGroup(addr))
+}
+
+/// The spec form of a rule; a peer group is a reference that only needs to
+/// exist once both groups do.
+fn rule_value(r: &Rule, deps: &mut Deps) -> Value {
+    let mut m = Map::new();
+    m.insert("protocol".into(), Value::str(&r.protocol));
+    if let Some(f) = r.from {
+        m.insert("from_port".into(), Value::Int(f));
+    }
+    if let Some(t) = r.to {
+        m.insert("to_port".into(), Value::Int(t));
+    }
+    match &r.peer {
+        Peer::Cidr(c) => {
+            m.insert("cidr".into(), Value::str(c));
+        }
+        Peer::SelfGroup => {
+            m.insert("source".into(), Value::str("self"));
+        }
+        Peer::Group(a) => {
+            m.insert("source".into(), ref_to(a));
+            deps.after_create.insert(a.clone());
+        }
+    }
+    if let Some(d) = &r.description {
+        m.insert("description".into(), Value::str(d));
+    }
+    Value::Map(m)
+}
+
+fn add_rule(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    sg: &Address,
+    key: &str,
+    r: &Dynamic,
+) -> Fallible<()> {
+    let Some(rule) = r.read_lock::<Rule>().map(|r| r.clone()) else {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "add_{key} takes a rule(...), but got {}",
+                schema::describe_value(r)
+            )),
+        ));
+    };
+    let mut deps = Deps::default();
+    let v = rule_value(&rule, &mut deps);
+    let mut st = state.borrow_mut();
+    let Some(res) = st.graph.get_mut(sg) else {
+        drop(st);
+        return Err(not_declared_yet(ctx, sg));
+    };
+    if let Some(Value::List(list)) = res.spec.get_mut(key) {
+        list.push(v);
+    }
+    for a in deps.after_create {
+        if a != *sg {
+            res.after_create.insert(a);
+        }
+    }
+    Ok(())
+}
+
+fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
+    let map = opts_arg(ctx, "rule", opts, schema::RULE)?;
+    let o = Opts(&map);
+    let protocol = o.str("protocol").unwrap_or_default();
+    let port = o.int("port");
+    let (from, to) = (o.int("from"), o.int("to"));
+    if port.is_some() && (from.is_some() || to.is_some()) {
+        return Err(fail(
+            ctx,
+            Problem::new("a rule takes either `port` or `from`/`to`, not both"),
+        ));
+    }
+    let (from, to) = match protocol.as_str() {
+        "all" => {
+            if port.is_some() || from.is_some() || to.is_some() {
+                return Err(fail(
+                    ctx,
+                    Problem::new("a rule with protocol \"all\" covers every port")
+                        .hint("remove port/from/to, or use protocol \"tcp\" or \"udp\""),
+                ));
+            }
+            (None, None)
+        }
+        "icmp" => (Some(from.unwrap_or(-1)), Some(to.unwrap_or(-1))),
+        _ => {
+            let (f, t) = match (port, from, to) {
+                (Some(p), _, _) => (p, p),
+                (None, Some(f), Some(t)) => (f, t),
+                _ => {
+                    return Err(fail(
+                        ctx,
+                        Problem::new(format!("a {protocol} rule needs `port`, or both `from` and `to`"))
+                            .hint("e.g. rule(#{ protocol: \"tcp\", port: 443, cidr: \"10.0.0.0/16\" })"),
+                    ))
+                }
+            };
+            for p in [f, t] {
+                if !(0..=65535).contains(&p) {
+                    return Err(fail(ctx, Problem::new(format!("port {p} is outside 0..65535"))));
+                }
+            }
+            if f > t {
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!("port range {f}..{t} runs backwards")),
+                ));
+            }
+            (Some(f), Some(t))
+        }
+    };
+    let peer = match (o.get("cidr"), o.get("source")) {
+        (Some(c), None) => Peer::Cidr(c.to_string()),
+        (None, Some(s)) if s.is_string() => {
+            if s.to_string() != "self" {
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!(
+                        "rule source \"{s}\" is neither a security group handle nor \"self\""
+                    )),
+                ));
+            }
+            Peer::SelfGroup
+        }
+        (None, Some(s)) => Peer::Group(handles::address_of(s).unwrap_or_else(|| {
+            Address::new(Kind::SecurityGroup, "?")
+        })),
+        (Some(_), Some(_)) => {
+            return Err(fail(ctx, Problem::new("a rule takes either `cidr` or `source`, not both")))
+        }
+        (None, None) => {
+            return Err(fail(
+                ctx,
+                Problem::new("a rule needs a peer: `cidr` or `source`")
+                    .hint("e.g. cidr: \"0.0.0.0/0\", or source: workers_sg, or source: \"self\""),
+            ))
+        }
+    };
+    Ok(Rule {
+        protocol,
+        from,
+        to,
+        peer,
+        description: o.str("description"),
+    })
+}

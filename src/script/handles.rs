@@ -1,0 +1,256 @@
+//! The typed values scripts hold: one handle type per resource kind, outputs
+//! of resources (known now or after apply), rules and taints.
+
+use crate::model::{Address, Kind, Part, Ref, Value};
+use rhai::Dynamic;
+use std::fmt;
+
+macro_rules! handles {
+    ($($ty:ident => $kind:ident),* $(,)?) => {
+        $(
+            #[derive(Clone, Debug, PartialEq)]
+            pub struct $ty(pub Address);
+        )*
+
+        /// The kind of resource a script value is a handle of, if it is one.
+        pub fn kind_of(v: &Dynamic) -> Option<Kind> {
+            address_of(v).map(|a| a.kind)
+        }
+
+        pub fn address_of(v: &Dynamic) -> Option<Address> {
+            $(
+                if let Some(h) = v.read_lock::<$ty>() {
+                    return Some(h.0.clone());
+                }
+            )*
+            None
+        }
+
+        /// Wraps an address in the handle type of its kind.
+        pub fn handle_for(a: Address) -> Dynamic {
+            match a.kind {
+                $( Kind::$kind => Dynamic::from($ty(a)), )*
+            }
+        }
+
+        /// The type name a script sees (`type_of(x)`), per kind.
+        pub fn type_name(k: Kind) -> &'static str {
+            match k {
+                $( Kind::$kind => stringify!($ty), )*
+            }
+        }
+
+        pub fn register_types(engine: &mut rhai::Engine) {
+            $(
+                engine.register_type_with_name::<$ty>(stringify!($ty));
+                engine.register_fn("to_string", |h: &mut $ty| h.0.to_string());
+                engine.register_fn("to_debug", |h: &mut $ty| format!("{}({})", stringify!($ty), h.0));
+                engine.register_get("address", |h: &mut $ty| h.0.to_string());
+                engine.register_fn("==", |a: $ty, b: $ty| a == b);
+                engine.register_fn("!=", |a: $ty, b: $ty| a != b);
+            )*
+        }
+    };
+}
+
+handles! {
+    Vpc => Vpc,
+    Subnet => Subnet,
+    SecurityGroup => SecurityGroup,
+    IamRole => IamRole,
+    KmsKey => KmsKey,
+    Cluster => Cluster,
+    NodeGroup => NodeGroup,
+    FargateProfile => FargateProfile,
+    S3Bucket => S3Bucket,
+    InternetGateway => InternetGateway,
+    NatGateway => NatGateway,
+    RouteTable => RouteTable,
+    ElasticIp => ElasticIp,
+    OidcProvider => OidcProvider,
+}
+
+/// The type name of any script value, for messages.
+pub fn display_type_name(v: &Dynamic) -> String {
+    if let Some(k) = kind_of(v) {
+        return format!("{} handle", type_name(k));
+    }
+    if v.is::<Output>() {
+        return "resource output".into();
+    }
+    if v.is::<Rule>() {
+        return "Rule".into();
+    }
+    if v.is::<Taint>() {
+        return "Taint".into();
+    }
+    v.type_name().rsplit("::").next().unwrap_or("value").to_string()
+}
+
+/// One piece of an output string.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutPart {
+    Lit(String),
+    /// An attribute of a resource; `known` when the script already knows it
+    /// (a name), `None` when only AWS will tell (an ARN).
+    Attr { r: Ref, known: Option<String> },
+}
+
+/// A value that comes from a resource: using it in another resource makes
+/// that resource depend on this one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output(pub Vec<OutPart>);
+
+impl Output {
+    pub fn attr(address: &Address, attr: &str, known: Option<String>) -> Output {
+        Output(vec![OutPart::Attr {
+            r: Ref {
+                address: address.clone(),
+                attr: attr.to_string(),
+            },
+            known,
+        }])
+    }
+
+    pub fn concat(mut self, other: Output) -> Output {
+        self.0.extend(other.0);
+        self
+    }
+
+    pub fn lit(s: &str) -> Output {
+        Output(vec![OutPart::Lit(s.to_string())])
+    }
+
+    /// The addresses this output depends on.
+    pub fn deps(&self) -> impl Iterator<Item = &Address> {
+        self.0.iter().filter_map(|p| match p {
+            OutPart::Attr { r, .. } => Some(&r.address),
+            OutPart::Lit(_) => None,
+        })
+    }
+
+    /// The text, when every part is known now.
+    pub fn known(&self) -> Option<String> {
+        let mut s = String::new();
+        for p in &self.0 {
+            match p {
+                OutPart::Lit(l) => s.push_str(l),
+                OutPart::Attr { known: Some(k), .. } => s.push_str(k),
+                OutPart::Attr { known: None, .. } => return None,
+            }
+        }
+        Some(s)
+    }
+
+    /// The spec value: a plain string when known, a reference, or a template.
+    pub fn to_value(&self) -> Value {
+        if let Some(s) = self.known() {
+            return Value::Str(s);
+        }
+        if let [OutPart::Attr { r, .. }] = self.0.as_slice() {
+            return Value::Ref(r.clone());
+        }
+        let mut parts: Vec<Part> = Vec::new();
+        for p in &self.0 {
+            let piece = match p {
+                OutPart::Lit(l) => Part::Lit(l.clone()),
+                OutPart::Attr { known: Some(k), .. } => Part::Lit(k.clone()),
+                OutPart::Attr { r, known: None } => Part::Ref(r.clone()),
+            };
+            match (parts.last_mut(), piece) {
+                (Some(Part::Lit(prev)), Part::Lit(next)) => prev.push_str(&next),
+                (_, piece) => parts.push(piece),
+            }
+        }
+        Value::Template(parts)
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.0 {
+            match p {
+                OutPart::Lit(l) => f.write_str(l)?,
+                OutPart::Attr { known: Some(k), .. } => f.write_str(k)?,
+                OutPart::Attr { r, known: None } => write!(f, "${{{r}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A security-group rule made by `rule(...)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub protocol: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub peer: Peer,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peer {
+    Cidr(String),
+    Group(Address),
+    SelfGroup,
+}
+
+/// A node taint made by `taint(key, value, effect)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+pub fn register_values(engine: &mut rhai::Engine) {
+    engine
+        .register_type_with_name::<Output>("Output")
+        .register_fn("to_string", |o: &mut Output| o.to_string())
+        .register_fn("to_debug", |o: &mut Output| format!("Output({o})"))
+        .register_fn("+", |a: Output, b: Output| a.concat(b))
+        .register_fn("+", |a: Output, b: rhai::ImmutableString| a.concat(Output::lit(&b)))
+        .register_fn("+", |a: rhai::ImmutableString, b: Output| Output::lit(&a).concat(b))
+        .register_fn("==", |a: Output, b: rhai::ImmutableString| {
+            a.known().is_some_and(|k| k == b.as_str())
+        })
+        .register_fn("==", |a: rhai::ImmutableString, b: Output| {
+            b.known().is_some_and(|k| k == a.as_str())
+        })
+        .register_fn("==", |a: Output, b: Output| a == b);
+    engine
+        .register_type_with_name::<Rule>("Rule")
+        .register_fn("to_debug", |r: &mut Rule| format!("{r:?}"));
+    engine
+        .register_type_with_name::<Taint>("Taint")
+        .register_fn("to_string", |t: &mut Taint| {
+            format!("{}={}:{}", t.key, t.value, t.effect)
+        })
+        .register_fn("to_debug", |t: &mut Taint| {
+            format!("taint({}={}:{})", t.key, t.value, t.effect)
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_collapse_to_strings_refs_or_templates() {
+        let c = Address::new(Kind::Cluster, "pms");
+        let name = Output::attr(&c, "name", Some("pms".into()));
+        let arn = Output::attr(&c, "arn", None);
+        assert_eq!(Output::lit("x-").concat(name.clone()).to_value(), Value::str("x-pms"));
+        assert!(matches!(arn.to_value(), Value::Ref(_)));
+        let t = Output::lit("a").concat(name).concat(Output::lit("/")).concat(arn);
+        match t.to_value() {
+            Value::Template(parts) => {
+                assert_eq!(parts.len(), 2);
+                assert_eq!(parts[0], Part::Lit("apms/".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.deps().count(), 2);
+    }
+}

@@ -1,0 +1,181 @@
+//! From a blueprint script to a validated desired-state graph, with no AWS
+//! call: the engine, the typed functions, option schemas and error mapping.
+
+mod api;
+pub mod engine;
+mod error;
+pub mod handles;
+mod resolver;
+pub mod schema;
+mod state;
+
+pub use resolver::STDLIB;
+
+use crate::diagnostic::{Diagnostic, Sources};
+use crate::model::{validate, Graph};
+use crate::Error;
+use rhai::{Dynamic, Engine, Scope, AST};
+use state::{Shared, State};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Inputs of an evaluation.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub vars: BTreeMap<String, String>,
+    pub region: String,
+}
+
+/// A script engine with one scope that lives across evaluations (the REPL
+/// evaluates line after line into the same session).
+pub struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    state: Shared,
+    sources: Sources,
+    /// Functions defined so far, kept so that later lines can call them.
+    functions: AST,
+    options: Options,
+    root: PathBuf,
+}
+
+impl Session {
+    /// `root` is the blueprint's folder: imports resolve inside it.
+    pub fn new(options: &Options, root: &Path) -> Session {
+        let sources = Sources::default();
+        let state: Shared = Rc::new(RefCell::new(State {
+            region: options.region.clone(),
+            vars: options.vars.clone(),
+            ..State::default()
+        }));
+        let engine = engine::build(&state, &sources, root);
+        Session {
+            engine,
+            scope: Scope::new(),
+            state,
+            sources,
+            functions: AST::empty(),
+            options: options.clone(),
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn scope(&self) -> &Scope<'static> {
+        &self.scope
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn script_error(&self, d: Diagnostic) -> Error {
+        Error::Script {
+            diagnostics: vec![d],
+            sources: self.sources.clone(),
+        }
+    }
+
+    /// Compiles and runs `text`, shown in errors as `name`.
+    pub fn eval(&mut self, name: &str, text: &str) -> Result<Dynamic, Error> {
+        engine::clear_interrupt();
+        self.sources.insert(name, text);
+        let mut ast = self
+            .engine
+            .compile_with_scope(&self.scope, text)
+            .map_err(|e| self.script_error(error::from_parse(name, &e)))?;
+        ast.set_source(name);
+        let merged = self.functions.merge(&ast);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged)
+            .map_err(|e| self.script_error(error::from_eval(name, &e)));
+        // Keep the functions this text defined for later evaluations.
+        self.functions = self.functions.merge(&ast.clone_functions_only());
+        result
+    }
+
+    /// Reads and evaluates a blueprint file.
+    pub fn eval_file(&mut self, path: &Path) -> Result<(), Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.eval(&path.to_string_lossy(), &text).map(|_| ())
+    }
+
+    /// The resources declared so far, unvalidated.
+    pub fn graph(&self) -> Graph {
+        self.state.borrow().graph.clone()
+    }
+
+    /// The whole-graph checks: references, cycles, CIDRs, zones.
+    pub fn validate(&self) -> Result<Graph, Error> {
+        let st = self.state.borrow();
+        let mut diagnostics = Vec::new();
+        for (a, origin) in &st.forward_refs {
+            if !st.graph.contains(a) {
+                diagnostics.push(
+                    Diagnostic::new(format!("ref(\"{a}\") names a resource that is not declared"))
+                        .at(origin.frames.clone())
+                        .with_hint(Some(format!("declare {a}, or fix the address"))),
+                );
+            }
+        }
+        for (a, p) in validate::graph(&st.graph, &st.region) {
+            let frames = st
+                .graph
+                .get(&a)
+                .map(|r| r.origin.frames.clone())
+                .unwrap_or_default();
+            diagnostics.push(Diagnostic::new(p.message).at(frames).with_hint(p.hint));
+        }
+        if diagnostics.is_empty() {
+            Ok(st.graph.clone())
+        } else {
+            Err(Error::Script {
+                diagnostics,
+                sources: self.sources.clone(),
+            })
+        }
+    }
+
+    /// Forgets everything declared and defined.
+    pub fn reset(&mut self) {
+        *self = Session::new(&self.options.clone(), &self.root.clone());
+    }
+}
+
+/// The result of evaluating a blueprint file.
+pub struct Evaluation {
+    pub graph: Graph,
+    pub sources: Sources,
+}
+
+/// Evaluates a blueprint and validates the graph it declares.
+pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
+    let root = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut session = Session::new(options, &root);
+    session.eval_file(path)?;
+    let graph = session.validate()?;
+    Ok(Evaluation {
+        graph,
+        sources: session.sources.clone(),
+    })
+}

@@ -1,0 +1,486 @@
+//! Option-map schemas, one per constructor: the single source for checking
+//! options, for `:help` in the REPL, for completion and for the docs.
+
+use super::handles;
+use crate::model::{names::suggest, Cidr, Kind, Problem};
+use rhai::{Dynamic, Map};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Ty {
+    Str,
+    Int,
+    Bool,
+    Cidr,
+    StrList,
+    CidrList,
+    /// A map of string to string (labels, tags).
+    StrMap,
+    /// Any map (policy documents, Helm values).
+    AnyMap,
+    /// A map of name to policy-document map.
+    PolicyMap,
+    Enum(&'static [&'static str]),
+    EnumList(&'static [&'static str]),
+    Handle(Kind),
+    HandleList(Kind),
+    /// An AZ count or a list of AZ names.
+    Azs,
+    /// A service principal or a list of them.
+    StrOrList,
+    Rules,
+    Taints,
+    Nested(&'static [Opt]),
+    NestedList(&'static [Opt]),
+    /// A string, or an output of another resource (`c.name`, `k.arn`).
+    Text,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Opt {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+/// A function the language offers, with its options.
+#[derive(Clone, Copy, Debug)]
+pub struct FnDoc {
+    pub name: &'static str,
+    pub signature: &'static str,
+    pub doc: &'static str,
+    pub options: &'static [Opt],
+    /// The handle type this is a method of, if any.
+    pub method_of: Option<&'static str>,
+}
+
+const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
+    Opt {
+        name,
+        ty,
+        required: false,
+        default: None,
+        doc,
+    }
+}
+
+const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
+    Opt {
+        name,
+        ty,
+        required: true,
+        default: None,
+        doc,
+    }
+}
+
+const fn def(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Opt {
+    Opt {
+        name,
+        ty,
+        required: false,
+        default: Some(default),
+        doc,
+    }
+}
+
+pub const NAT: &[&str] = &["none", "single", "one_per_az"];
+pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "all"];
+pub const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+pub const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
+pub const AMI_TYPES: &[&str] = &[
+    "AL2_x86_64",
+    "AL2_x86_64_GPU",
+    "AL2_ARM_64",
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_x86_64_NEURON",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "CUSTOM",
+];
+
+const TAGS: Opt = opt("tags", Ty::StrMap, "tags for this resource, merged over tags(...)");
+
+pub const VPC: &[Opt] = &[
+    req("cidr", Ty::Cidr, "the primary IPv4 block, e.g. \"10.0.0.0/16\""),
+    opt("secondary_cidrs", Ty::CidrList, "extra IPv4 blocks associated with the VPC"),
+    opt("azs", Ty::Azs, "how many availability zones (count) or which ones (list of names); subnets are spread over them in order"),
+    opt("public_subnets", Ty::CidrList, "CIDRs of public subnets, one per AZ in order"),
+    opt("private_subnets", Ty::CidrList, "CIDRs of private subnets, one per AZ in order"),
+    def("nat", Ty::Enum(NAT), "\"single\" when there are public and private subnets, else \"none\"", "NAT gateways for private subnets"),
+    def("dns_hostnames", Ty::Bool, "true", "enable DNS hostnames"),
+    TAGS,
+];
+
+pub const SUBNET: &[Opt] = &[
+    req("cidr", Ty::Cidr, "the subnet's IPv4 block, inside the VPC"),
+    req("az", Ty::Str, "availability zone name, e.g. \"us-east-1a\""),
+    def("public", Ty::Bool, "false", "public (routed to the internet gateway, public IPs on launch)"),
+    TAGS,
+];
+
+pub const SECURITY_GROUP: &[Opt] = &[
+    def("description", Ty::Str, "\"Managed by Blueprint\"", "group description (changing it replaces the group)"),
+    opt("ingress", Ty::Rules, "inbound rules, made with rule(...)"),
+    def("egress", Ty::Rules, "all traffic to 0.0.0.0/0", "outbound rules, made with rule(...)"),
+    TAGS,
+];
+
+pub const RULE: &[Opt] = &[
+    req("protocol", Ty::Enum(PROTOCOLS), "\"tcp\", \"udp\", \"icmp\" or \"all\""),
+    opt("port", Ty::Int, "a single port"),
+    opt("from", Ty::Int, "first port of a range (ICMP type for icmp)"),
+    opt("to", Ty::Int, "last port of a range (ICMP code for icmp)"),
+    opt("cidr", Ty::Cidr, "peer IPv4 block"),
+    opt("source", Ty::Handle(Kind::SecurityGroup), "peer security group, or \"self\""),
+    opt("description", Ty::Str, "rule description"),
+];
+
+pub const IAM_ROLE: &[Opt] = &[
+    opt("service", Ty::StrOrList, "service principal(s) that may assume the role, e.g. \"eks.amazonaws.com\""),
+    opt("trust_policy", Ty::AnyMap, "a full trust policy document (instead of service)"),
+    opt("managed_policies", Ty::StrList, "ARNs of managed policies to attach"),
+    opt("inline_policies", Ty::PolicyMap, "inline policies: #{ name: policy document }"),
+    TAGS,
+];
+
+pub const IRSA_ROLE: &[Opt] = &[
+    req("namespace", Ty::Str, "Kubernetes namespace of the service account"),
+    req("service_account", Ty::Str, "name of the service account"),
+    opt("managed_policies", Ty::StrList, "ARNs of managed policies to attach"),
+    opt("inline_policies", Ty::PolicyMap, "inline policies: #{ name: policy document }"),
+    TAGS,
+];
+
+pub const KMS_KEY: &[Opt] = &[
+    opt("description", Ty::Str, "key description"),
+    def("rotation", Ty::Bool, "true", "yearly automatic key rotation"),
+    opt("alias", Ty::Str, "alias name, with or without the \"alias/\" prefix"),
+    TAGS,
+];
+
+pub const ENDPOINT: &[Opt] = &[
+    def("public", Ty::Bool, "true", "public API endpoint"),
+    def("private", Ty::Bool, "false", "private API endpoint inside the VPC"),
+    def("public_cidrs", Ty::CidrList, "[\"0.0.0.0/0\"]", "who may reach the public endpoint"),
+];
+
+pub const CLUSTER: &[Opt] = &[
+    req("version", Ty::Str, "Kubernetes version, e.g. \"1.29\""),
+    req("vpc", Ty::Handle(Kind::Vpc), "the cluster's VPC"),
+    req("subnets", Ty::HandleList(Kind::Subnet), "subnets for the control plane ENIs (two AZs at least)"),
+    opt("role", Ty::Handle(Kind::IamRole), "cluster role; a role \"<name>-cluster\" is declared when absent"),
+    opt("endpoint", Ty::Nested(ENDPOINT), "API endpoint access: #{ public, private, public_cidrs }"),
+    opt("logging", Ty::EnumList(LOG_TYPES), "control-plane log types sent to CloudWatch"),
+    opt("secrets_key", Ty::Handle(Kind::KmsKey), "KMS key for envelope encryption of Kubernetes secrets"),
+    opt("security_groups", Ty::HandleList(Kind::SecurityGroup), "extra security groups for the control plane"),
+    def("irsa", Ty::Bool, "true", "declare the cluster's IAM OIDC provider (IAM roles for service accounts)"),
+    TAGS,
+];
+
+pub const NODE_GROUP: &[Opt] = &[
+    req("instance_types", Ty::StrList, "EC2 instance types, e.g. [\"m6i.large\"]"),
+    req("min", Ty::Int, "minimum size"),
+    req("max", Ty::Int, "maximum size"),
+    req("desired", Ty::Int, "desired size"),
+    def("disk_size", Ty::Int, "20", "root volume size in GiB"),
+    opt("ami_type", Ty::Enum(AMI_TYPES), "AMI type; EKS picks one for the version when absent"),
+    def("spot", Ty::Bool, "false", "spot capacity instead of on-demand"),
+    opt("labels", Ty::StrMap, "Kubernetes node labels"),
+    opt("taints", Ty::Taints, "Kubernetes taints, made with taint(key, value, effect)"),
+    opt("subnets", Ty::HandleList(Kind::Subnet), "subnets for the nodes; the cluster's when absent"),
+    opt("role", Ty::Handle(Kind::IamRole), "node role; a shared role \"<cluster>-node\" is declared when absent"),
+    TAGS,
+];
+
+pub const SELECTOR: &[Opt] = &[
+    req("namespace", Ty::Str, "namespace whose pods run on Fargate"),
+    opt("labels", Ty::StrMap, "only pods with these labels"),
+];
+
+pub const FARGATE_PROFILE: &[Opt] = &[
+    req("selectors", Ty::NestedList(SELECTOR), "which pods run on Fargate: [#{ namespace, labels? }]"),
+    opt("subnets", Ty::HandleList(Kind::Subnet), "private subnets; the cluster's private subnets when absent"),
+    opt("role", Ty::Handle(Kind::IamRole), "pod execution role; \"<cluster>-fargate\" is declared when absent"),
+    TAGS,
+];
+
+pub const S3_BUCKET: &[Opt] = &[
+    def("versioning", Ty::Bool, "false", "keep object versions"),
+    opt("encryption_key", Ty::Handle(Kind::KmsKey), "SSE-KMS key; SSE-S3 (AES256) when absent"),
+    opt("expire_days", Ty::Int, "delete objects (and old versions) after this many days"),
+    def("public_access_block", Ty::Bool, "true", "block all public access"),
+    TAGS,
+];
+
+pub const FUNCTIONS: &[FnDoc] = &[
+    FnDoc { name: "vpc", signature: "vpc(name, #{ cidr, ... }) -> Vpc", doc: "A VPC with its subnets, internet gateway, NAT gateways and route tables.", options: VPC, method_of: None },
+    FnDoc { name: "subnet", signature: "subnet(vpc, name, #{ cidr, az, public? }) -> Subnet", doc: "An explicit subnet of a VPC.", options: SUBNET, method_of: None },
+    FnDoc { name: "security_group", signature: "security_group(vpc, name, #{ ... }) -> SecurityGroup", doc: "A security group; rules are compared as sets.", options: SECURITY_GROUP, method_of: None },
+    FnDoc { name: "rule", signature: "rule(#{ protocol, port?|from?/to?, cidr?|source? }) -> Rule", doc: "A security-group rule.", options: RULE, method_of: None },
+    FnDoc { name: "add_ingress", signature: "sg.add_ingress(rule)", doc: "Adds an inbound rule after the group is declared (for groups that refer to each other).", options: &[], method_of: Some("SecurityGroup") },
+    FnDoc { name: "add_egress", signature: "sg.add_egress(rule)", doc: "Adds an outbound rule after the group is declared.", options: &[], method_of: Some("SecurityGroup") },
+    FnDoc { name: "iam_role", signature: "iam_role(name, #{ service?|trust_policy?, ... }) -> IamRole", doc: "An IAM role with attached and inline policies.", options: IAM_ROLE, method_of: None },
+    FnDoc { name: "kms_key", signature: "kms_key(name, #{ ... }) -> KmsKey", doc: "A symmetric KMS key, optionally with an alias.", options: KMS_KEY, method_of: None },
+    FnDoc { name: "cluster", signature: "cluster(name, #{ version, vpc, subnets, ... }) -> Cluster", doc: "An EKS cluster.", options: CLUSTER, method_of: None },
+    FnDoc { name: "node_group", signature: "cluster.node_group(name, #{ instance_types, min, max, desired, ... }) -> NodeGroup", doc: "A managed node group of the cluster.", options: NODE_GROUP, method_of: Some("Cluster") },
+    FnDoc { name: "fargate_profile", signature: "cluster.fargate_profile(name, #{ selectors, ... }) -> FargateProfile", doc: "A Fargate profile of the cluster.", options: FARGATE_PROFILE, method_of: Some("Cluster") },
+    FnDoc { name: "irsa_role", signature: "cluster.irsa_role(name, #{ namespace, service_account, ... }) -> IamRole", doc: "An IAM role that one Kubernetes service account assumes through the cluster's OIDC provider.", options: IRSA_ROLE, method_of: Some("Cluster") },
+    FnDoc { name: "taint", signature: "taint(key, value, effect) -> Taint", doc: "A node taint; effect is NoSchedule, PreferNoSchedule or NoExecute.", options: &[], method_of: None },
+    FnDoc { name: "s3_bucket", signature: "s3_bucket(name, #{ ... }) -> S3Bucket", doc: "An S3 bucket with versioning, encryption, lifecycle and public-access block.", options: S3_BUCKET, method_of: None },
+    FnDoc { name: "var", signature: "var(name) / var(name, default)", doc: "An input from --var name=value; with a default, the value takes the default's type.", options: &[], method_of: None },
+    FnDoc { name: "region", signature: "region() -> string", doc: "The target region (--region, AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", options: &[], method_of: None },
+    FnDoc { name: "tags", signature: "tags(#{ key: value })", doc: "Default tags for every resource declared after this call.", options: &[], method_of: None },
+    FnDoc { name: "ref", signature: "ref(address) -> handle", doc: "A handle to a resource by address, e.g. ref(\"security_group.pms/bastion\"); it may be declared later.", options: &[], method_of: None },
+];
+
+pub fn function(name: &str) -> Option<&'static FnDoc> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+impl Ty {
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Str => "a string".into(),
+            Ty::Text => "a string".into(),
+            Ty::Int => "an integer".into(),
+            Ty::Bool => "true or false".into(),
+            Ty::Cidr => "a CIDR block string such as \"10.0.0.0/16\"".into(),
+            Ty::StrList => "a list of strings".into(),
+            Ty::CidrList => "a list of CIDR block strings".into(),
+            Ty::StrMap => "a map of strings".into(),
+            Ty::AnyMap => "a map".into(),
+            Ty::PolicyMap => "a map of policy name to policy document".into(),
+            Ty::Enum(v) => format!("one of {}", quoted(v)),
+            Ty::EnumList(v) => format!("a list of {}", quoted(v)),
+            Ty::Handle(k) => format!("a {} handle", handles::type_name(*k)),
+            Ty::HandleList(k) => format!("a list of {} handles", handles::type_name(*k)),
+            Ty::Azs => "an AZ count or a list of AZ names".into(),
+            Ty::StrOrList => "a string or a list of strings".into(),
+            Ty::Rules => "a list of rule(...) values".into(),
+            Ty::Taints => "a list of taint(...) values".into(),
+            Ty::Nested(_) => "a map".into(),
+            Ty::NestedList(_) => "a list of maps".into(),
+        }
+    }
+}
+
+fn quoted(v: &[&str]) -> String {
+    v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// What a script value is, in the words of error messages.
+pub fn describe_value(v: &Dynamic) -> String {
+    if v.is_unit() {
+        return "nothing (`()`)".into();
+    }
+    if v.is_int() {
+        return format!("the integer {v}");
+    }
+    if v.is_float() {
+        return format!("the number {v}");
+    }
+    if v.is_bool() {
+        return format!("`{v}`");
+    }
+    if v.is_string() {
+        let s = v.to_string();
+        let short: String = s.chars().take(40).collect();
+        return format!("the string \"{short}\"");
+    }
+    if v.is_array() {
+        return "a list".into();
+    }
+    if v.is_map() {
+        return "a map".into();
+    }
+    format!("a {}", handles::display_type_name(v))
+}
+
+/// Checks an option map against a schema: unknown keys (with a suggestion),
+/// missing required keys, and the type of every value.
+pub fn check(opts: &[Opt], map: &Map, what: &str) -> Result<(), Problem> {
+    for (key, value) in map {
+        let Some(o) = opts.iter().find(|o| o.name == key.as_str()) else {
+            let mut p = Problem::new(format!("unknown option `{key}` for {what}"));
+            let names = opts.iter().map(|o| o.name);
+            p = match suggest(key, names) {
+                Some(s) => p.hint(format!("did you mean `{s}`?")),
+                None => p.hint(format!(
+                    "{what} takes: {}",
+                    opts.iter().map(|o| o.name).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            return Err(p);
+        };
+        check_value(&o.ty, value).map_err(|detail| {
+            Problem::new(format!(
+                "option `{key}` of {what} must be {}, but it is {}",
+                o.ty.describe(),
+                detail
+            ))
+        })?;
+        if let Ty::Nested(inner) = o.ty {
+            if let Some(m) = value.read_lock::<Map>() {
+                check(inner, &m, &format!("{what} `{key}`"))?;
+            }
+        }
+        if let Ty::NestedList(inner) = o.ty {
+            if let Some(list) = value.read_lock::<rhai::Array>() {
+                for item in list.iter() {
+                    if let Some(m) = item.read_lock::<Map>() {
+                        check(inner, &m, &format!("{what} `{key}` entry"))?;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(o) = opts
+        .iter()
+        .find(|o| o.required && !map.contains_key(o.name))
+    {
+        return Err(Problem::new(format!(
+            "missing required option `{}` for {what}",
+            o.name
+        ))
+        .hint(format!("add `{}: ...` ({}): {}", o.name, o.ty.describe(), o.doc)));
+    }
+    Ok(())
+}
+
+/// `Err` holds a description of the offending value.
+fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), String> {
+    let bad = || Err(describe_value(v));
+    let list_all = |f: &dyn Fn(&Dynamic) -> bool| -> Result<(), String> {
+        match v.read_lock::<rhai::Array>() {
+            Some(a) => match a.iter().find(|x| !f(x)) {
+                Some(x) => Err(format!("a list holding {}", describe_value(x))),
+                None => Ok(()),
+            },
+            None => Err(describe_value(v)),
+        }
+    };
+    let is_text = |x: &Dynamic| x.is_string() || x.is::<handles::Output>();
+    match ty {
+        Ty::Str => {
+            if v.is_string() {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::Text => {
+            if is_text(v) {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::Int => {
+            if v.is_int() {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::Bool => {
+            if v.is_bool() {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::Cidr => {
+            if v.is_string() {
+                check_cidr(&v.to_string())
+            } else {
+                bad()
+            }
+        }
+        Ty::StrList => list_all(&|x| x.is_string()),
+        Ty::CidrList => {
+            list_all(&|x| x.is_string())?;
+            let a = v.read_lock::<rhai::Array>().map(|a| a.clone()).unwrap_or_default();
+            a.iter().try_for_each(|x| check_cidr(&x.to_string()))
+        }
+        Ty::StrMap => match v.read_lock::<Map>() {
+            Some(m) => match m.iter().find(|(_, x)| !is_text(x)) {
+                Some((k, x)) => Err(format!("a map whose `{k}` is {}", describe_value(x))),
+                None => Ok(()),
+            },
+            None => bad(),
+        },
+        Ty::AnyMap | Ty::Nested(_) => {
+            if v.is_map() {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::PolicyMap => match v.read_lock::<Map>() {
+            Some(m) => match m.iter().find(|(_, x)| !x.is_map()) {
+                Some((k, x)) => Err(format!("a map whose `{k}` is {}", describe_value(x))),
+                None => Ok(()),
+            },
+            None => bad(),
+        },
+        Ty::Enum(allowed) => {
+            if v.is_string() {
+                check_enum(allowed, &v.to_string())
+            } else {
+                bad()
+            }
+        }
+        Ty::EnumList(allowed) => {
+            list_all(&|x| x.is_string())?;
+            let a = v.read_lock::<rhai::Array>().map(|a| a.clone()).unwrap_or_default();
+            a.iter().try_for_each(|x| check_enum(allowed, &x.to_string()))
+        }
+        Ty::Handle(k) => {
+            if handles::kind_of(v) == Some(*k) || (*k == Kind::SecurityGroup && v.is_string()) {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::HandleList(k) => list_all(&|x| handles::kind_of(x) == Some(*k)),
+        Ty::Azs => {
+            if v.is_int() {
+                Ok(())
+            } else {
+                list_all(&|x| x.is_string())
+            }
+        }
+        Ty::StrOrList => {
+            if v.is_string() {
+                Ok(())
+            } else {
+                list_all(&|x| x.is_string())
+            }
+        }
+        Ty::Rules => list_all(&|x| x.is::<handles::Rule>()),
+        Ty::Taints => list_all(&|x| x.is::<handles::Taint>()),
+        Ty::NestedList(_) => list_all(&|x| x.is_map()),
+    }
+}
+
+fn check_cidr(s: &str) -> Result<(), String> {
+    s.parse::<Cidr>()
+        .map(|_| ())
+        .map_err(|e| format!("{e} ({})", e.hint()))
+}
+
+fn check_enum(allowed: &[&str], s: &str) -> Result<(), String> {
+    if allowed.contains(&s) {
+        return Ok(());
+    }
+    match suggest(s, allowed.iter().copied()) {
+        Some(m) => Err(format!("\"{s}\" (did you mean \"{m}\"?)")),
+        None => Err(format!("\"{s}\"")),
+    }
+}

@@ -1,0 +1,285 @@
+//! What a running script has declared so far, shared by the functions the
+//! engine exposes, plus the helpers every constructor uses: positions,
+//! errors, tags and declaring a resource.
+
+use super::handles::{self, Output};
+use crate::model::{names, Address, Graph, Kind, Map, Origin, Problem, Resource, Span, Value};
+use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+pub type Shared = Rc<RefCell<State>>;
+pub type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub graph: Graph,
+    pub region: String,
+    pub vars: BTreeMap<String, String>,
+    pub default_tags: BTreeMap<String, String>,
+    pub vpcs: HashMap<Address, VpcInfo>,
+    pub clusters: HashMap<Address, ClusterInfo>,
+    /// `ref(...)` calls, checked once the script has finished.
+    pub forward_refs: Vec<(Address, Origin)>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct VpcInfo {
+    pub azs: Vec<String>,
+    pub public: Vec<Address>,
+    pub private: Vec<Address>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ClusterInfo {
+    pub subnets: Vec<Address>,
+    pub node_role: Option<Address>,
+    pub fargate_role: Option<Address>,
+    pub irsa: bool,
+}
+
+/// An error raised by a Blueprint function, carrying where it happened.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub problem: Problem,
+    pub frames: Vec<Span>,
+    pub notes: Vec<(String, Span)>,
+}
+
+fn span(source: Option<&str>, pos: Position) -> Option<Span> {
+    Some(Span {
+        source: source.unwrap_or("<script>").to_string(),
+        line: pos.line()?,
+        col: pos.position().unwrap_or(1),
+    })
+}
+
+/// The call that is running now, then the script functions that led to it.
+pub fn origin(ctx: &NativeCallContext) -> Origin {
+    let mut frames: Vec<Span> = span(ctx.call_source(), ctx.call_position())
+        .into_iter()
+        .collect();
+    if let Some(dbg) = ctx.debugger() {
+        frames.extend(
+            dbg.call_stack()
+                .iter()
+                .rev()
+                .filter_map(|f| span(f.source.as_deref(), f.pos)),
+        );
+    }
+    Origin { frames }
+}
+
+pub fn fail(ctx: &NativeCallContext, problem: Problem) -> Box<EvalAltResult> {
+    fail_with(ctx, problem, Vec::new())
+}
+
+pub fn fail_with(
+    ctx: &NativeCallContext,
+    problem: Problem,
+    notes: Vec<(String, Span)>,
+) -> Box<EvalAltResult> {
+    let fault = Fault {
+        problem,
+        frames: origin(ctx).frames,
+        notes,
+    };
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(fault),
+        ctx.call_position(),
+    ))
+}
+
+/// References collected while turning script values into spec values.
+#[derive(Default)]
+pub struct Deps {
+    pub hard: BTreeSet<Address>,
+    pub after_create: BTreeSet<Address>,
+}
+
+impl Deps {
+    pub fn add(&mut self, a: &Address) {
+        self.hard.insert(a.clone());
+    }
+
+    /// The spec value of a script value; handles and outputs become
+    /// references and are recorded as dependencies.
+    pub fn value(&mut self, d: &Dynamic) -> Value {
+        if let Some(a) = handles::address_of(d) {
+            let attr = a.kind.default_attr().to_string();
+            self.hard.insert(a.clone());
+            return Value::Ref(crate::model::Ref { address: a, attr });
+        }
+        if let Some(o) = d.read_lock::<Output>() {
+            for a in o.deps() {
+                self.hard.insert(a.clone());
+            }
+            return o.to_value();
+        }
+        if let Some(a) = d.read_lock::<rhai::Array>() {
+            return Value::List(a.iter().map(|x| self.value(x)).collect());
+        }
+        if let Some(m) = d.read_lock::<rhai::Map>() {
+            return Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), self.value(v)))
+                    .collect(),
+            );
+        }
+        if d.is_unit() {
+            return Value::Null;
+        }
+        if let Ok(b) = d.as_bool() {
+            return Value::Bool(b);
+        }
+        if let Ok(i) = d.as_int() {
+            return Value::Int(i);
+        }
+        if let Ok(f) = d.as_float() {
+            return Value::Float(f);
+        }
+        Value::Str(d.to_string())
+    }
+}
+
+/// Reads typed options out of a map that the schema has already checked.
+pub struct Opts<'a>(pub &'a rhai::Map);
+
+impl Opts<'_> {
+    pub fn has(&self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+    pub fn get(&self, k: &str) -> Option<&Dynamic> {
+        self.0.get(k)
+    }
+    pub fn str(&self, k: &str) -> Option<String> {
+        self.0.get(k).map(|v| v.to_string())
+    }
+    pub fn int(&self, k: &str) -> Option<i64> {
+        self.0.get(k).and_then(|v| v.as_int().ok())
+    }
+    pub fn bool_or(&self, k: &str, default: bool) -> bool {
+        self.0.get(k).and_then(|v| v.as_bool().ok()).unwrap_or(default)
+    }
+    pub fn strs(&self, k: &str) -> Vec<String> {
+        match self.0.get(k) {
+            Some(v) if v.is_string() => vec![v.to_string()],
+            Some(v) => v
+                .read_lock::<rhai::Array>()
+                .map(|a| a.iter().map(|x| x.to_string()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+    pub fn list(&self, k: &str) -> Vec<Dynamic> {
+        self.0
+            .get(k)
+            .and_then(|v| v.read_lock::<rhai::Array>().map(|a| a.clone()))
+            .unwrap_or_default()
+    }
+    pub fn addresses(&self, k: &str) -> Vec<Address> {
+        self.list(k).iter().filter_map(handles::address_of).collect()
+    }
+    pub fn address(&self, k: &str) -> Option<Address> {
+        self.0.get(k).and_then(handles::address_of)
+    }
+}
+
+pub fn str_list(items: &[String]) -> Value {
+    Value::List(items.iter().map(Value::str).collect())
+}
+
+pub fn ref_to(a: &Address) -> Value {
+    Value::Ref(crate::model::Ref {
+        address: a.clone(),
+        attr: a.kind.default_attr().to_string(),
+    })
+}
+
+impl State {
+    /// Default tags merged with the resource's own.
+    pub fn tags(&self, own: Option<&Dynamic>, deps: &mut Deps) -> Option<Value> {
+        let mut m: Map = self
+            .default_tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::str(v)))
+            .collect();
+        if let Some(own) = own.and_then(|d| d.read_lock::<rhai::Map>().map(|m| m.clone())) {
+            for (k, v) in own {
+                m.insert(k.to_string(), deps.value(&v));
+            }
+        }
+        (!m.is_empty()).then_some(Value::Map(m))
+    }
+}
+
+/// Checks a name against the kind's rules, failing at the call.
+pub fn check_name(ctx: &NativeCallContext, kind: Kind, name: &str) -> Fallible<()> {
+    names::check_name(kind, name).map_err(|p| fail(ctx, p))
+}
+
+/// Checks user tags: string keys and values, no reserved prefixes.
+pub fn check_tags(ctx: &NativeCallContext, tags: Option<&Dynamic>) -> Fallible<()> {
+    let Some(m) = tags.and_then(|d| d.read_lock::<rhai::Map>().map(|m| m.clone())) else {
+        return Ok(());
+    };
+    for k in m.keys() {
+        let lower = k.to_ascii_lowercase();
+        if lower.starts_with("blueprint:") || lower.starts_with("aws:") {
+            return Err(fail(
+                ctx,
+                Problem::new(format!("tag key `{k}` uses a reserved prefix"))
+                    .hint("`blueprint:` tags mark ownership and `aws:` tags belong to AWS"),
+            ));
+        }
+        if k.is_empty() || k.chars().count() > 128 {
+            return Err(fail(
+                ctx,
+                Problem::new(format!("tag key `{k}` must be 1 to 128 characters")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Adds a resource to the graph; a second declaration of the same address
+/// is an error that points at both.
+pub fn declare(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    address: Address,
+    spec: Map,
+    deps: Deps,
+) -> Fallible<()> {
+    let origin = origin(ctx);
+    let mut r = Resource::new(address, spec);
+    r.depends_on = deps.hard;
+    r.after_create = deps.after_create;
+    r.depends_on.remove(&r.address);
+    r.after_create.remove(&r.address);
+    let after: Vec<Address> = r.after_create.iter().cloned().collect();
+    for a in after {
+        r.depends_on.remove(&a);
+    }
+    r.origin = origin;
+    let mut st = state.borrow_mut();
+    let addr = r.address.clone();
+    match st.graph.insert(r) {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            let notes = first
+                .origin
+                .primary()
+                .map(|s| vec![("first declared here".to_string(), s.clone())])
+                .unwrap_or_default();
+            drop(st);
+            Err(fail_with(
+                ctx,
+                Problem::new(format!("{addr} is declared twice"))
+                    .hint("every resource needs its own name within its kind"),
+                notes,
+            ))
+        }
+    }
+}
