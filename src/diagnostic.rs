@@ -116,9 +116,15 @@ impl Sources {
     }
 }
 
-/// Width of the identifier (or single character) starting at `col` (0-based, in chars).
+/// Width of the identifier, string literal or single character starting at
+/// `col` (0-based, in chars).
 fn token_width(line: &str, col: usize) -> usize {
     let rest: Vec<char> = line.chars().skip(col).collect();
+    if rest.first() == Some(&'"') {
+        if let Some(end) = rest.iter().skip(1).position(|c| *c == '"') {
+            return end + 2;
+        }
+    }
     let ident = rest
         .iter()
         .take_while(|c| c.is_alphanumeric() || **c == '_')

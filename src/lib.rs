@@ -4,8 +4,12 @@
 //! The layers: [`script`] evaluates a blueprint into the desired-state
 //! [`model`] (no I/O), [`diagnostic`] renders errors with source positions.
 
+pub mod apply;
 pub mod diagnostic;
+pub mod interrupt;
 pub mod model;
+pub mod plan;
+pub mod providers;
 pub mod render;
 pub mod script;
 

@@ -14,7 +14,13 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    let _ = ctrlc::set_handler(blueprint::script::engine::interrupt);
+    // Output to a closed pipe (`bp plan | head`) ends the process quietly.
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up, before
+    // any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let _ = ctrlc::set_handler(blueprint::interrupt::request);
     match cli::run(parsed) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {

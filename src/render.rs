@@ -77,10 +77,12 @@ mod tests {
 
     fn sample() -> Graph {
         let mut g = Graph::new();
-        g.insert(Resource::new(Address::new(Kind::Vpc, "v"), Map::new())).unwrap();
+        g.insert(Resource::new(Address::new(Kind::Vpc, "v"), Map::new()))
+            .unwrap();
         let mut s = Resource::new(Address::new(Kind::SecurityGroup, "v/a"), Map::new());
         s.depends_on.insert(Address::new(Kind::Vpc, "v"));
-        s.after_create.insert(Address::new(Kind::SecurityGroup, "v/b"));
+        s.after_create
+            .insert(Address::new(Kind::SecurityGroup, "v/b"));
         g.insert(s).unwrap();
         g
     }

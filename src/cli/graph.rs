@@ -19,7 +19,10 @@ pub fn run(a: &GraphArgs) -> Result<i32> {
     match a.format {
         GraphFormat::Dot => print!("{}", render::dot(&eval.graph)),
         GraphFormat::Mermaid => print!("{}", render::mermaid(&eval.graph)),
-        GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&render::json(&eval.graph))?),
+        GraphFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&eval.graph))?
+        ),
     }
     Ok(0)
 }

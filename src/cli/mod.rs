@@ -1,7 +1,10 @@
 //! The command line: one file per subcommand; `main.rs` only dispatches.
 
+mod apply;
 mod check;
+mod cloud;
 mod graph;
+mod plan;
 
 use anyhow::{bail, Result};
 use blueprint::script::Options;
@@ -27,12 +30,18 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the dependency graph of a blueprint
     Graph(graph::GraphArgs),
+    /// Show what must change in AWS to match a blueprint
+    Plan(plan::PlanArgs),
+    /// Change AWS to match a blueprint, or apply a saved plan exactly
+    Apply(apply::ApplyArgs),
+    /// Delete everything a blueprint owns
+    Destroy(apply::DestroyArgs),
 }
 
 /// Inputs shared by every command that evaluates a blueprint.
 #[derive(Args, Debug, Clone)]
 pub struct ScriptArgs {
-    /// The blueprint (*.rhai)
+    /// The blueprint (*.rhai); for `apply`, also a plan saved with `bp plan -o`
     pub file: PathBuf,
     /// An input for the script, read with var("key"); repeatable
     #[arg(long = "var", value_name = "KEY=VALUE")]
@@ -50,7 +59,11 @@ impl ScriptArgs {
                 bail!("--var `{v}` is not KEY=VALUE");
             };
             let k = k.trim();
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            if k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
                 bail!("--var `{v}`: the name must be letters, digits, `_` or `-`");
             }
             vars.insert(k.to_string(), val.to_string());
@@ -66,7 +79,11 @@ impl ScriptArgs {
 pub fn resolve_region(flag: Option<&str>) -> String {
     flag.map(str::to_string)
         .or_else(|| std::env::var("AWS_REGION").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("AWS_DEFAULT_REGION")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| "us-east-1".to_string())
 }
 
@@ -81,5 +98,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Graph(a) => graph::run(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Apply(a) => apply::run(&a),
+        Command::Destroy(a) => apply::destroy(&a),
     }
 }

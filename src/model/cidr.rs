@@ -76,7 +76,9 @@ impl Cidr {
         }
         let count = 1u64 << (prefix - self.prefix);
         if count > 65_536 {
-            return Err(format!("cutting {self} into /{prefix} makes {count} blocks"));
+            return Err(format!(
+                "cutting {self} into /{prefix} makes {count} blocks"
+            ));
         }
         let step = 1u64 << (32 - u32::from(prefix));
         Ok((0..count)

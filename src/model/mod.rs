@@ -4,14 +4,17 @@
 mod address;
 pub mod cidr;
 mod graph;
+mod live;
 pub mod names;
 pub mod regions;
 mod resource;
+pub mod rules;
 pub mod validate;
 mod value;
 
 pub use address::{Address, Kind};
 pub use cidr::Cidr;
 pub use graph::{Cycle, Graph};
+pub use live::Live;
 pub use resource::{Origin, Problem, Resource, Span};
 pub use value::{Map, Part, Ref, Value};

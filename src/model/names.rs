@@ -82,9 +82,12 @@ pub fn check_name(kind: Kind, name: &str) -> Result<(), Problem> {
         return Err(Problem::new(format!(
             "{kind} name `{name}` contains `{bad}`, which AWS does not allow here"
         ))
-        .hint(format!("a {kind} name may hold {}", r.described)));
+        .hint(format!("{kind} names may hold {}", r.described)));
     }
-    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if !first_ok {
         return Err(Problem::new(format!(
             "{kind} name `{name}` must start with a letter or a digit"
@@ -100,7 +103,10 @@ pub fn check_name(kind: Kind, name: &str) -> Result<(), Problem> {
 }
 
 fn check_bucket(name: &str) -> Result<(), Problem> {
-    let last_ok = name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+    let last_ok = name
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if !last_ok {
         return Err(Problem::new(format!(
             "bucket name `{name}` must end with a letter or a digit"
@@ -112,7 +118,9 @@ fn check_bucket(name: &str) -> Result<(), Problem> {
         )));
     }
     let ip_like = name.split('.').count() == 4
-        && name.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        && name
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     if ip_like {
         return Err(Problem::new(format!(
             "bucket name `{name}` looks like an IP address, which S3 does not allow"
@@ -124,6 +132,18 @@ fn check_bucket(name: &str) -> Result<(), Problem> {
         )));
     }
     Ok(())
+}
+
+/// A blueprint's name marks everything it owns (tag `blueprint:name`, IAM
+/// path `/blueprint/<name>/`): letters, digits, `-` and `_`, 1 to 64.
+pub fn check_blueprint_name(name: &str) -> Result<(), Problem> {
+    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(alnum_dash_underscore);
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::new(format!("`{name}` is not a valid blueprint name"))
+            .hint("blueprint names hold 1 to 64 letters, digits, `-` and `_`; set one with blueprint_name(\"...\")"))
+    }
 }
 
 /// EC2 instance type syntax: `family.size`, e.g. `m6i.large`, `c7g.16xlarge`,
@@ -207,17 +227,36 @@ mod tests {
 
     #[test]
     fn instance_types() {
-        for ok in ["m6i.large", "t3.medium", "r6i.xlarge", "c7g.16xlarge", "u-6tb1.metal", "m7i.metal-24xl", "mac1.metal"] {
+        for ok in [
+            "m6i.large",
+            "t3.medium",
+            "r6i.xlarge",
+            "c7g.16xlarge",
+            "u-6tb1.metal",
+            "m7i.metal-24xl",
+            "mac1.metal",
+        ] {
             assert!(check_instance_type(ok).is_ok(), "{ok}");
         }
-        for bad in ["m6i", "large", "m6i.huge", "M6I.large", "m.large", "m6i.xxlarge", "m6i.4xl"] {
+        for bad in [
+            "m6i",
+            "large",
+            "m6i.huge",
+            "M6I.large",
+            "m.large",
+            "m6i.xxlarge",
+            "m6i.4xl",
+        ] {
             assert!(check_instance_type(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest("desird", ["min", "max", "desired"]), Some("desired"));
+        assert_eq!(
+            suggest("desird", ["min", "max", "desired"]),
+            Some("desired")
+        );
         assert_eq!(suggest("zzzzzz", ["min", "max", "desired"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -46,6 +46,9 @@ mod tests {
     fn zones_of_known_and_unknown_regions() {
         assert_eq!(super::zones("us-west-2").len(), 4);
         assert_eq!(super::zones("ap-northeast-1")[1], "ap-northeast-1c");
-        assert_eq!(super::zones("xx-new-1"), ["xx-new-1a", "xx-new-1b", "xx-new-1c"]);
+        assert_eq!(
+            super::zones("xx-new-1"),
+            ["xx-new-1a", "xx-new-1b", "xx-new-1c"]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! live here too, so that the script layer and tests share them.
 
 use super::{regions, Address, Cidr, Graph, Kind, Problem, Resource, Value};
+use std::collections::BTreeSet;
 
 /// `min <= desired <= max`, all non-negative, max at least 1.
 pub fn scaling(min: i64, desired: i64, max: i64) -> Result<(), Problem> {
@@ -15,8 +16,10 @@ pub fn scaling(min: i64, desired: i64, max: i64) -> Result<(), Problem> {
         return Err(Problem::new("max must be at least 1").hint("EKS needs max >= 1"));
     }
     if min > max {
-        return Err(Problem::new(format!("min ({min}) is greater than max ({max})"))
-            .hint("a node group needs min <= desired <= max"));
+        return Err(
+            Problem::new(format!("min ({min}) is greater than max ({max})"))
+                .hint("a node group needs min <= desired <= max"),
+        );
     }
     if desired < min || desired > max {
         return Err(Problem::new(format!(
@@ -28,10 +31,15 @@ pub fn scaling(min: i64, desired: i64, max: i64) -> Result<(), Problem> {
 }
 
 /// Whole-graph checks. Each problem names the resource it is about.
-pub fn graph(g: &Graph, region: &str) -> Vec<(Address, Problem)> {
+/// References to the addresses in `already_reported` are not reported again.
+pub fn graph(
+    g: &Graph,
+    region: &str,
+    already_reported: &BTreeSet<Address>,
+) -> Vec<(Address, Problem)> {
     let mut out = Vec::new();
-    undeclared_references(g, &mut out);
-    if out.is_empty() {
+    let missing = undeclared_references(g, already_reported, &mut out);
+    if !missing {
         if let Err(cycle) = g.topo_order() {
             let first = cycle.0[0].clone();
             out.push((
@@ -45,21 +53,34 @@ pub fn graph(g: &Graph, region: &str) -> Vec<(Address, Problem)> {
     out
 }
 
-fn undeclared_references(g: &Graph, out: &mut Vec<(Address, Problem)>) {
+/// Reports references to undeclared resources; true if there are any.
+fn undeclared_references(
+    g: &Graph,
+    already_reported: &BTreeSet<Address>,
+    out: &mut Vec<(Address, Problem)>,
+) -> bool {
+    let mut missing = false;
     for r in g.iter() {
         for a in r.references() {
-            if !g.contains(a) {
+            if g.contains(a) {
+                continue;
+            }
+            missing = true;
+            if !already_reported.contains(a) {
                 out.push((
                     r.address.clone(),
                     Problem::new(format!(
                         "{} refers to {a}, which is not declared",
                         r.address
                     ))
-                    .hint(format!("declare {a} in the blueprint, or remove the reference")),
+                    .hint(format!(
+                        "declare {a} in the blueprint, or remove the reference"
+                    )),
                 ));
             }
         }
     }
+    missing
 }
 
 fn cidr_of(r: &Resource, key: &str) -> Option<Cidr> {
@@ -177,14 +198,20 @@ mod tests {
         for r in rs {
             g.insert(r).unwrap();
         }
-        graph(&g, "us-east-1").into_iter().map(|(_, p)| p.message).collect()
+        graph(&g, "us-east-1", &BTreeSet::new())
+            .into_iter()
+            .map(|(_, p)| p.message)
+            .collect()
     }
 
     #[test]
     fn scaling_rules() {
         assert!(scaling(1, 2, 3).is_ok());
         assert!(scaling(0, 0, 1).is_ok());
-        assert_eq!(scaling(5, 5, 3).unwrap_err().message, "min (5) is greater than max (3)");
+        assert_eq!(
+            scaling(5, 5, 3).unwrap_err().message,
+            "min (5) is greater than max (3)"
+        );
         assert!(scaling(1, 9, 3).is_err());
         assert!(scaling(0, 0, 0).is_err());
         assert!(scaling(-1, 0, 1).is_err());
@@ -216,20 +243,32 @@ mod tests {
 
     #[test]
     fn unknown_zone() {
-        let p = problems(vec![vpc("10.0.0.0/16", &[]), subnet("a", "10.0.1.0/24", "us-east-1z")]);
-        assert_eq!(p, ["availability zone `us-east-1z` of subnet.v/a is not in region us-east-1"]);
+        let p = problems(vec![
+            vpc("10.0.0.0/16", &[]),
+            subnet("a", "10.0.1.0/24", "us-east-1z"),
+        ]);
+        assert_eq!(
+            p,
+            ["availability zone `us-east-1z` of subnet.v/a is not in region us-east-1"]
+        );
     }
 
     #[test]
     fn undeclared_reference_and_cycle() {
         let mut a = Resource::new(Address::new(Kind::Vpc, "a"), Map::new());
         a.depends_on.insert(Address::new(Kind::Vpc, "ghost"));
-        assert_eq!(problems(vec![a]), ["vpc.a refers to vpc.ghost, which is not declared"]);
+        assert_eq!(
+            problems(vec![a]),
+            ["vpc.a refers to vpc.ghost, which is not declared"]
+        );
 
         let mut a = Resource::new(Address::new(Kind::Vpc, "a"), Map::new());
         a.depends_on.insert(Address::new(Kind::Vpc, "b"));
         let mut b = Resource::new(Address::new(Kind::Vpc, "b"), Map::new());
         b.depends_on.insert(Address::new(Kind::Vpc, "a"));
-        assert_eq!(problems(vec![a, b]), ["dependency cycle: vpc.a -> vpc.b -> vpc.a"]);
+        assert_eq!(
+            problems(vec![a, b]),
+            ["dependency cycle: vpc.a -> vpc.b -> vpc.a"]
+        );
     }
 }

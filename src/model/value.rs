@@ -138,9 +138,9 @@ impl Value {
             Value::Float(f) => json!(f),
             Value::Str(s) => json!(s),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
             Value::Ref(r) => json!({ "$ref": r.to_string() }),
             Value::Template(parts) => json!({
                 "$template": parts
@@ -274,7 +274,10 @@ mod tests {
         );
         m.insert("n".into(), Value::Int(3));
         m.insert("f".into(), Value::Float(1.5));
-        m.insert("l".into(), Value::List(vec![Value::Bool(true), Value::Null]));
+        m.insert(
+            "l".into(),
+            Value::List(vec![Value::Bool(true), Value::Null]),
+        );
         let v = Value::Map(m);
         let back = Value::from_json(&v.to_json()).unwrap();
         assert_eq!(v, back);

@@ -7,7 +7,6 @@ use super::{api, handles};
 use crate::diagnostic::Sources;
 use rhai::{Dynamic, Engine};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Limits that keep a script from running away. A 1,000-resource blueprint
 /// stays far below every one of them.
@@ -20,18 +19,6 @@ pub mod limits {
     pub const ARRAY_SIZE: usize = 100_000;
     pub const MAP_SIZE: usize = 100_000;
     pub const MODULES: usize = 64;
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Asks the running script to stop at its next operation (Ctrl-C).
-pub fn interrupt() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// Clears an interrupt, before a new evaluation.
-pub fn clear_interrupt() {
-    INTERRUPTED.store(false, Ordering::SeqCst);
 }
 
 pub fn build(state: &Shared, sources: &Sources, root: &Path) -> Engine {
@@ -64,11 +51,7 @@ pub fn build(state: &Shared, sources: &Sources, root: &Path) -> Engine {
         Some(src) => eprintln!("[{src}:{pos}] {s}"),
         None => eprintln!("[{pos}] {s}"),
     });
-    engine.on_progress(|_| {
-        INTERRUPTED
-            .load(Ordering::Relaxed)
-            .then(|| Dynamic::from("interrupted"))
-    });
+    engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
     // The debugger keeps the script call stack, so that a resource declared
     // inside a stdlib function knows which blueprint line called it.
     #[allow(deprecated)] // volatile, not deprecated: rhai marks internals this way

@@ -25,12 +25,35 @@ fn bare(e: &EvalAltResult) -> String {
     }
 }
 
-pub fn from_parse(source: &str, e: &ParseError) -> Diagnostic {
+/// `text` is the script, for suggestions of variable names.
+pub fn from_parse(source: &str, text: &str, e: &ParseError) -> Diagnostic {
+    if let rhai::ParseErrorType::VariableUndefined(name) = e.err_type() {
+        let declared = declared_names(text);
+        let hint = crate::model::names::suggest(name, declared.iter().map(String::as_str))
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| "declare it with `let` before using it".into());
+        return Diagnostic::new(format!("unknown variable `{name}`"))
+            .at(span(source, e.position()).into_iter().collect())
+            .with_hint(Some(hint));
+    }
     let msg = e.err_type().to_string();
     let hint = parse_hint(&msg);
     Diagnostic::new(format!("syntax error: {msg}"))
         .at(span(source, e.position()).into_iter().collect())
         .with_hint(hint)
+}
+
+/// Names declared with `let`, `const`, `fn` parameters aside, in a script.
+fn declared_names(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "let" || w[0] == "const" || w[0] == "as")
+        .map(|w| w[1].to_string())
+        .collect()
 }
 
 fn parse_hint(msg: &str) -> Option<String> {
@@ -40,7 +63,10 @@ fn parse_hint(msg: &str) -> Option<String> {
     if msg.contains("Expecting ';'") {
         return Some("statements end with `;`".into());
     }
-    if msg.contains("Expecting '}'") || msg.contains("Expecting ')'") || msg.contains("Expecting ']'") {
+    if msg.contains("Expecting '}'")
+        || msg.contains("Expecting ')'")
+        || msg.contains("Expecting ']'")
+    {
         return Some("a bracket is not closed".into());
     }
     None
@@ -77,7 +103,11 @@ pub fn from_eval(source: &str, e: &EvalAltResult) -> Diagnostic {
     };
     if let EvalAltResult::ErrorRuntime(v, _) = e {
         if let Some(f) = v.read_lock::<Fault>() {
-            let frames = if f.frames.is_empty() { frames_from_chain() } else { f.frames.clone() };
+            let frames = if f.frames.is_empty() {
+                frames_from_chain()
+            } else {
+                f.frames.clone()
+            };
             let mut d = Diagnostic::new(&f.problem.message)
                 .at(frames)
                 .with_hint(f.problem.hint.clone());
@@ -90,6 +120,16 @@ pub fn from_eval(source: &str, e: &EvalAltResult) -> Diagnostic {
     Diagnostic::new(message).at(frames).with_hint(hint)
 }
 
+/// Rhai's signature with Rust type names replaced by the script's.
+fn friendly_signature(sig: &str) -> String {
+    sig.replace("&str | ImmutableString | String", "string")
+        .replace("ImmutableString", "string")
+        .replace("blueprint::script::handles::", "")
+        .replace("i64", "integer")
+        .replace("f64", "number")
+        .replace(" (", "(")
+}
+
 fn describe(e: &EvalAltResult) -> (String, Option<String>) {
     use EvalAltResult as E;
     match e {
@@ -99,7 +139,18 @@ fn describe(e: &EvalAltResult) -> (String, Option<String>) {
             Some("is there an endless loop? blueprints only declare resources".into()),
         ),
         E::ErrorDataTooLarge(what, _) => (
-            format!("{what} is over the limit"),
+            format!(
+                "{} grew past the size limit",
+                if what.contains("string") {
+                    "a string"
+                } else if what.contains("array") {
+                    "a list"
+                } else if what.contains("map") || what.contains("object") {
+                    "a map"
+                } else {
+                    what.as_str()
+                }
+            ),
             Some(format!(
                 "strings hold at most {} bytes, lists {} items, maps {} entries",
                 limits::STRING_SIZE,
@@ -108,7 +159,10 @@ fn describe(e: &EvalAltResult) -> (String, Option<String>) {
             )),
         ),
         E::ErrorStackOverflow(_) => (
-            format!("functions call each other more than {} levels deep", limits::CALL_LEVELS),
+            format!(
+                "functions call each other more than {} levels deep",
+                limits::CALL_LEVELS
+            ),
             Some("is there an endless recursion?".into()),
         ),
         E::ErrorTooManyModules(_) => (
@@ -121,19 +175,28 @@ fn describe(e: &EvalAltResult) -> (String, Option<String>) {
             Some("declare it with `let` first".into()),
         ),
         E::ErrorFunctionNotFound(sig, _) => {
-            let name = sig.split(['(', ' ']).next().unwrap_or(sig);
+            let name = sig.split(['(', ' ']).next().unwrap_or(sig).trim();
+            if let Some(f) = super::schema::function(name) {
+                return (
+                    format!(
+                        "{name} does not take these arguments: {}",
+                        friendly_signature(sig)
+                    ),
+                    Some(format!("usage: {}", f.signature)),
+                );
+            }
             let known = super::schema::FUNCTIONS.iter().map(|f| f.name);
-            let hint = match crate::model::names::suggest(name, known) {
-                Some(s) if s != name => Some(format!("did you mean `{s}`?")),
-                Some(s) => super::schema::function(s).map(|f| format!("usage: {}", f.signature)),
-                None => None,
-            };
-            (format!("no function matches `{sig}`"), hint)
+            let hint =
+                crate::model::names::suggest(name, known).map(|s| format!("did you mean `{s}`?"));
+            (
+                format!(
+                    "unknown function `{name}` (called as {})",
+                    friendly_signature(sig)
+                ),
+                hint,
+            )
         }
-        E::ErrorPropertyNotFound(p, _) => (
-            format!("unknown property `{p}`"),
-            None,
-        ),
+        E::ErrorPropertyNotFound(p, _) => (format!("unknown property `{p}`"), None),
         E::ErrorDotExpr(..) | E::ErrorIndexingType(..) => (bare(e), None),
         E::ErrorRuntime(v, _) => (format!("script error: {v}"), None),
         _ => (bare(e), None),

@@ -84,7 +84,11 @@ pub fn display_type_name(v: &Dynamic) -> String {
     if v.is::<Taint>() {
         return "Taint".into();
     }
-    v.type_name().rsplit("::").next().unwrap_or("value").to_string()
+    v.type_name()
+        .rsplit("::")
+        .next()
+        .unwrap_or("value")
+        .to_string()
 }
 
 /// One piece of an output string.
@@ -93,7 +97,10 @@ pub enum OutPart {
     Lit(String),
     /// An attribute of a resource; `known` when the script already knows it
     /// (a name), `None` when only AWS will tell (an ARN).
-    Attr { r: Ref, known: Option<String> },
+    Attr {
+        r: Ref,
+        known: Option<String>,
+    },
 }
 
 /// A value that comes from a resource: using it in another resource makes
@@ -210,8 +217,12 @@ pub fn register_values(engine: &mut rhai::Engine) {
         .register_fn("to_string", |o: &mut Output| o.to_string())
         .register_fn("to_debug", |o: &mut Output| format!("Output({o})"))
         .register_fn("+", |a: Output, b: Output| a.concat(b))
-        .register_fn("+", |a: Output, b: rhai::ImmutableString| a.concat(Output::lit(&b)))
-        .register_fn("+", |a: rhai::ImmutableString, b: Output| Output::lit(&a).concat(b))
+        .register_fn("+", |a: Output, b: rhai::ImmutableString| {
+            a.concat(Output::lit(&b))
+        })
+        .register_fn("+", |a: rhai::ImmutableString, b: Output| {
+            Output::lit(&a).concat(b)
+        })
         .register_fn("==", |a: Output, b: rhai::ImmutableString| {
             a.known().is_some_and(|k| k == b.as_str())
         })
@@ -241,9 +252,15 @@ mod tests {
         let c = Address::new(Kind::Cluster, "pms");
         let name = Output::attr(&c, "name", Some("pms".into()));
         let arn = Output::attr(&c, "arn", None);
-        assert_eq!(Output::lit("x-").concat(name.clone()).to_value(), Value::str("x-pms"));
+        assert_eq!(
+            Output::lit("x-").concat(name.clone()).to_value(),
+            Value::str("x-pms")
+        );
         assert!(matches!(arn.to_value(), Value::Ref(_)));
-        let t = Output::lit("a").concat(name).concat(Output::lit("/")).concat(arn);
+        let t = Output::lit("a")
+            .concat(name)
+            .concat(Output::lit("/"))
+            .concat(arn);
         match t.to_value() {
             Value::Template(parts) => {
                 assert_eq!(parts.len(), 2);

@@ -91,14 +91,17 @@ impl Session {
 
     /// Compiles and runs `text`, shown in errors as `name`.
     pub fn eval(&mut self, name: &str, text: &str) -> Result<Dynamic, Error> {
-        engine::clear_interrupt();
+        crate::interrupt::clear();
         self.sources.insert(name, text);
         let mut ast = self
             .engine
             .compile_with_scope(&self.scope, text)
-            .map_err(|e| self.script_error(error::from_parse(name, &e)))?;
+            .map_err(|e| self.script_error(error::from_parse(name, text, &e)))?;
         ast.set_source(name);
         let merged = self.functions.merge(&ast);
+        // The tag tells constructors which script the call stack starts in.
+        self.engine
+            .set_default_tag(Dynamic::from(rhai::ImmutableString::from(name)));
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged)
@@ -126,16 +129,19 @@ impl Session {
     pub fn validate(&self) -> Result<Graph, Error> {
         let st = self.state.borrow();
         let mut diagnostics = Vec::new();
+        let mut reported = std::collections::BTreeSet::new();
         for (a, origin) in &st.forward_refs {
-            if !st.graph.contains(a) {
+            if !st.graph.contains(a) && reported.insert(a.clone()) {
                 diagnostics.push(
-                    Diagnostic::new(format!("ref(\"{a}\") names a resource that is not declared"))
-                        .at(origin.frames.clone())
-                        .with_hint(Some(format!("declare {a}, or fix the address"))),
+                    Diagnostic::new(format!(
+                        "ref(\"{a}\") names a resource that is not declared"
+                    ))
+                    .at(origin.frames.clone())
+                    .with_hint(Some(format!("declare {a}, or fix the address"))),
                 );
             }
         }
-        for (a, p) in validate::graph(&st.graph, &st.region) {
+        for (a, p) in validate::graph(&st.graph, &st.region, &reported) {
             let frames = st
                 .graph
                 .get(&a)
@@ -153,6 +159,25 @@ impl Session {
         }
     }
 
+    /// The name set with `blueprint_name(...)`, else the file's stem.
+    pub fn blueprint_name(&self, path: &Path) -> Result<String, Error> {
+        if let Some(n) = &self.state.borrow().blueprint_name {
+            return Ok(n.clone());
+        }
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        crate::model::names::check_blueprint_name(&stem).map_err(|p| {
+            Error::Usage(format!(
+                "{}: {} (the name comes from the file name unless the script calls blueprint_name)",
+                path.display(),
+                p.message
+            ))
+        })?;
+        Ok(stem)
+    }
+
     /// Forgets everything declared and defined.
     pub fn reset(&mut self) {
         *self = Session::new(&self.options.clone(), &self.root.clone());
@@ -161,6 +186,9 @@ impl Session {
 
 /// The result of evaluating a blueprint file.
 pub struct Evaluation {
+    /// The blueprint's name: `blueprint_name(...)`, else the file's stem.
+    pub name: String,
+    pub region: String,
     pub graph: Graph,
     pub sources: Sources,
 }
@@ -174,7 +202,10 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     let mut session = Session::new(options, &root);
     session.eval_file(path)?;
     let graph = session.validate()?;
+    let name = session.blueprint_name(path)?;
     Ok(Evaluation {
+        name,
+        region: options.region.clone(),
         graph,
         sources: session.sources.clone(),
     })

@@ -57,7 +57,12 @@ impl Resolver {
     }
 
     /// Finds the module's text and the name it is shown under.
-    fn locate(&self, source: Option<&str>, path: &str, pos: Position) -> Result<(String, String), Box<EvalAltResult>> {
+    fn locate(
+        &self,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<(String, String), Box<EvalAltResult>> {
         if let Some((_, text)) = STDLIB.iter().find(|(n, _)| *n == path) {
             return Ok((format!("stdlib/{path}.rhai"), text.to_string()));
         }
@@ -66,35 +71,75 @@ impl Resolver {
             let names: Vec<&str> = STDLIB.iter().map(|(n, _)| *n).collect();
             let hint = match crate::model::names::suggest(path, names.iter().copied()) {
                 Some(s) => format!("did you mean the stdlib module \"{s}\"?"),
-                None => format!("stdlib modules: {}; or give a path relative to the blueprint's folder", names.join(", ")),
+                None => format!(
+                    "stdlib modules: {}; or give a path relative to the blueprint's folder",
+                    names.join(", ")
+                ),
             };
-            return Err(Self::fault(source, pos, Problem::new(format!("no module named \"{path}\"")).hint(hint)));
+            return Err(Self::fault(
+                source,
+                pos,
+                Problem::new(format!("no module named \"{path}\"")).hint(hint),
+            ));
         }
-        let rel = if path.ends_with(".rhai") { path.to_string() } else { format!("{path}.rhai") };
+        let rel = if path.ends_with(".rhai") {
+            path.to_string()
+        } else {
+            format!("{path}.rhai")
+        };
         let outside = || {
             Self::fault(
                 source,
                 pos,
-                Problem::new(format!("import \"{path}\" is outside the blueprint's folder"))
-                    .hint("blueprints may import the stdlib and files in their own folder only"),
+                Problem::new(format!(
+                    "import \"{path}\" is outside the blueprint's folder"
+                ))
+                .hint("blueprints may import the stdlib and files in their own folder only"),
             )
         };
-        if Path::new(&rel).is_absolute() {
+        if escapes(Path::new(&rel)) {
             return Err(outside());
         }
         let full = self.root.join(&rel);
         let canonical = full.canonicalize().map_err(|e| {
-            Self::fault(source, pos, Problem::new(format!("cannot import \"{path}\": {e}")))
+            Self::fault(
+                source,
+                pos,
+                Problem::new(format!("cannot import \"{path}\": {e}")),
+            )
         })?;
         if !canonical.starts_with(&self.root) {
             return Err(outside());
         }
         let text = std::fs::read_to_string(&canonical).map_err(|e| {
-            Self::fault(source, pos, Problem::new(format!("cannot read \"{path}\": {e}")))
+            Self::fault(
+                source,
+                pos,
+                Problem::new(format!("cannot read \"{path}\": {e}")),
+            )
         })?;
         let shown = self.display_root.join(&rel).to_string_lossy().to_string();
         Ok((shown, text))
     }
+}
+
+/// Whether a relative path leaves its folder by its own words (absolute, or
+/// more `..` than names at some point). Symlinks are checked after this.
+fn escapes(p: &Path) -> bool {
+    use std::path::Component;
+    let mut depth = 0i32;
+    for c in p.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir => depth -= 1,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
 }
 
 impl ModuleResolver for Resolver {

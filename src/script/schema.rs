@@ -87,7 +87,13 @@ const fn def(name: &'static str, ty: Ty, default: &'static str, doc: &'static st
 
 pub const NAT: &[&str] = &["none", "single", "one_per_az"];
 pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "all"];
-pub const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+pub const LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
 pub const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
 pub const AMI_TYPES: &[&str] = &[
     "AL2_x86_64",
@@ -104,7 +110,11 @@ pub const AMI_TYPES: &[&str] = &[
     "CUSTOM",
 ];
 
-const TAGS: Opt = opt("tags", Ty::StrMap, "tags for this resource, merged over tags(...)");
+const TAGS: Opt = opt(
+    "tags",
+    Ty::StrMap,
+    "tags for this resource, merged over tags(...)",
+);
 
 pub const VPC: &[Opt] = &[
     req("cidr", Ty::Cidr, "the primary IPv4 block, e.g. \"10.0.0.0/16\""),
@@ -120,81 +130,209 @@ pub const VPC: &[Opt] = &[
 pub const SUBNET: &[Opt] = &[
     req("cidr", Ty::Cidr, "the subnet's IPv4 block, inside the VPC"),
     req("az", Ty::Str, "availability zone name, e.g. \"us-east-1a\""),
-    def("public", Ty::Bool, "false", "public (routed to the internet gateway, public IPs on launch)"),
+    def(
+        "public",
+        Ty::Bool,
+        "false",
+        "public (routed to the internet gateway, public IPs on launch)",
+    ),
     TAGS,
 ];
 
 pub const SECURITY_GROUP: &[Opt] = &[
-    def("description", Ty::Str, "\"Managed by Blueprint\"", "group description (changing it replaces the group)"),
+    def(
+        "description",
+        Ty::Str,
+        "\"Managed by Blueprint\"",
+        "group description (changing it replaces the group)",
+    ),
     opt("ingress", Ty::Rules, "inbound rules, made with rule(...)"),
-    def("egress", Ty::Rules, "all traffic to 0.0.0.0/0", "outbound rules, made with rule(...)"),
+    def(
+        "egress",
+        Ty::Rules,
+        "all traffic to 0.0.0.0/0",
+        "outbound rules, made with rule(...)",
+    ),
     TAGS,
 ];
 
 pub const RULE: &[Opt] = &[
-    req("protocol", Ty::Enum(PROTOCOLS), "\"tcp\", \"udp\", \"icmp\" or \"all\""),
+    req(
+        "protocol",
+        Ty::Enum(PROTOCOLS),
+        "\"tcp\", \"udp\", \"icmp\" or \"all\"",
+    ),
     opt("port", Ty::Int, "a single port"),
-    opt("from", Ty::Int, "first port of a range (ICMP type for icmp)"),
+    opt(
+        "from",
+        Ty::Int,
+        "first port of a range (ICMP type for icmp)",
+    ),
     opt("to", Ty::Int, "last port of a range (ICMP code for icmp)"),
     opt("cidr", Ty::Cidr, "peer IPv4 block"),
-    opt("source", Ty::Handle(Kind::SecurityGroup), "peer security group, or \"self\""),
+    opt(
+        "source",
+        Ty::Handle(Kind::SecurityGroup),
+        "peer security group, or \"self\"",
+    ),
     opt("description", Ty::Str, "rule description"),
 ];
 
 pub const IAM_ROLE: &[Opt] = &[
-    opt("service", Ty::StrOrList, "service principal(s) that may assume the role, e.g. \"eks.amazonaws.com\""),
-    opt("trust_policy", Ty::AnyMap, "a full trust policy document (instead of service)"),
-    opt("managed_policies", Ty::StrList, "ARNs of managed policies to attach"),
-    opt("inline_policies", Ty::PolicyMap, "inline policies: #{ name: policy document }"),
+    opt(
+        "service",
+        Ty::StrOrList,
+        "service principal(s) that may assume the role, e.g. \"eks.amazonaws.com\"",
+    ),
+    opt(
+        "trust_policy",
+        Ty::AnyMap,
+        "a full trust policy document (instead of service)",
+    ),
+    opt(
+        "managed_policies",
+        Ty::StrList,
+        "ARNs of managed policies to attach",
+    ),
+    opt(
+        "inline_policies",
+        Ty::PolicyMap,
+        "inline policies: #{ name: policy document }",
+    ),
     TAGS,
 ];
 
 pub const IRSA_ROLE: &[Opt] = &[
-    req("namespace", Ty::Str, "Kubernetes namespace of the service account"),
+    req(
+        "namespace",
+        Ty::Str,
+        "Kubernetes namespace of the service account",
+    ),
     req("service_account", Ty::Str, "name of the service account"),
-    opt("managed_policies", Ty::StrList, "ARNs of managed policies to attach"),
-    opt("inline_policies", Ty::PolicyMap, "inline policies: #{ name: policy document }"),
+    opt(
+        "managed_policies",
+        Ty::StrList,
+        "ARNs of managed policies to attach",
+    ),
+    opt(
+        "inline_policies",
+        Ty::PolicyMap,
+        "inline policies: #{ name: policy document }",
+    ),
     TAGS,
 ];
 
 pub const KMS_KEY: &[Opt] = &[
     opt("description", Ty::Str, "key description"),
-    def("rotation", Ty::Bool, "true", "yearly automatic key rotation"),
-    opt("alias", Ty::Str, "alias name, with or without the \"alias/\" prefix"),
+    def(
+        "rotation",
+        Ty::Bool,
+        "true",
+        "yearly automatic key rotation",
+    ),
+    opt(
+        "alias",
+        Ty::Str,
+        "alias name, with or without the \"alias/\" prefix",
+    ),
     TAGS,
 ];
 
 pub const ENDPOINT: &[Opt] = &[
     def("public", Ty::Bool, "true", "public API endpoint"),
-    def("private", Ty::Bool, "false", "private API endpoint inside the VPC"),
-    def("public_cidrs", Ty::CidrList, "[\"0.0.0.0/0\"]", "who may reach the public endpoint"),
+    def(
+        "private",
+        Ty::Bool,
+        "false",
+        "private API endpoint inside the VPC",
+    ),
+    def(
+        "public_cidrs",
+        Ty::CidrList,
+        "[\"0.0.0.0/0\"]",
+        "who may reach the public endpoint",
+    ),
 ];
 
 pub const CLUSTER: &[Opt] = &[
     req("version", Ty::Str, "Kubernetes version, e.g. \"1.29\""),
     req("vpc", Ty::Handle(Kind::Vpc), "the cluster's VPC"),
-    req("subnets", Ty::HandleList(Kind::Subnet), "subnets for the control plane ENIs (two AZs at least)"),
-    opt("role", Ty::Handle(Kind::IamRole), "cluster role; a role \"<name>-cluster\" is declared when absent"),
-    opt("endpoint", Ty::Nested(ENDPOINT), "API endpoint access: #{ public, private, public_cidrs }"),
-    opt("logging", Ty::EnumList(LOG_TYPES), "control-plane log types sent to CloudWatch"),
-    opt("secrets_key", Ty::Handle(Kind::KmsKey), "KMS key for envelope encryption of Kubernetes secrets"),
-    opt("security_groups", Ty::HandleList(Kind::SecurityGroup), "extra security groups for the control plane"),
-    def("irsa", Ty::Bool, "true", "declare the cluster's IAM OIDC provider (IAM roles for service accounts)"),
+    req(
+        "subnets",
+        Ty::HandleList(Kind::Subnet),
+        "subnets for the control plane ENIs (two AZs at least)",
+    ),
+    opt(
+        "role",
+        Ty::Handle(Kind::IamRole),
+        "cluster role; a role \"<name>-cluster\" is declared when absent",
+    ),
+    opt(
+        "endpoint",
+        Ty::Nested(ENDPOINT),
+        "API endpoint access: #{ public, private, public_cidrs }",
+    ),
+    opt(
+        "logging",
+        Ty::EnumList(LOG_TYPES),
+        "control-plane log types sent to CloudWatch",
+    ),
+    opt(
+        "secrets_key",
+        Ty::Handle(Kind::KmsKey),
+        "KMS key for envelope encryption of Kubernetes secrets",
+    ),
+    opt(
+        "security_groups",
+        Ty::HandleList(Kind::SecurityGroup),
+        "extra security groups for the control plane",
+    ),
+    def(
+        "irsa",
+        Ty::Bool,
+        "true",
+        "declare the cluster's IAM OIDC provider (IAM roles for service accounts)",
+    ),
     TAGS,
 ];
 
 pub const NODE_GROUP: &[Opt] = &[
-    req("instance_types", Ty::StrList, "EC2 instance types, e.g. [\"m6i.large\"]"),
+    req(
+        "instance_types",
+        Ty::StrList,
+        "EC2 instance types, e.g. [\"m6i.large\"]",
+    ),
     req("min", Ty::Int, "minimum size"),
     req("max", Ty::Int, "maximum size"),
     req("desired", Ty::Int, "desired size"),
     def("disk_size", Ty::Int, "20", "root volume size in GiB"),
-    opt("ami_type", Ty::Enum(AMI_TYPES), "AMI type; EKS picks one for the version when absent"),
-    def("spot", Ty::Bool, "false", "spot capacity instead of on-demand"),
+    opt(
+        "ami_type",
+        Ty::Enum(AMI_TYPES),
+        "AMI type; EKS picks one for the version when absent",
+    ),
+    def(
+        "spot",
+        Ty::Bool,
+        "false",
+        "spot capacity instead of on-demand",
+    ),
     opt("labels", Ty::StrMap, "Kubernetes node labels"),
-    opt("taints", Ty::Taints, "Kubernetes taints, made with taint(key, value, effect)"),
-    opt("subnets", Ty::HandleList(Kind::Subnet), "subnets for the nodes; the cluster's when absent"),
-    opt("role", Ty::Handle(Kind::IamRole), "node role; a shared role \"<cluster>-node\" is declared when absent"),
+    opt(
+        "taints",
+        Ty::Taints,
+        "Kubernetes taints, made with taint(key, value, effect)",
+    ),
+    opt(
+        "subnets",
+        Ty::HandleList(Kind::Subnet),
+        "subnets for the nodes; the cluster's when absent",
+    ),
+    opt(
+        "role",
+        Ty::Handle(Kind::IamRole),
+        "node role; a shared role \"<cluster>-node\" is declared when absent",
+    ),
     TAGS,
 ];
 
@@ -204,17 +342,42 @@ pub const SELECTOR: &[Opt] = &[
 ];
 
 pub const FARGATE_PROFILE: &[Opt] = &[
-    req("selectors", Ty::NestedList(SELECTOR), "which pods run on Fargate: [#{ namespace, labels? }]"),
-    opt("subnets", Ty::HandleList(Kind::Subnet), "private subnets; the cluster's private subnets when absent"),
-    opt("role", Ty::Handle(Kind::IamRole), "pod execution role; \"<cluster>-fargate\" is declared when absent"),
+    req(
+        "selectors",
+        Ty::NestedList(SELECTOR),
+        "which pods run on Fargate: [#{ namespace, labels? }]",
+    ),
+    opt(
+        "subnets",
+        Ty::HandleList(Kind::Subnet),
+        "private subnets; the cluster's private subnets when absent",
+    ),
+    opt(
+        "role",
+        Ty::Handle(Kind::IamRole),
+        "pod execution role; \"<cluster>-fargate\" is declared when absent",
+    ),
     TAGS,
 ];
 
 pub const S3_BUCKET: &[Opt] = &[
     def("versioning", Ty::Bool, "false", "keep object versions"),
-    opt("encryption_key", Ty::Handle(Kind::KmsKey), "SSE-KMS key; SSE-S3 (AES256) when absent"),
-    opt("expire_days", Ty::Int, "delete objects (and old versions) after this many days"),
-    def("public_access_block", Ty::Bool, "true", "block all public access"),
+    opt(
+        "encryption_key",
+        Ty::Handle(Kind::KmsKey),
+        "SSE-KMS key; SSE-S3 (AES256) when absent",
+    ),
+    opt(
+        "expire_days",
+        Ty::Int,
+        "delete objects (and old versions) after this many days",
+    ),
+    def(
+        "public_access_block",
+        Ty::Bool,
+        "true",
+        "block all public access",
+    ),
     TAGS,
 ];
 
@@ -235,6 +398,7 @@ pub const FUNCTIONS: &[FnDoc] = &[
     FnDoc { name: "s3_bucket", signature: "s3_bucket(name, #{ ... }) -> S3Bucket", doc: "An S3 bucket with versioning, encryption, lifecycle and public-access block.", options: S3_BUCKET, method_of: None },
     FnDoc { name: "var", signature: "var(name) / var(name, default)", doc: "An input from --var name=value; with a default, the value takes the default's type.", options: &[], method_of: None },
     FnDoc { name: "region", signature: "region() -> string", doc: "The target region (--region, AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", options: &[], method_of: None },
+    FnDoc { name: "blueprint_name", signature: "blueprint_name(name)", doc: "The blueprint's name, which tags everything it owns (default: the file name without .rhai). Two blueprints must not share a name.", options: &[], method_of: None },
     FnDoc { name: "tags", signature: "tags(#{ key: value })", doc: "Default tags for every resource declared after this call.", options: &[], method_of: None },
     FnDoc { name: "ref", signature: "ref(address) -> handle", doc: "A handle to a resource by address, e.g. ref(\"security_group.pms/bastion\"); it may be declared later.", options: &[], method_of: None },
 ];
@@ -271,7 +435,10 @@ impl Ty {
 }
 
 fn quoted(v: &[&str]) -> String {
-    v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a script value is, in the words of error messages.
@@ -318,12 +485,16 @@ pub fn check(opts: &[Opt], map: &Map, what: &str) -> Result<(), Problem> {
             };
             return Err(p);
         };
-        check_value(&o.ty, value).map_err(|detail| {
-            Problem::new(format!(
+        check_value(&o.ty, value).map_err(|bad| match bad {
+            Bad::Type(detail) => Problem::new(format!(
                 "option `{key}` of {what} must be {}, but it is {}",
                 o.ty.describe(),
                 detail
-            ))
+            )),
+            Bad::Value(p) => Problem {
+                message: format!("option `{key}` of {what}: {}", p.message),
+                hint: p.hint,
+            },
         })?;
         if let Ty::Nested(inner) = o.ty {
             if let Some(m) = value.read_lock::<Map>() {
@@ -344,25 +515,41 @@ pub fn check(opts: &[Opt], map: &Map, what: &str) -> Result<(), Problem> {
         .iter()
         .find(|o| o.required && !map.contains_key(o.name))
     {
-        return Err(Problem::new(format!(
-            "missing required option `{}` for {what}",
-            o.name
-        ))
-        .hint(format!("add `{}: ...` ({}): {}", o.name, o.ty.describe(), o.doc)));
+        return Err(
+            Problem::new(format!("missing required option `{}` for {what}", o.name)).hint(format!(
+                "add `{}: ...` ({}): {}",
+                o.name,
+                o.ty.describe(),
+                o.doc
+            )),
+        );
     }
     Ok(())
 }
 
-/// `Err` holds a description of the offending value.
-fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), String> {
-    let bad = || Err(describe_value(v));
-    let list_all = |f: &dyn Fn(&Dynamic) -> bool| -> Result<(), String> {
+/// Why a value does not fit its option.
+enum Bad {
+    /// The wrong type: a description of the value.
+    Type(String),
+    /// The right type with a wrong value, such as a malformed CIDR.
+    Value(Problem),
+}
+
+impl From<String> for Bad {
+    fn from(s: String) -> Bad {
+        Bad::Type(s)
+    }
+}
+
+fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), Bad> {
+    let bad = || Err(Bad::Type(describe_value(v)));
+    let list_all = |f: &dyn Fn(&Dynamic) -> bool| -> Result<(), Bad> {
         match v.read_lock::<rhai::Array>() {
             Some(a) => match a.iter().find(|x| !f(x)) {
-                Some(x) => Err(format!("a list holding {}", describe_value(x))),
+                Some(x) => Err(Bad::Type(format!("a list holding {}", describe_value(x)))),
                 None => Ok(()),
             },
-            None => Err(describe_value(v)),
+            None => Err(Bad::Type(describe_value(v))),
         }
     };
     let is_text = |x: &Dynamic| x.is_string() || x.is::<handles::Output>();
@@ -405,12 +592,18 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), String> {
         Ty::StrList => list_all(&|x| x.is_string()),
         Ty::CidrList => {
             list_all(&|x| x.is_string())?;
-            let a = v.read_lock::<rhai::Array>().map(|a| a.clone()).unwrap_or_default();
+            let a = v
+                .read_lock::<rhai::Array>()
+                .map(|a| a.clone())
+                .unwrap_or_default();
             a.iter().try_for_each(|x| check_cidr(&x.to_string()))
         }
         Ty::StrMap => match v.read_lock::<Map>() {
             Some(m) => match m.iter().find(|(_, x)| !is_text(x)) {
-                Some((k, x)) => Err(format!("a map whose `{k}` is {}", describe_value(x))),
+                Some((k, x)) => Err(Bad::Type(format!(
+                    "a map whose `{k}` is {}",
+                    describe_value(x)
+                ))),
                 None => Ok(()),
             },
             None => bad(),
@@ -424,7 +617,10 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), String> {
         }
         Ty::PolicyMap => match v.read_lock::<Map>() {
             Some(m) => match m.iter().find(|(_, x)| !x.is_map()) {
-                Some((k, x)) => Err(format!("a map whose `{k}` is {}", describe_value(x))),
+                Some((k, x)) => Err(Bad::Type(format!(
+                    "a map whose `{k}` is {}",
+                    describe_value(x)
+                ))),
                 None => Ok(()),
             },
             None => bad(),
@@ -438,8 +634,12 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), String> {
         }
         Ty::EnumList(allowed) => {
             list_all(&|x| x.is_string())?;
-            let a = v.read_lock::<rhai::Array>().map(|a| a.clone()).unwrap_or_default();
-            a.iter().try_for_each(|x| check_enum(allowed, &x.to_string()))
+            let a = v
+                .read_lock::<rhai::Array>()
+                .map(|a| a.clone())
+                .unwrap_or_default();
+            a.iter()
+                .try_for_each(|x| check_enum(allowed, &x.to_string()))
         }
         Ty::Handle(k) => {
             if handles::kind_of(v) == Some(*k) || (*k == Kind::SecurityGroup && v.is_string()) {
@@ -469,18 +669,95 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), String> {
     }
 }
 
-fn check_cidr(s: &str) -> Result<(), String> {
+fn check_cidr(s: &str) -> Result<(), Bad> {
     s.parse::<Cidr>()
         .map(|_| ())
-        .map_err(|e| format!("{e} ({})", e.hint()))
+        .map_err(|e| Bad::Value(Problem::new(e.to_string()).hint(e.hint())))
 }
 
-fn check_enum(allowed: &[&str], s: &str) -> Result<(), String> {
+fn check_enum(allowed: &[&str], s: &str) -> Result<(), Bad> {
     if allowed.contains(&s) {
         return Ok(());
     }
-    match suggest(s, allowed.iter().copied()) {
-        Some(m) => Err(format!("\"{s}\" (did you mean \"{m}\"?)")),
-        None => Err(format!("\"{s}\"")),
+    let p = Problem::new(format!("\"{s}\" is not one of {}", quoted(allowed)));
+    Err(Bad::Value(match suggest(s, allowed.iter().copied()) {
+        Some(m) => p.hint(format!("did you mean \"{m}\"?")),
+        None => p,
+    }))
+}
+
+/// The options of one function as a Markdown table.
+pub fn options_markdown(f: &FnDoc) -> String {
+    let mut out = String::from("| option | type | default | meaning |\n|---|---|---|---|\n");
+    for o in f.options {
+        let default = match (o.required, o.default) {
+            (true, _) => "required".to_string(),
+            (false, Some(d)) => d.replace('|', "\\|"),
+            (false, None) => "—".to_string(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            o.name,
+            o.ty.describe().replace('|', "\\|"),
+            default,
+            o.doc.replace('|', "\\|")
+        ));
+        if let Ty::Nested(inner) | Ty::NestedList(inner) = o.ty {
+            for i in inner {
+                out.push_str(&format!(
+                    "| `{}.{}` | {} | {} | {} |\n",
+                    o.name,
+                    i.name,
+                    i.ty.describe(),
+                    if i.required {
+                        "required"
+                    } else {
+                        i.default.unwrap_or("—")
+                    },
+                    i.doc
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The language reference generated from the schemas (kept in docs/LANGUAGE.md).
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    for f in FUNCTIONS {
+        out.push_str(&format!(
+            "### `{}`\n\n`{}`\n\n{}\n\n",
+            f.name, f.signature, f.doc
+        ));
+        if !f.options.is_empty() {
+            out.push_str(&options_markdown(f));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    const BEGIN: &str = "<!-- reference:begin -->\n";
+    const END: &str = "<!-- reference:end -->";
+
+    /// docs/LANGUAGE.md carries the reference generated from the schemas;
+    /// `BLESS=1 cargo test` refreshes it.
+    #[test]
+    fn language_reference_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LANGUAGE.md");
+        let doc = std::fs::read_to_string(path).expect("docs/LANGUAGE.md");
+        let (head, rest) = doc.split_once(BEGIN).expect("begin marker");
+        let (_, tail) = rest.split_once(END).expect("end marker");
+        let fresh = format!("{head}{BEGIN}{}{END}{tail}", super::reference_markdown());
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(path, &fresh).unwrap();
+        }
+        assert!(
+            doc == fresh,
+            "docs/LANGUAGE.md is stale: run BLESS=1 cargo test"
+        );
     }
 }

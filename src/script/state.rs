@@ -20,6 +20,8 @@ pub struct State {
     pub default_tags: BTreeMap<String, String>,
     pub vpcs: HashMap<Address, VpcInfo>,
     pub clusters: HashMap<Address, ClusterInfo>,
+    /// Set by `blueprint_name(...)`: the owner tag of everything declared.
+    pub blueprint_name: Option<String>,
     /// `ref(...)` calls, checked once the script has finished.
     pub forward_refs: Vec<(Address, Origin)>,
 }
@@ -56,18 +58,28 @@ fn span(source: Option<&str>, pos: Position) -> Option<Span> {
 }
 
 /// The call that is running now, then the script functions that led to it.
+///
+/// Each frame of Rhai's call stack holds the position of a call in its
+/// caller and the source of the callee, so the caller's source of frame `i`
+/// is the callee source of frame `i - 1` (the main script for the first).
 pub fn origin(ctx: &NativeCallContext) -> Origin {
-    let mut frames: Vec<Span> = span(ctx.call_source(), ctx.call_position())
-        .into_iter()
-        .collect();
+    let main = ctx.tag().and_then(|t| {
+        t.read_lock::<rhai::ImmutableString>()
+            .map(|s| s.to_string())
+    });
+    let mut frames: Vec<Span> = Vec::new();
     if let Some(dbg) = ctx.debugger() {
-        frames.extend(
-            dbg.call_stack()
-                .iter()
-                .rev()
-                .filter_map(|f| span(f.source.as_deref(), f.pos)),
-        );
+        let mut caller = main;
+        for f in dbg.call_stack() {
+            frames.extend(span(caller.as_deref(), f.pos));
+            caller = f.source.as_ref().map(|s| s.to_string()).or(caller);
+        }
     }
+    if frames.is_empty() {
+        frames.extend(span(ctx.call_source(), ctx.call_position()));
+    }
+    frames.reverse();
+    frames.dedup();
     Origin { frames }
 }
 
@@ -160,7 +172,10 @@ impl Opts<'_> {
         self.0.get(k).and_then(|v| v.as_int().ok())
     }
     pub fn bool_or(&self, k: &str, default: bool) -> bool {
-        self.0.get(k).and_then(|v| v.as_bool().ok()).unwrap_or(default)
+        self.0
+            .get(k)
+            .and_then(|v| v.as_bool().ok())
+            .unwrap_or(default)
     }
     pub fn strs(&self, k: &str) -> Vec<String> {
         match self.0.get(k) {
@@ -179,7 +194,10 @@ impl Opts<'_> {
             .unwrap_or_default()
     }
     pub fn addresses(&self, k: &str) -> Vec<Address> {
-        self.list(k).iter().filter_map(handles::address_of).collect()
+        self.list(k)
+            .iter()
+            .filter_map(handles::address_of)
+            .collect()
     }
     pub fn address(&self, k: &str) -> Option<Address> {
         self.0.get(k).and_then(handles::address_of)

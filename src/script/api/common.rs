@@ -18,7 +18,9 @@ pub fn register(engine: &mut Engine, state: &Shared) {
                     let known: Vec<&str> = st.vars.keys().map(String::as_str).collect();
                     let hint = match suggest(&name, known) {
                         Some(m) => format!("did you mean `{m}`? or pass --var {name}=VALUE"),
-                        None => format!("pass --var {name}=VALUE, or give a default: var(\"{name}\", ...)"),
+                        None => format!(
+                            "pass --var {name}=VALUE, or give a default: var(\"{name}\", ...)"
+                        ),
                     };
                     Err(fail(
                         &ctx,
@@ -44,13 +46,26 @@ pub fn register(engine: &mut Engine, state: &Shared) {
                         "variable `{name}` is \"{raw}\", but its default is {}",
                         super::schema::describe_value(&default)
                     ))
-                    .hint(format!("pass a value of the default's type: --var {name}=...")),
+                    .hint(format!(
+                        "pass a value of the default's type: --var {name}=..."
+                    )),
                 )
             })
         },
     );
     let s = state.clone();
     engine.register_fn("region", move || s.borrow().region.clone());
+
+    let s = state.clone();
+    engine.register_fn(
+        "blueprint_name",
+        move |ctx: NativeCallContext, name: Dynamic| -> Fallible<()> {
+            let name = name.to_string();
+            crate::model::names::check_blueprint_name(&name).map_err(|p| fail(&ctx, p))?;
+            s.borrow_mut().blueprint_name = Some(name);
+            Ok(())
+        },
+    );
 
     let s = state.clone();
     engine.register_fn(
@@ -124,7 +139,8 @@ pub fn register_helpers(engine: &mut Engine) {
         "cidr_split",
         |ctx: NativeCallContext, cidr: &str, n: i64| -> Fallible<rhai::Array> {
             let c = parse_cidr(&ctx, cidr)?;
-            let n = u32::try_from(n).map_err(|_| fail(&ctx, Problem::new(format!("cannot split into {n} blocks"))))?;
+            let n = u32::try_from(n)
+                .map_err(|_| fail(&ctx, Problem::new(format!("cannot split into {n} blocks"))))?;
             let parts = c.split(n).map_err(|m| fail(&ctx, Problem::new(m)))?;
             Ok(parts.iter().map(|p| Dynamic::from(p.to_string())).collect())
         },
@@ -135,24 +151,42 @@ pub fn register_helpers(engine: &mut Engine) {
             let c = parse_cidr(&ctx, cidr)?;
             let prefix = i64::from(c.prefix) + newbits;
             if newbits < 0 || prefix > 32 {
-                return Err(fail(&ctx, Problem::new(format!("{c} cannot take {newbits} more prefix bits"))));
+                return Err(fail(
+                    &ctx,
+                    Problem::new(format!("{c} cannot take {newbits} more prefix bits")),
+                ));
             }
-            let all = c.subdivide(prefix as u8).map_err(|m| fail(&ctx, Problem::new(m)))?;
+            let all = c
+                .subdivide(prefix as u8)
+                .map_err(|m| fail(&ctx, Problem::new(m)))?;
             usize::try_from(num)
                 .ok()
                 .and_then(|i| all.get(i))
                 .map(|p| p.to_string())
                 .ok_or_else(|| {
-                    fail(&ctx, Problem::new(format!("{c} has {} blocks of /{prefix}; number {num} is out of range", all.len())))
+                    fail(
+                        &ctx,
+                        Problem::new(format!(
+                            "{c} has {} blocks of /{prefix}; number {num} is out of range",
+                            all.len()
+                        )),
+                    )
                 })
         },
     );
-    engine.register_fn("cidr_contains", |ctx: NativeCallContext, outer: &str, inner: &str| -> Fallible<bool> {
-        Ok(parse_cidr(&ctx, outer)?.contains(&parse_cidr(&ctx, inner)?))
-    });
+    engine.register_fn(
+        "cidr_contains",
+        |ctx: NativeCallContext, outer: &str, inner: &str| -> Fallible<bool> {
+            Ok(parse_cidr(&ctx, outer)?.contains(&parse_cidr(&ctx, inner)?))
+        },
+    );
     engine.register_fn(
         "check_options",
-        |ctx: NativeCallContext, opts: rhai::Map, allowed: rhai::Array, what: &str| -> Fallible<()> {
+        |ctx: NativeCallContext,
+         opts: rhai::Map,
+         allowed: rhai::Array,
+         what: &str|
+         -> Fallible<()> {
             let allowed: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
             for k in opts.keys() {
                 if !allowed.iter().any(|a| a == k.as_str()) {
@@ -160,7 +194,10 @@ pub fn register_helpers(engine: &mut Engine) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("{what} takes: {}", allowed.join(", ")),
                     };
-                    return Err(fail(&ctx, Problem::new(format!("unknown option `{k}` for {what}")).hint(hint)));
+                    return Err(fail(
+                        &ctx,
+                        Problem::new(format!("unknown option `{k}` for {what}")).hint(hint),
+                    ));
                 }
             }
             Ok(())

@@ -47,13 +47,25 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         },
     );
 
-    engine.register_get("name", |c: &mut Cluster| Output::attr(&c.0, "name", Some(c.0.name.clone())));
-    for attr in ["arn", "endpoint", "oidc_issuer", "security_group_id", "certificate_authority"] {
+    engine.register_get("name", |c: &mut Cluster| {
+        Output::attr(&c.0, "name", Some(c.0.name.clone()))
+    });
+    for attr in [
+        "arn",
+        "endpoint",
+        "oidc_issuer",
+        "security_group_id",
+        "certificate_authority",
+    ] {
         engine.register_get(attr, move |c: &mut Cluster| Output::attr(&c.0, attr, None));
     }
     let s = state.clone();
     engine.register_get("version", move |c: &mut Cluster| {
-        let known = s.borrow().graph.get(&c.0).and_then(|r| r.str("version").map(String::from));
+        let known = s
+            .borrow()
+            .graph
+            .get(&c.0)
+            .and_then(|r| r.str("version").map(String::from));
         Output::attr(&c.0, "version", known)
     });
     let s = state.clone();
@@ -64,12 +76,16 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             Ok(Output::attr(&provider, "arn", None))
         },
     );
-    engine.register_get("name", |n: &mut NodeGroup| Output::attr(&n.0, "name", Some(n.0.leaf().to_string())));
+    engine.register_get("name", |n: &mut NodeGroup| {
+        Output::attr(&n.0, "name", Some(n.0.leaf().to_string()))
+    });
     engine.register_get("arn", |n: &mut NodeGroup| Output::attr(&n.0, "arn", None));
     engine.register_get("name", |f: &mut FargateProfile| {
         Output::attr(&f.0, "name", Some(f.0.leaf().to_string()))
     });
-    engine.register_get("arn", |f: &mut FargateProfile| Output::attr(&f.0, "arn", None));
+    engine.register_get("arn", |f: &mut FargateProfile| {
+        Output::attr(&f.0, "arn", None)
+    });
 }
 
 fn oidc_provider(state: &Shared, ctx: &NativeCallContext, cluster: &Address) -> Fallible<Address> {
@@ -78,8 +94,10 @@ fn oidc_provider(state: &Shared, ctx: &NativeCallContext, cluster: &Address) -> 
         Some(info) if info.irsa => Ok(Address::new(Kind::OidcProvider, &cluster.name)),
         Some(_) => Err(fail(
             ctx,
-            Problem::new(format!("{cluster} has irsa: false, so it has no OIDC provider"))
-                .hint("set irsa: true on the cluster to use IAM roles for service accounts"),
+            Problem::new(format!(
+                "{cluster} has irsa: false, so it has no OIDC provider"
+            ))
+            .hint("set irsa: true on the cluster to use IAM roles for service accounts"),
         )),
         None => Err(fail(
             ctx,
@@ -89,16 +107,21 @@ fn oidc_provider(state: &Shared, ctx: &NativeCallContext, cluster: &Address) -> 
     }
 }
 
-fn cluster(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<Cluster> {
+fn cluster(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<Cluster> {
     let name = name_arg(ctx, "cluster", name)?;
     let map = opts_arg(ctx, "cluster", opts, schema::CLUSTER)?;
     let o = Opts(&map);
     check_name(ctx, Kind::Cluster, &name)?;
     check_tags(ctx, o.get("tags"))?;
     let version = o.str("version").unwrap_or_default();
-    let version_ok = version
-        .split_once('.')
-        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit()));
+    let version_ok = version.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit())
+    });
     if !version_ok {
         return Err(fail(
             ctx,
@@ -155,7 +178,10 @@ fn cluster(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynam
     spec.insert("name".into(), Value::str(&name));
     spec.insert("version".into(), Value::str(&version));
     spec.insert("role".into(), ref_to(&role));
-    spec.insert("subnets".into(), Value::List(subnets.iter().map(ref_to).collect()));
+    spec.insert(
+        "subnets".into(),
+        Value::List(subnets.iter().map(ref_to).collect()),
+    );
     spec.insert(
         "endpoint".into(),
         Value::Map(Map::from([
@@ -166,7 +192,10 @@ fn cluster(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynam
     );
     spec.insert("logging".into(), str_list(&logging));
     let sgs = o.addresses("security_groups");
-    spec.insert("security_groups".into(), Value::List(sgs.iter().map(ref_to).collect()));
+    spec.insert(
+        "security_groups".into(),
+        Value::List(sgs.iter().map(ref_to).collect()),
+    );
     if let Some(k) = o.address("secrets_key") {
         deps.add(&k);
         spec.insert("secrets_key".into(), ref_to(&k));
@@ -192,7 +221,10 @@ fn cluster(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynam
                 attr: "oidc_issuer".into(),
             }),
         );
-        spec.insert("client_ids".into(), str_list(&["sts.amazonaws.com".to_string()]));
+        spec.insert(
+            "client_ids".into(),
+            str_list(&["sts.amazonaws.com".to_string()]),
+        );
         if let Some(t) = tags {
             spec.insert("tags".into(), t);
         }
@@ -212,7 +244,11 @@ fn cluster(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynam
 }
 
 /// EKS wants subnets in two zones at least.
-fn check_subnet_zones(state: &Shared, ctx: &NativeCallContext, subnets: &[Address]) -> Fallible<()> {
+fn check_subnet_zones(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    subnets: &[Address],
+) -> Fallible<()> {
     let st = state.borrow();
     let known: Vec<&str> = subnets
         .iter()
@@ -250,7 +286,11 @@ fn shared_role(
     fargate: bool,
 ) -> Fallible<Address> {
     let info = cluster_info(state, ctx, c)?;
-    let existing = if fargate { &info.fargate_role } else { &info.node_role };
+    let existing = if fargate {
+        &info.fargate_role
+    } else {
+        &info.node_role
+    };
     if let Some(r) = existing {
         return Ok(r.clone());
     }
@@ -262,7 +302,9 @@ fn shared_role(
         (
             "fargate",
             "eks-fargate-pods.amazonaws.com",
-            vec![format!("{AWS_POLICY}AmazonEKSFargatePodExecutionRolePolicy")],
+            vec![format!(
+                "{AWS_POLICY}AmazonEKSFargatePodExecutionRolePolicy"
+            )],
         )
     } else {
         (
@@ -312,7 +354,11 @@ fn node_group(
     check_tags(ctx, o.get("tags"))?;
     let types = o.strs("instance_types");
     if types.is_empty() {
-        return Err(fail(ctx, Problem::new("instance_types is empty").hint("name one type at least, e.g. [\"m6i.large\"]")));
+        return Err(fail(
+            ctx,
+            Problem::new("instance_types is empty")
+                .hint("name one type at least, e.g. [\"m6i.large\"]"),
+        ));
     }
     for t in &types {
         names::check_instance_type(t).map_err(|p| fail(ctx, p))?;
@@ -325,10 +371,17 @@ fn node_group(
     validate::scaling(min, desired, max).map_err(|p| fail(ctx, p))?;
     let disk = o.int("disk_size").unwrap_or(20);
     if !(1..=16384).contains(&disk) {
-        return Err(fail(ctx, Problem::new(format!("disk_size {disk} GiB is outside 1..16384"))));
+        return Err(fail(
+            ctx,
+            Problem::new(format!("disk_size {disk} GiB is outside 1..16384")),
+        ));
     }
     let info = cluster_info(state, ctx, c)?;
-    let subnets = if o.has("subnets") { o.addresses("subnets") } else { info.subnets.clone() };
+    let subnets = if o.has("subnets") {
+        o.addresses("subnets")
+    } else {
+        info.subnets.clone()
+    };
     let role = match o.address("role") {
         Some(r) => r,
         None => shared_role(state, ctx, c, false)?,
@@ -339,7 +392,10 @@ fn node_group(
     for s in &subnets {
         deps.add(s);
     }
-    let labels = o.get("labels").map(|l| deps.value(l)).unwrap_or(Value::Map(Map::new()));
+    let labels = o
+        .get("labels")
+        .map(|l| deps.value(l))
+        .unwrap_or(Value::Map(Map::new()));
     let taints: Vec<Value> = o
         .list("taints")
         .iter()
@@ -361,11 +417,18 @@ fn node_group(
     if let Some(ami) = o.str("ami_type") {
         spec.insert("ami_type".into(), Value::str(ami));
     }
-    let capacity = if o.bool_or("spot", false) { "SPOT" } else { "ON_DEMAND" };
+    let capacity = if o.bool_or("spot", false) {
+        "SPOT"
+    } else {
+        "ON_DEMAND"
+    };
     spec.insert("capacity_type".into(), Value::str(capacity));
     spec.insert("labels".into(), labels);
     spec.insert("taints".into(), Value::List(taints));
-    spec.insert("subnets".into(), Value::List(subnets.iter().map(ref_to).collect()));
+    spec.insert(
+        "subnets".into(),
+        Value::List(subnets.iter().map(ref_to).collect()),
+    );
     spec.insert("role".into(), ref_to(&role));
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
@@ -383,7 +446,12 @@ fn taint_value(t: &Taint) -> Value {
     ]))
 }
 
-fn taint(ctx: &NativeCallContext, key: &Dynamic, value: &Dynamic, effect: &Dynamic) -> Fallible<Taint> {
+fn taint(
+    ctx: &NativeCallContext,
+    key: &Dynamic,
+    value: &Dynamic,
+    effect: &Dynamic,
+) -> Fallible<Taint> {
     for (what, v) in [("key", key), ("value", value), ("effect", effect)] {
         if !v.is_string() {
             return Err(fail(
@@ -397,10 +465,16 @@ fn taint(ctx: &NativeCallContext, key: &Dynamic, value: &Dynamic, effect: &Dynam
     }
     let (key, value, effect) = (key.to_string(), value.to_string(), effect.to_string());
     if key.is_empty() || key.len() > 253 || key.contains(char::is_whitespace) {
-        return Err(fail(ctx, Problem::new(format!("`{key}` is not a valid taint key"))));
+        return Err(fail(
+            ctx,
+            Problem::new(format!("`{key}` is not a valid taint key")),
+        ));
     }
     if value.len() > 63 {
-        return Err(fail(ctx, Problem::new("a taint value is at most 63 characters")));
+        return Err(fail(
+            ctx,
+            Problem::new("a taint value is at most 63 characters"),
+        ));
     }
     if !schema::EFFECTS.contains(&effect.as_str()) {
         let hint = match names::suggest(&effect, schema::EFFECTS.iter().copied()) {
@@ -431,7 +505,10 @@ fn fargate_profile(
     if selectors.is_empty() || selectors.len() > 5 {
         return Err(fail(
             ctx,
-            Problem::new(format!("a Fargate profile takes 1 to 5 selectors, not {}", selectors.len())),
+            Problem::new(format!(
+                "a Fargate profile takes 1 to 5 selectors, not {}",
+                selectors.len()
+            )),
         ));
     }
     let info = cluster_info(state, ctx, c)?;
@@ -441,7 +518,13 @@ fn fargate_profile(
         let st = state.borrow();
         info.subnets
             .iter()
-            .filter(|s| st.graph.get(s).and_then(|r| r.get("public")).and_then(Value::as_bool) != Some(true))
+            .filter(|s| {
+                st.graph
+                    .get(s)
+                    .and_then(|r| r.get("public"))
+                    .and_then(Value::as_bool)
+                    != Some(true)
+            })
             .cloned()
             .collect()
     };
@@ -465,13 +548,21 @@ fn fargate_profile(
     let selectors: Vec<Value> = selectors
         .iter()
         .map(|s| {
-            let m = s.read_lock::<rhai::Map>().map(|m| m.clone()).unwrap_or_default();
+            let m = s
+                .read_lock::<rhai::Map>()
+                .map(|m| m.clone())
+                .unwrap_or_default();
             let so = Opts(&m);
             let mut sel = Map::new();
-            sel.insert("namespace".into(), Value::str(so.str("namespace").unwrap_or_default()));
+            sel.insert(
+                "namespace".into(),
+                Value::str(so.str("namespace").unwrap_or_default()),
+            );
             sel.insert(
                 "labels".into(),
-                so.get("labels").map(|l| deps.value(l)).unwrap_or(Value::Map(Map::new())),
+                so.get("labels")
+                    .map(|l| deps.value(l))
+                    .unwrap_or(Value::Map(Map::new())),
             );
             Value::Map(sel)
         })
@@ -480,7 +571,10 @@ fn fargate_profile(
     spec.insert("cluster".into(), ref_to(c));
     spec.insert("name".into(), Value::str(&name));
     spec.insert("selectors".into(), Value::List(selectors));
-    spec.insert("subnets".into(), Value::List(subnets.iter().map(ref_to).collect()));
+    spec.insert(
+        "subnets".into(),
+        Value::List(subnets.iter().map(ref_to).collect()),
+    );
     spec.insert("role".into(), ref_to(&role));
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
@@ -513,7 +607,10 @@ fn irsa_role(
                 attr: "oidc_issuer".into(),
             }),
         ),
-        ("namespace".into(), Value::str(o.str("namespace").unwrap_or_default())),
+        (
+            "namespace".into(),
+            Value::str(o.str("namespace").unwrap_or_default()),
+        ),
         (
             "service_account".into(),
             Value::str(o.str("service_account").unwrap_or_default()),

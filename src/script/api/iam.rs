@@ -11,11 +11,17 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     let s = state.clone();
     engine.register_fn(
         "iam_role",
-        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| iam_role(&s, &ctx, &name, &opts),
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| {
+            iam_role(&s, &ctx, &name, &opts)
+        },
     );
     let s = state.clone();
     engine.register_get("name", move |r: &mut IamRole| {
-        let known = s.borrow().graph.get(&r.0).and_then(|x| x.str("name").map(String::from));
+        let known = s
+            .borrow()
+            .graph
+            .get(&r.0)
+            .and_then(|x| x.str("name").map(String::from));
         Output::attr(&r.0, "name", known)
     });
     engine.register_get("arn", |r: &mut IamRole| Output::attr(&r.0, "arn", None));
@@ -68,8 +74,9 @@ pub fn declare_role(
     {
         return Err(fail(
             ctx,
-            Problem::new(format!("`{bad}` is not an IAM policy ARN"))
-                .hint(format!("managed policies are ARNs such as \"{AWS_POLICY}AmazonEKSClusterPolicy\"")),
+            Problem::new(format!("`{bad}` is not an IAM policy ARN")).hint(format!(
+                "managed policies are ARNs such as \"{AWS_POLICY}AmazonEKSClusterPolicy\""
+            )),
         ));
     }
     let mut managed = role.managed;
@@ -99,7 +106,12 @@ pub fn inline_policies(o: &Opts, deps: &mut Deps) -> Map {
         .unwrap_or_default()
 }
 
-fn iam_role(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<IamRole> {
+fn iam_role(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<IamRole> {
     let name = name_arg(ctx, "iam_role", name)?;
     let map = opts_arg(ctx, "iam_role", opts, schema::IAM_ROLE)?;
     let o = Opts(&map);

@@ -36,7 +36,9 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             security_group(&s, &ctx, &vpc, &name, &Dynamic::from(rhai::Map::new()))
         },
     );
-    engine.register_fn("rule", |ctx: NativeCallContext, opts: Dynamic| rule(&ctx, &opts));
+    engine.register_fn("rule", |ctx: NativeCallContext, opts: Dynamic| {
+        rule(&ctx, &opts)
+    });
     for (method, key) in [("add_ingress", "ingress"), ("add_egress", "egress")] {
         let s = state.clone();
         engine.register_fn(
@@ -49,12 +51,20 @@ pub fn register(engine: &mut Engine, state: &Shared) {
 
     let s = state.clone();
     engine.register_get("name", move |v: &mut Vpc| {
-        let name = s.borrow().graph.get(&v.0).and_then(|r| r.str("name").map(String::from));
+        let name = s
+            .borrow()
+            .graph
+            .get(&v.0)
+            .and_then(|r| r.str("name").map(String::from));
         Output::attr(&v.0, "name", name)
     });
     let s = state.clone();
     engine.register_get("cidr", move |v: &mut Vpc| {
-        let cidr = s.borrow().graph.get(&v.0).and_then(|r| r.str("cidr").map(String::from));
+        let cidr = s
+            .borrow()
+            .graph
+            .get(&v.0)
+            .and_then(|r| r.str("cidr").map(String::from));
         Output::attr(&v.0, "cidr", cidr)
     });
     engine.register_get("id", |v: &mut Vpc| Output::attr(&v.0, "id", None));
@@ -64,9 +74,15 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             prop,
             move |ctx: NativeCallContext, v: &mut Vpc| -> Fallible<Array> {
                 let st = s.borrow();
-                let info = st.vpcs.get(&v.0).ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
+                let info = st
+                    .vpcs
+                    .get(&v.0)
+                    .ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
                 let list = if public { &info.public } else { &info.private };
-                Ok(list.iter().map(|a| Dynamic::from(Subnet(a.clone()))).collect())
+                Ok(list
+                    .iter()
+                    .map(|a| Dynamic::from(Subnet(a.clone())))
+                    .collect())
             },
         );
     }
@@ -75,7 +91,10 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         "azs",
         move |ctx: NativeCallContext, v: &mut Vpc| -> Fallible<Array> {
             let st = s.borrow();
-            let info = st.vpcs.get(&v.0).ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
+            let info = st
+                .vpcs
+                .get(&v.0)
+                .ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
             Ok(info.azs.iter().map(|z| Dynamic::from(z.clone())).collect())
         },
     );
@@ -83,14 +102,22 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     for prop in ["name", "cidr", "az"] {
         let s = state.clone();
         engine.register_get(prop, move |sn: &mut Subnet| {
-            let known = s.borrow().graph.get(&sn.0).and_then(|r| r.str(prop).map(String::from));
+            let known = s
+                .borrow()
+                .graph
+                .get(&sn.0)
+                .and_then(|r| r.str(prop).map(String::from));
             Output::attr(&sn.0, prop, known)
         });
     }
     engine.register_get("id", |sn: &mut Subnet| Output::attr(&sn.0, "id", None));
     let s = state.clone();
     engine.register_get("name", move |g: &mut SecurityGroup| {
-        let known = s.borrow().graph.get(&g.0).and_then(|r| r.str("name").map(String::from));
+        let known = s
+            .borrow()
+            .graph
+            .get(&g.0)
+            .and_then(|r| r.str("name").map(String::from));
         Output::attr(&g.0, "name", known)
     });
     engine.register_get("id", |g: &mut SecurityGroup| Output::attr(&g.0, "id", None));
@@ -133,7 +160,11 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
                         "azs is {n}, but region {region} has {} availability zones",
                         zones.len()
                     ))
-                    .hint(format!("use 1 to {} zones: {}", zones.len(), zones.join(", "))),
+                    .hint(format!(
+                        "use 1 to {} zones: {}",
+                        zones.len(),
+                        zones.join(", ")
+                    )),
                 ));
             }
             zones[..n as usize].to_vec()
@@ -143,8 +174,10 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
             if let Some(bad) = list.iter().find(|z| !zones.contains(z)) {
                 return Err(fail(
                     ctx,
-                    Problem::new(format!("availability zone `{bad}` is not in region {region}"))
-                        .hint(format!("{region} has {}", zones.join(", "))),
+                    Problem::new(format!(
+                        "availability zone `{bad}` is not in region {region}"
+                    ))
+                    .hint(format!("{region} has {}", zones.join(", "))),
                 ));
             }
             if list.is_empty() {
@@ -167,16 +200,21 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
     if nat != "none" && public.is_empty() {
         return Err(fail(
             ctx,
-            Problem::new(format!("nat is \"{nat}\", but the VPC has no public subnets"))
-                .hint("NAT gateways live in public subnets: add public_subnets, or set nat: \"none\""),
+            Problem::new(format!(
+                "nat is \"{nat}\", but the VPC has no public subnets"
+            ))
+            .hint("NAT gateways live in public subnets: add public_subnets, or set nat: \"none\""),
         ));
     }
     let cidr = parse_cidr(ctx, &o.str("cidr").unwrap_or_default())?;
     if cidr.prefix < 16 || cidr.prefix > 28 {
         return Err(fail(
             ctx,
-            Problem::new(format!("VPC block {cidr} has prefix /{}; AWS allows /16 to /28", cidr.prefix))
-                .hint("use a block between /16 and /28, e.g. \"10.0.0.0/16\""),
+            Problem::new(format!(
+                "VPC block {cidr} has prefix /{}; AWS allows /16 to /28",
+                cidr.prefix
+            ))
+            .hint("use a block between /16 and /28, e.g. \"10.0.0.0/16\""),
         ));
     }
     let secondary = o.strs("secondary_cidrs");
@@ -191,7 +229,10 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         "secondary_cidrs".into(),
         Value::List(secondary.iter().map(Value::str).collect()),
     );
-    spec.insert("dns_hostnames".into(), Value::Bool(o.bool_or("dns_hostnames", true)));
+    spec.insert(
+        "dns_hostnames".into(),
+        Value::Bool(o.bool_or("dns_hostnames", true)),
+    );
     spec.insert("dns_support".into(), Value::Bool(true));
     if let Some(t) = tags.clone() {
         spec.insert("tags".into(), t);
@@ -238,10 +279,30 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
     }
 
     for (leaf, c, az) in &public_layout {
-        declare_subnet(state, ctx, &vpc_addr, &name, leaf, c, az, true, tags.clone())?;
+        declare_subnet(
+            state,
+            ctx,
+            &vpc_addr,
+            &name,
+            leaf,
+            c,
+            az,
+            true,
+            tags.clone(),
+        )?;
     }
     for (leaf, c, az) in &private_layout {
-        declare_subnet(state, ctx, &vpc_addr, &name, leaf, c, az, false, tags.clone())?;
+        declare_subnet(
+            state,
+            ctx,
+            &vpc_addr,
+            &name,
+            leaf,
+            c,
+            az,
+            false,
+            tags.clone(),
+        )?;
     }
 
     let vpc_ref = ref_to(&vpc_addr);
@@ -261,13 +322,25 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
             .map(|(leaf, ..)| Address::new(Kind::Subnet, format!("{name}/{leaf}")))
             .collect();
         let route = route("gateway", &igw);
-        declare_route_table(state, ctx, &vpc_addr, &name, "public", vec![(route, igw)], &subnets, tags.clone())?;
+        declare_route_table(
+            state,
+            ctx,
+            &vpc_addr,
+            &name,
+            "public",
+            vec![(route, igw)],
+            &subnets,
+            tags.clone(),
+        )?;
     }
 
     // NAT gateways: one in the first public subnet, or one per zone.
     let mut nat_by_zone: Vec<(String, Address)> = Vec::new();
     let nat_zones: Vec<String> = match nat.as_str() {
-        "single" => public_layout.first().map(|(_, _, az)| vec![az.clone()]).unwrap_or_default(),
+        "single" => public_layout
+            .first()
+            .map(|(_, _, az)| vec![az.clone()])
+            .unwrap_or_default(),
         "one_per_az" => {
             let mut z: Vec<String> = private_layout.iter().map(|(_, _, az)| az.clone()).collect();
             z.dedup();
@@ -282,7 +355,12 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         let (public_leaf, ..) = public_layout
             .iter()
             .find(|(_, _, paz)| paz == az)
-            .ok_or_else(|| fail(ctx, Problem::new(format!("no public subnet in {az} for a NAT gateway"))))?;
+            .ok_or_else(|| {
+                fail(
+                    ctx,
+                    Problem::new(format!("no public subnet in {az} for a NAT gateway")),
+                )
+            })?;
         let eip = Address::new(Kind::ElasticIp, format!("{name}/nat-{letter}"));
         let mut spec = Map::new();
         spec.insert("name".into(), Value::str(format!("{name}-nat-{letter}")));
@@ -319,15 +397,36 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
                     .collect();
                 let leaf = format!("private-{}", az_letter(az));
                 let r = route("nat_gateway", ngw);
-                declare_route_table(state, ctx, &vpc_addr, &name, &leaf, vec![(r, ngw.clone())], &subnets, tags.clone())?;
+                declare_route_table(
+                    state,
+                    ctx,
+                    &vpc_addr,
+                    &name,
+                    &leaf,
+                    vec![(r, ngw.clone())],
+                    &subnets,
+                    tags.clone(),
+                )?;
             }
         } else {
-            let subnets: Vec<Address> = private_layout.iter().map(|(leaf, ..)| subnet_addr(leaf)).collect();
+            let subnets: Vec<Address> = private_layout
+                .iter()
+                .map(|(leaf, ..)| subnet_addr(leaf))
+                .collect();
             let routes = nat_by_zone
                 .first()
                 .map(|(_, ngw)| vec![(route("nat_gateway", ngw), ngw.clone())])
                 .unwrap_or_default();
-            declare_route_table(state, ctx, &vpc_addr, &name, "private", routes, &subnets, tags.clone())?;
+            declare_route_table(
+                state,
+                ctx,
+                &vpc_addr,
+                &name,
+                "private",
+                routes,
+                &subnets,
+                tags.clone(),
+            )?;
         }
     }
     Ok(Vpc(vpc_addr))
@@ -365,7 +464,10 @@ fn declare_route_table(
     for s in subnets {
         d.add(s);
     }
-    spec.insert("subnets".into(), Value::List(subnets.iter().map(ref_to).collect()));
+    spec.insert(
+        "subnets".into(),
+        Value::List(subnets.iter().map(ref_to).collect()),
+    );
     if let Some(t) = tags {
         spec.insert("tags".into(), t);
     }
@@ -518,7 +620,10 @@ fn security_group(
     spec.insert("name".into(), Value::str(&name));
     spec.insert(
         "description".into(),
-        Value::str(o.str("description").unwrap_or_else(|| "Managed by Blueprint".into())),
+        Value::str(
+            o.str("description")
+                .unwrap_or_else(|| "Managed by Blueprint".into()),
+        ),
     );
     spec.insert("vpc".into(), ref_to(&vpc));
     spec.insert("ingress".into(), Value::List(ingress));
@@ -618,20 +723,26 @@ fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
         }
         "icmp" => (Some(from.unwrap_or(-1)), Some(to.unwrap_or(-1))),
         _ => {
-            let (f, t) = match (port, from, to) {
-                (Some(p), _, _) => (p, p),
-                (None, Some(f), Some(t)) => (f, t),
-                _ => {
-                    return Err(fail(
+            let (f, t) =
+                match (port, from, to) {
+                    (Some(p), _, _) => (p, p),
+                    (None, Some(f), Some(t)) => (f, t),
+                    _ => return Err(fail(
                         ctx,
-                        Problem::new(format!("a {protocol} rule needs `port`, or both `from` and `to`"))
-                            .hint("e.g. rule(#{ protocol: \"tcp\", port: 443, cidr: \"10.0.0.0/16\" })"),
-                    ))
-                }
-            };
+                        Problem::new(format!(
+                            "a {protocol} rule needs `port`, or both `from` and `to`"
+                        ))
+                        .hint(
+                            "e.g. rule(#{ protocol: \"tcp\", port: 443, cidr: \"10.0.0.0/16\" })",
+                        ),
+                    )),
+                };
             for p in [f, t] {
                 if !(0..=65535).contains(&p) {
-                    return Err(fail(ctx, Problem::new(format!("port {p} is outside 0..65535"))));
+                    return Err(fail(
+                        ctx,
+                        Problem::new(format!("port {p} is outside 0..65535")),
+                    ));
                 }
             }
             if f > t {
@@ -656,11 +767,14 @@ fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
             }
             Peer::SelfGroup
         }
-        (None, Some(s)) => Peer::Group(handles::address_of(s).unwrap_or_else(|| {
-            Address::new(Kind::SecurityGroup, "?")
-        })),
+        (None, Some(s)) => Peer::Group(
+            handles::address_of(s).unwrap_or_else(|| Address::new(Kind::SecurityGroup, "?")),
+        ),
         (Some(_), Some(_)) => {
-            return Err(fail(ctx, Problem::new("a rule takes either `cidr` or `source`, not both")))
+            return Err(fail(
+                ctx,
+                Problem::new("a rule takes either `cidr` or `source`, not both"),
+            ))
         }
         (None, None) => {
             return Err(fail(

@@ -2,7 +2,9 @@
 
 use super::super::handles::{Output, S3Bucket};
 use super::super::schema;
-use super::super::state::{check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared};
+use super::super::state::{
+    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
+};
 use super::{name_arg, opts_arg};
 use crate::model::{Address, Kind, Map, Problem, Value};
 use rhai::{Dynamic, Engine, NativeCallContext};
@@ -11,19 +13,28 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     let s = state.clone();
     engine.register_fn(
         "s3_bucket",
-        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| s3_bucket(&s, &ctx, &name, &opts),
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| {
+            s3_bucket(&s, &ctx, &name, &opts)
+        },
     );
     let s = state.clone();
     engine.register_fn("s3_bucket", move |ctx: NativeCallContext, name: Dynamic| {
         s3_bucket(&s, &ctx, &name, &Dynamic::from(rhai::Map::new()))
     });
-    engine.register_get("name", |b: &mut S3Bucket| Output::attr(&b.0, "name", Some(b.0.name.clone())));
+    engine.register_get("name", |b: &mut S3Bucket| {
+        Output::attr(&b.0, "name", Some(b.0.name.clone()))
+    });
     engine.register_get("arn", |b: &mut S3Bucket| {
         Output::attr(&b.0, "arn", Some(format!("arn:aws:s3:::{}", b.0.name)))
     });
 }
 
-fn s3_bucket(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<S3Bucket> {
+fn s3_bucket(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<S3Bucket> {
     let name = name_arg(ctx, "s3_bucket", name)?;
     let map = opts_arg(ctx, "s3_bucket", opts, schema::S3_BUCKET)?;
     let o = Opts(&map);
@@ -32,7 +43,10 @@ fn s3_bucket(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dyn
     let mut deps = Deps::default();
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(&name));
-    spec.insert("versioning".into(), Value::Bool(o.bool_or("versioning", false)));
+    spec.insert(
+        "versioning".into(),
+        Value::Bool(o.bool_or("versioning", false)),
+    );
     match o.address("encryption_key") {
         Some(k) => {
             deps.add(&k);
@@ -51,6 +65,8 @@ fn s3_bucket(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dyn
             ));
         }
         spec.insert("expire_days".into(), Value::Int(days));
+    } else {
+        spec.insert("expire_days".into(), Value::Null);
     }
     spec.insert(
         "public_access_block".into(),

@@ -1,0 +1,263 @@
+//! Executes a plan: operations in dependency order, in parallel up to a
+//! limit, with progress lines; on a failure nothing new is started, what is
+//! running finishes, and the report says what was and was not done.
+
+mod order;
+
+pub use order::{operations, Op, OpKind};
+
+use crate::model::{rules, Address, Live, Value};
+use crate::plan::{diff_fields, resolve, Plan};
+use crate::providers::{self, Cloud, Planned, ProviderError};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// One finished operation.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub address: Address,
+    pub kind: OpKind,
+    pub id: Option<String>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Ctrl-C stopped the scheduling of new operations.
+    pub interrupted: bool,
+    pub done: Vec<Done>,
+    pub failed: Vec<(Address, OpKind, String)>,
+    pub not_started: Vec<(Address, OpKind)>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.not_started.is_empty()
+    }
+}
+
+/// What the executor knows while it runs: live resources by address.
+struct State {
+    live: HashMap<Address, Live>,
+}
+
+fn fmt_secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// Applies a plan. `progress` receives one line per start and finish.
+pub async fn apply(
+    cloud: &Cloud,
+    plan: &Plan,
+    parallelism: usize,
+    progress: impl Fn(&str) + Send + Sync + 'static,
+) -> Report {
+    let ops = operations(plan);
+    let graph = Arc::new(plan.desired_graph());
+    let state = Arc::new(Mutex::new(State {
+        live: plan
+            .live
+            .iter()
+            .map(|l| (l.address.clone(), l.clone()))
+            .collect(),
+    }));
+    let progress = Arc::new(progress);
+    let mut report = Report::default();
+    let mut status: Vec<Status> = vec![Status::Waiting; ops.len()];
+    let mut running: JoinSet<(usize, Result<Option<String>, String>, Duration)> = JoinSet::new();
+    let parallelism = parallelism.max(1);
+    let mut failed = false;
+    loop {
+        if crate::interrupt::requested() && !report.interrupted {
+            report.interrupted = true;
+            progress("interrupted: starting nothing new, waiting for what is running");
+        }
+        if !failed && !report.interrupted {
+            for i in 0..ops.len() {
+                if running.len() >= parallelism {
+                    break;
+                }
+                let ready = status[i] == Status::Waiting
+                    && ops[i].after.iter().all(|&j| status[j] == Status::Done);
+                if !ready {
+                    continue;
+                }
+                status[i] = Status::Running;
+                let op = ops[i].clone();
+                let (doing, _) = op.kind.verb();
+                progress(&format!("{} {}: {doing}...", symbol(op.kind), op.address));
+                let cloud = cloud.clone();
+                let state = state.clone();
+                let graph = graph.clone();
+                running.spawn(async move {
+                    let start = Instant::now();
+                    let result = run_op(&cloud, &graph, &state, &op)
+                        .await
+                        .map_err(|e| e.to_string());
+                    (i, result, start.elapsed())
+                });
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, result, elapsed) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                failed = true;
+                report.failed.push((
+                    Address::new(crate::model::Kind::Vpc, "?"),
+                    OpKind::Create,
+                    format!("task failed: {e}"),
+                ));
+                continue;
+            }
+        };
+        let op = &ops[i];
+        let (_, done) = op.kind.verb();
+        match result {
+            Ok(id) => {
+                status[i] = Status::Done;
+                let detail = id.as_ref().map(|id| format!(" [{id}]")).unwrap_or_default();
+                progress(&format!(
+                    "{} {}: {done}{detail} after {}",
+                    symbol(op.kind),
+                    op.address,
+                    fmt_secs(elapsed)
+                ));
+                report.done.push(Done {
+                    address: op.address.clone(),
+                    kind: op.kind,
+                    id,
+                    elapsed,
+                });
+            }
+            Err(e) => {
+                status[i] = Status::Failed;
+                failed = true;
+                progress(&format!(
+                    "{} {}: FAILED after {}: {e}",
+                    symbol(op.kind),
+                    op.address,
+                    fmt_secs(elapsed)
+                ));
+                report.failed.push((op.address.clone(), op.kind, e));
+            }
+        }
+    }
+    for (i, s) in status.iter().enumerate() {
+        if *s == Status::Waiting {
+            report
+                .not_started
+                .push((ops[i].address.clone(), ops[i].kind));
+        }
+    }
+    report
+}
+
+fn symbol(k: OpKind) -> &'static str {
+    match k {
+        OpKind::Create => "+",
+        OpKind::Update | OpKind::Finish => "~",
+        OpKind::Delete => "-",
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+}
+
+/// Outputs of the resources that exist now, for resolving references.
+fn known_outputs(state: &Mutex<State>) -> HashMap<Address, BTreeMap<String, String>> {
+    let st = state.lock().unwrap_or_else(|e| e.into_inner());
+    st.live
+        .iter()
+        .map(|(a, l)| (a.clone(), l.outputs.clone()))
+        .collect()
+}
+
+fn planned(
+    graph: &crate::model::Graph,
+    state: &Mutex<State>,
+    address: &Address,
+) -> Result<Planned, ProviderError> {
+    let r = graph.get(address).ok_or_else(|| {
+        ProviderError::Unexpected(format!("{address} is not in the plan's desired state"))
+    })?;
+    let outputs = known_outputs(state);
+    let known: HashMap<Address, &BTreeMap<String, String>> =
+        outputs.iter().map(|(a, o)| (a.clone(), o)).collect();
+    let spec = match resolve(&Value::Map(r.spec.clone()), &known) {
+        Value::Map(m) => m,
+        _ => unreachable!("a map resolves to a map"),
+    };
+    Ok(Planned {
+        address: address.clone(),
+        spec,
+    })
+}
+
+async fn run_op(
+    cloud: &Cloud,
+    graph: &crate::model::Graph,
+    state: &Mutex<State>,
+    op: &Op,
+) -> Result<Option<String>, ProviderError> {
+    let current = {
+        let st = state.lock().unwrap_or_else(|e| e.into_inner());
+        st.live.get(&op.address).cloned()
+    };
+    match op.kind {
+        OpKind::Delete => {
+            let live = current.ok_or_else(|| {
+                ProviderError::Unexpected(format!("{} does not exist", op.address))
+            })?;
+            providers::delete(cloud, &live).await?;
+            state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .live
+                .remove(&op.address);
+            Ok(Some(live.id))
+        }
+        OpKind::Create => {
+            let p = planned(graph, state, &op.address)?;
+            let live = providers::create(cloud, &p).await?;
+            let id = live.id.clone();
+            state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .live
+                .insert(op.address.clone(), live);
+            Ok(Some(id))
+        }
+        OpKind::Update | OpKind::Finish => {
+            let live = current.ok_or_else(|| {
+                ProviderError::Unexpected(format!("{} does not exist", op.address))
+            })?;
+            let p = planned(graph, state, &op.address)?;
+            let fields = diff_fields(
+                rules::of(op.address.kind),
+                &Value::Map(p.spec.clone()),
+                &Value::Map(live.attrs.clone()),
+            );
+            if fields.is_empty() {
+                return Ok(Some(live.id));
+            }
+            let live = providers::update(cloud, &p, &live, &fields).await?;
+            let id = live.id.clone();
+            state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .live
+                .insert(op.address.clone(), live);
+            Ok(Some(id))
+        }
+    }
+}

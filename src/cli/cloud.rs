@@ -1,0 +1,112 @@
+//! What every command that talks to AWS shares: connection flags, the
+//! runtime, reading live state and making a plan.
+
+use super::ScriptArgs;
+use anyhow::{Context, Result};
+use blueprint::plan::{self, Plan};
+use blueprint::providers::{self, Cloud, Target};
+use clap::Args;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+#[derive(Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// AWS profile from the shared config files
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Send every AWS request to this endpoint (an emulator such as moto)
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Print timings and the number of AWS requests to stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Cloud {
+    Cloud::connect(
+        &Target {
+            region: region.to_string(),
+            profile: aws.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        },
+        blueprint,
+    )
+    .await
+}
+
+/// Reads what the blueprint owns, reporting the cost with `-v`.
+pub async fn read_live(cloud: &Cloud, aws: &AwsArgs) -> Result<Vec<blueprint::model::Live>> {
+    let start = Instant::now();
+    let before = cloud.requests.get();
+    let live = providers::read_all(cloud)
+        .await
+        .context("cannot read the live state from AWS")?;
+    if aws.verbose {
+        eprintln!(
+            "read {} owned resources in {:.0} ms with {} AWS requests",
+            live.len(),
+            start.elapsed().as_secs_f64() * 1e3,
+            cloud.requests.get() - before
+        );
+    }
+    Ok(live)
+}
+
+/// Evaluates the blueprint, reads live state and compares them.
+pub async fn make_plan(script: &ScriptArgs, aws: &AwsArgs) -> Result<(Plan, Cloud)> {
+    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
+    let cloud = connect(aws, &eval.region, &eval.name).await;
+    let live = read_live(&cloud, aws).await?;
+    Ok((
+        plan::compute(&eval.name, &eval.region, &eval.graph, &live),
+        cloud,
+    ))
+}
+
+/// Asks for "yes" on a terminal; without one, refuses unless auto-approved.
+pub fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "no terminal to ask for approval: pass --auto-approve to {question} without asking"
+        );
+    }
+    eprint!("Do you want to {question}? Only 'yes' is accepted: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Writes a file atomically (temporary file, then rename), readable by the owner only.
+pub fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("plan"),
+        std::process::id()
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `bp plan`: the difference between the blueprint and AWS.
+
+use super::cloud::{self, AwsArgs};
+use super::ScriptArgs;
+use anyhow::Result;
+use blueprint::plan::render;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Print the plan as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan, to apply exactly this later with `bp apply FILE.json`
+    #[arg(short = 'o', long = "out", value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on errors
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(a: &PlanArgs) -> Result<i32> {
+    let rt = cloud::runtime()?;
+    let (plan, _) = rt.block_on(cloud::make_plan(&a.script, &a.aws))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
+    } else {
+        print!("{}", render::human(&plan));
+    }
+    if let Some(out) = &a.out {
+        cloud::write_private(out, &serde_json::to_string_pretty(&render::json(&plan))?)?;
+        if !a.json {
+            println!(
+                "Saved the plan to {}: apply it with `bp apply {}`.",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    Ok(if a.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
+}

@@ -1,0 +1,40 @@
+//! What exists in AWS for one owned resource, in the vocabulary of specs.
+
+use super::{Address, Map};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Live {
+    pub address: Address,
+    /// The provider's id (vpc-..., an ARN, a name).
+    pub id: String,
+    /// Observed fields, shaped like the desired spec.
+    pub attrs: Map,
+    /// Attributes other resources may refer to (`id`, `arn`, `endpoint`, ...).
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl Live {
+    pub fn new(address: Address, id: impl Into<String>) -> Live {
+        let id = id.into();
+        let mut outputs = BTreeMap::new();
+        outputs.insert("id".to_string(), id.clone());
+        Live {
+            address,
+            id,
+            attrs: Map::new(),
+            outputs,
+        }
+    }
+
+    pub fn attr(mut self, key: &str, v: super::Value) -> Live {
+        self.attrs.insert(key.to_string(), v);
+        self
+    }
+
+    pub fn output(mut self, key: &str, v: impl Into<String>) -> Live {
+        self.outputs.insert(key.to_string(), v.into());
+        self
+    }
+}

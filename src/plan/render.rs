@@ -1,0 +1,218 @@
+//! Renderers of a plan: the human diff and JSON. No colour: output is the
+//! same on a terminal and in CI.
+
+use super::{Action, Change, FieldDiff, Plan};
+use crate::model::Value;
+use std::fmt::Write;
+
+/// A value as shown in a plan; references not yet known read "(known after apply)".
+fn show(v: &Value) -> String {
+    match v {
+        Value::Ref(_) | Value::Template(_) => "(known after apply)".into(),
+        Value::List(l) => format!("[{}]", l.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Value::Map(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, x)| format!("{k}: {}", show(x)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The JSON shown in multi-line diffs, with unknown references spelled out.
+fn shown_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Ref(_) | Value::Template(_) => {
+            serde_json::Value::String("(known after apply)".into())
+        }
+        Value::List(l) => serde_json::Value::Array(l.iter().map(shown_json).collect()),
+        Value::Map(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, x)| (k.clone(), shown_json(x))).collect())
+        }
+        other => other.to_json(),
+    }
+}
+
+fn is_large(v: &Value) -> bool {
+    matches!(v, Value::Map(_) | Value::List(_)) && v.to_string().len() > 60
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(&shown_json(v)).unwrap_or_default()
+}
+
+fn field(out: &mut String, f: &FieldDiff, action: Action) {
+    let marker = if f.forces_replacement {
+        "  # forces replacement"
+    } else {
+        ""
+    };
+    if action == Action::Create {
+        let _ = writeln!(out, "      {} = {}", f.path, show(&f.after));
+        return;
+    }
+    if is_large(&f.before) || is_large(&f.after) {
+        let _ = writeln!(out, "      {}:{marker}", f.path);
+        let (a, b) = (pretty(&f.before), pretty(&f.after));
+        let diff = similar::TextDiff::from_lines(&a, &b);
+        for change in diff.iter_all_changes() {
+            let sign = match change.tag() {
+                similar::ChangeTag::Delete => "-",
+                similar::ChangeTag::Insert => "+",
+                similar::ChangeTag::Equal => " ",
+            };
+            let _ = write!(out, "        {sign} {change}");
+            if change.missing_newline() {
+                out.push('\n');
+            }
+        }
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "      {}: {} -> {}{marker}",
+        f.path,
+        show(&f.before),
+        show(&f.after)
+    );
+}
+
+fn change(out: &mut String, c: &Change) {
+    let _ = write!(out, "  {} {}", c.action.symbol(), c.address);
+    match (&c.action, &c.reason, &c.id) {
+        (Action::Replace, Some(r), _) => {
+            let _ = write!(out, "  (replace: {r})");
+        }
+        (Action::Delete, Some(r), Some(id)) => {
+            let _ = write!(out, "  ({id}: {r})");
+        }
+        (Action::Update, _, Some(id)) => {
+            let _ = write!(out, "  ({id})");
+        }
+        _ => {}
+    }
+    out.push('\n');
+    for f in &c.fields {
+        field(out, f, c.action);
+    }
+}
+
+/// The summary line.
+pub fn summary_line(p: &Plan) -> String {
+    if !p.has_changes() {
+        return format!("No changes. {} resources match the blueprint.", p.unchanged);
+    }
+    let s = p.summary();
+    format!(
+        "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+        s.add, s.change, s.replace, s.destroy
+    )
+}
+
+pub fn human(p: &Plan) -> String {
+    let mut out = String::new();
+    if p.has_changes() {
+        let _ = writeln!(
+            out,
+            "Blueprint {} in {}: + create, ~ update in place, -/+ replace, - destroy\n",
+            p.blueprint, p.region
+        );
+        for c in &p.changes {
+            change(&mut out, c);
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(p));
+    out.push('\n');
+    out
+}
+
+/// The JSON form of `bp plan --json` (the saved plan file is the same shape).
+pub fn json(p: &Plan) -> serde_json::Value {
+    let mut v = serde_json::to_value(p).unwrap_or_default();
+    let s = p.summary();
+    v["summary"] = serde_json::json!({
+        "add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy,
+    });
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, Kind};
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: 1,
+            blueprint: "demo".into(),
+            region: "us-east-1".into(),
+            changes,
+            unchanged: 3,
+            fingerprint: String::new(),
+            desired: vec![],
+            live: vec![],
+        }
+    }
+
+    #[test]
+    fn no_changes() {
+        assert_eq!(
+            human(&plan(vec![])),
+            "No changes. 3 resources match the blueprint.\n"
+        );
+    }
+
+    #[test]
+    fn actions_fields_and_summary() {
+        let p = plan(vec![
+            Change {
+                address: Address::new(Kind::NodeGroup, "demo/app"),
+                action: Action::Update,
+                reason: None,
+                fields: vec![FieldDiff {
+                    path: "scaling.desired".into(),
+                    before: Value::Int(2),
+                    after: Value::Int(4),
+                    forces_replacement: false,
+                }],
+                id: Some("app".into()),
+            },
+            Change {
+                address: Address::new(Kind::Subnet, "demo/private-a"),
+                action: Action::Replace,
+                reason: Some("a subnet's CIDR block cannot change".into()),
+                fields: vec![FieldDiff {
+                    path: "cidr".into(),
+                    before: Value::str("10.0.1.0/24"),
+                    after: Value::str("10.0.9.0/24"),
+                    forces_replacement: true,
+                }],
+                id: Some("subnet-1".into()),
+            },
+            Change {
+                address: Address::new(Kind::KmsKey, "old"),
+                action: Action::Delete,
+                reason: Some("no longer declared in the blueprint".into()),
+                fields: vec![],
+                id: Some("k-1".into()),
+            },
+        ]);
+        let text = human(&p);
+        assert!(
+            text.contains("  ~ node_group.demo/app  (app)\n      scaling.desired: 2 -> 4\n"),
+            "{text}"
+        );
+        assert!(text.contains("  -/+ subnet.demo/private-a  (replace: a subnet's CIDR block cannot change)\n      cidr: \"10.0.1.0/24\" -> \"10.0.9.0/24\"  # forces replacement\n"), "{text}");
+        assert!(
+            text.contains("  - kms_key.old  (k-1: no longer declared in the blueprint)\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Plan: 0 to add, 1 to change, 1 to replace, 1 to destroy.\n"),
+            "{text}"
+        );
+    }
+}

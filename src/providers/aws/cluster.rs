@@ -1,0 +1,377 @@
+//! EKS clusters: created with a client token and waited for until ACTIVE;
+//! logging and endpoint access update in place, the version is upgraded in
+//! place (where the endpoint supports it).
+
+use crate::model::{Live, Map, Value};
+use crate::plan::FieldDiff;
+use crate::providers::{wait_for, Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
+use aws_sdk_eks::types::{
+    Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider,
+    VpcConfigRequest,
+};
+use std::collections::HashMap;
+
+/// The owner's tags minus ownership; `None` when the cluster is not ours.
+pub fn owned_tags(
+    cloud: &Cloud,
+    tags: Option<&HashMap<String, String>>,
+) -> Option<(crate::model::Address, Map)> {
+    let tags = tags?;
+    if tags.get(TAG_NAME) != Some(&cloud.blueprint) {
+        return None;
+    }
+    let address = tags.get(TAG_ADDRESS)?.parse().ok()?;
+    let user = tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("blueprint:"))
+        .map(|(k, v)| (k.clone(), Value::str(v)))
+        .collect();
+    Some((address, user))
+}
+
+pub fn tag_map(cloud: &Cloud, r: &Planned) -> HashMap<String, String> {
+    cloud.tags_for(&r.address, &r.spec).into_iter().collect()
+}
+
+fn strs(items: &[String]) -> Value {
+    Value::List(items.iter().map(Value::str).collect())
+}
+
+fn live_of(cloud: &Cloud, c: &Cluster) -> Option<Live> {
+    let (address, tags) = owned_tags(cloud, c.tags())?;
+    let name = c.name()?;
+    let vpc = c.resources_vpc_config();
+    let logging: Vec<Value> = c
+        .logging()
+        .map(|l| l.cluster_logging())
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| s.enabled() == Some(true))
+        .flat_map(|s| s.types().iter().map(|t| Value::str(t.as_str())))
+        .collect();
+    let key = c
+        .encryption_config()
+        .iter()
+        .find_map(|e| e.provider().and_then(|p| p.key_arn()));
+    let mut l = Live::new(address, name)
+        .attr("name", Value::str(name))
+        .attr("version", Value::str(c.version().unwrap_or_default()))
+        .attr("role", Value::str(c.role_arn().unwrap_or_default()))
+        .attr(
+            "subnets",
+            vpc.map(|v| strs(v.subnet_ids())).unwrap_or(Value::Null),
+        )
+        .attr(
+            "security_groups",
+            vpc.map(|v| strs(v.security_group_ids()))
+                .unwrap_or(Value::Null),
+        )
+        .attr(
+            "endpoint",
+            Value::Map(Map::from([
+                (
+                    "public".into(),
+                    Value::Bool(vpc.is_some_and(|v| v.endpoint_public_access())),
+                ),
+                (
+                    "private".into(),
+                    Value::Bool(vpc.is_some_and(|v| v.endpoint_private_access())),
+                ),
+                (
+                    "public_cidrs".into(),
+                    vpc.map(|v| strs(v.public_access_cidrs()))
+                        .unwrap_or(Value::Null),
+                ),
+            ])),
+        )
+        .attr("logging", Value::List(logging))
+        .attr("secrets_key", key.map(Value::str).unwrap_or(Value::Null))
+        .output("name", name)
+        .output("arn", c.arn().unwrap_or_default())
+        .output("endpoint", c.endpoint().unwrap_or_default())
+        .output("version", c.version().unwrap_or_default())
+        .output(
+            "oidc_issuer",
+            c.identity()
+                .and_then(|i| i.oidc())
+                .and_then(|o| o.issuer())
+                .unwrap_or_default(),
+        )
+        .output(
+            "security_group_id",
+            vpc.and_then(|v| v.cluster_security_group_id())
+                .unwrap_or_default(),
+        )
+        .output(
+            "certificate_authority",
+            c.certificate_authority()
+                .and_then(|a| a.data())
+                .unwrap_or_default(),
+        );
+    if !tags.is_empty() {
+        l.attrs.insert("tags".into(), Value::Map(tags));
+    }
+    Some(l)
+}
+
+async fn describe(cloud: &Cloud, name: &str) -> Result<Option<Cluster>, ProviderError> {
+    match cloud.eks.describe_cluster().name(name).send().await {
+        Ok(o) => Ok(o.cluster().cloned()),
+        Err(e) => {
+            let e = ProviderError::api("DescribeCluster")(e);
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let names = cloud
+        .eks
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("ListClusters"))?;
+    let described = futures::future::join_all(names.iter().map(|n| describe(cloud, n))).await;
+    let mut out = Vec::new();
+    for c in described {
+        if let Some(c) = c? {
+            if c.status() != Some(&ClusterStatus::Deleting) {
+                out.extend(live_of(cloud, &c));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn logging(r: &Planned) -> Logging {
+    let on = r.strs("logging");
+    let all = [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ];
+    let enabled = LogSetup::builder()
+        .set_types(Some(on.iter().map(|t| LogType::from(t.as_str())).collect()))
+        .enabled(true)
+        .build();
+    let disabled = LogSetup::builder()
+        .set_types(Some(
+            all.iter()
+                .filter(|t| !on.iter().any(|o| o == *t))
+                .map(|t| LogType::from(*t))
+                .collect(),
+        ))
+        .enabled(false)
+        .build();
+    Logging::builder()
+        .cluster_logging(enabled)
+        .cluster_logging(disabled)
+        .build()
+}
+
+fn endpoint(r: &Planned) -> (bool, bool, Vec<String>) {
+    let e = r.spec.get("endpoint");
+    let flag = |k: &str| {
+        e.and_then(|m| m.get(k))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let cidrs = e
+        .and_then(|m| m.get("public_cidrs"))
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    (flag("public"), flag("private"), cidrs)
+}
+
+async fn wait_active(cloud: &Cloud, name: &str) -> Result<Live, ProviderError> {
+    wait_for(
+        cloud,
+        &format!("cluster {name} to become ACTIVE"),
+        || async {
+            match describe(cloud, name).await? {
+                Some(c) if c.status() == Some(&ClusterStatus::Active) => {
+                    Ok(Some(live_of(cloud, &c).ok_or_else(|| {
+                        ProviderError::Unexpected(format!("cluster {name} lost its tags"))
+                    })?))
+                }
+                Some(c) if c.status() == Some(&ClusterStatus::Failed) => Err(
+                    ProviderError::Unexpected(format!("cluster {name} failed to create")),
+                ),
+                _ => Ok(None),
+            }
+        },
+    )
+    .await
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let name = r.str("name")?;
+    let (public, private, cidrs) = endpoint(r);
+    let vpc = VpcConfigRequest::builder()
+        .set_subnet_ids(Some(r.strs("subnets")))
+        .set_security_group_ids(Some(r.strs("security_groups")))
+        .endpoint_public_access(public)
+        .endpoint_private_access(private)
+        .set_public_access_cidrs(Some(cidrs))
+        .build();
+    let mut call = cloud
+        .eks
+        .create_cluster()
+        .name(name)
+        .version(r.str("version")?)
+        .role_arn(r.str("role")?)
+        .resources_vpc_config(vpc)
+        .logging(logging(r))
+        .client_request_token(cloud.client_token(&r.address))
+        .set_tags(Some(tag_map(cloud, r)));
+    if let Some(key) = r.spec.get("secrets_key").and_then(Value::as_str) {
+        call = call.encryption_config(
+            EncryptionConfig::builder()
+                .provider(Provider::builder().key_arn(key).build())
+                .build(),
+        );
+    }
+    match call.send().await {
+        Ok(_) => {}
+        Err(e) => {
+            let e = ProviderError::api("CreateCluster")(e);
+            // A re-run after an interrupted apply finds the cluster created.
+            if e.code() != Some("ResourceInUseException") {
+                return Err(e);
+            }
+        }
+    }
+    wait_active(cloud, name).await
+}
+
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    let changed = |p: &str| {
+        fields
+            .iter()
+            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
+    };
+    let name = live.id.as_str();
+    if changed("version") {
+        cloud
+            .eks
+            .update_cluster_version()
+            .name(name)
+            .version(r.str("version")?)
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateClusterVersion"))?;
+        wait_active(cloud, name).await?;
+    }
+    if changed("logging") {
+        cloud
+            .eks
+            .update_cluster_config()
+            .name(name)
+            .logging(logging(r))
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_active(cloud, name).await?;
+    }
+    if changed("endpoint") {
+        let (public, private, cidrs) = endpoint(r);
+        cloud
+            .eks
+            .update_cluster_config()
+            .name(name)
+            .resources_vpc_config(
+                VpcConfigRequest::builder()
+                    .endpoint_public_access(public)
+                    .endpoint_private_access(private)
+                    .set_public_access_cidrs(Some(cidrs))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_active(cloud, name).await?;
+    }
+    if changed("tags") {
+        let arn = live.outputs.get("arn").cloned().unwrap_or_default();
+        sync_tags(cloud, &arn, &tag_map(cloud, r), live).await?;
+    }
+    wait_active(cloud, name).await
+}
+
+/// Tags an EKS resource by ARN and removes user tags no longer declared.
+pub async fn sync_tags(
+    cloud: &Cloud,
+    arn: &str,
+    want: &HashMap<String, String>,
+    live: &Live,
+) -> Result<(), ProviderError> {
+    cloud
+        .eks
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(want.clone()))
+        .send()
+        .await
+        .map_err(ProviderError::api("TagResource"))?;
+    let stale: Vec<String> = live
+        .attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.keys()
+                .filter(|k| !want.contains_key(*k))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if !stale.is_empty() {
+        cloud
+            .eks
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(ProviderError::api("UntagResource"))?;
+    }
+    Ok(())
+}
+
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    super::retry_in_use(cloud, "DeleteCluster", || async {
+        cloud
+            .eks
+            .delete_cluster()
+            .name(&live.id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteCluster"))
+    })
+    .await?;
+    wait_for(
+        cloud,
+        &format!("cluster {} to be deleted", live.id),
+        || async { Ok(describe(cloud, &live.id).await?.is_none().then_some(())) },
+    )
+    .await
+}

@@ -1,0 +1,71 @@
+//! Elastic IPs (for NAT gateways).
+
+use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::model::Live;
+use crate::plan::FieldDiff;
+use crate::providers::{Cloud, Planned, ProviderError};
+use aws_sdk_ec2::types::{DomainType, ResourceType};
+
+pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let out = cloud
+        .ec2
+        .describe_addresses()
+        .filters(owned(cloud))
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeAddresses"))?;
+    Ok(out
+        .addresses()
+        .iter()
+        .filter_map(|a| {
+            let (address, tags, name) = read_tags(cloud, a.tags())?;
+            Some(
+                ec2_live(address, a.allocation_id()?, tags, name)
+                    .output("public_ip", a.public_ip().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let out = cloud
+        .ec2
+        .allocate_address()
+        .domain(DomainType::Vpc)
+        .tag_specifications(tag_spec(cloud, ResourceType::ElasticIp, r))
+        .send()
+        .await
+        .map_err(ProviderError::api("AllocateAddress"))?;
+    let id = out.allocation_id().ok_or_else(|| {
+        ProviderError::Unexpected("AllocateAddress returned no allocation id".into())
+    })?;
+    let mut l = Live::new(r.address.clone(), id);
+    l.attrs = r.spec.clone();
+    Ok(l.output("public_ip", out.public_ip().unwrap_or_default()))
+}
+
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    _: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    sync_ec2_tags(cloud, &live.id, r, live).await?;
+    let mut l = live.clone();
+    l.attrs = r.spec.clone();
+    Ok(l)
+}
+
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    retry_in_use(cloud, "ReleaseAddress", || async {
+        cloud
+            .ec2
+            .release_address()
+            .allocation_id(&live.id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("ReleaseAddress"))
+    })
+    .await
+}

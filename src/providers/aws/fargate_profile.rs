@@ -1,0 +1,204 @@
+//! EKS Fargate profiles: immutable, so any change replaces them.
+
+use super::cluster::{owned_tags, tag_map};
+use crate::model::{Live, Map, Value};
+use crate::providers::{wait_for, Cloud, Planned, ProviderError};
+use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
+
+fn live_of(cloud: &Cloud, p: &FargateProfile) -> Option<Live> {
+    let (address, tags) = owned_tags(cloud, p.tags())?;
+    let name = p.fargate_profile_name()?;
+    let cluster = p.cluster_name().unwrap_or_default();
+    let selectors: Vec<Value> = p
+        .selectors()
+        .iter()
+        .map(|s| {
+            let labels: Map = s
+                .labels()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+                .unwrap_or_default();
+            Value::Map(Map::from([
+                (
+                    "namespace".into(),
+                    Value::str(s.namespace().unwrap_or_default()),
+                ),
+                ("labels".into(), Value::Map(labels)),
+            ]))
+        })
+        .collect();
+    let mut l = Live::new(address, format!("{cluster}/{name}"))
+        .attr("cluster", Value::str(cluster))
+        .attr("name", Value::str(name))
+        .attr("selectors", Value::List(selectors))
+        .attr(
+            "subnets",
+            Value::List(p.subnets().iter().map(Value::str).collect()),
+        )
+        .attr(
+            "role",
+            Value::str(p.pod_execution_role_arn().unwrap_or_default()),
+        )
+        .output("name", name)
+        .output("arn", p.fargate_profile_arn().unwrap_or_default());
+    if !tags.is_empty() {
+        l.attrs.insert("tags".into(), Value::Map(tags));
+    }
+    Some(l)
+}
+
+async fn describe(
+    cloud: &Cloud,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<FargateProfile>, ProviderError> {
+    match cloud
+        .eks
+        .describe_fargate_profile()
+        .cluster_name(cluster)
+        .fargate_profile_name(name)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.fargate_profile().cloned()),
+        Err(e) => {
+            let e = ProviderError::api("DescribeFargateProfile")(e);
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
+    let lists = futures::future::join_all(clusters.iter().map(|c| async move {
+        let names = cloud
+            .eks
+            .list_fargate_profiles()
+            .cluster_name(c)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(ProviderError::api("ListFargateProfiles"))?;
+        Ok::<_, ProviderError>(
+            names
+                .into_iter()
+                .map(|n| (c.clone(), n))
+                .collect::<Vec<_>>(),
+        )
+    }))
+    .await;
+    let mut pairs = Vec::new();
+    for l in lists {
+        pairs.extend(l?);
+    }
+    let described =
+        futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
+    let mut out = Vec::new();
+    for p in described {
+        if let Some(p) = p? {
+            if p.status() != Some(&FargateProfileStatus::Deleting) {
+                out.extend(live_of(cloud, &p));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let cluster = r.str("cluster")?;
+    let name = r.str("name")?;
+    let selectors: Vec<FargateProfileSelector> = r
+        .spec
+        .get("selectors")
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let labels = s.get("labels").and_then(Value::as_map).map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            });
+            FargateProfileSelector::builder()
+                .namespace(
+                    s.get("namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .set_labels(labels)
+                .build()
+        })
+        .collect();
+    if let Err(e) = cloud
+        .eks
+        .create_fargate_profile()
+        .cluster_name(cluster)
+        .fargate_profile_name(name)
+        .pod_execution_role_arn(r.str("role")?)
+        .set_subnets(Some(r.strs("subnets")))
+        .set_selectors(Some(selectors))
+        .client_request_token(cloud.client_token(&r.address))
+        .set_tags(Some(tag_map(cloud, r)))
+        .send()
+        .await
+    {
+        let e = ProviderError::api("CreateFargateProfile")(e);
+        if e.code() != Some("ResourceInUseException") {
+            return Err(e);
+        }
+    }
+    wait_for(
+        cloud,
+        &format!("Fargate profile {cluster}/{name} to become ACTIVE"),
+        || async {
+            match describe(cloud, cluster, name).await? {
+                Some(p) if p.status() == Some(&FargateProfileStatus::Active) => {
+                    Ok(Some(live_of(cloud, &p).ok_or_else(|| {
+                        ProviderError::Unexpected(format!("Fargate profile {name} lost its tags"))
+                    })?))
+                }
+                Some(p) if p.status() == Some(&FargateProfileStatus::CreateFailed) => {
+                    Err(ProviderError::Unexpected(format!(
+                        "Fargate profile {cluster}/{name} failed to create"
+                    )))
+                }
+                _ => Ok(None),
+            }
+        },
+    )
+    .await
+}
+
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    let (cluster, name) = live
+        .id
+        .split_once('/')
+        .ok_or_else(|| ProviderError::Unexpected(format!("bad Fargate profile id {}", live.id)))?;
+    super::retry_in_use(cloud, "DeleteFargateProfile", || async {
+        cloud
+            .eks
+            .delete_fargate_profile()
+            .cluster_name(cluster)
+            .fargate_profile_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteFargateProfile"))
+    })
+    .await?;
+    wait_for(
+        cloud,
+        &format!("Fargate profile {} to be deleted", live.id),
+        || async {
+            Ok(describe(cloud, cluster, name)
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .await
+}

@@ -1,0 +1,648 @@
+//! IAM roles (trust policy, attached and inline policies) and the OIDC
+//! providers of clusters. Roles live under the path `/blueprint/<name>/`, so
+//! one paginated call finds every owned role with all its policies.
+
+use crate::model::{Address, Live, Map, Value};
+use crate::plan::FieldDiff;
+use crate::providers::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
+use aws_sdk_iam::types::{EntityType, RoleDetail, Tag};
+
+pub fn role_path(cloud: &Cloud) -> String {
+    format!("/blueprint/{}/", cloud.blueprint)
+}
+
+/// Decodes the URL-encoded policy documents IAM returns.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A policy document from IAM as a spec value.
+pub fn policy_value(doc: &str) -> Value {
+    let text = if doc.trim_start().starts_with('{') {
+        doc.to_string()
+    } else {
+        percent_decode(doc)
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|j| Value::from_json(&j).ok())
+        .unwrap_or(Value::Str(text))
+}
+
+/// The trust policy of a role assumed by a Kubernetes service account.
+pub fn irsa_trust(irsa: &Value) -> Result<serde_json::Value, ProviderError> {
+    let get = |k: &str| {
+        irsa.get(k)
+            .and_then(Value::as_str)
+            .map(String::from)
+            .ok_or_else(|| ProviderError::Spec(format!("irsa `{k}` is not resolved")))
+    };
+    let provider = get("provider")?;
+    let host = get("issuer")?.trim_start_matches("https://").to_string();
+    let subject = format!(
+        "system:serviceaccount:{}:{}",
+        get("namespace")?,
+        get("service_account")?
+    );
+    Ok(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": provider },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": {
+                format!("{host}:sub"): subject,
+                format!("{host}:aud"): "sts.amazonaws.com",
+            } }
+        }]
+    }))
+}
+
+/// Reads an IRSA trust policy back into the `irsa` spec shape.
+fn irsa_of(trust: &Value) -> Option<Value> {
+    let st = trust.get("Statement")?.as_list()?.first()?;
+    if st.get("Action")?.as_str()? != "sts:AssumeRoleWithWebIdentity" {
+        return None;
+    }
+    let provider = st.get("Principal")?.get("Federated")?.as_str()?;
+    let cond = st.get("Condition")?.get("StringEquals")?.as_map()?;
+    let (key, subject) = cond.iter().find(|(k, _)| k.ends_with(":sub"))?;
+    let host = key.trim_end_matches(":sub");
+    let rest = subject.as_str()?.strip_prefix("system:serviceaccount:")?;
+    let (ns, sa) = rest.split_once(':')?;
+    Some(Value::Map(Map::from([
+        ("provider".into(), Value::str(provider)),
+        ("issuer".into(), Value::str(format!("https://{host}"))),
+        ("namespace".into(), Value::str(ns)),
+        ("service_account".into(), Value::str(sa)),
+    ])))
+}
+
+fn owned(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map)> {
+    let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
+    if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
+        return None;
+    }
+    let address = get(TAG_ADDRESS)?.parse().ok()?;
+    let user = tags
+        .iter()
+        .filter(|t| !t.key().starts_with("blueprint:"))
+        .map(|t| (t.key().to_string(), Value::str(t.value())))
+        .collect();
+    Some((address, user))
+}
+
+fn role_live(cloud: &Cloud, r: &RoleDetail) -> Option<Live> {
+    let (address, tags) = owned(cloud, r.tags())?;
+    let name = r.role_name()?;
+    let trust = policy_value(r.assume_role_policy_document().unwrap_or("{}"));
+    let mut managed: Vec<String> = r
+        .attached_managed_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(String::from))
+        .collect();
+    managed.sort();
+    let inline: Map = r
+        .role_policy_list()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.policy_name()?.to_string(),
+                policy_value(p.policy_document()?),
+            ))
+        })
+        .collect();
+    let mut l = Live::new(address, name)
+        .attr("name", Value::str(name))
+        .attr(
+            "managed_policies",
+            Value::List(managed.iter().map(Value::str).collect()),
+        )
+        .attr("inline_policies", Value::Map(inline))
+        .output("name", name)
+        .output("arn", r.arn().unwrap_or_default());
+    match irsa_of(&trust) {
+        Some(irsa) => l.attrs.insert("irsa".into(), irsa),
+        None => l.attrs.insert("trust_policy".into(), trust),
+    };
+    if !tags.is_empty() {
+        l.attrs.insert("tags".into(), Value::Map(tags));
+    }
+    Some(l)
+}
+
+/// Every owned role and OIDC provider.
+pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let (roles, providers) = tokio::join!(read_roles(cloud), read_oidc_providers(cloud));
+    let mut out = roles?;
+    out.extend(providers?);
+    Ok(out)
+}
+
+async fn read_roles(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let path = role_path(cloud);
+    let pages = cloud
+        .iam
+        .get_account_authorization_details()
+        .filter(EntityType::Role)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("GetAccountAuthorizationDetails"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.role_detail_list())
+        .filter(|r| r.path() == Some(path.as_str()))
+        .filter_map(|r| role_live(cloud, r))
+        .collect())
+}
+
+fn trust_document(r: &Planned) -> Result<String, ProviderError> {
+    if let Some(irsa) = r.spec.get("irsa") {
+        return Ok(irsa_trust(irsa)?.to_string());
+    }
+    let doc = r
+        .spec
+        .get("trust_policy")
+        .ok_or_else(|| ProviderError::Spec(format!("{}: no trust policy", r.address)))?;
+    if !doc.refs().is_empty() {
+        return Err(ProviderError::Spec(format!(
+            "{}: the trust policy is not resolved",
+            r.address
+        )));
+    }
+    Ok(doc.to_json().to_string())
+}
+
+fn iam_tags(cloud: &Cloud, r: &Planned) -> Vec<Tag> {
+    cloud
+        .tags_for(&r.address, &r.spec)
+        .into_iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+fn inline(r: &Planned) -> Map {
+    r.spec
+        .get("inline_policies")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn put_inline(
+    cloud: &Cloud,
+    role: &str,
+    name: &str,
+    doc: &Value,
+) -> Result<(), ProviderError> {
+    if !doc.refs().is_empty() {
+        return Err(ProviderError::Spec(format!(
+            "inline policy {name} of role {role} is not resolved"
+        )));
+    }
+    cloud
+        .iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(doc.to_json().to_string())
+        .send()
+        .await
+        .map_err(ProviderError::api("PutRolePolicy"))?;
+    Ok(())
+}
+
+async fn attach(cloud: &Cloud, role: &str, arn: &str) -> Result<(), ProviderError> {
+    cloud
+        .iam
+        .attach_role_policy()
+        .role_name(role)
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(ProviderError::api("AttachRolePolicy"))?;
+    Ok(())
+}
+
+fn role_settled(r: &Planned, arn: &str) -> Live {
+    let mut l = Live::new(r.address.clone(), r.str("name").unwrap_or_default());
+    l.attrs = r.spec.clone();
+    l.output("name", r.str("name").unwrap_or_default())
+        .output("arn", arn)
+}
+
+pub async fn create_role(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let name = r.str("name")?;
+    let created = cloud
+        .iam
+        .create_role()
+        .role_name(name)
+        .path(role_path(cloud))
+        .assume_role_policy_document(trust_document(r)?)
+        .set_tags(Some(iam_tags(cloud, r)))
+        .send()
+        .await;
+    let arn = match created {
+        Ok(o) => o.role().map(|x| x.arn().to_string()).unwrap_or_default(),
+        Err(e) => {
+            let e = ProviderError::api("CreateRole")(e);
+            if e.code() != Some("EntityAlreadyExists") {
+                return Err(e);
+            }
+            // Left by an interrupted apply: ours only if it carries our tags.
+            let got = cloud
+                .iam
+                .get_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(ProviderError::api("GetRole"))?;
+            let role = got
+                .role()
+                .ok_or_else(|| ProviderError::Unexpected(format!("role {name} vanished")))?;
+            if owned(cloud, role.tags()).map(|(a, _)| a) != Some(r.address.clone()) {
+                return Err(ProviderError::Unsupported(format!(
+                    "IAM role {name} already exists and is not owned by blueprint {}",
+                    cloud.blueprint
+                )));
+            }
+            role.arn().to_string()
+        }
+    };
+    for p in r.strs("managed_policies") {
+        attach(cloud, name, &p).await?;
+    }
+    for (pname, doc) in inline(r) {
+        put_inline(cloud, name, &pname, &doc).await?;
+    }
+    Ok(role_settled(r, &arn))
+}
+
+pub async fn update_role(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    let changed = |p: &str| {
+        fields
+            .iter()
+            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
+    };
+    let name = live.id.as_str();
+    if changed("trust_policy") || changed("irsa") {
+        cloud
+            .iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust_document(r)?)
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateAssumeRolePolicy"))?;
+    }
+    if changed("managed_policies") {
+        let want = r.strs("managed_policies");
+        let had: Vec<String> = live
+            .attrs
+            .get("managed_policies")
+            .and_then(Value::as_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        for p in want.iter().filter(|p| !had.contains(p)) {
+            attach(cloud, name, p).await?;
+        }
+        for p in had.iter().filter(|p| !want.contains(p)) {
+            cloud
+                .iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(p)
+                .send()
+                .await
+                .map_err(ProviderError::api("DetachRolePolicy"))?;
+        }
+    }
+    if changed("inline_policies") {
+        let want = inline(r);
+        let had = live
+            .attrs
+            .get("inline_policies")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        for (pname, doc) in &want {
+            if had.get(pname) != Some(doc) {
+                put_inline(cloud, name, pname, doc).await?;
+            }
+        }
+        for pname in had.keys().filter(|k| !want.contains_key(*k)) {
+            cloud
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(pname)
+                .send()
+                .await
+                .map_err(ProviderError::api("DeleteRolePolicy"))?;
+        }
+    }
+    if changed("tags") {
+        cloud
+            .iam
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(iam_tags(cloud, r)))
+            .send()
+            .await
+            .map_err(ProviderError::api("TagRole"))?;
+        let stale = stale_tags(r, live);
+        if !stale.is_empty() {
+            cloud
+                .iam
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .map_err(ProviderError::api("UntagRole"))?;
+        }
+    }
+    Ok(role_settled(
+        r,
+        live.outputs
+            .get("arn")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    ))
+}
+
+fn stale_tags(r: &Planned, live: &Live) -> Vec<String> {
+    let want = r
+        .spec
+        .get("tags")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    live.attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.keys()
+                .filter(|k| !want.contains_key(*k))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    let name = live.id.as_str();
+    let attached = cloud
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await;
+    let attached = match attached.map_err(ProviderError::api("ListAttachedRolePolicies")) {
+        Ok(a) => a,
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for p in attached.attached_policies() {
+        if let Some(arn) = p.policy_arn() {
+            cloud
+                .iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(ProviderError::api("DetachRolePolicy"))?;
+        }
+    }
+    let inline = cloud
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(ProviderError::api("ListRolePolicies"))?;
+    for p in inline.policy_names() {
+        cloud
+            .iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await
+            .map_err(ProviderError::api("DeleteRolePolicy"))?;
+    }
+    super::retry_in_use(cloud, "DeleteRole", || async {
+        cloud
+            .iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteRole"))
+    })
+    .await
+}
+
+// OIDC providers --------------------------------------------------------------
+
+async fn read_oidc_providers(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let list = cloud
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(ProviderError::api("ListOpenIDConnectProviders"))?;
+    let arns: Vec<String> = list
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn().map(String::from))
+        .collect();
+    let got = futures::future::join_all(arns.iter().map(|arn| async move {
+        cloud
+            .iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .map(|o| (arn.clone(), o))
+            .map_err(ProviderError::api("GetOpenIDConnectProvider"))
+    }))
+    .await;
+    let mut out = Vec::new();
+    for g in got {
+        let (arn, o) = g?;
+        let Some((address, tags)) = owned(cloud, o.tags()) else {
+            continue;
+        };
+        let url = o.url().unwrap_or_default();
+        let url = if url.starts_with("https://") {
+            url.to_string()
+        } else {
+            format!("https://{url}")
+        };
+        let mut l = Live::new(address, &arn)
+            .attr("url", Value::str(&url))
+            .attr(
+                "client_ids",
+                Value::List(o.client_id_list().iter().map(Value::str).collect()),
+            )
+            .output("arn", &arn);
+        if !tags.is_empty() {
+            l.attrs.insert("tags".into(), Value::Map(tags));
+        }
+        out.push(l);
+    }
+    Ok(out)
+}
+
+pub async fn create_oidc_provider(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let url = r.str("url")?;
+    let out = cloud
+        .iam
+        .create_open_id_connect_provider()
+        .url(url)
+        .set_client_id_list(Some(r.strs("client_ids")))
+        .set_tags(Some(iam_tags(cloud, r)))
+        .send()
+        .await
+        .map_err(ProviderError::api("CreateOpenIDConnectProvider"))?;
+    let arn = out
+        .open_id_connect_provider_arn()
+        .unwrap_or_default()
+        .to_string();
+    let mut l = Live::new(r.address.clone(), &arn);
+    l.attrs = r.spec.clone();
+    Ok(l.output("arn", &arn))
+}
+
+pub async fn update_oidc_provider(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    if fields.iter().any(|f| f.path == "client_ids") {
+        let want = r.strs("client_ids");
+        let had: Vec<String> = live
+            .attrs
+            .get("client_ids")
+            .and_then(Value::as_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        for c in want.iter().filter(|c| !had.contains(c)) {
+            cloud
+                .iam
+                .add_client_id_to_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .client_id(c)
+                .send()
+                .await
+                .map_err(ProviderError::api("AddClientIDToOpenIDConnectProvider"))?;
+        }
+        for c in had.iter().filter(|c| !want.contains(c)) {
+            cloud
+                .iam
+                .remove_client_id_from_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .client_id(c)
+                .send()
+                .await
+                .map_err(ProviderError::api(
+                    "RemoveClientIDFromOpenIDConnectProvider",
+                ))?;
+        }
+    }
+    if fields.iter().any(|f| f.path.starts_with("tags")) {
+        cloud
+            .iam
+            .tag_open_id_connect_provider()
+            .open_id_connect_provider_arn(&live.id)
+            .set_tags(Some(iam_tags(cloud, r)))
+            .send()
+            .await
+            .map_err(ProviderError::api("TagOpenIDConnectProvider"))?;
+        let stale = stale_tags(r, live);
+        if !stale.is_empty() {
+            cloud
+                .iam
+                .untag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .map_err(ProviderError::api("UntagOpenIDConnectProvider"))?;
+        }
+    }
+    let mut l = live.clone();
+    l.attrs = r.spec.clone();
+    Ok(l)
+}
+
+pub async fn delete_oidc_provider(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    super::retry_in_use(cloud, "DeleteOpenIDConnectProvider", || async {
+        cloud
+            .iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(&live.id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteOpenIDConnectProvider"))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_decode_from_url_encoding() {
+        let v = policy_value("%7B%22Version%22%3A%222012-10-17%22%7D");
+        assert_eq!(v.get("Version"), Some(&Value::str("2012-10-17")));
+        assert_eq!(policy_value("{\"a\":1}").get("a"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn irsa_trust_round_trips() {
+        let irsa = Value::Map(Map::from([
+            (
+                "provider".into(),
+                Value::str("arn:aws:iam::1:oidc-provider/oidc.eks/id/X"),
+            ),
+            ("issuer".into(), Value::str("https://oidc.eks/id/X")),
+            ("namespace".into(), Value::str("pms")),
+            ("service_account".into(), Value::str("api")),
+        ]));
+        let doc = irsa_trust(&irsa).unwrap();
+        let back = irsa_of(&Value::from_json(&doc).unwrap()).unwrap();
+        assert_eq!(back, irsa);
+    }
+}

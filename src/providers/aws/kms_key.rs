@@ -1,0 +1,253 @@
+//! KMS keys: description, yearly rotation, an alias, tags. Found by tag;
+//! deleting schedules the deletion (the 7-day minimum).
+
+use super::tagging;
+use crate::model::{Live, Value};
+use crate::plan::FieldDiff;
+use crate::providers::{Cloud, Planned, ProviderError};
+use aws_sdk_kms::types::{KeyState, Tag};
+
+async fn aliases(cloud: &Cloud) -> Result<Vec<(String, String)>, ProviderError> {
+    let items = cloud
+        .kms
+        .list_aliases()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("ListAliases"))?;
+    Ok(items
+        .iter()
+        .filter_map(|a| Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string())))
+        .filter(|(n, _)| !n.starts_with("alias/aws/"))
+        .collect())
+}
+
+pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let (keys, aliases) = tokio::join!(tagging::owned(cloud, "kms:key"), aliases(cloud));
+    let (keys, aliases) = (keys?, aliases?);
+    let described = futures::future::join_all(keys.iter().map(|k| async move {
+        let (d, r) = tokio::join!(
+            cloud.kms.describe_key().key_id(&k.arn).send(),
+            cloud.kms.get_key_rotation_status().key_id(&k.arn).send()
+        );
+        let d = d.map_err(ProviderError::api("DescribeKey"))?;
+        let r = r.map_err(ProviderError::api("GetKeyRotationStatus"))?;
+        Ok::<_, ProviderError>((d, r))
+    }))
+    .await;
+    let mut out = Vec::new();
+    for (k, got) in keys.into_iter().zip(described) {
+        let (d, r) = got?;
+        let Some(meta) = d.key_metadata() else {
+            continue;
+        };
+        if matches!(
+            meta.key_state(),
+            Some(KeyState::PendingDeletion) | Some(KeyState::PendingReplicaDeletion)
+        ) {
+            continue;
+        }
+        let id = meta.key_id().to_string();
+        let alias = aliases
+            .iter()
+            .find(|(_, target)| *target == id)
+            .map(|(n, _)| n.clone());
+        let mut l = Live::new(k.address.clone(), &id)
+            .attr("name", Value::str(&k.address.name))
+            .attr(
+                "description",
+                Value::str(meta.description().unwrap_or_default()),
+            )
+            .attr("rotation", Value::Bool(r.key_rotation_enabled()))
+            .attr("alias", alias.map(Value::Str).unwrap_or(Value::Null))
+            .output("arn", &k.arn)
+            .output("name", &k.address.name);
+        if !k.tags.is_empty() {
+            l.attrs.insert("tags".into(), Value::Map(k.tags));
+        }
+        out.push(l);
+    }
+    Ok(out)
+}
+
+fn kms_tags(cloud: &Cloud, r: &Planned) -> Vec<Tag> {
+    cloud
+        .tags_for(&r.address, &r.spec)
+        .into_iter()
+        .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+        .collect()
+}
+
+async fn set_rotation(cloud: &Cloud, id: &str, on: bool) -> Result<(), ProviderError> {
+    if on {
+        cloud
+            .kms
+            .enable_key_rotation()
+            .key_id(id)
+            .send()
+            .await
+            .map_err(ProviderError::api("EnableKeyRotation"))?;
+    } else {
+        cloud
+            .kms
+            .disable_key_rotation()
+            .key_id(id)
+            .send()
+            .await
+            .map_err(ProviderError::api("DisableKeyRotation"))?;
+    }
+    Ok(())
+}
+
+fn settled(r: &Planned, id: &str, arn: &str) -> Live {
+    let mut l = Live::new(r.address.clone(), id);
+    l.attrs = r.spec.clone();
+    l.output("arn", arn).output("name", &r.address.name)
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let out = cloud
+        .kms
+        .create_key()
+        .description(r.str("description")?)
+        .set_tags(Some(kms_tags(cloud, r)))
+        .send()
+        .await
+        .map_err(ProviderError::api("CreateKey"))?;
+    let meta = out
+        .key_metadata()
+        .ok_or_else(|| ProviderError::Unexpected("CreateKey returned no key".into()))?;
+    let id = meta.key_id().to_string();
+    let arn = meta.arn().unwrap_or_default().to_string();
+    if r.bool("rotation") {
+        set_rotation(cloud, &id, true).await?;
+    }
+    if let Some(alias) = r.spec.get("alias").and_then(Value::as_str) {
+        cloud
+            .kms
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(&id)
+            .send()
+            .await
+            .map_err(ProviderError::api("CreateAlias"))?;
+    }
+    Ok(settled(r, &id, &arn))
+}
+
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    let changed = |p: &str| {
+        fields
+            .iter()
+            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
+    };
+    let id = live.id.as_str();
+    if changed("description") {
+        cloud
+            .kms
+            .update_key_description()
+            .key_id(id)
+            .description(r.str("description")?)
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateKeyDescription"))?;
+    }
+    if changed("rotation") {
+        set_rotation(cloud, id, r.bool("rotation")).await?;
+    }
+    if changed("alias") {
+        if let Some(old) = live.attrs.get("alias").and_then(Value::as_str) {
+            cloud
+                .kms
+                .delete_alias()
+                .alias_name(old)
+                .send()
+                .await
+                .map_err(ProviderError::api("DeleteAlias"))?;
+        }
+        if let Some(new) = r.spec.get("alias").and_then(Value::as_str) {
+            cloud
+                .kms
+                .create_alias()
+                .alias_name(new)
+                .target_key_id(id)
+                .send()
+                .await
+                .map_err(ProviderError::api("CreateAlias"))?;
+        }
+    }
+    if changed("tags") {
+        cloud
+            .kms
+            .tag_resource()
+            .key_id(id)
+            .set_tags(Some(kms_tags(cloud, r)))
+            .send()
+            .await
+            .map_err(ProviderError::api("TagResource"))?;
+        let want = r
+            .spec
+            .get("tags")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        let stale: Vec<String> = live
+            .attrs
+            .get("tags")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.keys()
+                    .filter(|k| !want.contains_key(*k))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !stale.is_empty() {
+            cloud
+                .kms
+                .untag_resource()
+                .key_id(id)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .map_err(ProviderError::api("UntagResource"))?;
+        }
+    }
+    Ok(settled(
+        r,
+        id,
+        live.outputs
+            .get("arn")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    ))
+}
+
+/// Removes the alias and schedules the key's deletion in 7 days, the
+/// shortest window KMS allows.
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    if let Some(alias) = live.attrs.get("alias").and_then(Value::as_str) {
+        if let Err(e) = cloud.kms.delete_alias().alias_name(alias).send().await {
+            let e = ProviderError::api("DeleteAlias")(e);
+            if !e.is_not_found() {
+                return Err(e);
+            }
+        }
+    }
+    cloud
+        .kms
+        .schedule_key_deletion()
+        .key_id(&live.id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .map_err(ProviderError::api("ScheduleKeyDeletion"))?;
+    Ok(())
+}

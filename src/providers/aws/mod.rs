@@ -1,0 +1,194 @@
+//! AWS providers, one module per resource kind, and what the EC2 ones share:
+//! the owner-tag filter, tag specifications and tag reconciliation.
+
+pub mod cluster;
+pub mod elastic_ip;
+pub mod fargate_profile;
+pub mod iam;
+pub mod internet_gateway;
+pub mod kms_key;
+pub mod nat_gateway;
+pub mod node_group;
+pub mod route_table;
+pub mod s3_bucket;
+pub mod security_group;
+pub mod subnet;
+pub mod tagging;
+pub mod vpc;
+
+use super::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
+use crate::model::{Address, Live, Map, Value};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use std::future::Future;
+
+/// Every owned EC2 resource, the kinds read in parallel.
+pub async fn ec2_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let (a, b, c, d, e, f, g) = tokio::join!(
+        vpc::read(cloud),
+        subnet::read(cloud),
+        internet_gateway::read(cloud),
+        elastic_ip::read(cloud),
+        nat_gateway::read(cloud),
+        route_table::read(cloud),
+        security_group::read(cloud),
+    );
+    let mut all = Vec::new();
+    for part in [a, b, c, d, e, f, g] {
+        all.extend(part?);
+    }
+    Ok(all)
+}
+
+/// Every owned EKS resource: clusters, then their node groups and Fargate profiles.
+pub async fn eks_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let clusters = cluster::read(cloud).await?;
+    let names: Vec<String> = clusters
+        .iter()
+        .filter_map(|c| c.outputs.get("name").cloned())
+        .collect();
+    let (groups, profiles) = tokio::join!(
+        node_group::read(cloud, &names),
+        fargate_profile::read(cloud, &names)
+    );
+    let mut all = clusters;
+    all.extend(groups?);
+    all.extend(profiles?);
+    Ok(all)
+}
+
+/// `tag:blueprint:name = <blueprint>`.
+pub fn owned(cloud: &Cloud) -> Filter {
+    Filter::builder()
+        .name(format!("tag:{TAG_NAME}"))
+        .values(&cloud.blueprint)
+        .build()
+}
+
+pub fn ec2_tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+/// Tags set at creation: ownership, the resource's tags, and Name.
+pub fn tag_spec(cloud: &Cloud, kind: ResourceType, r: &Planned) -> TagSpecification {
+    let mut b = TagSpecification::builder().resource_type(kind);
+    for (k, v) in cloud.tags_for(&r.address, &r.spec) {
+        b = b.tags(ec2_tag(&k, &v));
+    }
+    if let Some(name) = r.spec.get("name").and_then(Value::as_str) {
+        b = b.tags(ec2_tag("Name", name));
+    }
+    b.build()
+}
+
+/// The owner address and the user's tags of an EC2 resource (without the
+/// ownership tags and Name); `None` when it is not ours.
+pub fn read_tags(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map, Option<String>)> {
+    let get = |k: &str| {
+        tags.iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+    };
+    if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
+        return None;
+    }
+    let address: Address = get(TAG_ADDRESS)?.parse().ok()?;
+    let user: Map = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
+        .filter(|(k, _)| *k != "Name" && !k.starts_with("blueprint:"))
+        .map(|(k, v)| (k.to_string(), Value::str(v)))
+        .collect();
+    Some((address, user, get("Name").map(String::from)))
+}
+
+/// A Live entry for an EC2 resource with its common attributes.
+pub fn ec2_live(address: Address, id: &str, tags: Map, name: Option<String>) -> Live {
+    let mut l = Live::new(address, id);
+    if !tags.is_empty() {
+        l.attrs.insert("tags".into(), Value::Map(tags));
+    }
+    if let Some(n) = name {
+        l.attrs.insert("name".into(), Value::str(&n));
+        l.outputs.insert("name".into(), n);
+    }
+    l
+}
+
+/// Brings an EC2 resource's tags (and Name) to the desired ones.
+pub async fn sync_ec2_tags(
+    cloud: &Cloud,
+    id: &str,
+    r: &Planned,
+    live: &Live,
+) -> Result<(), ProviderError> {
+    let want: Vec<(String, String)> = cloud
+        .tags_for(&r.address, &r.spec)
+        .into_iter()
+        .chain(
+            r.spec
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|n| ("Name".to_string(), n.to_string())),
+        )
+        .collect();
+    let had = live
+        .attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let mut set = cloud.ec2.create_tags().resources(id);
+    for (k, v) in &want {
+        set = set.tags(ec2_tag(k, v));
+    }
+    set.send().await.map_err(ProviderError::api("CreateTags"))?;
+    let stale: Vec<&String> = had
+        .keys()
+        .filter(|k| !want.iter().any(|(w, _)| w == *k))
+        .collect();
+    if !stale.is_empty() {
+        let mut del = cloud.ec2.delete_tags().resources(id);
+        for k in stale {
+            del = del.tags(Tag::builder().key(k).build());
+        }
+        del.send().await.map_err(ProviderError::api("DeleteTags"))?;
+    }
+    Ok(())
+}
+
+/// Retries a delete while AWS says something still depends on the resource
+/// (another deletion in flight), up to the cloud's wait timeout.
+pub async fn retry_in_use<F, Fut>(
+    cloud: &Cloud,
+    what: &str,
+    mut call: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), ProviderError>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        match call().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => {
+                let busy = e.code().is_some_and(|c| {
+                    c == "DependencyViolation"
+                        || c.ends_with("InUse")
+                        || c == "ResourceInUseException"
+                        || c == "DeleteConflict"
+                });
+                if !busy || start.elapsed() > cloud.wait_timeout {
+                    return Err(e);
+                }
+                let _ = what;
+                tokio::time::sleep(cloud.poll_interval).await;
+            }
+        }
+    }
+}
+
+pub fn bool_attr(v: Option<bool>) -> Value {
+    Value::Bool(v.unwrap_or(false))
+}

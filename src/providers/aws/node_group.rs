@@ -1,0 +1,360 @@
+//! EKS managed node groups: scaling, labels and taints update in place.
+
+use super::cluster::{owned_tags, sync_tags, tag_map};
+use crate::model::{Live, Map, Value};
+use crate::plan::FieldDiff;
+use crate::providers::{wait_for, Cloud, Planned, ProviderError};
+use aws_sdk_eks::types::{
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
+    TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+};
+use std::collections::HashMap;
+
+fn effect_name(e: &TaintEffect) -> &'static str {
+    match e {
+        TaintEffect::NoExecute => "NoExecute",
+        TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+        _ => "NoSchedule",
+    }
+}
+
+fn effect_of(s: &str) -> TaintEffect {
+    match s {
+        "NoExecute" => TaintEffect::NoExecute,
+        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+        _ => TaintEffect::NoSchedule,
+    }
+}
+
+fn taint_value(t: &Taint) -> Value {
+    Value::Map(Map::from([
+        ("key".into(), Value::str(t.key().unwrap_or_default())),
+        ("value".into(), Value::str(t.value().unwrap_or_default())),
+        (
+            "effect".into(),
+            Value::str(t.effect().map(effect_name).unwrap_or("NoSchedule")),
+        ),
+    ]))
+}
+
+fn live_of(cloud: &Cloud, g: &Nodegroup) -> Option<Live> {
+    let (address, tags) = owned_tags(cloud, g.tags())?;
+    let name = g.nodegroup_name()?;
+    let cluster = g.cluster_name().unwrap_or_default();
+    let scaling = g.scaling_config();
+    let int = |v: Option<i32>| Value::Int(v.unwrap_or_default().into());
+    let labels: Map = g
+        .labels()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+        .unwrap_or_default();
+    let mut l = Live::new(address, format!("{cluster}/{name}"))
+        .attr("cluster", Value::str(cluster))
+        .attr("name", Value::str(name))
+        .attr(
+            "instance_types",
+            Value::List(g.instance_types().iter().map(Value::str).collect()),
+        )
+        .attr(
+            "scaling",
+            Value::Map(Map::from([
+                ("min".into(), int(scaling.and_then(|s| s.min_size()))),
+                ("max".into(), int(scaling.and_then(|s| s.max_size()))),
+                (
+                    "desired".into(),
+                    int(scaling.and_then(|s| s.desired_size())),
+                ),
+            ])),
+        )
+        .attr(
+            "disk_size",
+            g.disk_size()
+                .map(|d| Value::Int(d.into()))
+                .unwrap_or(Value::Null),
+        )
+        .attr(
+            "ami_type",
+            g.ami_type()
+                .map(|a| Value::str(a.as_str()))
+                .unwrap_or(Value::Null),
+        )
+        .attr(
+            "capacity_type",
+            Value::str(g.capacity_type().map(|c| c.as_str()).unwrap_or("ON_DEMAND")),
+        )
+        .attr("labels", Value::Map(labels))
+        .attr(
+            "taints",
+            Value::List(g.taints().iter().map(taint_value).collect()),
+        )
+        .attr(
+            "subnets",
+            Value::List(g.subnets().iter().map(Value::str).collect()),
+        )
+        .attr("role", Value::str(g.node_role().unwrap_or_default()))
+        .output("name", name)
+        .output("arn", g.nodegroup_arn().unwrap_or_default());
+    if !tags.is_empty() {
+        l.attrs.insert("tags".into(), Value::Map(tags));
+    }
+    Some(l)
+}
+
+async fn describe(
+    cloud: &Cloud,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Nodegroup>, ProviderError> {
+    match cloud
+        .eks
+        .describe_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.nodegroup().cloned()),
+        Err(e) => {
+            let e = ProviderError::api("DescribeNodegroup")(e);
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Node groups of the owned clusters.
+pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
+    let lists = futures::future::join_all(clusters.iter().map(|c| async move {
+        let names = cloud
+            .eks
+            .list_nodegroups()
+            .cluster_name(c)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(ProviderError::api("ListNodegroups"))?;
+        Ok::<_, ProviderError>(
+            names
+                .into_iter()
+                .map(|n| (c.clone(), n))
+                .collect::<Vec<_>>(),
+        )
+    }))
+    .await;
+    let mut pairs = Vec::new();
+    for l in lists {
+        pairs.extend(l?);
+    }
+    let described =
+        futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
+    let mut out = Vec::new();
+    for g in described {
+        if let Some(g) = g? {
+            if g.status() != Some(&NodegroupStatus::Deleting) {
+                out.extend(live_of(cloud, &g));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn scaling(r: &Planned) -> NodegroupScalingConfig {
+    let s = r.spec.get("scaling");
+    let get = |k: &str| {
+        s.and_then(|m| m.get(k))
+            .and_then(Value::as_int)
+            .unwrap_or_default() as i32
+    };
+    NodegroupScalingConfig::builder()
+        .min_size(get("min"))
+        .max_size(get("max"))
+        .desired_size(get("desired"))
+        .build()
+}
+
+fn labels(v: Option<&Value>) -> HashMap<String, String> {
+    v.and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn taints(v: Option<&Value>) -> Vec<Taint> {
+    v.and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            let get = |k: &str| {
+                t.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Taint::builder()
+                .key(get("key"))
+                .value(get("value"))
+                .effect(effect_of(&get("effect")))
+                .build()
+        })
+        .collect()
+}
+
+async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, ProviderError> {
+    wait_for(
+        cloud,
+        &format!("node group {cluster}/{name} to become ACTIVE"),
+        || async {
+            match describe(cloud, cluster, name).await? {
+                Some(g) if g.status() == Some(&NodegroupStatus::Active) => {
+                    Ok(Some(live_of(cloud, &g).ok_or_else(|| {
+                        ProviderError::Unexpected(format!("node group {name} lost its tags"))
+                    })?))
+                }
+                Some(g)
+                    if matches!(
+                        g.status(),
+                        Some(NodegroupStatus::CreateFailed | NodegroupStatus::Degraded)
+                    ) =>
+                {
+                    Err(ProviderError::Unexpected(format!(
+                        "node group {cluster}/{name} is {:?}",
+                        g.status()
+                    )))
+                }
+                _ => Ok(None),
+            }
+        },
+    )
+    .await
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let cluster = r.str("cluster")?;
+    let name = r.str("name")?;
+    let mut call = cloud
+        .eks
+        .create_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .scaling_config(scaling(r))
+        .set_instance_types(Some(r.strs("instance_types")))
+        .set_subnets(Some(r.strs("subnets")))
+        .node_role(r.str("role")?)
+        .capacity_type(CapacityTypes::from(r.str("capacity_type")?))
+        .set_labels(Some(labels(r.spec.get("labels"))))
+        .set_taints(Some(taints(r.spec.get("taints"))))
+        .client_request_token(cloud.client_token(&r.address))
+        .set_tags(Some(tag_map(cloud, r)));
+    if let Some(d) = r.spec.get("disk_size").and_then(Value::as_int) {
+        call = call.disk_size(d as i32);
+    }
+    if let Some(a) = r.spec.get("ami_type").and_then(Value::as_str) {
+        call = call.ami_type(AmiTypes::from(a));
+    }
+    if let Err(e) = call.send().await {
+        let e = ProviderError::api("CreateNodegroup")(e);
+        if e.code() != Some("ResourceInUseException") {
+            return Err(e);
+        }
+    }
+    wait_active(cloud, cluster, name).await
+}
+
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    let changed = |p: &str| {
+        fields
+            .iter()
+            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
+    };
+    let cluster = r.str("cluster")?;
+    let name = r.str("name")?;
+    if changed("scaling") || changed("labels") || changed("taints") {
+        let mut call = cloud
+            .eks
+            .update_nodegroup_config()
+            .cluster_name(cluster)
+            .nodegroup_name(name);
+        if changed("scaling") {
+            call = call.scaling_config(scaling(r));
+        }
+        if changed("labels") {
+            let want = labels(r.spec.get("labels"));
+            let had = labels(live.attrs.get("labels"));
+            let remove: Vec<String> = had
+                .keys()
+                .filter(|k| !want.contains_key(*k))
+                .cloned()
+                .collect();
+            call = call.labels(
+                UpdateLabelsPayload::builder()
+                    .set_add_or_update_labels((!want.is_empty()).then_some(want))
+                    .set_remove_labels((!remove.is_empty()).then_some(remove))
+                    .build(),
+            );
+        }
+        if changed("taints") {
+            let want = taints(r.spec.get("taints"));
+            let had = taints(live.attrs.get("taints"));
+            let remove: Vec<Taint> = had
+                .into_iter()
+                .filter(|t| !want.iter().any(|w| w.key() == t.key()))
+                .collect();
+            call = call.taints(
+                UpdateTaintsPayload::builder()
+                    .set_add_or_update_taints((!want.is_empty()).then_some(want))
+                    .set_remove_taints((!remove.is_empty()).then_some(remove))
+                    .build(),
+            );
+        }
+        call.send()
+            .await
+            .map_err(ProviderError::api("UpdateNodegroupConfig"))?;
+    }
+    if changed("tags") {
+        let arn = live.outputs.get("arn").cloned().unwrap_or_default();
+        sync_tags(cloud, &arn, &tag_map(cloud, r), live).await?;
+    }
+    wait_active(cloud, cluster, name).await
+}
+
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    let (cluster, name) = live
+        .id
+        .split_once('/')
+        .ok_or_else(|| ProviderError::Unexpected(format!("bad node group id {}", live.id)))?;
+    super::retry_in_use(cloud, "DeleteNodegroup", || async {
+        cloud
+            .eks
+            .delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteNodegroup"))
+    })
+    .await?;
+    wait_for(
+        cloud,
+        &format!("node group {} to be deleted", live.id),
+        || async {
+            Ok(describe(cloud, cluster, name)
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .await
+}

@@ -1,0 +1,112 @@
+//! Subnets: CIDR, zone, public IPs on launch, tags.
+
+use super::{bool_attr, ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::model::{Live, Value};
+use crate::plan::FieldDiff;
+use crate::providers::{Cloud, Planned, ProviderError};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+
+pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let subnets = cloud
+        .ec2
+        .describe_subnets()
+        .filters(owned(cloud))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("DescribeSubnets"))?;
+    Ok(subnets
+        .iter()
+        .filter_map(|s| {
+            let (address, tags, name) = read_tags(cloud, s.tags())?;
+            let id = s.subnet_id()?;
+            Some(
+                ec2_live(address, id, tags, name)
+                    .attr("vpc", Value::str(s.vpc_id().unwrap_or_default()))
+                    .attr("cidr", Value::str(s.cidr_block().unwrap_or_default()))
+                    .attr("az", Value::str(s.availability_zone().unwrap_or_default()))
+                    .attr("public", bool_attr(s.map_public_ip_on_launch()))
+                    .output("cidr", s.cidr_block().unwrap_or_default())
+                    .output("az", s.availability_zone().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+async fn set_public(cloud: &Cloud, id: &str, public: bool) -> Result<(), ProviderError> {
+    cloud
+        .ec2
+        .modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+        .send()
+        .await
+        .map_err(ProviderError::api("ModifySubnetAttribute"))?;
+    Ok(())
+}
+
+fn created(r: &Planned, id: &str) -> Live {
+    let mut l = Live::new(r.address.clone(), id);
+    l.attrs = r.spec.clone();
+    l.output("name", r.str("name").unwrap_or_default())
+        .output("cidr", r.str("cidr").unwrap_or_default())
+        .output("az", r.str("az").unwrap_or_default())
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let out = cloud
+        .ec2
+        .create_subnet()
+        .vpc_id(r.str("vpc")?)
+        .cidr_block(r.str("cidr")?)
+        .availability_zone(r.str("az")?)
+        .tag_specifications(tag_spec(cloud, ResourceType::Subnet, r))
+        .send()
+        .await
+        .map_err(ProviderError::api("CreateSubnet"))?;
+    let id = out
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .ok_or_else(|| ProviderError::Unexpected("CreateSubnet returned no id".into()))?
+        .to_string();
+    if r.bool("public") {
+        set_public(cloud, &id, true).await?;
+    }
+    Ok(created(r, &id))
+}
+
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    let changed = |p: &str| {
+        fields
+            .iter()
+            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
+    };
+    if changed("public") {
+        set_public(cloud, &live.id, r.bool("public")).await?;
+    }
+    if changed("tags") || changed("name") {
+        sync_ec2_tags(cloud, &live.id, r, live).await?;
+    }
+    Ok(created(r, &live.id))
+}
+
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    retry_in_use(cloud, "DeleteSubnet", || async {
+        cloud
+            .ec2
+            .delete_subnet()
+            .subnet_id(&live.id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteSubnet"))
+    })
+    .await
+}

@@ -1,0 +1,84 @@
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// What went wrong talking to AWS, in words that name the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// An API call failed: the operation, the service's error code and message.
+    #[error("{operation} failed: {code}: {message}")]
+    Api {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    /// The endpoint does not offer the operation (an emulator's gap).
+    #[error("{operation} is not supported by this endpoint ({message})")]
+    NotImplemented {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("timed out waiting for {0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Spec(String),
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl ProviderError {
+    /// Wraps an SDK error with the operation's name.
+    pub fn api<E>(
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, HttpResponse>) -> ProviderError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        move |e| {
+            let status = match &e {
+                SdkError::ServiceError(s) => Some(s.raw().status().as_u16()),
+                _ => None,
+            };
+            let code = e.code().map(String::from);
+            let message = e.message().map(String::from).unwrap_or_else(|| {
+                aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+            });
+            let not_found = status == Some(404);
+            match code {
+                Some(code) => ProviderError::Api {
+                    operation,
+                    code,
+                    message,
+                },
+                None if not_found => ProviderError::NotImplemented {
+                    operation,
+                    message: "HTTP 404".into(),
+                },
+                None => ProviderError::Api {
+                    operation,
+                    code: "Error".into(),
+                    message,
+                },
+            }
+        }
+    }
+
+    /// The service error code, if this is an API error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ProviderError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code().is_some_and(|c| {
+            c.contains("NotFound")
+                || c == "NoSuchEntity"
+                || c == "ResourceNotFoundException"
+                || c == "NoSuchBucket"
+        })
+    }
+}

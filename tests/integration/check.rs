@@ -1,0 +1,306 @@
+//! `bp check`: what a user sees for good blueprints, and the usage errors.
+
+use crate::harness::{repo, Test};
+
+const SMALL: &str = r#"
+    let v = vpc("demo", #{
+        cidr: "10.0.0.0/16",
+        azs: 2,
+        public_subnets: ["10.0.1.0/24", "10.0.2.0/24"],
+        private_subnets: ["10.0.10.0/24", "10.0.11.0/24"],
+    });
+    let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets, irsa: false });
+    c.node_group("app", #{ instance_types: ["m6i.large"], min: 1, max: 3, desired: var("desired", 2) });
+"#;
+
+#[test]
+fn counts_resources_per_kind_and_says_ok() {
+    Test::new()
+        .file("bp.rhai", SMALL)
+        .args(["check", "bp.rhai"])
+        .stdout(
+            "
+                1 vpc
+                4 subnet
+                1 internet_gateway
+                1 elastic_ip
+                1 nat_gateway
+                2 route_table
+                2 iam_role
+                1 cluster
+                1 node_group
+            ok: 14 resources in bp.rhai
+            ",
+        )
+        .stderr("")
+        .run();
+}
+
+#[test]
+fn json_lists_addresses_kinds_dependencies_and_specs() {
+    let out = Test::new()
+        .file("bp.rhai", SMALL)
+        .args(["check", "bp.rhai", "--json", "--var", "desired=3"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let resources = v["resources"].as_array().expect("resources");
+    let find = |a: &str| {
+        resources
+            .iter()
+            .find(|r| r["address"] == a)
+            .unwrap_or_else(|| panic!("no {a}"))
+    };
+    let subnet = find("subnet.demo/private-a");
+    assert_eq!(subnet["kind"], "subnet");
+    assert_eq!(subnet["spec"]["cidr"], "10.0.10.0/24");
+    assert_eq!(subnet["spec"]["az"], "us-east-1a");
+    assert_eq!(subnet["spec"]["vpc"]["$ref"], "vpc.demo.id");
+    assert_eq!(subnet["depends_on"], serde_json::json!(["vpc.demo"]));
+    let ng = find("node_group.demo/app");
+    assert_eq!(
+        ng["spec"]["scaling"],
+        serde_json::json!({"min": 1, "max": 3, "desired": 3})
+    );
+    assert_eq!(ng["spec"]["capacity_type"], "ON_DEMAND");
+    let deps: Vec<&str> = ng["depends_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(
+        deps.contains(&"cluster.demo") && deps.contains(&"iam_role.demo-node"),
+        "{deps:?}"
+    );
+    let rt = find("route_table.demo/private");
+    assert_eq!(
+        rt["spec"]["routes"][0]["nat_gateway"]["$ref"],
+        "nat_gateway.demo/a.id"
+    );
+    assert_eq!(
+        find("cluster.demo")["spec"]["role"]["$ref"],
+        "iam_role.demo-cluster.arn"
+    );
+}
+
+#[test]
+fn every_seed_blueprint_checks() {
+    let dir = repo().join("blueprints");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "rhai") {
+            Test::new()
+                .current_dir(repo())
+                .args(["check".to_string(), p.to_string_lossy().to_string()])
+                .stdout_contains("ok: ")
+                .run();
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no blueprints found");
+}
+
+#[test]
+fn pms_blueprint_switches_environment_with_a_var() {
+    Test::new()
+        .current_dir(repo())
+        .args(["check", "blueprints/pms.rhai", "--var", "env=dev"])
+        .stdout_contains("    1 node_group\n")
+        .stdout_contains("    4 subnet\n")
+        .run();
+    Test::new()
+        .current_dir(repo())
+        .args(["check", "blueprints/pms.rhai"])
+        .stdout_contains("    3 node_group\n")
+        .stdout_contains("    3 nat_gateway\n")
+        .run();
+}
+
+#[test]
+fn security_groups_may_refer_to_each_other() {
+    let out = Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+            let v = vpc("demo", #{ cidr: "10.0.0.0/16" });
+            let cp = security_group(v, "control-plane");
+            let workers = security_group(v, "workers", #{
+                ingress: [rule(#{ protocol: "tcp", port: 10250, source: cp }),
+                          rule(#{ protocol: "all", source: "self" })],
+            });
+            cp.add_ingress(rule(#{ protocol: "tcp", port: 443, source: workers }));
+            "#,
+        )
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cp = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "security_group.demo/control-plane")
+        .unwrap();
+    assert_eq!(
+        cp["after_create"],
+        serde_json::json!(["security_group.demo/workers"])
+    );
+    assert_eq!(cp["depends_on"], serde_json::json!(["vpc.demo"]));
+    assert_eq!(cp["spec"]["ingress"][0]["from_port"], 443);
+    assert_eq!(cp["spec"]["egress"][0]["protocol"], "all");
+}
+
+#[test]
+fn imports_stdlib_and_local_modules() {
+    Test::new()
+        .file(
+            "lib/naming.rhai",
+            r#"
+            fn bucket(env) { "demo-" + env + "-backups" }
+            "#,
+        )
+        .file(
+            "bp.rhai",
+            r#"
+            import "net" as net;
+            import "lib/naming" as naming;
+            let cidrs = net::split("10.0.8.0/21", 3);
+            print(cidrs);
+            let v = vpc("demo", #{ cidr: "10.0.0.0/16", private_subnets: cidrs, nat: "none" });
+            s3_bucket(naming::bucket("prod"), #{ versioning: true });
+            "#,
+        )
+        .args(["check", "bp.rhai"])
+        .stdout_contains("    3 subnet\n")
+        .stdout_contains("    1 s3_bucket\n")
+        .stderr("[\"10.0.8.0/23\", \"10.0.10.0/23\", \"10.0.12.0/23\"]\n")
+        .run();
+}
+
+#[test]
+fn the_standard_cluster_preset_builds_a_platform() {
+    let out = Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+            import "eks" as eks;
+            let p = eks::standard_cluster("demo", #{ version: "1.30", azs: 2 });
+            p.cluster.node_group("batch", #{ instance_types: ["c6i.large"], min: 0, max: 4, desired: 0 });
+            "#,
+        )
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let addrs: Vec<&str> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    for a in [
+        "vpc.demo",
+        "subnet.demo/private-b",
+        "cluster.demo",
+        "node_group.demo/default",
+        "node_group.demo/batch",
+        "oidc_provider.demo",
+    ] {
+        assert!(addrs.contains(&a), "{a} missing from {addrs:?}");
+    }
+}
+
+#[test]
+fn region_comes_from_the_flag_then_the_environment() {
+    let bp = r#"
+        vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.1.0/24", "10.0.2.0/24"], tags: #{ region: region() } });
+    "#;
+    let t = Test::new().file("bp.rhai", bp).args([
+        "check",
+        "bp.rhai",
+        "--json",
+        "--region",
+        "eu-west-1",
+    ]);
+    let out = t.run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"az\": \"eu-west-1b\""), "{text}");
+    let out = Test::new()
+        .file("bp.rhai", bp)
+        .env("AWS_REGION", "ap-south-1")
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"region\": \"ap-south-1\""));
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    Test::new()
+        .args(["check"])
+        .status(1)
+        .stderr_contains("FILE")
+        .run();
+    Test::new()
+        .args(["frobnicate"])
+        .status(1)
+        .stderr_contains("unrecognized subcommand")
+        .run();
+    Test::new()
+        .file("bp.rhai", "kms_key(\"k\");")
+        .args(["check", "bp.rhai", "--var", "novalue"])
+        .status(1)
+        .stderr("error: --var `novalue` is not KEY=VALUE\n")
+        .run();
+    Test::new()
+        .args(["check", "missing.rhai"])
+        .status(1)
+        .stderr_contains("error: cannot read missing.rhai: No such file")
+        .run();
+    Test::new()
+        .args(["--help"])
+        .stdout_contains("Usage: bp")
+        .run();
+}
+
+#[test]
+fn print_goes_to_stderr_and_stdout_stays_clean() {
+    Test::new()
+        .file("bp.rhai", "print(\"hello\"); kms_key(\"k\");")
+        .args(["check", "bp.rhai", "--json"])
+        .stderr("hello\n")
+        .stdout_contains("\"address\": \"kms_key.k\"")
+        .run();
+}
+
+#[test]
+fn reserved_rhai_words_work_as_option_keys_and_functions() {
+    Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+            let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.1.0/24", "10.0.2.0/24"] });
+            let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets,
+                                       endpoint: #{ public: false, private: true } });
+            let default = var("default", "x");
+            "#,
+        )
+        .args(["check", "bp.rhai"])
+        .stdout_contains("ok: ")
+        .run();
+}
+
+#[test]
+fn several_validation_errors_are_all_reported() {
+    Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+            let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.1.0/24", "10.9.0.0/24"] });
+            subnet(v, "x", #{ cidr: "10.0.1.128/25", az: "us-east-1a" });
+            "#,
+        )
+        .args(["check", "bp.rhai"])
+        .status(1)
+        .stderr_contains("error: subnet 10.9.0.0/24 of subnet.demo/private-b is outside")
+        .stderr_contains("error: subnet 10.0.1.128/25 of subnet.demo/x overlaps subnet 10.0.1.0/24")
+        .run();
+}

@@ -1,0 +1,201 @@
+//! A fluent builder for running `bp`, in the style of `just`'s tests:
+//!
+//! ```ignore
+//! Test::new()
+//!     .file("bp.rhai", "kms_key(\"k\");")
+//!     .args(["check", "bp.rhai"])
+//!     .stdout_contains("ok: 1 resources")
+//!     .run();
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+pub fn bp() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bp"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Test {
+    dir: tempfile::TempDir,
+    cwd: Option<PathBuf>,
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+    stdin: Option<String>,
+    status: i32,
+    stdout: Option<String>,
+    stderr: Option<String>,
+    stdout_contains: Vec<String>,
+    stderr_contains: Vec<String>,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().expect("tempdir"),
+            cwd: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            stdin: None,
+            status: 0,
+            stdout: None,
+            stderr: None,
+            stdout_contains: Vec::new(),
+            stderr_contains: Vec::new(),
+        }
+    }
+
+    /// Writes a file into the test's temporary folder.
+    pub fn file(self, path: &str, text: &str) -> Test {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(full, unindent(text)).expect("write");
+        self
+    }
+
+    /// Runs in this folder instead of the temporary one.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Test {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Test
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Test {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+
+    pub fn status(mut self, code: i32) -> Test {
+        self.status = code;
+        self
+    }
+
+    pub fn stdout(mut self, s: &str) -> Test {
+        self.stdout = Some(unindent(s));
+        self
+    }
+
+    pub fn stderr(mut self, s: &str) -> Test {
+        self.stderr = Some(unindent(s));
+        self
+    }
+
+    pub fn stdout_contains(mut self, s: &str) -> Test {
+        self.stdout_contains.push(s.into());
+        self
+    }
+
+    pub fn stderr_contains(mut self, s: &str) -> Test {
+        self.stderr_contains.push(s.into());
+        self
+    }
+
+    /// Runs `bp` and checks everything that was asked; returns the output
+    /// for further checks.
+    pub fn run(self) -> Output {
+        let cwd = self
+            .cwd
+            .clone()
+            .unwrap_or_else(|| self.dir.path().to_path_buf());
+        let mut cmd = Command::new(bp());
+        cmd.args(&self.args)
+            .current_dir(&cwd)
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_PROFILE")
+            .env("NO_COLOR", "1")
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn bp");
+        if let Some(input) = &self.stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("wait bp");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let context = format!(
+            "bp {}\n--- status: {:?}\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}",
+            self.args.join(" "),
+            out.status.code()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(self.status),
+            "unexpected status\n{context}"
+        );
+        if let Some(want) = &self.stdout {
+            assert_eq!(&stdout, want, "unexpected stdout\n{context}");
+        }
+        if let Some(want) = &self.stderr {
+            assert_eq!(&stderr, want, "unexpected stderr\n{context}");
+        }
+        for want in &self.stdout_contains {
+            assert!(
+                stdout.contains(want.as_str()),
+                "stdout lacks {want:?}\n{context}"
+            );
+        }
+        for want in &self.stderr_contains {
+            assert!(
+                stderr.contains(want.as_str()),
+                "stderr lacks {want:?}\n{context}"
+            );
+        }
+        out
+    }
+}
+
+/// Removes the common leading indentation and a leading newline, so that
+/// expected texts can be written indented in the test source.
+pub fn unindent(s: &str) -> String {
+    let s = s.strip_prefix('\n').unwrap_or(s);
+    let indent = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out: String = s
+        .lines()
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if s.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}

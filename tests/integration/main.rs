@@ -1,0 +1,7 @@
+//! One integration-test binary: every test drives the real `bp` binary.
+
+mod harness;
+
+mod check;
+mod errors;
+mod graph;
