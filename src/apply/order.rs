@@ -145,7 +145,8 @@ mod tests {
         let subnet = a(Kind::Subnet, "v/a");
         let mut g = Graph::new();
         g.insert(res(vpc.clone(), &[])).unwrap();
-        g.insert(res(subnet.clone(), std::slice::from_ref(&vpc))).unwrap();
+        g.insert(res(subnet.clone(), std::slice::from_ref(&vpc)))
+            .unwrap();
         let live = vec![
             Live::new(a(Kind::Vpc, "old"), "vpc-9"),
             Live::new(a(Kind::Subnet, "old/x"), "subnet-9"),

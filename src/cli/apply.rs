@@ -147,7 +147,10 @@ pub fn destroy(a: &DestroyArgs) -> Result<i32> {
     rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await;
         let live = cloud::read_live(&cloud, &a.aws).await?;
-        let plan = plan::compute(&eval.name, &eval.region, &Graph::new(), &live);
+        let mut plan = plan::compute(&eval.name, &eval.region, &Graph::new(), &live);
+        for c in &mut plan.changes {
+            c.reason = Some("destroy".into());
+        }
         print!("{}", render::human(&plan));
         if !plan.has_changes() {
             return Ok(0);

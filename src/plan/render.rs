@@ -55,7 +55,7 @@ fn field(out: &mut String, f: &FieldDiff, action: Action) {
     }
     if is_large(&f.before) || is_large(&f.after) {
         let _ = writeln!(out, "      {}:{marker}", f.path);
-        let (a, b) = (pretty(&f.before), pretty(&f.after));
+        let (a, b) = (pretty(&f.before) + "\n", pretty(&f.after) + "\n");
         let diff = similar::TextDiff::from_lines(&a, &b);
         for change in diff.iter_all_changes() {
             let sign = match change.tag() {
@@ -64,9 +64,6 @@ fn field(out: &mut String, f: &FieldDiff, action: Action) {
                 similar::ChangeTag::Equal => " ",
             };
             let _ = write!(out, "        {sign} {change}");
-            if change.missing_newline() {
-                out.push('\n');
-            }
         }
         return;
     }

@@ -84,6 +84,14 @@ impl Test {
         self
     }
 
+    /// Points `bp` at a private AWS emulator.
+    pub fn moto(mut self, m: &crate::moto::Moto) -> Test {
+        for (k, v) in m.env() {
+            self.env.insert(k.into(), v);
+        }
+        self
+    }
+
     pub fn stdout(mut self, s: &str) -> Test {
         self.stdout = Some(unindent(s));
         self
@@ -117,6 +125,7 @@ impl Test {
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
             .env("NO_COLOR", "1")
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()

@@ -197,6 +197,17 @@ fn endpoint(r: &Planned) -> (bool, bool, Vec<String>) {
     (flag("public"), flag("private"), cidrs)
 }
 
+fn vpc_config(r: &Planned) -> VpcConfigRequest {
+    let (public, private, cidrs) = endpoint(r);
+    VpcConfigRequest::builder()
+        .set_subnet_ids(Some(r.strs("subnets")))
+        .set_security_group_ids(Some(r.strs("security_groups")))
+        .endpoint_public_access(public)
+        .endpoint_private_access(private)
+        .set_public_access_cidrs(Some(cidrs))
+        .build()
+}
+
 async fn wait_active(cloud: &Cloud, name: &str) -> Result<Live, ProviderError> {
     wait_for(
         cloud,
@@ -220,14 +231,7 @@ async fn wait_active(cloud: &Cloud, name: &str) -> Result<Live, ProviderError> {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let name = r.str("name")?;
-    let (public, private, cidrs) = endpoint(r);
-    let vpc = VpcConfigRequest::builder()
-        .set_subnet_ids(Some(r.strs("subnets")))
-        .set_security_group_ids(Some(r.strs("security_groups")))
-        .endpoint_public_access(public)
-        .endpoint_private_access(private)
-        .set_public_access_cidrs(Some(cidrs))
-        .build();
+    let vpc = vpc_config(r);
     let mut call = cloud
         .eks
         .create_cluster()
@@ -293,18 +297,13 @@ pub async fn update(
         wait_active(cloud, name).await?;
     }
     if changed("endpoint") {
-        let (public, private, cidrs) = endpoint(r);
+        // The whole VPC configuration, unchanged subnets and groups included:
+        // some endpoints (the emulator) replace it rather than merge it.
         cloud
             .eks
             .update_cluster_config()
             .name(name)
-            .resources_vpc_config(
-                VpcConfigRequest::builder()
-                    .endpoint_public_access(public)
-                    .endpoint_private_access(private)
-                    .set_public_access_cidrs(Some(cidrs))
-                    .build(),
-            )
+            .resources_vpc_config(vpc_config(r))
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;

@@ -19,6 +19,20 @@ fn build_err(e: aws_smithy_types::error::operation::BuildError) -> ProviderError
     ProviderError::Unexpected(e.to_string())
 }
 
+/// The emulator (moto 5.2.5) answers GetBucketVersioning with a
+/// `GetBucketVersioningResponse` root that the SDK rejects; its status is
+/// still readable from the body.
+fn versioning_from_raw<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> Option<bool> {
+    let raw = e.raw_response()?;
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    if !body.contains("GetBucketVersioningResponse") {
+        return None;
+    }
+    Some(body.contains("<Status>Enabled</Status>"))
+}
+
 /// `Ok(None)` when S3 answers that the configuration is not set.
 fn optional<T>(r: Result<T, ProviderError>, unset: &str) -> Result<Option<T>, ProviderError> {
     match r {
@@ -36,10 +50,12 @@ async fn describe(cloud: &Cloud, name: &str) -> Result<(bool, Value, Value, bool
         s3.get_bucket_lifecycle_configuration().bucket(name).send(),
         s3.get_public_access_block().bucket(name).send(),
     );
-    let versioning = v
-        .map_err(ProviderError::api("GetBucketVersioning"))?
-        .status()
-        == Some(&BucketVersioningStatus::Enabled);
+    let versioning = match v {
+        Ok(o) => o.status() == Some(&BucketVersioningStatus::Enabled),
+        Err(e) => {
+            versioning_from_raw(&e).ok_or_else(|| ProviderError::api("GetBucketVersioning")(e))?
+        }
+    };
     let encryption = optional(
         e.map_err(ProviderError::api("GetBucketEncryption")),
         "ServerSideEncryptionConfigurationNotFoundError",

@@ -1,0 +1,391 @@
+//! Every seed blueprint against a private AWS emulator: plan from empty,
+//! apply, a no-op plan, an in-place update, a replacement, a removal, and
+//! destroy, with what exists counted independently through the APIs.
+
+use crate::harness::{repo, Test};
+use crate::moto::Moto;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+struct Case {
+    file: &'static str,
+    blueprint: &'static str,
+    /// Vars and the lines the plan must show for each step.
+    update: (&'static [&'static str], &'static [&'static str]),
+    replace: (&'static [&'static str], &'static [&'static str]),
+    remove: (&'static [&'static str], &'static [&'static str]),
+}
+
+fn bp(moto: &Moto, args: &[&str], vars: &[&str]) -> Test {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    for v in vars {
+        all.push("--var".into());
+        all.push(v.to_string());
+    }
+    Test::new().current_dir(repo()).moto(moto).args(all)
+}
+
+/// Resources per kind that `bp check` says the blueprint declares.
+fn declared(file: &str, vars: &[&str]) -> BTreeMap<String, u64> {
+    let mut args = vec!["check", file, "--json"];
+    for v in vars {
+        args.push("--var");
+        args.push(v);
+    }
+    let out = Test::new().current_dir(repo()).args(args).run();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut counts = BTreeMap::new();
+    for r in v["resources"].as_array().unwrap() {
+        *counts
+            .entry(r["kind"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn owned_nonzero(moto: &Moto, blueprint: &str) -> BTreeMap<String, u64> {
+    moto.owned(blueprint)
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+fn lifecycle(c: &Case) {
+    let moto = Moto::start();
+    let want = declared(c.file, &[]);
+    let total: u64 = want.values().sum();
+
+    // 1. plan from empty
+    bp(&moto, &["plan", c.file, "--detailed-exitcode"], &[])
+        .status(2)
+        .stdout_contains(&format!(
+            "Plan: {total} to add, 0 to change, 0 to replace, 0 to destroy."
+        ))
+        .run();
+    // 2. apply
+    bp(&moto, &["apply", c.file, "--auto-approve"], &[])
+        .stdout_contains(&format!(
+            "Apply complete: {total} created, 0 updated, 0 deleted."
+        ))
+        .run();
+    assert_eq!(
+        owned_nonzero(&moto, c.blueprint),
+        want,
+        "{}: what exists after apply",
+        c.file
+    );
+    // 3. a plan right after shows no changes
+    bp(&moto, &["plan", c.file, "--detailed-exitcode"], &[])
+        .stdout(&format!(
+            "No changes. {total} resources match the blueprint.\n"
+        ))
+        .run();
+    // 4. an in-place update shows exactly that, and apply converges
+    let (vars, lines) = c.update;
+    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], vars)
+        .status(2)
+        .stdout_contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.");
+    for l in lines {
+        t = t.stdout_contains(l);
+    }
+    t.run();
+    bp(&moto, &["apply", c.file, "--auto-approve"], vars)
+        .stdout_contains("Apply complete: 0 created, 1 updated, 0 deleted.")
+        .run();
+    bp(&moto, &["plan", c.file, "--detailed-exitcode"], vars)
+        .stdout_contains("No changes.")
+        .run();
+    // 5. a change that forces a replacement, with its reason
+    let (rvars, rlines) = c.replace;
+    let all: Vec<&str> = vars.iter().chain(rvars.iter()).copied().collect();
+    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], &all)
+        .status(2)
+        .stdout_contains("1 to replace");
+    for l in rlines {
+        t = t.stdout_contains(l);
+    }
+    t.run();
+    // 6. removing a resource plans its deletion
+    let (dvars, dlines) = c.remove;
+    let all: Vec<&str> = vars.iter().chain(dvars.iter()).copied().collect();
+    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], &all).status(2);
+    for l in dlines {
+        t = t.stdout_contains(l);
+    }
+    t.run();
+    // 7. destroy leaves nothing tagged with the blueprint
+    bp(&moto, &["destroy", c.file, "--auto-approve"], vars)
+        .stdout_contains(&format!(
+            "Apply complete: 0 created, 0 updated, {total} deleted."
+        ))
+        .run();
+    assert_eq!(
+        owned_nonzero(&moto, c.blueprint),
+        BTreeMap::new(),
+        "{}: left after destroy",
+        c.file
+    );
+    bp(&moto, &["plan", c.file, "--detailed-exitcode"], &[])
+        .status(2)
+        .stdout_contains(&format!("Plan: {total} to add"))
+        .run();
+}
+
+#[test]
+fn pms_prod() {
+    lifecycle(&Case {
+        file: "blueprints/pms.rhai",
+        blueprint: "pms-prod",
+        update: (&["app_desired=8"], &["  ~ node_group.pms-prod/app-nodes", "      scaling.desired: 6 -> 8\n"]),
+        replace: (
+            &["app_instance_type=m6i.xlarge"],
+            &["  -/+ node_group.pms-prod/app-nodes  (replace: a node group's instance types cannot change in place)"],
+        ),
+        remove: (&["spot=false"], &["  - node_group.pms-prod/spot-nodes", "1 to destroy."]),
+    });
+}
+
+#[test]
+fn digibee() {
+    lifecycle(&Case {
+        file: "blueprints/digibee.rhai",
+        blueprint: "digibee",
+        update: (&["platform_desired=4"], &["  ~ node_group.digibee/platform", "      scaling.desired: 3 -> 4\n"]),
+        replace: (
+            &["jobs_spot=false"],
+            &["  -/+ node_group.digibee/jobs  (replace: a node group's capacity type (spot or on-demand) cannot change in place)"],
+        ),
+        remove: (&["pipelines_test=false"], &["  - node_group.digibee/pipelines-test", "1 to destroy."]),
+    });
+}
+
+#[test]
+fn eks_intro() {
+    lifecycle(&Case {
+        file: "blueprints/eks-intro.rhai",
+        blueprint: "eks-intro",
+        update: (
+            &["desired=4"],
+            &[
+                "  ~ node_group.eks-intro/workers",
+                "      scaling.desired: 3 -> 4\n",
+            ],
+        ),
+        replace: (
+            &["instance_type=t3.large"],
+            &["  -/+ node_group.eks-intro/workers"],
+        ),
+        remove: (
+            &["nat=single"],
+            &[
+                "  - nat_gateway.eks-intro/c",
+                "  - elastic_ip.eks-intro/nat-c",
+            ],
+        ),
+    });
+}
+
+#[test]
+fn harmonix() {
+    lifecycle(&Case {
+        file: "blueprints/harmonix.rhai",
+        blueprint: "harmonix",
+        update: (
+            &["desired=3"],
+            &[
+                "  ~ node_group.harmonix/custom-node-group",
+                "      scaling.desired: 2 -> 3\n",
+            ],
+        ),
+        replace: (
+            &["instance_type=m5.xlarge"],
+            &["  -/+ node_group.harmonix/custom-node-group"],
+        ),
+        remove: (
+            &["nodes=fargate"],
+            &[
+                "  - node_group.harmonix/custom-node-group",
+                "  + fargate_profile.harmonix/default",
+            ],
+        ),
+    });
+}
+
+#[test]
+fn naas_prod() {
+    lifecycle(&Case {
+        file: "blueprints/naas.rhai",
+        blueprint: "naas-prod",
+        update: (
+            &["naas_desired=4"],
+            &[
+                "  ~ node_group.naas-prod/naas",
+                "      scaling.desired: 3 -> 4\n",
+            ],
+        ),
+        replace: (
+            &["naas_instance_type=m6i.xlarge"],
+            &["  -/+ node_group.naas-prod/naas"],
+        ),
+        remove: (
+            &["files_bucket=false"],
+            &["  - s3_bucket.naas-prod-files-us-east-1", "1 to destroy."],
+        ),
+    });
+}
+
+/// A killed apply leaves tagged resources; running it again converges with
+/// no duplicates.
+#[test]
+fn killed_apply_converges_without_duplicates() {
+    let moto = Moto::start();
+    let file = "blueprints/pms.rhai";
+    let mut cmd = Command::new(crate::harness::bp());
+    cmd.args(["apply", file, "--auto-approve", "--parallelism", "1"])
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    let mut created = 0;
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if line.contains(": created") {
+            created += 1;
+        }
+        if created == 12 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(created, 12, "apply ended before it could be killed");
+    let partial = owned_nonzero(&moto, "pms-prod");
+    assert!(partial.values().sum::<u64>() >= 12, "{partial:?}");
+
+    bp(&moto, &["plan", file, "--detailed-exitcode"], &[])
+        .status(2)
+        .run();
+    bp(&moto, &["apply", file, "--auto-approve"], &[])
+        .stdout_contains("Apply complete")
+        .run();
+    bp(&moto, &["plan", file, "--detailed-exitcode"], &[])
+        .stdout_contains("No changes.")
+        .run();
+    assert_eq!(owned_nonzero(&moto, "pms-prod"), declared(file, &[]));
+}
+
+/// Cluster endpoint access and logging change in place.
+#[test]
+fn cluster_settings_update_in_place() {
+    let moto = Moto::start();
+    let file = "blueprints/eks-intro.rhai";
+    bp(&moto, &["apply", file, "--auto-approve"], &[]).run();
+    bp(&moto, &["plan", file], &["api_cidr=203.0.113.0/24"])
+        .stdout_contains("  ~ cluster.eks-intro")
+        .stdout_contains("      endpoint.public_cidrs: [\"0.0.0.0/0\"] -> [\"203.0.113.0/24\"]\n")
+        .stdout_contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.")
+        .run();
+    bp(
+        &moto,
+        &["apply", file, "--auto-approve"],
+        &["api_cidr=203.0.113.0/24"],
+    )
+    .run();
+    bp(
+        &moto,
+        &["plan", file, "--detailed-exitcode"],
+        &["api_cidr=203.0.113.0/24"],
+    )
+    .stdout_contains("No changes.")
+    .run();
+}
+
+/// The emulator has no UpdateClusterVersion: the upgrade is planned in
+/// place, and apply says clearly what it could not do.
+#[test]
+fn cluster_upgrade_reports_what_the_endpoint_cannot_do() {
+    let moto = Moto::start();
+    let file = "blueprints/eks-intro.rhai";
+    bp(&moto, &["apply", file, "--auto-approve"], &[]).run();
+    bp(&moto, &["plan", file], &["k8s_version=1.30"])
+        .stdout_contains("  ~ cluster.eks-intro")
+        .stdout_contains("      version: \"1.29\" -> \"1.30\"\n")
+        .run();
+    bp(
+        &moto,
+        &["apply", file, "--auto-approve"],
+        &["k8s_version=1.30"],
+    )
+    .status(1)
+    .stdout_contains("~ cluster.eks-intro: FAILED")
+    .stdout_contains("UpdateClusterVersion is not supported by this endpoint")
+    .stdout_contains("Apply failed.")
+    .run();
+}
+
+/// A saved plan applies exactly, and is refused once live state moved.
+#[test]
+fn saved_plans_apply_exactly_or_not_at_all() {
+    let moto = Moto::start();
+    let file = "blueprints/eks-intro.rhai";
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    bp(&moto, &["plan", file, "-o", saved], &[])
+        .stdout_contains("Saved the plan")
+        .run();
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(saved).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    bp(&moto, &["apply", saved], &[])
+        .stdout_contains("Apply complete: 23 created")
+        .run();
+    bp(&moto, &["plan", file, "--detailed-exitcode"], &[])
+        .stdout_contains("No changes.")
+        .run();
+
+    bp(&moto, &["plan", file, "-o", saved], &["desired=5"]).run();
+    bp(&moto, &["apply", file, "--auto-approve"], &["desired=4"]).run();
+    bp(&moto, &["apply", saved], &[])
+        .status(1)
+        .stderr_contains("is stale: what exists in AWS changed since it was made")
+        .run();
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let moto = Moto::start();
+    bp(&moto, &["apply", "blueprints/eks-intro.rhai"], &[])
+        .status(1)
+        .stdout_contains("Plan: 23 to add")
+        .stderr_contains("no terminal to ask for approval: pass --auto-approve")
+        .run();
+    assert_eq!(owned_nonzero(&moto, "eks-intro"), BTreeMap::new());
+}
+
+#[test]
+fn plan_json_lists_actions_and_counts_requests() {
+    let moto = Moto::start();
+    let out = bp(
+        &moto,
+        &["plan", "blueprints/eks-intro.rhai", "--json", "-v"],
+        &[],
+    )
+    .run();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["add"], 23);
+    assert_eq!(v["changes"][0]["action"], "create");
+    assert_eq!(v["blueprint"], "eks-intro");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AWS requests"), "{err}");
+}

@@ -1,0 +1,93 @@
+//! A private AWS emulator (moto) per test, on a free loopback port, stopped
+//! when the test ends, even when it fails.
+
+use crate::harness::repo;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    let p = repo().join(".venv/bin").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh to install the AWS emulator",
+        p.display()
+    );
+    p
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let mut child = Command::new(venv_bin("moto_server"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server");
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // the port was taken meanwhile: try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Moto {
+                        child,
+                        url: format!("http://127.0.0.1:{port}"),
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("moto_server did not start");
+    }
+
+    /// The environment that points `bp` (and nothing else) at this emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_CONFIG_FILE", "/nonexistent".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// What `blueprint` owns, per kind, counted through the APIs with boto3.
+    pub fn owned(&self, blueprint: &str) -> serde_json::Value {
+        let out = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/count_owned.py"))
+            .args([&self.url, blueprint])
+            .output()
+            .expect("run count_owned.py");
+        assert!(
+            out.status.success(),
+            "count_owned.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("counts")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

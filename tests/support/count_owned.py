@@ -1,0 +1,78 @@
+"""Counts what a blueprint owns, straight through the AWS APIs (boto3), as an
+independent check of `bp`: prints {"kind": count} as JSON.
+
+usage: count_owned.py ENDPOINT BLUEPRINT
+"""
+import json
+import sys
+
+import boto3
+
+endpoint, blueprint = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1",
+          aws_access_key_id="test", aws_secret_access_key="test")
+ec2 = boto3.client("ec2", **kw)
+owner = [{"Name": "tag:blueprint:name", "Values": [blueprint]}]
+
+
+def owned(tags):
+    return any(t["Key"] == "blueprint:name" and t["Value"] == blueprint for t in tags or [])
+
+
+counts = {
+    "vpc": len(ec2.describe_vpcs(Filters=owner)["Vpcs"]),
+    "subnet": len(ec2.describe_subnets(Filters=owner)["Subnets"]),
+    "internet_gateway": len(ec2.describe_internet_gateways(Filters=owner)["InternetGateways"]),
+    "elastic_ip": len(ec2.describe_addresses(Filters=owner)["Addresses"]),
+    # The emulator ignores tag filters on NAT gateways: filter here.
+    "nat_gateway": len([g for g in ec2.describe_nat_gateways()["NatGateways"]
+                        if owned(g.get("Tags")) and g["State"] in ("pending", "available")]),
+    "route_table": len(ec2.describe_route_tables(Filters=owner)["RouteTables"]),
+    "security_group": len(ec2.describe_security_groups(Filters=owner)["SecurityGroups"]),
+}
+
+iam = boto3.client("iam", **kw)
+counts["iam_role"] = len(iam.list_roles(PathPrefix=f"/blueprint/{blueprint}/")["Roles"])
+providers = 0
+for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+    if owned(iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"]).get("Tags")):
+        providers += 1
+counts["oidc_provider"] = providers
+
+kms = boto3.client("kms", **kw)
+keys = 0
+for k in kms.list_keys()["Keys"]:
+    meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+    if meta["KeyState"] == "PendingDeletion":
+        continue
+    tags = [{"Key": t["TagKey"], "Value": t["TagValue"]}
+            for t in kms.list_resource_tags(KeyId=k["KeyId"]).get("Tags", [])]
+    if owned(tags):
+        keys += 1
+counts["kms_key"] = keys
+
+eks = boto3.client("eks", **kw)
+clusters = groups = profiles = 0
+for name in eks.list_clusters()["clusters"]:
+    c = eks.describe_cluster(name=name)["cluster"]
+    if c.get("tags", {}).get("blueprint:name") != blueprint:
+        continue
+    clusters += 1
+    groups += len(eks.list_nodegroups(clusterName=name)["nodegroups"])
+    profiles += len(eks.list_fargate_profiles(clusterName=name)["fargateProfileNames"])
+counts["cluster"] = clusters
+counts["node_group"] = groups
+counts["fargate_profile"] = profiles
+
+s3 = boto3.client("s3", **kw)
+buckets = 0
+for b in s3.list_buckets()["Buckets"]:
+    try:
+        tags = s3.get_bucket_tagging(Bucket=b["Name"])["TagSet"]
+    except s3.exceptions.ClientError:
+        continue
+    if owned(tags):
+        buckets += 1
+counts["s3_bucket"] = buckets
+
+print(json.dumps(counts, sort_keys=True))
