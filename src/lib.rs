@@ -11,6 +11,7 @@ pub mod model;
 pub mod plan;
 pub mod providers;
 pub mod render;
+pub mod repl;
 pub mod script;
 
 use std::path::PathBuf;

@@ -5,6 +5,7 @@ mod check;
 mod cloud;
 mod graph;
 mod plan;
+mod repl;
 
 use anyhow::{bail, Result};
 use blueprint::script::Options;
@@ -36,6 +37,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
     Destroy(apply::DestroyArgs),
+    /// Explore interactively: evaluate lines, complete names, see the plan
+    Repl(repl::ReplArgs),
 }
 
 /// Inputs shared by every command that evaluates a blueprint.
@@ -101,5 +104,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plan(a) => plan::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => apply::destroy(&a),
+        Command::Repl(a) => repl::run(&a),
     }
 }

@@ -243,6 +243,41 @@ pub fn register_values(engine: &mut rhai::Engine) {
         });
 }
 
+/// The properties and methods of each handle type, for completion and `:help`.
+pub fn members(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "Vpc" => &[
+            "address",
+            "azs",
+            "cidr",
+            "id",
+            "name",
+            "private_subnets",
+            "public_subnets",
+        ],
+        "Subnet" => &["address", "az", "cidr", "id", "name"],
+        "SecurityGroup" => &["add_egress", "add_ingress", "address", "id", "name"],
+        "IamRole" => &["address", "arn", "name"],
+        "KmsKey" => &["address", "arn", "id", "name"],
+        "Cluster" => &[
+            "address",
+            "arn",
+            "certificate_authority",
+            "endpoint",
+            "fargate_profile",
+            "irsa_role",
+            "name",
+            "node_group",
+            "oidc_issuer",
+            "oidc_provider_arn",
+            "security_group_id",
+            "version",
+        ],
+        "NodeGroup" | "FargateProfile" | "S3Bucket" => &["address", "arn", "name"],
+        _ => &["address"],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

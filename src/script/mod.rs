@@ -111,6 +111,40 @@ impl Session {
         result
     }
 
+    /// Keeps the modules that `text` imported (`import "net" as net;`) for
+    /// later evaluations, as the REPL evaluates line after line.
+    pub fn remember_imports(&mut self, text: &str) {
+        for stmt in text.split(';') {
+            let stmt = stmt.trim();
+            let Some(rest) = stmt.strip_prefix("import") else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            let Some(rest) = rest.strip_prefix('"') else {
+                continue;
+            };
+            let Some((path, tail)) = rest.split_once('"') else {
+                continue;
+            };
+            let Some(alias) = tail.trim().strip_prefix("as") else {
+                continue;
+            };
+            let alias = alias.trim();
+            if alias.is_empty() || !alias.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let resolved = self.engine.module_resolver().resolve(
+                &self.engine,
+                None,
+                path,
+                rhai::Position::NONE,
+            );
+            if let Ok(module) = resolved {
+                self.engine.register_static_module(alias, module);
+            }
+        }
+    }
+
     /// Reads and evaluates a blueprint file.
     pub fn eval_file(&mut self, path: &Path) -> Result<(), Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {

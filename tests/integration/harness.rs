@@ -79,6 +79,11 @@ impl Test {
         self
     }
 
+    pub fn stdin(mut self, s: &str) -> Test {
+        self.stdin = Some(s.into());
+        self
+    }
+
     pub fn status(mut self, code: i32) -> Test {
         self.status = code;
         self

@@ -7,3 +7,4 @@ mod check;
 mod errors;
 mod graph;
 mod lifecycle;
+mod repl;

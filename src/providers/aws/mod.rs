@@ -6,6 +6,7 @@ pub mod elastic_ip;
 pub mod fargate_profile;
 pub mod iam;
 pub mod internet_gateway;
+pub mod inventory;
 pub mod kms_key;
 pub mod nat_gateway;
 pub mod node_group;
