@@ -1,20 +1,39 @@
-//! Ctrl-C: a running script stops at its next operation; a running apply
-//! starts nothing new and lets what is in flight finish.
+//! Ctrl-C. While work that must wind down cleanly runs (an apply, a REPL
+//! evaluation), an interrupt is only recorded: a script stops at its next
+//! operation, an apply starts nothing new and lets what is in flight finish.
+//! Otherwise, and on a second Ctrl-C, the process exits with code 130.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-static REQUESTED: AtomicBool = AtomicBool::new(false);
+static REQUESTED: AtomicUsize = AtomicUsize::new(0);
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
 
-/// Records an interrupt (called from the signal handler).
+/// The signal handler's action.
+pub fn on_signal() {
+    let count = REQUESTED.fetch_add(1, Ordering::SeqCst) + 1;
+    if !GRACEFUL.load(Ordering::SeqCst) || count > 1 {
+        eprintln!("\ninterrupted");
+        std::process::exit(130);
+    }
+    eprintln!("\ninterrupting: finishing what is running (Ctrl-C again to quit at once)");
+}
+
+/// Records an interrupt without any output (for tests and embedders).
 pub fn request() {
-    REQUESTED.store(true, Ordering::SeqCst);
+    REQUESTED.fetch_add(1, Ordering::SeqCst);
 }
 
 pub fn requested() -> bool {
-    REQUESTED.load(Ordering::Relaxed)
+    REQUESTED.load(Ordering::Relaxed) > 0
 }
 
-/// Forgets an earlier interrupt, before new work starts.
+/// Forgets earlier interrupts, before new work starts.
 pub fn clear() {
-    REQUESTED.store(false, Ordering::SeqCst);
+    REQUESTED.store(0, Ordering::SeqCst);
+}
+
+/// Marks whether the work running now winds down on Ctrl-C (true) or
+/// simply stops (false).
+pub fn set_graceful(on: bool) {
+    GRACEFUL.store(on, Ordering::SeqCst);
 }

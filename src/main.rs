@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let _ = ctrlc::set_handler(blueprint::interrupt::request);
+    let _ = ctrlc::set_handler(blueprint::interrupt::on_signal);
     match cli::run(parsed) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {

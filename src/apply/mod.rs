@@ -54,6 +54,8 @@ pub async fn apply(
     parallelism: usize,
     progress: impl Fn(&str) + Send + Sync + 'static,
 ) -> Report {
+    crate::interrupt::clear();
+    crate::interrupt::set_graceful(true);
     let ops = operations(plan);
     let graph = Arc::new(plan.desired_graph());
     let state = Arc::new(Mutex::new(State {
@@ -147,6 +149,7 @@ pub async fn apply(
             }
         }
     }
+    crate::interrupt::set_graceful(false);
     for (i, s) in status.iter().enumerate() {
         if *s == Status::Waiting {
             report

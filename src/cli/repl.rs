@@ -108,6 +108,8 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
         endpoint_url: a.aws.endpoint_url.clone(),
     };
     let mut repl = Repl::new(&options, aws, &root);
+    // Ctrl-C stops a running evaluation; at the prompt the editor takes it.
+    blueprint::interrupt::set_graceful(true);
     let mut failed = false;
     if let Some(f) = &a.file {
         match repl.load(f) {

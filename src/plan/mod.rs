@@ -42,6 +42,17 @@ pub struct FieldDiff {
     pub forces_replacement: bool,
 }
 
+/// Whether any of `fields` is `field` or inside it (`scaling` covers
+/// `scaling.desired`).
+pub fn touches(fields: &[FieldDiff], field: &str) -> bool {
+    fields.iter().any(|f| {
+        f.path == field
+            || f.path
+                .strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub address: Address,

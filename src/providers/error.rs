@@ -73,6 +73,15 @@ impl ProviderError {
         }
     }
 
+    /// `Ok(None)` for an error saying the resource does not exist.
+    pub fn absent_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.code().is_some_and(|c| {
             c.contains("NotFound")

@@ -193,6 +193,26 @@ impl Planned {
     }
 }
 
+/// The user tags a live resource has that the spec no longer declares.
+pub fn stale_tag_keys(r: &Planned, live: &Live) -> Vec<String> {
+    let want = r
+        .spec
+        .get("tags")
+        .and_then(|t| t.as_map())
+        .cloned()
+        .unwrap_or_default();
+    live.attrs
+        .get("tags")
+        .and_then(|t| t.as_map())
+        .map(|m| {
+            m.keys()
+                .filter(|k| !want.contains_key(*k))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Reads every owned resource of every kind, the kinds in parallel.
 pub async fn read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let (ec2, iam, kms, eks, s3) = tokio::join!(

@@ -3,7 +3,7 @@
 //! place (where the endpoint supports it).
 
 use crate::model::{Live, Map, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider,
@@ -115,17 +115,14 @@ fn live_of(cloud: &Cloud, c: &Cluster) -> Option<Live> {
 }
 
 async fn describe(cloud: &Cloud, name: &str) -> Result<Option<Cluster>, ProviderError> {
-    match cloud.eks.describe_cluster().name(name).send().await {
-        Ok(o) => Ok(o.cluster().cloned()),
-        Err(e) => {
-            let e = ProviderError::api("DescribeCluster")(e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-    }
+    let out = cloud
+        .eks
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeCluster"));
+    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.cluster().cloned()))
 }
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
@@ -268,11 +265,7 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    let changed = |p: &str| {
-        fields
-            .iter()
-            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
-    };
+    let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
     if changed("version") {
         cloud
@@ -311,7 +304,7 @@ pub async fn update(
     }
     if changed("tags") {
         let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-        sync_tags(cloud, &arn, &tag_map(cloud, r), live).await?;
+        sync_tags(cloud, &arn, r, live).await?;
     }
     wait_active(cloud, name).await
 }
@@ -320,28 +313,19 @@ pub async fn update(
 pub async fn sync_tags(
     cloud: &Cloud,
     arn: &str,
-    want: &HashMap<String, String>,
+    r: &Planned,
     live: &Live,
 ) -> Result<(), ProviderError> {
+    let want = tag_map(cloud, r);
     cloud
         .eks
         .tag_resource()
         .resource_arn(arn)
-        .set_tags(Some(want.clone()))
+        .set_tags(Some(want))
         .send()
         .await
         .map_err(ProviderError::api("TagResource"))?;
-    let stale: Vec<String> = live
-        .attrs
-        .get("tags")
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.keys()
-                .filter(|k| !want.contains_key(*k))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let stale = crate::providers::stale_tag_keys(r, live);
     if !stale.is_empty() {
         cloud
             .eks

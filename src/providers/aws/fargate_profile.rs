@@ -51,24 +51,15 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<FargateProfile>, ProviderError> {
-    match cloud
+    let out = cloud
         .eks
         .describe_fargate_profile()
         .cluster_name(cluster)
         .fargate_profile_name(name)
         .send()
         .await
-    {
-        Ok(o) => Ok(o.fargate_profile().cloned()),
-        Err(e) => {
-            let e = ProviderError::api("DescribeFargateProfile")(e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-    }
+        .map_err(ProviderError::api("DescribeFargateProfile"));
+    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.fargate_profile().cloned()))
 }
 
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {

@@ -3,7 +3,7 @@
 //! one paginated call finds every owned role with all its policies.
 
 use crate::model::{Address, Live, Map, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
 use aws_sdk_iam::types::{EntityType, RoleDetail, Tag};
 
@@ -300,11 +300,7 @@ pub async fn update_role(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    let changed = |p: &str| {
-        fields
-            .iter()
-            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
-    };
+    let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
     if changed("trust_policy") || changed("irsa") {
         cloud
@@ -373,7 +369,7 @@ pub async fn update_role(
             .send()
             .await
             .map_err(ProviderError::api("TagRole"))?;
-        let stale = stale_tags(r, live);
+        let stale = crate::providers::stale_tag_keys(r, live);
         if !stale.is_empty() {
             cloud
                 .iam
@@ -392,25 +388,6 @@ pub async fn update_role(
             .map(String::as_str)
             .unwrap_or_default(),
     ))
-}
-
-fn stale_tags(r: &Planned, live: &Live) -> Vec<String> {
-    let want = r
-        .spec
-        .get("tags")
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
-    live.attrs
-        .get("tags")
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.keys()
-                .filter(|k| !want.contains_key(*k))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
@@ -546,7 +523,7 @@ pub async fn update_oidc_provider(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    if fields.iter().any(|f| f.path == "client_ids") {
+    if touches(fields, "client_ids") {
         let want = r.strs("client_ids");
         let had: Vec<String> = live
             .attrs
@@ -579,7 +556,7 @@ pub async fn update_oidc_provider(
                 ))?;
         }
     }
-    if fields.iter().any(|f| f.path.starts_with("tags")) {
+    if touches(fields, "tags") {
         cloud
             .iam
             .tag_open_id_connect_provider()
@@ -588,7 +565,7 @@ pub async fn update_oidc_provider(
             .send()
             .await
             .map_err(ProviderError::api("TagOpenIDConnectProvider"))?;
-        let stale = stale_tags(r, live);
+        let stale = crate::providers::stale_tag_keys(r, live);
         if !stale.is_empty() {
             cloud
                 .iam

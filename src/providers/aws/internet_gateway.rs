@@ -2,7 +2,7 @@
 
 use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::model::{Live, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::ResourceType;
 
@@ -90,7 +90,7 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    if fields.iter().any(|f| f.path == "vpc") {
+    if touches(fields, "vpc") {
         if let Some(old) = live
             .attrs
             .get("vpc")
@@ -101,10 +101,7 @@ pub async fn update(
         }
         attach(cloud, &live.id, r.str("vpc")?).await?;
     }
-    if fields
-        .iter()
-        .any(|f| f.path.starts_with("tags") || f.path == "name")
-    {
+    if touches(fields, "tags") || touches(fields, "name") {
         sync_ec2_tags(cloud, &live.id, r, live).await?;
     }
     Ok(created(r, &live.id))

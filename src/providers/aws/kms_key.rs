@@ -3,7 +3,7 @@
 
 use super::tagging;
 use crate::model::{Live, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_kms::types::{KeyState, Tag};
 
@@ -143,11 +143,7 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    let changed = |p: &str| {
-        fields
-            .iter()
-            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
-    };
+    let changed = |p: &str| touches(fields, p);
     let id = live.id.as_str();
     if changed("description") {
         cloud
@@ -192,23 +188,7 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("TagResource"))?;
-        let want = r
-            .spec
-            .get("tags")
-            .and_then(Value::as_map)
-            .cloned()
-            .unwrap_or_default();
-        let stale: Vec<String> = live
-            .attrs
-            .get("tags")
-            .and_then(Value::as_map)
-            .map(|m| {
-                m.keys()
-                    .filter(|k| !want.contains_key(*k))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let stale = crate::providers::stale_tag_keys(r, live);
         if !stale.is_empty() {
             cloud
                 .kms

@@ -2,7 +2,7 @@
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use crate::model::{Live, Map, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
@@ -104,24 +104,15 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Nodegroup>, ProviderError> {
-    match cloud
+    let out = cloud
         .eks
         .describe_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
         .send()
         .await
-    {
-        Ok(o) => Ok(o.nodegroup().cloned()),
-        Err(e) => {
-            let e = ProviderError::api("DescribeNodegroup")(e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-    }
+        .map_err(ProviderError::api("DescribeNodegroup"));
+    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.nodegroup().cloned()))
 }
 
 /// Node groups of the owned clusters.
@@ -273,11 +264,7 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    let changed = |p: &str| {
-        fields
-            .iter()
-            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
-    };
+    let changed = |p: &str| touches(fields, p);
     let cluster = r.str("cluster")?;
     let name = r.str("name")?;
     if changed("scaling") || changed("labels") || changed("taints") {
@@ -324,7 +311,7 @@ pub async fn update(
     }
     if changed("tags") {
         let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-        sync_tags(cloud, &arn, &tag_map(cloud, r), live).await?;
+        sync_tags(cloud, &arn, r, live).await?;
     }
     wait_active(cloud, cluster, name).await
 }

@@ -2,7 +2,7 @@
 
 use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::model::{Live, Map, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable};
 
@@ -215,16 +215,10 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    if fields
-        .iter()
-        .any(|f| f.path == "routes" || f.path == "subnets")
-    {
+    if touches(fields, "routes") || touches(fields, "subnets") {
         sync(cloud, &live.id, r).await?;
     }
-    if fields
-        .iter()
-        .any(|f| f.path.starts_with("tags") || f.path == "name")
-    {
+    if touches(fields, "tags") || touches(fields, "name") {
         sync_ec2_tags(cloud, &live.id, r, live).await?;
     }
     let mut l = live.clone();

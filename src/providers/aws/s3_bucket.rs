@@ -3,7 +3,7 @@
 
 use super::tagging;
 use crate::model::{Live, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
@@ -317,11 +317,7 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    let changed = |p: &str| {
-        fields
-            .iter()
-            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
-    };
+    let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
     if changed("versioning") {
         set_versioning(cloud, name, r.bool("versioning")).await?;

@@ -3,7 +3,7 @@
 
 use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::model::{Live, Map, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
 
@@ -274,13 +274,10 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    if fields
-        .iter()
-        .any(|f| f.path == "ingress" || f.path == "egress")
-    {
+    if touches(fields, "ingress") || touches(fields, "egress") {
         sync_rules(cloud, &live.id, r).await?;
     }
-    if fields.iter().any(|f| f.path.starts_with("tags")) {
+    if touches(fields, "tags") {
         sync_ec2_tags(cloud, &live.id, r, live).await?;
     }
     Ok(settled(r, &live.id))
@@ -305,25 +302,28 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .filter(refers)
         .cloned()
         .collect();
+    // A peer group deleted meanwhile takes its rules with it: not found is fine.
     if !ingress.is_empty() {
-        cloud
+        let r = cloud
             .ec2
             .revoke_security_group_ingress()
             .group_id(&live.id)
             .set_ip_permissions(Some(ingress))
             .send()
             .await
-            .map_err(ProviderError::api("RevokeSecurityGroupIngress"))?;
+            .map_err(ProviderError::api("RevokeSecurityGroupIngress"));
+        ProviderError::absent_ok(r)?;
     }
     if !egress.is_empty() {
-        cloud
+        let r = cloud
             .ec2
             .revoke_security_group_egress()
             .group_id(&live.id)
             .set_ip_permissions(Some(egress))
             .send()
             .await
-            .map_err(ProviderError::api("RevokeSecurityGroupEgress"))?;
+            .map_err(ProviderError::api("RevokeSecurityGroupEgress"));
+        ProviderError::absent_ok(r)?;
     }
     retry_in_use(cloud, "DeleteSecurityGroup", || async {
         cloud

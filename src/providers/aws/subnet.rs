@@ -2,7 +2,7 @@
 
 use super::{bool_attr, ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::model::{Live, Value};
-use crate::plan::FieldDiff;
+use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
@@ -83,11 +83,7 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    let changed = |p: &str| {
-        fields
-            .iter()
-            .any(|f| f.path == p || f.path.starts_with(&format!("{p}.")))
-    };
+    let changed = |p: &str| touches(fields, p);
     if changed("public") {
         set_public(cloud, &live.id, r.bool("public")).await?;
     }
