@@ -55,6 +55,13 @@ pub async fn read_live(cloud: &Cloud, aws: &AwsArgs) -> Result<Vec<blueprint::mo
             start.elapsed().as_secs_f64() * 1e3,
             cloud.requests.get() - before
         );
+        if let Ok(times) = cloud.read_times.lock() {
+            let parts: Vec<String> = times
+                .iter()
+                .map(|(k, d)| format!("{k} {:.0} ms", d.as_secs_f64() * 1e3))
+                .collect();
+            eprintln!("  by kind: {}", parts.join(", "));
+        }
     }
     Ok(live)
 }

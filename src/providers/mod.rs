@@ -66,6 +66,8 @@ pub struct Cloud {
     pub blueprint: String,
     pub region: String,
     pub requests: RequestCounter,
+    /// How long each kind took to read, for `-v`.
+    pub read_times: Arc<std::sync::Mutex<Vec<(&'static str, Duration)>>>,
     /// How long to wait for clusters, node groups and NAT gateways.
     pub wait_timeout: Duration,
     pub poll_interval: Duration,
@@ -126,6 +128,7 @@ impl Cloud {
             blueprint: blueprint.to_string(),
             region: target.region.clone(),
             requests,
+            read_times: Arc::default(),
             wait_timeout,
             poll_interval,
         }
@@ -152,6 +155,16 @@ impl Cloud {
         tags.push((TAG_NAME.into(), self.blueprint.clone()));
         tags.push((TAG_ADDRESS.into(), address.to_string()));
         tags
+    }
+
+    /// Runs one kind's read and records how long it took.
+    pub async fn timed<T>(&self, kind: &'static str, f: impl std::future::Future<Output = T>) -> T {
+        let start = std::time::Instant::now();
+        let out = f.await;
+        if let Ok(mut t) = self.read_times.lock() {
+            t.push((kind, start.elapsed()));
+        }
+        out
     }
 
     /// A token that makes a create call idempotent across re-runs.
@@ -217,10 +230,10 @@ pub fn stale_tag_keys(r: &Planned, live: &Live) -> Vec<String> {
 pub async fn read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let (ec2, iam, kms, eks, s3) = tokio::join!(
         aws::ec2_read_all(cloud),
-        aws::iam::read(cloud),
-        aws::kms_key::read(cloud),
+        cloud.timed("iam", aws::iam::read(cloud)),
+        cloud.timed("kms", aws::kms_key::read(cloud)),
         aws::eks_read_all(cloud),
-        aws::s3_bucket::read(cloud),
+        cloud.timed("s3", aws::s3_bucket::read(cloud)),
     );
     let mut all = Vec::new();
     for part in [ec2, iam, kms, eks, s3] {

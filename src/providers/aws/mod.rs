@@ -25,13 +25,13 @@ use std::future::Future;
 /// Every owned EC2 resource, the kinds read in parallel.
 pub async fn ec2_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let (a, b, c, d, e, f, g) = tokio::join!(
-        vpc::read(cloud),
-        subnet::read(cloud),
-        internet_gateway::read(cloud),
-        elastic_ip::read(cloud),
-        nat_gateway::read(cloud),
-        route_table::read(cloud),
-        security_group::read(cloud),
+        cloud.timed("vpc", vpc::read(cloud)),
+        cloud.timed("subnet", subnet::read(cloud)),
+        cloud.timed("internet_gateway", internet_gateway::read(cloud)),
+        cloud.timed("elastic_ip", elastic_ip::read(cloud)),
+        cloud.timed("nat_gateway", nat_gateway::read(cloud)),
+        cloud.timed("route_table", route_table::read(cloud)),
+        cloud.timed("security_group", security_group::read(cloud)),
     );
     let mut all = Vec::new();
     for part in [a, b, c, d, e, f, g] {
@@ -42,14 +42,14 @@ pub async fn ec2_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 
 /// Every owned EKS resource: clusters, then their node groups and Fargate profiles.
 pub async fn eks_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let clusters = cluster::read(cloud).await?;
+    let clusters = cloud.timed("cluster", cluster::read(cloud)).await?;
     let names: Vec<String> = clusters
         .iter()
         .filter_map(|c| c.outputs.get("name").cloned())
         .collect();
     let (groups, profiles) = tokio::join!(
-        node_group::read(cloud, &names),
-        fargate_profile::read(cloud, &names)
+        cloud.timed("node_group", node_group::read(cloud, &names)),
+        cloud.timed("fargate_profile", fargate_profile::read(cloud, &names))
     );
     let mut all = clusters;
     all.extend(groups?);
