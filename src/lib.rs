@@ -13,6 +13,7 @@ pub mod providers;
 pub mod render;
 pub mod repl;
 pub mod script;
+pub mod sops;
 
 use std::path::PathBuf;
 
