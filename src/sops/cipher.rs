@@ -29,6 +29,8 @@ pub enum SopsError {
     Decrypt,
     #[error("a decrypted value is not a valid {0}")]
     BadPlaintext(&'static str),
+    #[error("`{0}` is not a valid regular expression")]
+    BadRule(String),
 }
 
 /// A plaintext leaf with its sops type.

@@ -6,5 +6,7 @@
 //! and age key groups, the `bp secrets` commands and `sops_file()` follow.
 
 pub mod cipher;
+pub mod json;
+pub mod tree;
 
 pub use cipher::{Plain, SopsError};
