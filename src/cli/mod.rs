@@ -6,6 +6,7 @@ mod cloud;
 mod graph;
 mod plan;
 mod repl;
+mod secrets;
 
 use anyhow::{bail, Result};
 use blueprint::script::Options;
@@ -39,6 +40,8 @@ pub enum Command {
     Destroy(apply::DestroyArgs),
     /// Explore interactively: evaluate lines, complete names, see the plan
     Repl(repl::ReplArgs),
+    /// Encrypt, decrypt, edit and rotate sops-format secret files
+    Secrets(secrets::SecretsArgs),
 }
 
 /// Inputs shared by every command that evaluates a blueprint.
@@ -105,5 +108,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => apply::destroy(&a),
         Command::Repl(a) => repl::run(&a),
+        Command::Secrets(a) => secrets::run(&a),
     }
 }

@@ -8,3 +8,4 @@ mod errors;
 mod graph;
 mod lifecycle;
 mod repl;
+mod secrets;

@@ -1,0 +1,312 @@
+//! `bp secrets encrypt|decrypt|edit|rotate`: sops-compatible files.
+
+use super::cloud::write_private;
+use anyhow::{bail, Context, Result};
+use blueprint::sops::{self, json, KmsAccess, Node, Plain, Recipients, Rule};
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+    /// AWS profile for KMS
+    #[arg(long, env = "AWS_PROFILE", global = true)]
+    pub profile: Option<String>,
+    /// Send KMS requests to this endpoint (an emulator)
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Encrypt a plaintext file for KMS keys and/or age recipients
+    Encrypt(EncryptArgs),
+    /// Decrypt a file (to stdout unless -o)
+    Decrypt(DecryptArgs),
+    /// Edit the plaintext in $EDITOR; re-encrypt only if it changed
+    Edit(FileArg),
+    /// Re-encrypt with a new data key for the same master keys
+    Rotate(RotateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EncryptArgs {
+    pub file: PathBuf,
+    /// A KMS key ARN (repeatable)
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
+    /// An age X25519 recipient, age1... (repeatable)
+    #[arg(long = "age", value_name = "RECIPIENT")]
+    pub age: Vec<String>,
+    /// KMS encryption context entry (repeatable)
+    #[arg(long = "encryption-context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    /// Encrypt only values under keys matching this regular expression
+    #[arg(long, conflicts_with = "unencrypted_suffix")]
+    pub encrypted_regex: Option<String>,
+    /// Leave values under keys ending with this in clear [default: _unencrypted]
+    #[arg(long)]
+    pub unencrypted_suffix: Option<String>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct DecryptArgs {
+    pub file: PathBuf,
+    /// Write here (mode 0600) instead of stdout
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Only this value, e.g. '["db"]["password"]'
+    #[arg(long)]
+    pub extract: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct FileArg {
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct Output {
+    /// Replace the file itself
+    #[arg(short = 'i', long = "in-place", conflicts_with = "output")]
+    pub in_place: bool,
+    /// Write here (mode 0600) instead of stdout
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+}
+
+/// The document formats; YAML follows in a later change.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Format {
+    Json,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Ok(Format::Json),
+        Some("yaml" | "yml") => bail!(
+            "{}: YAML sops files are not supported yet; JSON is (the YAML store with comments is in progress)",
+            path.display()
+        ),
+        _ => bail!("{}: unsupported format: use a .json file", path.display()),
+    }
+}
+
+fn read(path: &Path) -> Result<(Format, Node)> {
+    let format = format_of(path)?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let node = match format {
+        Format::Json => json::parse(&text).with_context(|| format!("{}", path.display()))?,
+    };
+    Ok((format, node))
+}
+
+fn emit(format: Format, n: &Node) -> String {
+    match format {
+        Format::Json => json::emit(n),
+    }
+}
+
+fn access(a: &SecretsArgs) -> KmsAccess {
+    KmsAccess {
+        profile: a.profile.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+    }
+}
+
+fn write_out(out: &Output, source: &Path, text: &str) -> Result<()> {
+    if out.in_place {
+        write_private(source, text)
+    } else if let Some(o) = &out.output {
+        write_private(o, text)
+    } else {
+        print!("{text}");
+        Ok(())
+    }
+}
+
+pub fn run(a: &SecretsArgs) -> Result<i32> {
+    let rt = super::cloud::runtime()?;
+    rt.block_on(async {
+        match &a.command {
+            SecretsCommand::Encrypt(e) => encrypt(a, e).await,
+            SecretsCommand::Decrypt(d) => decrypt(a, d).await,
+            SecretsCommand::Rotate(r) => rotate(a, r).await,
+            SecretsCommand::Edit(f) => edit(a, &f.file).await,
+        }
+    })?;
+    Ok(0)
+}
+
+async fn encrypt(a: &SecretsArgs, e: &EncryptArgs) -> Result<()> {
+    let (format, plain) = read(&e.file)?;
+    let mut context = BTreeMap::new();
+    for c in &e.context {
+        let Some((k, v)) = c.split_once('=') else {
+            bail!("--encryption-context `{c}` is not KEY=VALUE");
+        };
+        context.insert(k.to_string(), v.to_string());
+    }
+    let recipients = Recipients {
+        age: e.age.clone(),
+        kms: e
+            .kms
+            .iter()
+            .map(|arn| (arn.clone(), context.clone()))
+            .collect(),
+    };
+    let rule = match (&e.encrypted_regex, &e.unencrypted_suffix) {
+        (Some(r), _) => Rule::EncryptedRegex(r.clone()),
+        (None, Some(s)) => Rule::UnencryptedSuffix(s.clone()),
+        (None, None) => Rule::Default,
+    };
+    let enc = sops::encrypt(&plain, &recipients, rule, &access(a), None).await?;
+    write_out(&e.out, &e.file, &emit(format, &enc))
+}
+
+/// `["a"]["b"][0]` into path steps.
+fn extract_path(spec: &str) -> Result<Vec<Result<String, usize>>> {
+    let mut out = Vec::new();
+    let mut rest = spec.trim();
+    while !rest.is_empty() {
+        let inner = rest
+            .strip_prefix('[')
+            .and_then(|r| r.find(']').map(|i| (&r[..i], &r[i + 1..])))
+            .ok_or_else(|| anyhow::anyhow!("--extract `{spec}` is not like '[\"key\"][0]'"))?;
+        let (step, tail) = inner;
+        let step = step.trim();
+        if let Some(k) = step.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            out.push(Ok(k.to_string()));
+        } else {
+            out.push(Err(step.parse::<usize>().map_err(|_| {
+                anyhow::anyhow!("--extract: `{step}` is neither \"key\" nor an index")
+            })?));
+        }
+        rest = tail.trim_start();
+    }
+    Ok(out)
+}
+
+async fn decrypt(a: &SecretsArgs, d: &DecryptArgs) -> Result<()> {
+    let (format, doc) = read(&d.file)?;
+    let (plain, _, _) = sops::decrypt(&doc, &access(a))
+        .await
+        .with_context(|| format!("cannot decrypt {}", d.file.display()))?;
+    let text = match &d.extract {
+        None => emit(format, &plain),
+        Some(spec) => {
+            let mut cur = &plain;
+            for step in extract_path(spec)? {
+                cur = match (cur, &step) {
+                    (Node::Map(m), Ok(k)) => m.iter().find(|(x, _)| x == k).map(|(_, v)| v),
+                    (Node::List(l), Err(i)) => l.get(*i),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--extract {spec}: no such value in {}", d.file.display())
+                })?;
+            }
+            match cur {
+                Node::Leaf(Plain::Str(s)) => s.clone(),
+                Node::Leaf(p) => String::from_utf8_lossy(&p.to_bytes()).to_string(),
+                Node::Null => "null".into(),
+                other => emit(format, &Node::Map(vec![("value".into(), other.clone())])),
+            }
+        }
+    };
+    match &d.output {
+        Some(o) => write_private(o, &text),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+async fn rotate(a: &SecretsArgs, r: &RotateArgs) -> Result<()> {
+    let (format, doc) = read(&r.file)?;
+    let (plain, _, meta) = sops::decrypt(&doc, &access(a))
+        .await
+        .with_context(|| format!("cannot decrypt {}", r.file.display()))?;
+    let enc = sops::encrypt(
+        &plain,
+        &Recipients::of(&meta),
+        meta.rule.clone(),
+        &access(a),
+        None,
+    )
+    .await?;
+    write_out(&r.out, &r.file, &emit(format, &enc))
+}
+
+/// Decrypts into a private temporary file, runs the editor, and re-encrypts
+/// with the same data key when the text changed. The temporary file is
+/// removed whatever happens.
+async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
+    let (format, doc) = read(file)?;
+    let (plain, key, meta) = sops::decrypt(&doc, &access(a))
+        .await
+        .with_context(|| format!("cannot decrypt {}", file.display()))?;
+    let dir = tempfile::Builder::new().prefix("bp-secrets-").tempdir()?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_owned())
+        .unwrap_or_else(|| "secrets.json".into());
+    let tmp = dir.path().join(name);
+    let before = emit(format, &plain);
+    write_private(&tmp, &before)?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let mut parts = editor.split_whitespace();
+    let program = parts.next().unwrap_or("vi");
+    let status = std::process::Command::new(program)
+        .args(parts)
+        .arg(&tmp)
+        .status()
+        .with_context(|| format!("cannot run the editor `{editor}`"))?;
+    if !status.success() {
+        bail!(
+            "the editor `{editor}` failed ({status}); {} is unchanged",
+            file.display()
+        );
+    }
+    let after = std::fs::read_to_string(&tmp)?;
+    drop(dir);
+    if after == before {
+        eprintln!("no changes: {} is unchanged", file.display());
+        return Ok(());
+    }
+    let edited = match format {
+        Format::Json => {
+            json::parse(&after).context("the edited text is not valid JSON; nothing was written")?
+        }
+    };
+    // Same data key: the wrapped keys in the metadata stay valid.
+    let (tree, mac) = sops::tree::encrypt(&edited, &key, &meta.rule, meta.mac_only_encrypted)?;
+    let now = sops::keys::rfc3339_now();
+    let mut meta = meta;
+    meta.mac = sops::tree::seal_mac(&key, &mac, &now);
+    meta.lastmodified = now;
+    let Node::Map(mut out) = tree else {
+        bail!("the edited document's top level must be a mapping");
+    };
+    out.push(("sops".into(), meta.to_node()));
+    write_private(file, &emit(format, &Node::Map(out)))?;
+    eprintln!("{} re-encrypted", file.display());
+    Ok(())
+}

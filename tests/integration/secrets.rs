@@ -1,0 +1,274 @@
+//! `bp secrets`: sops-format files with age and KMS (on the emulator).
+
+use crate::harness::Test;
+use crate::moto::Moto;
+use age::secrecy::ExposeSecret;
+use std::process::Command;
+
+const PLAIN: &str = "{\n\t\"db\": {\n\t\t\"user\": \"admin\",\n\t\t\"password\": \"hunter2-secret\",\n\t\t\"port\": 5432,\n\t\t\"tls\": true\n\t},\n\t\"hosts\": [\n\t\t\"a.example\",\n\t\t\"b.example\"\n\t],\n\t\"note_unencrypted\": \"visible\"\n}\n";
+
+/// A folder with files that lives until the returned guard is dropped.
+fn workdir(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(d.path().join(name), text).unwrap();
+    }
+    let p = d.path().to_path_buf();
+    (d, p)
+}
+
+fn identity() -> (String, String) {
+    let id = age::x25519::Identity::generate();
+    (
+        id.to_string().expose_secret().to_string(),
+        id.to_public().to_string(),
+    )
+}
+
+#[test]
+fn age_round_trip_extract_and_outputs() {
+    let (secret, recipient) = identity();
+    let (_keep, dir) = workdir(&[("s.json", PLAIN)]);
+    let out = Test::new()
+        .current_dir(&dir)
+        .args([
+            "secrets",
+            "encrypt",
+            "s.json",
+            "--age",
+            &recipient,
+            "-o",
+            "s.enc.json",
+        ])
+        .run();
+    assert!(out.stdout.is_empty());
+    let enc = std::fs::read_to_string(dir.join("s.enc.json")).unwrap();
+    for secret_text in ["hunter2-secret", "admin", "a.example"] {
+        assert!(!enc.contains(secret_text), "{secret_text} in {enc}");
+    }
+    assert!(enc.contains("\"note_unencrypted\": \"visible\""));
+    assert!(
+        enc.contains("\"recipient\": \"") && enc.contains("-----BEGIN AGE ENCRYPTED FILE-----")
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.join("s.enc.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    Test::new()
+        .file("s.enc.json", &enc)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["secrets", "decrypt", "s.enc.json"])
+        .stdout(PLAIN)
+        .run();
+    Test::new()
+        .file("s.enc.json", &enc)
+        .env("SOPS_AGE_KEY", &secret)
+        .args([
+            "secrets",
+            "decrypt",
+            "s.enc.json",
+            "--extract",
+            "[\"db\"][\"password\"]",
+        ])
+        .stdout("hunter2-secret")
+        .run();
+    // Without the identity: a clear error, and no plaintext anywhere.
+    let (other, _) = identity();
+    Test::new()
+        .file("s.enc.json", &enc)
+        .env("SOPS_AGE_KEY", &other)
+        .args(["secrets", "decrypt", "s.enc.json"])
+        .status(1)
+        .stdout("")
+        .stderr_contains("none of the file's master keys could be used")
+        .stderr_contains("none of the 1 identities matches")
+        .run();
+}
+
+#[test]
+fn tampering_and_bad_input_fail_without_plaintext() {
+    let (secret, recipient) = identity();
+    let t = Test::new().file("s.json", PLAIN);
+    let out = t
+        .args(["secrets", "encrypt", "s.json", "--age", &recipient])
+        .run();
+    let enc = String::from_utf8(out.stdout).unwrap();
+    // Flip one character inside the first encrypted value's data.
+    let at = enc.find("data:").unwrap() + 6;
+    let mut bytes = enc.clone().into_bytes();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    Test::new()
+        .file("t.json", &tampered)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["secrets", "decrypt", "t.json", "-o", "out.json"])
+        .status(1)
+        .stdout("")
+        .stderr_contains("could not be decrypted")
+        .run();
+    // An unencrypted value changed: the MAC no longer matches.
+    Test::new()
+        .file("t.json", &enc.replace("\"visible\"", "\"changed\""))
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["secrets", "decrypt", "t.json"])
+        .status(1)
+        .stdout("")
+        .stderr_contains("the MAC does not match")
+        .run();
+    Test::new()
+        .file("p.json", PLAIN)
+        .args(["secrets", "decrypt", "p.json"])
+        .status(1)
+        .stderr_contains("not a sops file")
+        .run();
+    Test::new()
+        .file("p.json", &enc)
+        .args(["secrets", "encrypt", "p.json", "--age", &recipient])
+        .status(1)
+        .stderr_contains("already encrypted")
+        .run();
+    Test::new()
+        .file("p.yaml", "a: 1\n")
+        .args(["secrets", "encrypt", "p.yaml", "--age", &recipient])
+        .status(1)
+        .stderr_contains("YAML sops files are not supported yet")
+        .run();
+    Test::new()
+        .file("p.json", PLAIN)
+        .args(["secrets", "encrypt", "p.json", "--age", "age1notarecipient"])
+        .status(1)
+        .stderr_contains("is not an age X25519 recipient")
+        .run();
+}
+
+#[test]
+fn rotate_and_edit() {
+    let (secret, recipient) = identity();
+    let (_keep, dir) = workdir(&[("s.json", PLAIN)]);
+    Test::new()
+        .current_dir(&dir)
+        .args(["secrets", "encrypt", "s.json", "--age", &recipient, "-i"])
+        .run();
+    let first = std::fs::read_to_string(dir.join("s.json")).unwrap();
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["secrets", "rotate", "s.json", "-i"])
+        .run();
+    let rotated = std::fs::read_to_string(dir.join("s.json")).unwrap();
+    assert_ne!(first, rotated);
+    let enc_of = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("-----BEGIN AGE"))
+            .map(String::from)
+    };
+    assert_ne!(
+        enc_of(&first),
+        enc_of(&rotated),
+        "a new data key is wrapped again"
+    );
+    // An editor that changes nothing leaves the file as it is.
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .env("EDITOR", "true")
+        .args(["secrets", "edit", "s.json"])
+        .stderr_contains("no changes")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("s.json")).unwrap(),
+        rotated
+    );
+    // An editor that changes a value: re-encrypted, readable, and no
+    // plaintext left behind in the temporary folder.
+    let script = dir.join("ed.sh");
+    std::fs::write(&script, "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/edited-path\"\nsed -i 's/hunter2-secret/n3w-s3cret/' \"$1\"\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .env("EDITOR", script.to_str().unwrap())
+        .args(["secrets", "edit", "s.json"])
+        .stderr_contains("re-encrypted")
+        .run();
+    let edited = std::fs::read_to_string(dir.join("s.json")).unwrap();
+    assert!(!edited.contains("n3w-s3cret"));
+    let tmp = std::fs::read_to_string(dir.join("edited-path")).unwrap();
+    assert!(
+        !std::path::Path::new(tmp.trim()).exists(),
+        "temporary plaintext left at {tmp}"
+    );
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .args([
+            "secrets",
+            "decrypt",
+            "s.json",
+            "--extract",
+            "[\"db\"][\"password\"]",
+        ])
+        .stdout("n3w-s3cret")
+        .run();
+}
+
+#[test]
+fn kms_with_and_without_an_encryption_context() {
+    let moto = Moto::start();
+    let py = crate::harness::repo().join(".venv/bin/python");
+    let arn = Command::new(py)
+        .args([
+            "-c",
+            &format!(
+                "import boto3; c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t'); print(c.create_key()['KeyMetadata']['Arn'])",
+                moto.url
+            ),
+        ])
+        .output()
+        .unwrap();
+    let arn = String::from_utf8(arn.stdout).unwrap().trim().to_string();
+    assert!(arn.starts_with("arn:aws:kms:us-east-1:"), "{arn}");
+    for context in [None, Some("app=blueprint")] {
+        let mut args = vec![
+            "secrets",
+            "encrypt",
+            "s.json",
+            "--kms",
+            &arn,
+            "-o",
+            "s.enc.json",
+        ];
+        if let Some(c) = context {
+            args.extend(["--encryption-context", c]);
+        }
+        let (_keep, dir) = workdir(&[("s.json", PLAIN)]);
+        Test::new().current_dir(&dir).moto(&moto).args(args).run();
+        let enc = std::fs::read_to_string(dir.join("s.enc.json")).unwrap();
+        assert!(enc.contains(&format!("\"arn\": \"{arn}\"")));
+        Test::new()
+            .current_dir(&dir)
+            .moto(&moto)
+            .args(["secrets", "decrypt", "s.enc.json"])
+            .stdout(PLAIN)
+            .run();
+        if context.is_some() {
+            // A different context is refused by KMS.
+            std::fs::write(
+                dir.join("bad.json"),
+                enc.replace("\"app\": \"blueprint\"", "\"app\": \"other\""),
+            )
+            .unwrap();
+            Test::new()
+                .current_dir(&dir)
+                .moto(&moto)
+                .args(["secrets", "decrypt", "bad.json"])
+                .status(1)
+                .stdout("")
+                .stderr_contains("KMS Decrypt with")
+                .run();
+        }
+    }
+}
