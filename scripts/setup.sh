@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Installs what Blueprint's tests and demo need, idempotently:
-# a project-local Python venv with the pinned AWS emulator (moto).
+# Installs what Blueprint's tests and demo need, idempotently: the age
+# command-line tool (Debian) and a project-local Python venv with the pinned
+# AWS emulator (moto), whose dependencies include the `cryptography` package
+# used by the independent sops check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The age command-line tool, for the interoperability tests of bp secrets.
+if ! command -v age >/dev/null 2>&1; then
+    echo "setup: installing age (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age >/dev/null
+fi
 
 MOTO_VERSION=5.2.5
 if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then

@@ -272,3 +272,47 @@ fn kms_with_and_without_an_encryption_context() {
         }
     }
 }
+
+/// A file made by `bp secrets` reads back with independent tools: the
+/// `age` command line unwraps the data key, and a small Python reader
+/// (the `cryptography` package) decrypts every value and checks the MAC.
+#[test]
+fn interoperates_with_age_and_an_independent_reader() {
+    let id = age::x25519::Identity::generate();
+    let (secret, recipient) = (
+        id.to_string().expose_secret().to_string(),
+        id.to_public().to_string(),
+    );
+    let (_keep, dir) = workdir(&[("s.json", PLAIN), ("key.txt", &format!("{secret}\n"))]);
+    Test::new()
+        .current_dir(&dir)
+        .args([
+            "secrets",
+            "encrypt",
+            "s.json",
+            "--age",
+            &recipient,
+            "-o",
+            "s.enc.json",
+        ])
+        .run();
+    let age_cli = Command::new("age").arg("--version").output();
+    assert!(
+        age_cli.is_ok(),
+        "the age command is missing: run scripts/setup.sh"
+    );
+    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
+        .arg(crate::harness::repo().join("tests/support/sops_check.py"))
+        .arg(dir.join("s.enc.json"))
+        .arg(dir.join("key.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours: serde_json::Value = serde_json::from_str(PLAIN).unwrap();
+    assert_eq!(theirs, ours);
+}
