@@ -102,7 +102,7 @@ async fn run(size: &str, subnets: usize, groups: usize, node_groups: usize) {
     let t = Instant::now();
     let live = read_all(&cloud).await.unwrap();
     let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
-    let report = apply::apply(&cloud, &p, 10, |_| {}).await;
+    let report = apply::apply(&cloud, &p, &eval.graph, &live, 10, |_| {}).await;
     assert!(report.ok(), "{:?}", report.failed);
     let apply_time = t.elapsed();
     let apply_requests = cloud.requests.get();

@@ -48,19 +48,23 @@ fn fmt_secs(d: Duration) -> String {
 }
 
 /// Applies a plan. `progress` receives one line per start and finish.
+/// Applies `plan` against `live` (what was read for it), with `graph` the
+/// desired state with its secrets (the plan's own desired state when it
+/// holds none).
 pub async fn apply(
     cloud: &Cloud,
     plan: &Plan,
+    graph: &crate::model::Graph,
+    live: &[Live],
     parallelism: usize,
     progress: impl Fn(&str) + Send + Sync + 'static,
 ) -> Report {
     crate::interrupt::clear();
     crate::interrupt::set_graceful(true);
     let ops = operations(plan);
-    let graph = Arc::new(plan.desired_graph());
+    let graph = Arc::new(graph.clone());
     let state = Arc::new(Mutex::new(State {
-        live: plan
-            .live
+        live: live
             .iter()
             .map(|l| (l.address.clone(), l.clone()))
             .collect(),
@@ -196,7 +200,10 @@ fn planned(
     let outputs = known_outputs(state);
     let known: HashMap<Address, &BTreeMap<String, String>> =
         outputs.iter().map(|(a, o)| (a.clone(), o)).collect();
-    let spec = match resolve(&Value::Map(r.spec.clone()), &known) {
+    let revealed = resolve(&Value::Map(r.spec.clone()), &known)
+        .reveal()
+        .map_err(|e| ProviderError::Spec(format!("{address}: {e}")))?;
+    let spec = match revealed {
         Value::Map(m) => m,
         _ => unreachable!("a map resolves to a map"),
     };

@@ -44,27 +44,27 @@ fn is_saved_plan(path: &std::path::Path) -> bool {
 
 pub fn run(a: &ApplyArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
-    rt.block_on(async {
-        let (plan, cloud) = if is_saved_plan(&a.script.file) {
-            saved(a).await?
-        } else {
-            let (plan, cloud) = cloud::make_plan(&a.script, &a.aws).await?;
-            print!("{}", render::human(&plan));
-            if plan.has_changes() && !cloud::confirm("apply these changes", a.auto_approve)? {
-                println!("Apply cancelled.");
-                return Ok(1);
-            }
-            (plan, cloud)
-        };
-        if !plan.has_changes() {
-            return Ok(0);
+    let planned = if is_saved_plan(&a.script.file) {
+        saved(&rt, a)?
+    } else {
+        let planned = cloud::make_plan(&rt, &a.script, &a.aws)?;
+        print!("{}", render::human(&planned.plan));
+        if planned.plan.has_changes() && !cloud::confirm("apply these changes", a.auto_approve)? {
+            println!("Apply cancelled.");
+            return Ok(1);
         }
-        execute(&cloud, &plan, a.parallelism.into(), a.aws.verbose).await
-    })
+        planned
+    };
+    if !planned.plan.has_changes() {
+        return Ok(0);
+    }
+    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))
 }
 
-/// Loads a saved plan and checks that live state has not moved since.
-async fn saved(a: &ApplyArgs) -> Result<(Plan, blueprint::providers::Cloud)> {
+/// Loads a saved plan and checks that live state has not moved since. A
+/// plan holding secrets (saved as keyed hashes only) evaluates its
+/// blueprint again and must find the same desired state.
+fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> {
     let text = std::fs::read_to_string(&a.script.file)
         .with_context(|| format!("cannot read {}", a.script.file.display()))?;
     let plan: Plan = serde_json::from_str(&text).with_context(|| {
@@ -73,8 +73,31 @@ async fn saved(a: &ApplyArgs) -> Result<(Plan, blueprint::providers::Cloud)> {
             a.script.file.display()
         )
     })?;
-    let cloud = cloud::connect(&a.aws, &plan.region, &plan.blueprint).await;
-    let live = cloud::read_live(&cloud, &a.aws).await?;
+    let graph = if plan.needs_secrets() {
+        let Some(source) = &plan.source else {
+            bail!("the saved plan holds secrets but not the blueprint they came from; run `bp plan` again");
+        };
+        let options = blueprint::script::Options {
+            vars: source.vars.clone(),
+            region: plan.region.clone(),
+        };
+        let eval = blueprint::script::evaluate(&source.file, &options)?;
+        if Plan::desired_json(&eval.graph) != Plan::desired_json(&plan.desired_graph()) {
+            bail!(
+                "{} or its secrets changed since the plan {} was made; run `bp plan` again",
+                source.file.display(),
+                a.script.file.display()
+            );
+        }
+        eval.graph
+    } else {
+        plan.desired_graph()
+    };
+    let (cloud, live) = rt.block_on(async {
+        let cloud = cloud::connect(&a.aws, &plan.region, &plan.blueprint).await;
+        let live = cloud::read_live(&cloud, &a.aws).await?;
+        Ok::<_, anyhow::Error>((cloud, live))
+    })?;
     if plan::fingerprint(&live) != plan.fingerprint {
         bail!(
             "the saved plan {} is stale: what exists in AWS changed since it was made; run `bp plan` again",
@@ -90,24 +113,27 @@ async fn saved(a: &ApplyArgs) -> Result<(Plan, blueprint::providers::Cloud)> {
         s.replace,
         s.destroy
     );
-    Ok((plan, cloud))
+    Ok(cloud::Planned {
+        plan,
+        cloud,
+        live,
+        graph,
+    })
 }
 
-async fn execute(
-    cloud: &blueprint::providers::Cloud,
-    plan: &Plan,
-    parallelism: usize,
-    verbose: bool,
-) -> Result<i32> {
+async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> Result<i32> {
     let start = Instant::now();
-    let before = cloud.requests.get();
-    let report = apply::apply(cloud, plan, parallelism, |line| println!("{line}")).await;
+    let before = p.cloud.requests.get();
+    let report = apply::apply(&p.cloud, &p.plan, &p.graph, &p.live, parallelism, |line| {
+        println!("{line}")
+    })
+    .await;
     print_report(&report);
     if verbose {
         eprintln!(
             "applied in {:.1} s with {} AWS requests",
             start.elapsed().as_secs_f64(),
-            cloud.requests.get() - before
+            p.cloud.requests.get() - before
         );
     }
     Ok(if report.ok() { 0 } else { 1 })
@@ -144,24 +170,32 @@ fn print_report(r: &Report) {
 pub fn destroy(a: &DestroyArgs) -> Result<i32> {
     let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
     let rt = cloud::runtime()?;
-    rt.block_on(async {
+    let (cloud, live) = rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await;
         let live = cloud::read_live(&cloud, &a.aws).await?;
-        let mut plan = plan::compute(&eval.name, &eval.region, &Graph::new(), &live);
-        for c in &mut plan.changes {
-            c.reason = Some("destroy".into());
-        }
-        print!("{}", render::human(&plan));
-        if !plan.has_changes() {
-            return Ok(0);
-        }
-        if !cloud::confirm(
-            &format!("destroy everything blueprint {} owns", eval.name),
-            a.auto_approve,
-        )? {
-            println!("Destroy cancelled.");
-            return Ok(1);
-        }
-        execute(&cloud, &plan, a.parallelism.into(), a.aws.verbose).await
-    })
+        Ok::<_, anyhow::Error>((cloud, live))
+    })?;
+    let graph = Graph::new();
+    let mut plan = plan::compute(&eval.name, &eval.region, &graph, &live);
+    for c in &mut plan.changes {
+        c.reason = Some("destroy".into());
+    }
+    print!("{}", render::human(&plan));
+    if !plan.has_changes() {
+        return Ok(0);
+    }
+    if !cloud::confirm(
+        &format!("destroy everything blueprint {} owns", eval.name),
+        a.auto_approve,
+    )? {
+        println!("Destroy cancelled.");
+        return Ok(1);
+    }
+    let planned = cloud::Planned {
+        plan,
+        cloud,
+        live,
+        graph,
+    };
+    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))
 }

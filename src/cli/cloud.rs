@@ -66,15 +66,39 @@ pub async fn read_live(cloud: &Cloud, aws: &AwsArgs) -> Result<Vec<blueprint::mo
     Ok(live)
 }
 
-/// Evaluates the blueprint, reads live state and compares them.
-pub async fn make_plan(script: &ScriptArgs, aws: &AwsArgs) -> Result<(Plan, Cloud)> {
-    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
-    let cloud = connect(aws, &eval.region, &eval.name).await;
-    let live = read_live(&cloud, aws).await?;
-    Ok((
-        plan::compute(&eval.name, &eval.region, &eval.graph, &live),
-        cloud,
-    ))
+/// A plan with everything needed to apply it.
+pub struct Planned {
+    pub plan: Plan,
+    pub cloud: Cloud,
+    pub live: Vec<blueprint::model::Live>,
+    /// The desired state with its secrets.
+    pub graph: blueprint::model::Graph,
+}
+
+/// Evaluates the blueprint (outside the async runtime: `sops_file` may
+/// call KMS), then reads live state and compares them.
+pub fn make_plan(
+    rt: &tokio::runtime::Runtime,
+    script: &ScriptArgs,
+    aws: &AwsArgs,
+) -> Result<Planned> {
+    let options = script.options()?;
+    let eval = blueprint::script::evaluate(&script.file, &options)?;
+    rt.block_on(async {
+        let cloud = connect(aws, &eval.region, &eval.name).await;
+        let live = read_live(&cloud, aws).await?;
+        let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);
+        plan.source = Some(plan::Source {
+            file: script.file.clone(),
+            vars: options.vars.clone(),
+        });
+        Ok(Planned {
+            plan,
+            cloud,
+            live,
+            graph: eval.graph,
+        })
+    })
 }
 
 /// Asks for "yes" on a terminal; without one, refuses unless auto-approved.

@@ -26,7 +26,7 @@ pub struct PlanArgs {
 
 pub fn run(a: &PlanArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
-    let (plan, _) = rt.block_on(cloud::make_plan(&a.script, &a.aws))?;
+    let plan = cloud::make_plan(&rt, &a.script, &a.aws)?.plan;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
     } else {

@@ -17,4 +17,4 @@ pub use cidr::Cidr;
 pub use graph::{Cycle, Graph};
 pub use live::Live;
 pub use resource::{Origin, Problem, Resource, Span};
-pub use value::{Map, Part, Ref, Value};
+pub use value::{Map, Part, Ref, Secret, Value};

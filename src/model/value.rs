@@ -35,6 +35,21 @@ impl std::str::FromStr for Ref {
     }
 }
 
+/// A value that must never be shown: only its keyed hash is ever written
+/// out. `value` is absent when it was read back from a saved plan.
+#[derive(Clone, Debug)]
+pub struct Secret {
+    /// `hmac-sha256:<hex>`, keyed with the data key of the file it came from.
+    pub hash: String,
+    pub value: Option<Box<Value>>,
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.hash == other.hash
+    }
+}
+
 /// One piece of a string built from literals and references.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Part {
@@ -56,6 +71,8 @@ pub enum Value {
     Ref(Ref),
     /// A string with references inside, e.g. `"arn:aws:iam::" + c.arn`.
     Template(Vec<Part>),
+    /// A secret (from `sops_file`): shown as `(sensitive)`, saved as a hash.
+    Sensitive(Secret),
 }
 
 impl Value {
@@ -109,6 +126,39 @@ impl Value {
         self.as_map().and_then(|m| m.get(key))
     }
 
+    /// Whether a sensitive value is inside.
+    pub fn is_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive(_) => true,
+            Value::List(l) => l.iter().any(Value::is_sensitive),
+            Value::Map(m) => m.values().any(Value::is_sensitive),
+            _ => false,
+        }
+    }
+
+    /// The value with secrets in clear, for API calls only. `Err` names a
+    /// secret whose value is not known (a plan read back from a file).
+    pub fn reveal(&self) -> Result<Value, String> {
+        Ok(match self {
+            Value::Sensitive(s) => match &s.value {
+                Some(v) => v.reveal()?,
+                None => {
+                    return Err(format!(
+                        "the value of sensitive {} is not available",
+                        s.hash
+                    ))
+                }
+            },
+            Value::List(l) => Value::List(l.iter().map(Value::reveal).collect::<Result<_, _>>()?),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), v.reveal()?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
     /// Every reference inside this value, depth first.
     pub fn refs(&self) -> Vec<&Ref> {
         let mut out = Vec::new();
@@ -142,6 +192,7 @@ impl Value {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
             Value::Ref(r) => json!({ "$ref": r.to_string() }),
+            Value::Sensitive(s) => json!({ "$sensitive": s.hash }),
             Value::Template(parts) => json!({
                 "$template": parts
                     .iter()
@@ -170,6 +221,12 @@ impl Value {
                 if o.len() == 1 {
                     if let Some(serde_json::Value::String(r)) = o.get("$ref") {
                         return Ok(Value::Ref(r.parse()?));
+                    }
+                    if let Some(serde_json::Value::String(h)) = o.get("$sensitive") {
+                        return Ok(Value::Sensitive(Secret {
+                            hash: h.clone(),
+                            value: None,
+                        }));
                     }
                     if let Some(serde_json::Value::Array(parts)) = o.get("$template") {
                         let parts = parts
@@ -225,6 +282,7 @@ impl fmt::Display for Value {
                 f.write_str("}")
             }
             Value::Ref(r) => write!(f, "${{{r}}}"),
+            Value::Sensitive(_) => f.write_str("(sensitive)"),
             Value::Template(parts) => {
                 f.write_str("\"")?;
                 for p in parts {
@@ -282,6 +340,25 @@ mod tests {
         let back = Value::from_json(&v.to_json()).unwrap();
         assert_eq!(v, back);
         assert_eq!(back.refs().len(), 2);
+    }
+
+    #[test]
+    fn secrets_show_and_save_only_their_hash() {
+        let s = Value::Sensitive(Secret {
+            hash: "hmac-sha256:ab".into(),
+            value: Some(Box::new(Value::str("hunter2"))),
+        });
+        let v = Value::List(vec![s.clone()]);
+        assert_eq!(v.to_string(), "[(sensitive)]");
+        assert!(!v.to_json().to_string().contains("hunter2"));
+        let back = Value::from_json(&v.to_json()).unwrap();
+        assert_eq!(back, v, "equal by hash");
+        assert_eq!(
+            v.reveal().unwrap(),
+            Value::List(vec![Value::str("hunter2")])
+        );
+        assert!(back.reveal().is_err());
+        assert!(v.is_sensitive());
     }
 
     #[test]

@@ -73,6 +73,18 @@ pub fn same(desired: &Value, live: &Value, as_set: bool) -> bool {
     if !desired.refs().is_empty() {
         return false;
     }
+    let revealed;
+    let desired = if desired.is_sensitive() {
+        match desired.reveal() {
+            Ok(v) => {
+                revealed = v;
+                &revealed
+            }
+            Err(_) => return false,
+        }
+    } else {
+        desired
+    };
     if is_empty(desired) && is_empty(live) {
         return true;
     }
@@ -112,9 +124,18 @@ fn walk(rules: &Rules, path: &str, d: &Value, l: &Value, out: &mut Vec<FieldDiff
         }
     }
     if !same(d, l, rules.is_set(path)) {
+        // What stands where a secret is declared is never shown either.
+        let before = if d.is_sensitive() && !matches!(l, Value::Null) {
+            Value::Sensitive(crate::model::Secret {
+                hash: "live".into(),
+                value: None,
+            })
+        } else {
+            l.clone()
+        };
         out.push(FieldDiff {
             path: path.to_string(),
-            before: l.clone(),
+            before,
             after: d.clone(),
             forces_replacement: rules.replacement_reason(path).is_some(),
         });

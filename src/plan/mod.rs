@@ -86,9 +86,19 @@ pub struct Plan {
     /// A hash of the live state this plan was made from.
     pub fingerprint: String,
     /// The whole desired state, so that a saved plan can be applied exactly.
+    /// Secrets appear as keyed hashes only.
     pub desired: Vec<Desired>,
-    /// The live state the plan saw (ids and outputs), for applying it.
-    pub live: Vec<Live>,
+    /// Where the desired state came from: a saved plan with secrets is
+    /// applied by evaluating it again and checking the hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// The blueprint and inputs a plan was made from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: std::path::PathBuf,
+    pub vars: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +125,18 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// Whether the saved desired state holds secrets known only by hash.
+    pub fn needs_secrets(&self) -> bool {
+        self.desired
+            .iter()
+            .any(|d| Value::Map(d.spec.clone()).reveal().is_err())
+    }
+
+    /// The saved desired state as JSON, for comparing with a re-evaluation.
+    pub fn desired_json(graph: &Graph) -> serde_json::Value {
+        serde_json::Value::Array(graph.iter().map(|r| r.to_json()).collect())
     }
 
     /// The desired graph again, from the saved form.
@@ -228,7 +250,7 @@ pub fn compute(blueprint: &str, region: &str, desired: &Graph, live: &[Live]) ->
                 after_create: r.after_create.iter().cloned().collect(),
             })
             .collect(),
-        live: live.to_vec(),
+        source: None,
     }
 }
 

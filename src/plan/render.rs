@@ -8,6 +8,7 @@ use std::fmt::Write;
 /// A value as shown in a plan; references not yet known read "(known after apply)".
 fn show(v: &Value) -> String {
     match v {
+        Value::Sensitive(_) => "(sensitive)".into(),
         Value::Ref(_) | Value::Template(_) => "(known after apply)".into(),
         Value::List(l) => format!("[{}]", l.iter().map(show).collect::<Vec<_>>().join(", ")),
         Value::Map(m) => format!(
@@ -24,6 +25,7 @@ fn show(v: &Value) -> String {
 /// The JSON shown in multi-line diffs, with unknown references spelled out.
 fn shown_json(v: &Value) -> serde_json::Value {
     match v {
+        Value::Sensitive(_) => serde_json::Value::String("(sensitive)".into()),
         Value::Ref(_) | Value::Template(_) => {
             serde_json::Value::String("(known after apply)".into())
         }
@@ -150,7 +152,7 @@ mod tests {
             unchanged: 3,
             fingerprint: String::new(),
             desired: vec![],
-            live: vec![],
+            source: None,
         }
     }
 

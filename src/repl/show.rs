@@ -2,7 +2,7 @@
 //! as their text (or the reference), data as Rhai would write it.
 
 use crate::model::{Graph, Value};
-use crate::script::handles::{self, Output, Rule, Taint};
+use crate::script::handles::{self, Output, Rule, SecretValue, Taint};
 use rhai::Dynamic;
 
 pub fn value(v: &Dynamic, graph: &Graph) -> String {
@@ -28,6 +28,9 @@ fn inline(v: &Dynamic) -> String {
     }
     if let Some(o) = v.read_lock::<Output>() {
         return o.to_string();
+    }
+    if v.is::<SecretValue>() {
+        return "(sensitive)".into();
     }
     if let Some(r) = v.read_lock::<Rule>() {
         return format!("{r:?}");

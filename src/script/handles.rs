@@ -78,6 +78,9 @@ pub fn display_type_name(v: &Dynamic) -> String {
     if v.is::<Output>() {
         return "resource output".into();
     }
+    if v.is::<SecretValue>() {
+        return "sensitive value".into();
+    }
     if v.is::<Rule>() {
         return "Rule".into();
     }
@@ -186,6 +189,43 @@ impl fmt::Display for Output {
     }
 }
 
+/// A secret from `sops_file(...)`: prints as `(sensitive)` and reaches
+/// specs as a sensitive value. `hash` is keyed with the file's data key.
+#[derive(Clone, Debug)]
+pub struct SecretValue {
+    pub hash: String,
+    pub value: Value,
+}
+
+impl SecretValue {
+    /// A string built from this secret and plain text stays secret.
+    fn join(parts: &[(&str, Option<&SecretValue>)]) -> SecretValue {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut text = String::new();
+        for (lit, secret) in parts {
+            match secret {
+                Some(s) => {
+                    h.update(s.hash.as_bytes());
+                    text.push_str(&match &s.value {
+                        Value::Str(x) => x.clone(),
+                        other => other.to_string(),
+                    });
+                }
+                None => {
+                    h.update(lit.as_bytes());
+                    text.push_str(lit);
+                }
+            }
+            h.update([0]);
+        }
+        SecretValue {
+            hash: format!("derived-sha256:{}", hex::encode(h.finalize())),
+            value: Value::Str(text),
+        }
+    }
+}
+
 /// A security-group rule made by `rule(...)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
@@ -212,6 +252,19 @@ pub struct Taint {
 }
 
 pub fn register_values(engine: &mut rhai::Engine) {
+    engine
+        .register_type_with_name::<SecretValue>("Sensitive")
+        .register_fn("to_string", |_: &mut SecretValue| "(sensitive)".to_string())
+        .register_fn("to_debug", |_: &mut SecretValue| "(sensitive)".to_string())
+        .register_fn("+", |a: SecretValue, b: rhai::ImmutableString| {
+            SecretValue::join(&[("", Some(&a)), (b.as_str(), None)])
+        })
+        .register_fn("+", |a: rhai::ImmutableString, b: SecretValue| {
+            SecretValue::join(&[(a.as_str(), None), ("", Some(&b))])
+        })
+        .register_fn("+", |a: SecretValue, b: SecretValue| {
+            SecretValue::join(&[("", Some(&a)), ("", Some(&b))])
+        });
     engine
         .register_type_with_name::<Output>("Output")
         .register_fn("to_string", |o: &mut Output| o.to_string())

@@ -48,6 +48,7 @@ impl Session {
         let state: Shared = Rc::new(RefCell::new(State {
             region: options.region.clone(),
             vars: options.vars.clone(),
+            root: root.to_path_buf(),
             ..State::default()
         }));
         let engine = engine::build(&state, &sources, root);

@@ -123,6 +123,23 @@ impl Resolver {
     }
 }
 
+/// A file inside `root` named by a path relative to it; `Err` says why not
+/// (it leaves the folder, by its words or through a symlink, or is missing).
+pub fn inside(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    if escapes(Path::new(rel)) {
+        return Err(format!("\"{rel}\" is outside the blueprint's folder"));
+    }
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let full = root
+        .join(rel)
+        .canonicalize()
+        .map_err(|e| format!("cannot open \"{rel}\": {e}"))?;
+    if !full.starts_with(&root) {
+        return Err(format!("\"{rel}\" is outside the blueprint's folder"));
+    }
+    Ok(full)
+}
+
 /// Whether a relative path leaves its folder by its own words (absolute, or
 /// more `..` than names at some point). Symlinks are checked after this.
 fn escapes(p: &Path) -> bool {

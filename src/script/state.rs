@@ -24,6 +24,8 @@ pub struct State {
     pub blueprint_name: Option<String>,
     /// `ref(...)` calls, checked once the script has finished.
     pub forward_refs: Vec<(Address, Origin)>,
+    /// The blueprint's folder: `sops_file` reads only inside it.
+    pub root: std::path::PathBuf,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -122,6 +124,12 @@ impl Deps {
             let attr = a.kind.default_attr().to_string();
             self.hard.insert(a.clone());
             return Value::Ref(crate::model::Ref { address: a, attr });
+        }
+        if let Some(s) = d.read_lock::<handles::SecretValue>() {
+            return Value::Sensitive(crate::model::Secret {
+                hash: s.hash.clone(),
+                value: Some(Box::new(s.value.clone())),
+            });
         }
         if let Some(o) = d.read_lock::<Output>() {
             for a in o.deps() {

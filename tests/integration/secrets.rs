@@ -316,3 +316,120 @@ fn interoperates_with_age_and_an_independent_reader() {
     let ours: serde_json::Value = serde_json::from_str(PLAIN).unwrap();
     assert_eq!(theirs, ours);
 }
+
+const SECRET_DOC: &str = "{\"owner\": \"owner-PLAINTEXT-1\", \"token\": \"token-PLAINTEXT-2\", \"db\": {\"password\": \"password-PLAINTEXT-3\"}}";
+const LEAK_BP: &str = r#"
+let s = sops_file("secrets.enc.json");
+print(s);
+debug(s.db.password);
+s3_bucket("leak-test-bucket", #{ tags: #{ owner: s.owner, token: "x-" + s.token } });
+kms_key("leak-key", #{ tags: #{ db: s.db.password } });
+"#;
+
+fn assert_clean(what: &str, text: &str) {
+    for p in ["PLAINTEXT", "owner-P", "token-P", "password-P"] {
+        assert!(!text.contains(p), "{what} shows a secret:\n{text}");
+    }
+}
+
+/// Secrets from sops_file never appear in check, graph, plan (human,
+/// JSON, saved), apply, the REPL or error messages; a changed secret still
+/// shows as a change; a saved plan with secrets applies by re-evaluating.
+#[test]
+fn secrets_never_leak() {
+    let moto = Moto::start();
+    let (secret, recipient) = identity();
+    let (_keep, dir) = workdir(&[("secrets.json", SECRET_DOC), ("bp.rhai", LEAK_BP)]);
+    let run = |args: &[&str], status: i32| {
+        let out = Test::new()
+            .current_dir(&dir)
+            .moto(&moto)
+            .env("SOPS_AGE_KEY", &secret)
+            .args(args.iter().copied())
+            .status(status)
+            .run();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean(&args.join(" "), &all);
+        all
+    };
+    run(
+        &[
+            "secrets",
+            "encrypt",
+            "secrets.json",
+            "--age",
+            &recipient,
+            "-o",
+            "secrets.enc.json",
+        ],
+        0,
+    );
+    std::fs::remove_file(dir.join("secrets.json")).unwrap();
+
+    let out = run(&["check", "bp.rhai"], 0);
+    assert!(out.contains("(sensitive)"), "{out}");
+    let out = run(&["check", "bp.rhai", "--json"], 0);
+    assert!(out.contains("\"$sensitive\": \"hmac-sha256:"), "{out}");
+    run(&["graph", "bp.rhai"], 0);
+    let out = run(&["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    assert!(out.contains("tags.db = (sensitive)"), "{out}");
+    run(&["plan", "bp.rhai", "--json"], 0);
+    run(&["plan", "bp.rhai", "-o", "plan.json"], 0);
+    assert_clean(
+        "the saved plan",
+        &std::fs::read_to_string(dir.join("plan.json")).unwrap(),
+    );
+    // The saved plan holds only hashes: applying it evaluates the blueprint
+    // again and checks them.
+    run(&["apply", "plan.json"], 0);
+    let out = run(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes."), "{out}");
+
+    // The REPL echoes secrets as (sensitive), and errors do not show them.
+    let out = Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["repl"])
+        .stdin("let s = sops_file(\"secrets.enc.json\");\ns\ns.db.password\ns.owner + \"!\"\nkms_key(s.token);\n")
+        .status(1)
+        .run();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_clean("the REPL", &all);
+    assert!(
+        all.contains("the name given to kms_key must be a string, but it is a sensitive value"),
+        "{all}"
+    );
+
+    // A changed secret is a change, shown without its values.
+    let changed = SECRET_DOC.replace("password-PLAINTEXT-3", "password-PLAINTEXT-4");
+    std::fs::write(dir.join("secrets.json"), changed).unwrap();
+    run(
+        &[
+            "secrets",
+            "encrypt",
+            "secrets.json",
+            "--age",
+            &recipient,
+            "-o",
+            "secrets.enc.json",
+        ],
+        0,
+    );
+    let out = run(&["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    assert!(out.contains("~ kms_key.leak-key"), "{out}");
+    assert!(out.contains("tags.db: (sensitive) -> (sensitive)"), "{out}");
+    // The old saved plan no longer matches the blueprint's secrets.
+    let out = run(&["apply", "plan.json"], 1);
+    assert!(
+        out.contains("or its secrets changed since the plan"),
+        "{out}"
+    );
+}

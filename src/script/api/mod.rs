@@ -6,6 +6,7 @@ mod iam;
 mod kms;
 mod network;
 mod s3;
+mod secrets;
 
 use super::schema::{self, Opt};
 use super::state::{fail, Fallible, Shared};
@@ -20,6 +21,7 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     kms::register(engine, state);
     eks::register(engine, state);
     s3::register(engine, state);
+    secrets::register(engine, state);
 }
 
 /// The name argument of a constructor: it must be a string.

@@ -1,0 +1,133 @@
+//! `sops_file(path)`: a sops-encrypted file inside the blueprint's folder,
+//! decrypted into a map whose leaves are sensitive values.
+
+use super::super::handles::SecretValue;
+use super::super::resolver;
+use super::super::state::{fail, Fallible, Shared};
+use crate::model::{Problem, Value};
+use crate::sops::{self, json, KmsAccess, Node, Plain};
+use rhai::{Dynamic, Engine, NativeCallContext};
+use sha2::{Digest, Sha256};
+
+pub fn register(engine: &mut Engine, state: &Shared) {
+    let s = state.clone();
+    engine.register_fn(
+        "sops_file",
+        move |ctx: NativeCallContext, path: Dynamic| -> Fallible<Dynamic> {
+            let rel = path.to_string();
+            let root = s.borrow().root.clone();
+            let file = resolver::inside(&root, &rel).map_err(|m| {
+                fail(
+                    &ctx,
+                    Problem::new(format!("sops_file: {m}"))
+                        .hint("secrets files live in the blueprint's folder"),
+                )
+            })?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                fail(
+                    &ctx,
+                    Problem::new(format!("sops_file: cannot read \"{rel}\": {e}")),
+                )
+            })?;
+            let doc = match file.extension().and_then(|e| e.to_str()) {
+                Some("json") => json::parse(&text)
+                    .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?,
+                _ => {
+                    return Err(fail(
+                        &ctx,
+                        Problem::new(format!("sops_file \"{rel}\": unsupported format")).hint(
+                            "sops JSON files (.json) are supported; YAML support is in progress",
+                        ),
+                    ))
+                }
+            };
+            let access = KmsAccess {
+                profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
+                endpoint_url: std::env::var("AWS_ENDPOINT_URL")
+                    .ok()
+                    .filter(|p| !p.is_empty()),
+            };
+            if tokio::runtime::Handle::try_current().is_ok() {
+                return Err(fail(
+                    &ctx,
+                    Problem::new("sops_file cannot run inside an async runtime"),
+                ));
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| fail(&ctx, Problem::new(format!("sops_file: {e}"))))?;
+            let (plain, key, _) = rt
+                .block_on(sops::decrypt(&doc, &access))
+                .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?;
+            Ok(to_dynamic(&plain, &key, &mut Vec::new()))
+        },
+    );
+}
+
+/// HMAC-SHA256 (RFC 2104) keyed with the file's data key.
+fn hmac(key: &[u8; 32], message: &[u8]) -> String {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(key);
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new()
+        .chain_update(&ipad)
+        .chain_update(message)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(&opad)
+        .chain_update(inner)
+        .finalize();
+    format!("hmac-sha256:{}", hex::encode(outer))
+}
+
+fn to_dynamic(n: &Node, key: &[u8; 32], path: &mut Vec<String>) -> Dynamic {
+    match n {
+        Node::Map(entries) => {
+            let mut m = rhai::Map::new();
+            for (k, v) in entries {
+                path.push(k.clone());
+                m.insert(k.as_str().into(), to_dynamic(v, key, path));
+                path.pop();
+            }
+            Dynamic::from(m)
+        }
+        Node::List(items) => Dynamic::from(
+            items
+                .iter()
+                .map(|i| to_dynamic(i, key, path))
+                .collect::<rhai::Array>(),
+        ),
+        Node::Null => Dynamic::UNIT,
+        Node::Leaf(p) => {
+            let mut message = path.join(":").into_bytes();
+            message.push(0);
+            message.extend(p.to_bytes());
+            let value = match p {
+                Plain::Str(s) | Plain::Comment(s) => Value::Str(s.clone()),
+                Plain::Int(i) => Value::Int(*i),
+                Plain::Float(f) => Value::Float(*f),
+                Plain::Bool(b) => Value::Bool(*b),
+            };
+            Dynamic::from(SecretValue {
+                hash: hmac(key, &message),
+                value,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hmac_matches_rfc_4231_shape() {
+        // RFC 4231 test case 2 uses a short key; ours is always 32 bytes, so
+        // check against a value computed independently (Python hmac).
+        let key = [0x0bu8; 32];
+        assert_eq!(
+            super::hmac(&key, b"Hi There"),
+            "hmac-sha256:198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7"
+        );
+    }
+}
