@@ -2,7 +2,7 @@
 
 use super::cloud::write_private;
 use anyhow::{bail, Context, Result};
-use blueprint::sops::{self, json, KmsAccess, Node, Plain, Recipients, Rule};
+use blueprint::sops::{self, json, yaml, KmsAccess, Node, Plain, Recipients, Rule};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,20 +86,21 @@ pub struct Output {
     pub output: Option<PathBuf>,
 }
 
-/// The document formats; YAML follows in a later change.
+/// The document formats, by file extension.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Format {
     Json,
+    Yaml,
 }
 
 fn format_of(path: &Path) -> Result<Format> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => Ok(Format::Json),
-        Some("yaml" | "yml") => bail!(
-            "{}: YAML sops files are not supported yet; JSON is (the YAML store with comments is in progress)",
+        Some("yaml" | "yml") => Ok(Format::Yaml),
+        _ => bail!(
+            "{}: unsupported format: use a .yaml, .yml or .json file",
             path.display()
         ),
-        _ => bail!("{}: unsupported format: use a .json file", path.display()),
     }
 }
 
@@ -109,6 +110,7 @@ fn read(path: &Path) -> Result<(Format, Node)> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let node = match format {
         Format::Json => json::parse(&text).with_context(|| format!("{}", path.display()))?,
+        Format::Yaml => yaml::parse(&text).with_context(|| format!("{}", path.display()))?,
     };
     Ok((format, node))
 }
@@ -116,6 +118,7 @@ fn read(path: &Path) -> Result<(Format, Node)> {
 fn emit(format: Format, n: &Node) -> String {
     match format {
         Format::Json => json::emit(n),
+        Format::Yaml => yaml::emit(n),
     }
 }
 
@@ -291,11 +294,13 @@ async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
         eprintln!("no changes: {} is unchanged", file.display());
         return Ok(());
     }
-    let edited = match format {
-        Format::Json => {
-            json::parse(&after).context("the edited text is not valid JSON; nothing was written")?
-        }
-    };
+    let edited =
+        match format {
+            Format::Json => json::parse(&after)
+                .context("the edited text is not valid JSON; nothing was written")?,
+            Format::Yaml => yaml::parse(&after)
+                .context("the edited text is not valid YAML; nothing was written")?,
+        };
     // Same data key: the wrapped keys in the metadata stay valid.
     let (tree, mac) = sops::tree::encrypt(&edited, &key, &meta.rule, meta.mac_only_encrypted)?;
     let now = sops::keys::rfc3339_now();

@@ -400,7 +400,7 @@ pub const FUNCTIONS: &[FnDoc] = &[
     FnDoc { name: "region", signature: "region() -> string", doc: "The target region (--region, AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", options: &[], method_of: None },
     FnDoc { name: "blueprint_name", signature: "blueprint_name(name)", doc: "The blueprint's name, which tags everything it owns (default: the file name without .rhai). Two blueprints must not share a name.", options: &[], method_of: None },
     FnDoc { name: "tags", signature: "tags(#{ key: value })", doc: "Default tags for every resource declared after this call.", options: &[], method_of: None },
-    FnDoc { name: "sops_file", signature: "sops_file(path) -> map", doc: "Decrypts a sops file (JSON for now) inside the blueprint's folder; its values are sensitive: they reach AWS but show as (sensitive) everywhere else.", options: &[], method_of: None },
+    FnDoc { name: "sops_file", signature: "sops_file(path) -> map", doc: "Decrypts a sops file (YAML or JSON) inside the blueprint's folder; its values are sensitive: they reach AWS but show as (sensitive) everywhere else.", options: &[], method_of: None },
     FnDoc { name: "ref", signature: "ref(address) -> handle", doc: "A handle to a resource by address, e.g. ref(\"security_group.pms/bastion\"); it may be declared later.", options: &[], method_of: None },
 ];
 

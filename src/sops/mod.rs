@@ -1,16 +1,17 @@
 //! SOPS-compatible encrypted files (format 3.x). See docs/SOPS-FORMAT.md
 //! for the format facts this follows.
 //!
-//! Status: the value cipher, the tree with its rules and MAC, the metadata
-//! block, age and KMS key wrapping, and whole documents in JSON are here.
-//! YAML (with comments), the `bp secrets` commands and `sops_file()` in
-//! blueprints come next.
+//! The value cipher, the tree with its rules and MAC, the metadata block,
+//! age and KMS key wrapping, and whole documents in YAML (comments kept and
+//! encrypted) and JSON. Not supported: several key groups (Shamir), PGP and
+//! the other master-key kinds, dotenv, and several YAML documents per file.
 
 pub mod cipher;
 pub mod json;
 pub mod keys;
 pub mod metadata;
 pub mod tree;
+pub mod yaml;
 
 pub use cipher::{Plain, SopsError};
 pub use keys::KmsAccess;

@@ -135,9 +135,15 @@ fn walk_encrypt(
         Node::Map(entries) => {
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                path.push(k.clone());
+                // A comment uses the path of the mapping it sits in.
+                let comment = k == super::yaml::COMMENT_KEY;
+                if !comment {
+                    path.push(k.clone());
+                }
                 let e = walk_encrypt(v, path, key, rule, mac);
-                path.pop();
+                if !comment {
+                    path.pop();
+                }
                 out.push((k.clone(), e?));
             }
             Node::Map(out)
@@ -153,7 +159,11 @@ fn walk_encrypt(
             let encrypt = rule.encrypts(path)?;
             mac.add(p, encrypt);
             if encrypt {
-                Node::Leaf(Plain::Str(cipher::encrypt(key, p, &aad(path), None)))
+                let sealed = cipher::encrypt(key, p, &aad(path), None);
+                Node::Leaf(match p {
+                    Plain::Comment(_) => Plain::Comment(sealed),
+                    _ => Plain::Str(sealed),
+                })
             } else {
                 Node::Leaf(p.clone())
             }
@@ -185,9 +195,15 @@ fn walk_decrypt(
         Node::Map(entries) => {
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                path.push(k.clone());
+                // A comment uses the path of the mapping it sits in.
+                let comment = k == super::yaml::COMMENT_KEY;
+                if !comment {
+                    path.push(k.clone());
+                }
                 let d = walk_decrypt(v, path, key, rule, mac);
-                path.pop();
+                if !comment {
+                    path.pop();
+                }
                 out.push((k.clone(), d?));
             }
             Node::Map(out)

@@ -5,7 +5,7 @@ the documented algorithm (AES-256-GCM, 32-byte nonce, key path + ":" as
 additional data, list items adding nothing), and the SHA-512 MAC is
 checked. Prints the plaintext document as JSON.
 
-usage: sops_check.py FILE.json AGE_IDENTITY_FILE
+usage: sops_check.py FILE.json|FILE.yaml AGE_IDENTITY_FILE
 """
 import base64
 import hashlib
@@ -17,7 +17,11 @@ import sys
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 path, identity = sys.argv[1], sys.argv[2]
-doc = json.load(open(path))
+if path.endswith((".yaml", ".yml")):
+    import yaml  # PyYAML: comments are not values, and are not in the MAC
+    doc = yaml.safe_load(open(path))
+else:
+    doc = json.load(open(path))
 meta = doc.pop("sops")
 armored = meta["age"][0]["enc"]
 key = subprocess.run(["age", "-d", "-i", identity], input=armored.encode(),
