@@ -20,3 +20,11 @@ if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
+
+# The original sops (1.18, the Python implementation of the same file
+# format), in its own venv, for the interoperability tests of bp secrets.
+if ! .venv-sops/bin/sops --version 2>/dev/null | grep -q "sops 1.18"; then
+    echo "setup: creating .venv-sops with sops==1.18" >&2
+    python3 -m venv .venv-sops
+    .venv-sops/bin/pip install --quiet --disable-pip-version-check "sops==1.18" "ruamel.yaml<0.17"
+fi

@@ -290,15 +290,26 @@ impl<'a> Parser<'a> {
         if v.starts_with('[') || v.starts_with('{') {
             return flow(v, no);
         }
-        Ok(
-            match scalar(v).map_err(|m| YamlError {
-                line: no,
-                message: m,
-            })? {
-                Plain::Str(s) if s == "\u{0}null" => Node::Null,
-                p => Node::Leaf(p),
-            },
-        )
+        // A plain scalar may go on over more-indented lines (folded by spaces).
+        let mut text = v.to_string();
+        if !v.starts_with('"') && !v.starts_with('\'') {
+            while let Some(next) = self.peek() {
+                if next.indent <= indent || next.text.starts_with('#') {
+                    break;
+                }
+                text.push(' ');
+                text.push_str(strip_comment(next.text).0);
+                self.pos += 1;
+            }
+        }
+        let typed = scalar(&text).map_err(|m| YamlError {
+            line: no,
+            message: m,
+        })?;
+        Ok(match typed {
+            Plain::Str(s) if s == "\u{0}null" => Node::Null,
+            p => Node::Leaf(p),
+        })
     }
 
     fn block_scalar(
@@ -745,6 +756,31 @@ flow: {a: 1, b: [x, y]}
         );
         assert!(t.contains("e: \"2025-01-01T10:00:05Z\""), "{t}");
         assert_eq!(parse(&t).unwrap(), n);
+    }
+
+    /// The layout the original (Python) sops writes: list items at their
+    /// key's indentation, single quotes, a plain scalar over two lines.
+    #[test]
+    fn reads_the_python_sops_layout() {
+        let text = "hosts:\n-   a\n-   b\nsops:\n    attention: This section holds\n        key material.\n    version: '1.18'\n    kms:\n    -   arn: x\n        enc: y\n";
+        let n = parse(text).unwrap();
+        let Node::Map(m) = &n else { panic!() };
+        assert_eq!(
+            m[0].1,
+            Node::List(vec![
+                Node::Leaf(Plain::Str("a".into())),
+                Node::Leaf(Plain::Str("b".into()))
+            ])
+        );
+        let Node::Map(sops) = &m[1].1 else { panic!() };
+        assert_eq!(
+            sops[0].1,
+            Node::Leaf(Plain::Str("This section holds key material.".into()))
+        );
+        assert_eq!(sops[1].1, Node::Leaf(Plain::Str("1.18".into())));
+        assert!(
+            matches!(&sops[2].1, Node::List(l) if matches!(&l[0], Node::Map(e) if e.len() == 2))
+        );
     }
 
     #[test]

@@ -520,3 +520,79 @@ fn yaml_with_comments_round_trips_and_interoperates() {
     assert_eq!(theirs["db"]["ratio"], 0.25);
     assert_eq!(theirs["hosts"][1]["pw_unencrypted"], "visible");
 }
+
+/// Files made by the original sops (1.18, the Python implementation of the
+/// format) decrypt with Blueprint, and the other way round, with KMS keys on
+/// the emulator.
+#[test]
+fn interoperates_with_the_original_sops() {
+    let sops = crate::harness::repo().join(".venv-sops/bin/sops");
+    assert!(
+        sops.exists(),
+        "{} is missing: run scripts/setup.sh",
+        sops.display()
+    );
+    let moto = Moto::start();
+    let py = crate::harness::repo().join(".venv/bin/python");
+    let arn = Command::new(py)
+        .args([
+            "-c",
+            &format!(
+                "import boto3; c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t'); print(c.create_key()['KeyMetadata']['Arn'])",
+                moto.url
+            ),
+        ])
+        .output()
+        .unwrap();
+    let arn = String::from_utf8(arn.stdout).unwrap().trim().to_string();
+    let plain = "db:\n    user: admin\n    password: hunter2-secret\n    port: 5432\n    ratio: 0.5\n    tls: true\nhosts:\n    - a\n    - b\n";
+    let (_keep, dir) = workdir(&[("p.yaml", plain)]);
+    let sops_cmd = |args: &[&str]| {
+        let mut c = Command::new(&sops);
+        c.args(args).current_dir(&dir);
+        for (k, v) in moto.env() {
+            c.env(k, v);
+        }
+        c.env("AWS_DEFAULT_REGION", "us-east-1");
+        c.output().unwrap()
+    };
+    // sops encrypts, Blueprint decrypts.
+    let out = sops_cmd(&["--kms", &arn, "-e", "p.yaml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.join("theirs.enc.yaml"), &out.stdout).unwrap();
+    Test::new()
+        .current_dir(&dir)
+        .moto(&moto)
+        .args(["secrets", "decrypt", "theirs.enc.yaml"])
+        .stdout(plain)
+        .run();
+    // Blueprint encrypts, sops decrypts.
+    Test::new()
+        .current_dir(&dir)
+        .moto(&moto)
+        .args([
+            "secrets",
+            "encrypt",
+            "p.yaml",
+            "--kms",
+            &arn,
+            "-o",
+            "ours.enc.yaml",
+        ])
+        .run();
+    let out = sops_cmd(&["-d", "ours.enc.yaml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("password: hunter2-secret") && text.contains("ratio: 0.5"),
+        "{text}"
+    );
+}
