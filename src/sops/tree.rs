@@ -111,6 +111,39 @@ impl Sha256Marker {
     ];
 }
 
+/// What is done to each leaf, given its key path.
+type LeafFn<'a> = dyn FnMut(&Plain, &[String]) -> Result<Plain, SopsError> + 'a;
+
+/// Rebuilds a tree, leaf by leaf: `leaf` gets each leaf and its key path
+/// (comments take the path of the mapping or list they sit in).
+fn map_leaves(n: &Node, path: &mut Vec<String>, leaf: &mut LeafFn) -> Result<Node, SopsError> {
+    Ok(match n {
+        Node::Map(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let comment = k == super::yaml::COMMENT_KEY;
+                if !comment {
+                    path.push(k.clone());
+                }
+                let mapped = map_leaves(v, path, leaf);
+                if !comment {
+                    path.pop();
+                }
+                out.push((k.clone(), mapped?));
+            }
+            Node::Map(out)
+        }
+        Node::List(items) => Node::List(
+            items
+                .iter()
+                .map(|i| map_leaves(i, path, leaf))
+                .collect::<Result<_, _>>()?,
+        ),
+        Node::Null => Node::Null,
+        Node::Leaf(p) => Node::Leaf(leaf(p, path)?),
+    })
+}
+
 /// Encrypts every leaf the rule selects; returns the encrypted tree and the
 /// MAC (uppercase hex) of the plaintext.
 pub fn encrypt(
@@ -120,55 +153,19 @@ pub fn encrypt(
     mac_only_encrypted: bool,
 ) -> Result<(Node, String), SopsError> {
     let mut mac = Mac::new(mac_only_encrypted);
-    let out = walk_encrypt(tree, &mut Vec::new(), key, rule, &mut mac)?;
+    let out = map_leaves(tree, &mut Vec::new(), &mut |p, path| {
+        let encrypt = rule.encrypts(path)?;
+        mac.add(p, encrypt);
+        if !encrypt {
+            return Ok(p.clone());
+        }
+        let sealed = cipher::encrypt(key, p, &aad(path), None);
+        Ok(match p {
+            Plain::Comment(_) => Plain::Comment(sealed),
+            _ => Plain::Str(sealed),
+        })
+    })?;
     Ok((out, mac.hex()))
-}
-
-fn walk_encrypt(
-    n: &Node,
-    path: &mut Vec<String>,
-    key: &[u8; 32],
-    rule: &Rule,
-    mac: &mut Mac,
-) -> Result<Node, SopsError> {
-    Ok(match n {
-        Node::Map(entries) => {
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, v) in entries {
-                // A comment uses the path of the mapping it sits in.
-                let comment = k == super::yaml::COMMENT_KEY;
-                if !comment {
-                    path.push(k.clone());
-                }
-                let e = walk_encrypt(v, path, key, rule, mac);
-                if !comment {
-                    path.pop();
-                }
-                out.push((k.clone(), e?));
-            }
-            Node::Map(out)
-        }
-        Node::List(items) => Node::List(
-            items
-                .iter()
-                .map(|i| walk_encrypt(i, path, key, rule, mac))
-                .collect::<Result<_, _>>()?,
-        ),
-        Node::Null => Node::Null,
-        Node::Leaf(p) => {
-            let encrypt = rule.encrypts(path)?;
-            mac.add(p, encrypt);
-            if encrypt {
-                let sealed = cipher::encrypt(key, p, &aad(path), None);
-                Node::Leaf(match p {
-                    Plain::Comment(_) => Plain::Comment(sealed),
-                    _ => Plain::Str(sealed),
-                })
-            } else {
-                Node::Leaf(p.clone())
-            }
-        }
-    })
 }
 
 /// Decrypts every encrypted leaf; returns the plaintext tree and the MAC
@@ -180,56 +177,19 @@ pub fn decrypt(
     mac_only_encrypted: bool,
 ) -> Result<(Node, String), SopsError> {
     let mut mac = Mac::new(mac_only_encrypted);
-    let out = walk_decrypt(tree, &mut Vec::new(), key, rule, &mut mac)?;
-    Ok((out, mac.hex()))
-}
-
-fn walk_decrypt(
-    n: &Node,
-    path: &mut Vec<String>,
-    key: &[u8; 32],
-    rule: &Rule,
-    mac: &mut Mac,
-) -> Result<Node, SopsError> {
-    Ok(match n {
-        Node::Map(entries) => {
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, v) in entries {
-                // A comment uses the path of the mapping it sits in.
-                let comment = k == super::yaml::COMMENT_KEY;
-                if !comment {
-                    path.push(k.clone());
-                }
-                let d = walk_decrypt(v, path, key, rule, mac);
-                if !comment {
-                    path.pop();
-                }
-                out.push((k.clone(), d?));
+    let out = map_leaves(tree, &mut Vec::new(), &mut |p, path| {
+        let encrypted = rule.encrypts(path)?;
+        let plain = match p {
+            Plain::Str(s) if encrypted && cipher::is_encrypted(s) => {
+                cipher::decrypt(key, s, &aad(path))?
             }
-            Node::Map(out)
-        }
-        Node::List(items) => Node::List(
-            items
-                .iter()
-                .map(|i| walk_decrypt(i, path, key, rule, mac))
-                .collect::<Result<_, _>>()?,
-        ),
-        Node::Null => Node::Null,
-        Node::Leaf(p) => {
-            let encrypted = rule.encrypts(path)?;
-            let plain = match p {
-                Plain::Str(s) if encrypted && cipher::is_encrypted(s) => {
-                    cipher::decrypt(key, s, &aad(path))?
-                }
-                Plain::Comment(s) if cipher::is_encrypted(s) => {
-                    cipher::decrypt(key, s, &aad(path))?
-                }
-                other => other.clone(),
-            };
-            mac.add(&plain, encrypted);
-            Node::Leaf(plain)
-        }
-    })
+            Plain::Comment(s) if cipher::is_encrypted(s) => cipher::decrypt(key, s, &aad(path))?,
+            other => other.clone(),
+        };
+        mac.add(&plain, encrypted);
+        Ok(plain)
+    })?;
+    Ok((out, mac.hex()))
 }
 
 /// Encrypts the MAC for storage: a `str` value with `lastmodified` as AAD.

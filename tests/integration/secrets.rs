@@ -7,6 +7,21 @@ use std::process::Command;
 
 const PLAIN: &str = "{\n\t\"db\": {\n\t\t\"user\": \"admin\",\n\t\t\"password\": \"hunter2-secret\",\n\t\t\"port\": 5432,\n\t\t\"tls\": true\n\t},\n\t\"hosts\": [\n\t\t\"a.example\",\n\t\t\"b.example\"\n\t],\n\t\"note_unencrypted\": \"visible\"\n}\n";
 
+/// A KMS key made on the emulator with boto3 (not with Blueprint).
+fn create_kms_key(moto: &Moto) -> String {
+    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
+        .args([
+            "-c",
+            &format!(
+                "import boto3; c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t'); print(c.create_key()['KeyMetadata']['Arn'])",
+                moto.url
+            ),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// A folder with files that lives until the returned guard is dropped.
 fn workdir(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
     let d = tempfile::tempdir().unwrap();
@@ -224,18 +239,7 @@ fn rotate_and_edit() {
 #[test]
 fn kms_with_and_without_an_encryption_context() {
     let moto = Moto::start();
-    let py = crate::harness::repo().join(".venv/bin/python");
-    let arn = Command::new(py)
-        .args([
-            "-c",
-            &format!(
-                "import boto3; c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t'); print(c.create_key()['KeyMetadata']['Arn'])",
-                moto.url
-            ),
-        ])
-        .output()
-        .unwrap();
-    let arn = String::from_utf8(arn.stdout).unwrap().trim().to_string();
+    let arn = create_kms_key(&moto);
     assert!(arn.starts_with("arn:aws:kms:us-east-1:"), "{arn}");
     for context in [None, Some("app=blueprint")] {
         let mut args = vec![
@@ -533,18 +537,7 @@ fn interoperates_with_the_original_sops() {
         sops.display()
     );
     let moto = Moto::start();
-    let py = crate::harness::repo().join(".venv/bin/python");
-    let arn = Command::new(py)
-        .args([
-            "-c",
-            &format!(
-                "import boto3; c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t'); print(c.create_key()['KeyMetadata']['Arn'])",
-                moto.url
-            ),
-        ])
-        .output()
-        .unwrap();
-    let arn = String::from_utf8(arn.stdout).unwrap().trim().to_string();
+    let arn = create_kms_key(&moto);
     let plain = "db:\n    user: admin\n    password: hunter2-secret\n    port: 5432\n    ratio: 0.5\n    tls: true\nhosts:\n    - a\n    - b\n";
     let (_keep, dir) = workdir(&[("p.yaml", plain)]);
     let sops_cmd = |args: &[&str]| {
