@@ -3,7 +3,7 @@
 use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::model::Live;
 use crate::plan::FieldDiff;
-use crate::providers::{Cloud, Planned, ProviderError};
+use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
@@ -56,16 +56,38 @@ pub async fn update(
     Ok(l)
 }
 
+/// Whether the allocation still exists.
+async fn exists(cloud: &Cloud, id: &str) -> Result<bool, ProviderError> {
+    let out = cloud
+        .ec2
+        .describe_addresses()
+        .allocation_ids(id)
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeAddresses"));
+    Ok(ProviderError::absent_ok(out)?.is_some_and(|o| !o.addresses().is_empty()))
+}
+
+/// Releases the address and makes sure it is gone: a release that races
+/// with the deletion of its NAT gateway can be lost, so it is repeated.
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    retry_in_use(cloud, "ReleaseAddress", || async {
-        cloud
-            .ec2
-            .release_address()
-            .allocation_id(&live.id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ProviderError::api("ReleaseAddress"))
-    })
+    wait_for(
+        cloud,
+        &format!("elastic IP {} to be released", live.id),
+        || async {
+            retry_in_use(cloud, "ReleaseAddress", || async {
+                cloud
+                    .ec2
+                    .release_address()
+                    .allocation_id(&live.id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("ReleaseAddress"))
+            })
+            .await?;
+            Ok((!exists(cloud, &live.id).await?).then_some(()))
+        },
+    )
     .await
 }
