@@ -22,6 +22,23 @@ fn create_kms_key(moto: &Moto) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// What the independent Python reader (age CLI + cryptography) makes of
+/// an encrypted file in `dir`, decrypted with `dir/key.txt`.
+fn independent_reading(dir: &std::path::Path, file: &str) -> serde_json::Value {
+    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
+        .arg(crate::harness::repo().join("tests/support/sops_check.py"))
+        .arg(dir.join(file))
+        .arg(dir.join("key.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A folder with files that lives until the returned guard is dropped.
 fn workdir(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
     let d = tempfile::tempdir().unwrap();
@@ -288,11 +305,7 @@ fn kms_with_and_without_an_encryption_context() {
 /// (the `cryptography` package) decrypts every value and checks the MAC.
 #[test]
 fn interoperates_with_age_and_an_independent_reader() {
-    let id = age::x25519::Identity::generate();
-    let (secret, recipient) = (
-        id.to_string().expose_secret().to_string(),
-        id.to_public().to_string(),
-    );
+    let (secret, recipient) = identity();
     let (_keep, dir) = workdir(&[("s.json", PLAIN), ("key.txt", &format!("{secret}\n"))]);
     Test::new()
         .current_dir(&dir)
@@ -311,18 +324,7 @@ fn interoperates_with_age_and_an_independent_reader() {
         age_cli.is_ok(),
         "the age command is missing: run scripts/setup.sh"
     );
-    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
-        .arg(crate::harness::repo().join("tests/support/sops_check.py"))
-        .arg(dir.join("s.enc.json"))
-        .arg(dir.join("key.txt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs = independent_reading(&dir, "s.enc.json");
     let ours: serde_json::Value = serde_json::from_str(PLAIN).unwrap();
     assert_eq!(theirs, ours);
 }
@@ -467,11 +469,7 @@ nothing: null
 /// reader agrees on every value and the MAC.
 #[test]
 fn yaml_with_comments_round_trips_and_interoperates() {
-    let id = age::x25519::Identity::generate();
-    let (secret, recipient) = (
-        id.to_string().expose_secret().to_string(),
-        id.to_public().to_string(),
-    );
+    let (secret, recipient) = identity();
     let (_keep, dir) = workdir(&[("s.yaml", PLAIN_YAML), ("key.txt", &format!("{secret}\n"))]);
     Test::new()
         .current_dir(&dir)
@@ -508,18 +506,7 @@ fn yaml_with_comments_round_trips_and_interoperates() {
         .args(["secrets", "decrypt", "s.enc.yaml"])
         .stdout(PLAIN_YAML)
         .run();
-    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
-        .arg(crate::harness::repo().join("tests/support/sops_check.py"))
-        .arg(dir.join("s.enc.yaml"))
-        .arg(dir.join("key.txt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs = independent_reading(&dir, "s.enc.yaml");
     assert_eq!(theirs["db"]["password"], "hunter2-secret");
     assert_eq!(theirs["db"]["ratio"], 0.25);
     assert_eq!(theirs["hosts"][1]["pw_unencrypted"], "visible");

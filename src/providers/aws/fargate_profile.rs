@@ -63,8 +63,8 @@ async fn describe(
 }
 
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    let lists = futures::future::join_all(clusters.iter().map(|c| async move {
-        let names = cloud
+    let pairs = super::per_cluster(clusters, |c| async move {
+        cloud
             .eks
             .list_fargate_profiles()
             .cluster_name(c)
@@ -73,19 +73,9 @@ pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, Provi
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(ProviderError::api("ListFargateProfiles"))?;
-        Ok::<_, ProviderError>(
-            names
-                .into_iter()
-                .map(|n| (c.clone(), n))
-                .collect::<Vec<_>>(),
-        )
-    }))
-    .await;
-    let mut pairs = Vec::new();
-    for l in lists {
-        pairs.extend(l?);
-    }
+            .map_err(ProviderError::api("ListFargateProfiles"))
+    })
+    .await?;
     let described =
         futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
     let mut out = Vec::new();

@@ -57,6 +57,24 @@ pub async fn eks_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     Ok(all)
 }
 
+/// `(cluster, name)` for every item `list` finds in each cluster, the
+/// clusters listed concurrently (node groups, Fargate profiles).
+pub async fn per_cluster<F, Fut>(
+    clusters: &[String],
+    list: F,
+) -> Result<Vec<(String, String)>, ProviderError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<Vec<String>, ProviderError>>,
+{
+    let lists = futures::future::join_all(clusters.iter().map(|c| list(c.clone()))).await;
+    let mut pairs = Vec::new();
+    for (c, names) in clusters.iter().zip(lists) {
+        pairs.extend(names?.into_iter().map(|n| (c.clone(), n)));
+    }
+    Ok(pairs)
+}
+
 /// `tag:blueprint:name = <blueprint>`.
 pub fn owned(cloud: &Cloud) -> Filter {
     Filter::builder()
