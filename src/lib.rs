@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod diagnostic;
 pub mod interrupt;
+pub mod kinds;
 pub mod model;
 pub mod plan;
 pub mod providers;

@@ -77,12 +77,15 @@ mod tests {
 
     fn sample() -> Graph {
         let mut g = Graph::new();
-        g.insert(Resource::new(Address::new(Kind::Vpc, "v"), Map::new()))
-            .unwrap();
-        let mut s = Resource::new(Address::new(Kind::SecurityGroup, "v/a"), Map::new());
-        s.depends_on.insert(Address::new(Kind::Vpc, "v"));
+        g.insert(Resource::new(
+            Address::new(Kind::new("widget"), "v"),
+            Map::new(),
+        ))
+        .unwrap();
+        let mut s = Resource::new(Address::new(Kind::new("gadget"), "v/a"), Map::new());
+        s.depends_on.insert(Address::new(Kind::new("widget"), "v"));
         s.after_create
-            .insert(Address::new(Kind::SecurityGroup, "v/b"));
+            .insert(Address::new(Kind::new("gadget"), "v/b"));
         g.insert(s).unwrap();
         g
     }
@@ -91,11 +94,11 @@ mod tests {
     fn dot_and_mermaid_show_both_edge_kinds() {
         let g = sample();
         let d = dot(&g);
-        assert!(d.contains("\"security_group.v/a\" -> \"vpc.v\";"));
-        assert!(d.contains("\"security_group.v/a\" -> \"security_group.v/b\" [style=dashed];"));
+        assert!(d.contains("\"gadget.v/a\" -> \"widget.v\";"));
+        assert!(d.contains("\"gadget.v/a\" -> \"gadget.v/b\" [style=dashed];"));
         let m = mermaid(&g);
         assert!(m.contains("n1 --> n0"));
-        assert!(m.contains("n1 -.-> missing[\"security_group.v/b (not declared)\"]"));
+        assert!(m.contains("n1 -.-> missing[\"gadget.v/b (not declared)\"]"));
         assert_eq!(json(&g)["edges"].as_array().unwrap().len(), 2);
     }
 }

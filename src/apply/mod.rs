@@ -6,7 +6,7 @@ mod order;
 
 pub use order::{operations, Op, OpKind};
 
-use crate::model::{rules, Address, Live, Value};
+use crate::model::{Address, Live, Value};
 use crate::plan::{diff_fields, resolve, Plan};
 use crate::providers::{self, Cloud, Planned, ProviderError};
 use std::collections::{BTreeMap, HashMap};
@@ -61,7 +61,7 @@ pub async fn apply(
 ) -> Report {
     crate::interrupt::clear();
     crate::interrupt::set_graceful(true);
-    let ops = operations(plan);
+    let ops = operations(plan, live);
     let graph = Arc::new(graph.clone());
     let state = Arc::new(Mutex::new(State {
         live: live
@@ -73,6 +73,7 @@ pub async fn apply(
     let mut report = Report::default();
     let mut status: Vec<Status> = vec![Status::Waiting; ops.len()];
     let mut running: JoinSet<(usize, Result<Option<String>, String>, Duration)> = JoinSet::new();
+    let mut tasks: HashMap<tokio::task::Id, (usize, Instant)> = HashMap::new();
     let parallelism = parallelism.max(1);
     let mut failed = false;
     loop {
@@ -97,29 +98,30 @@ pub async fn apply(
                 let cloud = cloud.clone();
                 let state = state.clone();
                 let graph = graph.clone();
-                running.spawn(async move {
+                let task = running.spawn(async move {
                     let start = Instant::now();
                     let result = run_op(&cloud, &graph, &state, &op)
                         .await
                         .map_err(|e| e.to_string());
                     (i, result, start.elapsed())
                 });
+                tasks.insert(task.id(), (i, Instant::now()));
             }
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
+        // A task that panicked still has its operation: report it by its
+        // own address.
         let (i, result, elapsed) = match joined {
             Ok(x) => x,
-            Err(e) => {
-                failed = true;
-                report.failed.push((
-                    Address::new(crate::model::Kind::Vpc, "?"),
-                    OpKind::Create,
-                    format!("task failed: {e}"),
-                ));
-                continue;
-            }
+            Err(e) => match tasks.get(&e.id()) {
+                Some(&(i, started)) => (i, Err(format!("task failed: {e}")), started.elapsed()),
+                None => {
+                    failed = true;
+                    continue;
+                }
+            },
         };
         let op = &ops[i];
         let (_, done) = op.kind.verb();
@@ -253,7 +255,7 @@ async fn run_op(
             })?;
             let p = planned(graph, state, &op.address)?;
             let fields = diff_fields(
-                rules::of(op.address.kind),
+                op.address.kind.def().fields,
                 &Value::Map(p.spec.clone()),
                 &Value::Map(live.attrs.clone()),
             );

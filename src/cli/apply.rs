@@ -1,11 +1,9 @@
-//! `bp apply`: make AWS match a blueprint, or apply a saved plan exactly;
-//! `bp destroy`: delete everything a blueprint owns.
+//! `bp apply`: make AWS match a blueprint, or apply a saved plan exactly.
 
 use super::cloud::{self, AwsArgs};
 use super::ScriptArgs;
 use anyhow::{bail, Context, Result};
 use blueprint::apply::{self, OpKind, Report};
-use blueprint::model::Graph;
 use blueprint::plan::{self, render, Plan};
 use clap::Args;
 use std::time::Instant;
@@ -20,20 +18,6 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
     /// How many changes run at once
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
-    pub parallelism: u16,
-}
-
-#[derive(Args, Debug)]
-pub struct DestroyArgs {
-    #[command(flatten)]
-    pub script: ScriptArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// Destroy without asking
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How many deletions run at once
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
 }
@@ -121,7 +105,7 @@ fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> 
     })
 }
 
-async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> Result<i32> {
+pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> Result<i32> {
     let start = Instant::now();
     let before = p.cloud.requests.get();
     let report = apply::apply(&p.cloud, &p.plan, &p.graph, &p.live, parallelism, |line| {
@@ -165,37 +149,4 @@ fn print_report(r: &Report) {
     } else {
         println!("Fix the cause and run the same command again: what was created is tagged and will be found.");
     }
-}
-
-pub fn destroy(a: &DestroyArgs) -> Result<i32> {
-    let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
-    let rt = cloud::runtime()?;
-    let (cloud, live) = rt.block_on(async {
-        let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await;
-        let live = cloud::read_live(&cloud, &a.aws).await?;
-        Ok::<_, anyhow::Error>((cloud, live))
-    })?;
-    let graph = Graph::new();
-    let mut plan = plan::compute(&eval.name, &eval.region, &graph, &live);
-    for c in &mut plan.changes {
-        c.reason = Some("destroy".into());
-    }
-    print!("{}", render::human(&plan));
-    if !plan.has_changes() {
-        return Ok(0);
-    }
-    if !cloud::confirm(
-        &format!("destroy everything blueprint {} owns", eval.name),
-        a.auto_approve,
-    )? {
-        println!("Destroy cancelled.");
-        return Ok(1);
-    }
-    let planned = cloud::Planned {
-        plan,
-        cloud,
-        live,
-        graph,
-    };
-    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))
 }

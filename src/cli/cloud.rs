@@ -88,6 +88,7 @@ pub fn make_plan(
         let cloud = connect(aws, &eval.region, &eval.name).await;
         let live = read_live(&cloud, aws).await?;
         let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);
+        refuse_protected(&plan)?;
         plan.source = Some(plan::Source {
             file: script.file.clone(),
             vars: options.vars.clone(),
@@ -99,6 +100,29 @@ pub fn make_plan(
             graph: eval.graph,
         })
     })
+}
+
+/// A plan that would delete or replace a protected resource is an error
+/// naming each one and why.
+pub fn refuse_protected(plan: &Plan) -> Result<()> {
+    if plan.protected.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = plan
+        .protected
+        .iter()
+        .map(|p| {
+            let what = match p.action {
+                plan::Action::Replace => "replace",
+                _ => "delete",
+            };
+            format!("  {} would {what} it: {}", p.address, p.reason)
+        })
+        .collect();
+    anyhow::bail!(
+        "the plan would delete or replace protected resources:\n{}\n  = hint: protection is recorded on the resource itself; to remove one, first apply it declared with protect: false",
+        lines.join("\n")
+    )
 }
 
 /// Asks for "yes" on a terminal; without one, refuses unless auto-approved.

@@ -3,6 +3,7 @@
 mod apply;
 mod check;
 mod cloud;
+mod destroy;
 mod graph;
 mod plan;
 mod repl;
@@ -37,7 +38,7 @@ pub enum Command {
     /// Change AWS to match a blueprint, or apply a saved plan exactly
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
-    Destroy(apply::DestroyArgs),
+    Destroy(destroy::DestroyArgs),
     /// Explore interactively: evaluate lines, complete names, see the plan
     Repl(repl::ReplArgs),
     /// Encrypt, decrypt, edit and rotate sops-format secret files
@@ -106,7 +107,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Graph(a) => graph::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Apply(a) => apply::run(&a),
-        Command::Destroy(a) => apply::destroy(&a),
+        Command::Destroy(a) => destroy::run(&a),
         Command::Repl(a) => repl::run(&a),
         Command::Secrets(a) => secrets::run(&a),
     }

@@ -5,71 +5,59 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// Every kind of resource Blueprint can declare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Vpc,
-    Subnet,
-    InternetGateway,
-    ElasticIp,
-    NatGateway,
-    RouteTable,
-    SecurityGroup,
-    IamRole,
-    OidcProvider,
-    KmsKey,
-    Cluster,
-    NodeGroup,
-    FargateProfile,
-    S3Bucket,
-}
+/// A kind of resource: a name from the kind registry ([`crate::kinds`]),
+/// which holds everything about it. Kinds order as the registry lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kind(&'static str);
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
-        Kind::Vpc,
-        Kind::Subnet,
-        Kind::InternetGateway,
-        Kind::ElasticIp,
-        Kind::NatGateway,
-        Kind::RouteTable,
-        Kind::SecurityGroup,
-        Kind::IamRole,
-        Kind::OidcProvider,
-        Kind::KmsKey,
-        Kind::Cluster,
-        Kind::NodeGroup,
-        Kind::FargateProfile,
-        Kind::S3Bucket,
-    ];
+    /// A kind constant for a kind module; the registry test checks that
+    /// every registered name is unique.
+    pub const fn new(name: &'static str) -> Kind {
+        Kind(name)
+    }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Vpc => "vpc",
-            Kind::Subnet => "subnet",
-            Kind::InternetGateway => "internet_gateway",
-            Kind::ElasticIp => "elastic_ip",
-            Kind::NatGateway => "nat_gateway",
-            Kind::RouteTable => "route_table",
-            Kind::SecurityGroup => "security_group",
-            Kind::IamRole => "iam_role",
-            Kind::OidcProvider => "oidc_provider",
-            Kind::KmsKey => "kms_key",
-            Kind::Cluster => "cluster",
-            Kind::NodeGroup => "node_group",
-            Kind::FargateProfile => "fargate_profile",
-            Kind::S3Bucket => "s3_bucket",
-        }
+        self.0
+    }
+
+    /// Everything about this kind.
+    pub fn def(self) -> &'static crate::kinds::KindDef {
+        crate::kinds::lookup(self.0)
+            .unwrap_or_else(|| panic!("kind `{}` is not registered", self.0))
+    }
+
+    /// Every registered kind, in registry order.
+    pub fn all() -> impl Iterator<Item = Kind> {
+        crate::kinds::REGISTRY.iter().map(|d| d.kind)
+    }
+
+    fn position(self) -> usize {
+        crate::kinds::REGISTRY
+            .iter()
+            .position(|d| d.kind.0 == self.0)
+            .unwrap_or(usize::MAX)
     }
 
     /// The attribute a handle of this kind stands for when it is passed where
     /// another resource expects it (a subnet handle stands for its id, a role
     /// handle for its ARN).
     pub fn default_attr(self) -> &'static str {
-        match self {
-            Kind::IamRole | Kind::KmsKey | Kind::OidcProvider | Kind::S3Bucket => "arn",
-            Kind::Cluster | Kind::NodeGroup | Kind::FargateProfile => "name",
-            _ => "id",
-        }
+        self.def().default_attr
+    }
+}
+
+impl PartialOrd for Kind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.position()
+            .cmp(&other.position())
+            .then(self.0.cmp(other.0))
     }
 }
 
@@ -82,10 +70,8 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == s)
+        crate::kinds::lookup(s)
+            .map(|d| d.kind)
             .ok_or_else(|| format!("unknown resource kind `{s}`"))
     }
 }
@@ -156,7 +142,7 @@ mod tests {
     #[test]
     fn address_round_trips_through_text() {
         let a: Address = "subnet.pms-prod/private-a".parse().unwrap();
-        assert_eq!(a.kind, Kind::Subnet);
+        assert_eq!(a.kind.as_str(), "subnet");
         assert_eq!(a.name, "pms-prod/private-a");
         assert_eq!(a.leaf(), "private-a");
         assert_eq!(a.parent_name(), "pms-prod");
@@ -166,7 +152,7 @@ mod tests {
     #[test]
     fn bucket_names_may_hold_dots() {
         let a: Address = "s3_bucket.backups.example.com".parse().unwrap();
-        assert_eq!(a.kind, Kind::S3Bucket);
+        assert_eq!(a.kind.as_str(), "s3_bucket");
         assert_eq!(a.name, "backups.example.com");
     }
 

@@ -156,8 +156,11 @@ mod tests {
     use crate::model::Map;
 
     fn res(name: &str, deps: &[&str]) -> Resource {
-        let mut r = Resource::new(Address::new(Kind::Vpc, name), Map::new());
-        r.depends_on = deps.iter().map(|d| Address::new(Kind::Vpc, *d)).collect();
+        let mut r = Resource::new(Address::new(Kind::new("widget"), name), Map::new());
+        r.depends_on = deps
+            .iter()
+            .map(|d| Address::new(Kind::new("widget"), *d))
+            .collect();
         r
     }
 
@@ -194,16 +197,21 @@ mod tests {
             g.insert(r).unwrap();
         }
         let cycle = g.topo_order().unwrap_err();
-        assert_eq!(cycle.to_string(), "vpc.a -> vpc.b -> vpc.c -> vpc.a");
+        assert_eq!(
+            cycle.to_string(),
+            "widget.a -> widget.b -> widget.c -> widget.a"
+        );
     }
 
     #[test]
     fn after_create_edges_do_not_block() {
         let mut g = Graph::new();
         let mut a = res("a", &[]);
-        a.after_create.insert(Address::new(Kind::Vpc, "b"));
+        a.after_create
+            .insert(Address::new(Kind::new("widget"), "b"));
         let mut b = res("b", &[]);
-        b.after_create.insert(Address::new(Kind::Vpc, "a"));
+        b.after_create
+            .insert(Address::new(Kind::new("widget"), "a"));
         g.insert(a).unwrap();
         g.insert(b).unwrap();
         assert_eq!(g.topo_order().unwrap().len(), 2);

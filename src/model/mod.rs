@@ -8,7 +8,6 @@ mod live;
 pub mod names;
 pub mod regions;
 mod resource;
-pub mod rules;
 pub mod validate;
 mod value;
 

@@ -3,14 +3,21 @@
 
 use super::{Kind, Problem};
 
-struct Rule {
-    min: usize,
-    max: usize,
-    allowed: fn(char) -> bool,
-    described: &'static str,
+/// A kind's own rule beyond length and characters.
+pub type NameCheck = fn(&str) -> Result<(), Problem>;
+
+/// What AWS accepts as the name of a kind's resources.
+#[derive(Clone, Copy, Debug)]
+pub struct NameRule {
+    pub min: usize,
+    pub max: usize,
+    pub allowed: fn(char) -> bool,
+    pub described: &'static str,
+    /// Rules beyond length and characters (a bucket name's shape).
+    pub extra: Option<NameCheck>,
 }
 
-fn alnum_dash_underscore(c: char) -> bool {
+pub fn alnum_dash_underscore(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
@@ -18,58 +25,43 @@ fn tag_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
-fn iam_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-' | '_')
-}
+impl NameRule {
+    /// Names that live only in a Name tag: letters, digits, `-`, `_`, `.`.
+    pub const TAG: NameRule = NameRule {
+        min: 1,
+        max: 64,
+        allowed: tag_name_char,
+        described: "letters, digits, `-`, `_` and `.`",
+        extra: None,
+    };
 
-fn bucket_char(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
-}
+    pub const fn chars(
+        min: usize,
+        max: usize,
+        allowed: fn(char) -> bool,
+        described: &'static str,
+    ) -> NameRule {
+        NameRule {
+            min,
+            max,
+            allowed,
+            described,
+            extra: None,
+        }
+    }
 
-fn rule(kind: Kind) -> Rule {
-    match kind {
-        Kind::Cluster => Rule {
-            min: 1,
-            max: 100,
-            allowed: alnum_dash_underscore,
-            described: "letters, digits, `-` and `_`",
-        },
-        Kind::NodeGroup | Kind::FargateProfile => Rule {
-            min: 1,
-            max: 63,
-            allowed: alnum_dash_underscore,
-            described: "letters, digits, `-` and `_`",
-        },
-        Kind::IamRole => Rule {
-            min: 1,
-            max: 64,
-            allowed: iam_char,
-            described: "letters, digits and `+=,.@-_`",
-        },
-        Kind::S3Bucket => Rule {
-            min: 3,
-            max: 63,
-            allowed: bucket_char,
-            described: "lowercase letters, digits, `-` and `.`",
-        },
-        Kind::SecurityGroup => Rule {
-            min: 1,
-            max: 255,
-            allowed: tag_name_char,
-            described: "letters, digits, `-`, `_` and `.`",
-        },
-        _ => Rule {
-            min: 1,
-            max: 64,
-            allowed: tag_name_char,
-            described: "letters, digits, `-`, `_` and `.`",
-        },
+    pub const fn with(mut self, extra: fn(&str) -> Result<(), Problem>) -> NameRule {
+        self.extra = Some(extra);
+        self
     }
 }
 
 /// Checks a resource name against what AWS accepts for its kind.
 pub fn check_name(kind: Kind, name: &str) -> Result<(), Problem> {
-    let r = rule(kind);
+    check_with(&kind.def().names, kind, name)
+}
+
+fn check_with(r: &NameRule, kind: Kind, name: &str) -> Result<(), Problem> {
     let len = name.chars().count();
     if len < r.min || len > r.max {
         return Err(Problem::new(format!(
@@ -93,45 +85,10 @@ pub fn check_name(kind: Kind, name: &str) -> Result<(), Problem> {
             "{kind} name `{name}` must start with a letter or a digit"
         )));
     }
-    match kind {
-        Kind::S3Bucket => check_bucket(name),
-        Kind::SecurityGroup if name.to_ascii_lowercase().starts_with("sg-") => Err(Problem::new(
-            format!("security group name `{name}` starts with `sg-`, which AWS reserves for ids"),
-        )),
-        _ => Ok(()),
+    match r.extra {
+        Some(extra) => extra(name),
+        None => Ok(()),
     }
-}
-
-fn check_bucket(name: &str) -> Result<(), Problem> {
-    let last_ok = name
-        .chars()
-        .last()
-        .is_some_and(|c| c.is_ascii_alphanumeric());
-    if !last_ok {
-        return Err(Problem::new(format!(
-            "bucket name `{name}` must end with a letter or a digit"
-        )));
-    }
-    if name.contains("..") {
-        return Err(Problem::new(format!(
-            "bucket name `{name}` has two adjacent dots"
-        )));
-    }
-    let ip_like = name.split('.').count() == 4
-        && name
-            .split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    if ip_like {
-        return Err(Problem::new(format!(
-            "bucket name `{name}` looks like an IP address, which S3 does not allow"
-        )));
-    }
-    if name.starts_with("xn--") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
-        return Err(Problem::new(format!(
-            "bucket name `{name}` uses a prefix or suffix that S3 reserves"
-        )));
-    }
-    Ok(())
 }
 
 /// A blueprint's name marks everything it owns (tag `blueprint:name`, IAM
@@ -208,22 +165,6 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_per_kind() {
-        assert!(check_name(Kind::Cluster, "pms-prod").is_ok());
-        assert!(check_name(Kind::Cluster, "pms prod").is_err());
-        assert!(check_name(Kind::Cluster, "-pms").is_err());
-        assert!(check_name(Kind::NodeGroup, &"n".repeat(64)).is_err());
-        assert!(check_name(Kind::IamRole, "pms-prod-cluster@x").is_ok());
-        assert!(check_name(Kind::S3Bucket, "pms-backups").is_ok());
-        assert!(check_name(Kind::S3Bucket, "PMS-Backups").is_err());
-        assert!(check_name(Kind::S3Bucket, "ab").is_err());
-        assert!(check_name(Kind::S3Bucket, "a..b").is_err());
-        assert!(check_name(Kind::S3Bucket, "192.168.1.1").is_err());
-        assert!(check_name(Kind::S3Bucket, "backups-").is_err());
-        assert!(check_name(Kind::SecurityGroup, "sg-workers").is_err());
-    }
 
     #[test]
     fn instance_types() {

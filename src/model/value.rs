@@ -317,7 +317,7 @@ mod tests {
 
     fn vpc_id() -> Ref {
         Ref {
-            address: Address::new(Kind::Vpc, "pms-prod"),
+            address: Address::new(Kind::all().next().expect("a registered kind"), "pms-prod"),
             attr: "id".into(),
         }
     }
@@ -364,6 +364,7 @@ mod tests {
     #[test]
     fn display_is_compact() {
         let v = Value::List(vec![Value::str("a"), Value::Ref(vpc_id())]);
-        assert_eq!(v.to_string(), r#"["a", ${vpc.pms-prod.id}]"#);
+        let kind = vpc_id().address.kind;
+        assert_eq!(v.to_string(), format!(r#"["a", ${{{kind}.pms-prod.id}}]"#));
     }
 }

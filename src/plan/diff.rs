@@ -1,14 +1,9 @@
 //! Field-level comparison of a desired spec with live attributes.
 
 use super::FieldDiff;
-use crate::model::{rules::Rules, Address, Map, Part, Value};
+use crate::kinds::{Diff, Field};
+use crate::model::{Address, Map, Part, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// Maps compared key by key over the keys of both sides (a tag that is no
-/// longer declared is removed).
-const KEYED: &[&str] = &["tags", "labels", "inline_policies"];
-/// Maps compared key by key over the declared keys only.
-const STRUCTS: &[&str] = &["scaling", "endpoint", "irsa"];
 
 /// Replaces references whose target is known with their values; the rest
 /// stay references ("known after apply").
@@ -92,60 +87,125 @@ pub fn same(desired: &Value, live: &Value, as_set: bool) -> bool {
 }
 
 /// The differences between a desired spec and live attributes, over the
-/// fields the spec declares.
-pub fn diff_fields(rules: &Rules, desired: &Value, live: &Value) -> Vec<FieldDiff> {
+/// fields the spec declares, each compared as the kind's schema says.
+pub fn diff_fields(fields: &[Field], desired: &Value, live: &Value) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     let empty = Map::new();
     let d = desired.as_map().unwrap_or(&empty);
     let l = live.as_map().unwrap_or(&empty);
     for (k, dv) in d {
         let lv = l.get(k).unwrap_or(&Value::Null);
-        walk(rules, k, dv, lv, &mut out);
+        let field = fields.iter().find(|f| f.name == k.as_str());
+        debug_assert!(
+            field.is_some(),
+            "spec field `{k}` is not in the kind's field schema"
+        );
+        let field = field.copied().unwrap_or(Field::new("?"));
+        walk(&field, k, dv, lv, field.replace, &mut out);
     }
     out
 }
 
-fn walk(rules: &Rules, path: &str, d: &Value, l: &Value, out: &mut Vec<FieldDiff>) {
-    let top = path.split('.').next().unwrap_or(path);
-    let nested = path.contains('.');
+fn walk(
+    field: &Field,
+    path: &str,
+    d: &Value,
+    l: &Value,
+    replace: Option<&'static str>,
+    out: &mut Vec<FieldDiff>,
+) {
     let empty = Map::new();
-    if !nested && (KEYED.contains(&top) || STRUCTS.contains(&top)) {
-        if let (Some(dm), lm) = (d.as_map(), l.as_map().unwrap_or(&empty)) {
+    match field.diff {
+        Diff::Map | Diff::Struct(_) if d.as_map().is_some() => {
+            let dm = d.as_map().unwrap_or(&empty);
+            let lm = l.as_map().unwrap_or(&empty);
             let mut keys: BTreeSet<&String> = dm.keys().collect();
-            if KEYED.contains(&top) {
+            if matches!(field.diff, Diff::Map) {
                 keys.extend(lm.keys());
             }
             for k in keys {
+                let inner = match field.diff {
+                    Diff::Struct(fields) => fields
+                        .iter()
+                        .find(|f| f.name == k.as_str())
+                        .copied()
+                        .unwrap_or(Field::new("?")),
+                    _ => Field::new("?"),
+                };
                 let dv = dm.get(k).unwrap_or(&Value::Null);
                 let lv = lm.get(k).unwrap_or(&Value::Null);
-                walk(rules, &format!("{path}.{k}"), dv, lv, out);
+                walk(
+                    &inner,
+                    &format!("{path}.{k}"),
+                    dv,
+                    lv,
+                    inner.replace.or(replace),
+                    out,
+                );
             }
-            return;
+        }
+        _ => {
+            let equal = match field.diff {
+                Diff::ListByKey(key) => same_by_key(d, l, key),
+                Diff::Set => same(d, l, true),
+                _ => same(d, l, false),
+            };
+            if equal {
+                return;
+            }
+            // What stands where a secret is declared is never shown either.
+            let hide = d.is_sensitive() || matches!(field.diff, Diff::Sensitive);
+            let hidden = || {
+                Value::Sensitive(crate::model::Secret {
+                    hash: "live".into(),
+                    value: None,
+                })
+            };
+            let before = if hide && !matches!(l, Value::Null) {
+                hidden()
+            } else {
+                l.clone()
+            };
+            let after = if matches!(field.diff, Diff::Sensitive) && !d.is_sensitive() {
+                hidden()
+            } else {
+                d.clone()
+            };
+            out.push(FieldDiff {
+                path: path.to_string(),
+                before,
+                after,
+                forces_replacement: replace.is_some(),
+            });
         }
     }
-    if !same(d, l, rules.is_set(path)) {
-        // What stands where a secret is declared is never shown either.
-        let before = if d.is_sensitive() && !matches!(l, Value::Null) {
-            Value::Sensitive(crate::model::Secret {
-                hash: "live".into(),
-                value: None,
-            })
-        } else {
-            l.clone()
-        };
-        out.push(FieldDiff {
-            path: path.to_string(),
-            before,
-            after: d.clone(),
-            forces_replacement: rules.replacement_reason(path).is_some(),
-        });
+}
+
+/// Lists of maps compared as maps keyed by `key`: order does not matter.
+fn same_by_key(d: &Value, l: &Value, key: &str) -> bool {
+    let keyed = |v: &Value| -> Option<Map> {
+        let mut m = Map::new();
+        for item in v.as_list()? {
+            let k = item.get(key)?.as_str()?.to_string();
+            m.insert(k, item.clone());
+        }
+        Some(m)
+    };
+    match (keyed(d), keyed(l)) {
+        (Some(a), Some(b)) if d.refs().is_empty() => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same(v, w, false)))
+        }
+        _ => same(d, l, true),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{rules, Kind, Ref};
+    use crate::kinds::TAGS;
+    use crate::model::{Kind, Ref};
 
     fn map(pairs: &[(&str, Value)]) -> Value {
         Value::Map(
@@ -160,24 +220,44 @@ mod tests {
         Value::str(x)
     }
 
+    const SUBNETISH: &[Field] = &[
+        Field::new("cidr").replaces("a subnet's CIDR block cannot change"),
+        Field::new("vpc").replaces("a subnet cannot move").refers(),
+    ];
+
     #[test]
     fn only_declared_fields_are_compared() {
         let d = map(&[("cidr", s("10.0.0.0/24"))]);
         let l = map(&[("cidr", s("10.0.0.0/24")), ("owner_id", s("123"))]);
-        assert!(diff_fields(rules::of(Kind::Subnet), &d, &l).is_empty());
+        assert!(diff_fields(SUBNETISH, &d, &l).is_empty());
     }
 
     #[test]
     fn replacement_fields_are_flagged() {
         let d = map(&[("cidr", s("10.0.1.0/24"))]);
         let l = map(&[("cidr", s("10.0.0.0/24"))]);
-        let f = diff_fields(rules::of(Kind::Subnet), &d, &l);
+        let f = diff_fields(SUBNETISH, &d, &l);
         assert_eq!(f.len(), 1);
         assert!(f[0].forces_replacement);
     }
 
     #[test]
-    fn structs_compare_per_key_and_tags_over_both_sides() {
+    #[should_panic(expected = "not in the kind's field schema")]
+    fn an_undeclared_spec_field_is_an_error_in_tests() {
+        let d = map(&[("cird", s("10.0.1.0/24"))]);
+        diff_fields(SUBNETISH, &d, &Value::Null);
+    }
+
+    #[test]
+    fn structs_compare_per_key_and_maps_over_both_sides() {
+        const FIELDS: &[Field] = &[
+            Field::new("scaling").diff(Diff::Struct(&[
+                Field::new("min"),
+                Field::new("desired"),
+                Field::new("max"),
+            ])),
+            TAGS,
+        ];
         let d = map(&[
             (
                 "scaling",
@@ -196,7 +276,7 @@ mod tests {
             ),
             ("tags", map(&[("team", s("a")), ("old", s("x"))])),
         ]);
-        let f = diff_fields(rules::of(Kind::NodeGroup), &d, &l);
+        let f = diff_fields(FIELDS, &d, &l);
         let paths: Vec<&str> = f.iter().map(|x| x.path.as_str()).collect();
         assert_eq!(paths, ["scaling.desired", "tags.old"]);
         assert!(!f[0].forces_replacement);
@@ -204,21 +284,79 @@ mod tests {
     }
 
     #[test]
+    fn nested_fields_take_their_own_semantics_and_inherit_replacement() {
+        const FIELDS: &[Field] = &[Field::new("endpoint")
+            .diff(Diff::Struct(&[
+                Field::new("public_cidrs").set(),
+                Field::new("public"),
+            ]))
+            .replaces("cannot change")];
+        let d = map(&[(
+            "endpoint",
+            map(&[
+                ("public_cidrs", Value::List(vec![s("a"), s("b")])),
+                ("public", Value::Bool(true)),
+            ]),
+        )]);
+        let l = map(&[(
+            "endpoint",
+            map(&[
+                ("public_cidrs", Value::List(vec![s("b"), s("a")])),
+                ("public", Value::Bool(false)),
+            ]),
+        )]);
+        let f = diff_fields(FIELDS, &d, &l);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].path, "endpoint.public");
+        assert!(f[0].forces_replacement);
+    }
+
+    #[test]
     fn sets_ignore_order_and_empties_match() {
+        const FIELDS: &[Field] = &[
+            Field::new("logging").set(),
+            Field::new("security_groups").set(),
+            Field::new("steps"),
+        ];
         let d = map(&[
             ("logging", Value::List(vec![s("api"), s("audit")])),
             ("security_groups", Value::List(vec![])),
         ]);
         let l = map(&[("logging", Value::List(vec![s("audit"), s("api")]))]);
-        assert!(diff_fields(rules::of(Kind::Cluster), &d, &l).is_empty());
-        let d = map(&[("instance_types", Value::List(vec![s("a"), s("b")]))]);
-        let l = map(&[("instance_types", Value::List(vec![s("b"), s("a")]))]);
-        assert!(diff_fields(rules::of(Kind::NodeGroup), &d, &l).is_empty());
+        assert!(diff_fields(FIELDS, &d, &l).is_empty());
+        let d = map(&[("steps", Value::List(vec![s("a"), s("b")]))]);
+        let l = map(&[("steps", Value::List(vec![s("b"), s("a")]))]);
+        assert_eq!(
+            diff_fields(FIELDS, &d, &l).len(),
+            1,
+            "atomic lists keep order"
+        );
+    }
+
+    #[test]
+    fn lists_by_key_ignore_order_but_not_content() {
+        const FIELDS: &[Field] = &[Field::new("attrs").diff(Diff::ListByKey("name"))];
+        let item = |n: &str, t: &str| map(&[("name", s(n)), ("type", s(t))]);
+        let d = map(&[("attrs", Value::List(vec![item("a", "S"), item("b", "N")]))]);
+        let l = map(&[("attrs", Value::List(vec![item("b", "N"), item("a", "S")]))]);
+        assert!(diff_fields(FIELDS, &d, &l).is_empty());
+        let l = map(&[("attrs", Value::List(vec![item("b", "S"), item("a", "S")]))]);
+        assert_eq!(diff_fields(FIELDS, &d, &l).len(), 1);
+    }
+
+    #[test]
+    fn sensitive_fields_never_show_their_values() {
+        const FIELDS: &[Field] = &[Field::new("password").diff(Diff::Sensitive)];
+        let d = map(&[("password", s("new"))]);
+        let l = map(&[("password", s("old"))]);
+        let f = diff_fields(FIELDS, &d, &l);
+        assert!(matches!(f[0].before, Value::Sensitive(_)));
+        assert!(matches!(f[0].after, Value::Sensitive(_)));
     }
 
     #[test]
     fn references_resolve_when_known_and_differ_when_not() {
-        let vpc = Address::new(Kind::Vpc, "v");
+        let vpc = Address::new(Kind::new("vpcish"), "v");
         let d = map(&[(
             "vpc",
             Value::Ref(Ref {
@@ -229,14 +367,14 @@ mod tests {
         let l = map(&[("vpc", s("vpc-1"))]);
         let outputs = BTreeMap::from([("id".to_string(), "vpc-1".to_string())]);
         let known = HashMap::from([(vpc, &outputs)]);
-        assert!(diff_fields(rules::of(Kind::Subnet), &resolve(&d, &known), &l).is_empty());
-        let f = diff_fields(rules::of(Kind::Subnet), &resolve(&d, &HashMap::new()), &l);
+        assert!(diff_fields(SUBNETISH, &resolve(&d, &known), &l).is_empty());
+        let f = diff_fields(SUBNETISH, &resolve(&d, &HashMap::new()), &l);
         assert!(f[0].forces_replacement);
     }
 
     #[test]
     fn templates_resolve_to_strings() {
-        let c = Address::new(Kind::Cluster, "c");
+        let c = Address::new(Kind::new("clusterish"), "c");
         let t = Value::Template(vec![
             Part::Lit("arn:".into()),
             Part::Ref(Ref {

@@ -7,7 +7,7 @@ pub mod render;
 
 pub use diff::{diff_fields, resolve};
 
-use crate::model::{rules, Address, Graph, Live, Map, Resource, Value};
+use crate::model::{Address, Graph, Live, Map, Resource, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -53,12 +53,36 @@ pub fn touches(fields: &[FieldDiff], field: &str) -> bool {
     })
 }
 
+/// Why a change deletes or replaces a resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reason {
+    /// A field that cannot change in place changed.
+    Immutable { field: String, message: String },
+    /// The resource is owned by the blueprint but no longer declared.
+    NotDeclared,
+    /// `bp destroy` deletes everything the blueprint owns.
+    Destroy,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Immutable { message, .. } => f.write_str(message),
+            Reason::NotDeclared => f.write_str("no longer declared in the blueprint"),
+            Reason::Destroy => f.write_str("destroy"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub address: Address,
     pub action: Action,
+    /// The provider instance the change runs against (`aws:us-east-1`).
+    pub provider: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub fields: Vec<FieldDiff>,
     /// The live resource's id, for updates, replacements and deletes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,11 +99,22 @@ pub struct Desired {
     pub after_create: Vec<Address>,
 }
 
+/// A protected resource the plan would delete or replace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Protected {
+    pub address: Address,
+    pub action: Action,
+    pub reason: Reason,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
     pub blueprint: String,
     pub region: String,
+    /// Changes refused because their resource is protected (`protect`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<Protected>,
     /// Changes in the order they are listed (dependencies first, deletes last).
     pub changes: Vec<Change>,
     pub unchanged: usize,
@@ -168,11 +203,38 @@ pub fn fingerprint(live: &[Live]) -> String {
     hex::encode(h.finalize())
 }
 
+/// What kind of plan to make.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mode {
+    /// `bp destroy`: everything owned goes, with the reason "destroy".
+    pub destroy: bool,
+    /// Delete and replace protected resources too (`--include-protected`).
+    pub include_protected: bool,
+}
+
+/// The provider instance resources of a region run against.
+pub fn aws_provider(region: &str) -> String {
+    format!("aws:{region}")
+}
+
 /// Compares the desired graph with the live state.
 ///
-/// Deletions are listed last, in reverse dependency order of what they
-/// depended on (their addresses sort them: most nested first).
+/// Deletions are listed last, dependents before what they use: the
+/// dependencies of a live resource come from the desired graph where it is
+/// still declared, and from its live attributes (a subnet's VPC id, a node
+/// group's cluster name) in every case.
 pub fn compute(blueprint: &str, region: &str, desired: &Graph, live: &[Live]) -> Plan {
+    compute_with(blueprint, region, desired, live, Mode::default())
+}
+
+pub fn compute_with(
+    blueprint: &str,
+    region: &str,
+    desired: &Graph,
+    live: &[Live],
+    mode: Mode,
+) -> Plan {
+    let provider = aws_provider(region);
     let by_address: HashMap<&Address, &Live> = live.iter().map(|l| (&l.address, l)).collect();
     let order: Vec<Address> = match desired.topo_order() {
         Ok(o) => o.into_iter().cloned().collect(),
@@ -193,7 +255,7 @@ pub fn compute(blueprint: &str, region: &str, desired: &Graph, live: &[Live]) ->
         let Some(r) = desired.get(address) else {
             continue;
         };
-        let change = compare(r, by_address.get(address).copied(), &known);
+        let change = compare(r, by_address.get(address).copied(), &known, &provider);
         if change.as_ref().is_some_and(|c| c.action != Action::Update) {
             known.remove(address);
         }
@@ -204,40 +266,63 @@ pub fn compute(blueprint: &str, region: &str, desired: &Graph, live: &[Live]) ->
             continue;
         };
         if r.after_create.iter().any(|a| !known.contains_key(a)) {
-            let change = compare(r, by_address.get(address).copied(), &known);
+            let change = compare(r, by_address.get(address).copied(), &known, &provider);
             decided.insert(address.clone(), change);
         }
     }
     let mut changes = Vec::new();
+    let mut protected = Vec::new();
     let mut unchanged = 0;
     for address in &order {
         match decided.remove(address).flatten() {
+            Some(c) if c.action == Action::Replace && is_protected(by_address.get(address)) => {
+                protected.push(Protected {
+                    address: c.address.clone(),
+                    action: c.action,
+                    reason: c.reason.clone().unwrap_or(Reason::NotDeclared),
+                });
+                if mode.include_protected {
+                    changes.push(c);
+                }
+            }
             Some(c) => changes.push(c),
             None => unchanged += 1,
         }
     }
-    let mut deletes: Vec<&Live> = live
+    let gone: Vec<&Live> = live
         .iter()
         .filter(|l| !desired.contains(&l.address))
         .collect();
-    deletes.sort_by(|a, b| {
-        delete_rank(&b.address)
-            .cmp(&delete_rank(&a.address))
-            .then(a.address.cmp(&b.address))
-    });
-    for l in deletes {
+    for l in delete_order(&gone, desired) {
+        let reason = if mode.destroy {
+            Reason::Destroy
+        } else {
+            Reason::NotDeclared
+        };
+        if is_protected(Some(&l)) {
+            protected.push(Protected {
+                address: l.address.clone(),
+                action: Action::Delete,
+                reason: reason.clone(),
+            });
+            if !mode.include_protected {
+                continue;
+            }
+        }
         changes.push(Change {
             address: l.address.clone(),
             action: Action::Delete,
-            reason: Some("no longer declared in the blueprint".into()),
+            provider: provider.clone(),
+            reason: Some(reason),
             fields: Vec::new(),
             id: Some(l.id.clone()),
         });
     }
     Plan {
-        format_version: 1,
+        format_version: 2,
         blueprint: blueprint.to_string(),
         region: region.to_string(),
+        protected,
         changes,
         unchanged,
         fingerprint: fingerprint(live),
@@ -254,60 +339,143 @@ pub fn compute(blueprint: &str, region: &str, desired: &Graph, live: &[Live]) ->
     }
 }
 
+/// Whether the live resource carries the protection tag.
+fn is_protected(live: Option<&&Live>) -> bool {
+    live.and_then(|l| l.attrs.get("protect"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The resources a live resource refers to among `others`: the values of
+/// its reference fields (as the kind's schema marks them) that are another
+/// resource's id or one of its outputs other than its name.
+pub fn live_dependencies<'a>(l: &Live, others: &[&'a Live]) -> Vec<&'a Address> {
+    let def = l.address.kind.def();
+    let mut names: Vec<&str> = Vec::new();
+    for f in def.fields.iter().filter(|f| f.reference) {
+        if let Some(v) = l.attrs.get(f.name) {
+            collect_strings(v, &mut names);
+        }
+    }
+    others
+        .iter()
+        .filter(|o| o.address != l.address)
+        .filter(|o| {
+            names.iter().any(|n| {
+                *n == o.id
+                    || o.outputs
+                        .iter()
+                        .any(|(k, v)| k != "name" && !v.is_empty() && v == n)
+            })
+        })
+        .map(|o| &o.address)
+        .collect()
+}
+
+fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Str(s) => out.push(s),
+        Value::List(l) => l.iter().for_each(|x| collect_strings(x, out)),
+        Value::Map(m) => m.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Deletions in an order where dependents go before what they use: edges
+/// from the desired graph (for what is still declared) and from live
+/// attributes. Ties, and any cycle, fall back to address order.
+pub fn delete_order<'a>(gone: &[&'a Live], desired: &Graph) -> Vec<&'a Live> {
+    let mut sorted: Vec<&Live> = gone.to_vec();
+    sorted.sort_by(|a, b| a.address.cmp(&b.address));
+    let index: HashMap<&Address, usize> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (&l.address, i))
+        .collect();
+    // users[i]: the resources that use resource i (and go first).
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); sorted.len()];
+    for (i, l) in sorted.iter().enumerate() {
+        let mut uses: Vec<&Address> = live_dependencies(l, &sorted);
+        if let Some(r) = desired.get(&l.address) {
+            uses.extend(r.depends_on.iter());
+        }
+        for u in uses {
+            if let Some(&j) = index.get(u) {
+                if j != i {
+                    users[j].push(i);
+                }
+            }
+        }
+    }
+    let mut waiting: Vec<usize> = users.iter().map(Vec::len).collect();
+    let mut done = vec![false; sorted.len()];
+    let mut out = Vec::with_capacity(sorted.len());
+    while out.len() < sorted.len() {
+        let next = (0..sorted.len())
+            .find(|&i| !done[i] && waiting[i] == 0)
+            .or_else(|| (0..sorted.len()).find(|&i| !done[i]));
+        let Some(i) = next else { break };
+        done[i] = true;
+        out.push(sorted[i]);
+        // Resource i is deleted: what it used waits for one user fewer.
+        for (j, us) in users.iter().enumerate() {
+            if us.contains(&i) {
+                waiting[j] = waiting[j].saturating_sub(1);
+            }
+        }
+    }
+    out
+}
+
 /// The change one desired resource needs, if any.
 fn compare(
     r: &Resource,
     live: Option<&Live>,
     known: &HashMap<Address, &BTreeMap<String, String>>,
+    provider: &str,
 ) -> Option<Change> {
     let resolved = resolve(&Value::Map(r.spec.clone()), known);
     let Some(l) = live else {
         return Some(Change {
             address: r.address.clone(),
             action: Action::Create,
+            provider: provider.to_string(),
             reason: None,
             fields: creation_fields(&resolved),
             id: None,
         });
     };
-    let rules = rules::of(r.address.kind);
-    let fields = diff_fields(rules, &resolved, &Value::Map(l.attrs.clone()));
+    let def = r.address.kind.def();
+    let fields = diff_fields(def.fields, &resolved, &Value::Map(l.attrs.clone()));
     if fields.is_empty() {
         return None;
     }
     let reason = fields
         .iter()
         .filter(|f| f.forces_replacement)
-        .find_map(|f| rules.replacement_reason(&f.path));
+        .find_map(|f| {
+            let why = def
+                .field(&f.path)
+                .and_then(|x| x.replace)
+                .or_else(|| def.field(f.path.split('.').next()?).and_then(|x| x.replace))?;
+            Some(Reason::Immutable {
+                field: f.path.clone(),
+                message: why.to_string(),
+            })
+        });
+    let action = if reason.is_some() || def.update.is_none() {
+        Action::Replace
+    } else {
+        Action::Update
+    };
     Some(Change {
         address: r.address.clone(),
-        action: if reason.is_some() {
-            Action::Replace
-        } else {
-            Action::Update
-        },
-        reason: reason.map(String::from),
+        action,
+        provider: provider.to_string(),
+        reason,
         fields,
         id: Some(l.id.clone()),
     })
-}
-
-/// Deletion order among resources that are no longer declared, whose
-/// dependencies are unknown: dependents (high rank) before what they use.
-pub fn delete_rank(a: &Address) -> u8 {
-    use crate::model::Kind::*;
-    match a.kind {
-        NodeGroup | FargateProfile => 9,
-        OidcProvider => 8,
-        Cluster => 7,
-        RouteTable => 6,
-        NatGateway => 5,
-        ElasticIp | InternetGateway => 4,
-        SecurityGroup => 3,
-        Subnet => 2,
-        Vpc => 1,
-        IamRole | KmsKey | S3Bucket => 0,
-    }
 }
 
 /// Every field of a new resource, flattened, as `null -> value`.

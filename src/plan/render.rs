@@ -142,12 +142,14 @@ pub fn json(p: &Plan) -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::model::{Address, Kind};
+    use crate::plan::Reason;
 
     fn plan(changes: Vec<Change>) -> Plan {
         Plan {
             format_version: 1,
             blueprint: "demo".into(),
             region: "us-east-1".into(),
+            protected: vec![],
             changes,
             unchanged: 3,
             fingerprint: String::new(),
@@ -168,8 +170,9 @@ mod tests {
     fn actions_fields_and_summary() {
         let p = plan(vec![
             Change {
-                address: Address::new(Kind::NodeGroup, "demo/app"),
+                address: Address::new(Kind::new("gadget"), "demo/app"),
                 action: Action::Update,
+                provider: "aws:us-east-1".into(),
                 reason: None,
                 fields: vec![FieldDiff {
                     path: "scaling.desired".into(),
@@ -180,9 +183,13 @@ mod tests {
                 id: Some("app".into()),
             },
             Change {
-                address: Address::new(Kind::Subnet, "demo/private-a"),
+                address: Address::new(Kind::new("widget"), "demo/private-a"),
                 action: Action::Replace,
-                reason: Some("a subnet's CIDR block cannot change".into()),
+                provider: "aws:us-east-1".into(),
+                reason: Some(Reason::Immutable {
+                    field: "cidr".into(),
+                    message: "a widget's CIDR block cannot change".into(),
+                }),
                 fields: vec![FieldDiff {
                     path: "cidr".into(),
                     before: Value::str("10.0.1.0/24"),
@@ -192,21 +199,22 @@ mod tests {
                 id: Some("subnet-1".into()),
             },
             Change {
-                address: Address::new(Kind::KmsKey, "old"),
+                address: Address::new(Kind::new("lock"), "old"),
                 action: Action::Delete,
-                reason: Some("no longer declared in the blueprint".into()),
+                provider: "aws:us-east-1".into(),
+                reason: Some(Reason::NotDeclared),
                 fields: vec![],
                 id: Some("k-1".into()),
             },
         ]);
         let text = human(&p);
         assert!(
-            text.contains("  ~ node_group.demo/app  (app)\n      scaling.desired: 2 -> 4\n"),
+            text.contains("  ~ gadget.demo/app  (app)\n      scaling.desired: 2 -> 4\n"),
             "{text}"
         );
-        assert!(text.contains("  -/+ subnet.demo/private-a  (replace: a subnet's CIDR block cannot change)\n      cidr: \"10.0.1.0/24\" -> \"10.0.9.0/24\"  # forces replacement\n"), "{text}");
+        assert!(text.contains("  -/+ widget.demo/private-a  (replace: a widget's CIDR block cannot change)\n      cidr: \"10.0.1.0/24\" -> \"10.0.9.0/24\"  # forces replacement\n"), "{text}");
         assert!(
-            text.contains("  - kms_key.old  (k-1: no longer declared in the blueprint)\n"),
+            text.contains("  - lock.old  (k-1: no longer declared in the blueprint)\n"),
             "{text}"
         );
         assert!(

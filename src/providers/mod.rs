@@ -3,10 +3,13 @@
 
 pub mod aws;
 mod error;
+pub mod inventory;
 
 pub use error::ProviderError;
+pub use inventory::Row;
 
-use crate::model::{Address, Kind, Live, Map};
+use crate::kinds::{Read, REGISTRY};
+use crate::model::{Address, Live, Map, Value};
 use crate::plan::FieldDiff;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -19,6 +22,14 @@ use std::time::Duration;
 /// Tag keys that mark what Blueprint owns.
 pub const TAG_NAME: &str = "blueprint:name";
 pub const TAG_ADDRESS: &str = "blueprint:address";
+/// Set on resources declared with `protect: true`: a plan refuses to delete
+/// or replace them, whether or not the blueprint still declares them.
+pub const TAG_PROTECT: &str = "blueprint:protect";
+
+/// Whether a live resource's tags carry the protection tag.
+pub fn protected_by<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    tags.any(|(k, v)| k == TAG_PROTECT && v == "true")
+}
 
 /// How to reach AWS.
 #[derive(Clone, Debug, Default)]
@@ -71,7 +82,14 @@ pub struct Cloud {
     /// How long to wait for clusters, node groups and NAT gateways.
     pub wait_timeout: Duration,
     pub poll_interval: Duration,
+    /// The shared AWS configuration, for clients built on first use.
+    sdk: aws_config::SdkConfig,
+    /// Clients of services kinds added later, built once by [`Cloud::client`].
+    clients: Arc<std::sync::Mutex<ClientCache>>,
 }
+
+type ClientCache =
+    std::collections::HashMap<std::any::TypeId, Box<dyn std::any::Any + Send + Sync>>;
 
 impl Cloud {
     pub async fn connect(target: &Target, blueprint: &str) -> Cloud {
@@ -131,7 +149,27 @@ impl Cloud {
             read_times: Arc::default(),
             wait_timeout,
             poll_interval,
+            sdk: conf,
+            clients: Arc::default(),
         }
+    }
+
+    /// A client of any AWS service, built once from the shared configuration
+    /// with the request counter attached: a kind module of a new service
+    /// needs no change here.
+    /// `cloud.client(|conf, counter| Client::from_conf(Builder::from(conf).interceptor(counter).build()))`
+    pub fn client<C: Clone + Send + Sync + 'static>(
+        &self,
+        build: impl FnOnce(&aws_config::SdkConfig, RequestCounter) -> C,
+    ) -> C {
+        let mut cache = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = cache
+            .entry(std::any::TypeId::of::<C>())
+            .or_insert_with(|| Box::new(build(&self.sdk, self.requests.clone())));
+        entry
+            .downcast_ref::<C>()
+            .cloned()
+            .expect("clients are cached under their own type")
     }
 
     /// The ownership tags for a resource, plus its own tags and Name.
@@ -154,6 +192,9 @@ impl Cloud {
             .unwrap_or_default();
         tags.push((TAG_NAME.into(), self.blueprint.clone()));
         tags.push((TAG_ADDRESS.into(), address.to_string()));
+        if spec.get("protect").and_then(Value::as_bool) == Some(true) {
+            tags.push((TAG_PROTECT.into(), "true".into()));
+        }
         tags
     }
 
@@ -183,26 +224,40 @@ pub struct Planned {
 }
 
 impl Planned {
+    /// The value of a spec field. Asking for a field the kind's schema does
+    /// not have is an error, never a silent empty value.
+    pub fn get(&self, k: &str) -> Result<Option<&Value>, ProviderError> {
+        if self.address.kind.def().field(k).is_none() {
+            return Err(ProviderError::Spec(format!(
+                "{}: `{k}` is not a field of a {}",
+                self.address, self.address.kind
+            )));
+        }
+        Ok(self.spec.get(k))
+    }
+
     pub fn str(&self, k: &str) -> Result<&str, ProviderError> {
-        self.spec.get(k).and_then(|v| v.as_str()).ok_or_else(|| {
+        self.get(k)?.and_then(|v| v.as_str()).ok_or_else(|| {
             ProviderError::Spec(format!("{}: `{k}` is not a resolved string", self.address))
         })
     }
 
-    pub fn strs(&self, k: &str) -> Vec<String> {
-        self.spec
-            .get(k)
+    /// A list of strings; an absent field is an empty list.
+    pub fn strs(&self, k: &str) -> Result<Vec<String>, ProviderError> {
+        Ok(self
+            .get(k)?
             .and_then(|v| v.as_list())
             .map(|l| {
                 l.iter()
                     .filter_map(|x| x.as_str().map(String::from))
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
-    pub fn bool(&self, k: &str) -> bool {
-        self.spec.get(k).and_then(|v| v.as_bool()).unwrap_or(false)
+    /// A flag; an absent field is false.
+    pub fn bool(&self, k: &str) -> Result<bool, ProviderError> {
+        Ok(self.get(k)?.and_then(|v| v.as_bool()).unwrap_or(false))
     }
 }
 
@@ -226,17 +281,15 @@ pub fn stale_tag_keys(r: &Planned, live: &Live) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads every owned resource of every kind, the kinds in parallel.
+/// Reads every owned resource of every kind, the kinds in parallel: one
+/// batched read per kind that has its own (see [`crate::kinds::Read`]).
 pub async fn read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let (ec2, iam, kms, eks, s3) = tokio::join!(
-        aws::ec2_read_all(cloud),
-        cloud.timed("iam", aws::iam::read(cloud)),
-        cloud.timed("kms", aws::kms_key::read(cloud)),
-        aws::eks_read_all(cloud),
-        cloud.timed("s3", aws::s3_bucket::read(cloud)),
-    );
+    let reads = REGISTRY.iter().filter_map(|d| match d.read {
+        Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
+        Read::With(_) => None,
+    });
     let mut all = Vec::new();
-    for part in [ec2, iam, kms, eks, s3] {
+    for part in futures::future::join_all(reads).await {
         all.extend(part?);
     }
     all.sort_by(|a, b| a.address.cmp(&b.address));
@@ -245,23 +298,7 @@ pub async fn read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 
 /// Creates a resource; returns what now exists.
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
-    use aws::*;
-    match r.address.kind {
-        Kind::Vpc => vpc::create(cloud, r).await,
-        Kind::Subnet => subnet::create(cloud, r).await,
-        Kind::InternetGateway => internet_gateway::create(cloud, r).await,
-        Kind::ElasticIp => elastic_ip::create(cloud, r).await,
-        Kind::NatGateway => nat_gateway::create(cloud, r).await,
-        Kind::RouteTable => route_table::create(cloud, r).await,
-        Kind::SecurityGroup => security_group::create(cloud, r).await,
-        Kind::IamRole => iam::create_role(cloud, r).await,
-        Kind::OidcProvider => iam::create_oidc_provider(cloud, r).await,
-        Kind::KmsKey => kms_key::create(cloud, r).await,
-        Kind::Cluster => cluster::create(cloud, r).await,
-        Kind::NodeGroup => node_group::create(cloud, r).await,
-        Kind::FargateProfile => fargate_profile::create(cloud, r).await,
-        Kind::S3Bucket => s3_bucket::create(cloud, r).await,
-    }
+    (r.address.kind.def().create)(cloud, r).await
 }
 
 /// Changes a resource in place; returns what now exists.
@@ -271,47 +308,18 @@ pub async fn update(
     live: &Live,
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
-    use aws::*;
-    match r.address.kind {
-        Kind::Vpc => vpc::update(cloud, r, live, fields).await,
-        Kind::Subnet => subnet::update(cloud, r, live, fields).await,
-        Kind::InternetGateway => internet_gateway::update(cloud, r, live, fields).await,
-        Kind::ElasticIp => elastic_ip::update(cloud, r, live, fields).await,
-        Kind::NatGateway => nat_gateway::update(cloud, r, live, fields).await,
-        Kind::RouteTable => route_table::update(cloud, r, live, fields).await,
-        Kind::SecurityGroup => security_group::update(cloud, r, live, fields).await,
-        Kind::IamRole => iam::update_role(cloud, r, live, fields).await,
-        Kind::OidcProvider => iam::update_oidc_provider(cloud, r, live, fields).await,
-        Kind::KmsKey => kms_key::update(cloud, r, live, fields).await,
-        Kind::Cluster => cluster::update(cloud, r, live, fields).await,
-        Kind::NodeGroup => node_group::update(cloud, r, live, fields).await,
-        Kind::FargateProfile => Err(ProviderError::Unsupported(format!(
-            "{}: Fargate profiles cannot change in place",
-            r.address
+    match r.address.kind.def().update {
+        Some(update) => update(cloud, r, live, fields).await,
+        None => Err(ProviderError::Unsupported(format!(
+            "{}: a {} cannot change in place",
+            r.address, r.address.kind
         ))),
-        Kind::S3Bucket => s3_bucket::update(cloud, r, live, fields).await,
     }
 }
 
 /// Deletes a resource and waits until it is gone.
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    use aws::*;
-    match live.address.kind {
-        Kind::Vpc => vpc::delete(cloud, live).await,
-        Kind::Subnet => subnet::delete(cloud, live).await,
-        Kind::InternetGateway => internet_gateway::delete(cloud, live).await,
-        Kind::ElasticIp => elastic_ip::delete(cloud, live).await,
-        Kind::NatGateway => nat_gateway::delete(cloud, live).await,
-        Kind::RouteTable => route_table::delete(cloud, live).await,
-        Kind::SecurityGroup => security_group::delete(cloud, live).await,
-        Kind::IamRole => iam::delete_role(cloud, live).await,
-        Kind::OidcProvider => iam::delete_oidc_provider(cloud, live).await,
-        Kind::KmsKey => kms_key::delete(cloud, live).await,
-        Kind::Cluster => cluster::delete(cloud, live).await,
-        Kind::NodeGroup => node_group::delete(cloud, live).await,
-        Kind::FargateProfile => fargate_profile::delete(cloud, live).await,
-        Kind::S3Bucket => s3_bucket::delete(cloud, live).await,
-    }
+    (live.address.kind.def().delete)(cloud, live).await
 }
 
 /// Polls `check` until it returns `Some`, or the cloud's timeout passes.

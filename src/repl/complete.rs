@@ -70,8 +70,7 @@ pub fn complete(before: &str, names: &Names) -> (usize, Vec<String>) {
     if let Some(rest) = trimmed.strip_prefix(":help ") {
         if !rest.contains(' ') {
             out.extend(
-                schema::FUNCTIONS
-                    .iter()
+                schema::functions()
                     .map(|f| f.name)
                     .filter(|n| n.starts_with(rest))
                     .map(String::from),
@@ -82,10 +81,9 @@ pub fn complete(before: &str, names: &Names) -> (usize, Vec<String>) {
     if let Some(rest) = trimmed.strip_prefix(":live ") {
         if !rest.contains(' ') {
             out.extend(
-                super::live::KINDS
-                    .iter()
+                super::live::kinds()
                     .filter(|k| k.starts_with(rest))
-                    .map(|k| k.to_string()),
+                    .map(String::from),
             );
             return (rest.len(), out);
         }
@@ -109,18 +107,10 @@ pub fn complete(before: &str, names: &Names) -> (usize, Vec<String>) {
         let members: Vec<&str> = match type_name {
             Some(t) => handles::members(t).to_vec(),
             None => {
-                let mut all: Vec<&str> = [
-                    "Vpc",
-                    "Subnet",
-                    "SecurityGroup",
-                    "IamRole",
-                    "KmsKey",
-                    "Cluster",
-                    "NodeGroup",
-                ]
-                .iter()
-                .flat_map(|t| handles::members(t).iter().copied())
-                .collect();
+                let mut all: Vec<&str> = crate::kinds::REGISTRY
+                    .iter()
+                    .flat_map(|d| d.members.iter().copied())
+                    .collect();
                 all.sort_unstable();
                 all.dedup();
                 all
@@ -152,8 +142,7 @@ pub fn complete(before: &str, names: &Names) -> (usize, Vec<String>) {
         return (word.len(), out);
     }
     out.extend(
-        schema::FUNCTIONS
-            .iter()
+        schema::functions()
             .filter(|f| f.method_of.is_none())
             .map(|f| f.name.to_string()),
     );

@@ -1,6 +1,6 @@
 //! `:live KIND [filter]`: live resources from AWS as a table.
 
-pub use crate::providers::aws::inventory::{list, Row, KINDS};
+pub use crate::providers::inventory::{kinds, list, Row};
 
 pub fn table(kind: &str, rows: &[Row]) -> String {
     if rows.is_empty() {

@@ -171,7 +171,7 @@ impl Repl {
             return "nothing declared yet".into();
         }
         let mut out = String::new();
-        for kind in Kind::ALL {
+        for kind in Kind::all() {
             let of: Vec<String> = g.of_kind(kind).map(|r| r.address.to_string()).collect();
             if !of.is_empty() {
                 out.push_str(&format!("{kind} ({}):\n", of.len()));
@@ -240,7 +240,7 @@ impl Repl {
         let Some(kind) = kind else {
             return Outcome::Error(format!(
                 "error: :live needs a kind: {}\n",
-                live::KINDS.join(", ")
+                live::kinds().collect::<Vec<_>>().join(", ")
             ));
         };
         let cloud = match self.connect("repl") {
@@ -263,7 +263,7 @@ pub fn help(name: Option<&str>) -> String {
     let Some(name) = name else {
         let mut out = String::from(HELP);
         out.push_str("Functions:\n");
-        for f in schema::FUNCTIONS {
+        for f in schema::functions() {
             out.push_str(&format!("  {}\n", f.signature));
         }
         out.push_str("Stdlib: ");
@@ -292,7 +292,7 @@ pub fn help(name: Option<&str>) -> String {
             out.trim_end().to_string()
         }
         None => {
-            let hint = crate::model::names::suggest(name, schema::FUNCTIONS.iter().map(|f| f.name))
+            let hint = crate::model::names::suggest(name, schema::functions().map(|f| f.name))
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
             format!("no function named {name}{hint}")

@@ -2,7 +2,7 @@
 //! as their text (or the reference), data as Rhai would write it.
 
 use crate::model::{Graph, Value};
-use crate::script::handles::{self, Output, Rule, SecretValue, Taint};
+use crate::script::handles::{self, Output, SecretValue};
 use rhai::Dynamic;
 
 pub fn value(v: &Dynamic, graph: &Graph) -> String {
@@ -32,11 +32,8 @@ fn inline(v: &Dynamic) -> String {
     if v.is::<SecretValue>() {
         return "(sensitive)".into();
     }
-    if let Some(r) = v.read_lock::<Rule>() {
-        return format!("{r:?}");
-    }
-    if let Some(t) = v.read_lock::<Taint>() {
-        return format!("taint({:?}, {:?}, {:?})", t.key, t.value, t.effect);
+    if let Some(shown) = crate::kinds::show_value(v) {
+        return shown;
     }
     if v.is_string() {
         return format!("{:?}", v.to_string());

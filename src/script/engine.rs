@@ -60,7 +60,6 @@ pub fn build(state: &Shared, sources: &Sources, root: &Path) -> Engine {
         |_, _, _, _, _| Ok(rhai::debugger::DebuggerCommand::Continue),
     );
     engine.set_module_resolver(Resolver::new(root, sources.clone()));
-    handles::register_types(&mut engine);
     handles::register_values(&mut engine);
     api::register(&mut engine, state);
     engine

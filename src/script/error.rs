@@ -185,7 +185,7 @@ fn describe(e: &EvalAltResult) -> (String, Option<String>) {
                     Some(format!("usage: {}", f.signature)),
                 );
             }
-            let known = super::schema::FUNCTIONS.iter().map(|f| f.name);
+            let known = super::schema::functions().map(|f| f.name);
             let hint =
                 crate::model::names::suggest(name, known).map(|s| format!("did you mean `{s}`?"));
             (

@@ -1,73 +1,29 @@
-//! The typed values scripts hold: one handle type per resource kind, outputs
-//! of resources (known now or after apply), rules and taints.
+//! The typed values scripts hold: handles of resources (each kind defines
+//! its own handle type), outputs of resources (known now or after apply)
+//! and sensitive values.
 
 use crate::model::{Address, Kind, Part, Ref, Value};
 use rhai::Dynamic;
 use std::fmt;
 
-macro_rules! handles {
-    ($($ty:ident => $kind:ident),* $(,)?) => {
-        $(
-            #[derive(Clone, Debug, PartialEq)]
-            pub struct $ty(pub Address);
-        )*
-
-        /// The kind of resource a script value is a handle of, if it is one.
-        pub fn kind_of(v: &Dynamic) -> Option<Kind> {
-            address_of(v).map(|a| a.kind)
-        }
-
-        pub fn address_of(v: &Dynamic) -> Option<Address> {
-            $(
-                if let Some(h) = v.read_lock::<$ty>() {
-                    return Some(h.0.clone());
-                }
-            )*
-            None
-        }
-
-        /// Wraps an address in the handle type of its kind.
-        pub fn handle_for(a: Address) -> Dynamic {
-            match a.kind {
-                $( Kind::$kind => Dynamic::from($ty(a)), )*
-            }
-        }
-
-        /// The type name a script sees (`type_of(x)`), per kind.
-        pub fn type_name(k: Kind) -> &'static str {
-            match k {
-                $( Kind::$kind => stringify!($ty), )*
-            }
-        }
-
-        pub fn register_types(engine: &mut rhai::Engine) {
-            $(
-                engine.register_type_with_name::<$ty>(stringify!($ty));
-                engine.register_fn("to_string", |h: &mut $ty| h.0.to_string());
-                engine.register_fn("to_debug", |h: &mut $ty| format!("{}({})", stringify!($ty), h.0));
-                engine.register_get("address", |h: &mut $ty| h.0.to_string());
-                engine.register_fn("==", |a: $ty, b: $ty| a == b);
-                engine.register_fn("!=", |a: $ty, b: $ty| a != b);
-            )*
-        }
-    };
+/// The kind of resource a script value is a handle of, if it is one.
+pub fn kind_of(v: &Dynamic) -> Option<Kind> {
+    address_of(v).map(|a| a.kind)
 }
 
-handles! {
-    Vpc => Vpc,
-    Subnet => Subnet,
-    SecurityGroup => SecurityGroup,
-    IamRole => IamRole,
-    KmsKey => KmsKey,
-    Cluster => Cluster,
-    NodeGroup => NodeGroup,
-    FargateProfile => FargateProfile,
-    S3Bucket => S3Bucket,
-    InternetGateway => InternetGateway,
-    NatGateway => NatGateway,
-    RouteTable => RouteTable,
-    ElasticIp => ElasticIp,
-    OidcProvider => OidcProvider,
+/// The address a handle stands for, whatever its kind.
+pub fn address_of(v: &Dynamic) -> Option<Address> {
+    crate::kinds::REGISTRY.iter().find_map(|d| (d.unwrap)(v))
+}
+
+/// Wraps an address in the handle type of its kind.
+pub fn handle_for(a: Address) -> Dynamic {
+    (a.kind.def().wrap)(a)
+}
+
+/// The type name a script sees (`type_of(x)`), per kind.
+pub fn type_name(k: Kind) -> &'static str {
+    k.def().handle
 }
 
 /// The type name of any script value, for messages.
@@ -80,12 +36,6 @@ pub fn display_type_name(v: &Dynamic) -> String {
     }
     if v.is::<SecretValue>() {
         return "sensitive value".into();
-    }
-    if v.is::<Rule>() {
-        return "Rule".into();
-    }
-    if v.is::<Taint>() {
-        return "Taint".into();
     }
     v.type_name()
         .rsplit("::")
@@ -226,31 +176,6 @@ impl SecretValue {
     }
 }
 
-/// A security-group rule made by `rule(...)`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Rule {
-    pub protocol: String,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub peer: Peer,
-    pub description: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Peer {
-    Cidr(String),
-    Group(Address),
-    SelfGroup,
-}
-
-/// A node taint made by `taint(key, value, effect)`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Taint {
-    pub key: String,
-    pub value: String,
-    pub effect: String,
-}
-
 pub fn register_values(engine: &mut rhai::Engine) {
     engine
         .register_type_with_name::<SecretValue>("Sensitive")
@@ -283,52 +208,13 @@ pub fn register_values(engine: &mut rhai::Engine) {
             b.known().is_some_and(|k| k == a.as_str())
         })
         .register_fn("==", |a: Output, b: Output| a == b);
-    engine
-        .register_type_with_name::<Rule>("Rule")
-        .register_fn("to_debug", |r: &mut Rule| format!("{r:?}"));
-    engine
-        .register_type_with_name::<Taint>("Taint")
-        .register_fn("to_string", |t: &mut Taint| {
-            format!("{}={}:{}", t.key, t.value, t.effect)
-        })
-        .register_fn("to_debug", |t: &mut Taint| {
-            format!("taint({}={}:{})", t.key, t.value, t.effect)
-        });
 }
 
 /// The properties and methods of each handle type, for completion and `:help`.
 pub fn members(type_name: &str) -> &'static [&'static str] {
-    match type_name {
-        "Vpc" => &[
-            "address",
-            "azs",
-            "cidr",
-            "id",
-            "name",
-            "private_subnets",
-            "public_subnets",
-        ],
-        "Subnet" => &["address", "az", "cidr", "id", "name"],
-        "SecurityGroup" => &["add_egress", "add_ingress", "address", "id", "name"],
-        "IamRole" => &["address", "arn", "name"],
-        "KmsKey" => &["address", "arn", "id", "name"],
-        "Cluster" => &[
-            "address",
-            "arn",
-            "certificate_authority",
-            "endpoint",
-            "fargate_profile",
-            "irsa_role",
-            "name",
-            "node_group",
-            "oidc_issuer",
-            "oidc_provider_arn",
-            "security_group_id",
-            "version",
-        ],
-        "NodeGroup" | "FargateProfile" | "S3Bucket" => &["address", "arn", "name"],
-        _ => &["address"],
-    }
+    crate::kinds::by_handle(type_name)
+        .map(|d| d.members)
+        .unwrap_or(&["address"])
 }
 
 #[cfg(test)]
@@ -337,7 +223,7 @@ mod tests {
 
     #[test]
     fn outputs_collapse_to_strings_refs_or_templates() {
-        let c = Address::new(Kind::Cluster, "pms");
+        let c = Address::new(Kind::new("clusterish"), "pms");
         let name = Output::attr(&c, "name", Some("pms".into()));
         let arn = Output::attr(&c, "arn", None);
         assert_eq!(

@@ -1,13 +1,13 @@
 //! From a blueprint script to a validated desired-state graph, with no AWS
 //! call: the engine, the typed functions, option schemas and error mapping.
 
-mod api;
+pub mod api;
 pub mod engine;
 mod error;
 pub mod handles;
 mod resolver;
 pub mod schema;
-mod state;
+pub mod state;
 
 pub use resolver::STDLIB;
 

@@ -22,13 +22,15 @@ pub enum Ty {
     Enum(&'static [&'static str]),
     EnumList(&'static [&'static str]),
     Handle(Kind),
+    /// A handle, or a string (a security group, or "self").
+    HandleOrStr(Kind),
     HandleList(Kind),
     /// An AZ count or a list of AZ names.
     Azs,
     /// A service principal or a list of them.
     StrOrList,
-    Rules,
-    Taints,
+    /// A list of values made by a function (`rule(...)`, `taint(...)`).
+    Values(&'static str, fn(&Dynamic) -> bool),
     Nested(&'static [Opt]),
     NestedList(&'static [Opt]),
     /// A string, or an output of another resource (`c.name`, `k.arn`).
@@ -55,7 +57,7 @@ pub struct FnDoc {
     pub method_of: Option<&'static str>,
 }
 
-const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
+pub const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
     Opt {
         name,
         ty,
@@ -65,7 +67,7 @@ const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
     }
 }
 
-const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
+pub const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
     Opt {
         name,
         ty,
@@ -75,7 +77,7 @@ const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Opt {
     }
 }
 
-const fn def(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Opt {
+pub const fn def(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Opt {
     Opt {
         name,
         ty,
@@ -85,317 +87,15 @@ const fn def(name: &'static str, ty: Ty, default: &'static str, doc: &'static st
     }
 }
 
-pub const NAT: &[&str] = &["none", "single", "one_per_az"];
-pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "all"];
-pub const LOG_TYPES: &[&str] = &[
-    "api",
-    "audit",
-    "authenticator",
-    "controllerManager",
-    "scheduler",
-];
-pub const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
-pub const AMI_TYPES: &[&str] = &[
-    "AL2_x86_64",
-    "AL2_x86_64_GPU",
-    "AL2_ARM_64",
-    "AL2023_x86_64_STANDARD",
-    "AL2023_ARM_64_STANDARD",
-    "AL2023_x86_64_NVIDIA",
-    "AL2023_x86_64_NEURON",
-    "BOTTLEROCKET_x86_64",
-    "BOTTLEROCKET_ARM_64",
-    "BOTTLEROCKET_x86_64_NVIDIA",
-    "BOTTLEROCKET_ARM_64_NVIDIA",
-    "CUSTOM",
-];
-
-const TAGS: Opt = opt(
+/// The `tags` option every AWS kind takes.
+pub const TAGS_OPT: Opt = opt(
     "tags",
     Ty::StrMap,
     "tags for this resource, merged over tags(...)",
 );
 
-pub const VPC: &[Opt] = &[
-    req("cidr", Ty::Cidr, "the primary IPv4 block, e.g. \"10.0.0.0/16\""),
-    opt("secondary_cidrs", Ty::CidrList, "extra IPv4 blocks associated with the VPC"),
-    opt("azs", Ty::Azs, "how many availability zones (count) or which ones (list of names); subnets are spread over them in order"),
-    opt("public_subnets", Ty::CidrList, "CIDRs of public subnets, one per AZ in order"),
-    opt("private_subnets", Ty::CidrList, "CIDRs of private subnets, one per AZ in order"),
-    def("nat", Ty::Enum(NAT), "\"single\" when there are public and private subnets, else \"none\"", "NAT gateways for private subnets"),
-    def("dns_hostnames", Ty::Bool, "true", "enable DNS hostnames"),
-    TAGS,
-];
-
-pub const SUBNET: &[Opt] = &[
-    req("cidr", Ty::Cidr, "the subnet's IPv4 block, inside the VPC"),
-    req("az", Ty::Str, "availability zone name, e.g. \"us-east-1a\""),
-    def(
-        "public",
-        Ty::Bool,
-        "false",
-        "public (routed to the internet gateway, public IPs on launch)",
-    ),
-    TAGS,
-];
-
-pub const SECURITY_GROUP: &[Opt] = &[
-    def(
-        "description",
-        Ty::Str,
-        "\"Managed by Blueprint\"",
-        "group description (changing it replaces the group)",
-    ),
-    opt("ingress", Ty::Rules, "inbound rules, made with rule(...)"),
-    def(
-        "egress",
-        Ty::Rules,
-        "all traffic to 0.0.0.0/0",
-        "outbound rules, made with rule(...)",
-    ),
-    TAGS,
-];
-
-pub const RULE: &[Opt] = &[
-    req(
-        "protocol",
-        Ty::Enum(PROTOCOLS),
-        "\"tcp\", \"udp\", \"icmp\" or \"all\"",
-    ),
-    opt("port", Ty::Int, "a single port"),
-    opt(
-        "from",
-        Ty::Int,
-        "first port of a range (ICMP type for icmp)",
-    ),
-    opt("to", Ty::Int, "last port of a range (ICMP code for icmp)"),
-    opt("cidr", Ty::Cidr, "peer IPv4 block"),
-    opt(
-        "source",
-        Ty::Handle(Kind::SecurityGroup),
-        "peer security group, or \"self\"",
-    ),
-    opt("description", Ty::Str, "rule description"),
-];
-
-pub const IAM_ROLE: &[Opt] = &[
-    opt(
-        "service",
-        Ty::StrOrList,
-        "service principal(s) that may assume the role, e.g. \"eks.amazonaws.com\"",
-    ),
-    opt(
-        "trust_policy",
-        Ty::AnyMap,
-        "a full trust policy document (instead of service)",
-    ),
-    opt(
-        "managed_policies",
-        Ty::StrList,
-        "ARNs of managed policies to attach",
-    ),
-    opt(
-        "inline_policies",
-        Ty::PolicyMap,
-        "inline policies: #{ name: policy document }",
-    ),
-    TAGS,
-];
-
-pub const IRSA_ROLE: &[Opt] = &[
-    req(
-        "namespace",
-        Ty::Str,
-        "Kubernetes namespace of the service account",
-    ),
-    req("service_account", Ty::Str, "name of the service account"),
-    opt(
-        "managed_policies",
-        Ty::StrList,
-        "ARNs of managed policies to attach",
-    ),
-    opt(
-        "inline_policies",
-        Ty::PolicyMap,
-        "inline policies: #{ name: policy document }",
-    ),
-    TAGS,
-];
-
-pub const KMS_KEY: &[Opt] = &[
-    opt("description", Ty::Str, "key description"),
-    def(
-        "rotation",
-        Ty::Bool,
-        "true",
-        "yearly automatic key rotation",
-    ),
-    opt(
-        "alias",
-        Ty::Str,
-        "alias name, with or without the \"alias/\" prefix",
-    ),
-    TAGS,
-];
-
-pub const ENDPOINT: &[Opt] = &[
-    def("public", Ty::Bool, "true", "public API endpoint"),
-    def(
-        "private",
-        Ty::Bool,
-        "false",
-        "private API endpoint inside the VPC",
-    ),
-    def(
-        "public_cidrs",
-        Ty::CidrList,
-        "[\"0.0.0.0/0\"]",
-        "who may reach the public endpoint",
-    ),
-];
-
-pub const CLUSTER: &[Opt] = &[
-    req("version", Ty::Str, "Kubernetes version, e.g. \"1.29\""),
-    req("vpc", Ty::Handle(Kind::Vpc), "the cluster's VPC"),
-    req(
-        "subnets",
-        Ty::HandleList(Kind::Subnet),
-        "subnets for the control plane ENIs (two AZs at least)",
-    ),
-    opt(
-        "role",
-        Ty::Handle(Kind::IamRole),
-        "cluster role; a role \"<name>-cluster\" is declared when absent",
-    ),
-    opt(
-        "endpoint",
-        Ty::Nested(ENDPOINT),
-        "API endpoint access: #{ public, private, public_cidrs }",
-    ),
-    opt(
-        "logging",
-        Ty::EnumList(LOG_TYPES),
-        "control-plane log types sent to CloudWatch",
-    ),
-    opt(
-        "secrets_key",
-        Ty::Handle(Kind::KmsKey),
-        "KMS key for envelope encryption of Kubernetes secrets",
-    ),
-    opt(
-        "security_groups",
-        Ty::HandleList(Kind::SecurityGroup),
-        "extra security groups for the control plane",
-    ),
-    def(
-        "irsa",
-        Ty::Bool,
-        "true",
-        "declare the cluster's IAM OIDC provider (IAM roles for service accounts)",
-    ),
-    TAGS,
-];
-
-pub const NODE_GROUP: &[Opt] = &[
-    req(
-        "instance_types",
-        Ty::StrList,
-        "EC2 instance types, e.g. [\"m6i.large\"]",
-    ),
-    req("min", Ty::Int, "minimum size"),
-    req("max", Ty::Int, "maximum size"),
-    req("desired", Ty::Int, "desired size"),
-    def("disk_size", Ty::Int, "20", "root volume size in GiB"),
-    opt(
-        "ami_type",
-        Ty::Enum(AMI_TYPES),
-        "AMI type; EKS picks one for the version when absent",
-    ),
-    def(
-        "spot",
-        Ty::Bool,
-        "false",
-        "spot capacity instead of on-demand",
-    ),
-    opt("labels", Ty::StrMap, "Kubernetes node labels"),
-    opt(
-        "taints",
-        Ty::Taints,
-        "Kubernetes taints, made with taint(key, value, effect)",
-    ),
-    opt(
-        "subnets",
-        Ty::HandleList(Kind::Subnet),
-        "subnets for the nodes; the cluster's when absent",
-    ),
-    opt(
-        "role",
-        Ty::Handle(Kind::IamRole),
-        "node role; a shared role \"<cluster>-node\" is declared when absent",
-    ),
-    TAGS,
-];
-
-pub const SELECTOR: &[Opt] = &[
-    req("namespace", Ty::Str, "namespace whose pods run on Fargate"),
-    opt("labels", Ty::StrMap, "only pods with these labels"),
-];
-
-pub const FARGATE_PROFILE: &[Opt] = &[
-    req(
-        "selectors",
-        Ty::NestedList(SELECTOR),
-        "which pods run on Fargate: [#{ namespace, labels? }]",
-    ),
-    opt(
-        "subnets",
-        Ty::HandleList(Kind::Subnet),
-        "private subnets; the cluster's private subnets when absent",
-    ),
-    opt(
-        "role",
-        Ty::Handle(Kind::IamRole),
-        "pod execution role; \"<cluster>-fargate\" is declared when absent",
-    ),
-    TAGS,
-];
-
-pub const S3_BUCKET: &[Opt] = &[
-    def("versioning", Ty::Bool, "false", "keep object versions"),
-    opt(
-        "encryption_key",
-        Ty::Handle(Kind::KmsKey),
-        "SSE-KMS key; SSE-S3 (AES256) when absent",
-    ),
-    opt(
-        "expire_days",
-        Ty::Int,
-        "delete objects (and old versions) after this many days",
-    ),
-    def(
-        "public_access_block",
-        Ty::Bool,
-        "true",
-        "block all public access",
-    ),
-    TAGS,
-];
-
-pub const FUNCTIONS: &[FnDoc] = &[
-    FnDoc { name: "vpc", signature: "vpc(name, #{ cidr, ... }) -> Vpc", doc: "A VPC with its subnets, internet gateway, NAT gateways and route tables.", options: VPC, method_of: None },
-    FnDoc { name: "subnet", signature: "subnet(vpc, name, #{ cidr, az, public? }) -> Subnet", doc: "An explicit subnet of a VPC.", options: SUBNET, method_of: None },
-    FnDoc { name: "security_group", signature: "security_group(vpc, name, #{ ... }) -> SecurityGroup", doc: "A security group; rules are compared as sets.", options: SECURITY_GROUP, method_of: None },
-    FnDoc { name: "rule", signature: "rule(#{ protocol, port?|from?/to?, cidr?|source? }) -> Rule", doc: "A security-group rule.", options: RULE, method_of: None },
-    FnDoc { name: "add_ingress", signature: "sg.add_ingress(rule)", doc: "Adds an inbound rule after the group is declared (for groups that refer to each other).", options: &[], method_of: Some("SecurityGroup") },
-    FnDoc { name: "add_egress", signature: "sg.add_egress(rule)", doc: "Adds an outbound rule after the group is declared.", options: &[], method_of: Some("SecurityGroup") },
-    FnDoc { name: "iam_role", signature: "iam_role(name, #{ service?|trust_policy?, ... }) -> IamRole", doc: "An IAM role with attached and inline policies.", options: IAM_ROLE, method_of: None },
-    FnDoc { name: "kms_key", signature: "kms_key(name, #{ ... }) -> KmsKey", doc: "A symmetric KMS key, optionally with an alias.", options: KMS_KEY, method_of: None },
-    FnDoc { name: "cluster", signature: "cluster(name, #{ version, vpc, subnets, ... }) -> Cluster", doc: "An EKS cluster.", options: CLUSTER, method_of: None },
-    FnDoc { name: "node_group", signature: "cluster.node_group(name, #{ instance_types, min, max, desired, ... }) -> NodeGroup", doc: "A managed node group of the cluster.", options: NODE_GROUP, method_of: Some("Cluster") },
-    FnDoc { name: "fargate_profile", signature: "cluster.fargate_profile(name, #{ selectors, ... }) -> FargateProfile", doc: "A Fargate profile of the cluster.", options: FARGATE_PROFILE, method_of: Some("Cluster") },
-    FnDoc { name: "irsa_role", signature: "cluster.irsa_role(name, #{ namespace, service_account, ... }) -> IamRole", doc: "An IAM role that one Kubernetes service account assumes through the cluster's OIDC provider.", options: IRSA_ROLE, method_of: Some("Cluster") },
-    FnDoc { name: "taint", signature: "taint(key, value, effect) -> Taint", doc: "A node taint; effect is NoSchedule, PreferNoSchedule or NoExecute.", options: &[], method_of: None },
-    FnDoc { name: "s3_bucket", signature: "s3_bucket(name, #{ ... }) -> S3Bucket", doc: "An S3 bucket with versioning, encryption, lifecycle and public-access block.", options: S3_BUCKET, method_of: None },
+/// The functions that belong to no kind.
+pub const COMMON: &[FnDoc] = &[
     FnDoc { name: "var", signature: "var(name) / var(name, default)", doc: "An input from --var name=value; with a default, the value takes the default's type.", options: &[], method_of: None },
     FnDoc { name: "region", signature: "region() -> string", doc: "The target region (--region, AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", options: &[], method_of: None },
     FnDoc { name: "blueprint_name", signature: "blueprint_name(name)", doc: "The blueprint's name, which tags everything it owns (default: the file name without .rhai). Two blueprints must not share a name.", options: &[], method_of: None },
@@ -404,8 +104,17 @@ pub const FUNCTIONS: &[FnDoc] = &[
     FnDoc { name: "ref", signature: "ref(address) -> handle", doc: "A handle to a resource by address, e.g. ref(\"security_group.pms/bastion\"); it may be declared later.", options: &[], method_of: None },
 ];
 
+/// Every function the language offers: each kind's, in registry order,
+/// then the common ones.
+pub fn functions() -> impl Iterator<Item = &'static FnDoc> {
+    crate::kinds::REGISTRY
+        .iter()
+        .flat_map(|d| d.functions.iter())
+        .chain(COMMON.iter())
+}
+
 pub fn function(name: &str) -> Option<&'static FnDoc> {
-    FUNCTIONS.iter().find(|f| f.name == name)
+    functions().find(|f| f.name == name)
 }
 
 impl Ty {
@@ -423,12 +132,11 @@ impl Ty {
             Ty::PolicyMap => "a map of policy name to policy document".into(),
             Ty::Enum(v) => format!("one of {}", quoted(v)),
             Ty::EnumList(v) => format!("a list of {}", quoted(v)),
-            Ty::Handle(k) => format!("a {} handle", handles::type_name(*k)),
-            Ty::HandleList(k) => format!("a list of {} handles", handles::type_name(*k)),
+            Ty::Handle(k) | Ty::HandleOrStr(k) => format!("a {} handle", k.def().handle),
+            Ty::HandleList(k) => format!("a list of {} handles", k.def().handle),
             Ty::Azs => "an AZ count or a list of AZ names".into(),
             Ty::StrOrList => "a string or a list of strings".into(),
-            Ty::Rules => "a list of rule(...) values".into(),
-            Ty::Taints => "a list of taint(...) values".into(),
+            Ty::Values(what, _) => format!("a list of {what} values"),
             Ty::Nested(_) => "a map".into(),
             Ty::NestedList(_) => "a list of maps".into(),
         }
@@ -644,7 +352,14 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), Bad> {
                 .try_for_each(|x| check_enum(allowed, &x.to_string()))
         }
         Ty::Handle(k) => {
-            if handles::kind_of(v) == Some(*k) || (*k == Kind::SecurityGroup && v.is_string()) {
+            if handles::kind_of(v) == Some(*k) {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
+        Ty::HandleOrStr(k) => {
+            if handles::kind_of(v) == Some(*k) || v.is_string() {
                 Ok(())
             } else {
                 bad()
@@ -665,8 +380,7 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), Bad> {
                 list_all(&|x| x.is_string())
             }
         }
-        Ty::Rules => list_all(&|x| x.is::<handles::Rule>()),
-        Ty::Taints => list_all(&|x| x.is::<handles::Taint>()),
+        Ty::Values(_, is) => list_all(is),
         Ty::NestedList(_) => list_all(&|x| x.is_map()),
     }
 }
@@ -727,7 +441,7 @@ pub fn options_markdown(f: &FnDoc) -> String {
 /// The language reference generated from the schemas (kept in docs/LANGUAGE.md).
 pub fn reference_markdown() -> String {
     let mut out = String::new();
-    for f in FUNCTIONS {
+    for f in functions() {
         out.push_str(&format!(
             "### `{}`\n\n`{}`\n\n{}\n\n",
             f.name, f.signature, f.doc

@@ -5,6 +5,7 @@
 use super::handles::{self, Output};
 use crate::model::{names, Address, Graph, Kind, Map, Origin, Problem, Resource, Span, Value};
 use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
@@ -12,35 +13,21 @@ use std::rc::Rc;
 pub type Shared = Rc<RefCell<State>>;
 pub type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct State {
     pub graph: Graph,
     pub region: String,
     pub vars: BTreeMap<String, String>,
     pub default_tags: BTreeMap<String, String>,
-    pub vpcs: HashMap<Address, VpcInfo>,
-    pub clusters: HashMap<Address, ClusterInfo>,
+    /// What kind modules remember about what they declared (a VPC's
+    /// subnets by role, a cluster's shared roles), by type and address.
+    pub facts: HashMap<(TypeId, Address), Box<dyn Any>>,
     /// Set by `blueprint_name(...)`: the owner tag of everything declared.
     pub blueprint_name: Option<String>,
     /// `ref(...)` calls, checked once the script has finished.
     pub forward_refs: Vec<(Address, Origin)>,
     /// The blueprint's folder: `sops_file` reads only inside it.
     pub root: std::path::PathBuf,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct VpcInfo {
-    pub azs: Vec<String>,
-    pub public: Vec<Address>,
-    pub private: Vec<Address>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct ClusterInfo {
-    pub subnets: Vec<Address>,
-    pub node_role: Option<Address>,
-    pub fargate_role: Option<Address>,
-    pub irsa: bool,
 }
 
 /// An error raised by a Blueprint function, carrying where it happened.
@@ -224,6 +211,22 @@ pub fn ref_to(a: &Address) -> Value {
 }
 
 impl State {
+    /// What a kind module recorded about `a`.
+    pub fn fact<T: 'static>(&self, a: &Address) -> Option<&T> {
+        self.facts
+            .get(&(TypeId::of::<T>(), a.clone()))
+            .and_then(|b| b.downcast_ref())
+    }
+
+    /// The record of type `T` about `a`, made on first use.
+    pub fn fact_mut<T: Default + 'static>(&mut self, a: &Address) -> &mut T {
+        self.facts
+            .entry((TypeId::of::<T>(), a.clone()))
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut()
+            .expect("facts are stored under their own type")
+    }
+
     /// Default tags merged with the resource's own.
     pub fn tags(&self, own: Option<&Dynamic>, deps: &mut Deps) -> Option<Value> {
         let mut m: Map = self

@@ -16,6 +16,8 @@ struct Case {
     update: (&'static [&'static str], &'static [&'static str]),
     replace: (&'static [&'static str], &'static [&'static str]),
     remove: (&'static [&'static str], &'static [&'static str]),
+    /// The removal touches a protected resource: the plan refuses it.
+    remove_refused: bool,
 }
 
 fn bp(moto: &Moto, args: &[&str], vars: &[&str]) -> Test {
@@ -25,6 +27,21 @@ fn bp(moto: &Moto, args: &[&str], vars: &[&str]) -> Test {
         all.push(v.to_string());
     }
     Test::new().current_dir(repo()).moto(moto).args(all)
+}
+
+/// How many declared resources are protected (`protect: true` in the spec).
+fn protected(file: &str) -> u64 {
+    let out = Test::new()
+        .current_dir(repo())
+        .args(["check", file, "--json"])
+        .run();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["spec"]["protect"] == Value::Bool(true))
+        .count() as u64
 }
 
 /// Resources per kind that `bp check` says the blueprint declares.
@@ -110,20 +127,47 @@ fn lifecycle(c: &Case) {
         t = t.stdout_contains(l);
     }
     t.run();
-    // 6. removing a resource plans its deletion
+    // 6. removing a resource plans its deletion (or, for a protected one,
+    // refuses to)
     let (dvars, dlines) = c.remove;
     let all: Vec<&str> = vars.iter().chain(dvars.iter()).copied().collect();
-    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], &all).status(2);
+    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], &all);
     for l in dlines {
-        t = t.stdout_contains(l);
+        t = if c.remove_refused {
+            t.status(1).stderr_contains(l)
+        } else {
+            t.status(2).stdout_contains(l)
+        };
     }
     t.run();
-    // 7. destroy leaves nothing tagged with the blueprint
-    bp(&moto, &["destroy", c.file, "--auto-approve"], vars)
+    // 7. destroy leaves the protected resources and lists them; with
+    // --include-protected it leaves nothing tagged with the blueprint
+    let kept = protected(c.file);
+    let mut t = bp(&moto, &["destroy", c.file, "--auto-approve"], vars).stdout_contains(&format!(
+        "Apply complete: 0 created, 0 updated, {} deleted.",
+        total - kept
+    ));
+    if kept > 0 {
+        t = t.stdout_contains("Protected, left in place");
+    }
+    t.run();
+    if kept > 0 {
+        assert_eq!(
+            owned_nonzero(&moto, c.blueprint).values().sum::<u64>(),
+            kept,
+            "{}: protected resources left after destroy",
+            c.file
+        );
+        bp(
+            &moto,
+            &["destroy", c.file, "--auto-approve", "--include-protected"],
+            vars,
+        )
         .stdout_contains(&format!(
-            "Apply complete: 0 created, 0 updated, {total} deleted."
+            "Apply complete: 0 created, 0 updated, {kept} deleted."
         ))
         .run();
+    }
     assert_eq!(
         owned_nonzero(&moto, c.blueprint),
         BTreeMap::new(),
@@ -147,6 +191,7 @@ fn pms_prod() {
             &["  -/+ node_group.pms-prod/app-nodes  (replace: a node group's instance types cannot change in place)"],
         ),
         remove: (&["spot=false"], &["  - node_group.pms-prod/spot-nodes", "1 to destroy."]),
+        remove_refused: false,
     });
 }
 
@@ -161,6 +206,7 @@ fn digibee() {
             &["  -/+ node_group.digibee/jobs  (replace: a node group's capacity type (spot or on-demand) cannot change in place)"],
         ),
         remove: (&["pipelines_test=false"], &["  - node_group.digibee/pipelines-test", "1 to destroy."]),
+        remove_refused: false,
     });
 }
 
@@ -187,6 +233,7 @@ fn eks_intro() {
                 "  - elastic_ip.eks-intro/nat-c",
             ],
         ),
+        remove_refused: false,
     });
 }
 
@@ -213,6 +260,7 @@ fn harmonix() {
                 "  + fargate_profile.harmonix/default",
             ],
         ),
+        remove_refused: false,
     });
 }
 
@@ -234,8 +282,9 @@ fn naas_prod() {
         ),
         remove: (
             &["files_bucket=false"],
-            &["  - s3_bucket.naas-prod-files-us-east-1", "1 to destroy."],
+            &["  s3_bucket.naas-prod-files-us-east-1 would delete it: no longer declared in the blueprint"],
         ),
+        remove_refused: true,
     });
 }
 
@@ -388,4 +437,96 @@ fn plan_json_lists_actions_and_counts_requests() {
     assert_eq!(v["blueprint"], "eks-intro");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("AWS requests"), "{err}");
+}
+
+/// A DynamoDB table end to end, and the protection of data-holding kinds:
+/// removing a protected table from the blueprint is refused, `protect:
+/// false` is applied in place (the tag comes off), and only then does the
+/// table go; destroy leaves protected resources unless told otherwise.
+#[test]
+fn dynamodb_tables_and_protection() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.rhai");
+    let write = |body: &str| std::fs::write(&file, body).unwrap();
+    let table = |protect: bool, billing: &str| {
+        format!(
+            r#"dynamodb_table("audit", #{{ hash_key: "id", range_key: "at",
+                attributes: #{{ id: "S", at: "N" }}, billing: "{billing}", protect: {protect} }});
+            "#
+        )
+    };
+    let run = |args: &[&str]| {
+        Test::new()
+            .current_dir(dir.path())
+            .moto(&moto)
+            .args(args.iter().copied())
+    };
+    write(&(table(true, "pay_per_request") + r#"kms_key("k");"#));
+    run(&["apply", "audit.rhai", "--auto-approve"])
+        .stdout_contains("+ dynamodb_table.audit")
+        .stdout_contains("Apply complete: 2 created, 0 updated, 0 deleted.")
+        .run();
+    assert_eq!(moto.owned("audit")["dynamodb_table"], 1);
+    run(&["plan", "audit.rhai", "--detailed-exitcode"])
+        .stdout("No changes. 2 resources match the blueprint.\n")
+        .run();
+    // Billing changes in place.
+    write(&(table(true, "provisioned") + r#"kms_key("k");"#));
+    run(&["apply", "audit.rhai", "--auto-approve"])
+        .stdout_contains("      billing: \"pay_per_request\" -> \"provisioned\"")
+        .stdout_contains("Apply complete: 0 created, 1 updated, 0 deleted.")
+        .run();
+    // A key change would replace the table: refused while it is protected.
+    write(
+        &(table(true, "provisioned")
+            .replace("range_key: \"at\"", "range_key: \"id2\"")
+            .replace("at: \"N\"", "id2: \"S\"")
+            + r#"kms_key("k");"#),
+    );
+    run(&["plan", "audit.rhai"])
+        .status(1)
+        .stderr_contains(
+            "dynamodb_table.audit would replace it: a DynamoDB table's key schema cannot change",
+        )
+        .run();
+    // Removing it from the blueprint does not unprotect it.
+    write(r#"kms_key("k");"#);
+    run(&["plan", "audit.rhai"])
+        .status(1)
+        .stderr_contains(
+            "dynamodb_table.audit would delete it: no longer declared in the blueprint",
+        )
+        .stderr_contains("first apply it declared with protect: false")
+        .run();
+    // Unprotect in place, then it can go.
+    write(&(table(false, "provisioned") + r#"kms_key("k");"#));
+    run(&["apply", "audit.rhai", "--auto-approve"])
+        .stdout_contains("      protect: true -> false")
+        .stdout_contains("Apply complete: 0 created, 1 updated, 0 deleted.")
+        .run();
+    write(r#"kms_key("k");"#);
+    run(&["apply", "audit.rhai", "--auto-approve"])
+        .stdout_contains("  - dynamodb_table.audit  (audit: no longer declared in the blueprint)")
+        .stdout_contains("Apply complete: 0 created, 0 updated, 1 deleted.")
+        .run();
+    assert_eq!(moto.owned("audit")["dynamodb_table"], 0);
+    // destroy lists and leaves what is protected.
+    write(&(table(true, "pay_per_request") + r#"kms_key("k");"#));
+    run(&["apply", "audit.rhai", "--auto-approve"]).run();
+    run(&["destroy", "audit.rhai", "--auto-approve"])
+        .stdout_contains("Protected, left in place")
+        .stdout_contains("  dynamodb_table.audit")
+        .stdout_contains("Apply complete: 0 created, 0 updated, 1 deleted.")
+        .run();
+    assert_eq!(moto.owned("audit")["dynamodb_table"], 1);
+    run(&[
+        "destroy",
+        "audit.rhai",
+        "--auto-approve",
+        "--include-protected",
+    ])
+    .stdout_contains("Apply complete: 0 created, 0 updated, 1 deleted.")
+    .run();
+    assert_eq!(moto.owned("audit")["dynamodb_table"], 0);
 }

@@ -75,4 +75,12 @@ for b in s3.list_buckets()["Buckets"]:
         buckets += 1
 counts["s3_bucket"] = buckets
 
+db = boto3.client("dynamodb", **kw)
+tables = 0
+for name in db.list_tables()["TableNames"]:
+    arn = db.describe_table(TableName=name)["Table"]["TableArn"]
+    if owned(db.list_tags_of_resource(ResourceArn=arn).get("Tags")):
+        tables += 1
+counts["dynamodb_table"] = tables
+
 print(json.dumps(counts, sort_keys=True))

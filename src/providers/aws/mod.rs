@@ -1,61 +1,14 @@
-//! AWS providers, one module per resource kind, and what the EC2 ones share:
-//! the owner-tag filter, tag specifications and tag reconciliation.
+//! What the AWS kinds share: the owner-tag filter, tag specifications and
+//! tag reconciliation of EC2, per-cluster listings, retries of deletes
+//! while something still depends on a resource. Each kind's own calls live
+//! in its module under [`crate::kinds`].
 
-pub mod cluster;
-pub mod elastic_ip;
-pub mod fargate_profile;
-pub mod iam;
-pub mod internet_gateway;
-pub mod inventory;
-pub mod kms_key;
-pub mod nat_gateway;
-pub mod node_group;
-pub mod route_table;
-pub mod s3_bucket;
-pub mod security_group;
-pub mod subnet;
 pub mod tagging;
-pub mod vpc;
 
 use super::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
 use crate::model::{Address, Live, Map, Value};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use std::future::Future;
-
-/// Every owned EC2 resource, the kinds read in parallel.
-pub async fn ec2_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let (a, b, c, d, e, f, g) = tokio::join!(
-        cloud.timed("vpc", vpc::read(cloud)),
-        cloud.timed("subnet", subnet::read(cloud)),
-        cloud.timed("internet_gateway", internet_gateway::read(cloud)),
-        cloud.timed("elastic_ip", elastic_ip::read(cloud)),
-        cloud.timed("nat_gateway", nat_gateway::read(cloud)),
-        cloud.timed("route_table", route_table::read(cloud)),
-        cloud.timed("security_group", security_group::read(cloud)),
-    );
-    let mut all = Vec::new();
-    for part in [a, b, c, d, e, f, g] {
-        all.extend(part?);
-    }
-    Ok(all)
-}
-
-/// Every owned EKS resource: clusters, then their node groups and Fargate profiles.
-pub async fn eks_read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let clusters = cloud.timed("cluster", cluster::read(cloud)).await?;
-    let names: Vec<String> = clusters
-        .iter()
-        .filter_map(|c| c.outputs.get("name").cloned())
-        .collect();
-    let (groups, profiles) = tokio::join!(
-        cloud.timed("node_group", node_group::read(cloud, &names)),
-        cloud.timed("fargate_profile", fargate_profile::read(cloud, &names))
-    );
-    let mut all = clusters;
-    all.extend(groups?);
-    all.extend(profiles?);
-    Ok(all)
-}
 
 /// `(cluster, name)` for every item `list` finds in each cluster, the
 /// clusters listed concurrently (node groups, Fargate profiles).

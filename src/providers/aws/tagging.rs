@@ -10,6 +10,8 @@ pub struct Tagged {
     pub arn: String,
     pub address: Address,
     pub tags: Map,
+    /// It carries the protection tag.
+    pub protected: bool,
 }
 
 /// Resources of `resource_type` (`kms:key`, `s3`) tagged with this blueprint.
@@ -48,6 +50,9 @@ pub async fn owned(cloud: &Cloud, resource_type: &str) -> Result<Vec<Tagged>, Pr
                 arn: m.resource_arn()?.to_string(),
                 address,
                 tags: user,
+                protected: crate::providers::protected_by(
+                    tags.iter().map(|t| (t.key(), t.value())),
+                ),
             })
         })
         .collect())

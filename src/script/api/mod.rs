@@ -1,11 +1,8 @@
-//! The functions scripts call, one file per resource family.
+//! The functions scripts call that belong to no kind (`var`, `tags`,
+//! `ref`, `sops_file`, the stdlib helpers), the registration of every kind's
+//! functions from the registry, and the argument checks constructors share.
 
 mod common;
-mod eks;
-mod iam;
-mod kms;
-mod network;
-mod s3;
 mod secrets;
 
 use super::schema::{self, Opt};
@@ -16,16 +13,14 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 pub fn register(engine: &mut Engine, state: &Shared) {
     common::register(engine, state);
     common::register_helpers(engine);
-    network::register(engine, state);
-    iam::register(engine, state);
-    kms::register(engine, state);
-    eks::register(engine, state);
-    s3::register(engine, state);
+    for def in crate::kinds::REGISTRY {
+        (def.register)(engine, state);
+    }
     secrets::register(engine, state);
 }
 
 /// The name argument of a constructor: it must be a string.
-fn name_arg(ctx: &NativeCallContext, what: &str, name: &Dynamic) -> Fallible<String> {
+pub fn name_arg(ctx: &NativeCallContext, what: &str, name: &Dynamic) -> Fallible<String> {
     if name.is_string() {
         return Ok(name.to_string());
     }
@@ -39,7 +34,7 @@ fn name_arg(ctx: &NativeCallContext, what: &str, name: &Dynamic) -> Fallible<Str
 }
 
 /// The options argument of a constructor: a map, checked against its schema.
-fn opts_arg(
+pub fn opts_arg(
     ctx: &NativeCallContext,
     what: &str,
     opts: &Dynamic,

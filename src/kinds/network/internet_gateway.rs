@@ -1,8 +1,13 @@
 //! Internet gateways and their VPC attachment.
 
-use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::ResourceType;
 
@@ -130,4 +135,58 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .map_err(ProviderError::api("DeleteInternetGateway"))
     })
     .await
+}
+
+pub const KIND: Kind = Kind::new("internet_gateway");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "InternetGateway",
+    default_attr: "id",
+    names: NameRule::TAG,
+    members: &["address"],
+    functions: &[],
+    register: |e, _| super::InternetGateway::register_type(e),
+    wrap: super::InternetGateway::wrap,
+    unwrap: super::InternetGateway::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS];
+
+/// Every internet_gateway in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_internet_gateways()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeInternetGateways"))?;
+        out.internet_gateways()
+            .iter()
+            .map(|g| {
+                let (owner, name) = ec2_owner_and_name(g.tags());
+                let vpc = g
+                    .attachments()
+                    .first()
+                    .and_then(|a| a.vpc_id())
+                    .unwrap_or("detached");
+                Row {
+                    id: g.internet_gateway_id().unwrap_or_default().into(),
+                    name,
+                    details: vpc.into(),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }

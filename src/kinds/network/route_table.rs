@@ -1,8 +1,13 @@
 //! Route tables: routes and subnet associations, both compared as sets.
 
-use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable};
 
@@ -148,7 +153,7 @@ async fn sync(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError>
         }
     }
     let assoc = associations(&table);
-    let want_subnets = r.strs("subnets");
+    let want_subnets = r.strs("subnets")?;
     for s in &want_subnets {
         if !assoc.iter().any(|(sub, _)| sub == s) {
             cloud
@@ -248,4 +253,61 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .map_err(ProviderError::api("DeleteRouteTable"))
     })
     .await
+}
+
+pub const KIND: Kind = Kind::new("route_table");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "RouteTable",
+    default_attr: "id",
+    names: NameRule::TAG,
+    members: &["address"],
+    functions: &[],
+    register: |e, _| super::RouteTable::register_type(e),
+    wrap: super::RouteTable::wrap,
+    unwrap: super::RouteTable::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("vpc")
+        .replaces("a route table cannot move to another VPC")
+        .refers(),
+    Field::new("routes").set().refers(),
+    Field::new("subnets").set().refers(),
+    TAGS,
+];
+
+/// Every route_table in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_route_tables()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeRouteTables"))?;
+        out.route_tables()
+            .iter()
+            .map(|t| {
+                let (owner, name) = ec2_owner_and_name(t.tags());
+                Row {
+                    id: t.route_table_id().unwrap_or_default().into(),
+                    name,
+                    details: t.vpc_id().unwrap_or_default().into(),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }

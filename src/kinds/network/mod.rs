@@ -1,20 +1,176 @@
-//! `vpc`, `subnet`, `security_group` and `rule`.
+//! The network family: VPCs with their subnets, internet gateway, NAT
+//! gateways (and their elastic IPs), route tables, and security groups.
+//! This file holds the family's script functions (`vpc`, `subnet`,
+//! `security_group`, `rule`), their option schemas and the whole-graph
+//! checks of CIDR blocks and zones; each kind's own module holds its
+//! registry entry, live read and changes.
 
-use super::super::handles::{self, Output, Peer, Rule, SecurityGroup, Subnet, Vpc};
-use super::super::schema;
-use super::super::state::{
-    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared, VpcInfo,
+pub mod elastic_ip;
+pub mod internet_gateway;
+pub mod nat_gateway;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
+pub mod vpc;
+
+use crate::model::{regions, Address, Cidr, Graph, Map, Problem, Resource, Value};
+use crate::script::api::{name_arg, opts_arg};
+use crate::script::handles::{self, Output};
+use crate::script::schema::{self, def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
+use crate::script::state::{
+    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
 };
-use super::{name_arg, opts_arg};
-use crate::model::{regions, Address, Cidr, Kind, Map, Problem, Value};
 use rhai::{Array, Dynamic, Engine, NativeCallContext};
 
-pub fn register(engine: &mut Engine, state: &Shared) {
+crate::handle_type!(Vpc);
+crate::handle_type!(Subnet);
+crate::handle_type!(SecurityGroup);
+crate::handle_type!(InternetGateway);
+crate::handle_type!(NatGateway);
+crate::handle_type!(RouteTable);
+crate::handle_type!(ElasticIp);
+
+/// What a VPC's constructor declared: its zones and subnets by role.
+#[derive(Debug, Default, Clone)]
+pub struct VpcInfo {
+    pub azs: Vec<String>,
+    pub public: Vec<Address>,
+    pub private: Vec<Address>,
+}
+
+/// A security-group rule made by `rule(...)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub protocol: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub peer: Peer,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peer {
+    Cidr(String),
+    Group(Address),
+    SelfGroup,
+}
+
+/// A rule as the REPL shows it.
+pub fn show_value(v: &Dynamic) -> Option<String> {
+    v.read_lock::<Rule>().map(|r| format!("{:?}", *r))
+}
+
+fn is_rule(d: &Dynamic) -> bool {
+    d.is::<Rule>()
+}
+
+pub const NAT: &[&str] = &["none", "single", "one_per_az"];
+pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "all"];
+
+pub const VPC: &[Opt] = &[
+    req("cidr", Ty::Cidr, "the primary IPv4 block, e.g. \"10.0.0.0/16\""),
+    opt("secondary_cidrs", Ty::CidrList, "extra IPv4 blocks associated with the VPC"),
+    opt("azs", Ty::Azs, "how many availability zones (count) or which ones (list of names); subnets are spread over them in order"),
+    opt("public_subnets", Ty::CidrList, "CIDRs of public subnets, one per AZ in order"),
+    opt("private_subnets", Ty::CidrList, "CIDRs of private subnets, one per AZ in order"),
+    def("nat", Ty::Enum(NAT), "\"single\" when there are public and private subnets, else \"none\"", "NAT gateways for private subnets"),
+    def("dns_hostnames", Ty::Bool, "true", "enable DNS hostnames"),
+    TAGS_OPT,
+];
+
+pub const SUBNET: &[Opt] = &[
+    req("cidr", Ty::Cidr, "the subnet's IPv4 block, inside the VPC"),
+    req("az", Ty::Str, "availability zone name, e.g. \"us-east-1a\""),
+    def(
+        "public",
+        Ty::Bool,
+        "false",
+        "public (routed to the internet gateway, public IPs on launch)",
+    ),
+    TAGS_OPT,
+];
+
+pub const SECURITY_GROUP: &[Opt] = &[
+    def(
+        "description",
+        Ty::Str,
+        "\"Managed by Blueprint\"",
+        "group description (changing it replaces the group)",
+    ),
+    opt(
+        "ingress",
+        Ty::Values("rule(...)", is_rule),
+        "inbound rules, made with rule(...)",
+    ),
+    def(
+        "egress",
+        Ty::Values("rule(...)", is_rule),
+        "all traffic to 0.0.0.0/0",
+        "outbound rules, made with rule(...)",
+    ),
+    TAGS_OPT,
+];
+
+pub const RULE: &[Opt] = &[
+    req(
+        "protocol",
+        Ty::Enum(PROTOCOLS),
+        "\"tcp\", \"udp\", \"icmp\" or \"all\"",
+    ),
+    opt("port", Ty::Int, "a single port"),
+    opt(
+        "from",
+        Ty::Int,
+        "first port of a range (ICMP type for icmp)",
+    ),
+    opt("to", Ty::Int, "last port of a range (ICMP code for icmp)"),
+    opt("cidr", Ty::Cidr, "peer IPv4 block"),
+    opt(
+        "source",
+        Ty::HandleOrStr(security_group::KIND),
+        "peer security group, or \"self\"",
+    ),
+    opt("description", Ty::Str, "rule description"),
+];
+
+pub const VPC_FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "vpc",
+    signature: "vpc(name, #{ cidr, ... }) -> Vpc",
+    doc: "A VPC with its subnets, internet gateway, NAT gateways and route tables.",
+    options: VPC,
+    method_of: None,
+}];
+pub const SUBNET_FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "subnet",
+    signature: "subnet(vpc, name, #{ cidr, az, public? }) -> Subnet",
+    doc: "An explicit subnet of a VPC.",
+    options: SUBNET,
+    method_of: None,
+}];
+pub const SECURITY_GROUP_FUNCTIONS: &[FnDoc] = &[
+    FnDoc { name: "security_group", signature: "security_group(vpc, name, #{ ... }) -> SecurityGroup", doc: "A security group; rules are compared as sets.", options: SECURITY_GROUP, method_of: None },
+    FnDoc { name: "rule", signature: "rule(#{ protocol, port?|from?/to?, cidr?|source? }) -> Rule", doc: "A security-group rule.", options: RULE, method_of: None },
+    FnDoc { name: "add_ingress", signature: "sg.add_ingress(rule)", doc: "Adds an inbound rule after the group is declared (for groups that refer to each other).", options: &[], method_of: Some("SecurityGroup") },
+    FnDoc { name: "add_egress", signature: "sg.add_egress(rule)", doc: "Adds an outbound rule after the group is declared.", options: &[], method_of: Some("SecurityGroup") },
+];
+
+/// Handle types with no functions of their own (declared by `vpc(...)`).
+pub fn register_types_only(engine: &mut Engine, _: &Shared) {
+    let _ = engine;
+}
+
+pub fn register_vpc(engine: &mut Engine, state: &Shared) {
+    Vpc::register_type(engine);
     let s = state.clone();
     engine.register_fn(
         "vpc",
         move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| vpc(&s, &ctx, &name, &opts),
     );
+    register_vpc_getters(engine, state);
+}
+
+pub fn register_subnet(engine: &mut Engine, state: &Shared) {
+    Subnet::register_type(engine);
     let s = state.clone();
     engine.register_fn(
         "subnet",
@@ -22,6 +178,25 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             subnet(&s, &ctx, &vpc, &name, &opts)
         },
     );
+    for prop in ["name", "cidr", "az"] {
+        let s = state.clone();
+        engine.register_get(prop, move |sn: &mut Subnet| {
+            let known = s
+                .borrow()
+                .graph
+                .get(&sn.0)
+                .and_then(|r| r.str(prop).map(String::from));
+            Output::attr(&sn.0, prop, known)
+        });
+    }
+    engine.register_get("id", |sn: &mut Subnet| Output::attr(&sn.0, "id", None));
+}
+
+pub fn register_security_group(engine: &mut Engine, state: &Shared) {
+    SecurityGroup::register_type(engine);
+    engine
+        .register_type_with_name::<Rule>("Rule")
+        .register_fn("to_debug", |r: &mut Rule| format!("{r:?}"));
     let s = state.clone();
     engine.register_fn(
         "security_group",
@@ -50,6 +225,19 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     }
 
     let s = state.clone();
+    engine.register_get("name", move |g: &mut SecurityGroup| {
+        let known = s
+            .borrow()
+            .graph
+            .get(&g.0)
+            .and_then(|r| r.str("name").map(String::from));
+        Output::attr(&g.0, "name", known)
+    });
+    engine.register_get("id", |g: &mut SecurityGroup| Output::attr(&g.0, "id", None));
+}
+
+fn register_vpc_getters(engine: &mut Engine, state: &Shared) {
+    let s = state.clone();
     engine.register_get("name", move |v: &mut Vpc| {
         let name = s
             .borrow()
@@ -75,8 +263,7 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             move |ctx: NativeCallContext, v: &mut Vpc| -> Fallible<Array> {
                 let st = s.borrow();
                 let info = st
-                    .vpcs
-                    .get(&v.0)
+                    .fact::<VpcInfo>(&v.0)
                     .ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
                 let list = if public { &info.public } else { &info.private };
                 Ok(list
@@ -92,35 +279,11 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         move |ctx: NativeCallContext, v: &mut Vpc| -> Fallible<Array> {
             let st = s.borrow();
             let info = st
-                .vpcs
-                .get(&v.0)
+                .fact::<VpcInfo>(&v.0)
                 .ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
             Ok(info.azs.iter().map(|z| Dynamic::from(z.clone())).collect())
         },
     );
-
-    for prop in ["name", "cidr", "az"] {
-        let s = state.clone();
-        engine.register_get(prop, move |sn: &mut Subnet| {
-            let known = s
-                .borrow()
-                .graph
-                .get(&sn.0)
-                .and_then(|r| r.str(prop).map(String::from));
-            Output::attr(&sn.0, prop, known)
-        });
-    }
-    engine.register_get("id", |sn: &mut Subnet| Output::attr(&sn.0, "id", None));
-    let s = state.clone();
-    engine.register_get("name", move |g: &mut SecurityGroup| {
-        let known = s
-            .borrow()
-            .graph
-            .get(&g.0)
-            .and_then(|r| r.str("name").map(String::from));
-        Output::attr(&g.0, "name", known)
-    });
-    engine.register_get("id", |g: &mut SecurityGroup| Output::attr(&g.0, "id", None));
 }
 
 fn not_declared_yet(ctx: &NativeCallContext, a: &Address) -> Box<rhai::EvalAltResult> {
@@ -142,9 +305,9 @@ fn az_letter(az: &str) -> char {
 
 fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<Vpc> {
     let name = name_arg(ctx, "vpc", name)?;
-    let map = opts_arg(ctx, "vpc", opts, schema::VPC)?;
+    let map = opts_arg(ctx, "vpc", opts, VPC)?;
     let o = Opts(&map);
-    check_name(ctx, Kind::Vpc, &name)?;
+    check_name(ctx, vpc::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
     let region = state.borrow().region.clone();
     let zones = regions::zones(&region);
@@ -219,7 +382,7 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
     }
     let secondary = o.strs("secondary_cidrs");
 
-    let vpc_addr = Address::new(Kind::Vpc, &name);
+    let vpc_addr = Address::new(vpc::KIND, &name);
     let mut deps = Deps::default();
     let tags = state.borrow().tags(o.get("tags"), &mut deps);
     let mut spec = Map::new();
@@ -238,13 +401,10 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         spec.insert("tags".into(), t);
     }
     declare(state, ctx, vpc_addr.clone(), spec, deps)?;
-    state.borrow_mut().vpcs.insert(
-        vpc_addr.clone(),
-        VpcInfo {
-            azs: azs.clone(),
-            ..VpcInfo::default()
-        },
-    );
+    *state.borrow_mut().fact_mut::<VpcInfo>(&vpc_addr) = VpcInfo {
+        azs: azs.clone(),
+        ..VpcInfo::default()
+    };
 
     let layout = |role: &str, cidrs: &[String]| -> Vec<(String, String, String)> {
         cidrs
@@ -307,7 +467,7 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
 
     let vpc_ref = ref_to(&vpc_addr);
     if !public.is_empty() {
-        let igw = Address::new(Kind::InternetGateway, &name);
+        let igw = Address::new(internet_gateway::KIND, &name);
         let mut spec = Map::new();
         spec.insert("name".into(), Value::str(&name));
         spec.insert("vpc".into(), vpc_ref.clone());
@@ -319,7 +479,7 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         declare(state, ctx, igw.clone(), spec, d)?;
         let subnets: Vec<Address> = public_layout
             .iter()
-            .map(|(leaf, ..)| Address::new(Kind::Subnet, format!("{name}/{leaf}")))
+            .map(|(leaf, ..)| Address::new(subnet::KIND, format!("{name}/{leaf}")))
             .collect();
         let route = route("gateway", &igw);
         declare_route_table(
@@ -361,15 +521,15 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
                     Problem::new(format!("no public subnet in {az} for a NAT gateway")),
                 )
             })?;
-        let eip = Address::new(Kind::ElasticIp, format!("{name}/nat-{letter}"));
+        let eip = Address::new(elastic_ip::KIND, format!("{name}/nat-{letter}"));
         let mut spec = Map::new();
         spec.insert("name".into(), Value::str(format!("{name}-nat-{letter}")));
         if let Some(t) = tags.clone() {
             spec.insert("tags".into(), t);
         }
         declare(state, ctx, eip.clone(), spec, Deps::default())?;
-        let subnet = Address::new(Kind::Subnet, format!("{name}/{public_leaf}"));
-        let ngw = Address::new(Kind::NatGateway, format!("{name}/{letter}"));
+        let subnet = Address::new(subnet::KIND, format!("{name}/{public_leaf}"));
+        let ngw = Address::new(nat_gateway::KIND, format!("{name}/{letter}"));
         let mut spec = Map::new();
         spec.insert("name".into(), Value::str(format!("{name}-{letter}")));
         spec.insert("subnet".into(), ref_to(&subnet));
@@ -381,13 +541,13 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         d.add(&subnet);
         d.add(&eip);
         // Outbound traffic through a NAT gateway needs the internet gateway.
-        d.add(&Address::new(Kind::InternetGateway, &name));
+        d.add(&Address::new(internet_gateway::KIND, &name));
         declare(state, ctx, ngw.clone(), spec, d)?;
         nat_by_zone.push((az.clone(), ngw));
     }
 
     if !private_layout.is_empty() {
-        let subnet_addr = |leaf: &str| Address::new(Kind::Subnet, format!("{name}/{leaf}"));
+        let subnet_addr = |leaf: &str| Address::new(subnet::KIND, format!("{name}/{leaf}"));
         if nat == "one_per_az" {
             for (az, ngw) in &nat_by_zone {
                 let subnets: Vec<Address> = private_layout
@@ -474,7 +634,7 @@ fn declare_route_table(
     declare(
         state,
         ctx,
-        Address::new(Kind::RouteTable, format!("{vpc_name}/{leaf}")),
+        Address::new(route_table::KIND, format!("{vpc_name}/{leaf}")),
         spec,
         d,
     )
@@ -492,7 +652,7 @@ fn declare_subnet(
     public: bool,
     tags: Option<Value>,
 ) -> Fallible<Address> {
-    let addr = Address::new(Kind::Subnet, format!("{vpc_name}/{leaf}"));
+    let addr = Address::new(subnet::KIND, format!("{vpc_name}/{leaf}"));
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(format!("{vpc_name}-{leaf}")));
     spec.insert("vpc".into(), ref_to(vpc));
@@ -506,7 +666,7 @@ fn declare_subnet(
     d.add(vpc);
     declare(state, ctx, addr.clone(), spec, d)?;
     let mut st = state.borrow_mut();
-    let info = st.vpcs.entry(vpc.clone()).or_default();
+    let info = st.fact_mut::<VpcInfo>(vpc);
     if public {
         info.public.push(addr.clone());
     } else {
@@ -517,7 +677,7 @@ fn declare_subnet(
 
 fn vpc_arg(ctx: &NativeCallContext, what: &str, v: &Dynamic) -> Fallible<Address> {
     match handles::address_of(v) {
-        Some(a) if a.kind == Kind::Vpc => Ok(a),
+        Some(a) if a.kind == vpc::KIND => Ok(a),
         _ => Err(fail(
             ctx,
             Problem::new(format!(
@@ -538,9 +698,9 @@ fn subnet(
 ) -> Fallible<Subnet> {
     let vpc = vpc_arg(ctx, "subnet", vpc)?;
     let name = name_arg(ctx, "subnet", name)?;
-    let map = opts_arg(ctx, "subnet", opts, schema::SUBNET)?;
+    let map = opts_arg(ctx, "subnet", opts, SUBNET)?;
     let o = Opts(&map);
-    check_name(ctx, Kind::Subnet, &name)?;
+    check_name(ctx, subnet::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
     parse_cidr(ctx, &o.str("cidr").unwrap_or_default())?;
     let public = o.bool_or("public", false);
@@ -569,7 +729,7 @@ fn subnet(
     };
     let mut st = state.borrow_mut();
     for c in candidates {
-        if let Some(rt) = st.graph.get_mut(&Address::new(Kind::RouteTable, c)) {
+        if let Some(rt) = st.graph.get_mut(&Address::new(route_table::KIND, c)) {
             if let Some(Value::List(list)) = rt.spec.get_mut("subnets") {
                 list.push(ref_to(&addr));
             }
@@ -589,11 +749,11 @@ fn security_group(
 ) -> Fallible<SecurityGroup> {
     let vpc = vpc_arg(ctx, "security_group", vpc)?;
     let name = name_arg(ctx, "security_group", name)?;
-    let map = opts_arg(ctx, "security_group", opts, schema::SECURITY_GROUP)?;
+    let map = opts_arg(ctx, "security_group", opts, SECURITY_GROUP)?;
     let o = Opts(&map);
-    check_name(ctx, Kind::SecurityGroup, &name)?;
+    check_name(ctx, security_group::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
-    let addr = Address::new(Kind::SecurityGroup, format!("{}/{name}", vpc.name));
+    let addr = Address::new(security_group::KIND, format!("{}/{name}", vpc.name));
     let mut deps = Deps::default();
     deps.add(&vpc);
     let ingress: Vec<Value> = o
@@ -699,7 +859,7 @@ fn add_rule(
 }
 
 fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
-    let map = opts_arg(ctx, "rule", opts, schema::RULE)?;
+    let map = opts_arg(ctx, "rule", opts, RULE)?;
     let o = Opts(&map);
     let protocol = o.str("protocol").unwrap_or_default();
     let port = o.int("port");
@@ -768,7 +928,7 @@ fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
             Peer::SelfGroup
         }
         (None, Some(s)) => Peer::Group(
-            handles::address_of(s).unwrap_or_else(|| Address::new(Kind::SecurityGroup, "?")),
+            handles::address_of(s).unwrap_or_else(|| Address::new(security_group::KIND, "?")),
         ),
         (Some(_), Some(_)) => {
             return Err(fail(
@@ -791,4 +951,164 @@ fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
         peer,
         description: o.str("description"),
     })
+}
+
+fn cidr_of(r: &Resource, key: &str) -> Option<Cidr> {
+    r.str(key).and_then(|s| s.parse().ok())
+}
+
+fn vpc_blocks(vpc: &Resource) -> Vec<Cidr> {
+    let mut blocks: Vec<Cidr> = cidr_of(vpc, "cidr").into_iter().collect();
+    if let Some(list) = vpc.get("secondary_cidrs").and_then(Value::as_list) {
+        blocks.extend(list.iter().filter_map(|v| v.as_str()?.parse::<Cidr>().ok()));
+    }
+    blocks
+}
+
+/// CIDR blocks inside their VPC and apart, zones inside the region.
+pub fn validate(g: &Graph, region: &str, out: &mut Vec<(Address, Problem)>) {
+    let zones = regions::zones(region);
+    for vpc in g.of_kind(vpc::KIND) {
+        let blocks = vpc_blocks(vpc);
+        for (i, a) in blocks.iter().enumerate() {
+            for b in &blocks[i + 1..] {
+                if a.overlaps(b) {
+                    out.push((
+                        vpc.address.clone(),
+                        Problem::new(format!("VPC CIDR blocks {a} and {b} overlap"))
+                            .hint("secondary CIDR blocks must not overlap the VPC's other blocks"),
+                    ));
+                }
+            }
+        }
+        let subnets: Vec<(&Resource, Cidr)> = g
+            .of_kind(subnet::KIND)
+            .filter(|s| {
+                s.get("vpc")
+                    .and_then(Value::as_ref)
+                    .is_some_and(|r| r.address == vpc.address)
+            })
+            .filter_map(|s| Some((s, cidr_of(s, "cidr")?)))
+            .collect();
+        for (i, (s, c)) in subnets.iter().enumerate() {
+            if !blocks.iter().any(|b| b.contains(c)) {
+                let list: Vec<String> = blocks.iter().map(ToString::to_string).collect();
+                out.push((
+                    s.address.clone(),
+                    Problem::new(format!(
+                        "subnet {c} of {} is outside the VPC's CIDR blocks ({})",
+                        s.address,
+                        list.join(", ")
+                    ))
+                    .hint("pick a subnet CIDR inside the VPC, or add a secondary_cidrs block that holds it"),
+                ));
+            }
+            for (t, d) in &subnets[i + 1..] {
+                if c.overlaps(d) {
+                    out.push((
+                        t.address.clone(),
+                        Problem::new(format!(
+                            "subnet {d} of {} overlaps subnet {c} of {}",
+                            t.address, s.address
+                        ))
+                        .hint("subnets of one VPC must not share addresses"),
+                    ));
+                }
+            }
+        }
+    }
+    for s in g.of_kind(subnet::KIND) {
+        if let Some(az) = s.str("az") {
+            if !zones.iter().any(|z| z == az) {
+                out.push((
+                    s.address.clone(),
+                    Problem::new(format!(
+                        "availability zone `{az}` of {} is not in region {region}",
+                        s.address
+                    ))
+                    .hint(format!("{region} has {}", zones.join(", "))),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{validate, Ref};
+    use std::collections::BTreeSet;
+
+    fn vpc(cidr: &str, secondary: &[&str]) -> Resource {
+        let mut m = Map::new();
+        m.insert("cidr".into(), Value::str(cidr));
+        m.insert(
+            "secondary_cidrs".into(),
+            Value::List(secondary.iter().map(|s| Value::str(*s)).collect()),
+        );
+        Resource::new(Address::new(vpc::KIND, "v"), m)
+    }
+
+    fn subnet(name: &str, cidr: &str, az: &str) -> Resource {
+        let mut m = Map::new();
+        m.insert("cidr".into(), Value::str(cidr));
+        m.insert("az".into(), Value::str(az));
+        m.insert(
+            "vpc".into(),
+            Value::Ref(Ref {
+                address: Address::new(vpc::KIND, "v"),
+                attr: "id".into(),
+            }),
+        );
+        let mut r = Resource::new(Address::new(subnet::KIND, format!("v/{name}")), m);
+        r.depends_on.insert(Address::new(vpc::KIND, "v"));
+        r
+    }
+
+    fn problems(rs: Vec<Resource>) -> Vec<String> {
+        let mut g = Graph::new();
+        for r in rs {
+            g.insert(r).unwrap();
+        }
+        validate::graph(&g, "us-east-1", &BTreeSet::new())
+            .into_iter()
+            .map(|(_, p)| p.message)
+            .collect()
+    }
+
+    #[test]
+    fn subnets_must_sit_inside_the_vpc_including_secondary_blocks() {
+        let p = problems(vec![
+            vpc("10.0.0.0/16", &["100.64.0.0/16"]),
+            subnet("a", "10.0.1.0/24", "us-east-1a"),
+            subnet("b", "100.64.1.0/24", "us-east-1b"),
+            subnet("c", "10.1.0.0/24", "us-east-1c"),
+        ]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("10.1.0.0/24"), "{p:?}");
+    }
+
+    #[test]
+    fn overlapping_subnets_and_blocks() {
+        let p = problems(vec![
+            vpc("10.0.0.0/16", &["10.0.128.0/17"]),
+            subnet("a", "10.0.0.0/23", "us-east-1a"),
+            subnet("b", "10.0.1.0/24", "us-east-1b"),
+        ]);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("overlap"));
+        assert!(p[1].contains("overlaps subnet 10.0.0.0/23"));
+    }
+
+    #[test]
+    fn unknown_zone() {
+        let p = problems(vec![
+            vpc("10.0.0.0/16", &[]),
+            subnet("a", "10.0.1.0/24", "us-east-1z"),
+        ]);
+        assert_eq!(
+            p,
+            ["availability zone `us-east-1z` of subnet.v/a is not in region us-east-1"]
+        );
+    }
 }

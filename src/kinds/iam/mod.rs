@@ -1,13 +1,53 @@
-//! `iam_role`, and the roles other constructors declare for the user.
+//! The IAM family: roles (`iam_role`, and the roles other constructors
+//! declare for the user) and OIDC providers.
 
-use super::super::handles::{IamRole, Output};
-use super::super::schema;
-use super::super::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
-use super::{name_arg, opts_arg};
-use crate::model::{Address, Kind, Map, Problem, Value};
+pub mod oidc_provider;
+pub mod role;
+
+use crate::model::{Address, Map, Problem, Value};
+use crate::script::api::{name_arg, opts_arg};
+use crate::script::handles::Output;
+use crate::script::schema::{opt, FnDoc, Opt, Ty, TAGS_OPT};
+use crate::script::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
 
+crate::handle_type!(IamRole);
+crate::handle_type!(OidcProvider);
+
+pub const IAM_ROLE: &[Opt] = &[
+    opt(
+        "service",
+        Ty::StrOrList,
+        "service principal(s) that may assume the role, e.g. \"eks.amazonaws.com\"",
+    ),
+    opt(
+        "trust_policy",
+        Ty::AnyMap,
+        "a full trust policy document (instead of service)",
+    ),
+    opt(
+        "managed_policies",
+        Ty::StrList,
+        "ARNs of managed policies to attach",
+    ),
+    opt(
+        "inline_policies",
+        Ty::PolicyMap,
+        "inline policies: #{ name: policy document }",
+    ),
+    TAGS_OPT,
+];
+
+pub const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "iam_role",
+    signature: "iam_role(name, #{ service?|trust_policy?, ... }) -> IamRole",
+    doc: "An IAM role with attached and inline policies.",
+    options: IAM_ROLE,
+    method_of: None,
+}];
+
 pub fn register(engine: &mut Engine, state: &Shared) {
+    IamRole::register_type(engine);
     let s = state.clone();
     engine.register_fn(
         "iam_role",
@@ -66,7 +106,7 @@ pub fn declare_role(
     role: RoleSpec,
     deps: Deps,
 ) -> Fallible<Address> {
-    check_name(ctx, Kind::IamRole, name)?;
+    check_name(ctx, role::KIND, name)?;
     if let Some(bad) = role
         .managed
         .iter()
@@ -82,7 +122,7 @@ pub fn declare_role(
     let mut managed = role.managed;
     managed.sort();
     managed.dedup();
-    let addr = Address::new(Kind::IamRole, name);
+    let addr = Address::new(role::KIND, name);
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(name));
     spec.insert(role.trust.0.into(), role.trust.1);
@@ -113,7 +153,7 @@ fn iam_role(
     opts: &Dynamic,
 ) -> Fallible<IamRole> {
     let name = name_arg(ctx, "iam_role", name)?;
-    let map = opts_arg(ctx, "iam_role", opts, schema::IAM_ROLE)?;
+    let map = opts_arg(ctx, "iam_role", opts, IAM_ROLE)?;
     let o = Opts(&map);
     check_tags(ctx, o.get("tags"))?;
     let mut deps = Deps::default();

@@ -1,10 +1,20 @@
 //! S3 buckets: versioning, default encryption, an expiry lifecycle rule and
 //! the public-access block. Found by tag. A bucket is only deleted empty.
 
-use super::tagging;
+use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
+use crate::model::names::NameRule;
+use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::tagging;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::script::api::{name_arg, opts_arg};
+use crate::script::handles::Output;
+use crate::script::schema::{def, opt, FnDoc, Opt, Ty, TAGS_OPT};
+use crate::script::state::{
+    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
+};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
     CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
@@ -12,6 +22,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
+use rhai::{Dynamic, Engine, NativeCallContext};
 
 const EXPIRE_RULE: &str = "blueprint-expire";
 
@@ -120,6 +131,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
             .attr("encryption_key", key)
             .attr("expire_days", expire)
             .attr("public_access_block", Value::Bool(blocked))
+            .attr("protect", Value::Bool(b.protected))
             .output("name", &name)
             .output("arn", &b.arn);
         if !b.tags.is_empty() {
@@ -293,7 +305,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         }
     }
     put_tags(cloud, r, name).await?;
-    if r.bool("versioning") {
+    if r.bool("versioning")? {
         set_versioning(cloud, name, true).await?;
     }
     set_encryption(
@@ -305,7 +317,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     if let Some(days) = r.spec.get("expire_days").and_then(Value::as_int) {
         set_expiry(cloud, name, Some(days)).await?;
     }
-    if r.bool("public_access_block") {
+    if r.bool("public_access_block")? {
         set_public_access_block(cloud, name, true).await?;
     }
     Ok(settled(r, name))
@@ -320,7 +332,7 @@ pub async fn update(
     let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
     if changed("versioning") {
-        set_versioning(cloud, name, r.bool("versioning")).await?;
+        set_versioning(cloud, name, r.bool("versioning")?).await?;
     }
     if changed("encryption_key") {
         set_encryption(
@@ -339,7 +351,7 @@ pub async fn update(
         .await?;
     }
     if changed("public_access_block") {
-        set_public_access_block(cloud, name, r.bool("public_access_block")).await?;
+        set_public_access_block(cloud, name, r.bool("public_access_block")?).await?;
     }
     if changed("tags") {
         put_tags(cloud, r, name).await?;
@@ -361,5 +373,222 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
                 _ => Err(e),
             }
         }
+    }
+}
+
+crate::handle_type!(S3Bucket);
+
+pub const KIND: Kind = Kind::new("s3_bucket");
+
+fn bucket_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+}
+
+fn check_bucket(name: &str) -> Result<(), Problem> {
+    let last_ok = name
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !last_ok {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` must end with a letter or a digit"
+        )));
+    }
+    if name.contains("..") {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` has two adjacent dots"
+        )));
+    }
+    let ip_like = name.split('.').count() == 4
+        && name
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if ip_like {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` looks like an IP address, which S3 does not allow"
+        )));
+    }
+    if name.starts_with("xn--") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Err(Problem::new(format!(
+            "bucket name `{name}` uses a prefix or suffix that S3 reserves"
+        )));
+    }
+    Ok(())
+}
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "S3Bucket",
+    default_attr: "arn",
+    names: NameRule::chars(3, 63, bucket_char, "lowercase letters, digits, `-` and `.`")
+        .with(check_bucket),
+    members: &["address", "arn", "name"],
+    functions: FUNCTIONS,
+    register,
+    wrap: S3Bucket::wrap,
+    unwrap: S3Bucket::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::DATA,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("versioning"),
+    Field::new("encryption_key").refers(),
+    Field::new("expire_days"),
+    Field::new("public_access_block"),
+    PROTECT,
+    TAGS,
+];
+
+pub const OPTIONS: &[Opt] = &[
+    def("versioning", Ty::Bool, "false", "keep object versions"),
+    opt(
+        "encryption_key",
+        Ty::Handle(super::kms_key::KIND),
+        "SSE-KMS key; SSE-S3 (AES256) when absent",
+    ),
+    def(
+        "protect",
+        Ty::Bool,
+        "true",
+        "refuse plans that delete or replace the bucket; apply protect: false first to remove it",
+    ),
+    opt(
+        "expire_days",
+        Ty::Int,
+        "delete objects (and old versions) after this many days",
+    ),
+    def(
+        "public_access_block",
+        Ty::Bool,
+        "true",
+        "block all public access",
+    ),
+    TAGS_OPT,
+];
+
+const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "s3_bucket",
+    signature: "s3_bucket(name, #{ ... }) -> S3Bucket",
+    doc: "An S3 bucket with versioning, encryption, lifecycle and public-access block; protected from deletion by default.",
+    options: OPTIONS,
+    method_of: None,
+}];
+
+/// Every s3_bucket, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .s3
+            .list_buckets()
+            .send()
+            .await
+            .map_err(ProviderError::api("ListBuckets"))?;
+        out.buckets()
+            .iter()
+            .map(|b| Row {
+                id: b.name().unwrap_or_default().into(),
+                name: b.name().unwrap_or_default().into(),
+                details: String::new(),
+                owner: None,
+            })
+            .collect()
+    };
+    Ok(rows)
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    S3Bucket::register_type(engine);
+    let s = state.clone();
+    engine.register_fn(
+        "s3_bucket",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| {
+            s3_bucket(&s, &ctx, &name, &opts)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn("s3_bucket", move |ctx: NativeCallContext, name: Dynamic| {
+        s3_bucket(&s, &ctx, &name, &Dynamic::from(rhai::Map::new()))
+    });
+    engine.register_get("name", |b: &mut S3Bucket| {
+        Output::attr(&b.0, "name", Some(b.0.name.clone()))
+    });
+    engine.register_get("arn", |b: &mut S3Bucket| {
+        Output::attr(&b.0, "arn", Some(format!("arn:aws:s3:::{}", b.0.name)))
+    });
+}
+
+fn s3_bucket(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<S3Bucket> {
+    let name = name_arg(ctx, "s3_bucket", name)?;
+    let map = opts_arg(ctx, "s3_bucket", opts, OPTIONS)?;
+    let o = Opts(&map);
+    check_name(ctx, KIND, &name)?;
+    check_tags(ctx, o.get("tags"))?;
+    let mut deps = Deps::default();
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(&name));
+    spec.insert(
+        "versioning".into(),
+        Value::Bool(o.bool_or("versioning", false)),
+    );
+    match o.address("encryption_key") {
+        Some(k) => {
+            deps.add(&k);
+            spec.insert("encryption_key".into(), ref_to(&k));
+        }
+        None => {
+            spec.insert("encryption_key".into(), Value::Null);
+        }
+    }
+    if let Some(days) = o.int("expire_days") {
+        if days < 1 {
+            return Err(fail(
+                ctx,
+                Problem::new(format!("expire_days is {days}; it must be at least 1"))
+                    .hint("leave expire_days out to keep objects forever"),
+            ));
+        }
+        spec.insert("expire_days".into(), Value::Int(days));
+    } else {
+        spec.insert("expire_days".into(), Value::Null);
+    }
+    spec.insert(
+        "public_access_block".into(),
+        Value::Bool(o.bool_or("public_access_block", true)),
+    );
+    spec.insert("protect".into(), Value::Bool(o.bool_or("protect", true)));
+    if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
+        spec.insert("tags".into(), t);
+    }
+    let addr = Address::new(KIND, &name);
+    declare(state, ctx, addr.clone(), spec, deps)?;
+    Ok(S3Bucket(addr))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::names::check_name;
+
+    #[test]
+    fn names() {
+        let k = super::KIND;
+        assert!(check_name(k, "pms-backups").is_ok());
+        assert!(check_name(k, "PMS-Backups").is_err());
+        assert!(check_name(k, "ab").is_err());
+        assert!(check_name(k, "a..b").is_err());
+        assert!(check_name(k, "192.168.1.1").is_err());
+        assert!(check_name(k, "backups-").is_err());
     }
 }

@@ -1,9 +1,14 @@
 //! Security groups; ingress and egress rules are reconciled as sets. Rules
 //! naming a group that does not exist yet wait for the Finish step.
 
-use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
 
@@ -336,4 +341,86 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .map_err(ProviderError::api("DeleteSecurityGroup"))
     })
     .await
+}
+
+pub const KIND: Kind = Kind::new("security_group");
+
+fn tag_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// AWS reserves `sg-` for group ids.
+fn not_an_id(name: &str) -> Result<(), crate::model::Problem> {
+    if name.to_ascii_lowercase().starts_with("sg-") {
+        return Err(crate::model::Problem::new(format!(
+            "security group name `{name}` starts with `sg-`, which AWS reserves for ids"
+        )));
+    }
+    Ok(())
+}
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "SecurityGroup",
+    default_attr: "id",
+    names: NameRule::chars(1, 255, tag_name_char, "letters, digits, `-`, `_` and `.`")
+        .with(not_an_id),
+    members: &["add_egress", "add_ingress", "address", "id", "name"],
+    functions: super::SECURITY_GROUP_FUNCTIONS,
+    register: super::register_security_group,
+    wrap: super::SecurityGroup::wrap,
+    unwrap: super::SecurityGroup::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name").replaces("a security group cannot be renamed"),
+    Field::new("description").replaces("a security group's description cannot change"),
+    Field::new("vpc")
+        .replaces("a security group cannot move to another VPC")
+        .refers(),
+    Field::new("ingress").set(),
+    Field::new("egress").set(),
+    TAGS,
+];
+
+/// Every security_group in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_security_groups()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeSecurityGroups"))?;
+        out.security_groups()
+            .iter()
+            .map(|g| {
+                let (owner, _) = ec2_owner_and_name(g.tags());
+                Row {
+                    id: g.group_id().unwrap_or_default().into(),
+                    name: g.group_name().unwrap_or_default().into(),
+                    details: g.vpc_id().unwrap_or_default().into(),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names() {
+        assert!(crate::model::names::check_name(super::KIND, "sg-workers").is_err());
+        assert!(crate::model::names::check_name(super::KIND, "workers").is_ok());
+    }
 }

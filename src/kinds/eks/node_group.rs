@@ -1,8 +1,12 @@
 //! EKS managed node groups: scaling, labels and taints update in place.
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
+use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::{alnum_dash_underscore, NameRule};
+use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
@@ -117,7 +121,7 @@ async fn describe(
 
 /// Node groups of the owned clusters.
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    let pairs = super::per_cluster(clusters, |c| async move {
+    let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
         cloud
             .eks
             .list_nodegroups()
@@ -225,8 +229,8 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .cluster_name(cluster)
         .nodegroup_name(name)
         .scaling_config(scaling(r))
-        .set_instance_types(Some(r.strs("instance_types")))
-        .set_subnets(Some(r.strs("subnets")))
+        .set_instance_types(Some(r.strs("instance_types")?))
+        .set_subnets(Some(r.strs("subnets")?))
         .node_role(r.str("role")?)
         .capacity_type(CapacityTypes::from(r.str("capacity_type")?))
         .set_labels(Some(labels(r.spec.get("labels"))))
@@ -311,7 +315,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .id
         .split_once('/')
         .ok_or_else(|| ProviderError::Unexpected(format!("bad node group id {}", live.id)))?;
-    super::retry_in_use(cloud, "DeleteNodegroup", || async {
+    crate::providers::aws::retry_in_use(cloud, "DeleteNodegroup", || async {
         cloud
             .eks
             .delete_nodegroup()
@@ -334,4 +338,81 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         },
     )
     .await
+}
+
+pub const KIND: Kind = Kind::new("node_group");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "NodeGroup",
+    default_attr: "name",
+    names: NameRule::chars(1, 63, alnum_dash_underscore, "letters, digits, `-` and `_`"),
+    members: &["address", "arn", "name"],
+    functions: super::NODE_GROUP_FUNCTIONS,
+    register: super::register_node_group,
+    wrap: super::NodeGroup::wrap,
+    unwrap: super::NodeGroup::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    // Listed per cluster: the EKS family's read returns them with clusters.
+    read: Read::With(super::cluster::KIND),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("cluster").refers(),
+    Field::new("name"),
+    Field::new("instance_types")
+        .set()
+        .replaces("a node group's instance types cannot change in place"),
+    Field::new("scaling").diff(Diff::Struct(&[
+        Field::new("min"),
+        Field::new("max"),
+        Field::new("desired"),
+    ])),
+    Field::new("disk_size").replaces("a node group's disk size cannot change in place"),
+    Field::new("ami_type").replaces("a node group's AMI type cannot change in place"),
+    Field::new("capacity_type")
+        .replaces("a node group's capacity type (spot or on-demand) cannot change in place"),
+    Field::new("labels").map(),
+    Field::new("taints").set(),
+    Field::new("subnets")
+        .set()
+        .replaces("a node group's subnets cannot change in place")
+        .refers(),
+    Field::new("role")
+        .replaces("a node group's IAM role cannot change")
+        .refers(),
+    TAGS,
+];
+
+/// Every node_group of every cluster in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let clusters = super::cluster::all_names(cloud).await?;
+    let pairs = crate::providers::aws::per_cluster(&clusters, |c| async move {
+        cloud
+            .eks
+            .list_nodegroups()
+            .cluster_name(c)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(ProviderError::api("ListNodegroups"))
+    })
+    .await?;
+    Ok(pairs
+        .into_iter()
+        .map(|(c, n)| Row {
+            id: format!("{c}/{n}"),
+            name: n,
+            details: format!("cluster {c}"),
+            owner: None,
+        })
+        .collect())
 }

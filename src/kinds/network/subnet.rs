@@ -1,8 +1,15 @@
 //! Subnets: CIDR, zone, public IPs on launch, tags.
 
-use super::{bool_attr, ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::{
+    bool_attr, ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec,
+};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
@@ -71,7 +78,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .and_then(|s| s.subnet_id())
         .ok_or_else(|| ProviderError::Unexpected("CreateSubnet returned no id".into()))?
         .to_string();
-    if r.bool("public") {
+    if r.bool("public")? {
         set_public(cloud, &id, true).await?;
     }
     Ok(created(r, &id))
@@ -85,7 +92,7 @@ pub async fn update(
 ) -> Result<Live, ProviderError> {
     let changed = |p: &str| touches(fields, p);
     if changed("public") {
-        set_public(cloud, &live.id, r.bool("public")).await?;
+        set_public(cloud, &live.id, r.bool("public")?).await?;
     }
     if changed("tags") || changed("name") {
         sync_ec2_tags(cloud, &live.id, r, live).await?;
@@ -105,4 +112,67 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .map_err(ProviderError::api("DeleteSubnet"))
     })
     .await
+}
+
+pub const KIND: Kind = Kind::new("subnet");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "Subnet",
+    default_attr: "id",
+    names: NameRule::TAG,
+    members: &["address", "az", "cidr", "id", "name"],
+    functions: super::SUBNET_FUNCTIONS,
+    register: super::register_subnet,
+    wrap: super::Subnet::wrap,
+    unwrap: super::Subnet::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("vpc")
+        .replaces("a subnet cannot move to another VPC")
+        .refers(),
+    Field::new("cidr").replaces("a subnet's CIDR block cannot change"),
+    Field::new("az").replaces("a subnet cannot move to another availability zone"),
+    Field::new("public"),
+    TAGS,
+];
+
+/// Every subnet in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_subnets()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeSubnets"))?;
+        out.subnets()
+            .iter()
+            .map(|s| {
+                let (owner, name) = ec2_owner_and_name(s.tags());
+                Row {
+                    id: s.subnet_id().unwrap_or_default().into(),
+                    name,
+                    details: format!(
+                        "{} {} {}",
+                        s.vpc_id().unwrap_or_default(),
+                        s.cidr_block().unwrap_or_default(),
+                        s.availability_zone().unwrap_or_default()
+                    ),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }

@@ -2,8 +2,13 @@
 //! logging and endpoint access update in place, the version is upgraded in
 //! place (where the endpoint supports it).
 
+use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::{alnum_dash_underscore, NameRule};
+use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::inventory::tag_owner;
+use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider,
@@ -147,8 +152,8 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     Ok(out)
 }
 
-fn logging(r: &Planned) -> Logging {
-    let on = r.strs("logging");
+fn logging(r: &Planned) -> Result<Logging, ProviderError> {
+    let on = r.strs("logging")?;
     let all = [
         "api",
         "audit",
@@ -169,10 +174,10 @@ fn logging(r: &Planned) -> Logging {
         ))
         .enabled(false)
         .build();
-    Logging::builder()
+    Ok(Logging::builder()
         .cluster_logging(enabled)
         .cluster_logging(disabled)
-        .build()
+        .build())
 }
 
 fn endpoint(r: &Planned) -> (bool, bool, Vec<String>) {
@@ -194,15 +199,15 @@ fn endpoint(r: &Planned) -> (bool, bool, Vec<String>) {
     (flag("public"), flag("private"), cidrs)
 }
 
-fn vpc_config(r: &Planned) -> VpcConfigRequest {
+fn vpc_config(r: &Planned) -> Result<VpcConfigRequest, ProviderError> {
     let (public, private, cidrs) = endpoint(r);
-    VpcConfigRequest::builder()
-        .set_subnet_ids(Some(r.strs("subnets")))
-        .set_security_group_ids(Some(r.strs("security_groups")))
+    Ok(VpcConfigRequest::builder()
+        .set_subnet_ids(Some(r.strs("subnets")?))
+        .set_security_group_ids(Some(r.strs("security_groups")?))
         .endpoint_public_access(public)
         .endpoint_private_access(private)
         .set_public_access_cidrs(Some(cidrs))
-        .build()
+        .build())
 }
 
 async fn wait_active(cloud: &Cloud, name: &str) -> Result<Live, ProviderError> {
@@ -228,7 +233,7 @@ async fn wait_active(cloud: &Cloud, name: &str) -> Result<Live, ProviderError> {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let name = r.str("name")?;
-    let vpc = vpc_config(r);
+    let vpc = vpc_config(r)?;
     let mut call = cloud
         .eks
         .create_cluster()
@@ -236,7 +241,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .version(r.str("version")?)
         .role_arn(r.str("role")?)
         .resources_vpc_config(vpc)
-        .logging(logging(r))
+        .logging(logging(r)?)
         .client_request_token(cloud.client_token(&r.address))
         .set_tags(Some(tag_map(cloud, r)));
     if let Some(key) = r.spec.get("secrets_key").and_then(Value::as_str) {
@@ -283,7 +288,7 @@ pub async fn update(
             .eks
             .update_cluster_config()
             .name(name)
-            .logging(logging(r))
+            .logging(logging(r)?)
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
@@ -296,7 +301,7 @@ pub async fn update(
             .eks
             .update_cluster_config()
             .name(name)
-            .resources_vpc_config(vpc_config(r))
+            .resources_vpc_config(vpc_config(r)?)
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
@@ -340,7 +345,7 @@ pub async fn sync_tags(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    super::retry_in_use(cloud, "DeleteCluster", || async {
+    crate::providers::aws::retry_in_use(cloud, "DeleteCluster", || async {
         cloud
             .eks
             .delete_cluster()
@@ -357,4 +362,125 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         || async { Ok(describe(cloud, &live.id).await?.is_none().then_some(())) },
     )
     .await
+}
+
+pub const KIND: Kind = Kind::new("cluster");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "Cluster",
+    default_attr: "name",
+    names: NameRule::chars(
+        1,
+        100,
+        alnum_dash_underscore,
+        "letters, digits, `-` and `_`",
+    ),
+    members: &[
+        "address",
+        "arn",
+        "certificate_authority",
+        "endpoint",
+        "fargate_profile",
+        "irsa_role",
+        "name",
+        "node_group",
+        "oidc_issuer",
+        "oidc_provider_arn",
+        "security_group_id",
+        "version",
+    ],
+    functions: super::CLUSTER_FUNCTIONS,
+    register: super::register_cluster,
+    wrap: super::Cluster::wrap,
+    unwrap: super::Cluster::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read super::read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("version"),
+    Field::new("role")
+        .replaces("a cluster's IAM role cannot change")
+        .refers(),
+    Field::new("subnets")
+        .set()
+        .replaces("a cluster's subnets cannot change in place")
+        .refers(),
+    Field::new("endpoint").diff(Diff::Struct(&[
+        Field::new("public"),
+        Field::new("private"),
+        Field::new("public_cidrs").set(),
+    ])),
+    Field::new("logging").set(),
+    Field::new("security_groups")
+        .set()
+        .replaces("a cluster's extra security groups cannot change in place")
+        .refers(),
+    Field::new("secrets_key")
+        .replaces("secrets encryption cannot be changed once set")
+        .refers(),
+    TAGS,
+];
+
+/// Every cluster in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let names = cloud
+        .eks
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("ListClusters"))?;
+    let described = futures::future::join_all(names.iter().map(|n| describe(cloud, n))).await;
+    let mut rows = Vec::new();
+    for (n, d) in names.iter().zip(described) {
+        let Some(c) = d? else { continue };
+        let tags = c.tags().cloned().unwrap_or_default();
+        rows.push(Row {
+            id: n.clone(),
+            name: n.clone(),
+            details: format!(
+                "{} {}",
+                c.version().unwrap_or_default(),
+                c.status().map(|s| s.as_str()).unwrap_or_default()
+            ),
+            owner: tag_owner(|k| tags.get(k).cloned()),
+        });
+    }
+    Ok(rows)
+}
+
+/// Every cluster's name, for listing what lives inside clusters.
+pub async fn all_names(cloud: &Cloud) -> Result<Vec<String>, ProviderError> {
+    cloud
+        .eks
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("ListClusters"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::names::check_name;
+
+    #[test]
+    fn names() {
+        assert!(check_name(super::KIND, "pms-prod").is_ok());
+        assert!(check_name(super::KIND, "pms prod").is_err());
+        assert!(check_name(super::KIND, "-pms").is_err());
+    }
 }

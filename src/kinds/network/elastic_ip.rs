@@ -1,8 +1,13 @@
 //! Elastic IPs (for NAT gateways).
 
-use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::Live;
 use crate::plan::FieldDiff;
+use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 
@@ -90,4 +95,53 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         },
     )
     .await
+}
+
+pub const KIND: Kind = Kind::new("elastic_ip");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "ElasticIp",
+    default_attr: "id",
+    names: NameRule::TAG,
+    members: &["address"],
+    functions: &[],
+    register: |e, _| super::ElasticIp::register_type(e),
+    wrap: super::ElasticIp::wrap,
+    unwrap: super::ElasticIp::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[Field::new("name"), TAGS];
+
+/// Every elastic_ip in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_addresses()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeAddresses"))?;
+        out.addresses()
+            .iter()
+            .map(|a| {
+                let (owner, name) = ec2_owner_and_name(a.tags());
+                Row {
+                    id: a.allocation_id().unwrap_or_default().into(),
+                    name,
+                    details: a.public_ip().unwrap_or_default().into(),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }

@@ -1,9 +1,13 @@
-//! IAM roles (trust policy, attached and inline policies) and the OIDC
-//! providers of clusters. Roles live under the path `/blueprint/<name>/`, so
-//! one paginated call finds every owned role with all its policies.
+//! IAM roles (trust policy, attached and inline policies). Roles live under
+//! the path `/blueprint/<name>/`, so one paginated call finds every owned
+//! role with all its policies.
 
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Address, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
 use aws_sdk_iam::types::{EntityType, RoleDetail, Tag};
 
@@ -92,7 +96,7 @@ fn irsa_of(trust: &Value) -> Option<Value> {
     ])))
 }
 
-fn owned(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map)> {
+pub fn owned(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map)> {
     let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
     if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
         return None;
@@ -145,9 +149,9 @@ fn role_live(cloud: &Cloud, r: &RoleDetail) -> Option<Live> {
     Some(l)
 }
 
-/// Every owned role and OIDC provider.
+/// Every owned role and OIDC provider (IAM's two kinds, read together).
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let (roles, providers) = tokio::join!(read_roles(cloud), read_oidc_providers(cloud));
+    let (roles, providers) = tokio::join!(read_roles(cloud), super::oidc_provider::read(cloud));
     let mut out = roles?;
     out.extend(providers?);
     Ok(out)
@@ -189,7 +193,7 @@ fn trust_document(r: &Planned) -> Result<String, ProviderError> {
     Ok(doc.to_json().to_string())
 }
 
-fn iam_tags(cloud: &Cloud, r: &Planned) -> Vec<Tag> {
+pub fn iam_tags(cloud: &Cloud, r: &Planned) -> Vec<Tag> {
     cloud
         .tags_for(&r.address, &r.spec)
         .into_iter()
@@ -285,7 +289,7 @@ pub async fn create_role(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderErr
             role.arn().to_string()
         }
     };
-    for p in r.strs("managed_policies") {
+    for p in r.strs("managed_policies")? {
         attach(cloud, name, &p).await?;
     }
     for (pname, doc) in inline(r) {
@@ -313,7 +317,7 @@ pub async fn update_role(
             .map_err(ProviderError::api("UpdateAssumeRolePolicy"))?;
     }
     if changed("managed_policies") {
-        let want = r.strs("managed_policies");
+        let want = r.strs("managed_policies")?;
         let had: Vec<String> = live
             .attrs
             .get("managed_policies")
@@ -432,7 +436,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
             .await
             .map_err(ProviderError::api("DeleteRolePolicy"))?;
     }
-    super::retry_in_use(cloud, "DeleteRole", || async {
+    crate::providers::aws::retry_in_use(cloud, "DeleteRole", || async {
         cloud
             .iam
             .delete_role()
@@ -445,160 +449,88 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
     .await
 }
 
-// OIDC providers --------------------------------------------------------------
+pub const KIND: Kind = Kind::new("iam_role");
 
-async fn read_oidc_providers(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let list = cloud
-        .iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .map_err(ProviderError::api("ListOpenIDConnectProviders"))?;
-    let arns: Vec<String> = list
-        .open_id_connect_provider_list()
-        .iter()
-        .filter_map(|p| p.arn().map(String::from))
-        .collect();
-    let got = futures::future::join_all(arns.iter().map(|arn| async move {
-        cloud
+fn iam_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-' | '_')
+}
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "IamRole",
+    default_attr: "arn",
+    names: NameRule::chars(1, 64, iam_char, "letters, digits and `+=,.@-_`"),
+    members: &["address", "arn", "name"],
+    functions: super::FUNCTIONS,
+    register: super::register,
+    wrap: super::IamRole::wrap,
+    unwrap: super::IamRole::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create_role),
+    update: Some(crate::boxed!(update update_role)),
+    delete: crate::boxed!(delete delete_role),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("trust_policy"),
+    Field::new("irsa").diff(crate::kinds::Diff::Struct(&[
+        Field::new("provider").refers(),
+        Field::new("issuer"),
+        Field::new("namespace"),
+        Field::new("service_account"),
+    ])),
+    Field::new("managed_policies").set(),
+    Field::new("inline_policies").map(),
+    TAGS,
+];
+
+/// Every role in the account, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let roles = cloud
             .iam
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
+            .list_roles()
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
-            .map(|o| (arn.clone(), o))
-            .map_err(ProviderError::api("GetOpenIDConnectProvider"))
-    }))
-    .await;
-    let mut out = Vec::new();
-    for g in got {
-        let (arn, o) = g?;
-        let Some((address, tags)) = owned(cloud, o.tags()) else {
-            continue;
-        };
-        let url = o.url().unwrap_or_default();
-        let url = if url.starts_with("https://") {
-            url.to_string()
-        } else {
-            format!("https://{url}")
-        };
-        let mut l = Live::new(address, &arn)
-            .attr("url", Value::str(&url))
-            .attr(
-                "client_ids",
-                Value::List(o.client_id_list().iter().map(Value::str).collect()),
-            )
-            .output("arn", &arn);
-        if !tags.is_empty() {
-            l.attrs.insert("tags".into(), Value::Map(tags));
-        }
-        out.push(l);
-    }
-    Ok(out)
-}
-
-pub async fn create_oidc_provider(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
-    let url = r.str("url")?;
-    let out = cloud
-        .iam
-        .create_open_id_connect_provider()
-        .url(url)
-        .set_client_id_list(Some(r.strs("client_ids")))
-        .set_tags(Some(iam_tags(cloud, r)))
-        .send()
-        .await
-        .map_err(ProviderError::api("CreateOpenIDConnectProvider"))?;
-    let arn = out
-        .open_id_connect_provider_arn()
-        .unwrap_or_default()
-        .to_string();
-    let mut l = Live::new(r.address.clone(), &arn);
-    l.attrs = r.spec.clone();
-    Ok(l.output("arn", &arn))
-}
-
-pub async fn update_oidc_provider(
-    cloud: &Cloud,
-    r: &Planned,
-    live: &Live,
-    fields: &[FieldDiff],
-) -> Result<Live, ProviderError> {
-    if touches(fields, "client_ids") {
-        let want = r.strs("client_ids");
-        let had: Vec<String> = live
-            .attrs
-            .get("client_ids")
-            .and_then(Value::as_list)
-            .unwrap_or_default()
+            .map_err(ProviderError::api("ListRoles"))?;
+        roles
             .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
-        for c in want.iter().filter(|c| !had.contains(c)) {
-            cloud
-                .iam
-                .add_client_id_to_open_id_connect_provider()
-                .open_id_connect_provider_arn(&live.id)
-                .client_id(c)
-                .send()
-                .await
-                .map_err(ProviderError::api("AddClientIDToOpenIDConnectProvider"))?;
-        }
-        for c in had.iter().filter(|c| !want.contains(c)) {
-            cloud
-                .iam
-                .remove_client_id_from_open_id_connect_provider()
-                .open_id_connect_provider_arn(&live.id)
-                .client_id(c)
-                .send()
-                .await
-                .map_err(ProviderError::api(
-                    "RemoveClientIDFromOpenIDConnectProvider",
-                ))?;
-        }
-    }
-    if touches(fields, "tags") {
-        cloud
-            .iam
-            .tag_open_id_connect_provider()
-            .open_id_connect_provider_arn(&live.id)
-            .set_tags(Some(iam_tags(cloud, r)))
-            .send()
-            .await
-            .map_err(ProviderError::api("TagOpenIDConnectProvider"))?;
-        let stale = crate::providers::stale_tag_keys(r, live);
-        if !stale.is_empty() {
-            cloud
-                .iam
-                .untag_open_id_connect_provider()
-                .open_id_connect_provider_arn(&live.id)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(ProviderError::api("UntagOpenIDConnectProvider"))?;
-        }
-    }
-    let mut l = live.clone();
-    l.attrs = r.spec.clone();
-    Ok(l)
-}
-
-pub async fn delete_oidc_provider(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    super::retry_in_use(cloud, "DeleteOpenIDConnectProvider", || async {
-        cloud
-            .iam
-            .delete_open_id_connect_provider()
-            .open_id_connect_provider_arn(&live.id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteOpenIDConnectProvider"))
-    })
-    .await
+            .map(|r| {
+                let owner = r
+                    .path()
+                    .strip_prefix("/blueprint/")
+                    .and_then(|p| p.strip_suffix('/'))
+                    .map(String::from);
+                Row {
+                    id: r.arn().into(),
+                    name: r.role_name().into(),
+                    details: r.path().into(),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names() {
+        use crate::model::names::check_name;
+        assert!(check_name(super::KIND, "pms-prod-cluster@x").is_ok());
+        assert!(check_name(super::KIND, "a role").is_err());
+    }
 
     #[test]
     fn policies_decode_from_url_encoding() {

@@ -1,7 +1,11 @@
 //! EKS Fargate profiles: immutable, so any change replaces them.
 
 use super::cluster::{owned_tags, tag_map};
+use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::model::names::{alnum_dash_underscore, NameRule};
+use crate::model::Kind;
 use crate::model::{Live, Map, Value};
+use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
 
@@ -63,7 +67,7 @@ async fn describe(
 }
 
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    let pairs = super::per_cluster(clusters, |c| async move {
+    let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
         cloud
             .eks
             .list_fargate_profiles()
@@ -120,7 +124,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .cluster_name(cluster)
         .fargate_profile_name(name)
         .pod_execution_role_arn(r.str("role")?)
-        .set_subnets(Some(r.strs("subnets")))
+        .set_subnets(Some(r.strs("subnets")?))
         .set_selectors(Some(selectors))
         .client_request_token(cloud.client_token(&r.address))
         .set_tags(Some(tag_map(cloud, r)))
@@ -159,7 +163,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .id
         .split_once('/')
         .ok_or_else(|| ProviderError::Unexpected(format!("bad Fargate profile id {}", live.id)))?;
-    super::retry_in_use(cloud, "DeleteFargateProfile", || async {
+    crate::providers::aws::retry_in_use(cloud, "DeleteFargateProfile", || async {
         cloud
             .eks
             .delete_fargate_profile()
@@ -182,4 +186,65 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         },
     )
     .await
+}
+
+pub const KIND: Kind = Kind::new("fargate_profile");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "FargateProfile",
+    default_attr: "name",
+    names: NameRule::chars(1, 63, alnum_dash_underscore, "letters, digits, `-` and `_`"),
+    members: &["address", "arn", "name"],
+    functions: super::FARGATE_PROFILE_FUNCTIONS,
+    register: super::register_fargate_profile,
+    wrap: super::FargateProfile::wrap,
+    unwrap: super::FargateProfile::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    // Listed per cluster: the EKS family's read returns them with clusters.
+    read: Read::With(super::cluster::KIND),
+    create: crate::boxed!(create create),
+    update: None,
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const CHANGED: &str = "a Fargate profile cannot be changed, only replaced";
+
+const FIELDS: &[Field] = &[
+    Field::new("cluster").refers(),
+    Field::new("name"),
+    Field::new("selectors").replaces(CHANGED),
+    Field::new("subnets").set().replaces(CHANGED).refers(),
+    Field::new("role").replaces(CHANGED).refers(),
+    Field::new("tags").map().replaces(CHANGED),
+];
+
+/// Every fargate_profile of every cluster in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let clusters = super::cluster::all_names(cloud).await?;
+    let pairs = crate::providers::aws::per_cluster(&clusters, |c| async move {
+        cloud
+            .eks
+            .list_fargate_profiles()
+            .cluster_name(c)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(ProviderError::api("ListFargateProfiles"))
+    })
+    .await?;
+    Ok(pairs
+        .into_iter()
+        .map(|(c, n)| Row {
+            id: format!("{c}/{n}"),
+            name: n,
+            details: format!("cluster {c}"),
+            owner: None,
+        })
+        .collect())
 }

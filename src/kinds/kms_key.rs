@@ -1,11 +1,20 @@
 //! KMS keys: description, yearly rotation, an alias, tags. Found by tag;
 //! deleting schedules the deletion (the 7-day minimum).
 
-use super::tagging;
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::tagging;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::script::api::{name_arg, opts_arg};
+use crate::script::handles::Output;
+use crate::script::schema::{def, opt, FnDoc, Opt, Ty, TAGS_OPT};
+use crate::script::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
 use aws_sdk_kms::types::{KeyState, Tag};
+use rhai::{Dynamic, Engine, NativeCallContext};
 
 async fn aliases(cloud: &Cloud) -> Result<Vec<(String, String)>, ProviderError> {
     let items = cloud
@@ -121,7 +130,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .ok_or_else(|| ProviderError::Unexpected("CreateKey returned no key".into()))?;
     let id = meta.key_id().to_string();
     let arn = meta.arn().unwrap_or_default().to_string();
-    if r.bool("rotation") {
+    if r.bool("rotation")? {
         set_rotation(cloud, &id, true).await?;
     }
     if let Some(alias) = r.spec.get("alias").and_then(Value::as_str) {
@@ -156,7 +165,7 @@ pub async fn update(
             .map_err(ProviderError::api("UpdateKeyDescription"))?;
     }
     if changed("rotation") {
-        set_rotation(cloud, id, r.bool("rotation")).await?;
+        set_rotation(cloud, id, r.bool("rotation")?).await?;
     }
     if changed("alias") {
         if let Some(old) = live.attrs.get("alias").and_then(Value::as_str) {
@@ -230,4 +239,170 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .await
         .map_err(ProviderError::api("ScheduleKeyDeletion"))?;
     Ok(())
+}
+
+crate::handle_type!(KmsKey);
+
+pub const KIND: Kind = Kind::new("kms_key");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "KmsKey",
+    default_attr: "arn",
+    names: NameRule::TAG,
+    members: &["address", "arn", "id", "name"],
+    functions: FUNCTIONS,
+    register,
+    wrap: KmsKey::wrap,
+    unwrap: KmsKey::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("description"),
+    Field::new("rotation"),
+    Field::new("alias"),
+    TAGS,
+];
+
+pub const OPTIONS: &[Opt] = &[
+    opt("description", Ty::Str, "key description"),
+    def(
+        "rotation",
+        Ty::Bool,
+        "true",
+        "yearly automatic key rotation",
+    ),
+    opt(
+        "alias",
+        Ty::Str,
+        "alias name, with or without the \"alias/\" prefix",
+    ),
+    TAGS_OPT,
+];
+
+const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "kms_key",
+    signature: "kms_key(name, #{ ... }) -> KmsKey",
+    doc: "A symmetric KMS key, optionally with an alias.",
+    options: OPTIONS,
+    method_of: None,
+}];
+
+/// Every kms_key, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let aliases = cloud
+            .kms
+            .list_aliases()
+            .send()
+            .await
+            .map_err(ProviderError::api("ListAliases"))?;
+        let keys = cloud
+            .kms
+            .list_keys()
+            .send()
+            .await
+            .map_err(ProviderError::api("ListKeys"))?;
+        keys.keys()
+            .iter()
+            .map(|k| {
+                let id = k.key_id().unwrap_or_default();
+                let alias = aliases
+                    .aliases()
+                    .iter()
+                    .find(|a| a.target_key_id() == Some(id))
+                    .and_then(|a| a.alias_name())
+                    .unwrap_or_default();
+                Row {
+                    id: id.into(),
+                    name: alias.into(),
+                    details: k.key_arn().unwrap_or_default().into(),
+                    owner: None,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    KmsKey::register_type(engine);
+    let s = state.clone();
+    engine.register_fn(
+        "kms_key",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| kms_key(&s, &ctx, &name, &opts),
+    );
+    let s = state.clone();
+    engine.register_fn("kms_key", move |ctx: NativeCallContext, name: Dynamic| {
+        kms_key(&s, &ctx, &name, &Dynamic::from(rhai::Map::new()))
+    });
+    engine.register_get("name", |k: &mut KmsKey| {
+        Output::attr(&k.0, "name", Some(k.0.name.clone()))
+    });
+    engine.register_get("arn", |k: &mut KmsKey| Output::attr(&k.0, "arn", None));
+    engine.register_get("id", |k: &mut KmsKey| Output::attr(&k.0, "id", None));
+}
+
+fn kms_key(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<KmsKey> {
+    let name = name_arg(ctx, "kms_key", name)?;
+    let map = opts_arg(ctx, "kms_key", opts, OPTIONS)?;
+    let o = Opts(&map);
+    check_name(ctx, KIND, &name)?;
+    check_tags(ctx, o.get("tags"))?;
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(&name));
+    spec.insert(
+        "description".into(),
+        Value::str(
+            o.str("description")
+                .unwrap_or_else(|| format!("Blueprint key {name}")),
+        ),
+    );
+    spec.insert("rotation".into(), Value::Bool(o.bool_or("rotation", true)));
+    if let Some(alias) = o.str("alias") {
+        let full = if alias.starts_with("alias/") {
+            alias.clone()
+        } else {
+            format!("alias/{alias}")
+        };
+        let body = &full["alias/".len()..];
+        let ok = !body.is_empty()
+            && body.len() <= 250
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
+            && !full.starts_with("alias/aws/");
+        if !ok {
+            return Err(fail(
+                ctx,
+                Problem::new(format!("`{alias}` is not a valid KMS alias")).hint(
+                    "aliases hold letters, digits, `/`, `_` and `-`, and must not start with aws/",
+                ),
+            ));
+        }
+        spec.insert("alias".into(), Value::str(full));
+    } else {
+        spec.insert("alias".into(), Value::Null);
+    }
+    let mut deps = Deps::default();
+    if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
+        spec.insert("tags".into(), t);
+    }
+    let addr = Address::new(KIND, &name);
+    declare(state, ctx, addr.clone(), spec, deps)?;
+    Ok(KmsKey(addr))
 }

@@ -1,9 +1,14 @@
 //! NAT gateways: created with a client token, waited for until available,
 //! and waited for until deleted.
 
-use super::{ec2_live, owned, read_tags, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::FieldDiff;
+use crate::providers::aws::{ec2_live, owned, read_tags, sync_ec2_tags, tag_spec};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 
@@ -134,4 +139,63 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         },
     )
     .await
+}
+
+pub const KIND: Kind = Kind::new("nat_gateway");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "NatGateway",
+    default_attr: "id",
+    names: NameRule::TAG,
+    members: &["address"],
+    functions: &[],
+    register: |e, _| super::NatGateway::register_type(e),
+    wrap: super::NatGateway::wrap,
+    unwrap: super::NatGateway::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("subnet")
+        .replaces("a NAT gateway cannot move to another subnet")
+        .refers(),
+    Field::new("allocation")
+        .replaces("a NAT gateway's elastic IP cannot change")
+        .refers(),
+    TAGS,
+];
+
+/// Every nat_gateway in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_nat_gateways()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeNatGateways"))?;
+        out.nat_gateways()
+            .iter()
+            .map(|g| {
+                let (owner, name) = ec2_owner_and_name(g.tags());
+                let state = g.state().map(|s| s.as_str()).unwrap_or_default();
+                Row {
+                    id: g.nat_gateway_id().unwrap_or_default().into(),
+                    name,
+                    details: format!("{} {state}", g.subnet_id().unwrap_or_default()),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }

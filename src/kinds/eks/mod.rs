@@ -1,37 +1,282 @@
-//! `cluster`, its methods `node_group`, `fargate_profile` and `irsa_role`,
-//! and `taint`.
+//! The EKS family: clusters (with their OIDC provider for IRSA), managed
+//! node groups and Fargate profiles. This file holds the family's script
+//! functions (`cluster`, its methods `node_group`, `fargate_profile` and
+//! `irsa_role`, and `taint`), their option schemas, and the family's read;
+//! each kind's own module holds its registry entry and its calls.
 
-use super::super::handles::{Cluster, FargateProfile, IamRole, NodeGroup, Output, Taint};
-use super::super::schema;
-use super::super::state::{
-    check_name, check_tags, declare, fail, ref_to, str_list, ClusterInfo, Deps, Fallible, Opts,
-    Shared,
+pub mod cluster;
+pub mod fargate_profile;
+pub mod node_group;
+
+use super::iam::{
+    declare_role, inline_policies, oidc_provider, role, service_trust, IamRole, RoleSpec,
+    AWS_POLICY,
 };
-use super::iam::{declare_role, inline_policies, service_trust, RoleSpec, AWS_POLICY};
-use super::{name_arg, opts_arg};
-use crate::model::{names, validate, Address, Kind, Map, Problem, Value};
+use super::network::{security_group, subnet, vpc};
+use crate::model::{names, validate, Address, Live, Map, Problem, Value};
+use crate::providers::{Cloud, ProviderError};
+use crate::script::api::{name_arg, opts_arg};
+use crate::script::handles::Output;
+use crate::script::schema::{self, def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
+use crate::script::state::{
+    check_name, check_tags, declare, fail, ref_to, str_list, Deps, Fallible, Opts, Shared,
+};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::collections::BTreeSet;
 
-pub fn register(engine: &mut Engine, state: &Shared) {
+crate::handle_type!(Cluster);
+crate::handle_type!(NodeGroup);
+crate::handle_type!(FargateProfile);
+
+/// What a cluster's constructor declared: its subnets, whether it has an
+/// OIDC provider, and the roles its node groups and profiles share.
+#[derive(Debug, Default, Clone)]
+pub struct ClusterInfo {
+    pub subnets: Vec<Address>,
+    pub node_role: Option<Address>,
+    pub fargate_role: Option<Address>,
+    pub irsa: bool,
+}
+
+/// A node taint made by `taint(key, value, effect)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+/// A taint as the REPL shows it.
+pub fn show_value(v: &Dynamic) -> Option<String> {
+    v.read_lock::<Taint>()
+        .map(|t| format!("taint({:?}, {:?}, {:?})", t.key, t.value, t.effect))
+}
+
+fn is_taint(d: &Dynamic) -> bool {
+    d.is::<Taint>()
+}
+
+pub const LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+pub const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
+pub const AMI_TYPES: &[&str] = &[
+    "AL2_x86_64",
+    "AL2_x86_64_GPU",
+    "AL2_ARM_64",
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_x86_64_NEURON",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "CUSTOM",
+];
+
+pub const ENDPOINT: &[Opt] = &[
+    def("public", Ty::Bool, "true", "public API endpoint"),
+    def(
+        "private",
+        Ty::Bool,
+        "false",
+        "private API endpoint inside the VPC",
+    ),
+    def(
+        "public_cidrs",
+        Ty::CidrList,
+        "[\"0.0.0.0/0\"]",
+        "who may reach the public endpoint",
+    ),
+];
+
+pub const CLUSTER: &[Opt] = &[
+    req("version", Ty::Str, "Kubernetes version, e.g. \"1.29\""),
+    req("vpc", Ty::Handle(vpc::KIND), "the cluster's VPC"),
+    req(
+        "subnets",
+        Ty::HandleList(subnet::KIND),
+        "subnets for the control plane ENIs (two AZs at least)",
+    ),
+    opt(
+        "role",
+        Ty::Handle(role::KIND),
+        "cluster role; a role \"<name>-cluster\" is declared when absent",
+    ),
+    opt(
+        "endpoint",
+        Ty::Nested(ENDPOINT),
+        "API endpoint access: #{ public, private, public_cidrs }",
+    ),
+    opt(
+        "logging",
+        Ty::EnumList(LOG_TYPES),
+        "control-plane log types sent to CloudWatch",
+    ),
+    opt(
+        "secrets_key",
+        Ty::Handle(super::kms_key::KIND),
+        "KMS key for envelope encryption of Kubernetes secrets",
+    ),
+    opt(
+        "security_groups",
+        Ty::HandleList(security_group::KIND),
+        "extra security groups for the control plane",
+    ),
+    def(
+        "irsa",
+        Ty::Bool,
+        "true",
+        "declare the cluster's IAM OIDC provider (IAM roles for service accounts)",
+    ),
+    TAGS_OPT,
+];
+
+pub const NODE_GROUP: &[Opt] = &[
+    req(
+        "instance_types",
+        Ty::StrList,
+        "EC2 instance types, e.g. [\"m6i.large\"]",
+    ),
+    req("min", Ty::Int, "minimum size"),
+    req("max", Ty::Int, "maximum size"),
+    req("desired", Ty::Int, "desired size"),
+    def("disk_size", Ty::Int, "20", "root volume size in GiB"),
+    opt(
+        "ami_type",
+        Ty::Enum(AMI_TYPES),
+        "AMI type; EKS picks one for the version when absent",
+    ),
+    def(
+        "spot",
+        Ty::Bool,
+        "false",
+        "spot capacity instead of on-demand",
+    ),
+    opt("labels", Ty::StrMap, "Kubernetes node labels"),
+    opt(
+        "taints",
+        Ty::Values("taint(...)", is_taint),
+        "Kubernetes taints, made with taint(key, value, effect)",
+    ),
+    opt(
+        "subnets",
+        Ty::HandleList(subnet::KIND),
+        "subnets for the nodes; the cluster's when absent",
+    ),
+    opt(
+        "role",
+        Ty::Handle(role::KIND),
+        "node role; a shared role \"<cluster>-node\" is declared when absent",
+    ),
+    TAGS_OPT,
+];
+
+pub const SELECTOR: &[Opt] = &[
+    req("namespace", Ty::Str, "namespace whose pods run on Fargate"),
+    opt("labels", Ty::StrMap, "only pods with these labels"),
+];
+
+pub const FARGATE_PROFILE: &[Opt] = &[
+    req(
+        "selectors",
+        Ty::NestedList(SELECTOR),
+        "which pods run on Fargate: [#{ namespace, labels? }]",
+    ),
+    opt(
+        "subnets",
+        Ty::HandleList(subnet::KIND),
+        "private subnets; the cluster's private subnets when absent",
+    ),
+    opt(
+        "role",
+        Ty::Handle(role::KIND),
+        "pod execution role; \"<cluster>-fargate\" is declared when absent",
+    ),
+    TAGS_OPT,
+];
+
+pub const IRSA_ROLE: &[Opt] = &[
+    req(
+        "namespace",
+        Ty::Str,
+        "Kubernetes namespace of the service account",
+    ),
+    req("service_account", Ty::Str, "name of the service account"),
+    opt(
+        "managed_policies",
+        Ty::StrList,
+        "ARNs of managed policies to attach",
+    ),
+    opt(
+        "inline_policies",
+        Ty::PolicyMap,
+        "inline policies: #{ name: policy document }",
+    ),
+    TAGS_OPT,
+];
+
+pub const CLUSTER_FUNCTIONS: &[FnDoc] = &[
+    FnDoc { name: "cluster", signature: "cluster(name, #{ version, vpc, subnets, ... }) -> Cluster", doc: "An EKS cluster.", options: CLUSTER, method_of: None },
+    FnDoc { name: "irsa_role", signature: "cluster.irsa_role(name, #{ namespace, service_account, ... }) -> IamRole", doc: "An IAM role that one Kubernetes service account assumes through the cluster's OIDC provider.", options: IRSA_ROLE, method_of: Some("Cluster") },
+];
+pub const NODE_GROUP_FUNCTIONS: &[FnDoc] = &[
+    FnDoc {
+        name: "node_group",
+        signature:
+            "cluster.node_group(name, #{ instance_types, min, max, desired, ... }) -> NodeGroup",
+        doc: "A managed node group of the cluster.",
+        options: NODE_GROUP,
+        method_of: Some("Cluster"),
+    },
+    FnDoc {
+        name: "taint",
+        signature: "taint(key, value, effect) -> Taint",
+        doc: "A node taint; effect is NoSchedule, PreferNoSchedule or NoExecute.",
+        options: &[],
+        method_of: None,
+    },
+];
+pub const FARGATE_PROFILE_FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "fargate_profile",
+    signature: "cluster.fargate_profile(name, #{ selectors, ... }) -> FargateProfile",
+    doc: "A Fargate profile of the cluster.",
+    options: FARGATE_PROFILE,
+    method_of: Some("Cluster"),
+}];
+
+/// Every owned EKS resource: clusters, then their node groups and Fargate
+/// profiles (which can only be listed per cluster).
+pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+    let clusters = cluster::read(cloud).await?;
+    let names: Vec<String> = clusters
+        .iter()
+        .filter_map(|c| c.outputs.get("name").cloned())
+        .collect();
+    let (groups, profiles) = tokio::join!(
+        cloud.timed(node_group::KIND.as_str(), node_group::read(cloud, &names)),
+        cloud.timed(
+            fargate_profile::KIND.as_str(),
+            fargate_profile::read(cloud, &names)
+        )
+    );
+    let mut all = clusters;
+    all.extend(groups?);
+    all.extend(profiles?);
+    Ok(all)
+}
+
+pub fn register_cluster(engine: &mut Engine, state: &Shared) {
+    Cluster::register_type(engine);
     let s = state.clone();
     engine.register_fn(
         "cluster",
         move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| cluster(&s, &ctx, &name, &opts),
-    );
-    let s = state.clone();
-    engine.register_fn(
-        "node_group",
-        move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic, opts: Dynamic| {
-            node_group(&s, &ctx, &c.0, &name, &opts)
-        },
-    );
-    let s = state.clone();
-    engine.register_fn(
-        "fargate_profile",
-        move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic, opts: Dynamic| {
-            fargate_profile(&s, &ctx, &c.0, &name, &opts)
-        },
     );
     let s = state.clone();
     engine.register_fn(
@@ -40,13 +285,56 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             irsa_role(&s, &ctx, &c.0, &name, &opts)
         },
     );
+    register_cluster_getters(engine, state);
+}
+
+pub fn register_node_group(engine: &mut Engine, state: &Shared) {
+    NodeGroup::register_type(engine);
+    engine
+        .register_type_with_name::<Taint>("Taint")
+        .register_fn("to_string", |t: &mut Taint| {
+            format!("{}={}:{}", t.key, t.value, t.effect)
+        })
+        .register_fn("to_debug", |t: &mut Taint| {
+            format!("taint({}={}:{})", t.key, t.value, t.effect)
+        });
+    let s = state.clone();
+    engine.register_fn(
+        "node_group",
+        move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic, opts: Dynamic| {
+            node_group(&s, &ctx, &c.0, &name, &opts)
+        },
+    );
     engine.register_fn(
         "taint",
         |ctx: NativeCallContext, key: Dynamic, value: Dynamic, effect: Dynamic| {
             taint(&ctx, &key, &value, &effect)
         },
     );
+    engine.register_get("name", |n: &mut NodeGroup| {
+        Output::attr(&n.0, "name", Some(n.0.leaf().to_string()))
+    });
+    engine.register_get("arn", |n: &mut NodeGroup| Output::attr(&n.0, "arn", None));
+}
 
+pub fn register_fargate_profile(engine: &mut Engine, state: &Shared) {
+    FargateProfile::register_type(engine);
+    engine.register_get("name", |f: &mut FargateProfile| {
+        Output::attr(&f.0, "name", Some(f.0.leaf().to_string()))
+    });
+    engine.register_get("arn", |f: &mut FargateProfile| {
+        Output::attr(&f.0, "arn", None)
+    });
+    let s = state.clone();
+    engine.register_fn(
+        "fargate_profile",
+        move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic, opts: Dynamic| {
+            fargate_profile(&s, &ctx, &c.0, &name, &opts)
+        },
+    );
+}
+
+fn register_cluster_getters(engine: &mut Engine, state: &Shared) {
     engine.register_get("name", |c: &mut Cluster| {
         Output::attr(&c.0, "name", Some(c.0.name.clone()))
     });
@@ -76,22 +364,12 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             Ok(Output::attr(&provider, "arn", None))
         },
     );
-    engine.register_get("name", |n: &mut NodeGroup| {
-        Output::attr(&n.0, "name", Some(n.0.leaf().to_string()))
-    });
-    engine.register_get("arn", |n: &mut NodeGroup| Output::attr(&n.0, "arn", None));
-    engine.register_get("name", |f: &mut FargateProfile| {
-        Output::attr(&f.0, "name", Some(f.0.leaf().to_string()))
-    });
-    engine.register_get("arn", |f: &mut FargateProfile| {
-        Output::attr(&f.0, "arn", None)
-    });
 }
 
 fn oidc_provider(state: &Shared, ctx: &NativeCallContext, cluster: &Address) -> Fallible<Address> {
     let st = state.borrow();
-    match st.clusters.get(cluster) {
-        Some(info) if info.irsa => Ok(Address::new(Kind::OidcProvider, &cluster.name)),
+    match st.fact::<ClusterInfo>(cluster) {
+        Some(info) if info.irsa => Ok(Address::new(oidc_provider::KIND, &cluster.name)),
         Some(_) => Err(fail(
             ctx,
             Problem::new(format!(
@@ -114,9 +392,9 @@ fn cluster(
     opts: &Dynamic,
 ) -> Fallible<Cluster> {
     let name = name_arg(ctx, "cluster", name)?;
-    let map = opts_arg(ctx, "cluster", opts, schema::CLUSTER)?;
+    let map = opts_arg(ctx, "cluster", opts, CLUSTER)?;
     let o = Opts(&map);
-    check_name(ctx, Kind::Cluster, &name)?;
+    check_name(ctx, cluster::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
     let version = o.str("version").unwrap_or_default();
     let version_ok = version.split_once('.').is_some_and(|(a, b)| {
@@ -129,7 +407,7 @@ fn cluster(
                 .hint("EKS versions look like \"1.29\""),
         ));
     }
-    let addr = Address::new(Kind::Cluster, &name);
+    let addr = Address::new(cluster::KIND, &name);
     let subnets = o.addresses("subnets");
     check_subnet_zones(state, ctx, &subnets)?;
     let mut deps = Deps::default();
@@ -230,16 +508,19 @@ fn cluster(
         }
         let mut d = Deps::default();
         d.add(&addr);
-        declare(state, ctx, Address::new(Kind::OidcProvider, &name), spec, d)?;
+        declare(
+            state,
+            ctx,
+            Address::new(oidc_provider::KIND, &name),
+            spec,
+            d,
+        )?;
     }
-    state.borrow_mut().clusters.insert(
-        addr.clone(),
-        ClusterInfo {
-            subnets,
-            irsa,
-            ..ClusterInfo::default()
-        },
-    );
+    *state.borrow_mut().fact_mut::<ClusterInfo>(&addr) = ClusterInfo {
+        subnets,
+        irsa,
+        ..ClusterInfo::default()
+    };
     Ok(Cluster(addr))
 }
 
@@ -269,12 +550,17 @@ fn check_subnet_zones(
 }
 
 fn cluster_info(state: &Shared, ctx: &NativeCallContext, c: &Address) -> Fallible<ClusterInfo> {
-    state.borrow().clusters.get(c).cloned().ok_or_else(|| {
-        fail(
-            ctx,
-            Problem::new(format!("{c} is not declared (yet)")).hint("declare the cluster first"),
-        )
-    })
+    state
+        .borrow()
+        .fact::<ClusterInfo>(c)
+        .cloned()
+        .ok_or_else(|| {
+            fail(
+                ctx,
+                Problem::new(format!("{c} is not declared (yet)"))
+                    .hint("declare the cluster first"),
+            )
+        })
 }
 
 /// The role shared by a cluster's node groups (or Fargate profiles) that
@@ -330,7 +616,8 @@ fn shared_role(
         Deps::default(),
     )?;
     let mut st = state.borrow_mut();
-    if let Some(info) = st.clusters.get_mut(c) {
+    {
+        let info = st.fact_mut::<ClusterInfo>(c);
         if fargate {
             info.fargate_role = Some(role.clone());
         } else {
@@ -348,9 +635,9 @@ fn node_group(
     opts: &Dynamic,
 ) -> Fallible<NodeGroup> {
     let name = name_arg(ctx, "node_group", name)?;
-    let map = opts_arg(ctx, "node_group", opts, schema::NODE_GROUP)?;
+    let map = opts_arg(ctx, "node_group", opts, NODE_GROUP)?;
     let o = Opts(&map);
-    check_name(ctx, Kind::NodeGroup, &name)?;
+    check_name(ctx, node_group::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
     let types = o.strs("instance_types");
     if types.is_empty() {
@@ -433,7 +720,7 @@ fn node_group(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(Kind::NodeGroup, format!("{}/{name}", c.name));
+    let addr = Address::new(node_group::KIND, format!("{}/{name}", c.name));
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(NodeGroup(addr))
 }
@@ -476,8 +763,8 @@ fn taint(
             Problem::new("a taint value is at most 63 characters"),
         ));
     }
-    if !schema::EFFECTS.contains(&effect.as_str()) {
-        let hint = match names::suggest(&effect, schema::EFFECTS.iter().copied()) {
+    if !EFFECTS.contains(&effect.as_str()) {
+        let hint = match names::suggest(&effect, EFFECTS.iter().copied()) {
             Some(s) => format!("did you mean \"{s}\"?"),
             None => "use \"NoSchedule\", \"PreferNoSchedule\" or \"NoExecute\"".into(),
         };
@@ -497,9 +784,9 @@ fn fargate_profile(
     opts: &Dynamic,
 ) -> Fallible<FargateProfile> {
     let name = name_arg(ctx, "fargate_profile", name)?;
-    let map = opts_arg(ctx, "fargate_profile", opts, schema::FARGATE_PROFILE)?;
+    let map = opts_arg(ctx, "fargate_profile", opts, FARGATE_PROFILE)?;
     let o = Opts(&map);
-    check_name(ctx, Kind::FargateProfile, &name)?;
+    check_name(ctx, fargate_profile::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
     let selectors = o.list("selectors");
     if selectors.is_empty() || selectors.len() > 5 {
@@ -579,7 +866,7 @@ fn fargate_profile(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(Kind::FargateProfile, format!("{}/{name}", c.name));
+    let addr = Address::new(fargate_profile::KIND, format!("{}/{name}", c.name));
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(FargateProfile(addr))
 }
@@ -592,7 +879,7 @@ fn irsa_role(
     opts: &Dynamic,
 ) -> Fallible<IamRole> {
     let name = name_arg(ctx, "irsa_role", name)?;
-    let map = opts_arg(ctx, "irsa_role", opts, schema::IRSA_ROLE)?;
+    let map = opts_arg(ctx, "irsa_role", opts, IRSA_ROLE)?;
     let o = Opts(&map);
     check_tags(ctx, o.get("tags"))?;
     let provider = oidc_provider(state, ctx, c)?;

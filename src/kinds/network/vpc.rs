@@ -1,8 +1,13 @@
 //! VPCs: the primary block, secondary blocks, DNS attributes, tags.
 
-use super::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
+use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType, VpcAttributeName, VpcCidrBlockStateCode,
@@ -76,7 +81,7 @@ async fn set_dns(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderErr
         .ec2
         .modify_vpc_attribute()
         .vpc_id(id)
-        .enable_dns_support(on(r.bool("dns_support")))
+        .enable_dns_support(on(r.bool("dns_support")?))
         .send()
         .await
         .map_err(ProviderError::api("ModifyVpcAttribute"))?;
@@ -84,7 +89,7 @@ async fn set_dns(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderErr
         .ec2
         .modify_vpc_attribute()
         .vpc_id(id)
-        .enable_dns_hostnames(on(r.bool("dns_hostnames")))
+        .enable_dns_hostnames(on(r.bool("dns_hostnames")?))
         .send()
         .await
         .map_err(ProviderError::api("ModifyVpcAttribute"))?;
@@ -156,7 +161,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .ok_or_else(|| ProviderError::Unexpected("CreateVpc returned no id".into()))?
         .to_string();
     set_dns(cloud, &id, r).await?;
-    sync_secondary(cloud, &id, &r.strs("secondary_cidrs")).await?;
+    sync_secondary(cloud, &id, &r.strs("secondary_cidrs")?).await?;
     Ok(created(r, &id))
 }
 
@@ -179,7 +184,7 @@ pub async fn update(
         set_dns(cloud, &live.id, r).await?;
     }
     if changed("secondary_cidrs") {
-        sync_secondary(cloud, &live.id, &r.strs("secondary_cidrs")).await?;
+        sync_secondary(cloud, &live.id, &r.strs("secondary_cidrs")?).await?;
     }
     if changed("tags") || changed("name") {
         sync_ec2_tags(cloud, &live.id, r, live).await?;
@@ -199,4 +204,73 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .map_err(ProviderError::api("DeleteVpc"))
     })
     .await
+}
+
+pub const KIND: Kind = Kind::new("vpc");
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "Vpc",
+    default_attr: "id",
+    names: NameRule::TAG,
+    members: &[
+        "address",
+        "azs",
+        "cidr",
+        "id",
+        "name",
+        "private_subnets",
+        "public_subnets",
+    ],
+    functions: super::VPC_FUNCTIONS,
+    register: super::register_vpc,
+    wrap: super::Vpc::wrap,
+    unwrap: super::Vpc::unwrap,
+    validate: Some(super::validate),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::Own(crate::boxed!(read read)),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("name"),
+    Field::new("cidr").replaces("a VPC's primary CIDR block cannot change"),
+    Field::new("secondary_cidrs").set(),
+    Field::new("dns_hostnames"),
+    Field::new("dns_support"),
+    TAGS,
+];
+
+/// Every vpc in the region, owned or not, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let rows = {
+        let out = cloud
+            .ec2
+            .describe_vpcs()
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeVpcs"))?;
+        out.vpcs()
+            .iter()
+            .map(|v| {
+                let (owner, name) = ec2_owner_and_name(v.tags());
+                let default = if v.is_default() == Some(true) {
+                    " (default)"
+                } else {
+                    ""
+                };
+                Row {
+                    id: v.vpc_id().unwrap_or_default().into(),
+                    name,
+                    details: format!("{}{default}", v.cidr_block().unwrap_or_default()),
+                    owner,
+                }
+            })
+            .collect()
+    };
+    Ok(rows)
 }

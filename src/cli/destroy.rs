@@ -1,0 +1,69 @@
+//! `bp destroy`: delete everything a blueprint owns, except what is
+//! protected unless `--include-protected` is given.
+
+use super::apply::execute;
+use super::cloud::{self, AwsArgs};
+use super::ScriptArgs;
+use anyhow::Result;
+use blueprint::model::Graph;
+use blueprint::plan::{self, render, Mode};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Destroy without asking
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Delete protected resources too (S3 buckets, DynamoDB tables, ...)
+    #[arg(long)]
+    pub include_protected: bool,
+    /// How many deletions run at once
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub parallelism: u16,
+}
+
+pub fn run(a: &DestroyArgs) -> Result<i32> {
+    let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
+    let rt = cloud::runtime()?;
+    let (cloud, live) = rt.block_on(async {
+        let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await;
+        let live = cloud::read_live(&cloud, &a.aws).await?;
+        Ok::<_, anyhow::Error>((cloud, live))
+    })?;
+    let graph = Graph::new();
+    let mode = Mode {
+        destroy: true,
+        include_protected: a.include_protected,
+    };
+    let plan = plan::compute_with(&eval.name, &eval.region, &graph, &live, mode);
+    print!("{}", render::human(&plan));
+    if !plan.protected.is_empty() && !a.include_protected {
+        println!(
+            "Protected, left in place (declare them with protect: false and apply, or pass --include-protected):"
+        );
+        for p in &plan.protected {
+            println!("  {}", p.address);
+        }
+    }
+    if !plan.has_changes() {
+        return Ok(0);
+    }
+    if !cloud::confirm(
+        &format!("destroy everything blueprint {} owns", eval.name),
+        a.auto_approve,
+    )? {
+        println!("Destroy cancelled.");
+        return Ok(1);
+    }
+    let planned = cloud::Planned {
+        plan,
+        cloud,
+        live,
+        graph,
+    };
+    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))
+}

@@ -1,0 +1,316 @@
+//! The kind registry. Each resource kind lives in one module (or one folder
+//! for a family) that holds everything about it: its constructor(s) and
+//! option schema, naming rules, handle properties and methods, the diff
+//! semantics of each spec field, its live read, create, update and delete,
+//! its listing for the REPL's `:live`, and its lifecycle rules.
+//!
+//! The engine, planner, applier, REPL and docs generator iterate
+//! [`REGISTRY`]; none of them names a kind. Adding a kind is its module plus
+//! one line here (see docs/ARCHITECTURE.md).
+
+pub mod dynamodb_table;
+pub mod eks;
+pub mod iam;
+pub mod kms_key;
+pub mod network;
+pub mod s3_bucket;
+
+use crate::model::{Address, Kind, Live};
+use crate::plan::FieldDiff;
+use crate::providers::{Cloud, Planned, ProviderError};
+use crate::script::schema::FnDoc;
+use crate::script::state::Shared;
+use futures::future::BoxFuture;
+
+/// Every kind, in the order `bp check` lists them.
+pub static REGISTRY: &[&KindDef] = &[
+    &network::vpc::DEF,
+    &network::subnet::DEF,
+    &network::internet_gateway::DEF,
+    &network::elastic_ip::DEF,
+    &network::nat_gateway::DEF,
+    &network::route_table::DEF,
+    &network::security_group::DEF,
+    &iam::role::DEF,
+    &iam::oidc_provider::DEF,
+    &kms_key::DEF,
+    &eks::cluster::DEF,
+    &eks::node_group::DEF,
+    &eks::fargate_profile::DEF,
+    &s3_bucket::DEF,
+    &dynamodb_table::DEF,
+];
+
+/// How the REPL shows the values families define (`rule(...)`, `taint(...)`).
+pub fn show_value(v: &rhai::Dynamic) -> Option<String> {
+    network::show_value(v).or_else(|| eks::show_value(v))
+}
+
+/// The registry entry of a kind name, if there is one.
+pub fn lookup(name: &str) -> Option<&'static KindDef> {
+    REGISTRY.iter().copied().find(|d| d.kind.as_str() == name)
+}
+
+/// The registry entry of a handle type name (`Cluster`).
+pub fn by_handle(type_name: &str) -> Option<&'static KindDef> {
+    REGISTRY.iter().copied().find(|d| d.handle == type_name)
+}
+
+/// Whole-graph checks of a kind: problems, each about one resource.
+pub type ValidateFn = fn(&crate::model::Graph, &str, &mut Vec<(Address, crate::model::Problem)>);
+pub type ReadFn = for<'a> fn(&'a Cloud) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
+pub type CreateFn =
+    for<'a> fn(&'a Cloud, &'a Planned) -> BoxFuture<'a, Result<Live, ProviderError>>;
+pub type UpdateFn = for<'a> fn(
+    &'a Cloud,
+    &'a Planned,
+    &'a Live,
+    &'a [FieldDiff],
+) -> BoxFuture<'a, Result<Live, ProviderError>>;
+pub type DeleteFn = for<'a> fn(&'a Cloud, &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;
+pub type ListFn =
+    for<'a> fn(&'a Cloud) -> BoxFuture<'a, Result<Vec<crate::providers::Row>, ProviderError>>;
+
+/// How live resources of a kind are found.
+#[derive(Clone, Copy)]
+pub enum Read {
+    /// By its own batched read.
+    Own(ReadFn),
+    /// By the read of another kind, which returns both (IAM roles and OIDC
+    /// providers come from one set of IAM calls).
+    With(Kind),
+}
+
+/// How a replacement runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceStrategy {
+    /// Delete the old resource, then create the new one (names are unique).
+    DeleteThenCreate,
+    /// Create the new resource first, then delete the old one (ids differ,
+    /// names may repeat): no gap while dependents switch over.
+    CreateThenDelete,
+}
+
+/// How one spec field compares with its live value.
+#[derive(Clone, Copy, Debug)]
+pub enum Diff {
+    /// The whole value compares as one.
+    Atomic,
+    /// A list whose order does not matter.
+    Set,
+    /// A map compared key by key over the keys of both sides: a key that is
+    /// no longer declared is removed (tags, labels).
+    Map,
+    /// A map compared over the declared keys only, each with its own
+    /// semantics (a node group's `scaling`).
+    Struct(&'static [Field]),
+    /// A list of maps matched by one of their keys, order ignored.
+    ListByKey(&'static str),
+    /// A value never shown, only whether it changed.
+    Sensitive,
+}
+
+/// One field of a kind's spec: how it diffs, and whether changing it
+/// forces a replacement (and why).
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub diff: Diff,
+    /// Why a change cannot happen in place, shown in plans.
+    pub replace: Option<&'static str>,
+    /// The field refers to other resources (ids, ARNs, names): a live
+    /// resource depends on the resources its value names.
+    pub reference: bool,
+}
+
+impl Field {
+    pub const fn new(name: &'static str) -> Field {
+        Field {
+            name,
+            diff: Diff::Atomic,
+            replace: None,
+            reference: false,
+        }
+    }
+    pub const fn diff(mut self, d: Diff) -> Field {
+        self.diff = d;
+        self
+    }
+    pub const fn set(self) -> Field {
+        self.diff(Diff::Set)
+    }
+    pub const fn map(self) -> Field {
+        self.diff(Diff::Map)
+    }
+    pub const fn replaces(mut self, why: &'static str) -> Field {
+        self.replace = Some(why);
+        self
+    }
+    pub const fn refers(mut self) -> Field {
+        self.reference = true;
+        self
+    }
+}
+
+/// The `tags` field every AWS kind has.
+pub const TAGS: Field = Field::new("tags").map();
+/// The `protect` field of kinds that hold data.
+pub const PROTECT: Field = Field::new("protect");
+
+/// Whether and how resources of a kind are protected from deletion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub replace: ReplaceStrategy,
+    /// `Some(default)` for kinds that take `protect`.
+    pub protect: Option<bool>,
+}
+
+impl Lifecycle {
+    pub const PLAIN: Lifecycle = Lifecycle {
+        replace: ReplaceStrategy::DeleteThenCreate,
+        protect: None,
+    };
+    pub const DATA: Lifecycle = Lifecycle {
+        replace: ReplaceStrategy::DeleteThenCreate,
+        protect: Some(true),
+    };
+}
+
+/// Everything about one kind.
+pub struct KindDef {
+    pub kind: Kind,
+    /// The handle type scripts see (`type_of(x)`), e.g. `Cluster`.
+    pub handle: &'static str,
+    /// The attribute a handle stands for where another resource expects it
+    /// (a subnet handle stands for its id, a role handle for its ARN).
+    pub default_attr: &'static str,
+    /// What AWS accepts as a name.
+    pub names: crate::model::names::NameRule,
+    /// Properties and methods of the handle, for completion and `:help`.
+    pub members: &'static [&'static str],
+    /// Constructors and methods, with their option schemas and docs.
+    pub functions: &'static [FnDoc],
+    /// Registers the handle type, constructors, methods and getters.
+    pub register: fn(&mut rhai::Engine, &Shared),
+    /// Wraps an address in this kind's handle type.
+    pub wrap: fn(Address) -> rhai::Dynamic,
+    /// The address of a handle of this kind.
+    pub unwrap: fn(&rhai::Dynamic) -> Option<Address>,
+    /// Checks over the whole desired graph (CIDR blocks inside their VPC).
+    pub validate: Option<ValidateFn>,
+    /// The spec's fields and how each diffs.
+    pub fields: &'static [Field],
+    pub lifecycle: Lifecycle,
+    pub read: Read,
+    pub create: CreateFn,
+    /// `None` when the kind never changes in place.
+    pub update: Option<UpdateFn>,
+    pub delete: DeleteFn,
+    /// Every live resource of the kind, owned or not, for `:live`.
+    pub list: ListFn,
+}
+
+impl KindDef {
+    /// The field at `path` (`scaling.desired` finds `desired` inside
+    /// `scaling`), if the schema has it.
+    pub fn field(&self, path: &str) -> Option<&'static Field> {
+        let mut fields = self.fields;
+        let mut found = None;
+        for part in path.split('.') {
+            let f = fields.iter().find(|f| f.name == part)?;
+            found = Some(f);
+            fields = match f.diff {
+                Diff::Struct(inner) => inner,
+                _ => &[],
+            };
+        }
+        found
+    }
+}
+
+/// Defines a handle type for a kind: a Rhai custom type holding the
+/// resource's address, with `address`, `to_string` and equality.
+#[macro_export]
+macro_rules! handle_type {
+    ($ty:ident) => {
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $ty(pub $crate::model::Address);
+
+        impl $ty {
+            pub fn wrap(a: $crate::model::Address) -> rhai::Dynamic {
+                rhai::Dynamic::from($ty(a))
+            }
+            pub fn unwrap(d: &rhai::Dynamic) -> Option<$crate::model::Address> {
+                d.read_lock::<$ty>().map(|h| h.0.clone())
+            }
+            pub fn register_type(engine: &mut rhai::Engine) {
+                engine.register_type_with_name::<$ty>(stringify!($ty));
+                engine.register_fn("to_string", |h: &mut $ty| h.0.to_string());
+                engine.register_fn("to_debug", |h: &mut $ty| {
+                    format!("{}({})", stringify!($ty), h.0)
+                });
+                engine.register_get("address", |h: &mut $ty| h.0.to_string());
+                engine.register_fn("==", |a: $ty, b: $ty| a == b);
+                engine.register_fn("!=", |a: $ty, b: $ty| a != b);
+            }
+        }
+    };
+}
+
+/// Boxes an async provider function for the registry.
+#[macro_export]
+macro_rules! boxed {
+    (read $f:path) => {
+        |c| Box::pin($f(c))
+    };
+    (create $f:path) => {
+        |c, r| Box::pin($f(c, r))
+    };
+    (update $f:path) => {
+        |c, r, l, f| Box::pin($f(c, r, l, f))
+    };
+    (delete $f:path) => {
+        |c, l| Box::pin($f(c, l))
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_and_handles_are_unique() {
+        let names: BTreeSet<&str> = REGISTRY.iter().map(|d| d.kind.as_str()).collect();
+        assert_eq!(names.len(), REGISTRY.len());
+        let handles: BTreeSet<&str> = REGISTRY.iter().map(|d| d.handle).collect();
+        assert_eq!(handles.len(), REGISTRY.len());
+    }
+
+    /// A kind whose live resources nobody reads would look foreign on every
+    /// plan: recreated each apply, never destroyed.
+    #[test]
+    fn every_kind_is_read_by_a_kind_with_its_own_read() {
+        for d in REGISTRY {
+            match d.read {
+                Read::Own(_) => {}
+                Read::With(other) => assert!(
+                    matches!(other.def().read, Read::Own(_)),
+                    "{} is read with {other}, which has no read of its own",
+                    d.kind
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_declares_its_tags_and_a_handle_round_trip() {
+        for d in REGISTRY {
+            let a = Address::new(d.kind, "x");
+            assert_eq!((d.unwrap)(&(d.wrap)(a.clone())), Some(a));
+            if d.lifecycle.protect.is_some() {
+                assert!(d.field("protect").is_some(), "{}", d.kind);
+            }
+        }
+    }
+}
