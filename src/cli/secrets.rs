@@ -104,15 +104,18 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-fn read(path: &Path) -> Result<(Format, Node)> {
+fn read_text(path: &Path) -> Result<(Format, String)> {
     let format = format_of(path)?;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let node = match format {
-        Format::Json => json::parse(&text).with_context(|| format!("{}", path.display()))?,
-        Format::Yaml => yaml::parse(&text).with_context(|| format!("{}", path.display()))?,
-    };
-    Ok((format, node))
+    Ok((format, text))
+}
+
+fn parse(format: Format, text: &str, path: &Path) -> Result<Node> {
+    Ok(match format {
+        Format::Json => json::parse(text).with_context(|| format!("{}", path.display()))?,
+        Format::Yaml => yaml::parse(text).with_context(|| format!("{}", path.display()))?,
+    })
 }
 
 fn emit(format: Format, n: &Node) -> String {
@@ -154,7 +157,9 @@ pub fn run(a: &SecretsArgs) -> Result<i32> {
 }
 
 async fn encrypt(a: &SecretsArgs, e: &EncryptArgs) -> Result<()> {
-    let (format, plain) = read(&e.file)?;
+    let (format, text) = read_text(&e.file)?;
+    // YAML is encrypted in place (layout and comments kept); check it reads first.
+    let plain = parse(format, &text, &e.file)?;
     let mut context = BTreeMap::new();
     for c in &e.context {
         let Some((k, v)) = c.split_once('=') else {
@@ -175,8 +180,13 @@ async fn encrypt(a: &SecretsArgs, e: &EncryptArgs) -> Result<()> {
         (None, Some(s)) => Rule::UnencryptedSuffix(s.clone()),
         (None, None) => Rule::Default,
     };
-    let enc = sops::encrypt(&plain, &recipients, rule, &access(a), None).await?;
-    write_out(&e.out, &e.file, &emit(format, &enc))
+    let out = match format {
+        Format::Json => {
+            json::emit(&sops::encrypt(&plain, &recipients, rule, &access(a), None).await?)
+        }
+        Format::Yaml => sops::encrypt_yaml(&text, &recipients, rule, &access(a)).await?,
+    };
+    write_out(&e.out, &e.file, &out)
 }
 
 /// `["a"]["b"][0]` into path steps.
@@ -203,18 +213,32 @@ fn extract_path(spec: &str) -> Result<Vec<Result<String, usize>>> {
 }
 
 async fn decrypt(a: &SecretsArgs, d: &DecryptArgs) -> Result<()> {
-    let (format, doc) = read(&d.file)?;
-    let (plain, _, _) = sops::decrypt(&doc, &access(a))
-        .await
-        .with_context(|| format!("cannot decrypt {}", d.file.display()))?;
+    let (format, text) = read_text(&d.file)?;
+    let doc = parse(format, &text, &d.file)?;
+    let cannot = || format!("cannot decrypt {}", d.file.display());
     let text = match &d.extract {
-        None => emit(format, &plain),
+        // YAML is decrypted in place: the file's layout and comments stay.
+        None if format == Format::Yaml => {
+            sops::decrypt_yaml(&text, &access(a))
+                .await
+                .with_context(cannot)?
+                .text
+        }
+        None => {
+            let (plain, _, _) = sops::decrypt(&doc, &access(a)).await.with_context(cannot)?;
+            emit(format, &plain)
+        }
         Some(spec) => {
+            let (plain, _, _) = sops::decrypt(&doc, &access(a)).await.with_context(cannot)?;
             let mut cur = &plain;
             for step in extract_path(spec)? {
                 cur = match (cur, &step) {
                     (Node::Map(m), Ok(k)) => m.iter().find(|(x, _)| x == k).map(|(_, v)| v),
-                    (Node::List(l), Err(i)) => l.get(*i),
+                    // Comments are not items.
+                    (Node::List(l), Err(i)) => l
+                        .iter()
+                        .filter(|n| !matches!(n, Node::Leaf(Plain::Comment(_))))
+                        .nth(*i),
                     _ => None,
                 }
                 .ok_or_else(|| {
@@ -239,7 +263,21 @@ async fn decrypt(a: &SecretsArgs, d: &DecryptArgs) -> Result<()> {
 }
 
 async fn rotate(a: &SecretsArgs, r: &RotateArgs) -> Result<()> {
-    let (format, doc) = read(&r.file)?;
+    let (format, text) = read_text(&r.file)?;
+    let doc = parse(format, &text, &r.file)?;
+    if format == Format::Yaml {
+        let opened = sops::decrypt_yaml(&text, &access(a))
+            .await
+            .with_context(|| format!("cannot decrypt {}", r.file.display()))?;
+        let out = sops::encrypt_yaml(
+            &opened.text,
+            &Recipients::of(&opened.meta),
+            opened.meta.rule.clone(),
+            &access(a),
+        )
+        .await?;
+        return write_out(&r.out, &r.file, &out);
+    }
     let (plain, _, meta) = sops::decrypt(&doc, &access(a))
         .await
         .with_context(|| format!("cannot decrypt {}", r.file.display()))?;
@@ -254,14 +292,32 @@ async fn rotate(a: &SecretsArgs, r: &RotateArgs) -> Result<()> {
     write_out(&r.out, &r.file, &emit(format, &enc))
 }
 
+/// What `edit` decrypted.
+enum Opened {
+    Json([u8; 32], sops::Metadata),
+    Yaml(sops::DecryptedYaml),
+}
+
 /// Decrypts into a private temporary file, runs the editor, and re-encrypts
 /// with the same data key when the text changed. The temporary file is
-/// removed whatever happens.
+/// removed whatever happens. A YAML file changes only where its plaintext
+/// was edited (and in `mac` and `lastmodified`).
 async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
-    let (format, doc) = read(file)?;
-    let (plain, key, meta) = sops::decrypt(&doc, &access(a))
-        .await
-        .with_context(|| format!("cannot decrypt {}", file.display()))?;
+    let (format, text) = read_text(file)?;
+    let doc = parse(format, &text, file)?;
+    let cannot = || format!("cannot decrypt {}", file.display());
+    let (before, opened) = match format {
+        Format::Json => {
+            let (plain, key, meta) = sops::decrypt(&doc, &access(a)).await.with_context(cannot)?;
+            (emit(format, &plain), Opened::Json(key, meta))
+        }
+        Format::Yaml => {
+            let opened = sops::decrypt_yaml(&text, &access(a))
+                .await
+                .with_context(cannot)?;
+            (opened.text.clone(), Opened::Yaml(opened))
+        }
+    };
     let dir = tempfile::Builder::new().prefix("bp-secrets-").tempdir()?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
@@ -270,7 +326,6 @@ async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
         .map(|n| n.to_owned())
         .unwrap_or_else(|| "secrets.json".into());
     let tmp = dir.path().join(name);
-    let before = emit(format, &plain);
     write_private(&tmp, &before)?;
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
@@ -294,24 +349,31 @@ async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
         eprintln!("no changes: {} is unchanged", file.display());
         return Ok(());
     }
-    let edited =
-        match format {
-            Format::Json => json::parse(&after)
-                .context("the edited text is not valid JSON; nothing was written")?,
-            Format::Yaml => yaml::parse(&after)
-                .context("the edited text is not valid YAML; nothing was written")?,
-        };
-    // Same data key: the wrapped keys in the metadata stay valid.
-    let (tree, mac) = sops::tree::encrypt(&edited, &key, &meta.rule, meta.mac_only_encrypted)?;
-    let now = sops::keys::rfc3339_now();
-    let mut meta = meta;
-    meta.mac = sops::tree::seal_mac(&key, &mac, &now);
-    meta.lastmodified = now;
-    let Node::Map(mut out) = tree else {
-        bail!("the edited document's top level must be a mapping");
+    let out = match opened {
+        Opened::Json(key, meta) => {
+            let edited = json::parse(&after)
+                .context("the edited text is not valid JSON; nothing was written")?;
+            // Same data key: the wrapped keys in the metadata stay valid.
+            let (tree, mac) =
+                sops::tree::encrypt(&edited, &key, &meta.rule, meta.mac_only_encrypted)?;
+            let now = sops::keys::rfc3339_now();
+            let mut meta = meta;
+            meta.mac = sops::tree::seal_mac(&key, &mac, &now);
+            meta.lastmodified = now;
+            let Node::Map(mut out) = tree else {
+                bail!("the edited document's top level must be a mapping");
+            };
+            out.push(("sops".into(), meta.to_node()));
+            emit(format, &Node::Map(out))
+        }
+        Opened::Yaml(opened) => {
+            yaml::parse(&after)
+                .context("the edited text is not valid YAML; nothing was written")?;
+            sops::reencrypt_yaml(&after, opened)
+                .context("the edited text cannot be encrypted; nothing was written")?
+        }
     };
-    out.push(("sops".into(), meta.to_node()));
-    write_private(file, &emit(format, &Node::Map(out)))?;
+    write_private(file, &out)?;
     eprintln!("{} re-encrypted", file.display());
     Ok(())
 }

@@ -3,8 +3,12 @@
 //!
 //! The value cipher, the tree with its rules and MAC, the metadata block,
 //! age and KMS key wrapping, and whole documents in YAML (comments kept and
-//! encrypted) and JSON. Not supported: several key groups (Shamir), PGP and
-//! the other master-key kinds, dotenv, and several YAML documents per file.
+//! encrypted) and JSON. YAML documents are encrypted, decrypted and
+//! re-encrypted as text (`encrypt_yaml`, `decrypt_yaml`, `reencrypt_yaml`):
+//! only values, comments and the `sops` entry change, and after an edit
+//! only what was edited. Not supported: several key groups (Shamir), PGP
+//! and the other master-key kinds, dotenv, and several YAML documents per
+//! file.
 
 pub mod cipher;
 pub mod json;
@@ -12,13 +16,15 @@ pub mod keys;
 pub mod metadata;
 pub mod tree;
 pub mod yaml;
+#[cfg(test)]
+mod yaml_suite;
 
 pub use cipher::{Plain, SopsError};
 pub use keys::KmsAccess;
 pub use metadata::Metadata;
 pub use tree::{Node, Rule};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Errors of encrypted documents. None of them carries plaintext.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +45,8 @@ pub enum SecretsError {
     MacMismatch,
     #[error("not supported: {0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Yaml(#[from] yaml::YamlError),
 }
 
 /// Who can read a file: age recipients and KMS keys with their contexts.
@@ -72,15 +80,9 @@ fn random_key() -> [u8; 32] {
     k
 }
 
-/// Encrypts a plaintext document for `recipients`. `data_key` keeps an
-/// existing key (editing); otherwise a new random one is made.
-pub async fn encrypt(
-    plain: &Node,
-    recipients: &Recipients,
-    rule: Rule,
-    access: &KmsAccess,
-    data_key: Option<[u8; 32]>,
-) -> Result<Node, SecretsError> {
+/// A plaintext document can be encrypted for `recipients`: its top level
+/// is a mapping without a `sops` entry, and there is a master key.
+fn check_plain(plain: &Node, recipients: &Recipients) -> Result<(), SecretsError> {
     let Node::Map(entries) = plain else {
         return Err(SecretsError::Unsupported(
             "a document whose top level is not a mapping".into(),
@@ -94,23 +96,49 @@ pub async fn encrypt(
             "no master key: give --age RECIPIENT or --kms ARN".into(),
         ));
     }
-    let key = data_key.unwrap_or_else(random_key);
-    let (tree, mac) = tree::encrypt(plain, &key, &rule, false)?;
+    Ok(())
+}
+
+/// The metadata of a newly encrypted document: the MAC sealed under a new
+/// `lastmodified`, the data key wrapped for every recipient.
+async fn new_metadata(
+    mac: &str,
+    key: &[u8; 32],
+    rule: Rule,
+    recipients: &Recipients,
+    access: &KmsAccess,
+) -> Result<Metadata, SecretsError> {
     let now = keys::rfc3339_now();
     let mut meta = Metadata {
         lastmodified: now.clone(),
-        mac: tree::seal_mac(&key, &mac, &now),
+        mac: tree::seal_mac(key, mac, &now),
         version: metadata::VERSION.to_string(),
         rule,
         ..Metadata::default()
     };
     for r in &recipients.age {
-        meta.age.push(keys::age_wrap(r, &key)?);
+        meta.age.push(keys::age_wrap(r, key)?);
     }
     for (arn, context) in &recipients.kms {
         meta.kms
-            .push(keys::kms_wrap(access, arn, context, &key, &now).await?);
+            .push(keys::kms_wrap(access, arn, context, key, &now).await?);
     }
+    Ok(meta)
+}
+
+/// Encrypts a plaintext document for `recipients`. `data_key` keeps an
+/// existing key (editing); otherwise a new random one is made.
+pub async fn encrypt(
+    plain: &Node,
+    recipients: &Recipients,
+    rule: Rule,
+    access: &KmsAccess,
+    data_key: Option<[u8; 32]>,
+) -> Result<Node, SecretsError> {
+    check_plain(plain, recipients)?;
+    let key = data_key.unwrap_or_else(random_key);
+    let (tree, mac) = tree::encrypt(plain, &key, &rule, false)?;
+    let meta = new_metadata(&mac, &key, rule, recipients, access).await?;
     let Node::Map(mut out) = tree else {
         unreachable!("encrypting a mapping gives a mapping")
     };
@@ -169,6 +197,189 @@ pub fn decrypt_with(doc: &Node, meta: &Metadata, key: &[u8; 32]) -> Result<Node,
         return Err(SecretsError::MacMismatch);
     }
     Ok(plain)
+}
+
+/// The encrypted text of each value of a file, by key path and plaintext.
+/// A value encrypted again at the same key path with the same plaintext
+/// takes its old text, as sops keeps the IV of unchanged values, so that
+/// re-encrypting after an edit changes only what was edited. Each old text
+/// is used once, in document order.
+#[derive(Default)]
+pub struct Stash(HashMap<(String, &'static str, Vec<u8>), VecDeque<String>>);
+
+impl Stash {
+    fn slot(aad: &str, plain: &Plain) -> (String, &'static str, Vec<u8>) {
+        (aad.to_string(), plain.type_name(), plain.to_bytes())
+    }
+
+    fn keep(&mut self, aad: &str, plain: &Plain, sealed: &str) {
+        self.0
+            .entry(Self::slot(aad, plain))
+            .or_default()
+            .push_back(sealed.to_string());
+    }
+
+    fn take(&mut self, aad: &str, plain: &Plain) -> Option<String> {
+        self.0.get_mut(&Self::slot(aad, plain))?.pop_front()
+    }
+}
+
+/// A YAML document decrypted as text, by [`decrypt_yaml`].
+pub struct DecryptedYaml {
+    /// The file's text without its `sops` entry, each encrypted value and
+    /// comment replaced by its plaintext.
+    pub text: String,
+    pub key: [u8; 32],
+    pub meta: Metadata,
+    /// The `sops` entry as the file had it.
+    pub sops: String,
+    /// The encrypted text of every value, for [`reencrypt_yaml`].
+    pub stash: Stash,
+}
+
+/// Replaces each value the rule selects, and each comment, by its
+/// encrypted text, in place (see `yaml::rewrite`); a value the stash has
+/// keeps its old text.
+fn seal_yaml(
+    text: &str,
+    key: &[u8; 32],
+    rule: &Rule,
+    stash: &mut Stash,
+) -> Result<String, SecretsError> {
+    yaml::rewrite(text, |path, p| {
+        if !rule.encrypts(path)? {
+            return Ok(None);
+        }
+        let aad = tree::aad(path);
+        let sealed = stash
+            .take(&aad, p)
+            .unwrap_or_else(|| cipher::encrypt(key, p, &aad, None));
+        Ok(Some(match p {
+            Plain::Comment(_) => Plain::Comment(sealed),
+            _ => Plain::Str(sealed),
+        }))
+    })
+}
+
+/// Whether two trees hold the same values (NaN equal to NaN).
+fn same(a: &Node, b: &Node) -> bool {
+    match (a, b) {
+        (Node::Map(x), Node::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && same(vx, vy))
+        }
+        (Node::List(x), Node::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
+        (Node::Leaf(p), Node::Leaf(q)) => {
+            p.type_name() == q.type_name() && p.to_bytes() == q.to_bytes()
+        }
+        (Node::Null, Node::Null) => true,
+        _ => false,
+    }
+}
+
+/// Checks that a YAML text written by this module reads back, with `key`,
+/// as `plain`: a file that would not is never written.
+fn check_yaml(text: &str, key: &[u8; 32], plain: &Node) -> Result<(), SecretsError> {
+    let mut doc = yaml::parse(text)?;
+    let meta = Metadata::extract(&mut doc)?;
+    if !same(&decrypt_with(&doc, &meta, key)?, plain) {
+        return Err(SecretsError::Unsupported(
+            "this YAML layout: the encrypted text does not read back as the plaintext (please report it)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Encrypts a plaintext YAML document for `recipients`, as text: each
+/// value the rule selects and each comment is replaced in place by its
+/// `ENC[…]`, so block scalars, blank lines, comments, quotes, indentation
+/// and key order stay as they are; the `sops` entry is added at the end.
+pub async fn encrypt_yaml(
+    text: &str,
+    recipients: &Recipients,
+    rule: Rule,
+    access: &KmsAccess,
+) -> Result<String, SecretsError> {
+    let plain = yaml::parse(text)?;
+    check_plain(&plain, recipients)?;
+    let key = random_key();
+    let mac = tree::mac(&plain, &rule, false)?;
+    let body = seal_yaml(text, &key, &rule, &mut Stash::default())?;
+    let meta = new_metadata(&mac, &key, rule, recipients, access).await?;
+    let out = yaml::append_entry(&body, "sops", &meta.to_node())?;
+    check_yaml(&out, &key, &plain)?;
+    Ok(out)
+}
+
+/// Decrypts a YAML document as text, once its MAC is checked: the `sops`
+/// entry is taken out and each encrypted value and comment is replaced in
+/// place by its plaintext; the rest of the text stays as it is.
+pub async fn decrypt_yaml(text: &str, access: &KmsAccess) -> Result<DecryptedYaml, SecretsError> {
+    let doc = yaml::parse(text)?;
+    let (plain, key, meta) = decrypt(&doc, access).await?;
+    let (body, sops) = yaml::remove_entry(text, "sops")?;
+    let sops = sops.ok_or(SecretsError::NotSops)?;
+    let mut stash = Stash::default();
+    let opened = yaml::rewrite(&body, |path, p| {
+        let sealed = match p {
+            Plain::Str(s) if cipher::is_encrypted(s) && meta.rule.encrypts(path)? => s,
+            Plain::Comment(s) if cipher::is_encrypted(s) => s,
+            _ => return Ok(None),
+        };
+        let aad = tree::aad(path);
+        let value = cipher::decrypt(&key, sealed, &aad)?;
+        stash.keep(&aad, &value, sealed);
+        Ok::<_, SecretsError>(Some(value))
+    })?;
+    if !same(&yaml::parse(&opened)?, &plain) {
+        return Err(SecretsError::Unsupported(
+            "this YAML layout: the decrypted text does not read back as the plaintext (please report it)".into(),
+        ));
+    }
+    Ok(DecryptedYaml {
+        text: opened,
+        key,
+        meta,
+        sops,
+        stash,
+    })
+}
+
+/// Encrypts an edited plaintext from [`decrypt_yaml`] again, with the same
+/// data key (the wrapped keys stay valid): a value whose key path and
+/// plaintext did not change keeps its old encrypted text, a new or changed
+/// one is encrypted anew, and the old `sops` entry follows with a new `mac`
+/// and `lastmodified`. So the file changes only where the plaintext did.
+pub fn reencrypt_yaml(edited: &str, old: DecryptedYaml) -> Result<String, SecretsError> {
+    let DecryptedYaml {
+        key,
+        meta,
+        sops,
+        mut stash,
+        ..
+    } = old;
+    let plain = yaml::parse(edited)?;
+    if matches!(&plain, Node::Map(m) if m.iter().any(|(k, _)| k == "sops")) {
+        return Err(SecretsError::AlreadyEncrypted);
+    }
+    let mac = tree::mac(&plain, &meta.rule, meta.mac_only_encrypted)?;
+    let body = seal_yaml(edited, &key, &meta.rule, &mut stash)?;
+    let with_sops = yaml::append_text(&body, &sops)?;
+    let now = keys::rfc3339_now();
+    let sealed_mac = tree::seal_mac(&key, &mac, &now);
+    let out = yaml::rewrite(&with_sops, |path, _| {
+        Ok::<_, SecretsError>(match path {
+            [s, k] if s == "sops" && k == "mac" => Some(Plain::Str(sealed_mac.clone())),
+            [s, k] if s == "sops" && k == "lastmodified" => Some(Plain::Str(now.clone())),
+            _ => None,
+        })
+    })?;
+    check_yaml(&out, &key, &plain)?;
+    Ok(out)
 }
 
 #[cfg(test)]

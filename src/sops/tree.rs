@@ -56,7 +56,9 @@ fn any_match(pattern: &str, path: &[String]) -> Result<bool, SopsError> {
     Ok(false)
 }
 
-fn aad(path: &[String]) -> String {
+/// A leaf's key path as the additional data of its encryption: `db:user:`,
+/// and `:` for the top level.
+pub fn aad(path: &[String]) -> String {
     let mut s = String::new();
     for k in path {
         s.push_str(k);
@@ -166,6 +168,16 @@ pub fn encrypt(
         })
     })?;
     Ok((out, mac.hex()))
+}
+
+/// The MAC (uppercase hex) of a plaintext tree, as `encrypt` computes it.
+pub fn mac(tree: &Node, rule: &Rule, mac_only_encrypted: bool) -> Result<String, SopsError> {
+    let mut mac = Mac::new(mac_only_encrypted);
+    map_leaves(tree, &mut Vec::new(), &mut |p, path| {
+        mac.add(p, rule.encrypts(path)?);
+        Ok(p.clone())
+    })?;
+    Ok(mac.hex())
 }
 
 /// Decrypts every encrypted leaf; returns the plaintext tree and the MAC
@@ -289,6 +301,7 @@ mod tests {
         let (back, mac2) = decrypt(&enc, &key, &Rule::Default, false).unwrap();
         assert_eq!(back, sample());
         assert_eq!(mac, mac2);
+        assert_eq!(super::mac(&sample(), &Rule::Default, false).unwrap(), mac);
     }
 
     #[test]

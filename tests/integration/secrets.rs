@@ -512,6 +512,112 @@ fn yaml_with_comments_round_trips_and_interoperates() {
     assert_eq!(theirs["hosts"][1]["pw_unencrypted"], "visible");
 }
 
+const BLOCKS_YAML: &str = "\
+# deploy settings
+app:
+    name: demo   # shown in the console
+    password: hunter2-secret
+    motd: |
+        Welcome!
+
+        Be nice.
+    banner: |-
+        no final
+        line break
+    padding: |+
+        two breaks
+
+    quoted: 'single'
+    note_unencrypted: |
+        stays
+
+        in clear
+hosts:
+    - a.example # primary
+    - b.example
+";
+
+/// YAML is encrypted and decrypted in place: block scalars with blank lines
+/// in them, `|-` and `|+`, trailing comments and quotes come back byte for
+/// byte; editing one value changes only that value's line, the MAC and
+/// lastmodified in the encrypted file.
+#[test]
+fn yaml_keeps_its_layout_and_edits_change_only_what_was_edited() {
+    let (secret, recipient) = identity();
+    let (_keep, dir) = workdir(&[("s.yaml", BLOCKS_YAML), ("key.txt", &format!("{secret}\n"))]);
+    Test::new()
+        .current_dir(&dir)
+        .args(["secrets", "encrypt", "s.yaml", "--age", &recipient, "-i"])
+        .run();
+    let enc = std::fs::read_to_string(dir.join("s.yaml")).unwrap();
+    for plain in [
+        "hunter2",
+        "Welcome",
+        "shown in the console",
+        "primary",
+        "a.example",
+        "single",
+    ] {
+        assert!(!enc.contains(plain), "{plain} in {enc}");
+    }
+    assert!(enc.contains("\n    name: ENC[AES256_GCM,"), "{enc}");
+    assert!(enc.contains(",type:str]   #ENC[AES256_GCM,"), "{enc}");
+    assert!(enc.contains("\n    quoted: 'ENC[AES256_GCM,"), "{enc}");
+    assert!(
+        enc.contains("\n    note_unencrypted: |\n        stays\n\n        in clear\nhosts:\n"),
+        "{enc}"
+    );
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["secrets", "decrypt", "s.yaml"])
+        .stdout(BLOCKS_YAML)
+        .run();
+    let theirs = independent_reading(&dir, "s.yaml");
+    assert_eq!(theirs["app"]["motd"], "Welcome!\n\nBe nice.\n");
+    assert_eq!(theirs["app"]["padding"], "two breaks\n\n");
+
+    let script = dir.join("ed.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsed -i 's/hunter2-secret/n3w-s3cret/' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .env("EDITOR", script.to_str().unwrap())
+        .args(["secrets", "edit", "s.yaml"])
+        .stderr_contains("re-encrypted")
+        .run();
+    let edited = std::fs::read_to_string(dir.join("s.yaml")).unwrap();
+    assert_eq!(enc.lines().count(), edited.lines().count());
+    let changed: Vec<(&str, &str)> = enc
+        .lines()
+        .zip(edited.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    // lastmodified has seconds: it may not change within one second.
+    assert!(changed.len() == 2 || changed.len() == 3, "{changed:#?}");
+    assert!(
+        changed[0].0.starts_with("    password: ENC["),
+        "{changed:#?}"
+    );
+    for (before, _) in &changed[1..] {
+        assert!(
+            before.starts_with("    lastmodified: ") || before.starts_with("    mac: "),
+            "{changed:#?}"
+        );
+    }
+    Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["secrets", "decrypt", "s.yaml"])
+        .stdout(&BLOCKS_YAML.replace("hunter2-secret", "n3w-s3cret"))
+        .run();
+}
+
 /// Files made by the original sops (1.18, the Python implementation of the
 /// format) decrypt with Blueprint, and the other way round, with KMS keys on
 /// the emulator.
@@ -544,12 +650,19 @@ fn interoperates_with_the_original_sops() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::write(dir.join("theirs.enc.yaml"), &out.stdout).unwrap();
-    Test::new()
+    // Decrypted in place, the text keeps sops' layout (`-   a` items):
+    // compare what it says.
+    let out = Test::new()
         .current_dir(&dir)
         .moto(&moto)
         .args(["secrets", "decrypt", "theirs.enc.yaml"])
-        .stdout(plain)
         .run();
+    let ours = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        blueprint::sops::yaml::parse(&ours).unwrap(),
+        blueprint::sops::yaml::parse(plain).unwrap(),
+        "{ours}"
+    );
     // Blueprint encrypts, sops decrypts.
     Test::new()
         .current_dir(&dir)
@@ -575,4 +688,42 @@ fn interoperates_with_the_original_sops() {
         text.contains("password: hunter2-secret") && text.contains("ratio: 0.5"),
         "{text}"
     );
+}
+
+/// sops_file reads YAML files (the usual form of sops and helm-secrets
+/// files), comments and block scalars included, and their values stay
+/// sensitive.
+#[test]
+fn sops_file_reads_yaml() {
+    let (secret, recipient) = identity();
+    let plain = "# database access\ndb:\n  user: app  # the role\n  password: yaml-PLAINTEXT-9\ncert: |\n  line one\n\n  line three\n";
+    let (_keep, dir) = workdir(&[("s.yaml", plain)]);
+    Test::new()
+        .current_dir(&dir)
+        .args([
+            "secrets",
+            "encrypt",
+            "s.yaml",
+            "--age",
+            &recipient,
+            "-o",
+            "s.enc.yaml",
+        ])
+        .run();
+    std::fs::write(
+        dir.join("bp.rhai"),
+        r#"
+let s = sops_file("s.enc.yaml");
+kms_key("k", #{ tags: #{ user: s.db.user, password: s.db.password, cert: s.cert } });
+"#,
+    )
+    .unwrap();
+    let out = Test::new()
+        .current_dir(&dir)
+        .env("SOPS_AGE_KEY", &secret)
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains("yaml-PLAINTEXT-9"), "{text}");
+    assert!(text.contains("$sensitive"), "{text}");
 }

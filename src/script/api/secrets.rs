@@ -7,7 +7,7 @@ use super::super::state::{fail, Fallible, Shared};
 use crate::model::{Problem, Value};
 use crate::sops::{self, json, yaml, KmsAccess, Node, Plain};
 use rhai::{Dynamic, Engine, NativeCallContext};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 pub fn register(engine: &mut Engine, state: &Shared) {
     let s = state.clone();
@@ -29,18 +29,19 @@ pub fn register(engine: &mut Engine, state: &Shared) {
                     Problem::new(format!("sops_file: cannot read \"{rel}\": {e}")),
                 )
             })?;
-            let doc = match file.extension().and_then(|e| e.to_str()) {
-                Some("json") => json::parse(&text)
-                    .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?,
+            let parsed = match file.extension().and_then(|e| e.to_str()) {
+                Some("json") => json::parse(&text).map_err(|e| e.to_string()),
+                Some("yaml" | "yml") => yaml::parse(&text).map_err(|e| e.to_string()),
                 _ => {
                     return Err(fail(
                         &ctx,
-                        Problem::new(format!("sops_file \"{rel}\": unsupported format")).hint(
-                            "sops JSON files (.json) are supported; YAML support is in progress",
-                        ),
+                        Problem::new(format!("sops_file \"{rel}\": unsupported format"))
+                            .hint("sops files are YAML (.yaml, .yml) or JSON (.json)"),
                     ))
                 }
             };
+            let doc = parsed
+                .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?;
             let access = KmsAccess {
                 profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
                 endpoint_url: std::env::var("AWS_ENDPOINT_URL")
@@ -65,21 +66,19 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     );
 }
 
-/// HMAC-SHA256 (RFC 2104) keyed with the file's data key.
+/// A keyed hash of one secret value for saved plans: HMAC-SHA256 under a
+/// key derived from the file's data key with HKDF-SHA256, so the data key
+/// itself never keys anything but the file's own cipher.
 fn hmac(key: &[u8; 32], message: &[u8]) -> String {
-    let mut k = [0u8; 64];
-    k[..32].copy_from_slice(key);
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&ipad)
-        .chain_update(message)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize();
-    format!("hmac-sha256:{}", hex::encode(outer))
+    use hmac::Mac;
+    let mut derived = [0u8; 32];
+    hkdf::Hkdf::<Sha256>::new(None, key)
+        .expand(b"blueprint: sops_file value hash", &mut derived)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(&derived).expect("HMAC takes keys of any length");
+    mac.update(message);
+    format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
 }
 
 fn to_dynamic(n: &Node, key: &[u8; 32], path: &mut Vec<String>) -> Dynamic {
@@ -96,6 +95,7 @@ fn to_dynamic(n: &Node, key: &[u8; 32], path: &mut Vec<String>) -> Dynamic {
         Node::List(items) => Dynamic::from(
             items
                 .iter()
+                .filter(|i| !matches!(i, Node::Leaf(Plain::Comment(_))))
                 .map(|i| to_dynamic(i, key, path))
                 .collect::<rhai::Array>(),
         ),
@@ -122,12 +122,12 @@ fn to_dynamic(n: &Node, key: &[u8; 32], path: &mut Vec<String>) -> Dynamic {
 mod tests {
     #[test]
     fn hmac_matches_an_independent_implementation() {
-        // The expected value comes from Python's hmac module with the same
-        // 32-byte key and message.
+        // The expected value comes from Python (the `cryptography` package's
+        // HKDF and the standard hmac module) with the same key and message.
         let key = [0x0bu8; 32];
         assert_eq!(
             super::hmac(&key, b"Hi There"),
-            "hmac-sha256:198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7"
+            "hmac-sha256:0355ad555cf35ba187c003f456fdce402e9866bfcc03ad9e346a6a036b256d90"
         );
     }
 }
