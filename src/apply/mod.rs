@@ -41,6 +41,9 @@ impl Report {
 /// What the executor knows while it runs: live resources by address.
 struct State {
     live: HashMap<Address, Live>,
+    /// Resources replaced create-then-delete: the old one, kept for its
+    /// delete once the new one exists under the same address.
+    replaced: HashMap<Address, Live>,
 }
 
 fn fmt_secs(d: Duration) -> String {
@@ -68,6 +71,7 @@ pub async fn apply(
             .iter()
             .map(|l| (l.address.clone(), l.clone()))
             .collect(),
+        replaced: HashMap::new(),
     }));
     let progress = Arc::new(progress);
     let mut report = Report::default();
@@ -227,6 +231,15 @@ async fn run_op(
     };
     match op.kind {
         OpKind::Delete => {
+            let old = state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .replaced
+                .remove(&op.address);
+            if let Some(old) = old {
+                providers::delete(cloud, &old).await?;
+                return Ok(Some(old.id));
+            }
             let live = current.ok_or_else(|| {
                 ProviderError::Unexpected(format!("{} does not exist", op.address))
             })?;
@@ -242,11 +255,11 @@ async fn run_op(
             let p = planned(graph, state, &op.address)?;
             let live = providers::create(cloud, &p).await?;
             let id = live.id.clone();
-            state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .live
-                .insert(op.address.clone(), live);
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            // Create-then-delete: the old resource is still there.
+            if let Some(old) = st.live.insert(op.address.clone(), live) {
+                st.replaced.insert(op.address.clone(), old);
+            }
             Ok(Some(id))
         }
         OpKind::Update | OpKind::Finish => {
