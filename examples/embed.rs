@@ -18,6 +18,7 @@ fn main() {
     let options = Options {
         vars,
         region: "us-east-1".into(),
+        ..Options::default()
     };
     let eval = match evaluate(&file, &options) {
         Ok(e) => e,

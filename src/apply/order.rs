@@ -4,7 +4,7 @@ use crate::kinds::ReplaceStrategy;
 use crate::model::Address;
 use crate::model::Live;
 use crate::plan::{live_dependencies, Action, Plan};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
@@ -45,6 +45,54 @@ pub struct Op {
 /// - a resource that refers to others only once both exist gets a Finish
 ///   step after those others are created.
 pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
+    operations_with(plan, live, &|a| a.kind.def().lifecycle.replace)
+}
+
+/// Replacements that go create-then-delete: those whose kind asks for it,
+/// unless something they depend on, directly or not, is itself replaced
+/// delete-then-create (the new one could not exist before the old one is
+/// gone, which waits for this one's old copy to go: a cycle).
+fn create_first_set(
+    plan: &Plan,
+    graph: &crate::model::Graph,
+    strategy: &dyn Fn(&Address) -> ReplaceStrategy,
+) -> HashSet<Address> {
+    let replaced: HashSet<&Address> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Replace)
+        .map(|c| &c.address)
+        .collect();
+    let wants = |a: &Address| strategy(a) == ReplaceStrategy::CreateThenDelete;
+    let mut out = HashSet::new();
+    for a in replaced.iter().filter(|a| wants(a)) {
+        let mut seen: HashSet<&Address> = HashSet::new();
+        let mut stack: Vec<&Address> = vec![a];
+        let mut blocked = false;
+        while let Some(x) = stack.pop() {
+            let Some(r) = graph.get(x) else { continue };
+            for d in &r.depends_on {
+                if !seen.insert(d) {
+                    continue;
+                }
+                if replaced.contains(d) && !wants(d) {
+                    blocked = true;
+                }
+                stack.push(d);
+            }
+        }
+        if !blocked {
+            out.insert((*a).clone());
+        }
+    }
+    out
+}
+
+fn operations_with(
+    plan: &Plan,
+    live: &[Live],
+    strategy: &dyn Fn(&Address) -> ReplaceStrategy,
+) -> Vec<Op> {
     let graph = plan.desired_graph();
     let mut ops: Vec<Op> = Vec::new();
     let mut index: HashMap<(Address, OpKind), usize> = HashMap::new();
@@ -67,8 +115,8 @@ pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
             }
         }
     }
-    let create_first =
-        |a: &Address| a.kind.def().lifecycle.replace == ReplaceStrategy::CreateThenDelete;
+    let create_first_set = create_first_set(plan, &graph, strategy);
+    let create_first = |a: &Address| create_first_set.contains(a);
     let deleted: Vec<&Live> = live
         .iter()
         .filter(|l| {
@@ -122,9 +170,16 @@ pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
                         after.extend(find(&l.address, OpKind::Delete));
                     }
                 }
-                // Create-then-delete: the old one goes once the new one exists.
+                // Create-then-delete: the old one goes once the new one
+                // exists and what refers to it has moved to the new one.
                 if create_first(&op.address) {
                     after.extend(find(&op.address, OpKind::Create));
+                    for other in graph.iter() {
+                        if other.depends_on.contains(&op.address) {
+                            after.extend(find(&other.address, OpKind::Update));
+                            after.extend(find(&other.address, OpKind::Create));
+                        }
+                    }
                 }
             }
         }
@@ -134,4 +189,151 @@ pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
         ops[i].after = after;
     }
     ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, Map};
+    use crate::plan::{Change, Desired};
+
+    /// `kind.name`, for kinds made up for the test.
+    fn addr(s: &'static str) -> Address {
+        let (kind, name) = s.split_once('.').unwrap();
+        Address::new(Kind::new(kind), name)
+    }
+
+    /// A plan of `(address, action, depends_on)`.
+    fn plan(items: &[(&'static str, Action, &[&'static str])]) -> Plan {
+        Plan {
+            format_version: 2,
+            blueprint: "t".into(),
+            region: "us-east-1".into(),
+            protected: vec![],
+            changes: items
+                .iter()
+                .map(|(a, action, _)| Change {
+                    address: addr(a),
+                    action: *action,
+                    provider: "aws:us-east-1".into(),
+                    reason: None,
+                    fields: vec![],
+                    id: None,
+                })
+                .collect(),
+            unchanged: 0,
+            fingerprint: String::new(),
+            desired: items
+                .iter()
+                .map(|(a, _, deps)| Desired {
+                    address: addr(a),
+                    spec: Map::new(),
+                    depends_on: deps.iter().map(|d| addr(d)).collect(),
+                    after_create: vec![],
+                })
+                .collect(),
+            source: None,
+        }
+    }
+
+    /// Whether `first` must finish before `then` starts, directly or not.
+    fn before(ops: &[Op], first: (&'static str, OpKind), then: (&'static str, OpKind)) -> bool {
+        let at = |(a, k): (&'static str, OpKind)| {
+            ops.iter()
+                .position(|o| o.address == addr(a) && o.kind == k)
+                .unwrap_or_else(|| panic!("no {k:?} of {a}"))
+        };
+        let (i, j) = (at(first), at(then));
+        let mut stack = vec![j];
+        let mut seen = HashSet::new();
+        while let Some(x) = stack.pop() {
+            if x == i {
+                return true;
+            }
+            if seen.insert(x) {
+                stack.extend(ops[x].after.iter().copied());
+            }
+        }
+        false
+    }
+
+    /// Every operation can run: the constraints have no cycle.
+    fn acyclic(ops: &[Op]) -> bool {
+        let mut done = vec![false; ops.len()];
+        for _ in 0..ops.len() {
+            for i in 0..ops.len() {
+                if !done[i] && ops[i].after.iter().all(|&j| done[j]) {
+                    done[i] = true;
+                }
+            }
+        }
+        done.iter().all(|d| *d)
+    }
+
+    fn gateway_first(a: &Address) -> ReplaceStrategy {
+        if a.kind == Kind::new("gateway") {
+            ReplaceStrategy::CreateThenDelete
+        } else {
+            ReplaceStrategy::DeleteThenCreate
+        }
+    }
+
+    const NAT: &str = "gateway.net/a";
+    const ROUTES: &str = "routes.net/private-a";
+    const SUBNET: &str = "segment.net/public-a";
+
+    #[test]
+    fn a_replacement_deletes_first_by_default() {
+        let p = plan(&[
+            (NAT, Action::Replace, &[]),
+            (ROUTES, Action::Update, &[NAT]),
+        ]);
+        let ops = operations_with(&p, &[], &|_| ReplaceStrategy::DeleteThenCreate);
+        assert!(acyclic(&ops));
+        assert!(before(&ops, (NAT, OpKind::Delete), (NAT, OpKind::Create)));
+        assert!(before(
+            &ops,
+            (NAT, OpKind::Create),
+            (ROUTES, OpKind::Update)
+        ));
+    }
+
+    #[test]
+    fn create_then_delete_moves_what_refers_to_it_before_the_old_one_goes() {
+        let p = plan(&[
+            (NAT, Action::Replace, &[]),
+            (ROUTES, Action::Update, &[NAT]),
+        ]);
+        let ops = operations_with(&p, &[], &gateway_first);
+        assert!(acyclic(&ops));
+        assert!(before(&ops, (NAT, OpKind::Create), (NAT, OpKind::Delete)));
+        assert!(before(
+            &ops,
+            (ROUTES, OpKind::Update),
+            (NAT, OpKind::Delete)
+        ));
+        assert!(!before(&ops, (NAT, OpKind::Delete), (NAT, OpKind::Create)));
+    }
+
+    #[test]
+    fn create_then_delete_falls_back_when_a_dependency_is_replaced_delete_first() {
+        let p = plan(&[
+            (SUBNET, Action::Replace, &[]),
+            (NAT, Action::Replace, &[SUBNET]),
+            (ROUTES, Action::Update, &[NAT]),
+        ]);
+        let ops = operations_with(&p, &[], &gateway_first);
+        assert!(acyclic(&ops), "{ops:#?}");
+        assert!(before(&ops, (NAT, OpKind::Delete), (NAT, OpKind::Create)));
+        assert!(before(
+            &ops,
+            (NAT, OpKind::Delete),
+            (SUBNET, OpKind::Delete)
+        ));
+        assert!(before(
+            &ops,
+            (SUBNET, OpKind::Create),
+            (NAT, OpKind::Create)
+        ));
+    }
 }

@@ -64,6 +64,7 @@ fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> 
         let options = blueprint::script::Options {
             vars: source.vars.clone(),
             region: plan.region.clone(),
+            secrets: cloud::decrypting(&a.aws),
         };
         let eval = blueprint::script::evaluate(&source.file, &options)?;
         if Plan::desired_json(&eval.graph) != Plan::desired_json(&plan.desired_graph()) {

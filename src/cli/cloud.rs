@@ -29,6 +29,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// `sops_file` decrypts with the same AWS settings as the command's other
+/// AWS calls.
+pub fn decrypting(aws: &AwsArgs) -> blueprint::script::Secrets {
+    blueprint::script::Secrets::Decrypt(blueprint::sops::KmsAccess {
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+    })
+}
+
 pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Cloud {
     Cloud::connect(
         &Target {
@@ -82,7 +91,10 @@ pub fn make_plan(
     script: &ScriptArgs,
     aws: &AwsArgs,
 ) -> Result<Planned> {
-    let options = script.options()?;
+    let options = blueprint::script::Options {
+        secrets: decrypting(aws),
+        ..script.options()?
+    };
     let eval = blueprint::script::evaluate(&script.file, &options)?;
     rt.block_on(async {
         let cloud = connect(aws, &eval.region, &eval.name).await;

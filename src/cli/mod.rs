@@ -78,6 +78,7 @@ impl ScriptArgs {
         Ok(Options {
             vars,
             region: resolve_region(self.region.as_deref()),
+            secrets: blueprint::script::Secrets::Sealed,
         })
     }
 }

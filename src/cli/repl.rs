@@ -95,6 +95,7 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
     let options = Options {
         vars,
         region: super::resolve_region(a.region.as_deref()),
+        secrets: super::cloud::decrypting(&a.aws),
     };
     let root = a
         .file

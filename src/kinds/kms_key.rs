@@ -18,7 +18,7 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 
 async fn aliases(cloud: &Cloud) -> Result<Vec<(String, String)>, ProviderError> {
     let items = cloud
-        .kms
+        .kms()
         .list_aliases()
         .into_paginator()
         .items()
@@ -38,8 +38,8 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let (keys, aliases) = (keys?, aliases?);
     let described = futures::future::join_all(keys.iter().map(|k| async move {
         let (d, r) = tokio::join!(
-            cloud.kms.describe_key().key_id(&k.arn).send(),
-            cloud.kms.get_key_rotation_status().key_id(&k.arn).send()
+            cloud.kms().describe_key().key_id(&k.arn).send(),
+            cloud.kms().get_key_rotation_status().key_id(&k.arn).send()
         );
         let d = d.map_err(ProviderError::api("DescribeKey"))?;
         let r = r.map_err(ProviderError::api("GetKeyRotationStatus"))?;
@@ -92,7 +92,7 @@ fn kms_tags(cloud: &Cloud, r: &Planned) -> Vec<Tag> {
 async fn set_rotation(cloud: &Cloud, id: &str, on: bool) -> Result<(), ProviderError> {
     if on {
         cloud
-            .kms
+            .kms()
             .enable_key_rotation()
             .key_id(id)
             .send()
@@ -100,7 +100,7 @@ async fn set_rotation(cloud: &Cloud, id: &str, on: bool) -> Result<(), ProviderE
             .map_err(ProviderError::api("EnableKeyRotation"))?;
     } else {
         cloud
-            .kms
+            .kms()
             .disable_key_rotation()
             .key_id(id)
             .send()
@@ -118,7 +118,7 @@ fn settled(r: &Planned, id: &str, arn: &str) -> Live {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .kms
+        .kms()
         .create_key()
         .description(r.str("description")?)
         .set_tags(Some(kms_tags(cloud, r)))
@@ -135,7 +135,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     }
     if let Some(alias) = r.spec.get("alias").and_then(Value::as_str) {
         cloud
-            .kms
+            .kms()
             .create_alias()
             .alias_name(alias)
             .target_key_id(&id)
@@ -156,7 +156,7 @@ pub async fn update(
     let id = live.id.as_str();
     if changed("description") {
         cloud
-            .kms
+            .kms()
             .update_key_description()
             .key_id(id)
             .description(r.str("description")?)
@@ -170,7 +170,7 @@ pub async fn update(
     if changed("alias") {
         if let Some(old) = live.attrs.get("alias").and_then(Value::as_str) {
             cloud
-                .kms
+                .kms()
                 .delete_alias()
                 .alias_name(old)
                 .send()
@@ -179,7 +179,7 @@ pub async fn update(
         }
         if let Some(new) = r.spec.get("alias").and_then(Value::as_str) {
             cloud
-                .kms
+                .kms()
                 .create_alias()
                 .alias_name(new)
                 .target_key_id(id)
@@ -190,7 +190,7 @@ pub async fn update(
     }
     if changed("tags") {
         cloud
-            .kms
+            .kms()
             .tag_resource()
             .key_id(id)
             .set_tags(Some(kms_tags(cloud, r)))
@@ -200,7 +200,7 @@ pub async fn update(
         let stale = crate::providers::stale_tag_keys(r, live);
         if !stale.is_empty() {
             cloud
-                .kms
+                .kms()
                 .untag_resource()
                 .key_id(id)
                 .set_tag_keys(Some(stale))
@@ -223,7 +223,7 @@ pub async fn update(
 /// shortest window KMS allows.
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     if let Some(alias) = live.attrs.get("alias").and_then(Value::as_str) {
-        if let Err(e) = cloud.kms.delete_alias().alias_name(alias).send().await {
+        if let Err(e) = cloud.kms().delete_alias().alias_name(alias).send().await {
             let e = ProviderError::api("DeleteAlias")(e);
             if !e.is_not_found() {
                 return Err(e);
@@ -231,7 +231,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         }
     }
     cloud
-        .kms
+        .kms()
         .schedule_key_deletion()
         .key_id(&live.id)
         .pending_window_in_days(7)
@@ -301,13 +301,13 @@ const FUNCTIONS: &[FnDoc] = &[FnDoc {
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let aliases = cloud
-            .kms
+            .kms()
             .list_aliases()
             .send()
             .await
             .map_err(ProviderError::api("ListAliases"))?;
         let keys = cloud
-            .kms
+            .kms()
             .list_keys()
             .send()
             .await

@@ -54,7 +54,7 @@ fn optional<T>(r: Result<T, ProviderError>, unset: &str) -> Result<Option<T>, Pr
 }
 
 async fn describe(cloud: &Cloud, name: &str) -> Result<(bool, Value, Value, bool), ProviderError> {
-    let s3 = &cloud.s3;
+    let s3 = &cloud.s3();
     let (v, e, l, p) = tokio::join!(
         s3.get_bucket_versioning().bucket(name).send(),
         s3.get_bucket_encryption().bucket(name).send(),
@@ -149,7 +149,7 @@ async fn put_tags(cloud: &Cloud, r: &Planned, name: &str) -> Result<(), Provider
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
         .collect::<Result<Vec<_>, _>>()?;
     cloud
-        .s3
+        .s3()
         .put_bucket_tagging()
         .bucket(name)
         .tagging(
@@ -171,7 +171,7 @@ async fn set_versioning(cloud: &Cloud, name: &str, on: bool) -> Result<(), Provi
         BucketVersioningStatus::Suspended
     };
     cloud
-        .s3
+        .s3()
         .put_bucket_versioning()
         .bucket(name)
         .versioning_configuration(VersioningConfiguration::builder().status(status).build())
@@ -202,7 +202,7 @@ async fn set_encryption(cloud: &Cloud, name: &str, key: Option<&str>) -> Result<
         .build()
         .map_err(build_err)?;
     cloud
-        .s3
+        .s3()
         .put_bucket_encryption()
         .bucket(name)
         .server_side_encryption_configuration(config)
@@ -215,7 +215,7 @@ async fn set_encryption(cloud: &Cloud, name: &str, key: Option<&str>) -> Result<
 async fn set_expiry(cloud: &Cloud, name: &str, days: Option<i64>) -> Result<(), ProviderError> {
     let Some(days) = days else {
         cloud
-            .s3
+            .s3()
             .delete_bucket_lifecycle()
             .bucket(name)
             .send()
@@ -236,7 +236,7 @@ async fn set_expiry(cloud: &Cloud, name: &str, days: Option<i64>) -> Result<(), 
         .build()
         .map_err(build_err)?;
     cloud
-        .s3
+        .s3()
         .put_bucket_lifecycle_configuration()
         .bucket(name)
         .lifecycle_configuration(
@@ -254,7 +254,7 @@ async fn set_expiry(cloud: &Cloud, name: &str, days: Option<i64>) -> Result<(), 
 async fn set_public_access_block(cloud: &Cloud, name: &str, on: bool) -> Result<(), ProviderError> {
     if on {
         cloud
-            .s3
+            .s3()
             .put_public_access_block()
             .bucket(name)
             .public_access_block_configuration(
@@ -270,7 +270,7 @@ async fn set_public_access_block(cloud: &Cloud, name: &str, on: bool) -> Result<
             .map_err(ProviderError::api("PutPublicAccessBlock"))?;
     } else {
         cloud
-            .s3
+            .s3()
             .delete_public_access_block()
             .bucket(name)
             .send()
@@ -289,7 +289,7 @@ fn settled(r: &Planned, name: &str) -> Live {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let name = r.str("name")?;
-    let mut call = cloud.s3.create_bucket().bucket(name);
+    let mut call = cloud.s3().create_bucket().bucket(name);
     if cloud.region != "us-east-1" {
         call = call.create_bucket_configuration(
             CreateBucketConfiguration::builder()
@@ -360,7 +360,7 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    match cloud.s3.delete_bucket().bucket(&live.id).send().await {
+    match cloud.s3().delete_bucket().bucket(&live.id).send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let e = ProviderError::api("DeleteBucket")(e);
@@ -486,7 +486,7 @@ const FUNCTIONS: &[FnDoc] = &[FnDoc {
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .s3
+            .s3()
             .list_buckets()
             .send()
             .await

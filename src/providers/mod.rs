@@ -68,12 +68,6 @@ impl Intercept for RequestCounter {
 /// The AWS clients and the blueprint whose resources they manage.
 #[derive(Clone, Debug)]
 pub struct Cloud {
-    pub ec2: aws_sdk_ec2::Client,
-    pub eks: aws_sdk_eks::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub blueprint: String,
     pub region: String,
     pub requests: RequestCounter,
@@ -84,7 +78,7 @@ pub struct Cloud {
     pub poll_interval: Duration,
     /// The shared AWS configuration, for clients built on first use.
     sdk: aws_config::SdkConfig,
-    /// Clients of services kinds added later, built once by [`Cloud::client`].
+    /// The clients of each AWS service, built on first use by [`Cloud::client`].
     clients: Arc<std::sync::Mutex<ClientCache>>,
 }
 
@@ -112,37 +106,6 @@ impl Cloud {
             (Duration::from_secs(30 * 60), Duration::from_secs(10))
         };
         Cloud {
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(&conf)
-                    .interceptor(requests.clone())
-                    .build(),
-            ),
-            eks: aws_sdk_eks::Client::from_conf(
-                aws_sdk_eks::config::Builder::from(&conf)
-                    .interceptor(requests.clone())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&conf)
-                    .interceptor(requests.clone())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(&conf)
-                    .interceptor(requests.clone())
-                    .build(),
-            ),
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&conf)
-                    .force_path_style(local || conf.endpoint_url().is_some())
-                    .interceptor(requests.clone())
-                    .build(),
-            ),
-            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
-                aws_sdk_resourcegroupstagging::config::Builder::from(&conf)
-                    .interceptor(requests.clone())
-                    .build(),
-            ),
             blueprint: blueprint.to_string(),
             region: target.region.clone(),
             requests,

@@ -140,11 +140,12 @@ impl fmt::Display for Output {
 }
 
 /// A secret from `sops_file(...)`: prints as `(sensitive)` and reaches
-/// specs as a sensitive value. `hash` is keyed with the file's data key.
+/// specs as a sensitive value. `hash` is keyed with the file's data key;
+/// `value` is `None` when the file was read sealed (`bp check`).
 #[derive(Clone, Debug)]
 pub struct SecretValue {
     pub hash: String,
-    pub value: Value,
+    pub value: Option<Value>,
 }
 
 impl SecretValue {
@@ -152,26 +153,29 @@ impl SecretValue {
     fn join(parts: &[(&str, Option<&SecretValue>)]) -> SecretValue {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        let mut text = String::new();
+        let mut text = Some(String::new());
         for (lit, secret) in parts {
             match secret {
                 Some(s) => {
                     h.update(s.hash.as_bytes());
-                    text.push_str(&match &s.value {
-                        Value::Str(x) => x.clone(),
-                        other => other.to_string(),
-                    });
+                    text = match (text, &s.value) {
+                        (Some(t), Some(Value::Str(x))) => Some(t + x.as_str()),
+                        (Some(t), Some(other)) => Some(t + other.to_string().as_str()),
+                        _ => None,
+                    };
                 }
                 None => {
                     h.update(lit.as_bytes());
-                    text.push_str(lit);
+                    if let Some(t) = &mut text {
+                        t.push_str(lit);
+                    }
                 }
             }
             h.update([0]);
         }
         SecretValue {
             hash: format!("derived-sha256:{}", hex::encode(h.finalize())),
-            value: Value::Str(text),
+            value: text.map(Value::Str),
         }
     }
 }

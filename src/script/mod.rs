@@ -26,6 +26,20 @@ use std::rc::Rc;
 pub struct Options {
     pub vars: BTreeMap<String, String>,
     pub region: String,
+    pub secrets: Secrets,
+}
+
+/// What `sops_file` does with a file's values.
+#[derive(Clone, Debug, Default)]
+pub enum Secrets {
+    /// Check the file's form and metadata but decrypt nothing: every value
+    /// stays sensitive and unknown, and no key or AWS access is needed
+    /// (`bp check`, `bp graph`, `bp destroy`).
+    #[default]
+    Sealed,
+    /// Decrypt with the age identities and this AWS access, the same as
+    /// every other AWS call of the command (`bp plan`, `bp apply`, the REPL).
+    Decrypt(crate::sops::KmsAccess),
 }
 
 /// A script engine with one scope that lives across evaluations (the REPL
@@ -49,6 +63,7 @@ impl Session {
             region: options.region.clone(),
             vars: options.vars.clone(),
             root: root.to_path_buf(),
+            secrets: options.secrets.clone(),
             ..State::default()
         }));
         let engine = engine::build(&state, &sources, root);

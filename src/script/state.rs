@@ -28,6 +28,8 @@ pub struct State {
     pub forward_refs: Vec<(Address, Origin)>,
     /// The blueprint's folder: `sops_file` reads only inside it.
     pub root: std::path::PathBuf,
+    /// Whether `sops_file` decrypts, and with which AWS access.
+    pub secrets: super::Secrets,
 }
 
 /// An error raised by a Blueprint function, carrying where it happened.
@@ -115,7 +117,7 @@ impl Deps {
         if let Some(s) = d.read_lock::<handles::SecretValue>() {
             return Value::Sensitive(crate::model::Secret {
                 hash: s.hash.clone(),
-                value: Some(Box::new(s.value.clone())),
+                value: s.value.clone().map(Box::new),
             });
         }
         if let Some(o) = d.read_lock::<Output>() {

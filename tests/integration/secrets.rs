@@ -384,8 +384,11 @@ fn secrets_never_leak() {
 
     let out = run(&["check", "bp.rhai"], 0);
     assert!(out.contains("(sensitive)"), "{out}");
+    // check reads the file sealed: values stay encrypted and unknown.
     let out = run(&["check", "bp.rhai", "--json"], 0);
-    assert!(out.contains("\"$sensitive\": \"hmac-sha256:"), "{out}");
+    assert!(out.contains("\"$sensitive\": \"sealed-sha256:"), "{out}");
+    let out = run(&["plan", "bp.rhai", "--json"], 0);
+    assert!(out.contains("hmac-sha256:"), "{out}");
     run(&["graph", "bp.rhai"], 0);
     let out = run(&["plan", "bp.rhai", "--detailed-exitcode"], 2);
     assert!(out.contains("tags.db = (sensitive)"), "{out}");
@@ -690,11 +693,32 @@ fn interoperates_with_the_original_sops() {
     );
 }
 
+/// The tag values of every KMS key on the emulator, read with boto3.
+fn kms_tags(moto: &Moto) -> serde_json::Value {
+    let script = format!(
+        "import boto3, json\n\
+c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+print(json.dumps({{t['TagKey']: t['TagValue'] for k in c.list_keys()['Keys'] for t in c.list_resource_tags(KeyId=k['KeyId'])['Tags']}}))",
+        moto.url
+    );
+    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// sops_file reads YAML files (the usual form of sops and helm-secrets
-/// files), comments and block scalars included, and their values stay
-/// sensitive.
+/// files), comments and block scalars included: their values stay
+/// sensitive in the output and reach AWS exactly.
 #[test]
 fn sops_file_reads_yaml() {
+    let moto = Moto::start();
     let (secret, recipient) = identity();
     let plain = "# database access\ndb:\n  user: app  # the role\n  password: yaml-PLAINTEXT-9\ncert: |\n  line one\n\n  line three\n";
     let (_keep, dir) = workdir(&[("s.yaml", plain)]);
@@ -720,10 +744,82 @@ kms_key("k", #{ tags: #{ user: s.db.user, password: s.db.password, cert: s.cert 
     .unwrap();
     let out = Test::new()
         .current_dir(&dir)
+        .moto(&moto)
         .env("SOPS_AGE_KEY", &secret)
-        .args(["check", "bp.rhai", "--json"])
+        .args(["apply", "bp.rhai", "--auto-approve"])
         .run();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!text.contains("yaml-PLAINTEXT-9"), "{text}");
-    assert!(text.contains("$sensitive"), "{text}");
+    let tags = kms_tags(&moto);
+    assert_eq!(tags["user"], "app", "{tags}");
+    assert_eq!(tags["password"], "yaml-PLAINTEXT-9", "{tags}");
+    assert_eq!(tags["cert"], "line one\n\nline three\n", "{tags}");
+}
+
+/// `bp check` and `bp graph` need no key and no AWS: a KMS-encrypted file
+/// is read sealed (its form and metadata checked, nothing decrypted).
+/// `bp plan` decrypts with the command's own AWS settings: an
+/// `--endpoint-url` flag wins over the environment, as for every other call.
+#[test]
+fn check_needs_no_aws_and_plan_decrypts_with_the_commands_settings() {
+    let moto = Moto::start();
+    let arn = create_kms_key(&moto);
+    let (_keep, dir) = workdir(&[
+        ("s.json", "{\"token\": \"kms-PLAINTEXT-7\"}"),
+        (
+            "bp.rhai",
+            "let s = sops_file(\"s.enc.json\");\nkms_key(\"k\", #{ tags: #{ token: s.token } });\n",
+        ),
+    ]);
+    Test::new()
+        .current_dir(&dir)
+        .moto(&moto)
+        .args([
+            "secrets",
+            "encrypt",
+            "s.json",
+            "--kms",
+            &arn,
+            "-o",
+            "s.enc.json",
+        ])
+        .run();
+    // A dead endpoint: any AWS call would fail.
+    let dead = "http://127.0.0.1:9";
+    for args in [["check", "bp.rhai"], ["graph", "bp.rhai"]] {
+        Test::new()
+            .current_dir(&dir)
+            .env("AWS_ENDPOINT_URL", dead)
+            .env("AWS_ACCESS_KEY_ID", "t")
+            .env("AWS_SECRET_ACCESS_KEY", "t")
+            .args(args)
+            .run();
+    }
+    // A file that is not sops is still an error in check.
+    std::fs::write(dir.join("plain.json"), "{\"a\": 1}").unwrap();
+    std::fs::write(dir.join("bad.rhai"), "let s = sops_file(\"plain.json\");\n").unwrap();
+    Test::new()
+        .current_dir(&dir)
+        .args(["check", "bad.rhai"])
+        .status(1)
+        .stderr_contains("sops_file \"plain.json\"")
+        .run();
+
+    let mut plan = Test::new().current_dir(&dir);
+    for (k, v) in moto.env() {
+        if k != "AWS_ENDPOINT_URL" {
+            plan = plan.env(k, &v);
+        }
+    }
+    let out = plan
+        .env("AWS_ENDPOINT_URL", dead)
+        .args(["plan", "bp.rhai", "--json", "--endpoint-url", &moto.url])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hmac-sha256:"), "{text}");
+    assert!(!text.contains("kms-PLAINTEXT-7"), "{text}");
 }

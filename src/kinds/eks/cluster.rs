@@ -121,7 +121,7 @@ fn live_of(cloud: &Cloud, c: &Cluster) -> Option<Live> {
 
 async fn describe(cloud: &Cloud, name: &str) -> Result<Option<Cluster>, ProviderError> {
     let out = cloud
-        .eks
+        .eks()
         .describe_cluster()
         .name(name)
         .send()
@@ -132,7 +132,7 @@ async fn describe(cloud: &Cloud, name: &str) -> Result<Option<Cluster>, Provider
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let names = cloud
-        .eks
+        .eks()
         .list_clusters()
         .into_paginator()
         .items()
@@ -235,7 +235,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let name = r.str("name")?;
     let vpc = vpc_config(r)?;
     let mut call = cloud
-        .eks
+        .eks()
         .create_cluster()
         .name(name)
         .version(r.str("version")?)
@@ -274,7 +274,7 @@ pub async fn update(
     let name = live.id.as_str();
     if changed("version") {
         cloud
-            .eks
+            .eks()
             .update_cluster_version()
             .name(name)
             .version(r.str("version")?)
@@ -285,7 +285,7 @@ pub async fn update(
     }
     if changed("logging") {
         cloud
-            .eks
+            .eks()
             .update_cluster_config()
             .name(name)
             .logging(logging(r)?)
@@ -298,7 +298,7 @@ pub async fn update(
         // The whole VPC configuration, unchanged subnets and groups included:
         // some endpoints (the emulator) replace it rather than merge it.
         cloud
-            .eks
+            .eks()
             .update_cluster_config()
             .name(name)
             .resources_vpc_config(vpc_config(r)?)
@@ -323,7 +323,7 @@ pub async fn sync_tags(
 ) -> Result<(), ProviderError> {
     let want = tag_map(cloud, r);
     cloud
-        .eks
+        .eks()
         .tag_resource()
         .resource_arn(arn)
         .set_tags(Some(want))
@@ -333,7 +333,7 @@ pub async fn sync_tags(
     let stale = crate::providers::stale_tag_keys(r, live);
     if !stale.is_empty() {
         cloud
-            .eks
+            .eks()
             .untag_resource()
             .resource_arn(arn)
             .set_tag_keys(Some(stale))
@@ -347,7 +347,7 @@ pub async fn sync_tags(
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     crate::providers::aws::retry_in_use(cloud, "DeleteCluster", || async {
         cloud
-            .eks
+            .eks()
             .delete_cluster()
             .name(&live.id)
             .send()
@@ -433,7 +433,7 @@ const FIELDS: &[Field] = &[
 /// Every cluster in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let names = cloud
-        .eks
+        .eks()
         .list_clusters()
         .into_paginator()
         .items()
@@ -463,7 +463,7 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
 /// Every cluster's name, for listing what lives inside clusters.
 pub async fn all_names(cloud: &Cloud) -> Result<Vec<String>, ProviderError> {
     cloud
-        .eks
+        .eks()
         .list_clusters()
         .into_paginator()
         .items()

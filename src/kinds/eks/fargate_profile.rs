@@ -56,7 +56,7 @@ async fn describe(
     name: &str,
 ) -> Result<Option<FargateProfile>, ProviderError> {
     let out = cloud
-        .eks
+        .eks()
         .describe_fargate_profile()
         .cluster_name(cluster)
         .fargate_profile_name(name)
@@ -69,7 +69,7 @@ async fn describe(
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
     let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
         cloud
-            .eks
+            .eks()
             .list_fargate_profiles()
             .cluster_name(c)
             .into_paginator()
@@ -119,7 +119,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         })
         .collect();
     if let Err(e) = cloud
-        .eks
+        .eks()
         .create_fargate_profile()
         .cluster_name(cluster)
         .fargate_profile_name(name)
@@ -165,7 +165,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .ok_or_else(|| ProviderError::Unexpected(format!("bad Fargate profile id {}", live.id)))?;
     crate::providers::aws::retry_in_use(cloud, "DeleteFargateProfile", || async {
         cloud
-            .eks
+            .eks()
             .delete_fargate_profile()
             .cluster_name(cluster)
             .fargate_profile_name(name)
@@ -227,7 +227,7 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let clusters = super::cluster::all_names(cloud).await?;
     let pairs = crate::providers::aws::per_cluster(&clusters, |c| async move {
         cloud
-            .eks
+            .eks()
             .list_fargate_profiles()
             .cluster_name(c)
             .into_paginator()

@@ -109,7 +109,7 @@ async fn describe(
     name: &str,
 ) -> Result<Option<Nodegroup>, ProviderError> {
     let out = cloud
-        .eks
+        .eks()
         .describe_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
@@ -123,7 +123,7 @@ async fn describe(
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
     let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
         cloud
-            .eks
+            .eks()
             .list_nodegroups()
             .cluster_name(c)
             .into_paginator()
@@ -224,7 +224,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let cluster = r.str("cluster")?;
     let name = r.str("name")?;
     let mut call = cloud
-        .eks
+        .eks()
         .create_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
@@ -263,7 +263,7 @@ pub async fn update(
     let name = r.str("name")?;
     if changed("scaling") || changed("labels") || changed("taints") {
         let mut call = cloud
-            .eks
+            .eks()
             .update_nodegroup_config()
             .cluster_name(cluster)
             .nodegroup_name(name);
@@ -317,7 +317,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .ok_or_else(|| ProviderError::Unexpected(format!("bad node group id {}", live.id)))?;
     crate::providers::aws::retry_in_use(cloud, "DeleteNodegroup", || async {
         cloud
-            .eks
+            .eks()
             .delete_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
@@ -395,7 +395,7 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let clusters = super::cluster::all_names(cloud).await?;
     let pairs = crate::providers::aws::per_cluster(&clusters, |c| async move {
         cloud
-            .eks
+            .eks()
             .list_nodegroups()
             .cluster_name(c)
             .into_paginator()

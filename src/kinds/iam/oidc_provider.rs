@@ -42,7 +42,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .iam
+            .iam()
             .list_open_id_connect_providers()
             .send()
             .await
@@ -67,7 +67,7 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let list = cloud
-        .iam
+        .iam()
         .list_open_id_connect_providers()
         .send()
         .await
@@ -79,7 +79,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         .collect();
     let got = futures::future::join_all(arns.iter().map(|arn| async move {
         cloud
-            .iam
+            .iam()
             .get_open_id_connect_provider()
             .open_id_connect_provider_arn(arn)
             .send()
@@ -118,7 +118,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 pub async fn create_oidc_provider(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let url = r.str("url")?;
     let out = cloud
-        .iam
+        .iam()
         .create_open_id_connect_provider()
         .url(url)
         .set_client_id_list(Some(r.strs("client_ids")?))
@@ -153,7 +153,7 @@ pub async fn update_oidc_provider(
             .collect();
         for c in want.iter().filter(|c| !had.contains(c)) {
             cloud
-                .iam
+                .iam()
                 .add_client_id_to_open_id_connect_provider()
                 .open_id_connect_provider_arn(&live.id)
                 .client_id(c)
@@ -163,7 +163,7 @@ pub async fn update_oidc_provider(
         }
         for c in had.iter().filter(|c| !want.contains(c)) {
             cloud
-                .iam
+                .iam()
                 .remove_client_id_from_open_id_connect_provider()
                 .open_id_connect_provider_arn(&live.id)
                 .client_id(c)
@@ -176,7 +176,7 @@ pub async fn update_oidc_provider(
     }
     if touches(fields, "tags") {
         cloud
-            .iam
+            .iam()
             .tag_open_id_connect_provider()
             .open_id_connect_provider_arn(&live.id)
             .set_tags(Some(iam_tags(cloud, r)))
@@ -186,7 +186,7 @@ pub async fn update_oidc_provider(
         let stale = crate::providers::stale_tag_keys(r, live);
         if !stale.is_empty() {
             cloud
-                .iam
+                .iam()
                 .untag_open_id_connect_provider()
                 .open_id_connect_provider_arn(&live.id)
                 .set_tag_keys(Some(stale))
@@ -203,7 +203,7 @@ pub async fn update_oidc_provider(
 pub async fn delete_oidc_provider(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     crate::providers::aws::retry_in_use(cloud, "DeleteOpenIDConnectProvider", || async {
         cloud
-            .iam
+            .iam()
             .delete_open_id_connect_provider()
             .open_id_connect_provider_arn(&live.id)
             .send()

@@ -160,7 +160,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 async fn read_roles(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let path = role_path(cloud);
     let pages = cloud
-        .iam
+        .iam()
         .get_account_authorization_details()
         .filter(EntityType::Role)
         .into_paginator()
@@ -221,7 +221,7 @@ async fn put_inline(
         )));
     }
     cloud
-        .iam
+        .iam()
         .put_role_policy()
         .role_name(role)
         .policy_name(name)
@@ -234,7 +234,7 @@ async fn put_inline(
 
 async fn attach(cloud: &Cloud, role: &str, arn: &str) -> Result<(), ProviderError> {
     cloud
-        .iam
+        .iam()
         .attach_role_policy()
         .role_name(role)
         .policy_arn(arn)
@@ -254,7 +254,7 @@ fn role_settled(r: &Planned, arn: &str) -> Live {
 pub async fn create_role(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let name = r.str("name")?;
     let created = cloud
-        .iam
+        .iam()
         .create_role()
         .role_name(name)
         .path(role_path(cloud))
@@ -271,7 +271,7 @@ pub async fn create_role(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderErr
             }
             // Left by an interrupted apply: ours only if it carries our tags.
             let got = cloud
-                .iam
+                .iam()
                 .get_role()
                 .role_name(name)
                 .send()
@@ -308,7 +308,7 @@ pub async fn update_role(
     let name = live.id.as_str();
     if changed("trust_policy") || changed("irsa") {
         cloud
-            .iam
+            .iam()
             .update_assume_role_policy()
             .role_name(name)
             .policy_document(trust_document(r)?)
@@ -331,7 +331,7 @@ pub async fn update_role(
         }
         for p in had.iter().filter(|p| !want.contains(p)) {
             cloud
-                .iam
+                .iam()
                 .detach_role_policy()
                 .role_name(name)
                 .policy_arn(p)
@@ -355,7 +355,7 @@ pub async fn update_role(
         }
         for pname in had.keys().filter(|k| !want.contains_key(*k)) {
             cloud
-                .iam
+                .iam()
                 .delete_role_policy()
                 .role_name(name)
                 .policy_name(pname)
@@ -366,7 +366,7 @@ pub async fn update_role(
     }
     if changed("tags") {
         cloud
-            .iam
+            .iam()
             .tag_role()
             .role_name(name)
             .set_tags(Some(iam_tags(cloud, r)))
@@ -376,7 +376,7 @@ pub async fn update_role(
         let stale = crate::providers::stale_tag_keys(r, live);
         if !stale.is_empty() {
             cloud
-                .iam
+                .iam()
                 .untag_role()
                 .role_name(name)
                 .set_tag_keys(Some(stale))
@@ -397,7 +397,7 @@ pub async fn update_role(
 pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     let name = live.id.as_str();
     let attached = cloud
-        .iam
+        .iam()
         .list_attached_role_policies()
         .role_name(name)
         .send()
@@ -410,7 +410,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
     for p in attached.attached_policies() {
         if let Some(arn) = p.policy_arn() {
             cloud
-                .iam
+                .iam()
                 .detach_role_policy()
                 .role_name(name)
                 .policy_arn(arn)
@@ -420,7 +420,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
         }
     }
     let inline = cloud
-        .iam
+        .iam()
         .list_role_policies()
         .role_name(name)
         .send()
@@ -428,7 +428,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
         .map_err(ProviderError::api("ListRolePolicies"))?;
     for p in inline.policy_names() {
         cloud
-            .iam
+            .iam()
             .delete_role_policy()
             .role_name(name)
             .policy_name(p)
@@ -438,7 +438,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
     }
     crate::providers::aws::retry_in_use(cloud, "DeleteRole", || async {
         cloud
-            .iam
+            .iam()
             .delete_role()
             .role_name(name)
             .send()
@@ -493,7 +493,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let roles = cloud
-            .iam
+            .iam()
             .list_roles()
             .into_paginator()
             .items()

@@ -13,7 +13,7 @@ use aws_sdk_ec2::types::{DomainType, ResourceType};
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .describe_addresses()
         .filters(owned(cloud))
         .send()
@@ -34,7 +34,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .allocate_address()
         .domain(DomainType::Vpc)
         .tag_specifications(tag_spec(cloud, ResourceType::ElasticIp, r))
@@ -64,7 +64,7 @@ pub async fn update(
 /// Whether the allocation still exists.
 async fn exists(cloud: &Cloud, id: &str) -> Result<bool, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .describe_addresses()
         .allocation_ids(id)
         .send()
@@ -82,7 +82,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         || async {
             retry_in_use(cloud, "ReleaseAddress", || async {
                 cloud
-                    .ec2
+                    .ec2()
                     .release_address()
                     .allocation_id(&live.id)
                     .send()
@@ -125,7 +125,7 @@ const FIELDS: &[Field] = &[Field::new("name"), TAGS];
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_addresses()
             .send()
             .await

@@ -13,7 +13,7 @@ use aws_sdk_ec2::types::ResourceType;
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let igws = cloud
-        .ec2
+        .ec2()
         .describe_internet_gateways()
         .filters(owned(cloud))
         .into_paginator()
@@ -47,7 +47,7 @@ fn created(r: &Planned, id: &str) -> Live {
 
 async fn attach(cloud: &Cloud, id: &str, vpc: &str) -> Result<(), ProviderError> {
     cloud
-        .ec2
+        .ec2()
         .attach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc)
@@ -59,7 +59,7 @@ async fn attach(cloud: &Cloud, id: &str, vpc: &str) -> Result<(), ProviderError>
 
 async fn detach(cloud: &Cloud, id: &str, vpc: &str) -> Result<(), ProviderError> {
     let r = cloud
-        .ec2
+        .ec2()
         .detach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc)
@@ -74,7 +74,7 @@ async fn detach(cloud: &Cloud, id: &str, vpc: &str) -> Result<(), ProviderError>
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .create_internet_gateway()
         .tag_specifications(tag_spec(cloud, ResourceType::InternetGateway, r))
         .send()
@@ -126,7 +126,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     }
     retry_in_use(cloud, "DeleteInternetGateway", || async {
         cloud
-            .ec2
+            .ec2()
             .delete_internet_gateway()
             .internet_gateway_id(&live.id)
             .send()
@@ -165,7 +165,7 @@ const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS]
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_internet_gateways()
             .send()
             .await

@@ -21,7 +21,7 @@ fn gone(s: Option<&NatGatewayState>) -> bool {
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let gws = cloud
-        .ec2
+        .ec2()
         .describe_nat_gateways()
         .filter(owned(cloud))
         .filter(
@@ -58,7 +58,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 
 async fn state(cloud: &Cloud, id: &str) -> Result<Option<NatGatewayState>, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .describe_nat_gateways()
         .filter(Filter::builder().name("nat-gateway-id").values(id).build())
         .send()
@@ -69,7 +69,7 @@ async fn state(cloud: &Cloud, id: &str) -> Result<Option<NatGatewayState>, Provi
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .create_nat_gateway()
         .subnet_id(r.str("subnet")?)
         .allocation_id(r.str("allocation")?)
@@ -116,7 +116,7 @@ pub async fn update(
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     match cloud
-        .ec2
+        .ec2()
         .delete_nat_gateway()
         .nat_gateway_id(&live.id)
         .send()
@@ -178,7 +178,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_nat_gateways()
             .send()
             .await

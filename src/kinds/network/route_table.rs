@@ -52,7 +52,7 @@ fn associations(t: &RouteTable) -> Vec<(String, String)> {
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let tables = cloud
-        .ec2
+        .ec2()
         .describe_route_tables()
         .filters(owned(cloud))
         .into_paginator()
@@ -89,7 +89,7 @@ fn route_parts(v: &Value) -> Option<(String, &'static str, String)> {
 
 async fn describe(cloud: &Cloud, id: &str) -> Result<RouteTable, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .describe_route_tables()
         .route_table_ids(id)
         .send()
@@ -135,15 +135,15 @@ async fn sync(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError>
             }};
         }
         if replace {
-            send!(cloud.ec2.replace_route(), "ReplaceRoute");
+            send!(cloud.ec2().replace_route(), "ReplaceRoute");
         } else {
-            send!(cloud.ec2.create_route(), "CreateRoute");
+            send!(cloud.ec2().create_route(), "CreateRoute");
         }
     }
     for (dest, ..) in &have {
         if !want.iter().any(|(d, ..)| d == dest) {
             cloud
-                .ec2
+                .ec2()
                 .delete_route()
                 .route_table_id(id)
                 .destination_cidr_block(dest)
@@ -157,7 +157,7 @@ async fn sync(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError>
     for s in &want_subnets {
         if !assoc.iter().any(|(sub, _)| sub == s) {
             cloud
-                .ec2
+                .ec2()
                 .associate_route_table()
                 .route_table_id(id)
                 .subnet_id(s)
@@ -176,7 +176,7 @@ async fn sync(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError>
 
 async fn disassociate(cloud: &Cloud, association: &str) -> Result<(), ProviderError> {
     match cloud
-        .ec2
+        .ec2()
         .disassociate_route_table()
         .association_id(association)
         .send()
@@ -196,7 +196,7 @@ async fn disassociate(cloud: &Cloud, association: &str) -> Result<(), ProviderEr
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .create_route_table()
         .vpc_id(r.str("vpc")?)
         .tag_specifications(tag_spec(cloud, ResourceType::RouteTable, r))
@@ -244,7 +244,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     }
     retry_in_use(cloud, "DeleteRouteTable", || async {
         cloud
-            .ec2
+            .ec2()
             .delete_route_table()
             .route_table_id(&live.id)
             .send()
@@ -291,7 +291,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_route_tables()
             .send()
             .await

@@ -99,7 +99,7 @@ fn live_of(cloud: &Cloud, g: &SecurityGroup) -> Option<Live> {
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let groups = cloud
-        .ec2
+        .ec2()
         .describe_security_groups()
         .filters(owned(cloud))
         .into_paginator()
@@ -150,7 +150,7 @@ fn canonical(v: &Value) -> String {
 
 async fn describe(cloud: &Cloud, id: &str) -> Result<Option<SecurityGroup>, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .describe_security_groups()
         .group_ids(id)
         .send()
@@ -198,7 +198,7 @@ async fn sync_rules(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), Provider
         if !remove.is_empty() {
             if egress {
                 cloud
-                    .ec2
+                    .ec2()
                     .revoke_security_group_egress()
                     .group_id(id)
                     .set_ip_permissions(Some(remove))
@@ -207,7 +207,7 @@ async fn sync_rules(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), Provider
                     .map_err(ProviderError::api("RevokeSecurityGroupEgress"))?;
             } else {
                 cloud
-                    .ec2
+                    .ec2()
                     .revoke_security_group_ingress()
                     .group_id(id)
                     .set_ip_permissions(Some(remove))
@@ -219,7 +219,7 @@ async fn sync_rules(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), Provider
         if !add.is_empty() {
             if egress {
                 cloud
-                    .ec2
+                    .ec2()
                     .authorize_security_group_egress()
                     .group_id(id)
                     .set_ip_permissions(Some(add))
@@ -228,7 +228,7 @@ async fn sync_rules(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), Provider
                     .map_err(ProviderError::api("AuthorizeSecurityGroupEgress"))?;
             } else {
                 cloud
-                    .ec2
+                    .ec2()
                     .authorize_security_group_ingress()
                     .group_id(id)
                     .set_ip_permissions(Some(add))
@@ -256,7 +256,7 @@ fn settled(r: &Planned, id: &str) -> Live {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .create_security_group()
         .group_name(r.str("name")?)
         .description(r.str("description")?)
@@ -310,7 +310,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     // A peer group deleted meanwhile takes its rules with it: not found is fine.
     if !ingress.is_empty() {
         let r = cloud
-            .ec2
+            .ec2()
             .revoke_security_group_ingress()
             .group_id(&live.id)
             .set_ip_permissions(Some(ingress))
@@ -321,7 +321,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     }
     if !egress.is_empty() {
         let r = cloud
-            .ec2
+            .ec2()
             .revoke_security_group_egress()
             .group_id(&live.id)
             .set_ip_permissions(Some(egress))
@@ -332,7 +332,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     }
     retry_in_use(cloud, "DeleteSecurityGroup", || async {
         cloud
-            .ec2
+            .ec2()
             .delete_security_group()
             .group_id(&live.id)
             .send()
@@ -395,7 +395,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_security_groups()
             .send()
             .await

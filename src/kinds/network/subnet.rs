@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let subnets = cloud
-        .ec2
+        .ec2()
         .describe_subnets()
         .filters(owned(cloud))
         .into_paginator()
@@ -44,7 +44,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 
 async fn set_public(cloud: &Cloud, id: &str, public: bool) -> Result<(), ProviderError> {
     cloud
-        .ec2
+        .ec2()
         .modify_subnet_attribute()
         .subnet_id(id)
         .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
@@ -64,7 +64,7 @@ fn created(r: &Planned, id: &str) -> Live {
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .create_subnet()
         .vpc_id(r.str("vpc")?)
         .cidr_block(r.str("cidr")?)
@@ -103,7 +103,7 @@ pub async fn update(
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     retry_in_use(cloud, "DeleteSubnet", || async {
         cloud
-            .ec2
+            .ec2()
             .delete_subnet()
             .subnet_id(&live.id)
             .send()
@@ -151,7 +151,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_subnets()
             .send()
             .await

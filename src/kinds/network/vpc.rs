@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let vpcs = cloud
-        .ec2
+        .ec2()
         .describe_vpcs()
         .filters(owned(cloud))
         .into_paginator()
@@ -61,7 +61,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 
 async fn attribute(cloud: &Cloud, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .describe_vpc_attribute()
         .vpc_id(id)
         .attribute(name.clone())
@@ -78,7 +78,7 @@ async fn attribute(cloud: &Cloud, id: &str, name: VpcAttributeName) -> Result<bo
 async fn set_dns(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError> {
     let on = |b: bool| AttributeBooleanValue::builder().value(b).build();
     cloud
-        .ec2
+        .ec2()
         .modify_vpc_attribute()
         .vpc_id(id)
         .enable_dns_support(on(r.bool("dns_support")?))
@@ -86,7 +86,7 @@ async fn set_dns(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderErr
         .await
         .map_err(ProviderError::api("ModifyVpcAttribute"))?;
     cloud
-        .ec2
+        .ec2()
         .modify_vpc_attribute()
         .vpc_id(id)
         .enable_dns_hostnames(on(r.bool("dns_hostnames")?))
@@ -98,7 +98,7 @@ async fn set_dns(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderErr
 
 async fn sync_secondary(cloud: &Cloud, id: &str, want: &[String]) -> Result<(), ProviderError> {
     let v = cloud
-        .ec2
+        .ec2()
         .describe_vpcs()
         .vpc_ids(id)
         .send()
@@ -123,7 +123,7 @@ async fn sync_secondary(cloud: &Cloud, id: &str, want: &[String]) -> Result<(), 
     for c in want {
         if !associated.iter().any(|(b, _)| b == c) {
             cloud
-                .ec2
+                .ec2()
                 .associate_vpc_cidr_block()
                 .vpc_id(id)
                 .cidr_block(c)
@@ -135,7 +135,7 @@ async fn sync_secondary(cloud: &Cloud, id: &str, want: &[String]) -> Result<(), 
     for (block, assoc) in &associated {
         if !want.contains(block) {
             cloud
-                .ec2
+                .ec2()
                 .disassociate_vpc_cidr_block()
                 .association_id(assoc)
                 .send()
@@ -148,7 +148,7 @@ async fn sync_secondary(cloud: &Cloud, id: &str, want: &[String]) -> Result<(), 
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let out = cloud
-        .ec2
+        .ec2()
         .create_vpc()
         .cidr_block(r.str("cidr")?)
         .tag_specifications(tag_spec(cloud, ResourceType::Vpc, r))
@@ -195,7 +195,7 @@ pub async fn update(
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     retry_in_use(cloud, "DeleteVpc", || async {
         cloud
-            .ec2
+            .ec2()
             .delete_vpc()
             .vpc_id(&live.id)
             .send()
@@ -249,7 +249,7 @@ const FIELDS: &[Field] = &[
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let rows = {
         let out = cloud
-            .ec2
+            .ec2()
             .describe_vpcs()
             .send()
             .await

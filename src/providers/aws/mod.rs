@@ -3,6 +3,7 @@
 //! while something still depends on a resource. Each kind's own calls live
 //! in its module under [`crate::kinds`].
 
+pub mod clients;
 pub mod tagging;
 
 use super::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
@@ -109,7 +110,7 @@ pub async fn sync_ec2_tags(
         .and_then(Value::as_map)
         .cloned()
         .unwrap_or_default();
-    let mut set = cloud.ec2.create_tags().resources(id);
+    let mut set = cloud.ec2().create_tags().resources(id);
     for (k, v) in &want {
         set = set.tags(ec2_tag(k, v));
     }
@@ -119,7 +120,7 @@ pub async fn sync_ec2_tags(
         .filter(|k| !want.iter().any(|(w, _)| w == *k))
         .collect();
     if !stale.is_empty() {
-        let mut del = cloud.ec2.delete_tags().resources(id);
+        let mut del = cloud.ec2().delete_tags().resources(id);
         for k in stale {
             del = del.tags(Tag::builder().key(k).build());
         }

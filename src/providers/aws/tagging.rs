@@ -17,7 +17,7 @@ pub struct Tagged {
 /// Resources of `resource_type` (`kms:key`, `s3`) tagged with this blueprint.
 pub async fn owned(cloud: &Cloud, resource_type: &str) -> Result<Vec<Tagged>, ProviderError> {
     let items = cloud
-        .tagging
+        .tagging()
         .get_resources()
         .tag_filters(
             TagFilter::builder()

@@ -4,8 +4,9 @@
 use super::super::handles::SecretValue;
 use super::super::resolver;
 use super::super::state::{fail, Fallible, Shared};
+use super::super::Secrets;
 use crate::model::{Problem, Value};
-use crate::sops::{self, json, yaml, KmsAccess, Node, Plain};
+use crate::sops::{self, json, yaml, Node, Plain};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use sha2::Sha256;
 
@@ -42,11 +43,15 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             };
             let doc = parsed
                 .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?;
-            let access = KmsAccess {
-                profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
-                endpoint_url: std::env::var("AWS_ENDPOINT_URL")
-                    .ok()
-                    .filter(|p| !p.is_empty()),
+            let access = match &s.borrow().secrets {
+                Secrets::Sealed => None,
+                Secrets::Decrypt(access) => Some(access.clone()),
+            };
+            let Some(access) = access else {
+                let mut doc = doc;
+                sops::Metadata::extract(&mut doc)
+                    .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?;
+                return Ok(to_dynamic(&doc, &mut Vec::new(), &|leaf, _| sealed(leaf)));
             };
             if tokio::runtime::Handle::try_current().is_ok() {
                 return Err(fail(
@@ -61,7 +66,9 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             let (plain, key, _) = rt
                 .block_on(sops::decrypt(&doc, &access))
                 .map_err(|e| fail(&ctx, Problem::new(format!("sops_file \"{rel}\": {e}"))))?;
-            Ok(to_dynamic(&plain, &key, &mut Vec::new()))
+            Ok(to_dynamic(&plain, &mut Vec::new(), &|leaf, path| {
+                decrypted(leaf, path, &key)
+            }))
         },
     );
 }
@@ -81,13 +88,46 @@ fn hmac(key: &[u8; 32], message: &[u8]) -> String {
     format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn to_dynamic(n: &Node, key: &[u8; 32], path: &mut Vec<String>) -> Dynamic {
+/// A value of a file read sealed: sensitive and unknown. Its hash is that
+/// of its encrypted text, which changes whenever the value is written anew.
+fn sealed(leaf: &Plain) -> SecretValue {
+    use sha2::Digest;
+    let text = match leaf {
+        Plain::Str(s) | Plain::Comment(s) => s.clone(),
+        other => String::from_utf8_lossy(&other.to_bytes()).into_owned(),
+    };
+    SecretValue {
+        hash: format!("sealed-sha256:{}", hex::encode(Sha256::digest(text))),
+        value: None,
+    }
+}
+
+/// A decrypted value, with its hash keyed by the file's data key.
+fn decrypted(leaf: &Plain, path: &[String], key: &[u8; 32]) -> SecretValue {
+    let mut message = path.join(":").into_bytes();
+    message.push(0);
+    message.extend(leaf.to_bytes());
+    let value = match leaf {
+        Plain::Str(s) | Plain::Comment(s) => Value::Str(s.clone()),
+        Plain::Int(i) => Value::Int(*i),
+        Plain::Float(f) => Value::Float(*f),
+        Plain::Bool(b) => Value::Bool(*b),
+    };
+    SecretValue {
+        hash: hmac(key, &message),
+        value: Some(value),
+    }
+}
+
+type Leaf<'a> = &'a dyn Fn(&Plain, &[String]) -> SecretValue;
+
+fn to_dynamic(n: &Node, path: &mut Vec<String>, leaf: Leaf) -> Dynamic {
     match n {
         Node::Map(entries) => {
             let mut m = rhai::Map::new();
             for (k, v) in entries.iter().filter(|(k, _)| k != yaml::COMMENT_KEY) {
                 path.push(k.clone());
-                m.insert(k.as_str().into(), to_dynamic(v, key, path));
+                m.insert(k.as_str().into(), to_dynamic(v, path, leaf));
                 path.pop();
             }
             Dynamic::from(m)
@@ -96,25 +136,11 @@ fn to_dynamic(n: &Node, key: &[u8; 32], path: &mut Vec<String>) -> Dynamic {
             items
                 .iter()
                 .filter(|i| !matches!(i, Node::Leaf(Plain::Comment(_))))
-                .map(|i| to_dynamic(i, key, path))
+                .map(|i| to_dynamic(i, path, leaf))
                 .collect::<rhai::Array>(),
         ),
         Node::Null => Dynamic::UNIT,
-        Node::Leaf(p) => {
-            let mut message = path.join(":").into_bytes();
-            message.push(0);
-            message.extend(p.to_bytes());
-            let value = match p {
-                Plain::Str(s) | Plain::Comment(s) => Value::Str(s.clone()),
-                Plain::Int(i) => Value::Int(*i),
-                Plain::Float(f) => Value::Float(*f),
-                Plain::Bool(b) => Value::Bool(*b),
-            };
-            Dynamic::from(SecretValue {
-                hash: hmac(key, &message),
-                value,
-            })
-        }
+        Node::Leaf(p) => Dynamic::from(leaf(p, path)),
     }
 }
 
