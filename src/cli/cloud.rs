@@ -20,6 +20,34 @@ pub struct AwsArgs {
     /// Print timings and the number of AWS requests to stderr
     #[arg(short, long)]
     pub verbose: bool,
+    /// The kubeconfig for in-cluster objects [default: $KUBECONFIG, then ~/.kube/config]
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context of a cluster (else one named after the
+    /// cluster or its ARN); repeatable
+    #[arg(long = "kube-context", value_name = "CLUSTER=CONTEXT")]
+    pub kube_contexts: Vec<String>,
+    /// Take over Kubernetes fields that another field manager owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+impl AwsArgs {
+    /// How to reach the clusters.
+    pub fn kube_target(&self) -> Result<blueprint::providers::kube::KubeTarget> {
+        let mut contexts = std::collections::BTreeMap::new();
+        for m in &self.kube_contexts {
+            let Some((cluster, context)) = m.split_once('=') else {
+                anyhow::bail!("--kube-context `{m}` is not CLUSTER=CONTEXT");
+            };
+            contexts.insert(cluster.trim().to_string(), context.trim().to_string());
+        }
+        Ok(blueprint::providers::kube::KubeTarget {
+            kubeconfig: self.kubeconfig.clone(),
+            contexts,
+            force_conflicts: self.force_conflicts,
+        })
+    }
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -38,31 +66,45 @@ pub fn decrypting(aws: &AwsArgs) -> blueprint::script::Secrets {
     })
 }
 
-pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Cloud {
-    Cloud::connect(
+pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Result<Cloud> {
+    Ok(Cloud::connect(
         &Target {
             region: region.to_string(),
             profile: aws.profile.clone(),
             endpoint_url: aws.endpoint_url.clone(),
+            kube: aws.kube_target()?,
         },
         blueprint,
     )
-    .await
+    .await)
 }
 
 /// Reads what the blueprint owns, reporting the cost with `-v`.
-pub async fn read_live(cloud: &Cloud, aws: &AwsArgs) -> Result<Vec<blueprint::model::Live>> {
+pub async fn read_live(
+    cloud: &Cloud,
+    aws: &AwsArgs,
+    desired: &blueprint::model::Graph,
+) -> Result<providers::Reading> {
     let start = Instant::now();
     let before = cloud.requests.get();
-    let live = providers::read_all(cloud)
+    let kube_before = cloud
+        .kube
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let reading = providers::read_all(cloud, desired)
         .await
-        .context("cannot read the live state from AWS")?;
+        .context("cannot read the live state")?;
     if aws.verbose {
         eprintln!(
-            "read {} owned resources in {:.0} ms with {} AWS requests",
-            live.len(),
+            "read {} owned resources in {:.0} ms with {} AWS requests and {} Kubernetes requests",
+            reading.live.len(),
             start.elapsed().as_secs_f64() * 1e3,
-            cloud.requests.get() - before
+            cloud.requests.get() - before,
+            cloud
+                .kube
+                .requests
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - kube_before
         );
         if let Ok(times) = cloud.read_times.lock() {
             let parts: Vec<String> = times
@@ -72,7 +114,7 @@ pub async fn read_live(cloud: &Cloud, aws: &AwsArgs) -> Result<Vec<blueprint::mo
             eprintln!("  by kind: {}", parts.join(", "));
         }
     }
-    Ok(live)
+    Ok(reading)
 }
 
 /// A plan with everything needed to apply it.
@@ -97,10 +139,13 @@ pub fn make_plan(
     };
     let eval = blueprint::script::evaluate(&script.file, &options)?;
     rt.block_on(async {
-        let cloud = connect(aws, &eval.region, &eval.name).await;
-        let live = read_live(&cloud, aws).await?;
+        let cloud = connect(aws, &eval.region, &eval.name).await?;
+        let reading = read_live(&cloud, aws, &eval.graph).await?;
+        let live = reading.live;
         let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);
+        plan.unread = reading.unread;
         refuse_protected(&plan)?;
+        check_in_cluster(&cloud, &plan, &eval.graph, &live).await?;
         plan.source = Some(plan::Source {
             file: script.file.clone(),
             vars: options.vars.clone(),
@@ -112,6 +157,88 @@ pub fn make_plan(
             graph: eval.graph,
         })
     })
+}
+
+/// Every in-cluster create and update is checked by its cluster before the
+/// plan is shown: an object that exists but belongs to someone else, and
+/// anything the server refuses (a server-side apply with `dryRun=All`), is
+/// an error here rather than halfway through an apply. Objects whose
+/// values are known only after apply, or whose cluster does not exist yet,
+/// are checked when they are applied, as are objects inside a namespace
+/// the same plan creates.
+async fn check_in_cluster(
+    cloud: &Cloud,
+    plan: &Plan,
+    graph: &blueprint::model::Graph,
+    live: &[blueprint::model::Live],
+) -> Result<()> {
+    use blueprint::kinds::Read;
+    let unread: Vec<&str> = plan.unread.iter().map(|u| u.provider.as_str()).collect();
+    // Outputs that stay as they are: of resources neither created nor replaced.
+    let changing: Vec<&blueprint::model::Address> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, plan::Action::Create | plan::Action::Replace))
+        .map(|c| &c.address)
+        .collect();
+    let known: std::collections::HashMap<
+        blueprint::model::Address,
+        &std::collections::BTreeMap<String, String>,
+    > = live
+        .iter()
+        .filter(|l| !changing.contains(&&l.address))
+        .map(|l| (l.address.clone(), &l.outputs))
+        .collect();
+    let resolved = |a: &blueprint::model::Address| -> Option<providers::Planned> {
+        let r = graph.get(a)?;
+        let spec = blueprint::plan::resolve(&blueprint::model::Value::Map(r.spec.clone()), &known);
+        if !spec.refs().is_empty() {
+            return None; // known after apply: checked when applied
+        }
+        match spec.reveal().ok()? {
+            blueprint::model::Value::Map(spec) => Some(providers::Planned {
+                address: a.clone(),
+                spec,
+            }),
+            _ => None,
+        }
+    };
+    let checks = plan.changes.iter().filter_map(|c| {
+        let Read::InCluster(k) = c.address.kind.def().read else {
+            return None;
+        };
+        if c.action == plan::Action::Delete || unread.contains(&c.provider.as_str()) {
+            return None;
+        }
+        // Inside a namespace (or on a role) created by the same plan: the
+        // server cannot check it before that exists.
+        if graph
+            .get(&c.address)
+            .is_some_and(|r| r.depends_on.iter().any(|d| changing.contains(&d)))
+        {
+            return None;
+        }
+        let planned = resolved(&c.address)?;
+        let current = live.iter().find(|l| l.address == c.address);
+        Some(async move {
+            (k.check)(cloud, &planned, current)
+                .await
+                .map_err(|e| format!("  {}: {e}", c.address))
+        })
+    });
+    let failures: Vec<String> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if failures.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the cluster refused {} of the planned changes:\n{}",
+        failures.len(),
+        failures.join("\n")
+    )
 }
 
 /// A plan that would delete or replace a protected resource is an error

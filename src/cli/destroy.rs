@@ -30,8 +30,8 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
     let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
     let rt = cloud::runtime()?;
     let (cloud, live) = rt.block_on(async {
-        let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await;
-        let live = cloud::read_live(&cloud, &a.aws).await?;
+        let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;
+        let live = cloud::read_live(&cloud, &a.aws, &eval.graph).await?.live;
         Ok::<_, anyhow::Error>((cloud, live))
     })?;
     let graph = Graph::new();

@@ -107,6 +107,7 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
     let aws = AwsTarget {
         profile: a.aws.profile.clone(),
         endpoint_url: a.aws.endpoint_url.clone(),
+        kube: a.aws.kube_target()?,
     };
     let mut repl = Repl::new(&options, aws, &root);
     // Ctrl-C stops a running evaluation; at the prompt the editor takes it.

@@ -11,6 +11,7 @@
 pub mod dynamodb_table;
 pub mod eks;
 pub mod iam;
+pub mod k8s;
 pub mod kms_key;
 pub mod network;
 pub mod s3_bucket;
@@ -39,6 +40,16 @@ pub static REGISTRY: &[&KindDef] = &[
     &eks::fargate_profile::DEF,
     &s3_bucket::DEF,
     &dynamodb_table::DEF,
+    &k8s::namespace::DEF,
+    &k8s::config_map::DEF,
+    &k8s::secret::DEF,
+    &k8s::service_account::DEF,
+    &k8s::network_policy::DEF,
+    &k8s::role::DEF,
+    &k8s::role_binding::DEF,
+    &k8s::cluster_role::DEF,
+    &k8s::cluster_role_binding::DEF,
+    &k8s::storage_class::DEF,
 ];
 
 /// How the REPL shows the values families define (`rule(...)`, `taint(...)`).
@@ -79,6 +90,38 @@ pub enum Read {
     /// By the read of another kind, which returns both (IAM roles and OIDC
     /// providers come from one set of IAM calls).
     With(Kind),
+    /// In each Kubernetes cluster the blueprint declares objects in: the
+    /// kind's provider instance is one cluster.
+    InCluster(&'static InCluster),
+}
+
+/// One cluster's objects of a kind.
+pub type ClusterReadFn = for<'a> fn(
+    &'a Cloud,
+    &'a crate::providers::kube::Conn,
+) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
+/// A check of a planned create or update against the server (a dry run).
+pub type CheckFn = for<'a> fn(
+    &'a Cloud,
+    &'a Planned,
+    Option<&'a Live>,
+) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+/// How an in-cluster kind is read and checked.
+pub struct InCluster {
+    pub read: ClusterReadFn,
+    pub check: CheckFn,
+}
+
+impl KindDef {
+    /// The provider instance a resource of this kind belongs to:
+    /// `aws:<region>`, or `kubernetes:<cluster>`.
+    pub fn provider(&self, address: &Address, region: &str) -> String {
+        match self.read {
+            Read::InCluster(_) => format!("kubernetes:{}", k8s::object::cluster_of(address)),
+            _ => format!("aws:{region}"),
+        }
+    }
 }
 
 /// How a replacement runs.
@@ -108,6 +151,14 @@ pub enum Diff {
     ListByKey(&'static str),
     /// A value never shown, only whether it changed.
     Sensitive,
+    /// A map compared key by key, each value never shown (Secret data).
+    SensitiveMap,
+    /// A map compared key by key over the keys of both sides, nested maps
+    /// likewise (Kubernetes specs), so that changes show by path.
+    Tree,
+    /// A setting of the declaration, not of the resource: never compared
+    /// (`adopt`).
+    Local,
 }
 
 /// One field of a kind's spec: how it diffs, and whether changing it
@@ -293,7 +344,7 @@ mod tests {
     fn every_kind_is_read_by_a_kind_with_its_own_read() {
         for d in REGISTRY {
             match d.read {
-                Read::Own(_) => {}
+                Read::Own(_) | Read::InCluster(_) => {}
                 Read::With(other) => assert!(
                     matches!(other.def().read, Read::Own(_)),
                     "{} is read with {other}, which has no read of its own",

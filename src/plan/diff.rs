@@ -116,11 +116,12 @@ fn walk(
 ) {
     let empty = Map::new();
     match field.diff {
-        Diff::Map | Diff::Struct(_) if d.as_map().is_some() => {
+        Diff::Local => {}
+        Diff::Map | Diff::Struct(_) | Diff::SensitiveMap | Diff::Tree if d.as_map().is_some() => {
             let dm = d.as_map().unwrap_or(&empty);
             let lm = l.as_map().unwrap_or(&empty);
             let mut keys: BTreeSet<&String> = dm.keys().collect();
-            if matches!(field.diff, Diff::Map) {
+            if !matches!(field.diff, Diff::Struct(_)) {
                 keys.extend(lm.keys());
             }
             for k in keys {
@@ -130,6 +131,8 @@ fn walk(
                         .find(|f| f.name == k.as_str())
                         .copied()
                         .unwrap_or(Field::new("?")),
+                    Diff::SensitiveMap => Field::new("?").diff(Diff::Sensitive),
+                    Diff::Tree => Field::new("?").diff(Diff::Tree),
                     _ => Field::new("?"),
                 };
                 let dv = dm.get(k).unwrap_or(&Value::Null);
@@ -342,6 +345,46 @@ mod tests {
         assert!(diff_fields(FIELDS, &d, &l).is_empty());
         let l = map(&[("attrs", Value::List(vec![item("b", "S"), item("a", "S")]))]);
         assert_eq!(diff_fields(FIELDS, &d, &l).len(), 1);
+    }
+
+    #[test]
+    fn trees_show_changes_by_path_and_local_fields_never_compare() {
+        const FIELDS: &[Field] = &[
+            Field::new("spec").diff(Diff::Tree),
+            Field::new("adopt").diff(Diff::Local),
+        ];
+        let d = map(&[
+            (
+                "spec",
+                map(&[("podSelector", map(&[("app", s("api"))])), ("x", s("1"))]),
+            ),
+            ("adopt", Value::Bool(true)),
+        ]);
+        let l = map(&[(
+            "spec",
+            map(&[
+                ("podSelector", map(&[("app", s("web"))])),
+                ("x", s("1")),
+                ("gone", s("y")),
+            ]),
+        )]);
+        let paths: Vec<String> = diff_fields(FIELDS, &d, &l)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(paths, ["spec.gone", "spec.podSelector.app"]);
+    }
+
+    #[test]
+    fn sensitive_maps_show_which_keys_changed_but_no_value() {
+        const FIELDS: &[Field] = &[Field::new("data").diff(Diff::SensitiveMap)];
+        let d = map(&[("data", map(&[("a", s("same")), ("b", s("new"))]))]);
+        let l = map(&[("data", map(&[("a", s("same")), ("b", s("old"))]))]);
+        let f = diff_fields(FIELDS, &d, &l);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].path, "data.b");
+        assert!(matches!(f[0].before, Value::Sensitive(_)));
+        assert!(matches!(f[0].after, Value::Sensitive(_)));
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct Plan {
     /// Changes refused because their resource is protected (`protect`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<Protected>,
+    /// Provider instances not read because they do not exist yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<Unread>,
     /// Changes in the order they are listed (dependencies first, deletes last).
     pub changes: Vec<Change>,
     pub unchanged: usize,
@@ -127,6 +130,15 @@ pub struct Plan {
     /// applied by evaluating it again and checking the hashes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+}
+
+/// A provider instance whose resources are planned as creates without
+/// reads: it does not exist yet (a cluster created by the same plan), so
+/// values read from it are known only after apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unread {
+    pub provider: String,
+    pub why: String,
 }
 
 /// The blueprint and inputs a plan was made from.
@@ -212,11 +224,6 @@ pub struct Mode {
     pub include_protected: bool,
 }
 
-/// The provider instance resources of a region run against.
-pub fn aws_provider(region: &str) -> String {
-    format!("aws:{region}")
-}
-
 /// Compares the desired graph with the live state.
 ///
 /// Deletions are listed last, dependents before what they use: the
@@ -234,7 +241,6 @@ pub fn compute_with(
     live: &[Live],
     mode: Mode,
 ) -> Plan {
-    let provider = aws_provider(region);
     let by_address: HashMap<&Address, &Live> = live.iter().map(|l| (&l.address, l)).collect();
     let order: Vec<Address> = match desired.topo_order() {
         Ok(o) => o.into_iter().cloned().collect(),
@@ -255,7 +261,7 @@ pub fn compute_with(
         let Some(r) = desired.get(address) else {
             continue;
         };
-        let change = compare(r, by_address.get(address).copied(), &known, &provider);
+        let change = compare(r, by_address.get(address).copied(), &known, region);
         if change.as_ref().is_some_and(|c| c.action != Action::Update) {
             known.remove(address);
         }
@@ -266,7 +272,7 @@ pub fn compute_with(
             continue;
         };
         if r.after_create.iter().any(|a| !known.contains_key(a)) {
-            let change = compare(r, by_address.get(address).copied(), &known, &provider);
+            let change = compare(r, by_address.get(address).copied(), &known, region);
             decided.insert(address.clone(), change);
         }
     }
@@ -312,7 +318,7 @@ pub fn compute_with(
         changes.push(Change {
             address: l.address.clone(),
             action: Action::Delete,
-            provider: provider.clone(),
+            provider: l.address.kind.def().provider(&l.address, region),
             reason: Some(reason),
             fields: Vec::new(),
             id: Some(l.id.clone()),
@@ -323,6 +329,7 @@ pub fn compute_with(
         blueprint: blueprint.to_string(),
         region: region.to_string(),
         protected,
+        unread: Vec::new(),
         changes,
         unchanged,
         fingerprint: fingerprint(live),
@@ -363,6 +370,7 @@ pub fn live_dependencies<'a>(l: &Live, others: &[&'a Live]) -> Vec<&'a Address> 
         .filter(|o| {
             names.iter().any(|n| {
                 *n == o.id
+                    || *n == o.address.to_string()
                     || o.outputs
                         .iter()
                         .any(|(k, v)| k != "name" && !v.is_empty() && v == n)
@@ -432,8 +440,9 @@ fn compare(
     r: &Resource,
     live: Option<&Live>,
     known: &HashMap<Address, &BTreeMap<String, String>>,
-    provider: &str,
+    region: &str,
 ) -> Option<Change> {
+    let provider = r.address.kind.def().provider(&r.address, region);
     let resolved = resolve(&Value::Map(r.spec.clone()), known);
     let Some(l) = live else {
         return Some(Change {
@@ -441,7 +450,7 @@ fn compare(
             action: Action::Create,
             provider: provider.to_string(),
             reason: None,
-            fields: creation_fields(&resolved),
+            fields: creation_fields(r.address.kind.def(), &resolved),
             id: None,
         });
     };
@@ -479,9 +488,41 @@ fn compare(
 }
 
 /// Every field of a new resource, flattened, as `null -> value`.
-fn creation_fields(spec: &Value) -> Vec<FieldDiff> {
+/// The fields of a new resource as the plan lists them: nested maps by
+/// path, empty values left out, settings of the declaration (`adopt`) left
+/// out, and the values of sensitive fields hidden.
+fn creation_fields(def: &crate::kinds::KindDef, spec: &Value) -> Vec<FieldDiff> {
+    use crate::kinds::Diff;
     let mut out = Vec::new();
-    flatten("", spec, &mut out);
+    let Some(m) = spec.as_map() else {
+        return out;
+    };
+    for (k, v) in m {
+        let diff = def.field(k).map(|f| f.diff);
+        if matches!(diff, Some(Diff::Local)) {
+            continue;
+        }
+        let empty = match v {
+            Value::Null => true,
+            Value::Map(m) => m.is_empty(),
+            Value::List(l) => l.is_empty(),
+            _ => false,
+        };
+        if empty && matches!(diff, Some(Diff::Map | Diff::Tree | Diff::SensitiveMap)) {
+            continue;
+        }
+        let mut fields = Vec::new();
+        flatten(k, v, &mut fields);
+        if matches!(diff, Some(Diff::Sensitive | Diff::SensitiveMap)) {
+            for f in &mut fields {
+                f.after = Value::Sensitive(crate::model::Secret {
+                    hash: "new".into(),
+                    value: None,
+                });
+            }
+        }
+        out.extend(fields);
+    }
     out
 }
 

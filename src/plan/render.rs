@@ -123,6 +123,13 @@ pub fn human(p: &Plan) -> String {
         }
         out.push('\n');
     }
+    for u in &p.unread {
+        let _ = writeln!(
+            out,
+            "Not read: {} ({}): its resources are planned as creates, checked when applied.",
+            u.provider, u.why
+        );
+    }
     out.push_str(&summary_line(p));
     out.push('\n');
     out
@@ -150,12 +157,25 @@ mod tests {
             blueprint: "demo".into(),
             region: "us-east-1".into(),
             protected: vec![],
+            unread: vec![],
             changes,
             unchanged: 3,
             fingerprint: String::new(),
             desired: vec![],
             source: None,
         }
+    }
+
+    #[test]
+    fn providers_not_read_yet_are_named() {
+        let mut p = plan(vec![]);
+        p.unread.push(crate::plan::Unread {
+            provider: "kubernetes:pms".into(),
+            why: "cluster pms does not exist yet".into(),
+        });
+        assert!(human(&p).starts_with(
+            "Not read: kubernetes:pms (cluster pms does not exist yet): its resources are planned as creates, checked when applied.\n"
+        ));
     }
 
     #[test]

@@ -18,6 +18,14 @@ pub enum ProviderError {
         operation: &'static str,
         message: String,
     },
+    /// A Kubernetes API request failed: what was asked, the server's words.
+    #[error("{what}: {message} ({reason}, HTTP {code})")]
+    Kube {
+        what: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
     #[error("timed out waiting for {0}")]
     Timeout(String),
     #[error("{0}")]

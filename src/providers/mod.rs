@@ -4,13 +4,14 @@
 pub mod aws;
 mod error;
 pub mod inventory;
+pub mod kube;
 
 pub use error::ProviderError;
 pub use inventory::Row;
 
 use crate::kinds::{Read, REGISTRY};
-use crate::model::{Address, Live, Map, Value};
-use crate::plan::FieldDiff;
+use crate::model::{Address, Graph, Live, Map, Value};
+use crate::plan::{FieldDiff, Unread};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -31,12 +32,14 @@ pub fn protected_by<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> b
     tags.any(|(k, v)| k == TAG_PROTECT && v == "true")
 }
 
-/// How to reach AWS.
+/// How to reach AWS and the Kubernetes clusters.
 #[derive(Clone, Debug, Default)]
 pub struct Target {
     pub region: String,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// How to reach Kubernetes clusters.
+    pub kube: kube::KubeTarget,
 }
 
 /// Counts HTTP requests sent to AWS, for `-v` and the benchmarks.
@@ -78,6 +81,8 @@ pub struct Cloud {
     pub poll_interval: Duration,
     /// The shared AWS configuration, for clients built on first use.
     sdk: aws_config::SdkConfig,
+    /// The Kubernetes clusters, connected on first use by [`Cloud::kube`].
+    pub kube: Arc<kube::KubeAccess>,
     /// The clients of each AWS service, built on first use by [`Cloud::client`].
     clients: Arc<std::sync::Mutex<ClientCache>>,
 }
@@ -113,6 +118,7 @@ impl Cloud {
             wait_timeout,
             poll_interval,
             sdk: conf,
+            kube: Arc::new(kube::KubeAccess::new(target.kube.clone())),
             clients: Arc::default(),
         }
     }
@@ -245,18 +251,49 @@ pub fn stale_tag_keys(r: &Planned, live: &Live) -> Vec<String> {
 }
 
 /// Reads every owned resource of every kind, the kinds in parallel: one
-/// batched read per kind that has its own (see [`crate::kinds::Read`]).
-pub async fn read_all(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
+/// batched read per kind that has its own (see [`crate::kinds::Read`]);
+/// then, in each cluster the blueprint declares objects in, one LIST per
+/// in-cluster kind. A cluster the blueprint creates and that does not exist
+/// yet is not read: its objects are planned as creates.
+pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, ProviderError> {
     let reads = REGISTRY.iter().filter_map(|d| match d.read {
         Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
-        Read::With(_) => None,
+        _ => None,
     });
-    let mut all = Vec::new();
+    let mut live = Vec::new();
     for part in futures::future::join_all(reads).await {
-        all.extend(part?);
+        live.extend(part?);
     }
-    all.sort_by(|a, b| a.address.cmp(&b.address));
-    Ok(all)
+    // Then each cluster the blueprint declares objects in, once it exists.
+    let mut unread = Vec::new();
+    let mut conns = Vec::new();
+    for (cluster, resource) in kube::clusters(desired) {
+        match resource {
+            Some(a) if !live.iter().any(|l| l.address == a) => unread.push(Unread {
+                provider: format!("kubernetes:{cluster}"),
+                why: format!("cluster {cluster} does not exist yet"),
+            }),
+            _ => conns.push(cloud.kube(&cluster).await?),
+        }
+    }
+    let reads = conns.iter().flat_map(|conn| {
+        REGISTRY.iter().filter_map(move |d| match d.read {
+            Read::InCluster(k) => Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn))),
+            _ => None,
+        })
+    });
+    for part in futures::future::join_all(reads).await {
+        live.extend(part?);
+    }
+    live.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Reading { live, unread })
+}
+
+/// What a read found, and the provider instances it could not read yet.
+#[derive(Debug, Default)]
+pub struct Reading {
+    pub live: Vec<Live>,
+    pub unread: Vec<Unread>,
 }
 
 /// Creates a resource; returns what now exists.

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub struct AwsTarget {
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    pub kube: crate::providers::kube::KubeTarget,
 }
 
 /// One REPL: a script session plus what the meta-commands need.
@@ -199,6 +200,7 @@ impl Repl {
             region: self.session.options().region.clone(),
             profile: self.aws.profile.clone(),
             endpoint_url: self.aws.endpoint_url.clone(),
+            kube: self.aws.kube.clone(),
         };
         let rt = self.runtime()?;
         Ok(rt.block_on(Cloud::connect(&target, blueprint)))
@@ -226,13 +228,13 @@ impl Repl {
             Ok(rt) => rt,
             Err(e) => return Outcome::Error(e),
         };
-        match rt.block_on(providers::read_all(&cloud)) {
-            Ok(live) => Outcome::Output(
-                plan::render::human(&plan::compute(&name, &region, &graph, &live))
+        match rt.block_on(providers::read_all(&cloud, &graph)) {
+            Ok(reading) => Outcome::Output(
+                plan::render::human(&plan::compute(&name, &region, &graph, &reading.live))
                     .trim_end()
                     .to_string(),
             ),
-            Err(e) => Outcome::Error(format!("error: cannot read the live state from AWS: {e}\n")),
+            Err(e) => Outcome::Error(format!("error: cannot read the live state: {e}\n")),
         }
     }
 

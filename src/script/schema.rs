@@ -33,6 +33,11 @@ pub enum Ty {
     Values(&'static str, fn(&Dynamic) -> bool),
     Nested(&'static [Opt]),
     NestedList(&'static [Opt]),
+    /// A list of maps passed through as they are (Kubernetes rules,
+    /// subjects, ingress and egress rules).
+    MapList,
+    /// One value that a function accepts, described in words.
+    Check(&'static str, fn(&Dynamic) -> bool),
     /// A string, or an output of another resource (`c.name`, `k.arn`).
     Text,
 }
@@ -137,6 +142,8 @@ impl Ty {
             Ty::Azs => "an AZ count or a list of AZ names".into(),
             Ty::StrOrList => "a string or a list of strings".into(),
             Ty::Values(what, _) => format!("a list of {what} values"),
+            Ty::MapList => "a list of maps".into(),
+            Ty::Check(what, _) => (*what).into(),
             Ty::Nested(_) => "a map".into(),
             Ty::NestedList(_) => "a list of maps".into(),
         }
@@ -381,6 +388,14 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), Bad> {
             }
         }
         Ty::Values(_, is) => list_all(is),
+        Ty::MapList => list_all(&|x| x.is_map()),
+        Ty::Check(_, is) => {
+            if is(v) {
+                Ok(())
+            } else {
+                bad()
+            }
+        }
         Ty::NestedList(_) => list_all(&|x| x.is_map()),
     }
 }

@@ -1,11 +1,13 @@
 //! One integration-test binary: every test drives the real `bp` binary.
 
 mod harness;
+mod kube;
 mod moto;
 
 mod check;
 mod errors;
 mod graph;
+mod kubernetes;
 mod lifecycle;
 mod repl;
 mod secrets;

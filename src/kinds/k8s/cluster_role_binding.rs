@@ -1,0 +1,110 @@
+//! Cluster role bindings: `c.cluster_role_binding(name, #{ role, subjects, labels?, annotations?, adopt? })`.
+
+use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
+use super::{args, declare_object, on_clusters, ClusterRef, Declaration};
+use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
+use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::model::{Kind, Map};
+use crate::script::schema::{req, FnDoc, Opt, Ty};
+
+use crate::script::state::{Deps, Fallible, Opts, Shared};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+pub const KIND: Kind = Kind::new("cluster_role_binding");
+
+pub static OBJ: ObjectKind = ObjectKind {
+    kind: KIND,
+    api_version: "rbac.authorization.k8s.io/v1",
+    k8s_kind: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    namespaced: false,
+    body: &["roleRef", "subjects"],
+    base64_data: false,
+};
+
+crate::handle_type!(ClusterRoleBinding);
+
+const OPTS: &[Opt] = &[
+    req("role", Ty::Check("a ClusterRole handle, or the name of a ClusterRole (\"view\", \"edit\", \"admin\")", super::is_role_ref), "the role granted"),
+    req("subjects", Ty::MapList, "who is granted it: [#{ kind: \"Group\", name: \"developers\" }] (apiGroup is filled in for users and groups)"),
+    LABELS_OPT,
+    ANNOTATIONS_OPT,
+    ADOPT_OPT,
+];
+
+const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "cluster_role_binding",
+    signature: "cluster.cluster_role_binding(name, #{ role, subjects, labels?, annotations?, adopt? }) -> ClusterRoleBinding",
+    doc: "Grants a ClusterRole across the cluster.",
+    options: OPTS,
+    method_of: Some("Cluster"),
+}];
+
+fn cluster_role_binding(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &ClusterRef,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<ClusterRoleBinding> {
+    let (name, opts) = args(ctx, "cluster_role_binding", name, opts, OPTS)?;
+    let mut deps = Deps::default();
+    let o = Opts(&opts);
+    let mut body = Map::new();
+    let role = o.get("role").cloned().unwrap_or_default();
+    body.insert("roleRef".into(), super::role_ref(&mut deps, &role));
+    if let Some(v) = super::value(&mut deps, o.get("subjects")) {
+        body.insert("subjects".into(), super::subjects(v));
+    }
+    let address = declare_object(
+        state,
+        ctx,
+        Declaration {
+            obj: &OBJ,
+            cluster: c,
+            namespace: None,
+            name: &name,
+            opts: &opts,
+            body,
+            annotations: Map::new(),
+            deps,
+        },
+    )?;
+    Ok(ClusterRoleBinding(address))
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    ClusterRoleBinding::register_type(engine);
+    on_clusters(engine, state, "cluster_role_binding", cluster_role_binding);
+}
+
+crate::object_kind!(OBJ, wait_on_delete = false);
+
+const FIELDS: &[Field] = &[
+    Field::new("roleRef").replaces("a binding's roleRef cannot change"),
+    Field::new("subjects"),
+    LABELS,
+    ANNOTATIONS,
+    ADOPT,
+    WHERE,
+];
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "ClusterRoleBinding",
+    default_attr: "name",
+    names: super::RBAC_NAME,
+    members: &["address"],
+    functions: FUNCTIONS,
+    register,
+    wrap: ClusterRoleBinding::wrap,
+    unwrap: ClusterRoleBinding::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::InCluster(&IN_CLUSTER),
+    create,
+    update: Some(update),
+    delete,
+    list,
+};

@@ -1,0 +1,140 @@
+//! Network policies: `ns.network_policy(name, #{ pod_selector?, policy_types?, ingress?, egress? })`,
+//! in the shape of networking.k8s.io/v1 (nested maps keep Kubernetes'
+//! field names: `#{ matchLabels: ... }`, `from`, `namespaceSelector`).
+
+use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
+use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
+use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::model::{Kind, Map, Value};
+use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
+
+use crate::script::state::{Deps, Fallible, Opts, Shared};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+pub const KIND: Kind = Kind::new("network_policy");
+
+pub static OBJ: ObjectKind = ObjectKind {
+    kind: KIND,
+    api_version: "networking.k8s.io/v1",
+    k8s_kind: "NetworkPolicy",
+    plural: "networkpolicies",
+    namespaced: true,
+    body: &["spec"],
+    base64_data: false,
+};
+
+crate::handle_type!(NetworkPolicy);
+
+const OPTS: &[Opt] = &[
+    def(
+        "pod_selector",
+        Ty::AnyMap,
+        "#{}",
+        "the pods it applies to (a label selector: #{ matchLabels: ... }); #{} selects all",
+    ),
+    opt(
+        "policy_types",
+        Ty::EnumList(&["Ingress", "Egress"]),
+        "which directions it restricts",
+    ),
+    opt(
+        "ingress",
+        Ty::MapList,
+        "allowed inbound traffic: [#{ from: [...], ports: [...] }]",
+    ),
+    opt(
+        "egress",
+        Ty::MapList,
+        "allowed outbound traffic: [#{ to: [...], ports: [...] }]",
+    ),
+    LABELS_OPT,
+    ANNOTATIONS_OPT,
+    ADOPT_OPT,
+];
+
+const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "network_policy",
+    signature: "namespace.network_policy(name, #{ pod_selector?, policy_types?, ingress?, egress?, labels?, annotations?, adopt? }) -> NetworkPolicy",
+    doc: "A NetworkPolicy in the namespace (networking.k8s.io/v1).",
+    options: OPTS,
+    method_of: Some("Namespace"),
+}];
+
+fn network_policy(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    ns: &NamespaceRef,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<NetworkPolicy> {
+    let (name, opts) = args(ctx, "network_policy", name, opts, OPTS)?;
+    let mut deps = Deps::default();
+    let o = Opts(&opts);
+    let mut spec = Map::new();
+    spec.insert(
+        "podSelector".into(),
+        super::value(&mut deps, o.get("pod_selector")).unwrap_or(Value::Map(Map::new())),
+    );
+    for (opt, key) in [
+        ("policy_types", "policyTypes"),
+        ("ingress", "ingress"),
+        ("egress", "egress"),
+    ] {
+        if let Some(v) = super::value(&mut deps, o.get(opt)) {
+            spec.insert(key.into(), v);
+        }
+    }
+    let mut body = Map::new();
+    body.insert("spec".into(), Value::Map(spec));
+    let address = declare_object(
+        state,
+        ctx,
+        Declaration {
+            obj: &OBJ,
+            cluster: &ns.cluster,
+            namespace: Some(ns),
+            name: &name,
+            opts: &opts,
+            body,
+            annotations: Map::new(),
+            deps,
+        },
+    )?;
+    Ok(NetworkPolicy(address))
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    NetworkPolicy::register_type(engine);
+    on_namespaces(engine, state, "network_policy", network_policy);
+}
+
+crate::object_kind!(OBJ, wait_on_delete = false);
+
+const FIELDS: &[Field] = &[
+    Field::new("spec").diff(crate::kinds::Diff::Tree),
+    LABELS,
+    ANNOTATIONS,
+    ADOPT,
+    WHERE,
+];
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "NetworkPolicy",
+    default_attr: "name",
+    names: super::SUBDOMAIN_NAME,
+    members: &["address"],
+    functions: FUNCTIONS,
+    register,
+    wrap: NetworkPolicy::wrap,
+    unwrap: NetworkPolicy::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::InCluster(&IN_CLUSTER),
+    create,
+    update: Some(update),
+    delete,
+    list,
+};

@@ -1,0 +1,110 @@
+//! Role bindings: `ns.role_binding(name, #{ role, subjects, labels?, annotations?, adopt? })` (rbac.authorization.k8s.io/v1).
+
+use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
+use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
+use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::model::{Kind, Map};
+use crate::script::schema::{req, FnDoc, Opt, Ty};
+
+use crate::script::state::{Deps, Fallible, Opts, Shared};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+pub const KIND: Kind = Kind::new("role_binding");
+
+pub static OBJ: ObjectKind = ObjectKind {
+    kind: KIND,
+    api_version: "rbac.authorization.k8s.io/v1",
+    k8s_kind: "RoleBinding",
+    plural: "rolebindings",
+    namespaced: true,
+    body: &["roleRef", "subjects"],
+    base64_data: false,
+};
+
+crate::handle_type!(RoleBinding);
+
+const OPTS: &[Opt] = &[
+    req("role", Ty::Check("a Role or ClusterRole handle, or the name of a ClusterRole (\"view\", \"edit\", \"admin\")", super::is_role_ref), "the role granted"),
+    req("subjects", Ty::MapList, "who is granted it: [#{ kind: \"Group\", name: \"developers\" }] (apiGroup is filled in for users and groups)"),
+    LABELS_OPT,
+    ANNOTATIONS_OPT,
+    ADOPT_OPT,
+];
+
+const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "role_binding",
+    signature: "namespace.role_binding(name, #{ role, subjects, labels?, annotations?, adopt? }) -> RoleBinding",
+    doc: "Grants a Role or ClusterRole in the namespace.",
+    options: OPTS,
+    method_of: Some("Namespace"),
+}];
+
+fn role_binding(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    ns: &NamespaceRef,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<RoleBinding> {
+    let (name, opts) = args(ctx, "role_binding", name, opts, OPTS)?;
+    let mut deps = Deps::default();
+    let o = Opts(&opts);
+    let mut body = Map::new();
+    let role = o.get("role").cloned().unwrap_or_default();
+    body.insert("roleRef".into(), super::role_ref(&mut deps, &role));
+    if let Some(v) = super::value(&mut deps, o.get("subjects")) {
+        body.insert("subjects".into(), super::subjects(v));
+    }
+    let address = declare_object(
+        state,
+        ctx,
+        Declaration {
+            obj: &OBJ,
+            cluster: &ns.cluster,
+            namespace: Some(ns),
+            name: &name,
+            opts: &opts,
+            body,
+            annotations: Map::new(),
+            deps,
+        },
+    )?;
+    Ok(RoleBinding(address))
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    RoleBinding::register_type(engine);
+    on_namespaces(engine, state, "role_binding", role_binding);
+}
+
+crate::object_kind!(OBJ, wait_on_delete = false);
+
+const FIELDS: &[Field] = &[
+    Field::new("roleRef").replaces("a binding's roleRef cannot change"),
+    Field::new("subjects"),
+    LABELS,
+    ANNOTATIONS,
+    ADOPT,
+    WHERE,
+];
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "RoleBinding",
+    default_attr: "name",
+    names: super::RBAC_NAME,
+    members: &["address"],
+    functions: FUNCTIONS,
+    register,
+    wrap: RoleBinding::wrap,
+    unwrap: RoleBinding::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::InCluster(&IN_CLUSTER),
+    create,
+    update: Some(update),
+    delete,
+    list,
+};

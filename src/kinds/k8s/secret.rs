@@ -1,0 +1,119 @@
+//! Secrets: `ns.secret(name, #{ data, type?, labels?, annotations?, adopt? })`.
+//! `data` values may be sensitive (from `sops_file`); plans show every key
+//! as `(sensitive)` and still show which keys changed.
+
+use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
+use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
+use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::model::{Kind, Map};
+use crate::script::schema::{def, req, FnDoc, Opt, Ty};
+use crate::script::state::{Deps, Fallible, Opts, Shared};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+pub const KIND: Kind = Kind::new("secret");
+
+pub static OBJ: ObjectKind = ObjectKind {
+    kind: KIND,
+    api_version: "v1",
+    k8s_kind: "Secret",
+    plural: "secrets",
+    namespaced: true,
+    body: &["data", "type"],
+    base64_data: true,
+};
+
+crate::handle_type!(Secret);
+
+const OPTS: &[Opt] = &[
+    req(
+        "data",
+        Ty::StrMap,
+        "the keys and their values, which may be sensitive (sops_file)",
+    ),
+    def(
+        "type",
+        Ty::Str,
+        "Opaque",
+        "the Secret's type, e.g. kubernetes.io/dockerconfigjson",
+    ),
+    LABELS_OPT,
+    ANNOTATIONS_OPT,
+    ADOPT_OPT,
+];
+
+const FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "secret",
+    signature: "namespace.secret(name, #{ data, type?, labels?, annotations?, adopt? }) -> Secret",
+    doc: "A Secret in the namespace; its values never show in plans or logs.",
+    options: OPTS,
+    method_of: Some("Namespace"),
+}];
+
+fn secret(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    ns: &NamespaceRef,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<Secret> {
+    let (name, opts) = args(ctx, "secret", name, opts, OPTS)?;
+    let mut deps = Deps::default();
+    let mut body = Map::new();
+    if let Some(v) = super::value(&mut deps, Opts(&opts).get("data")) {
+        body.insert("data".into(), v);
+    }
+    let kind = Opts(&opts).str("type").unwrap_or_else(|| "Opaque".into());
+    body.insert("type".into(), crate::model::Value::Str(kind));
+    let address = declare_object(
+        state,
+        ctx,
+        Declaration {
+            obj: &OBJ,
+            cluster: &ns.cluster,
+            namespace: Some(ns),
+            name: &name,
+            opts: &opts,
+            body,
+            annotations: Map::new(),
+            deps,
+        },
+    )?;
+    Ok(Secret(address))
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    Secret::register_type(engine);
+    on_namespaces(engine, state, "secret", secret);
+}
+
+crate::object_kind!(OBJ, wait_on_delete = false);
+
+const FIELDS: &[Field] = &[
+    Field::new("data").diff(crate::kinds::Diff::SensitiveMap),
+    Field::new("type").replaces("a Secret's type cannot change"),
+    LABELS,
+    ANNOTATIONS,
+    ADOPT,
+    WHERE,
+];
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "Secret",
+    default_attr: "name",
+    names: super::SUBDOMAIN_NAME,
+    members: &["address"],
+    functions: FUNCTIONS,
+    register,
+    wrap: Secret::wrap,
+    unwrap: Secret::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::InCluster(&IN_CLUSTER),
+    create,
+    update: Some(update),
+    delete,
+    list,
+};

@@ -1,0 +1,330 @@
+//! Kubernetes provider instances: one connection per cluster, made on first
+//! use, from a kubeconfig context. Requests are plain JSON over kube-rs's
+//! client, so any kind (built-in or custom) goes through the same calls.
+
+use super::{Cloud, ProviderError};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "blueprint";
+
+/// How to reach clusters: `--kubeconfig`, `--kube-context CLUSTER=CONTEXT`.
+#[derive(Clone, Debug, Default)]
+pub struct KubeTarget {
+    /// A kubeconfig file; `None` reads `$KUBECONFIG`, then `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// The context to use for a cluster, by cluster name.
+    pub contexts: BTreeMap<String, String>,
+    /// Take over fields another field manager owns (`--force-conflicts`).
+    pub force_conflicts: bool,
+}
+
+/// The connections of one command, by cluster name.
+#[derive(Debug, Default)]
+pub struct KubeAccess {
+    pub target: KubeTarget,
+    conns: tokio::sync::Mutex<HashMap<String, Conn>>,
+    /// Requests sent to every cluster, for `-v`.
+    pub requests: Arc<AtomicUsize>,
+}
+
+impl KubeAccess {
+    pub fn new(target: KubeTarget) -> KubeAccess {
+        KubeAccess {
+            target,
+            ..KubeAccess::default()
+        }
+    }
+}
+
+/// One cluster's API server.
+#[derive(Clone)]
+pub struct Conn {
+    pub cluster: String,
+    client: kube::Client,
+    requests: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Conn({})", self.cluster)
+    }
+}
+
+impl Cloud {
+    /// The connection to a cluster, made once per command.
+    pub async fn kube(&self, cluster: &str) -> Result<Conn, ProviderError> {
+        let mut conns = self.kube.conns.lock().await;
+        if let Some(c) = conns.get(cluster) {
+            return Ok(c.clone());
+        }
+        let client = connect(&self.kube.target, cluster).await?;
+        let conn = Conn {
+            cluster: cluster.to_string(),
+            client,
+            requests: self.kube.requests.clone(),
+        };
+        conns.insert(cluster.to_string(), conn.clone());
+        Ok(conn)
+    }
+}
+
+impl Cloud {
+    /// The clusters this command has connected to so far.
+    pub async fn kube_connections(&self) -> Vec<Conn> {
+        self.kube.conns.lock().await.values().cloned().collect()
+    }
+}
+
+/// The clusters a desired graph declares objects in, each with the
+/// resource that creates the cluster when the blueprint manages it (an
+/// object depends on it directly), or `None` for an `existing_cluster`.
+pub fn clusters(desired: &crate::model::Graph) -> BTreeMap<String, Option<crate::model::Address>> {
+    let mut out: BTreeMap<String, Option<crate::model::Address>> = BTreeMap::new();
+    for r in desired.iter() {
+        if !matches!(r.address.kind.def().read, crate::kinds::Read::InCluster(_)) {
+            continue;
+        }
+        let cluster = crate::kinds::k8s::object::cluster_of(&r.address).to_string();
+        let resource = r
+            .depends_on
+            .iter()
+            .find(|d| {
+                d.name == cluster && !matches!(d.kind.def().read, crate::kinds::Read::InCluster(_))
+            })
+            .cloned();
+        let entry = out.entry(cluster).or_default();
+        if entry.is_none() {
+            *entry = resource;
+        }
+    }
+    out
+}
+
+fn unreachable(cluster: &str, why: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Unsupported(format!("cannot connect to cluster {cluster}: {why}"))
+}
+
+/// The context for `cluster`: the one `--kube-context` maps it to, else one
+/// named after the cluster or its ARN (as `aws eks update-kubeconfig`
+/// names them).
+fn context_for(kc: &Kubeconfig, target: &KubeTarget, cluster: &str) -> Result<String, String> {
+    if let Some(ctx) = target.contexts.get(cluster) {
+        return if kc.contexts.iter().any(|c| &c.name == ctx) {
+            Ok(ctx.clone())
+        } else {
+            Err(format!(
+                "the kubeconfig has no context `{ctx}` (--kube-context {cluster}={ctx})"
+            ))
+        };
+    }
+    let arn_suffix = format!(":cluster/{cluster}");
+    kc.contexts
+        .iter()
+        .find(|c| c.name == cluster || c.name.ends_with(&arn_suffix))
+        .map(|c| c.name.clone())
+        .ok_or_else(|| {
+            format!(
+                "the kubeconfig has no context named `{cluster}` or ending in `{arn_suffix}`; \
+                 pass --kube-context {cluster}=CONTEXT"
+            )
+        })
+}
+
+async fn connect(target: &KubeTarget, cluster: &str) -> Result<kube::Client, ProviderError> {
+    let kc = match &target.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path)
+            .map_err(|e| unreachable(cluster, format!("{}: {e}", path.display())))?,
+        None => Kubeconfig::read().map_err(|e| {
+            unreachable(
+                cluster,
+                format!("no kubeconfig ($KUBECONFIG, ~/.kube/config): {e}"),
+            )
+        })?,
+    };
+    let context = context_for(&kc, target, cluster).map_err(|m| unreachable(cluster, m))?;
+    let options = KubeConfigOptions {
+        context: Some(context.clone()),
+        ..KubeConfigOptions::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .map_err(|e| unreachable(cluster, format!("context `{context}`: {e}")))?;
+    kube::Client::try_from(config).map_err(|e| unreachable(cluster, e))
+}
+
+/// A failed request, in words that name what was asked.
+fn api_error(what: &str, e: kube::Error) -> ProviderError {
+    match e {
+        kube::Error::Api(s) => ProviderError::Kube {
+            what: what.to_string(),
+            code: s.code,
+            reason: s.reason.clone(),
+            message: s.message.clone(),
+        },
+        other => ProviderError::Kube {
+            what: what.to_string(),
+            code: 0,
+            reason: "Unreachable".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+impl Conn {
+    async fn send(&self, what: &str, req: http::Request<Vec<u8>>) -> Result<Json, ProviderError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.client
+            .request::<Json>(req)
+            .await
+            .map_err(|e| api_error(what, e))
+    }
+
+    /// GET an object; `None` when it does not exist.
+    pub async fn get(&self, what: &str, path: &str) -> Result<Option<Json>, ProviderError> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+        match self.send(what, req).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ProviderError::Kube { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// LIST a collection with a label selector; the items.
+    pub async fn list(
+        &self,
+        what: &str,
+        path: &str,
+        selector: &str,
+    ) -> Result<Vec<Json>, ProviderError> {
+        let mut url = path.to_string();
+        if !selector.is_empty() {
+            url.push_str("?labelSelector=");
+            url.push_str(&encode(selector));
+        }
+        let req = http::Request::get(url)
+            .body(Vec::new())
+            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+        match self.send(what, req).await {
+            Ok(v) => Ok(v
+                .get("items")
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default()),
+            // A kind the server does not serve (a CRD not installed) has no objects.
+            Err(ProviderError::Kube { code: 404, .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Server-side apply of `body` at `path` (the object's own URL) as the
+    /// field manager `blueprint`; with `dry_run`, the server computes and
+    /// validates it but stores nothing.
+    pub async fn apply(
+        &self,
+        what: &str,
+        path: &str,
+        body: &Json,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<Json, ProviderError> {
+        let mut url = format!("{path}?fieldManager={FIELD_MANAGER}");
+        if force {
+            url.push_str("&force=true");
+        }
+        if dry_run {
+            url.push_str("&dryRun=All");
+        }
+        let req = http::Request::patch(url)
+            .header("Content-Type", "application/apply-patch+yaml")
+            .body(serde_json::to_vec(body).unwrap_or_default())
+            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+        self.send(what, req).await
+    }
+
+    /// DELETE an object (foreground, so dependents go first); gone already
+    /// is success.
+    pub async fn delete(&self, what: &str, path: &str) -> Result<(), ProviderError> {
+        let body = serde_json::json!({
+            "kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"
+        });
+        let req = http::Request::delete(path)
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap_or_default())
+            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+        match self.send(what, req).await {
+            Ok(_) | Err(ProviderError::Kube { code: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubeconfig(contexts: &[&str]) -> Kubeconfig {
+        let ctx: Vec<String> = contexts
+            .iter()
+            .map(|c| format!("- name: \"{c}\"\n  context: {{cluster: c, user: u}}\n"))
+            .collect();
+        Kubeconfig::from_yaml(&format!(
+            "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts:\n{}",
+            ctx.join("")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn contexts_are_found_by_mapping_name_or_arn() {
+        let kc = kubeconfig(&[
+            "arn:aws:eks:us-east-1:123456789012:cluster/pms-prod",
+            "dev",
+            "mine",
+        ]);
+        let mut t = KubeTarget::default();
+        assert_eq!(
+            context_for(&kc, &t, "pms-prod").unwrap(),
+            "arn:aws:eks:us-east-1:123456789012:cluster/pms-prod"
+        );
+        assert_eq!(context_for(&kc, &t, "dev").unwrap(), "dev");
+        assert!(context_for(&kc, &t, "prod")
+            .unwrap_err()
+            .contains("--kube-context prod=CONTEXT"));
+        t.contexts.insert("prod".into(), "mine".into());
+        assert_eq!(context_for(&kc, &t, "prod").unwrap(), "mine");
+        t.contexts.insert("prod".into(), "nope".into());
+        assert!(context_for(&kc, &t, "prod")
+            .unwrap_err()
+            .contains("no context `nope`"));
+    }
+
+    #[test]
+    fn selectors_are_encoded() {
+        assert_eq!(
+            encode("app.kubernetes.io/managed-by=blueprint,x in (a,b)"),
+            "app.kubernetes.io%2Fmanaged-by%3Dblueprint%2Cx%20in%20%28a%2Cb%29"
+        );
+    }
+}

@@ -1,0 +1,425 @@
+//! Kubernetes objects: plan, apply, no-op, change, prune and destroy on
+//! the Kubernetes emulator (with moto for the AWS half), each step checked
+//! with the real kubectl.
+
+use crate::harness::Test;
+use crate::kube::Kube;
+use crate::moto::Moto;
+
+const OBJECTS: &str = r#"
+let c = existing_cluster("demo");
+let ns = c.namespace("shop", #{ labels: #{ team: var("team", "core") } });
+ns.config_map("settings", #{ data: #{ mode: var("mode", "prod"), level: "3" } });
+ns.secret("db", #{ data: #{ password: var("password", "s3cret-PLAIN-1") } });
+ns.service_account("api", #{ labels: #{ app: "api" } });
+ns.network_policy("default-deny", #{ policy_types: ["Ingress", "Egress"] });
+ns.network_policy("allow-web", #{
+    pod_selector: #{ matchLabels: #{ app: "api" } },
+    policy_types: ["Ingress"],
+    ingress: [#{ from: [#{ namespaceSelector: #{ matchLabels: #{ "kubernetes.io/metadata.name": "web" } } }],
+                 ports: [#{ protocol: "TCP", port: 8080 }] }],
+});
+let dev = ns.role("dev", #{ rules: [#{ apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list"] }] });
+ns.role_binding("dev", #{ role: dev, subjects: [#{ kind: "Group", name: "developers" }] });
+let reader = c.cluster_role("reader", #{ rules: [#{ apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"] }] });
+c.cluster_role_binding("reader", #{ role: reader, subjects: [#{ kind: "Group", name: "auditors" }] });
+c.storage_class("gp3", #{ parameters: #{ type: "gp3", encrypted: "true" }, default: true,
+                          volume_binding_mode: "WaitForFirstConsumer", allow_expansion: true });
+if var("extra", "no") == "yes" {
+    ns.config_map("extra", #{ data: #{ a: "1" } });
+}
+"#;
+
+struct Env {
+    moto: Moto,
+    kube: Kube,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(script: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bp.rhai"), script).unwrap();
+        Env {
+            moto: Moto::start(),
+            kube: Kube::start(&["demo"]),
+            dir,
+        }
+    }
+
+    /// Runs `bp` with the emulators; returns stdout and stderr together.
+    fn bp(&self, args: &[&str], status: i32) -> String {
+        let kubeconfig = self.kube.kubeconfig_arg();
+        let mut all: Vec<&str> = args.to_vec();
+        if matches!(args[0], "plan" | "apply" | "destroy") {
+            all.extend(["--kubeconfig", &kubeconfig]);
+        }
+        let out = Test::new()
+            .current_dir(self.dir.path())
+            .moto(&self.moto)
+            .args(all)
+            .status(status)
+            .run();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+}
+
+fn decoded(secret: &serde_json::Value, key: &str) -> String {
+    use base64::Engine as _;
+    let b64 = secret["data"][key].as_str().unwrap_or_default();
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn objects_plan_apply_converge_change_prune_and_destroy() {
+    let env = Env::new(OBJECTS);
+    let k = &env.kube;
+
+    // Plan: every object is a create; the Secret's value never shows.
+    let out = env.bp(
+        &[
+            "plan",
+            "bp.rhai",
+            "--detailed-exitcode",
+            "--var",
+            "extra=yes",
+        ],
+        2,
+    );
+    for a in [
+        "+ namespace.demo/shop",
+        "+ config_map.demo/shop/settings",
+        "+ secret.demo/shop/db",
+        "+ service_account.demo/shop/api",
+        "+ network_policy.demo/shop/allow-web",
+        "+ role_binding.demo/shop/dev",
+        "+ cluster_role_binding.demo/reader",
+        "+ storage_class.demo/gp3",
+        "data.password = (sensitive)",
+        "Plan: 12 to add",
+    ] {
+        assert!(out.contains(a), "{a} missing from:\n{out}");
+    }
+    assert!(!out.contains("s3cret-PLAIN"), "{out}");
+
+    let out = env.bp(
+        &["apply", "bp.rhai", "--auto-approve", "--var", "extra=yes"],
+        0,
+    );
+    assert!(out.contains("Apply complete: 12 created"), "{out}");
+    assert!(!out.contains("s3cret-PLAIN"), "{out}");
+
+    // What kubectl sees.
+    let ns = k.get_json(&["namespace", "shop"]);
+    assert_eq!(ns["metadata"]["labels"]["team"], "core");
+    assert_eq!(
+        ns["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "blueprint"
+    );
+    assert_eq!(ns["metadata"]["labels"]["blueprint.dev/name"], "bp");
+    assert_eq!(
+        ns["metadata"]["annotations"]["blueprint.dev/address"],
+        "namespace.demo/shop"
+    );
+    let secret = k.get_json(&["secret", "db", "-n", "shop", "--show-managed-fields"]);
+    assert_eq!(decoded(&secret, "password"), "s3cret-PLAIN-1");
+    assert_eq!(secret["type"], "Opaque");
+    let managers: Vec<&str> = secret["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["blueprint"]);
+    let cm = k.get_json(&["configmap", "settings", "-n", "shop"]);
+    assert_eq!(cm["data"]["mode"], "prod");
+    let sc = k.get_json(&["storageclass", "gp3"]);
+    assert_eq!(sc["provisioner"], "ebs.csi.aws.com");
+    assert_eq!(sc["volumeBindingMode"], "WaitForFirstConsumer");
+    assert_eq!(sc["allowVolumeExpansion"], true);
+    assert_eq!(
+        sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+        "true"
+    );
+    let np = k.get_json(&["networkpolicy", "allow-web", "-n", "shop"]);
+    assert_eq!(np["spec"]["podSelector"]["matchLabels"]["app"], "api");
+    assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8080);
+    let rb = k.get_json(&["rolebinding", "dev", "-n", "shop"]);
+    assert_eq!(rb["roleRef"]["kind"], "Role");
+    assert_eq!(rb["roleRef"]["name"], "dev");
+    assert_eq!(rb["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io");
+    let crb = k.get_json(&["clusterrolebinding", "reader"]);
+    assert_eq!(crb["roleRef"]["kind"], "ClusterRole");
+
+    // No-op: one LIST per kind, by the owner selector, and nothing else.
+    let before = k.requests().len();
+    let out = env.bp(
+        &[
+            "plan",
+            "bp.rhai",
+            "--detailed-exitcode",
+            "--var",
+            "extra=yes",
+        ],
+        0,
+    );
+    assert!(out.contains("No changes. 12 resources match"), "{out}");
+    let reads: Vec<String> = k.requests()[before..].to_vec();
+    assert_eq!(reads.len(), 10, "{reads:#?}");
+    assert!(
+        reads.iter().all(|r| r.starts_with("GET ")
+            && r.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dblueprint")),
+        "{reads:#?}"
+    );
+
+    // A change: in place, by path; the Secret shows which key changed only.
+    let vars = [
+        "--var",
+        "extra=yes",
+        "--var",
+        "mode=dev",
+        "--var",
+        "password=s3cret-PLAIN-2",
+    ];
+    let mut args = vec!["plan", "bp.rhai", "--detailed-exitcode"];
+    args.extend(vars);
+    let out = env.bp(&args, 2);
+    assert!(out.contains("~ config_map.demo/shop/settings"), "{out}");
+    assert!(out.contains("data.mode: \"prod\" -> \"dev\""), "{out}");
+    assert!(
+        out.contains("data.password: (sensitive) -> (sensitive)"),
+        "{out}"
+    );
+    assert!(out.contains("Plan: 0 to add, 2 to change"), "{out}");
+    assert!(!out.contains("s3cret-PLAIN"), "{out}");
+    let mut args = vec!["apply", "bp.rhai", "--auto-approve"];
+    args.extend(vars);
+    env.bp(&args, 0);
+    assert_eq!(
+        k.get_json(&["configmap", "settings", "-n", "shop"])["data"]["mode"],
+        "dev"
+    );
+    let secret = k.get_json(&["secret", "db", "-n", "shop"]);
+    assert_eq!(decoded(&secret, "password"), "s3cret-PLAIN-2");
+
+    // A removal: the object no longer declared is pruned, nothing else.
+    let out = env.bp(
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--var",
+            "mode=dev",
+            "--var",
+            "password=s3cret-PLAIN-2",
+        ],
+        0,
+    );
+    assert!(out.contains("- config_map.demo/shop/extra"), "{out}");
+    assert!(out.contains("0 created, 0 updated, 1 deleted"), "{out}");
+    let gone = k.kubectl_output(&["get", "configmap", "extra", "-n", "shop"]);
+    assert!(!gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+
+    // Destroy: contents first, the namespace last, waiting until it is gone.
+    let out = env.bp(&["destroy", "bp.rhai", "--auto-approve"], 0);
+    assert!(out.contains("11 deleted"), "{out}");
+    let ns_line = out.find("- namespace.demo/shop: deleted").unwrap();
+    let cm_line = out
+        .find("- config_map.demo/shop/settings: deleted")
+        .unwrap();
+    assert!(cm_line < ns_line, "{out}");
+    for (kind, name) in [
+        ("namespace", "shop"),
+        ("storageclass", "gp3"),
+        ("clusterrole", "reader"),
+        ("clusterrolebinding", "reader"),
+    ] {
+        assert!(
+            !k.kubectl_output(&["get", kind, name]).status.success(),
+            "{kind} {name} is still there"
+        );
+    }
+    // Nothing of Kubernetes' own was touched.
+    assert!(k
+        .kubectl_output(&["get", "namespace", "kube-system"])
+        .status
+        .success());
+}
+
+const ONE_MAP: &str = r#"
+let c = existing_cluster("demo");
+let ns = c.existing_namespace("default");
+ns.config_map("shared", #{ data: #{ mode: "prod" }, adopt: var("adopt", "no") == "yes" });
+"#;
+
+/// An object that exists but is not this blueprint's is never taken over
+/// silently; `adopt: true` takes it. A field another manager owns is a
+/// conflict naming that manager, unless `--force-conflicts`.
+#[test]
+fn foreign_objects_and_field_conflicts() {
+    let env = Env::new(ONE_MAP);
+    let k = &env.kube;
+    k.kubectl(&[
+        "create",
+        "configmap",
+        "shared",
+        "-n",
+        "default",
+        "--from-literal=mode=dev",
+    ]);
+    let out = env.bp(&["plan", "bp.rhai"], 1);
+    assert!(
+        out.contains("config_map.demo/default/shared: it exists in cluster demo and belongs to no blueprint; field managers: kubectl-create"),
+        "{out}"
+    );
+    assert!(out.contains("adopt: true"), "{out}");
+    assert_eq!(k.get_json(&["configmap", "shared"])["data"]["mode"], "dev");
+
+    // Adopted: now it is this blueprint's.
+    env.bp(
+        &["apply", "bp.rhai", "--auto-approve", "--var", "adopt=yes"],
+        0,
+    );
+    let cm = k.get_json(&["configmap", "shared"]);
+    assert_eq!(cm["data"]["mode"], "prod");
+    assert_eq!(
+        cm["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "blueprint"
+    );
+    let out = env.bp(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes."), "{out}");
+
+    // Another manager takes the field: the plan shows the change and the
+    // server's dry run names the other manager.
+    let other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: default}\ndata: {mode: staging}\n";
+    let file = env.dir.path().join("other.yaml");
+    std::fs::write(&file, other).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    k.kubectl(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "intruder",
+        "--force-conflicts",
+        "-f",
+        &file,
+    ]);
+    let out = env.bp(&["plan", "bp.rhai"], 1);
+    assert!(out.contains("conflict with \"intruder\""), "{out}");
+    assert!(out.contains("--force-conflicts"), "{out}");
+    assert_eq!(
+        k.get_json(&["configmap", "shared"])["data"]["mode"],
+        "staging"
+    );
+    let out = env.bp(
+        &["apply", "bp.rhai", "--auto-approve", "--force-conflicts"],
+        0,
+    );
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(k.get_json(&["configmap", "shared"])["data"]["mode"], "prod");
+}
+
+/// The server's own validation appears in the plan, before anything is
+/// applied: a dry run of each create and update.
+#[test]
+fn the_servers_refusal_shows_in_the_plan() {
+    let env = Env::new(
+        r#"
+let c = existing_cluster("demo");
+c.existing_namespace("default").config_map("fine", #{ data: #{ a: "1" } });
+c.existing_namespace("missing").config_map("lost", #{ data: #{ a: "1" } });
+"#,
+    );
+    let out = env.bp(&["plan", "bp.rhai"], 1);
+    assert!(
+        out.contains("the cluster refused 1 of the planned changes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("config_map.demo/missing/lost: dry-run apply ConfigMap"),
+        "{out}"
+    );
+    assert!(out.contains("namespaces \"missing\" not found"), "{out}");
+    let out = env
+        .kube
+        .kubectl(&["get", "configmaps", "-n", "default", "-o", "name"]);
+    assert!(!out.contains("fine"), "nothing is applied by a plan: {out}");
+}
+
+const NEW_CLUSTER: &str = r#"
+let v = vpc("demo", #{
+    cidr: "10.0.0.0/16",
+    azs: 2,
+    public_subnets: ["10.0.1.0/24", "10.0.2.0/24"],
+    private_subnets: ["10.0.10.0/24", "10.0.11.0/24"],
+});
+let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets, irsa: false });
+let ns = c.namespace("apps");
+ns.config_map("cluster", #{ data: #{ name: c.name, endpoint: c.endpoint } });
+"#;
+
+/// A cluster created by the same plan is not read: its objects are creates,
+/// with values from the new cluster known after apply. The apply connects
+/// to it once it exists (here through the kubeconfig context named after
+/// it) and creates them; the next plan reads it and has nothing to do.
+#[test]
+fn objects_in_a_cluster_the_plan_creates() {
+    let env = Env::new(NEW_CLUSTER);
+    let out = env.bp(&["plan", "bp.rhai", "--json"], 0);
+    let plan: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(plan["unread"][0]["provider"], "kubernetes:demo", "{plan:#}");
+    assert_eq!(
+        plan["unread"][0]["why"], "cluster demo does not exist yet",
+        "{plan:#}"
+    );
+    let changes = plan["changes"].as_array().unwrap();
+    let ns = changes
+        .iter()
+        .find(|c| c["address"] == "namespace.demo/apps")
+        .unwrap();
+    assert_eq!(ns["provider"], "kubernetes:demo");
+    assert_eq!(ns["action"], "create");
+    let cluster = changes
+        .iter()
+        .find(|c| c["address"] == "cluster.demo")
+        .unwrap();
+    assert_eq!(cluster["provider"], "aws:us-east-1");
+    assert!(env.kube.requests().is_empty(), "{:?}", env.kube.requests());
+
+    let out = env.bp(&["plan", "bp.rhai"], 0);
+    assert!(
+        out.contains("Not read: kubernetes:demo (cluster demo does not exist yet)"),
+        "{out}"
+    );
+    assert!(out.contains("data.endpoint = (known after apply)"), "{out}");
+
+    env.bp(&["apply", "bp.rhai", "--auto-approve"], 0);
+    let cm = env.kube.get_json(&["configmap", "cluster", "-n", "apps"]);
+    assert_eq!(cm["data"]["name"], "demo");
+    assert!(
+        cm["data"]["endpoint"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"),
+        "{cm:#}"
+    );
+    let out = env.bp(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes."), "{out}");
+    assert!(!out.contains("Not read"), "{out}");
+
+    // Destroy deletes the objects before the cluster they live in.
+    let out = env.bp(&["destroy", "bp.rhai", "--auto-approve"], 0);
+    let ns_done = out.find("- namespace.demo/apps: deleted").unwrap();
+    let cluster_start = out.find("- cluster.demo: deleting").unwrap();
+    assert!(ns_done < cluster_start, "{out}");
+}
