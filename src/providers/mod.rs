@@ -278,7 +278,9 @@ pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, Provide
     }
     let reads = conns.iter().flat_map(|conn| {
         REGISTRY.iter().filter_map(move |d| match d.read {
-            Read::InCluster(k) => Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn))),
+            Read::InCluster(k) => {
+                Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn, desired)))
+            }
             _ => None,
         })
     });

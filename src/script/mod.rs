@@ -5,7 +5,7 @@ pub mod api;
 pub mod engine;
 mod error;
 pub mod handles;
-mod resolver;
+pub(crate) mod resolver;
 pub mod schema;
 pub mod state;
 

@@ -1,4 +1,4 @@
-//! A private Kubernetes API emulator (tests/support/kubemu.py) per test,
+//! A private Kubernetes API emulator (tests/support/kubemu/kubemu.py) per test,
 //! over TLS on a free loopback port with a CA of its own, stopped when the
 //! test ends; and the real kubectl to check what Blueprint did.
 
@@ -30,7 +30,7 @@ impl Kube {
     pub fn start(clusters: &[&str]) -> Kube {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(installed(".venv-kube/bin/python"));
-        cmd.arg(repo().join("tests/support/kubemu.py"))
+        cmd.arg(repo().join("tests/support/kubemu/kubemu.py"))
             .arg("--dir")
             .arg(dir.path())
             .args(["--port", "0", "--host", "127.0.0.1"]);
@@ -115,4 +115,23 @@ impl Drop for Kube {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The emulator agrees with the real kubectl 1.33 and helm 3.18 (server-side
+/// apply, conflicts, selectors, CRDs, namespace deletion, helm's protobuf
+/// release records) and with the raw API checks of test_ssa.py.
+#[test]
+fn the_emulator_serves_kubectl_and_helm() {
+    let out = Command::new(repo().join("tests/support/kubemu/test_kubemu.sh"))
+        .env("PYTHON", installed(".venv-kube/bin/python"))
+        .env("KUBECTL", installed(".tools/kubectl"))
+        .env("HELM", installed(".tools/helm"))
+        .output()
+        .expect("run test_kubemu.sh");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -160,7 +160,8 @@ fn objects_plan_apply_converge_change_prune_and_destroy() {
     let crb = k.get_json(&["clusterrolebinding", "reader"]);
     assert_eq!(crb["roleRef"]["kind"], "ClusterRole");
 
-    // No-op: one LIST per kind, by the owner selector, and nothing else.
+    // No-op: one LIST per typed kind, by the owner selector, and one read
+    // of the index of manifest kinds; nothing else.
     let before = k.requests().len();
     let out = env.bp(
         &[
@@ -174,10 +175,19 @@ fn objects_plan_apply_converge_change_prune_and_destroy() {
     );
     assert!(out.contains("No changes. 12 resources match"), "{out}");
     let reads: Vec<String> = k.requests()[before..].to_vec();
-    assert_eq!(reads.len(), 10, "{reads:#?}");
+    assert_eq!(reads.len(), 11, "{reads:#?}");
+    let lists = reads
+        .iter()
+        .filter(|r| {
+            r.starts_with("GET ")
+                && r.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dblueprint")
+        })
+        .count();
+    assert_eq!(lists, 10, "{reads:#?}");
     assert!(
-        reads.iter().all(|r| r.starts_with("GET ")
-            && r.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dblueprint")),
+        reads.iter().any(|r| r.starts_with(
+            "GET /api/v1/namespaces/kube-system/configmaps/blueprint-bp-manifest-kinds "
+        )),
         "{reads:#?}"
     );
 
@@ -422,4 +432,156 @@ fn objects_in_a_cluster_the_plan_creates() {
     let ns_done = out.find("- namespace.demo/apps: deleted").unwrap();
     let cluster_start = out.find("- cluster.demo: deleting").unwrap();
     assert!(ns_done < cluster_start, "{out}");
+}
+
+const MANIFESTS: &str = r#"
+let c = existing_cluster("demo");
+let ns = c.namespace("pms");
+ns.manifest(#{
+    apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: #{ name: "api" },
+    spec: #{ scaleTargetRef: #{ apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+             minReplicas: 2, maxReplicas: var("max", 10) },
+});
+if var("widgets", "yes") == "yes" { c.manifests("widgets.yaml"); }
+"#;
+
+const WIDGETS: &str = "\
+# a custom resource before the CRD that defines it
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+  namespace: pms
+  labels: {size: large}
+spec:
+  size: 3
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+/// Manifests: any kind, CRDs and their custom resources from a YAML file
+/// (the CRD first, Established before its resources), changes by path,
+/// pruning, and destroy in reverse.
+#[test]
+fn manifests_crds_and_custom_resources() {
+    let env = Env::new(MANIFESTS);
+    std::fs::write(env.dir.path().join("widgets.yaml"), WIDGETS).unwrap();
+    let k = &env.kube;
+    let out = env.bp(&["apply", "bp.rhai", "--auto-approve"], 0);
+    assert!(out.contains("Apply complete: 4 created"), "{out}");
+    let crd_done = out
+        .find("+ manifest.demo/CustomResourceDefinition/widgets.example.com: created")
+        .unwrap();
+    let cr_start = out.find("+ manifest.demo/pms/Widget/w1: creating").unwrap();
+    assert!(crd_done < cr_start, "{out}");
+    let w = k.get_json(&["widgets", "w1", "-n", "pms"]);
+    assert_eq!(w["spec"]["size"], 3);
+    assert_eq!(w["metadata"]["labels"]["size"], "large");
+    assert_eq!(
+        w["metadata"]["annotations"]["blueprint.dev/address"],
+        "manifest.demo/pms/Widget/w1"
+    );
+    let hpa = k.get_json(&["hpa", "api", "-n", "pms"]);
+    assert_eq!(hpa["spec"]["maxReplicas"], 10);
+    let out = env.bp(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes. 4 resources"), "{out}");
+
+    let out = env.bp(&["plan", "bp.rhai", "--var", "max=12"], 0);
+    assert!(
+        out.contains("~ manifest.demo/pms/HorizontalPodAutoscaler/api"),
+        "{out}"
+    );
+    assert!(out.contains("content.spec.maxReplicas: 10 -> 12"), "{out}");
+
+    // The file's objects are no longer declared: pruned, resources first.
+    let out = env.bp(
+        &["apply", "bp.rhai", "--auto-approve", "--var", "widgets=no"],
+        0,
+    );
+    assert!(out.contains("0 created, 0 updated, 2 deleted"), "{out}");
+    let cr_done = out.find("- manifest.demo/pms/Widget/w1: deleted").unwrap();
+    let crd_start = out
+        .find("- manifest.demo/CustomResourceDefinition/widgets.example.com: deleting")
+        .unwrap();
+    assert!(cr_done < crd_start, "{out}");
+    assert!(!k
+        .kubectl_output(&["get", "crd", "widgets.example.com"])
+        .status
+        .success());
+
+    let out = env.bp(
+        &[
+            "destroy",
+            "bp.rhai",
+            "--auto-approve",
+            "--var",
+            "widgets=no",
+        ],
+        0,
+    );
+    assert!(out.contains("2 deleted"), "{out}");
+    assert!(!k
+        .kubectl_output(&["get", "hpa", "api", "-n", "pms"])
+        .status
+        .success());
+    // The index of manifest kinds goes with the last of them.
+    let cms = k.kubectl(&["get", "configmaps", "-n", "kube-system", "-o", "name"]);
+    assert!(!cms.contains("blueprint-"), "{cms}");
+}
+
+/// Manifests are checked before any call: apiVersion, kind, metadata.name,
+/// and the namespace a built-in kind needs.
+#[test]
+fn bad_manifests_are_errors_before_any_call() {
+    for (script, message) in [
+        (
+            r#"existing_cluster("demo").manifest(#{ kind: "Deployment", metadata: #{ name: "x", namespace: "a" } });"#,
+            "manifest: `apiVersion` is missing or not a string",
+        ),
+        (
+            r#"existing_cluster("demo").manifest(#{ apiVersion: "apps/v1", kind: "Deployment", metadata: #{ name: "x" } });"#,
+            "manifest (Deployment x): a namespaced kind needs `metadata.namespace`",
+        ),
+        (
+            r#"existing_cluster("demo").manifest(#{ apiVersion: "v1", kind: "Namespace", metadata: #{ name: "Bad_Name" } });"#,
+            "manifest (Namespace Bad_Name): `Bad_Name` is not a valid object name",
+        ),
+        (
+            r#"existing_cluster("demo").namespace("kube-system");"#,
+            "the namespace `kube-system` belongs to Kubernetes",
+        ),
+        (
+            r#"existing_cluster("demo").namespace("a").config_map("x", #{ data: #{ a: 1 } });"#,
+            "option `data` of config_map must be a map of strings, but it is a map whose `a` is the integer 1",
+        ),
+    ] {
+        Test::new()
+            .file("bp.rhai", script)
+            .args(["check", "bp.rhai"])
+            .status(1)
+            .stderr_contains(message)
+            .run();
+    }
+    Test::new()
+        .file(
+            "bp.rhai",
+            "existing_cluster(\"demo\").manifests(\"none.yaml\");",
+        )
+        .args(["check", "bp.rhai"])
+        .status(1)
+        .stderr_contains("manifests: cannot open \"none.yaml\"")
+        .run();
 }

@@ -8,17 +8,19 @@ use crate::model::{Kind, Map};
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
+use std::borrow::Cow;
 
 pub const KIND: Kind = Kind::new("config_map");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "v1",
-    k8s_kind: "ConfigMap",
-    plural: "configmaps",
+    api_version: Cow::Borrowed("v1"),
+    k8s_kind: Cow::Borrowed("ConfigMap"),
+    plural: Cow::Borrowed("configmaps"),
     namespaced: true,
     body: &["data"],
     base64_data: false,
+    content: false,
 };
 
 crate::handle_type!(ConfigMap);

@@ -13,6 +13,7 @@
 pub mod cluster_role;
 pub mod cluster_role_binding;
 pub mod config_map;
+pub mod manifest;
 pub mod namespace;
 pub mod network_policy;
 pub mod object;
@@ -209,7 +210,7 @@ fn metadata(
 
 /// What a constructor hands to [`declare_object`].
 pub struct Declaration<'a> {
-    pub obj: &'static ObjectKind,
+    pub obj: &'a ObjectKind,
     pub cluster: &'a ClusterRef,
     pub namespace: Option<&'a NamespaceRef>,
     pub name: &'a str,
@@ -238,7 +239,9 @@ pub fn declare_object(
         annotations,
         mut deps,
     } = d;
-    crate::script::state::check_name(ctx, obj.kind, name)?;
+    if !obj.content {
+        crate::script::state::check_name(ctx, obj.kind, name)?;
+    }
     let o = Opts(opts);
     let (labels, annotations) = metadata(ctx, &o, &mut deps, annotations)?;
     let mut spec = body;

@@ -12,17 +12,19 @@ use crate::script::api::name_arg;
 use crate::script::schema::{FnDoc, Opt};
 use crate::script::state::{fail, Deps, Fallible, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
+use std::borrow::Cow;
 
 pub const KIND: Kind = Kind::new("namespace");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "v1",
-    k8s_kind: "Namespace",
-    plural: "namespaces",
+    api_version: Cow::Borrowed("v1"),
+    k8s_kind: Cow::Borrowed("Namespace"),
+    plural: Cow::Borrowed("namespaces"),
     namespaced: false,
     body: &[],
     base64_data: false,
+    content: false,
 };
 
 /// A namespace handle.
@@ -86,6 +88,24 @@ fn namespace(
             deps: Deps::default(),
         },
     )?;
+    // Manifests declared earlier in this namespace come after it.
+    {
+        let mut st = state.borrow_mut();
+        let prefix = format!("{}/{name}/", c.name);
+        let inside: Vec<Address> = st
+            .graph
+            .iter()
+            .filter(|r| {
+                r.address.kind == super::manifest::KIND && r.address.name.starts_with(&prefix)
+            })
+            .map(|r| r.address.clone())
+            .collect();
+        for a in inside {
+            if let Some(r) = st.graph.get_mut(&a) {
+                r.depends_on.insert(address.clone());
+            }
+        }
+    }
     Ok(Namespace(NamespaceRef {
         cluster: c.clone(),
         name,

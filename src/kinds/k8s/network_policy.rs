@@ -8,6 +8,7 @@ use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::{Kind, Map, Value};
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
+use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
@@ -16,12 +17,13 @@ pub const KIND: Kind = Kind::new("network_policy");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "networking.k8s.io/v1",
-    k8s_kind: "NetworkPolicy",
-    plural: "networkpolicies",
+    api_version: Cow::Borrowed("networking.k8s.io/v1"),
+    k8s_kind: Cow::Borrowed("NetworkPolicy"),
+    plural: Cow::Borrowed("networkpolicies"),
     namespaced: true,
     body: &["spec"],
     base64_data: false,
+    content: false,
 };
 
 crate::handle_type!(NetworkPolicy);

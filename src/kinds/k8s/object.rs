@@ -10,6 +10,7 @@ use crate::providers::{Cloud, Planned, ProviderError, Row};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
+use std::borrow::Cow;
 
 /// The label every object Blueprint manages carries.
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -29,21 +30,26 @@ pub const ADOPT: Field = Field::new("adopt").diff(Diff::Local);
 /// namespace, then the cluster.
 pub const WHERE: Field = Field::new("where").refers();
 
-/// Where a kind's objects live in the Kubernetes API.
+/// Where a kind's objects live in the Kubernetes API. Typed kinds have a
+/// static one; a manifest's is made from its `apiVersion` and `kind`.
+#[derive(Clone, Debug)]
 pub struct ObjectKind {
     pub kind: Kind,
     /// `v1`, `networking.k8s.io/v1`.
-    pub api_version: &'static str,
+    pub api_version: Cow<'static, str>,
     /// `ConfigMap`.
-    pub k8s_kind: &'static str,
+    pub k8s_kind: Cow<'static, str>,
     /// `configmaps`.
-    pub plural: &'static str,
+    pub plural: Cow<'static, str>,
     pub namespaced: bool,
     /// The spec fields that are top-level fields of the object (`data`,
     /// `rules`, `spec`), under their Kubernetes names.
     pub body: &'static [&'static str],
     /// `data` is base64 in the object and plain in the spec (Secrets).
     pub base64_data: bool,
+    /// The spec's `content` map holds every top-level field but
+    /// `apiVersion`, `kind` and `metadata` (manifests).
+    pub content: bool,
 }
 
 /// The cluster, namespace and name of an in-cluster address
@@ -82,24 +88,26 @@ impl ObjectKind {
         }
     }
 
+    /// Manifest addresses carry the object's kind before its name
+    /// (`manifest.<cluster>/<namespace>/<Kind>/<name>`).
     pub fn locate<'a>(&self, a: &'a Address) -> Result<Location<'a>, ProviderError> {
         let parts: Vec<&str> = a.name.split('/').collect();
-        match (self.namespaced, parts.as_slice()) {
-            (true, [cluster, ns, name]) => Ok(Location {
-                cluster,
-                namespace: Some(ns),
-                name,
-            }),
-            (false, [cluster, name]) => Ok(Location {
+        let found = match (self.namespaced, self.content, parts.as_slice()) {
+            (true, false, [cluster, ns, name]) | (true, true, [cluster, ns, _, name]) => {
+                Some(Location {
+                    cluster,
+                    namespace: Some(ns),
+                    name,
+                })
+            }
+            (false, false, [cluster, name]) | (false, true, [cluster, _, name]) => Some(Location {
                 cluster,
                 namespace: None,
                 name,
             }),
-            _ => Err(ProviderError::Spec(format!(
-                "{a} is not a {} address",
-                self.k8s_kind
-            ))),
-        }
+            _ => None,
+        };
+        found.ok_or_else(|| ProviderError::Spec(format!("{a} is not a {} address", self.k8s_kind)))
     }
 
     fn what(&self, verb: &str, a: &Address) -> String {
@@ -277,6 +285,20 @@ fn attrs_of(obj: &ObjectKind, projected: &Json) -> Map {
         "annotations".into(),
         strings(&meta["annotations"], &[ADDRESS_ANNOTATION]),
     );
+    if obj.content {
+        let content: Map = projected
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")
+                    })
+                    .map(|(k, v)| (k.clone(), Value::from_json(v).unwrap_or(Value::Null)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        attrs.insert("content".into(), Value::Map(content));
+    }
     for f in obj.body {
         let Some(v) = projected.get(*f) else { continue };
         let value = if obj.base64_data && *f == "data" {
@@ -366,6 +388,13 @@ pub fn manifest(obj: &ObjectKind, r: &Planned, blueprint: &str) -> Result<Json, 
         "kind": obj.k8s_kind,
         "metadata": metadata,
     });
+    if obj.content {
+        if let Some(Value::Map(content)) = r.spec.get("content") {
+            for (k, v) in content {
+                out[k.as_str()] = plain(v)?;
+            }
+        }
+    }
     for f in obj.body {
         let Some(v) = r.spec.get(*f) else { continue };
         let mut j = plain(v)?;
@@ -583,6 +612,7 @@ macro_rules! object_kind {
         fn read<'a>(
             cloud: &'a $crate::providers::Cloud,
             conn: &'a $crate::providers::kube::Conn,
+            _desired: &'a $crate::model::Graph,
         ) -> futures::future::BoxFuture<
             'a,
             Result<Vec<$crate::model::Live>, $crate::providers::ProviderError>,

@@ -6,6 +6,7 @@ use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::{Kind, Map};
 use crate::script::schema::{req, FnDoc, Opt, Ty};
+use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
@@ -14,12 +15,13 @@ pub const KIND: Kind = Kind::new("role");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "rbac.authorization.k8s.io/v1",
-    k8s_kind: "Role",
-    plural: "roles",
+    api_version: Cow::Borrowed("rbac.authorization.k8s.io/v1"),
+    k8s_kind: Cow::Borrowed("Role"),
+    plural: Cow::Borrowed("roles"),
     namespaced: true,
     body: &["rules"],
     base64_data: false,
+    content: false,
 };
 
 crate::handle_type!(Role);

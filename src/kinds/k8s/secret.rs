@@ -10,17 +10,19 @@ use crate::model::{Kind, Map};
 use crate::script::schema::{def, req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
+use std::borrow::Cow;
 
 pub const KIND: Kind = Kind::new("secret");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "v1",
-    k8s_kind: "Secret",
-    plural: "secrets",
+    api_version: Cow::Borrowed("v1"),
+    k8s_kind: Cow::Borrowed("Secret"),
+    plural: Cow::Borrowed("secrets"),
     namespaced: true,
     body: &["data", "type"],
     base64_data: true,
+    content: false,
 };
 
 crate::handle_type!(Secret);

@@ -12,17 +12,19 @@ use crate::script::schema::{opt, FnDoc, Opt, Ty};
 use crate::script::state::fail;
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
+use std::borrow::Cow;
 
 pub const KIND: Kind = Kind::new("service_account");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "v1",
-    k8s_kind: "ServiceAccount",
-    plural: "serviceaccounts",
+    api_version: Cow::Borrowed("v1"),
+    k8s_kind: Cow::Borrowed("ServiceAccount"),
+    plural: Cow::Borrowed("serviceaccounts"),
     namespaced: true,
     body: &[],
     base64_data: false,
+    content: false,
 };
 
 crate::handle_type!(ServiceAccount);

@@ -8,6 +8,7 @@ use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::{Kind, Map, Value};
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
+use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
@@ -16,9 +17,9 @@ pub const KIND: Kind = Kind::new("storage_class");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
-    api_version: "storage.k8s.io/v1",
-    k8s_kind: "StorageClass",
-    plural: "storageclasses",
+    api_version: Cow::Borrowed("storage.k8s.io/v1"),
+    k8s_kind: Cow::Borrowed("StorageClass"),
+    plural: Cow::Borrowed("storageclasses"),
     namespaced: false,
     body: &[
         "provisioner",
@@ -28,6 +29,7 @@ pub static OBJ: ObjectKind = ObjectKind {
         "allowVolumeExpansion",
     ],
     base64_data: false,
+    content: false,
 };
 
 crate::handle_type!(StorageClass);

@@ -92,8 +92,6 @@ coordination.k8s.io/v1        Lease                    leases                   
 NAMESPACES = ("", "namespaces")
 SECRETS = ("", "secrets")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
-# Kinds whose status the server computes itself, whatever the writer sends.
-SERVER_STATUS = {NAMESPACES, CRDS}
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
@@ -947,7 +945,8 @@ def _crd_problems(crd):
     if not versions:
         causes.append(("spec.versions", "FieldValueRequired", "Required value"))
     elif sum(bool(v.get("storage")) for v in versions) != 1:
-        causes.append(("spec.versions", "FieldValueInvalid", "Invalid value: must have exactly one version marked as storage version"))
+        causes.append(("spec.versions", "FieldValueInvalid",
+                       "Invalid value: must have exactly one version marked as storage version"))
     expected = f"{names.get('plural')}.{spec.get('group')}"
     if crd["metadata"]["name"] != expected:
         causes.append(("metadata.name", "FieldValueInvalid",
@@ -1045,8 +1044,9 @@ class Cluster:
                                   f"API version ({rt.api_version(version)})")
         obj["apiVersion"], obj["kind"] = rt.api_version(version), rt.kind
         meta = obj.setdefault("metadata", {})
-        if not isinstance(meta, dict):
-            raise err_bad_request("metadata must be an object")
+        if not isinstance(meta, dict) or not all(isinstance(meta.get(k, ""), str)
+                                                 for k in ("name", "generateName", "namespace")):
+            raise err_bad_request("metadata must be an object whose name and namespace are strings")
         if rt.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
                 raise err_bad_request("the namespace of the provided object does not match the namespace "
@@ -1095,7 +1095,7 @@ class Cluster:
             else:
                 out.pop("status", None)
             return out
-        if "status" in rt.subresources and rt.key not in SERVER_STATUS:
+        if "status" in rt.subresources:
             if old is not None and "status" in old:
                 new["status"] = copy.deepcopy(old["status"])
             else:
@@ -1114,6 +1114,8 @@ class Cluster:
         if self.get(rt, namespace, meta["name"]):
             raise err_already_exists(rt, meta["name"])
         obj = self._keep_status(rt, None, obj, "")
+        if not rt.crd:
+            default_port_protocols(obj)
         managers, track = self._incoming_managers(obj, None)
         if track:
             record_update(managers, None, obj, manager, obj["apiVersion"])
@@ -1156,6 +1158,8 @@ class Cluster:
             raise err_conflict(rt, name)
         managers, track = self._incoming_managers(obj, old)
         obj = self._keep_status(rt, old, obj, subresource)
+        if not rt.crd:
+            default_port_protocols(obj)
         if track:
             record_update(managers, old, obj, manager, obj["apiVersion"], subresource)
         return self._commit(rt, version, namespace, old, obj, managers, dry_run)
@@ -1181,7 +1185,7 @@ class Cluster:
         if subresource == "status":
             config = {k: v for k, v in config.items() if k in ("apiVersion", "kind", "status")} | {
                 "metadata": {k: v for k, v in config["metadata"].items() if k in ("name", "namespace")}}
-        elif "status" in rt.subresources and rt.key not in SERVER_STATUS:
+        elif "status" in rt.subresources:
             config.pop("status", None)
         sent_rv = config["metadata"].pop("resourceVersion", None)
         if sent_rv and old is not None and sent_rv != old["metadata"]["resourceVersion"]:
@@ -1226,6 +1230,8 @@ class Cluster:
                 else:
                     meta.pop(k, None)
         NORMALIZERS.get(rt.key, lambda *_: None)(self, old, obj)
+        if not rt.crd:
+            default_port_protocols(obj)
         if old is not None:                      # generation counts changes outside metadata and status
             bump = _spec_of(old) != _spec_of(obj)
             meta["generation"] = old["metadata"].get("generation", 1) + int(bump)
@@ -1439,6 +1445,19 @@ def _normalize_crd(cluster, old, crd):
         "acceptedNames": dict(names), "storedVersions": sorted(stored)}
 
 
+def default_port_protocols(value, name=None):
+    """Built-in kinds default ports[].protocol to TCP, as the API server does;
+    list keys in managedFields (k:{"containerPort":80,"protocol":"TCP"}) rely on it."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            default_port_protocols(v, k)
+    elif isinstance(value, list):
+        for item in value:
+            if name == "ports" and isinstance(item, dict) and ("containerPort" in item or "port" in item):
+                item.setdefault("protocol", "TCP")
+            default_port_protocols(item)
+
+
 NORMALIZERS = {NAMESPACES: _normalize_namespace, SECRETS: _normalize_secret,
                ("", "services"): _normalize_service, CRDS: _normalize_crd}
 
@@ -1524,9 +1543,8 @@ class HttpApi:
             raise ERR_NO_ROUTE
         if not rest:
             return self._discover_group_version(group, version)
-        watch_path = rest[0] == "watch"           # deprecated /watch/ prefix
-        rt, namespace, name, sub = self._resolve(group, version, rest[1:] if watch_path else rest)
-        return await self._serve(request, rt, version, namespace, name, sub, watch_path)
+        rt, namespace, name, sub = self._resolve(group, version, rest)
+        return await self._serve(request, rt, version, namespace, name, sub)
 
     def _resolve(self, group, version, rest):
         """-> (type, namespace, name, subresource) for a path below /api/v1 or /apis/G/V."""
@@ -1543,21 +1561,21 @@ class HttpApi:
 
     # ---- resources -------------------------------------------------------------------
 
-    async def _serve(self, request, rt, version, namespace, name, sub, watch_path):
+    async def _serve(self, request, rt, version, namespace, name, sub):
         method, query = request.method, request.query
         dry_run = "All" in query.getall("dryRun", [])
         manager = query.get("fieldManager") or request.headers.get("User-Agent", "unknown").split("/")[0][:128]
         if sub is not None and sub not in rt.subresources:
             raise ERR_NO_ROUTE
         if name is None:
-            if method == "GET" and (watch_path or query.get("watch") in ("1", "true")):
+            if method == "GET" and query.get("watch") in ("1", "true"):
                 return await self._watch(request, rt, version, namespace)
             if method == "GET":
                 return self._list(request, rt, version, namespace)
             if method == "POST" and (namespace is not None or not rt.namespaced):
                 obj = self.cluster.create(rt, version, namespace, await self._body(request), manager, dry_run)
                 return json_response(self._out(rt, version, obj), 201)
-            if method == "DELETE":
+            if method == "DELETE" and "deletecollection" in rt.verbs:
                 options = await self._delete_options(request)
                 gone = self.cluster.delete_collection(
                     rt, namespace, parse_label_selector(query.get("labelSelector")),
@@ -1663,23 +1681,28 @@ class HttpApi:
                  if labels_match(label_selector, o["metadata"].get("labels")) and fields_match(field_selector, o)]
         return self._render(request, rt, version, items)
 
+    @staticmethod
+    def _meta_format(request):
+        """("Table" | "PartialObjectMetadata", meta.k8s.io version) if Accept asks for one, else (None, None)."""
+        for clause in request.headers.get("Accept", "").split(","):
+            params = dict(p.strip().partition("=")[::2] for p in clause.split(";")[1:])
+            if params.get("g") == "meta.k8s.io" and params.get("as") in (
+                    "Table", "PartialObjectMetadata", "PartialObjectMetadataList"):
+                return params["as"].removesuffix("List"), params.get("v", "v1")
+        return None, None
+
     def _render(self, request, rt, version, items, single=False):
         """Objects as JSON, a Table, or partial metadata, as the Accept header asks."""
-        accept = request.headers.get("Accept", "")
+        form, meta_version = self._meta_format(request)
         list_meta = {"resourceVersion": str(self.cluster.rv)}
-        for clause in accept.split(","):
-            params = dict(p.strip().partition("=")[::2] for p in clause.split(";")[1:])
-            if params.get("g") != "meta.k8s.io":
-                continue
-            meta_version = params.get("v", "v1")
-            if params.get("as") == "Table":
-                return json_response(self._table(request, rt, version, items, meta_version, list_meta))
-            if params.get("as") in ("PartialObjectMetadata", "PartialObjectMetadataList"):
-                partial = [{"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{meta_version}",
-                            "metadata": o["metadata"]} for o in items]
-                return json_response(partial[0] if single else {
-                    "kind": "PartialObjectMetadataList", "apiVersion": f"meta.k8s.io/{meta_version}",
-                    "metadata": list_meta, "items": partial})
+        if form == "Table":
+            return json_response(self._table(request, rt, version, items, meta_version, list_meta))
+        if form == "PartialObjectMetadata":
+            partial = [{"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{meta_version}",
+                        "metadata": o["metadata"]} for o in items]
+            return json_response(partial[0] if single else {
+                "kind": "PartialObjectMetadataList", "apiVersion": f"meta.k8s.io/{meta_version}",
+                "metadata": list_meta, "items": partial})
         if single:
             return json_response(self._out(rt, version, items[0]))
         return json_response({"kind": rt.kind + "List", "apiVersion": rt.api_version(version),
@@ -1739,7 +1762,14 @@ class HttpApi:
             await response.prepare(request)
             request["status"] = 200
 
+            form, meta_version = self._meta_format(request)
+
             async def send(event_type, obj):
+                if form == "Table" and event_type != "BOOKMARK":   # kubectl get -w: one-row tables
+                    obj = self._table(request, rt, version, [obj], meta_version, {})
+                elif form == "PartialObjectMetadata" and event_type != "BOOKMARK":
+                    obj = {"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{meta_version}",
+                           "metadata": obj["metadata"]}
                 line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":")) + "\n"
                 await response.write(line.encode())
 
