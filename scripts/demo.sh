@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build bp, start a local AWS emulator, apply the PMS seed
-# blueprint (prod) to it, then show that a second plan has nothing to do.
+# The main job: build bp, start a local AWS emulator and the project's
+# Kubernetes API emulator, apply the PMS seed blueprint (prod: AWS and
+# in-cluster objects) to them, then show that a second plan has nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/blueprint-target}"
@@ -12,17 +13,23 @@ BP="$CARGO_TARGET_DIR/debug/bp"
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto=$!
-trap 'kill $moto 2>/dev/null || true' EXIT
+kube_dir=$(mktemp -d)
+.venv-kube/bin/python tests/support/kubemu/kubemu.py --dir "$kube_dir" --cluster pms-prod >"$kube_dir/out" 2>&1 &
+kube=$!
+trap 'kill $moto $kube 2>/dev/null || true; rm -rf "$kube_dir"' EXIT
 for _ in $(seq 1 100); do
-    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && [ -s "$kube_dir/kubeconfig" ] && break
     sleep 0.1
 done
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+# The demo age identity opens the seed's secrets file (demo values only).
+export SOPS_AGE_KEY_FILE=blueprints/secrets/demo.agekey
 echo "== local AWS emulator (moto) at $AWS_ENDPOINT_URL"
+echo "== local Kubernetes API emulator: $(head -1 "$kube_dir/out")"
 echo
 echo "== bp apply blueprints/pms.rhai --var env=prod --auto-approve"
-"$BP" apply blueprints/pms.rhai --var env=prod --auto-approve -v
+"$BP" apply blueprints/pms.rhai --var env=prod --auto-approve -v --kubeconfig "$kube_dir/kubeconfig"
 echo
 echo "== bp plan blueprints/pms.rhai --var env=prod --detailed-exitcode"
-"$BP" plan blueprints/pms.rhai --var env=prod --detailed-exitcode -v
+"$BP" plan blueprints/pms.rhai --var env=prod --detailed-exitcode -v --kubeconfig "$kube_dir/kubeconfig"

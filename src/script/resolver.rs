@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub const STDLIB: &[(&str, &str)] = &[
     ("net", include_str!("../../stdlib/net.rhai")),
     ("eks", include_str!("../../stdlib/eks.rhai")),
+    ("k8s", include_str!("../../stdlib/k8s.rhai")),
 ];
 
 pub struct Resolver {

@@ -585,3 +585,53 @@ fn bad_manifests_are_errors_before_any_call() {
         .stderr_contains("manifests: cannot open \"none.yaml\"")
         .run();
 }
+
+/// stdlib k8s: default deny with the usual openings, as network policies.
+#[test]
+fn stdlib_isolates_a_namespace() {
+    let out = Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+import "k8s" as k8s;
+let ns = existing_cluster("demo").namespace("shop");
+k8s::isolate(ns, ["web", "ingress-nginx"]);
+"#,
+        )
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policies: Vec<&serde_json::Value> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "network_policy")
+        .collect();
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|p| p["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "network_policy.demo/shop/default-deny-all",
+            "network_policy.demo/shop/allow-intra-namespace",
+            "network_policy.demo/shop/allow-dns",
+            "network_policy.demo/shop/allow-from-namespaces",
+        ]
+    );
+    let deny = &policies[0]["spec"]["spec"];
+    assert_eq!(
+        deny["policyTypes"],
+        serde_json::json!(["Ingress", "Egress"])
+    );
+    assert_eq!(deny["podSelector"], serde_json::json!({}));
+    let from = &policies[3]["spec"]["spec"]["ingress"][0]["from"][0]["namespaceSelector"];
+    assert_eq!(
+        from["matchExpressions"][0]["values"],
+        serde_json::json!(["web", "ingress-nginx"])
+    );
+    assert!(policies
+        .iter()
+        .all(|p| p["depends_on"] == serde_json::json!(["namespace.demo/shop"])));
+}

@@ -3,6 +3,7 @@
 //! destroy, with what exists counted independently through the APIs.
 
 use crate::harness::{repo, Test};
+use crate::kube::Kube;
 use crate::moto::Moto;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,13 +21,89 @@ struct Case {
     remove_refused: bool,
 }
 
-fn bp(moto: &Moto, args: &[&str], vars: &[&str]) -> Test {
+/// The AWS emulator, and a Kubernetes emulator with a kubeconfig context
+/// named after each seed's cluster.
+struct Emulators {
+    moto: Moto,
+    kube: Kube,
+}
+
+impl Emulators {
+    fn start() -> Emulators {
+        Emulators {
+            moto: Moto::start(),
+            kube: Kube::start(&["pms-prod", "naas-prod", "digibee", "eks-intro", "harmonix"]),
+        }
+    }
+}
+
+/// The demo age identity that opens the seed blueprints' secrets files.
+fn demo_key() -> String {
+    repo()
+        .join("blueprints/secrets/demo.agekey")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn bp(emu: &Emulators, args: &[&str], vars: &[&str]) -> Test {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    if matches!(args[0], "plan" | "apply" | "destroy") {
+        all.push("--kubeconfig".into());
+        all.push(emu.kube.kubeconfig_arg());
+    }
     for v in vars {
         all.push("--var".into());
         all.push(v.to_string());
     }
-    Test::new().current_dir(repo()).moto(moto).args(all)
+    Test::new()
+        .current_dir(repo())
+        .moto(&emu.moto)
+        .env("SOPS_AGE_KEY_FILE", &demo_key())
+        .args(all)
+}
+
+/// The kinds of what lives inside a cluster.
+const IN_CLUSTER: &[&str] = &[
+    "namespace",
+    "config_map",
+    "secret",
+    "service_account",
+    "network_policy",
+    "role",
+    "role_binding",
+    "cluster_role",
+    "cluster_role_binding",
+    "storage_class",
+    "manifest",
+];
+
+/// What a blueprint owns in the Kubernetes emulator, per kind, as the real
+/// kubectl lists it (by the owner label, across namespaces).
+fn in_cluster(kube: &Kube, blueprint: &str) -> BTreeMap<String, u64> {
+    let selector = format!("blueprint.dev/name={blueprint}");
+    let list = kube.get_json(&[
+        "namespaces,configmaps,secrets,serviceaccounts,networkpolicies,roles,rolebindings,clusterroles,clusterrolebindings,storageclasses,horizontalpodautoscalers",
+        "-A",
+        "-l",
+        &selector,
+    ]);
+    let mut counts = BTreeMap::new();
+    for item in list["items"].as_array().unwrap() {
+        let Some(address) = item["metadata"]["annotations"]["blueprint.dev/address"].as_str()
+        else {
+            continue; // the index of manifest kinds
+        };
+        let kind = address.split('.').next().unwrap().to_string();
+        *counts.entry(kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The declared kinds that live in AWS, and those that live in a cluster.
+fn split(counts: BTreeMap<String, u64>) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    counts
+        .into_iter()
+        .partition(|(k, _)| !IN_CLUSTER.contains(&k.as_str()))
 }
 
 /// How many declared resources are protected (`protect: true` in the spec).
@@ -73,54 +150,62 @@ fn owned_nonzero(moto: &Moto, blueprint: &str) -> BTreeMap<String, u64> {
 }
 
 fn lifecycle(c: &Case) {
-    let moto = Moto::start();
+    let emu = Emulators::start();
+    let moto = &emu.moto;
     let want = declared(c.file, &[]);
     let total: u64 = want.values().sum();
 
     // 1. plan from empty
-    bp(&moto, &["plan", c.file, "--detailed-exitcode"], &[])
+    bp(&emu, &["plan", c.file, "--detailed-exitcode"], &[])
         .status(2)
         .stdout_contains(&format!(
             "Plan: {total} to add, 0 to change, 0 to replace, 0 to destroy."
         ))
         .run();
     // 2. apply
-    bp(&moto, &["apply", c.file, "--auto-approve"], &[])
+    bp(&emu, &["apply", c.file, "--auto-approve"], &[])
         .stdout_contains(&format!(
             "Apply complete: {total} created, 0 updated, 0 deleted."
         ))
         .run();
+    let (want_aws, want_k8s) = split(want.clone());
     assert_eq!(
-        owned_nonzero(&moto, c.blueprint),
-        want,
-        "{}: what exists after apply",
+        owned_nonzero(moto, c.blueprint),
+        want_aws,
+        "{}: what exists in AWS after apply",
+        c.file
+    );
+    assert_eq!(
+        in_cluster(&emu.kube, c.blueprint),
+        want_k8s,
+        "{}: what exists in the cluster after apply",
         c.file
     );
     // 3. a plan right after shows no changes
-    bp(&moto, &["plan", c.file, "--detailed-exitcode"], &[])
+    bp(&emu, &["plan", c.file, "--detailed-exitcode"], &[])
         .stdout(&format!(
             "No changes. {total} resources match the blueprint.\n"
         ))
         .run();
     // 4. an in-place update shows exactly that, and apply converges
     let (vars, lines) = c.update;
-    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], vars)
+    let mut t = bp(&emu, &["plan", c.file, "--detailed-exitcode"], vars)
         .status(2)
         .stdout_contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.");
     for l in lines {
         t = t.stdout_contains(l);
     }
     t.run();
-    bp(&moto, &["apply", c.file, "--auto-approve"], vars)
+    bp(&emu, &["apply", c.file, "--auto-approve"], vars)
         .stdout_contains("Apply complete: 0 created, 1 updated, 0 deleted.")
         .run();
-    bp(&moto, &["plan", c.file, "--detailed-exitcode"], vars)
+    bp(&emu, &["plan", c.file, "--detailed-exitcode"], vars)
         .stdout_contains("No changes.")
         .run();
     // 5. a change that forces a replacement, with its reason
     let (rvars, rlines) = c.replace;
     let all: Vec<&str> = vars.iter().chain(rvars.iter()).copied().collect();
-    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], &all)
+    let mut t = bp(&emu, &["plan", c.file, "--detailed-exitcode"], &all)
         .status(2)
         .stdout_contains("1 to replace");
     for l in rlines {
@@ -131,7 +216,7 @@ fn lifecycle(c: &Case) {
     // refuses to)
     let (dvars, dlines) = c.remove;
     let all: Vec<&str> = vars.iter().chain(dvars.iter()).copied().collect();
-    let mut t = bp(&moto, &["plan", c.file, "--detailed-exitcode"], &all);
+    let mut t = bp(&emu, &["plan", c.file, "--detailed-exitcode"], &all);
     for l in dlines {
         t = if c.remove_refused {
             t.status(1).stderr_contains(l)
@@ -143,7 +228,7 @@ fn lifecycle(c: &Case) {
     // 7. destroy leaves the protected resources and lists them; with
     // --include-protected it leaves nothing tagged with the blueprint
     let kept = protected(c.file);
-    let mut t = bp(&moto, &["destroy", c.file, "--auto-approve"], vars).stdout_contains(&format!(
+    let mut t = bp(&emu, &["destroy", c.file, "--auto-approve"], vars).stdout_contains(&format!(
         "Apply complete: 0 created, 0 updated, {} deleted.",
         total - kept
     ));
@@ -153,13 +238,13 @@ fn lifecycle(c: &Case) {
     t.run();
     if kept > 0 {
         assert_eq!(
-            owned_nonzero(&moto, c.blueprint).values().sum::<u64>(),
+            owned_nonzero(moto, c.blueprint).values().sum::<u64>(),
             kept,
             "{}: protected resources left after destroy",
             c.file
         );
         bp(
-            &moto,
+            &emu,
             &["destroy", c.file, "--auto-approve", "--include-protected"],
             vars,
         )
@@ -169,12 +254,18 @@ fn lifecycle(c: &Case) {
         .run();
     }
     assert_eq!(
-        owned_nonzero(&moto, c.blueprint),
+        owned_nonzero(moto, c.blueprint),
         BTreeMap::new(),
         "{}: left after destroy",
         c.file
     );
-    bp(&moto, &["plan", c.file, "--detailed-exitcode"], &[])
+    assert_eq!(
+        in_cluster(&emu.kube, c.blueprint),
+        BTreeMap::new(),
+        "{}: left in the cluster after destroy",
+        c.file
+    );
+    bp(&emu, &["plan", c.file, "--detailed-exitcode"], &[])
         .status(2)
         .stdout_contains(&format!("Plan: {total} to add"))
         .run();
@@ -292,7 +383,8 @@ fn naas_prod() {
 /// no duplicates.
 #[test]
 fn killed_apply_converges_without_duplicates() {
-    let moto = Moto::start();
+    let emu = Emulators::start();
+    let moto = &emu.moto;
     let file = "blueprints/pms.rhai";
     let mut cmd = Command::new(crate::harness::bp());
     cmd.args(["apply", file, "--auto-approve", "--parallelism", "1"])
@@ -303,6 +395,9 @@ fn killed_apply_converges_without_duplicates() {
     for (k, v) in moto.env() {
         cmd.env(k, v);
     }
+    cmd.arg("--kubeconfig")
+        .arg(emu.kube.kubeconfig())
+        .env("SOPS_AGE_KEY_FILE", demo_key());
     let mut child = cmd.spawn().unwrap();
     let reader = BufReader::new(child.stdout.take().unwrap());
     let mut created = 0;
@@ -318,40 +413,42 @@ fn killed_apply_converges_without_duplicates() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(created, 12, "apply ended before it could be killed");
-    let partial = owned_nonzero(&moto, "pms-prod");
+    let partial = owned_nonzero(moto, "pms-prod");
     assert!(partial.values().sum::<u64>() >= 12, "{partial:?}");
 
-    bp(&moto, &["plan", file, "--detailed-exitcode"], &[])
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
         .status(2)
         .run();
-    bp(&moto, &["apply", file, "--auto-approve"], &[])
+    bp(&emu, &["apply", file, "--auto-approve"], &[])
         .stdout_contains("Apply complete")
         .run();
-    bp(&moto, &["plan", file, "--detailed-exitcode"], &[])
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
         .stdout_contains("No changes.")
         .run();
-    assert_eq!(owned_nonzero(&moto, "pms-prod"), declared(file, &[]));
+    let (want_aws, want_k8s) = split(declared(file, &[]));
+    assert_eq!(owned_nonzero(moto, "pms-prod"), want_aws);
+    assert_eq!(in_cluster(&emu.kube, "pms-prod"), want_k8s);
 }
 
 /// Cluster endpoint access and logging change in place.
 #[test]
 fn cluster_settings_update_in_place() {
-    let moto = Moto::start();
+    let emu = Emulators::start();
     let file = "blueprints/eks-intro.rhai";
-    bp(&moto, &["apply", file, "--auto-approve"], &[]).run();
-    bp(&moto, &["plan", file], &["api_cidr=203.0.113.0/24"])
+    bp(&emu, &["apply", file, "--auto-approve"], &[]).run();
+    bp(&emu, &["plan", file], &["api_cidr=203.0.113.0/24"])
         .stdout_contains("  ~ cluster.eks-intro")
         .stdout_contains("      endpoint.public_cidrs: [\"0.0.0.0/0\"] -> [\"203.0.113.0/24\"]\n")
         .stdout_contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.")
         .run();
     bp(
-        &moto,
+        &emu,
         &["apply", file, "--auto-approve"],
         &["api_cidr=203.0.113.0/24"],
     )
     .run();
     bp(
-        &moto,
+        &emu,
         &["plan", file, "--detailed-exitcode"],
         &["api_cidr=203.0.113.0/24"],
     )
@@ -363,15 +460,15 @@ fn cluster_settings_update_in_place() {
 /// place, and apply says clearly what it could not do.
 #[test]
 fn cluster_upgrade_reports_what_the_endpoint_cannot_do() {
-    let moto = Moto::start();
+    let emu = Emulators::start();
     let file = "blueprints/eks-intro.rhai";
-    bp(&moto, &["apply", file, "--auto-approve"], &[]).run();
-    bp(&moto, &["plan", file], &["k8s_version=1.30"])
+    bp(&emu, &["apply", file, "--auto-approve"], &[]).run();
+    bp(&emu, &["plan", file], &["k8s_version=1.30"])
         .stdout_contains("  ~ cluster.eks-intro")
         .stdout_contains("      version: \"1.29\" -> \"1.30\"\n")
         .run();
     bp(
-        &moto,
+        &emu,
         &["apply", file, "--auto-approve"],
         &["k8s_version=1.30"],
     )
@@ -385,27 +482,27 @@ fn cluster_upgrade_reports_what_the_endpoint_cannot_do() {
 /// A saved plan applies exactly, and is refused once live state moved.
 #[test]
 fn saved_plans_apply_exactly_or_not_at_all() {
-    let moto = Moto::start();
+    let emu = Emulators::start();
     let file = "blueprints/eks-intro.rhai";
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("plan.json");
     let saved = saved.to_str().unwrap();
-    bp(&moto, &["plan", file, "-o", saved], &[])
+    bp(&emu, &["plan", file, "-o", saved], &[])
         .stdout_contains("Saved the plan")
         .run();
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(saved).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
-    bp(&moto, &["apply", saved], &[])
+    bp(&emu, &["apply", saved], &[])
         .stdout_contains("Apply complete: 23 created")
         .run();
-    bp(&moto, &["plan", file, "--detailed-exitcode"], &[])
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
         .stdout_contains("No changes.")
         .run();
 
-    bp(&moto, &["plan", file, "-o", saved], &["desired=5"]).run();
-    bp(&moto, &["apply", file, "--auto-approve"], &["desired=4"]).run();
-    bp(&moto, &["apply", saved], &[])
+    bp(&emu, &["plan", file, "-o", saved], &["desired=5"]).run();
+    bp(&emu, &["apply", file, "--auto-approve"], &["desired=4"]).run();
+    bp(&emu, &["apply", saved], &[])
         .status(1)
         .stderr_contains("is stale: what exists in AWS changed since it was made")
         .run();
@@ -413,20 +510,21 @@ fn saved_plans_apply_exactly_or_not_at_all() {
 
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
-    let moto = Moto::start();
-    bp(&moto, &["apply", "blueprints/eks-intro.rhai"], &[])
+    let emu = Emulators::start();
+    let moto = &emu.moto;
+    bp(&emu, &["apply", "blueprints/eks-intro.rhai"], &[])
         .status(1)
         .stdout_contains("Plan: 23 to add")
         .stderr_contains("no terminal to ask for approval: pass --auto-approve")
         .run();
-    assert_eq!(owned_nonzero(&moto, "eks-intro"), BTreeMap::new());
+    assert_eq!(owned_nonzero(moto, "eks-intro"), BTreeMap::new());
 }
 
 #[test]
 fn plan_json_lists_actions_and_counts_requests() {
-    let moto = Moto::start();
+    let emu = Emulators::start();
     let out = bp(
-        &moto,
+        &emu,
         &["plan", "blueprints/eks-intro.rhai", "--json", "-v"],
         &[],
     )
@@ -445,7 +543,8 @@ fn plan_json_lists_actions_and_counts_requests() {
 /// table go; destroy leaves protected resources unless told otherwise.
 #[test]
 fn dynamodb_tables_and_protection() {
-    let moto = Moto::start();
+    let emu = Emulators::start();
+    let moto = &emu.moto;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("audit.rhai");
     let write = |body: &str| std::fs::write(&file, body).unwrap();
@@ -459,7 +558,7 @@ fn dynamodb_tables_and_protection() {
     let run = |args: &[&str]| {
         Test::new()
             .current_dir(dir.path())
-            .moto(&moto)
+            .moto(moto)
             .args(args.iter().copied())
     };
     write(&(table(true, "pay_per_request") + r#"kms_key("k");"#));
