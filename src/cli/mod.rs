@@ -4,7 +4,9 @@ mod apply;
 mod check;
 mod cloud;
 mod destroy;
+mod eks_token;
 mod graph;
+mod kubeconfig;
 mod plan;
 mod repl;
 mod secrets;
@@ -43,6 +45,10 @@ pub enum Command {
     Repl(repl::ReplArgs),
     /// Encrypt, decrypt, edit and rotate sops-format secret files
     Secrets(secrets::SecretsArgs),
+    /// Write or merge kubeconfig entries for the blueprint's clusters
+    Kubeconfig(kubeconfig::KubeconfigArgs),
+    /// Print a bearer token for an EKS cluster (kubectl's credential plugin)
+    EksToken(eks_token::EksTokenArgs),
 }
 
 /// Inputs shared by every command that evaluates a blueprint.
@@ -111,5 +117,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Destroy(a) => destroy::run(&a),
         Command::Repl(a) => repl::run(&a),
         Command::Secrets(a) => secrets::run(&a),
+        Command::Kubeconfig(a) => kubeconfig::run(&a),
+        Command::EksToken(a) => eks_token::run(&a),
     }
 }

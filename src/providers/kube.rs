@@ -28,15 +28,18 @@ pub struct KubeTarget {
 #[derive(Debug, Default)]
 pub struct KubeAccess {
     pub target: KubeTarget,
+    /// The AWS profile, for tokens of native connections.
+    pub profile: Option<String>,
     conns: tokio::sync::Mutex<HashMap<String, Conn>>,
     /// Requests sent to every cluster, for `-v`.
     pub requests: Arc<AtomicUsize>,
 }
 
 impl KubeAccess {
-    pub fn new(target: KubeTarget) -> KubeAccess {
+    pub fn new(target: KubeTarget, profile: Option<String>) -> KubeAccess {
         KubeAccess {
             target,
+            profile,
             ..KubeAccess::default()
         }
     }
@@ -73,7 +76,10 @@ impl Cloud {
         if let Some(c) = conns.get(cluster) {
             return Ok(c.clone());
         }
-        let client = connect(&self.kube.target, cluster).await?;
+        let client = match connect(&self.kube.target, cluster).await? {
+            Some(client) => client,
+            None => self.connect_natively(cluster).await?,
+        };
         let conn = Conn {
             cluster: cluster.to_string(),
             client,
@@ -85,7 +91,164 @@ impl Cloud {
     }
 }
 
+/// What a kubeconfig needs to reach an EKS cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EksEndpoint {
+    pub name: String,
+    pub arn: String,
+    pub endpoint: String,
+    /// The cluster's CA, base64 of PEM, as EKS returns it.
+    pub ca_data: String,
+}
+
+/// How `bp eks-token` is run by kubeconfig users (kubectl, and Blueprint's
+/// own native connections): this program, with the region and profile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenCommand {
+    pub program: String,
+    pub region: String,
+    pub profile: Option<String>,
+}
+
+impl TokenCommand {
+    /// This very program.
+    pub fn current(region: &str, profile: Option<&str>) -> TokenCommand {
+        TokenCommand {
+            program: std::env::current_exe()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "bp".into()),
+            region: region.to_string(),
+            profile: profile.map(str::to_string),
+        }
+    }
+}
+
+/// A kubeconfig with one cluster, user and context per EKS cluster, each
+/// named after the cluster's ARN (as `aws eks update-kubeconfig` names
+/// them), the user getting its token from `bp eks-token`.
+pub fn kubeconfig_for(clusters: &[EksEndpoint], token: &TokenCommand) -> Kubeconfig {
+    use kube::config::{
+        AuthInfo, Cluster, Context, ExecConfig, NamedAuthInfo, NamedCluster, NamedContext,
+    };
+    let mut kc = Kubeconfig {
+        api_version: Some("v1".into()),
+        kind: Some("Config".into()),
+        ..Kubeconfig::default()
+    };
+    for c in clusters {
+        let mut args = vec![
+            "eks-token".to_string(),
+            "--cluster".into(),
+            c.name.clone(),
+            "--region".into(),
+            token.region.clone(),
+        ];
+        if let Some(p) = &token.profile {
+            args.extend(["--profile".into(), p.clone()]);
+        }
+        kc.clusters.push(NamedCluster {
+            name: c.arn.clone(),
+            cluster: Some(Cluster {
+                server: Some(c.endpoint.clone()),
+                certificate_authority_data: Some(c.ca_data.clone()),
+                ..Cluster::default()
+            }),
+            other: Default::default(),
+        });
+        kc.auth_infos.push(NamedAuthInfo {
+            name: c.arn.clone(),
+            auth_info: Some(AuthInfo {
+                exec: Some(ExecConfig {
+                    api_version: Some("client.authentication.k8s.io/v1beta1".into()),
+                    command: Some(token.program.clone()),
+                    args: Some(args),
+                    env: None,
+                    drop_env: None,
+                    install_hint: Some("bp eks-token comes with Blueprint (bp)".into()),
+                    interactive_mode: None,
+                    provide_cluster_info: false,
+                    cluster: None,
+                    other: Default::default(),
+                }),
+                ..AuthInfo::default()
+            }),
+            other: Default::default(),
+        });
+        kc.contexts.push(NamedContext {
+            name: c.arn.clone(),
+            context: Some(Context {
+                cluster: c.arn.clone(),
+                user: Some(c.arn.clone()),
+                ..Context::default()
+            }),
+            other: Default::default(),
+        });
+    }
+    if let Some(first) = clusters.first() {
+        kc.current_context = Some(first.arn.clone());
+    }
+    kc
+}
+
+/// `into` with the entries of `from` added, replacing those of the same name.
+pub fn merge(into: &mut Kubeconfig, from: Kubeconfig) {
+    for c in from.clusters {
+        into.clusters.retain(|x| x.name != c.name);
+        into.clusters.push(c);
+    }
+    for a in from.auth_infos {
+        into.auth_infos.retain(|x| x.name != a.name);
+        into.auth_infos.push(a);
+    }
+    for c in from.contexts {
+        into.contexts.retain(|x| x.name != c.name);
+        into.contexts.push(c);
+    }
+    if into.current_context.is_none() {
+        into.current_context = from.current_context;
+    }
+}
+
 impl Cloud {
+    /// A cluster's endpoint and CA, from DescribeCluster.
+    pub async fn eks_endpoint(&self, cluster: &str) -> Result<EksEndpoint, ProviderError> {
+        let out = self
+            .eks()
+            .describe_cluster()
+            .name(cluster)
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeCluster"))?;
+        let c = out.cluster().ok_or_else(|| {
+            ProviderError::Unexpected(format!("DescribeCluster {cluster} returned no cluster"))
+        })?;
+        let missing = |what: &str| {
+            ProviderError::Unsupported(format!(
+                "cluster {cluster} has no {what} yet (is it ACTIVE?)"
+            ))
+        };
+        Ok(EksEndpoint {
+            name: cluster.to_string(),
+            arn: c.arn().ok_or_else(|| missing("ARN"))?.to_string(),
+            endpoint: c.endpoint().ok_or_else(|| missing("endpoint"))?.to_string(),
+            ca_data: c
+                .certificate_authority()
+                .and_then(|a| a.data())
+                .ok_or_else(|| missing("certificate authority"))?
+                .to_string(),
+        })
+    }
+
+    /// The connection Blueprint builds itself when no kubeconfig context
+    /// names the cluster: the endpoint and CA from DescribeCluster, and a
+    /// token signed natively by `bp eks-token` (refreshed as it expires).
+    async fn connect_natively(&self, cluster: &str) -> Result<kube::Client, ProviderError> {
+        let endpoint = self.eks_endpoint(cluster).await?;
+        let token = TokenCommand::current(&self.region, self.kube.profile.as_deref());
+        let kc = kubeconfig_for(std::slice::from_ref(&endpoint), &token);
+        client_for(kc, &endpoint.arn, cluster).await
+    }
+
     /// The clusters this command has connected to so far.
     pub async fn kube_connections(&self) -> Vec<Conn> {
         self.kube.conns.lock().await.values().cloned().collect()
@@ -147,20 +310,41 @@ fn context_for(kc: &Kubeconfig, target: &KubeTarget, cluster: &str) -> Result<St
         })
 }
 
-async fn connect(target: &KubeTarget, cluster: &str) -> Result<kube::Client, ProviderError> {
+/// A client from the kubeconfig's context for the cluster; `None` when the
+/// kubeconfig names none (and none was asked for with `--kube-context`).
+async fn connect(
+    target: &KubeTarget,
+    cluster: &str,
+) -> Result<Option<kube::Client>, ProviderError> {
     let kc = match &target.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| unreachable(cluster, format!("{}: {e}", path.display())))?,
-        None => Kubeconfig::read().map_err(|e| {
-            unreachable(
-                cluster,
-                format!("no kubeconfig ($KUBECONFIG, ~/.kube/config): {e}"),
-            )
-        })?,
+        None => match Kubeconfig::read() {
+            Ok(kc) => kc,
+            Err(_) if !target.contexts.contains_key(cluster) => return Ok(None),
+            Err(e) => {
+                return Err(unreachable(
+                    cluster,
+                    format!("no kubeconfig ($KUBECONFIG, ~/.kube/config): {e}"),
+                ))
+            }
+        },
     };
-    let context = context_for(&kc, target, cluster).map_err(|m| unreachable(cluster, m))?;
+    let context = match context_for(&kc, target, cluster) {
+        Ok(c) => c,
+        Err(_) if !target.contexts.contains_key(cluster) => return Ok(None),
+        Err(m) => return Err(unreachable(cluster, m)),
+    };
+    client_for(kc, &context, cluster).await.map(Some)
+}
+
+async fn client_for(
+    kc: Kubeconfig,
+    context: &str,
+    cluster: &str,
+) -> Result<kube::Client, ProviderError> {
     let options = KubeConfigOptions {
-        context: Some(context.clone()),
+        context: Some(context.to_string()),
         ..KubeConfigOptions::default()
     };
     let config = kube::Config::from_custom_kubeconfig(kc, &options)

@@ -2,6 +2,7 @@
 //! owner tag), create, update and delete. Only this layer talks to AWS.
 
 pub mod aws;
+pub mod eks_token;
 mod error;
 pub mod inventory;
 pub mod kube;
@@ -118,7 +119,10 @@ impl Cloud {
             wait_timeout,
             poll_interval,
             sdk: conf,
-            kube: Arc::new(kube::KubeAccess::new(target.kube.clone())),
+            kube: Arc::new(kube::KubeAccess::new(
+                target.kube.clone(),
+                target.profile.clone(),
+            )),
             clients: Arc::default(),
         }
     }

@@ -427,6 +427,65 @@ fn objects_in_a_cluster_the_plan_creates() {
     assert!(out.contains("No changes."), "{out}");
     assert!(!out.contains("Not read"), "{out}");
 
+    // `bp kubeconfig` merges an entry for the new cluster into a kubeconfig
+    // that kubectl reads, keeping what was there.
+    let kc = env.dir.path().join("kc.yaml");
+    std::fs::copy(env.kube.kubeconfig(), &kc).unwrap();
+    let kc_arg = kc.to_string_lossy().into_owned();
+    let out = env.bp(&["kubeconfig", "bp.rhai", "-o", &kc_arg], 0);
+    assert!(
+        out.contains("Wrote context arn:aws:eks:us-east-1:"),
+        "{out}"
+    );
+    let view = env
+        .kube
+        .kubectl_output(&["--kubeconfig", &kc_arg, "config", "view", "-o", "json"]);
+    assert!(
+        view.status.success(),
+        "{}",
+        String::from_utf8_lossy(&view.stderr)
+    );
+    let view: serde_json::Value = serde_json::from_slice(&view.stdout).unwrap();
+    let contexts: Vec<&str> = view["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(contexts.contains(&"demo"), "{contexts:?}");
+    let arn = contexts
+        .iter()
+        .find(|c| c.starts_with("arn:aws:eks:us-east-1:") && c.ends_with(":cluster/demo"))
+        .expect("a context named after the cluster's ARN");
+    let user = view["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == *arn)
+        .unwrap();
+    let exec = &user["user"]["exec"];
+    assert_eq!(
+        exec["command"],
+        crate::harness::bp().to_string_lossy().as_ref()
+    );
+    assert_eq!(
+        exec["args"],
+        serde_json::json!(["eks-token", "--cluster", "demo", "--region", "us-east-1"])
+    );
+    let cluster = view["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == *arn)
+        .unwrap();
+    assert!(
+        cluster["cluster"]["server"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"),
+        "{cluster:#}"
+    );
+
     // Destroy deletes the objects before the cluster they live in.
     let out = env.bp(&["destroy", "bp.rhai", "--auto-approve"], 0);
     let ns_done = out.find("- namespace.demo/apps: deleted").unwrap();
@@ -634,4 +693,82 @@ k8s::isolate(ns, ["web", "ingress-nginx"]);
     assert!(policies
         .iter()
         .all(|p| p["depends_on"] == serde_json::json!(["namespace.demo/shop"])));
+}
+
+/// `bp eks-token` is a credential plugin kubectl runs: its token is the
+/// presigned STS GetCallerIdentity URL of `aws eks get-token`, and kubectl
+/// sends it to the cluster.
+#[test]
+fn eks_token_is_a_credential_plugin_kubectl_runs() {
+    use base64::Engine as _;
+    let kube = Kube::start(&["demo"]);
+    let out = Test::new()
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .args(["eks-token", "--cluster", "demo", "--region", "eu-west-1"])
+        .run();
+    let cred: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cred["kind"], "ExecCredential");
+    assert_eq!(cred["apiVersion"], "client.authentication.k8s.io/v1beta1");
+    assert!(cred["status"]["expirationTimestamp"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    let token = cred["status"]["token"].as_str().unwrap();
+    let url = token
+        .strip_prefix("k8s-aws-v1.")
+        .expect("the EKS token prefix");
+    let url = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(url)
+            .unwrap(),
+    )
+    .unwrap();
+    for part in [
+        "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        "X-Amz-Credential=AKIDEXAMPLE%2F",
+        "X-Amz-Expires=60",
+        "X-Amz-SignedHeaders=host%3Bx-k8s-aws-id",
+        "X-Amz-Signature=",
+    ] {
+        assert!(url.contains(part), "{part} missing from {url}");
+    }
+
+    // kubectl runs it from a kubeconfig and reaches the cluster with it.
+    let emulator: serde_json::Value =
+        serde_json::from_str(&kube.kubectl(&["config", "view", "--raw", "-o", "json"])).unwrap();
+    let cluster = &emulator["clusters"][0]["cluster"];
+    let config = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "demo", "cluster": cluster}],
+        "users": [{"name": "demo", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": crate::harness::bp(),
+            "args": ["eks-token", "--cluster", "demo", "--region", "us-east-1"],
+            "env": [
+                {"name": "AWS_ACCESS_KEY_ID", "value": "AKIDEXAMPLE"},
+                {"name": "AWS_SECRET_ACCESS_KEY", "value": "secret"},
+                {"name": "AWS_CONFIG_FILE", "value": "/nonexistent"},
+            ],
+            "interactiveMode": "Never",
+        }}}],
+        "contexts": [{"name": "demo", "context": {"cluster": "demo", "user": "demo"}}],
+        "current-context": "demo",
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let out = kube.kubectl_output(&["--kubeconfig", &path, "get", "namespaces", "-o", "name"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace/kube-system"));
 }
