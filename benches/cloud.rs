@@ -7,9 +7,10 @@ use blueprint::providers::{read_all, Cloud, Target};
 use blueprint::script::{evaluate, Options};
 use blueprint::{apply, plan};
 use std::fmt::Write;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod support;
+use support::moto;
 
 /// A VPC with many subnets and security groups, a cluster with many node groups.
 fn generate(name: &str, subnets: usize, groups: usize, node_groups: usize) -> String {
@@ -43,40 +44,6 @@ fn generate(name: &str, subnets: usize, groups: usize, node_groups: usize) -> St
         );
     }
     s
-}
-
-struct Moto(std::process::Child, String);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server: run scripts/setup.sh first");
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto(child, format!("http://127.0.0.1:{port}"))
 }
 
 async fn run(size: &str, subnets: usize, groups: usize, node_groups: usize) {

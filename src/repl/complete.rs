@@ -105,7 +105,21 @@ pub fn complete(before: &str, names: &Names) -> (usize, Vec<String>) {
             .find(|(n, _)| *n == obj)
             .map(|(_, t)| t.as_str());
         let members: Vec<&str> = match type_name {
-            Some(t) => handles::members(t).to_vec(),
+            Some(t) => {
+                // Its own members, and the methods other kinds add to it
+                // (a cluster's namespace, a namespace's config_map). An
+                // existing cluster has the in-cluster methods of a cluster.
+                let of = if t == "ExistingCluster" { "Cluster" } else { t };
+                let mut m = handles::members(t).to_vec();
+                m.extend(
+                    crate::script::schema::functions()
+                        .filter(|f| f.method_of == Some(of))
+                        .map(|f| f.name),
+                );
+                m.sort_unstable();
+                m.dedup();
+                m
+            }
             None => {
                 let mut all: Vec<&str> = crate::kinds::REGISTRY
                     .iter()
@@ -247,6 +261,7 @@ mod tests {
             vars: vec![
                 ("c".into(), "Cluster".into()),
                 ("network".into(), "Vpc".into()),
+                ("ns".into(), "Namespace".into()),
             ],
         }
     }
@@ -283,6 +298,18 @@ mod tests {
         assert_eq!(c, ["public", "public_cidrs"]);
         let (_, c) = complete("vpc(\"x\", #{\n  ci", &names());
         assert_eq!(c, ["cidr"]);
+    }
+
+    #[test]
+    fn kubernetes_methods_and_their_option_keys() {
+        assert_eq!(complete("c.storage_", &names()).1, ["storage_class"]);
+        assert_eq!(complete("ns.config_", &names()).1, ["config_map"]);
+        assert_eq!(
+            complete("ns.network_policy(\"deny\", #{ pod", &names()).1,
+            ["pod_selector"]
+        );
+        assert_eq!(complete("ns.secret(\"db\", #{ ty", &names()).1, ["type"]);
+        assert_eq!(complete("existing_clu", &names()).1, ["existing_cluster"]);
     }
 
     #[test]

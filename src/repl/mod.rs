@@ -249,10 +249,30 @@ impl Repl {
             Ok(c) => c,
             Err(e) => return Outcome::Error(e),
         };
+        // In-cluster kinds list the clusters the session declares objects in.
+        let in_cluster = crate::kinds::lookup(kind)
+            .is_some_and(|d| matches!(d.read, crate::kinds::Read::InCluster(_)));
+        let clusters: Vec<String> = if in_cluster {
+            crate::providers::kube::clusters(&self.session.graph())
+                .into_keys()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if in_cluster && clusters.is_empty() {
+            return Outcome::Error(format!(
+                "error: :live {kind} lists the clusters this session declares objects in, and it declares none\n  = hint: declare one first, e.g. existing_cluster(\"name\").namespace(\"x\")\n"
+            ));
+        }
         let rt = match self.runtime() {
             Ok(rt) => rt,
             Err(e) => return Outcome::Error(e),
         };
+        for c in &clusters {
+            if let Err(e) = rt.block_on(cloud.kube(c)) {
+                return Outcome::Error(format!("error: {e}\n"));
+            }
+        }
         match rt.block_on(live::list(&cloud, kind, filter)) {
             Ok(rows) => Outcome::Output(live::table(kind, &rows)),
             Err(e) => Outcome::Error(format!("error: {e}\n")),

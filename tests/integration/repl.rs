@@ -156,3 +156,40 @@ fn plain_stdin_evaluates_and_reports_failures() {
         .stderr_contains("error: unknown variable `undefined_thing`")
         .run();
 }
+
+/// `:live` lists in-cluster kinds in the clusters the session declares
+/// objects in, owned or not, filtered by namespace.
+#[test]
+fn live_lists_kubernetes_objects() {
+    let moto = Moto::start();
+    let kube = crate::kube::Kube::start(&["demo"]);
+    kube.kubectl(&["create", "namespace", "shop"]);
+    kube.kubectl(&[
+        "create",
+        "configmap",
+        "foreign",
+        "-n",
+        "shop",
+        "--from-literal=a=1",
+    ]);
+    kube.kubectl(&[
+        "create",
+        "configmap",
+        "elsewhere",
+        "-n",
+        "default",
+        "--from-literal=a=1",
+    ]);
+    let kubeconfig = kube.kubeconfig_arg();
+    Test::new()
+        .current_dir(repo())
+        .moto(&moto)
+        .args(["repl", "--kubeconfig", &kubeconfig])
+        .stdin(":live config_map\nlet ns = existing_cluster(\"demo\").existing_namespace(\"shop\");\nns.config_map(\"mine\", #{ data: #{ a: \"1\" } });\n:live config_map shop\n")
+        .status(1)
+        .stderr_contains("error: :live config_map lists the clusters this session declares objects in, and it declares none")
+        .stdout_contains("shop/foreign")
+        .stdout_contains("cluster demo, namespace shop")
+        .stdout_contains("1 config_map")
+        .run();
+}

@@ -589,7 +589,10 @@ pub async fn list(obj: &ObjectKind, cloud: &Cloud) -> Result<Vec<Row>, ProviderE
                     Some(ns) => format!("{ns}/{name}"),
                     None => name.to_string(),
                 },
-                details: format!("cluster {}", conn.cluster),
+                details: match ns {
+                    Some(ns) => format!("cluster {}, namespace {ns}", conn.cluster),
+                    None => format!("cluster {}", conn.cluster),
+                },
                 owner: (meta["labels"][MANAGED_BY] == "blueprint").then(|| {
                     format!(
                         "{} {}",
