@@ -110,6 +110,15 @@ fn objects_plan_apply_converge_change_prune_and_destroy() {
         assert!(out.contains(a), "{a} missing from:\n{out}");
     }
     assert!(!out.contains("s3cret-PLAIN"), "{out}");
+    for args in [
+        &["plan", "bp.rhai", "--json", "--var", "extra=yes"][..],
+        &["plan", "bp.rhai", "-o", "saved.json", "--var", "extra=yes"][..],
+    ] {
+        let out = env.bp(args, 0);
+        assert!(!out.contains("s3cret-PLAIN"), "{out}");
+    }
+    let saved = std::fs::read_to_string(env.dir.path().join("saved.json")).unwrap();
+    assert!(!saved.contains("s3cret-PLAIN"), "{saved}");
 
     let out = env.bp(
         &["apply", "bp.rhai", "--auto-approve", "--var", "extra=yes"],
@@ -771,4 +780,111 @@ fn eks_token_is_a_credential_plugin_kubectl_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("namespace/kube-system"));
+}
+
+/// Opt-in, against a real cluster: `BP_E2E_KUBECONFIG=path BP_E2E_CONTEXT=ctx
+/// cargo test -- --ignored real_cluster`. AWS stays on the local emulator;
+/// the objects go to a namespace of their own (`bp-e2e-<pid>`), which the
+/// test destroys at the end.
+#[test]
+#[ignore = "needs a real cluster: set BP_E2E_KUBECONFIG"]
+fn real_cluster_plan_apply_and_destroy() {
+    let Some(kubeconfig) = std::env::var_os("BP_E2E_KUBECONFIG") else {
+        panic!("set BP_E2E_KUBECONFIG to the kubeconfig of a disposable cluster");
+    };
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let moto = Moto::start();
+    let ns = format!("bp-e2e-{}", std::process::id());
+    let script = format!(
+        r#"
+let c = existing_cluster("e2e");
+let ns = c.namespace("{ns}", #{{ labels: #{{ purpose: "blueprint-e2e" }} }});
+ns.config_map("settings", #{{ data: #{{ mode: var("mode", "one") }} }});
+ns.secret("token", #{{ data: #{{ value: "e2e-PLAIN" }} }});
+ns.network_policy("default-deny", #{{ policy_types: ["Ingress", "Egress"] }});
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), script).unwrap();
+    let ctx = std::env::var("BP_E2E_CONTEXT")
+        .expect("set BP_E2E_CONTEXT to the kubeconfig context of the cluster");
+    let context = [
+        "--kubeconfig".to_string(),
+        kubeconfig,
+        "--kube-context".to_string(),
+        format!("e2e={ctx}"),
+    ];
+    let run = |args: &[&str], status: i32| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(context.iter().cloned());
+        let out = Test::new()
+            .current_dir(dir.path())
+            .moto(&moto)
+            .args(all)
+            .status(status)
+            .run();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains("e2e-PLAIN"), "{text}");
+        text
+    };
+    run(&["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    let out = run(&["apply", "bp.rhai", "--auto-approve"], 0);
+    assert!(out.contains("4 created"), "{out}");
+    let out = run(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes."), "{out}");
+    let out = run(
+        &["apply", "bp.rhai", "--auto-approve", "--var", "mode=two"],
+        0,
+    );
+    assert!(out.contains("1 updated"), "{out}");
+    let out = run(&["destroy", "bp.rhai", "--auto-approve"], 0);
+    assert!(out.contains("4 deleted"), "{out}");
+}
+
+/// Objects that run pods come after the node groups of the cluster they run
+/// on; other objects need only the cluster.
+#[test]
+fn workloads_wait_for_node_groups() {
+    let out = Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
+    public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets, irsa: false });
+c.node_group("app", #{ instance_types: ["m6i.large"], min: 1, max: 3, desired: 1 });
+let ns = c.namespace("apps");
+ns.manifest(#{ apiVersion: "apps/v1", kind: "Deployment", metadata: #{ name: "web" },
+    spec: #{ selector: #{ matchLabels: #{ app: "web" } },
+             template: #{ metadata: #{ labels: #{ app: "web" } },
+                          spec: #{ containers: [#{ name: "web", image: "nginx" }] } } } });
+ns.config_map("settings", #{ data: #{ a: "1" } });
+"#,
+        )
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deps = |a: &str| -> Vec<String> {
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == a)
+            .unwrap()["depends_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_string())
+            .collect()
+    };
+    let web = deps("manifest.demo/apps/Deployment/web");
+    assert!(web.contains(&"node_group.demo/app".to_string()), "{web:?}");
+    assert!(web.contains(&"namespace.demo/apps".to_string()), "{web:?}");
+    let cm = deps("config_map.demo/apps/settings");
+    assert!(!cm.contains(&"node_group.demo/app".to_string()), "{cm:?}");
+    assert!(cm.contains(&"cluster.demo".to_string()), "{cm:?}");
 }

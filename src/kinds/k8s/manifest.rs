@@ -56,6 +56,17 @@ const NAMESPACED: &[&str] = &[
     "ResourceQuota",
     "Lease",
 ];
+/// Kinds that run pods: on a cluster the blueprint manages, they come after
+/// its node groups and Fargate profiles (declared before them).
+const WORKLOADS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
 const CLUSTER_SCOPED: &[&str] = &[
     "Namespace",
     "Node",
@@ -188,6 +199,17 @@ fn declare_one(
             if r.address.name.contains(&format!("/{CRD}/")) && r_group == group.as_deref() {
                 deps.add(&r.address);
             }
+        }
+    }
+    if WORKLOADS.contains(&kind.as_str()) && cluster.resource.is_some() {
+        let prefix = format!("{}/", cluster.name);
+        let st = state.borrow();
+        for r in st.graph.iter().filter(|r| {
+            (r.address.kind == crate::kinds::eks::node_group::KIND
+                || r.address.kind == crate::kinds::eks::fargate_profile::KIND)
+                && r.address.name.starts_with(&prefix)
+        }) {
+            deps.add(&r.address);
         }
     }
     let crd_group = (kind == CRD)

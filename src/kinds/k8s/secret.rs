@@ -6,7 +6,7 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
-use crate::model::{Kind, Map};
+use crate::model::{Kind, Map, Value};
 use crate::script::schema::{def, req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
@@ -63,10 +63,13 @@ fn secret(
     let mut deps = Deps::default();
     let mut body = Map::new();
     if let Some(v) = super::value(&mut deps, Opts(&opts).get("data")) {
-        body.insert("data".into(), v);
+        body.insert(
+            "data".into(),
+            sensitive(&ns.cluster.name, &ns.name, &name, v),
+        );
     }
     let kind = Opts(&opts).str("type").unwrap_or_else(|| "Opaque".into());
-    body.insert("type".into(), crate::model::Value::Str(kind));
+    body.insert("type".into(), Value::Str(kind));
     let address = declare_object(
         state,
         ctx,
@@ -82,6 +85,34 @@ fn secret(
         },
     )?;
     Ok(Secret(address))
+}
+
+/// Every value of a Secret is sensitive, also one written in the script:
+/// plans, saved plans and logs never show it. A value that is not already
+/// a secret (from `sops_file`) gets a plain hash of where it is and what it
+/// is; the script holds it in clear anyway.
+fn sensitive(cluster: &str, namespace: &str, name: &str, data: Value) -> Value {
+    use sha2::{Digest, Sha256};
+    let Value::Map(m) = data else { return data };
+    Value::Map(
+        m.into_iter()
+            .map(|(k, v)| {
+                if v.is_sensitive() || !v.refs().is_empty() {
+                    return (k, v);
+                }
+                let mut h = Sha256::new();
+                for part in [cluster, namespace, name, k.as_str(), &v.to_string()] {
+                    h.update(part.as_bytes());
+                    h.update([0]);
+                }
+                let secret = Value::Sensitive(crate::model::Secret {
+                    hash: format!("plain-sha256:{}", hex::encode(h.finalize())),
+                    value: Some(Box::new(v)),
+                });
+                (k, secret)
+            })
+            .collect(),
+    )
 }
 
 fn register(engine: &mut Engine, state: &Shared) {
