@@ -508,7 +508,7 @@ fn creation_fields(def: &crate::kinds::KindDef, spec: &Value) -> Vec<FieldDiff> 
             Value::List(l) => l.is_empty(),
             _ => false,
         };
-        if empty && matches!(diff, Some(Diff::Map | Diff::Tree | Diff::SensitiveMap)) {
+        if empty {
             continue;
         }
         let mut fields = Vec::new();

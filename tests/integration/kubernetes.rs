@@ -888,3 +888,109 @@ ns.config_map("settings", #{ data: #{ a: "1" } });
     assert!(!cm.contains(&"node_group.demo/app".to_string()), "{cm:?}");
     assert!(cm.contains(&"cluster.demo".to_string()), "{cm:?}");
 }
+
+/// The trust documents of the emulator's IAM roles, read with boto3.
+fn trust_documents(moto: &Moto) -> serde_json::Value {
+    let script = format!(
+        "import boto3, json\n\
+c = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+print(json.dumps({{r['RoleName']: r['AssumeRolePolicyDocument'] for r in c.list_roles()['Roles']}}))",
+        moto.url
+    );
+    let out = std::process::Command::new(crate::harness::repo().join(".venv/bin/python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The service accounts that assume a role, by their `sub` condition.
+fn subjects(doc: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            s["Condition"]["StringEquals"]
+                .as_object()?
+                .iter()
+                .find(|(k, _)| k.ends_with(":sub"))
+                .and_then(|(_, v)| v.as_str().map(str::to_string))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+const ROLES: &str = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
+    public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets });
+let plain = iam_role("reader", #{ service: "ec2.amazonaws.com" });
+let api = c.irsa_role("api", #{ namespace: "apps", service_account: "api" });
+let ns = c.namespace("apps");
+ns.service_account("api", #{ role: api });
+if var("worker", "yes") == "yes" { ns.service_account("worker", #{ role: api }); }
+ns.service_account("reader", #{ role: plain });
+"#;
+
+/// A service account given a role annotates itself with the role's ARN and
+/// is added to the role's trust: an IRSA role declared for it already
+/// trusts it; another role gets a statement for it.
+#[test]
+fn service_accounts_join_their_roles_trust() {
+    let env = Env::new(ROLES);
+    env.bp(&["apply", "bp.rhai", "--auto-approve"], 0);
+    let docs = trust_documents(&env.moto);
+    assert_eq!(
+        subjects(&docs["api"]),
+        [
+            "system:serviceaccount:apps:api",
+            "system:serviceaccount:apps:worker"
+        ],
+        "{docs:#}"
+    );
+    assert_eq!(
+        subjects(&docs["reader"]),
+        ["system:serviceaccount:apps:reader"],
+        "{docs:#}"
+    );
+    let services: Vec<&serde_json::Value> = docs["reader"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Principal"]["Service"] == "ec2.amazonaws.com")
+        .collect();
+    assert_eq!(services.len(), 1, "the role's own trust stays: {docs:#}");
+    let sa = env
+        .kube
+        .get_json(&["serviceaccount", "reader", "-n", "apps"]);
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .as_str()
+            .unwrap()
+            .ends_with("/reader"),
+        "{sa:#}"
+    );
+    let out = env.bp(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes."), "{out}");
+
+    // Without the worker, its statement leaves the role's trust.
+    let out = env.bp(
+        &["apply", "bp.rhai", "--auto-approve", "--var", "worker=no"],
+        0,
+    );
+    assert!(out.contains("~ iam_role.api"), "{out}");
+    assert!(out.contains("- service_account.demo/apps/worker"), "{out}");
+    let docs = trust_documents(&env.moto);
+    assert_eq!(
+        subjects(&docs["api"]),
+        ["system:serviceaccount:apps:api"],
+        "{docs:#}"
+    );
+}

@@ -366,7 +366,12 @@ fn register_cluster_getters(engine: &mut Engine, state: &Shared) {
     );
 }
 
-fn oidc_provider(state: &Shared, ctx: &NativeCallContext, cluster: &Address) -> Fallible<Address> {
+/// The OIDC provider of a declared cluster with `irsa: true`.
+pub fn oidc_provider(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    cluster: &Address,
+) -> Fallible<Address> {
     let st = state.borrow();
     match st.fact::<ClusterInfo>(cluster) {
         Some(info) if info.irsa => Ok(Address::new(oidc_provider::KIND, &cluster.name)),

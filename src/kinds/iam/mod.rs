@@ -126,6 +126,8 @@ pub fn declare_role(
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(name));
     spec.insert(role.trust.0.into(), role.trust.1);
+    // Kubernetes service accounts given this role add themselves here.
+    spec.insert("service_accounts".into(), Value::List(Vec::new()));
     spec.insert(
         "managed_policies".into(),
         Value::List(managed.iter().map(Value::str).collect()),

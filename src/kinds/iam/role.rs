@@ -47,8 +47,9 @@ pub fn policy_value(doc: &str) -> Value {
         .unwrap_or(Value::Str(text))
 }
 
-/// The trust policy of a role assumed by a Kubernetes service account.
-pub fn irsa_trust(irsa: &Value) -> Result<serde_json::Value, ProviderError> {
+/// The trust statement that lets one Kubernetes service account assume a
+/// role through its cluster's OIDC provider.
+fn web_identity_statement(irsa: &Value) -> Result<serde_json::Value, ProviderError> {
     let get = |k: &str| {
         irsa.get(k)
             .and_then(Value::as_str)
@@ -63,22 +64,26 @@ pub fn irsa_trust(irsa: &Value) -> Result<serde_json::Value, ProviderError> {
         get("service_account")?
     );
     Ok(serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": provider },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": {
-                format!("{host}:sub"): subject,
-                format!("{host}:aud"): "sts.amazonaws.com",
-            } }
-        }]
+        "Effect": "Allow",
+        "Principal": { "Federated": provider },
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": { "StringEquals": {
+            format!("{host}:sub"): subject,
+            format!("{host}:aud"): "sts.amazonaws.com",
+        } }
     }))
 }
 
-/// Reads an IRSA trust policy back into the `irsa` spec shape.
-fn irsa_of(trust: &Value) -> Option<Value> {
-    let st = trust.get("Statement")?.as_list()?.first()?;
+/// The trust policy of a role assumed by a Kubernetes service account.
+pub fn irsa_trust(irsa: &Value) -> Result<serde_json::Value, ProviderError> {
+    Ok(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [web_identity_statement(irsa)?]
+    }))
+}
+
+/// A web-identity trust statement read back into the `irsa` spec shape.
+fn web_identity_of(st: &Value) -> Option<Value> {
     if st.get("Action")?.as_str()? != "sts:AssumeRoleWithWebIdentity" {
         return None;
     }
@@ -94,6 +99,53 @@ fn irsa_of(trust: &Value) -> Option<Value> {
         ("namespace".into(), Value::str(ns)),
         ("service_account".into(), Value::str(sa)),
     ])))
+}
+
+/// Reads an IRSA trust policy back into the `irsa` spec shape.
+#[cfg(test)]
+fn irsa_of(trust: &Value) -> Option<Value> {
+    web_identity_of(trust.get("Statement")?.as_list()?.first()?)
+}
+
+/// A live trust policy in the spec's shape: `irsa` when its first statement
+/// is a service account's, the service accounts added to the role's trust
+/// (`service_accounts`), and the rest as `trust_policy`.
+fn trust_attrs(trust: &Value) -> Map {
+    let mut out = Map::new();
+    let statements = trust
+        .get("Statement")
+        .and_then(Value::as_list)
+        .map(|l| l.to_vec())
+        .unwrap_or_default();
+    let mut web: Vec<Value> = Vec::new();
+    let mut others: Vec<Value> = Vec::new();
+    for (i, st) in statements.iter().enumerate() {
+        match web_identity_of(st) {
+            Some(w) if i == 0 => {
+                out.insert("irsa".into(), w);
+            }
+            Some(w) => web.push(w),
+            None => others.push(st.clone()),
+        }
+    }
+    if !out.contains_key("irsa") {
+        // The document as it is, unless service accounts were added to it.
+        let doc = match (web.is_empty(), trust.as_map()) {
+            (false, Some(m)) => {
+                let mut m = m.clone();
+                m.insert("Statement".into(), Value::List(others));
+                Value::Map(m)
+            }
+            _ => trust.clone(),
+        };
+        out.insert("trust_policy".into(), doc);
+    } else if !others.is_empty() {
+        out.insert("trust_policy".into(), trust.clone());
+    }
+    if !web.is_empty() {
+        out.insert("service_accounts".into(), Value::List(web));
+    }
+    out
 }
 
 pub fn owned(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map)> {
@@ -139,10 +191,7 @@ fn role_live(cloud: &Cloud, r: &RoleDetail) -> Option<Live> {
         .attr("inline_policies", Value::Map(inline))
         .output("name", name)
         .output("arn", r.arn().unwrap_or_default());
-    match irsa_of(&trust) {
-        Some(irsa) => l.attrs.insert("irsa".into(), irsa),
-        None => l.attrs.insert("trust_policy".into(), trust),
-    };
+    l.attrs.extend(trust_attrs(&trust));
     if !tags.is_empty() {
         l.attrs.insert("tags".into(), Value::Map(tags));
     }
@@ -177,20 +226,37 @@ async fn read_roles(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
 }
 
 fn trust_document(r: &Planned) -> Result<String, ProviderError> {
-    if let Some(irsa) = r.spec.get("irsa") {
-        return Ok(irsa_trust(irsa)?.to_string());
+    let mut doc = if let Some(irsa) = r.spec.get("irsa") {
+        irsa_trust(irsa)?
+    } else {
+        let doc = r
+            .spec
+            .get("trust_policy")
+            .ok_or_else(|| ProviderError::Spec(format!("{}: no trust policy", r.address)))?;
+        if !doc.refs().is_empty() {
+            return Err(ProviderError::Spec(format!(
+                "{}: the trust policy is not resolved",
+                r.address
+            )));
+        }
+        doc.to_json()
+    };
+    // The service accounts added with ns.service_account(..., #{ role }).
+    if let Some(accounts) = r.spec.get("service_accounts").and_then(Value::as_list) {
+        let mut extra = Vec::new();
+        for a in accounts {
+            extra.push(web_identity_statement(a)?);
+        }
+        match doc.get_mut("Statement") {
+            Some(serde_json::Value::Array(list)) => list.extend(extra),
+            Some(single) => {
+                let first = single.take();
+                *single = serde_json::Value::Array(std::iter::once(first).chain(extra).collect());
+            }
+            None => doc["Statement"] = serde_json::Value::Array(extra),
+        }
     }
-    let doc = r
-        .spec
-        .get("trust_policy")
-        .ok_or_else(|| ProviderError::Spec(format!("{}: no trust policy", r.address)))?;
-    if !doc.refs().is_empty() {
-        return Err(ProviderError::Spec(format!(
-            "{}: the trust policy is not resolved",
-            r.address
-        )));
-    }
-    Ok(doc.to_json().to_string())
+    Ok(doc.to_string())
 }
 
 pub fn iam_tags(cloud: &Cloud, r: &Planned) -> Vec<Tag> {
@@ -306,7 +372,7 @@ pub async fn update_role(
 ) -> Result<Live, ProviderError> {
     let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
-    if changed("trust_policy") || changed("irsa") {
+    if changed("trust_policy") || changed("irsa") || changed("service_accounts") {
         cloud
             .iam()
             .update_assume_role_policy()
@@ -484,6 +550,7 @@ const FIELDS: &[Field] = &[
         Field::new("namespace"),
         Field::new("service_account"),
     ])),
+    Field::new("service_accounts").set().refers(),
     Field::new("managed_policies").set(),
     Field::new("inline_policies").map(),
     TAGS,

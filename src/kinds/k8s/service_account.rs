@@ -1,7 +1,7 @@
 //! Service accounts: `ns.service_account(name, #{ role?, labels?, annotations?, adopt? })`.
-//! `role` (the handle of `c.irsa_role(...)`) sets the
-//! `eks.amazonaws.com/role-arn` annotation; the role must trust this
-//! service account.
+//! `role` (an `iam_role` handle, or the handle of `c.irsa_role(...)`) sets
+//! the `eks.amazonaws.com/role-arn` annotation and adds the service account
+//! to that role's trust.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
@@ -30,7 +30,11 @@ pub static OBJ: ObjectKind = ObjectKind {
 crate::handle_type!(ServiceAccount);
 
 const OPTS: &[Opt] = &[
-    opt("role", Ty::Handle(crate::kinds::iam::role::KIND), "the IAM role the pods assume (IRSA): the handle of c.irsa_role(...) for this service account"),
+    opt(
+        "role",
+        Ty::Handle(crate::kinds::iam::role::KIND),
+        "the IAM role the pods assume (IRSA); the service account is added to its trust",
+    ),
     LABELS_OPT,
     ANNOTATIONS_OPT,
     ADOPT_OPT,
@@ -59,7 +63,7 @@ fn service_account(
         .get("role")
         .and_then(crate::script::handles::address_of)
     {
-        check_trust(state, ctx, &role, ns, &name)?;
+        trust(state, ctx, &role, ns, &name)?;
         deps.add(&role);
         annotations.insert(
             ROLE_ANNOTATION.into(),
@@ -89,51 +93,78 @@ fn service_account(
 /// The annotation EKS reads to give a service account's pods a role.
 pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
-/// The role must be an IRSA role that trusts this service account.
-fn check_trust(
+/// The role trusts this service account: an IRSA role declared for it
+/// already does; any other role declared in the blueprint gets a trust
+/// statement for it (`service_accounts` in the role's spec), through the
+/// OIDC provider of the cluster it runs in.
+fn trust(
     state: &Shared,
     ctx: &NativeCallContext,
     role: &Address,
     ns: &NamespaceRef,
     name: &str,
 ) -> Fallible<()> {
-    let st = state.borrow();
-    let irsa = st
-        .graph
-        .get(role)
-        .and_then(|r| r.spec.get("irsa"))
-        .and_then(Value::as_map)
-        .cloned();
-    let Some(irsa) = irsa else {
-        return Err(fail(
-            ctx,
-            Problem::new(format!(
-                "{role} is not assumable by service accounts (it has no IRSA trust)"
-            ))
-            .hint(format!(
-                "declare it with c.irsa_role(..., #{{ namespace: \"{}\", service_account: \"{name}\", ... }})",
-                ns.name
-            )),
-        ));
+    let irsa = {
+        let st = state.borrow();
+        let Some(r) = st.graph.get(role) else {
+            return Err(fail(
+                ctx,
+                Problem::new(format!("{role} is not declared (yet)"))
+                    .hint("declare the role before the service account that uses it"),
+            ));
+        };
+        r.spec.get("irsa").and_then(Value::as_map).cloned()
     };
-    let get = |k: &str| {
-        irsa.get(k)
+    let get = |m: &Map, k: &str| {
+        m.get(k)
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string()
     };
-    if get("namespace") != ns.name || get("service_account") != name {
+    if let Some(irsa) = &irsa {
+        if get(irsa, "namespace") == ns.name && get(irsa, "service_account") == name {
+            return Ok(());
+        }
+    }
+    let Some(cluster) = &ns.cluster.resource else {
         return Err(fail(
             ctx,
             Problem::new(format!(
-                "{role} trusts the service account {}/{}, not {}/{name}",
-                get("namespace"),
-                get("service_account"),
-                ns.name
+                "{role} cannot trust a service account of {}: this blueprint does not declare that cluster's OIDC provider",
+                ns.cluster.name
             ))
-            .hint("give the role's namespace and service_account the same names as this service account"),
+            .hint(format!(
+                "declare the role with c.irsa_role(..., #{{ namespace: \"{}\", service_account: \"{name}\" }})",
+                ns.name
+            )),
         ));
+    };
+    let provider = crate::kinds::eks::oidc_provider(state, ctx, cluster)?;
+    let entry = Value::Map(Map::from([
+        ("provider".into(), crate::script::state::ref_to(&provider)),
+        (
+            "issuer".into(),
+            Value::Ref(crate::model::Ref {
+                address: cluster.clone(),
+                attr: "oidc_issuer".into(),
+            }),
+        ),
+        ("namespace".into(), Value::str(&ns.name)),
+        ("service_account".into(), Value::str(name)),
+    ]));
+    let mut st = state.borrow_mut();
+    let r = st.graph.get_mut(role).expect("checked above");
+    let list = r
+        .spec
+        .entry("service_accounts".into())
+        .or_insert_with(|| Value::List(Vec::new()));
+    if let Value::List(l) = list {
+        if !l.contains(&entry) {
+            l.push(entry);
+        }
     }
+    r.depends_on.insert(provider);
+    r.depends_on.insert(cluster.clone());
     Ok(())
 }
 
