@@ -206,17 +206,8 @@ fn planned(
     let outputs = known_outputs(state);
     let known: HashMap<Address, &BTreeMap<String, String>> =
         outputs.iter().map(|(a, o)| (a.clone(), o)).collect();
-    let revealed = resolve(&Value::Map(r.spec.clone()), &known)
-        .reveal()
-        .map_err(|e| ProviderError::Spec(format!("{address}: {e}")))?;
-    let spec = match revealed {
-        Value::Map(m) => m,
-        _ => unreachable!("a map resolves to a map"),
-    };
-    Ok(Planned {
-        address: address.clone(),
-        spec,
-    })
+    Planned::reveal(address, &resolve(&Value::Map(r.spec.clone()), &known))
+        .map_err(|e| ProviderError::Spec(format!("{address}: {e}")))
 }
 
 async fn run_op(

@@ -10,6 +10,7 @@
 
 pub mod dynamodb_table;
 pub mod eks;
+pub mod helm_release;
 pub mod iam;
 pub mod k8s;
 pub mod kms_key;
@@ -51,6 +52,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &k8s::cluster_role_binding::DEF,
     &k8s::storage_class::DEF,
     &k8s::manifest::DEF,
+    &helm_release::DEF,
 ];
 
 /// How the REPL shows the values families define (`rule(...)`, `taint(...)`).
@@ -114,6 +116,11 @@ pub type CheckFn = for<'a> fn(
 pub struct InCluster {
     pub read: ClusterReadFn,
     pub check: CheckFn,
+    /// The check needs neither the resources it depends on nor values
+    /// known only after apply (Helm: the tool and the release's owner), so
+    /// it runs for every create and update; otherwise (a server dry run)
+    /// those are checked when applied.
+    pub independent: bool,
 }
 
 impl KindDef {

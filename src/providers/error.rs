@@ -26,6 +26,9 @@ pub enum ProviderError {
         reason: String,
         message: String,
     },
+    /// helm failed: what was asked, and what helm said.
+    #[error("{what}: helm failed:\n{stderr}")]
+    Helm { what: String, stderr: String },
     #[error("timed out waiting for {0}")]
     Timeout(String),
     #[error("{0}")]

@@ -22,6 +22,8 @@ pub struct KubeTarget {
     pub contexts: BTreeMap<String, String>,
     /// Take over fields another field manager owns (`--force-conflicts`).
     pub force_conflicts: bool,
+    /// The helm to run (`--helm`, `BP_HELM`), else `helm` on PATH.
+    pub helm: Option<PathBuf>,
 }
 
 /// The connections of one command, by cluster name.
@@ -33,6 +35,8 @@ pub struct KubeAccess {
     conns: tokio::sync::Mutex<HashMap<String, Conn>>,
     /// Requests sent to every cluster, for `-v`.
     pub requests: Arc<AtomicUsize>,
+    /// The helm found on first use (Helm releases).
+    helm: tokio::sync::OnceCell<super::helm::Helm>,
 }
 
 impl KubeAccess {
@@ -49,6 +53,10 @@ impl KubeAccess {
 #[derive(Clone)]
 pub struct Conn {
     pub cluster: String,
+    /// A kubeconfig with only this cluster's context (for helm), and the
+    /// context's name.
+    pub kubeconfig: Arc<Kubeconfig>,
+    pub context: String,
     client: kube::Client,
     requests: Arc<AtomicUsize>,
     /// Resource lists by `apiVersion`, as discovery found them.
@@ -70,18 +78,29 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Cloud {
+    /// The helm that installs releases, found and checked once per command.
+    pub async fn helm(&self) -> Result<super::helm::Helm, ProviderError> {
+        self.kube
+            .helm
+            .get_or_try_init(|| super::helm::find(self.kube.target.helm.as_deref()))
+            .await
+            .cloned()
+    }
+
     /// The connection to a cluster, made once per command.
     pub async fn kube(&self, cluster: &str) -> Result<Conn, ProviderError> {
         let mut conns = self.kube.conns.lock().await;
         if let Some(c) = conns.get(cluster) {
             return Ok(c.clone());
         }
-        let client = match connect(&self.kube.target, cluster).await? {
-            Some(client) => client,
+        let (client, kubeconfig, context) = match connect(&self.kube.target, cluster).await? {
+            Some(found) => found,
             None => self.connect_natively(cluster).await?,
         };
         let conn = Conn {
             cluster: cluster.to_string(),
+            kubeconfig: Arc::new(kubeconfig),
+            context,
             client,
             requests: self.kube.requests.clone(),
             discovered: Arc::default(),
@@ -242,11 +261,12 @@ impl Cloud {
     /// The connection Blueprint builds itself when no kubeconfig context
     /// names the cluster: the endpoint and CA from DescribeCluster, and a
     /// token signed natively by `bp eks-token` (refreshed as it expires).
-    async fn connect_natively(&self, cluster: &str) -> Result<kube::Client, ProviderError> {
+    async fn connect_natively(&self, cluster: &str) -> Result<Connected, ProviderError> {
         let endpoint = self.eks_endpoint(cluster).await?;
         let token = TokenCommand::current(&self.region, self.kube.profile.as_deref());
         let kc = kubeconfig_for(std::slice::from_ref(&endpoint), &token);
-        client_for(kc, &endpoint.arn, cluster).await
+        let client = client_for(kc.clone(), &endpoint.arn, cluster).await?;
+        Ok((client, kc, endpoint.arn))
     }
 
     /// The clusters this command has connected to so far.
@@ -310,12 +330,42 @@ fn context_for(kc: &Kubeconfig, target: &KubeTarget, cluster: &str) -> Result<St
         })
 }
 
+/// A connection made from a kubeconfig: the client, the kubeconfig reduced
+/// to its context, and the context's name.
+type Connected = (kube::Client, Kubeconfig, String);
+
+/// The kubeconfig with only `context`, its cluster and its user.
+fn minimal(kc: &Kubeconfig, context: &str) -> Kubeconfig {
+    let ctx = kc.contexts.iter().find(|c| c.name == context).cloned();
+    let (cluster, user) = ctx
+        .as_ref()
+        .and_then(|c| c.context.as_ref())
+        .map(|c| (c.cluster.clone(), c.user.clone().unwrap_or_default()))
+        .unwrap_or_default();
+    Kubeconfig {
+        api_version: Some("v1".into()),
+        kind: Some("Config".into()),
+        clusters: kc
+            .clusters
+            .iter()
+            .filter(|c| c.name == cluster)
+            .cloned()
+            .collect(),
+        auth_infos: kc
+            .auth_infos
+            .iter()
+            .filter(|a| a.name == user)
+            .cloned()
+            .collect(),
+        contexts: ctx.into_iter().collect(),
+        current_context: Some(context.to_string()),
+        ..Kubeconfig::default()
+    }
+}
+
 /// A client from the kubeconfig's context for the cluster; `None` when the
 /// kubeconfig names none (and none was asked for with `--kube-context`).
-async fn connect(
-    target: &KubeTarget,
-    cluster: &str,
-) -> Result<Option<kube::Client>, ProviderError> {
+async fn connect(target: &KubeTarget, cluster: &str) -> Result<Option<Connected>, ProviderError> {
     let kc = match &target.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| unreachable(cluster, format!("{}: {e}", path.display())))?,
@@ -335,7 +385,9 @@ async fn connect(
         Err(_) if !target.contexts.contains_key(cluster) => return Ok(None),
         Err(m) => return Err(unreachable(cluster, m)),
     };
-    client_for(kc, &context, cluster).await.map(Some)
+    let small = minimal(&kc, &context);
+    let client = client_for(kc, &context, cluster).await?;
+    Ok(Some((client, small, context)))
 }
 
 async fn client_for(

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod eks_token;
 mod error;
+pub mod helm;
 pub mod inventory;
 pub mod kube;
 
@@ -194,9 +195,52 @@ impl Cloud {
 pub struct Planned {
     pub address: Address,
     pub spec: Map,
+    /// The clear text of the spec's sensitive values, to keep them out of
+    /// what tools print back (helm's errors).
+    pub secrets: Vec<String>,
 }
 
 impl Planned {
+    /// A resolved spec with its secrets revealed for the API call.
+    pub fn reveal(address: &Address, resolved: &Value) -> Result<Planned, String> {
+        fn collect(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Sensitive(s) => {
+                    if let Some(inner) = &s.value {
+                        match inner.reveal() {
+                            Ok(Value::Str(t)) => out.push(t),
+                            Ok(other) => out.push(other.to_string()),
+                            Err(_) => {}
+                        }
+                    }
+                }
+                Value::List(l) => l.iter().for_each(|x| collect(x, out)),
+                Value::Map(m) => m.values().for_each(|x| collect(x, out)),
+                _ => {}
+            }
+        }
+        let mut secrets = Vec::new();
+        collect(resolved, &mut secrets);
+        secrets.retain(|s| !s.is_empty());
+        match resolved.reveal()? {
+            Value::Map(spec) => Ok(Planned {
+                address: address.clone(),
+                spec,
+                secrets,
+            }),
+            _ => Err(format!("{address}: the spec is not a map")),
+        }
+    }
+
+    /// `text` with every secret of the spec replaced by `(sensitive)`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            out = out.replace(s.as_str(), "(sensitive)");
+        }
+        out
+    }
+
     /// The value of a spec field. Asking for a field the kind's schema does
     /// not have is an error, never a silent empty value.
     pub fn get(&self, k: &str) -> Result<Option<&Value>, ProviderError> {

@@ -7,6 +7,7 @@ mod moto;
 mod check;
 mod errors;
 mod graph;
+mod helm;
 mod kubernetes;
 mod lifecycle;
 mod repl;

@@ -710,7 +710,11 @@ fn list<'a>(_cloud: &'a Cloud) -> BoxFuture<'a, Result<Vec<Row>, ProviderError>>
     })
 }
 
-static IN_CLUSTER: InCluster = InCluster { read, check };
+static IN_CLUSTER: InCluster = InCluster {
+    read,
+    check,
+    independent: false,
+};
 
 const FIELDS: &[Field] = &[
     Field::new("api_version").diff(Diff::Local),

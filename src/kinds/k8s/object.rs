@@ -663,7 +663,11 @@ macro_rules! object_kind {
         > {
             Box::pin($crate::kinds::k8s::object::list(&$obj, cloud))
         }
-        static IN_CLUSTER: $crate::kinds::InCluster = $crate::kinds::InCluster { read, check };
+        static IN_CLUSTER: $crate::kinds::InCluster = $crate::kinds::InCluster {
+            read,
+            check,
+            independent: false,
+        };
     };
 }
 
