@@ -118,6 +118,82 @@ async fn run() {
     );
 }
 
+/// 20 Helm releases of the fixture chart, from a chart folder.
+async fn releases() {
+    let m = support::moto();
+    let k = support::kube(&["bench"]);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("charts/demo");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/charts/demo");
+    for f in [
+        "Chart.yaml",
+        "values.yaml",
+        "templates/configmap.yaml",
+        "templates/secret.yaml",
+    ] {
+        std::fs::copy(format!("{fixture}/{f}"), chart.join(f)).unwrap();
+    }
+    let mut s = String::from(
+        "blueprint_name(\"bench-helm\");\nlet c = existing_cluster(\"bench\");\nc.namespace(\"apps\");\n",
+    );
+    for i in 0..20 {
+        let _ = writeln!(
+            s,
+            "c.helm_release(\"r{i}\", #{{ namespace: \"apps\", chart: \"./charts/demo\", values: #{{ greeting: \"hi {i}\", replicas: {i} }} }});"
+        );
+    }
+    let path = dir.path().join("bench.rhai");
+    std::fs::write(&path, s).unwrap();
+    let eval = evaluate(
+        &path,
+        &Options {
+            region: "us-east-1".into(),
+            ..Options::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    let target = Target {
+        region: "us-east-1".into(),
+        endpoint_url: Some(m.1.clone()),
+        kube: KubeTarget {
+            kubeconfig: Some(k.kubeconfig()),
+            helm: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/helm").into()),
+            ..KubeTarget::default()
+        },
+        ..Target::default()
+    };
+    let cloud = Cloud::connect(&target, &eval.name).await;
+    let kube_requests = || cloud.kube.requests.load(Ordering::Relaxed);
+    let t = Instant::now();
+    let live = read_all(&cloud, &eval.graph).await.unwrap().live;
+    let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+    let report = apply::apply(&cloud, &p, &eval.graph, &live, 10, |_| {}).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    let apply_time = t.elapsed();
+    let mut times = Vec::new();
+    let mut requests = 0;
+    for _ in 0..5 {
+        let before = kube_requests();
+        let t = Instant::now();
+        let live = read_all(&cloud, &eval.graph).await.unwrap().live;
+        let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+        times.push(t.elapsed());
+        requests = kube_requests() - before;
+        assert!(!p.has_changes(), "not converged: {:?}", p.changes.first());
+    }
+    times.sort();
+    println!(
+        "20 Helm releases | apply from empty {:.2} s (20 helm processes) | no-op plan (AWS and cluster reads, no helm process) median {:.0} ms (min {:.0} ms), {} Kubernetes requests",
+        apply_time.as_secs_f64(),
+        times[2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3,
+        requests
+    );
+}
+
 fn main() {
-    tokio::runtime::Runtime::new().unwrap().block_on(run());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(run());
+    rt.block_on(releases());
 }

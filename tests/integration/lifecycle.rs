@@ -21,11 +21,69 @@ struct Case {
     remove_refused: bool,
 }
 
-/// The AWS emulator, and a Kubernetes emulator with a kubeconfig context
-/// named after each seed's cluster.
+/// The AWS emulator, a Kubernetes emulator with a kubeconfig context named
+/// after each seed's cluster, and a chart repository serving stand-ins for
+/// the charts the seeds install (tests/support/chart_repo.py).
 struct Emulators {
     moto: Moto,
     kube: Kube,
+    charts: Charts,
+}
+
+/// The stand-in chart repository.
+struct Charts {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Drop for Charts {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The charts the seed blueprints install, at their pinned versions.
+const SEED_CHARTS: &[&str] = &[
+    "cluster-autoscaler@9.37.0",
+    "prometheus@25.27.0",
+    "grafana@8.5.1",
+    "fluent-bit@0.47.7",
+    "aws-load-balancer-controller@1.8.1",
+    "jupyterhub@3.3.7",
+];
+
+impl Charts {
+    fn start() -> Charts {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(repo().join(".venv-kube/bin/python"))
+            .arg(repo().join("tests/support/chart_repo.py"))
+            .arg("--helm")
+            .arg(repo().join(".tools/helm"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(SEED_CHARTS)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the chart repository");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("chart repository at ")
+            .unwrap_or_else(|| panic!("the chart repository did not start: {line:?}"))
+            .to_string();
+        Charts {
+            child,
+            _dir: dir,
+            url,
+        }
+    }
 }
 
 impl Emulators {
@@ -33,6 +91,7 @@ impl Emulators {
         Emulators {
             moto: Moto::start(),
             kube: Kube::start(&["pms-prod", "naas-prod", "digibee", "eks-intro", "harmonix"]),
+            charts: Charts::start(),
         }
     }
 }
@@ -50,6 +109,10 @@ fn bp(emu: &Emulators, args: &[&str], vars: &[&str]) -> Test {
     if matches!(args[0], "plan" | "apply" | "destroy") {
         all.push("--kubeconfig".into());
         all.push(emu.kube.kubeconfig_arg());
+        all.push("--helm".into());
+        all.push(repo().join(".tools/helm").to_string_lossy().into_owned());
+        all.push("--var".into());
+        all.push(format!("chart_repo={}", emu.charts.url));
     }
     for v in vars {
         all.push("--var".into());
@@ -75,6 +138,7 @@ const IN_CLUSTER: &[&str] = &[
     "cluster_role_binding",
     "storage_class",
     "manifest",
+    "helm_release",
 ];
 
 /// What a blueprint owns in the Kubernetes emulator, per kind, as the real
@@ -95,6 +159,29 @@ fn in_cluster(kube: &Kube, blueprint: &str) -> BTreeMap<String, u64> {
         };
         let kind = address.split('.').next().unwrap().to_string();
         *counts.entry(kind).or_insert(0) += 1;
+    }
+    // Helm releases, as helm itself lists them.
+    let out = Command::new(repo().join(".tools/helm"))
+        .args([
+            "--kubeconfig",
+            &kube.kubeconfig_arg(),
+            "list",
+            "-A",
+            "-a",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let releases: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = releases.as_array().map(Vec::len).unwrap_or(0) as u64;
+    if n > 0 {
+        counts.insert("helm_release".into(), n);
     }
     counts
 }
@@ -397,6 +484,9 @@ fn killed_apply_converges_without_duplicates() {
     }
     cmd.arg("--kubeconfig")
         .arg(emu.kube.kubeconfig())
+        .arg("--helm")
+        .arg(repo().join(".tools/helm"))
+        .args(["--var", &format!("chart_repo={}", emu.charts.url)])
         .env("SOPS_AGE_KEY_FILE", demo_key());
     let mut child = cmd.spawn().unwrap();
     let reader = BufReader::new(child.stdout.take().unwrap());
