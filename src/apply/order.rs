@@ -220,6 +220,7 @@ mod tests {
                     reason: None,
                     fields: vec![],
                     id: None,
+                    notes: vec![],
                 })
                 .collect(),
             unchanged: 0,

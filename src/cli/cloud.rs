@@ -149,7 +149,7 @@ pub fn make_plan(
         let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);
         plan.unread = reading.unread;
         refuse_protected(&plan)?;
-        check_in_cluster(&cloud, &plan, &eval.graph, &live).await?;
+        check_in_cluster(&cloud, &mut plan, &eval.graph, &live).await?;
         plan.source = Some(plan::Source {
             file: script.file.clone(),
             vars: options.vars.clone(),
@@ -172,7 +172,7 @@ pub fn make_plan(
 /// the same plan creates.
 async fn check_in_cluster(
     cloud: &Cloud,
-    plan: &Plan,
+    plan: &mut Plan,
     graph: &blueprint::model::Graph,
     live: &[blueprint::model::Live],
 ) -> Result<()> {
@@ -203,7 +203,7 @@ async fn check_in_cluster(
         }
         providers::Planned::reveal(a, &spec).ok()
     };
-    let checks = plan.changes.iter().filter_map(|c| {
+    let checks = plan.changes.iter().enumerate().filter_map(|(i, c)| {
         let Read::InCluster(k) = c.address.kind.def().read else {
             return None;
         };
@@ -222,16 +222,19 @@ async fn check_in_cluster(
         let planned = resolved(&c.address, k.independent)?;
         let current = live.iter().find(|l| l.address == c.address);
         Some(async move {
-            (k.check)(cloud, &planned, current)
+            let notes = (k.check)(cloud, &planned, current)
                 .await
-                .map_err(|e| format!("  {}: {e}", c.address))
+                .map_err(|e| format!("  {}: {e}", c.address))?;
+            Ok::<_, String>((i, notes))
         })
     });
-    let failures: Vec<String> = futures::future::join_all(checks)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+    let mut failures = Vec::new();
+    for result in futures::future::join_all(checks).await {
+        match result {
+            Ok((i, notes)) => plan.changes[i].notes = notes,
+            Err(e) => failures.push(e),
+        }
+    }
     if failures.is_empty() {
         return Ok(());
     }

@@ -105,12 +105,13 @@ pub type ClusterReadFn = for<'a> fn(
     &'a crate::providers::kube::Conn,
     &'a crate::model::Graph,
 ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
-/// A check of a planned create or update against the server (a dry run).
+/// A check of a planned create or update against the server (a dry run);
+/// what it returns is shown under the change (a Helm manifest diff).
 pub type CheckFn = for<'a> fn(
     &'a Cloud,
     &'a Planned,
     Option<&'a Live>,
-) -> BoxFuture<'a, Result<(), ProviderError>>;
+) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
 
 /// How an in-cluster kind is read and checked.
 pub struct InCluster {

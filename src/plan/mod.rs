@@ -87,6 +87,10 @@ pub struct Change {
     /// The live resource's id, for updates, replacements and deletes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// What the provider found while checking the change (a Helm release's
+    /// manifest diff), shown under it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A desired resource as saved in a plan file.
@@ -322,6 +326,7 @@ pub fn compute_with(
             reason: Some(reason),
             fields: Vec::new(),
             id: Some(l.id.clone()),
+            notes: Vec::new(),
         });
     }
     Plan {
@@ -452,6 +457,7 @@ fn compare(
             reason: None,
             fields: creation_fields(r.address.kind.def(), &resolved),
             id: None,
+            notes: Vec::new(),
         });
     };
     let def = r.address.kind.def();
@@ -484,6 +490,7 @@ fn compare(
         reason,
         fields,
         id: Some(l.id.clone()),
+        notes: Vec::new(),
     })
 }
 

@@ -96,6 +96,11 @@ fn change(out: &mut String, c: &Change) {
     for f in &c.fields {
         field(out, f, c.action);
     }
+    for n in &c.notes {
+        for line in n.lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
 }
 
 /// The summary line.
@@ -201,6 +206,7 @@ mod tests {
                     forces_replacement: false,
                 }],
                 id: Some("app".into()),
+                notes: vec![],
             },
             Change {
                 address: Address::new(Kind::new("widget"), "demo/private-a"),
@@ -217,6 +223,7 @@ mod tests {
                     forces_replacement: true,
                 }],
                 id: Some("subnet-1".into()),
+                notes: vec![],
             },
             Change {
                 address: Address::new(Kind::new("lock"), "old"),
@@ -225,6 +232,7 @@ mod tests {
                 reason: Some(Reason::NotDeclared),
                 fields: vec![],
                 id: Some("k-1".into()),
+                notes: vec![],
             },
         ]);
         let text = human(&p);

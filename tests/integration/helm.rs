@@ -332,6 +332,11 @@ fn releases_install_change_upgrade_fail_and_uninstall() {
     let out = env.bp(&["plan", "bp.rhai", "--var", "greeting=yo"], 0);
     assert!(out.contains("~ helm_release.demo/apps/web"), "{out}");
     assert!(out.contains("values.greeting: \"hi\" -> \"yo\""), "{out}");
+    // The manifest diff, like helm-diff: the chart rendered with the new
+    // values, object by object against the release's stored manifest.
+    assert!(out.contains("ConfigMap apps/web-config (changed)"), "{out}");
+    assert!(out.contains("-   greeting: hi"), "{out}");
+    assert!(out.contains("+   greeting: yo"), "{out}");
     assert!(
         out.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."),
         "{out}"
@@ -367,6 +372,11 @@ fn releases_install_change_upgrade_fail_and_uninstall() {
         out.contains("values.password: (sensitive) -> (sensitive)"),
         "{out}"
     );
+    assert!(
+        out.contains("Secret apps/web-credentials (changed)"),
+        "{out}"
+    );
+    assert!(out.contains("+   password: (sensitive, changed)"), "{out}");
     let mut args = vec!["apply", "bp.rhai", "--auto-approve"];
     args.extend(vars);
     env.bp(&args, 0);
@@ -391,6 +401,24 @@ fn releases_install_change_upgrade_fail_and_uninstall() {
     let out = env.bp(&args, 0);
     assert!(out.contains("~ helm_release.demo/apps/broken"), "{out}");
     assert!(out.contains("status: \"failed\" -> \"deployed\""), "{out}");
+
+    // Without the chart repository the manifests cannot be rendered: the
+    // plan says so and still shows the values.
+    let mut args = vec!["plan", "bp.rhai"];
+    args.extend(vars);
+    args.extend(["--var", "greeting=offline", "--var", "broken=yes"]);
+    let mut env = env;
+    let _ = env.charts.server.kill();
+    let _ = env.charts.server.wait();
+    let out = env.bp(&args, 0);
+    assert!(
+        out.contains("values.greeting: \"yo\" -> \"offline\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("manifests not compared: helm template failed"),
+        "{out}"
+    );
 
     // Removal uninstalls; destroy uninstalls the rest.
     let mut args = vec!["apply", "bp.rhai", "--auto-approve", "--var", "local=no"];

@@ -445,20 +445,198 @@ async fn refuse_foreign(cloud: &Cloud, conn: &Conn, r: &Planned) -> Result<(), P
     }
 }
 
+/// Before an install or upgrade: helm is there and recent enough, the
+/// release is not someone else's, and, for an upgrade, the manifest diff.
 fn check<'a>(
     cloud: &'a Cloud,
     r: &'a Planned,
     live: Option<&'a Live>,
-) -> BoxFuture<'a, Result<(), ProviderError>> {
+) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
     Box::pin(async move {
         cloud.helm().await?;
         let (cluster, _, _) = locate(&r.address)?;
         let conn = cloud.kube(cluster).await?;
         if live.is_none() {
             refuse_foreign(cloud, &conn, r).await?;
+            return Ok(Vec::new());
         }
-        Ok(())
+        Ok(manifest_diff(cloud, &conn, r).await)
     })
+}
+
+/// The chart arguments of `helm upgrade` and `helm template`: the chart
+/// (path, reference or name with `--repo`) and `--version`.
+fn chart_args(r: &Planned) -> Result<Vec<String>, ProviderError> {
+    let str_of = |k: &str| {
+        r.spec
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let source = str_of("source");
+    if let Some(path) = source.strip_prefix("path:") {
+        Ok(vec![path.into()])
+    } else if let Some(reference) = source.strip_prefix("oci:") {
+        Ok(vec![
+            reference.into(),
+            "--version".into(),
+            str_of("version"),
+        ])
+    } else if let Some(repo) = source.strip_prefix("repo:") {
+        Ok(vec![
+            str_of("chart"),
+            "--repo".into(),
+            repo.into(),
+            "--version".into(),
+            str_of("version"),
+        ])
+    } else {
+        Err(ProviderError::Spec(format!(
+            "{}: no chart source",
+            r.address
+        )))
+    }
+}
+
+/// The objects of a multi-document manifest by `Kind namespace/name`.
+fn objects(manifest: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(manifest).unwrap_or_default();
+    docs.into_iter()
+        .filter(|d| d.is_object())
+        .map(|d| {
+            let key = format!(
+                "{} {}/{}",
+                d["kind"].as_str().unwrap_or("?"),
+                d["metadata"]["namespace"].as_str().unwrap_or("-"),
+                d["metadata"]["name"].as_str().unwrap_or("?")
+            );
+            (key, d)
+        })
+        .collect()
+}
+
+/// A Secret's values replaced: `(sensitive)`, or on the new side
+/// `(sensitive, changed)` where the value differs from the old one.
+fn redact_secret(obj: &mut serde_json::Value, old: Option<&serde_json::Value>, is_new: bool) {
+    if obj["kind"] != "Secret" {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(m) = obj.get_mut(field).and_then(|v| v.as_object_mut()) {
+            for (k, v) in m.iter_mut() {
+                let same = !is_new || old.and_then(|o| o[field].get(k)) == Some(&*v);
+                *v = serde_json::Value::String(
+                    if same {
+                        "(sensitive)"
+                    } else {
+                        "(sensitive, changed)"
+                    }
+                    .into(),
+                );
+            }
+        }
+    }
+}
+
+/// Like helm-diff: the chart rendered with the new values and version
+/// (`helm template`), compared object by object with the manifest stored
+/// in the release; Secrets redacted. When it cannot be rendered, why.
+async fn manifest_diff(cloud: &Cloud, conn: &Conn, r: &Planned) -> Vec<String> {
+    let note = |why: String| vec![format!("manifests not compared: {why}")];
+    if r.spec.get("values").is_some_and(|v| !v.refs().is_empty()) {
+        return note("some values are known only after apply".into());
+    }
+    let Ok((_, ns, name)) = locate(&r.address) else {
+        return Vec::new();
+    };
+    let stored = match release(conn, ns, name).await {
+        Ok(Some(rel)) => rel.manifest,
+        Ok(None) => return Vec::new(),
+        Err(e) => return note(e.to_string()),
+    };
+    let Ok(helm) = cloud.helm().await else {
+        return Vec::new();
+    };
+    let Ok(chart) = chart_args(r) else {
+        return Vec::new();
+    };
+    let mut args: Vec<String> = vec!["template".into(), name.into()];
+    args.extend(chart);
+    args.extend([
+        "--namespace".into(),
+        ns.into(),
+        "--values".into(),
+        "{dir}/values.json".into(),
+    ]);
+    let values = r
+        .spec
+        .get("values")
+        .map(Value::to_json)
+        .unwrap_or_else(|| serde_json::json!({}))
+        .to_string();
+    let rendered = match helm
+        .run(
+            &format!("render {}", r.address),
+            &args,
+            &[File {
+                name: "values.json",
+                text: &values,
+            }],
+        )
+        .await
+    {
+        Ok(out) => out,
+        Err(ProviderError::Helm { stderr, .. }) => {
+            let first = r.redact(stderr.lines().next().unwrap_or("helm template failed"));
+            return note(format!("helm template failed: {first}"));
+        }
+        Err(e) => return note(e.to_string()),
+    };
+    let before = objects(&stored);
+    let after = objects(&rendered);
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for key in keys {
+        let mut old = before.get(key).cloned();
+        let mut new = after.get(key).cloned();
+        if let Some(o) = old.as_mut() {
+            redact_secret(o, None, false);
+        }
+        if let Some(n) = new.as_mut() {
+            redact_secret(n, before.get(key), true);
+        }
+        let text = |v: &Option<serde_json::Value>| {
+            v.as_ref()
+                .map(|v| serde_saphyr::to_string(v).unwrap_or_default())
+                .unwrap_or_default()
+        };
+        let (a, b) = (text(&old), text(&new));
+        if a == b {
+            continue;
+        }
+        let diff = similar::TextDiff::from_lines(&a, &b);
+        let mut lines = vec![format!(
+            "{key} ({})",
+            match (&old, &new) {
+                (None, _) => "added",
+                (_, None) => "removed",
+                _ => "changed",
+            }
+        )];
+        for change in diff.iter_all_changes() {
+            let sign = match change.tag() {
+                similar::ChangeTag::Delete => "-",
+                similar::ChangeTag::Insert => "+",
+                similar::ChangeTag::Equal => continue,
+            };
+            lines.push(format!("  {sign} {}", change.value().trim_end()));
+        }
+        out.push(r.redact(&lines.join("\n")));
+    }
+    out
 }
 
 fn kubeconfig_file(conn: &Conn) -> Result<String, ProviderError> {

@@ -628,10 +628,12 @@ fn check<'a>(
     cloud: &'a Cloud,
     r: &'a Planned,
     live: Option<&'a Live>,
-) -> BoxFuture<'a, Result<(), ProviderError>> {
+) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
     Box::pin(async move {
         let (_, obj) = served(cloud, &r.address, &api_version(r)?).await?;
-        object::check(&obj, cloud, r, live).await
+        object::check(&obj, cloud, r, live)
+            .await
+            .map(|_| Vec::new())
     })
 }
 

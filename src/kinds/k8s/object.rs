@@ -626,8 +626,12 @@ macro_rules! object_kind {
             cloud: &'a $crate::providers::Cloud,
             r: &'a $crate::providers::Planned,
             live: Option<&'a $crate::model::Live>,
-        ) -> futures::future::BoxFuture<'a, Result<(), $crate::providers::ProviderError>> {
-            Box::pin($crate::kinds::k8s::object::check(&$obj, cloud, r, live))
+        ) -> futures::future::BoxFuture<'a, Result<Vec<String>, $crate::providers::ProviderError>> {
+            Box::pin(async move {
+                $crate::kinds::k8s::object::check(&$obj, cloud, r, live)
+                    .await
+                    .map(|_| Vec::new())
+            })
         }
         fn create<'a>(
             cloud: &'a $crate::providers::Cloud,
