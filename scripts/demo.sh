@@ -19,7 +19,7 @@ kube_dir=$(mktemp -d)
 .venv-kube/bin/python tests/support/kubemu/kubemu.py --dir "$kube_dir" --cluster pms-prod >"$kube_dir/out" 2>&1 &
 kube=$!
 .venv-kube/bin/python tests/support/chart_repo.py --helm .tools/helm --dir "$kube_dir/charts" \
-    cluster-autoscaler@9.37.0 prometheus@25.27.0 grafana@8.5.1 >"$kube_dir/charts.out" 2>&1 &
+    cluster-autoscaler@9.37.0 prometheus@25.27.0 grafana@8.5.1 velero@7.2.1 >"$kube_dir/charts.out" 2>&1 &
 charts=$!
 trap 'kill $moto $kube $charts 2>/dev/null || true; rm -rf "$kube_dir"' EXIT
 for _ in $(seq 1 100); do

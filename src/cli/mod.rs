@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; `main.rs` only dispatches.
 
 mod apply;
+mod backup;
 mod check;
 mod cloud;
 mod destroy;
@@ -45,6 +46,8 @@ pub enum Command {
     Repl(repl::ReplArgs),
     /// Encrypt, decrypt, edit and rotate sops-format secret files
     Secrets(secrets::SecretsArgs),
+    /// Velero backups on demand: list, run, restore
+    Backup(backup::BackupArgs),
     /// Write or merge kubeconfig entries for the blueprint's clusters
     Kubeconfig(kubeconfig::KubeconfigArgs),
     /// Print a bearer token for an EKS cluster (kubectl's credential plugin)
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Destroy(a) => destroy::run(&a),
         Command::Repl(a) => repl::run(&a),
         Command::Secrets(a) => secrets::run(&a),
+        Command::Backup(a) => backup::run_command(&a),
         Command::Kubeconfig(a) => kubeconfig::run(&a),
         Command::EksToken(a) => eks_token::run(&a),
     }

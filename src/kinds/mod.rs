@@ -8,6 +8,7 @@
 //! [`REGISTRY`]; none of them names a kind. Adding a kind is its module plus
 //! one line here (see docs/ARCHITECTURE.md).
 
+pub mod backups;
 pub mod dynamodb_table;
 pub mod eks;
 pub mod helm_release;

@@ -14,6 +14,7 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("net", include_str!("../../stdlib/net.rhai")),
     ("eks", include_str!("../../stdlib/eks.rhai")),
     ("k8s", include_str!("../../stdlib/k8s.rhai")),
+    ("backup", include_str!("../../stdlib/backup.rhai")),
 ];
 
 pub struct Resolver {

@@ -5,6 +5,7 @@
 use crate::harness::repo;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::Stdio as ChildIo;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -134,4 +135,51 @@ fn the_emulator_serves_kubectl_and_helm() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The stand-in chart repository.
+pub struct Charts {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Drop for Charts {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Charts {
+    /// Serves stand-ins for `charts` (`name@version`).
+    pub fn start(charts: &[&str]) -> Charts {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(repo().join(".venv-kube/bin/python"))
+            .arg(repo().join("tests/support/chart_repo.py"))
+            .arg("--helm")
+            .arg(repo().join(".tools/helm"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(charts)
+            .stdin(ChildIo::null())
+            .stdout(ChildIo::piped())
+            .stderr(ChildIo::null())
+            .spawn()
+            .expect("start the chart repository");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("chart repository at ")
+            .unwrap_or_else(|| panic!("the chart repository did not start: {line:?}"))
+            .to_string();
+        Charts {
+            child,
+            _dir: dir,
+            url,
+        }
+    }
 }

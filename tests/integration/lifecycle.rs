@@ -3,7 +3,7 @@
 //! destroy, with what exists counted independently through the APIs.
 
 use crate::harness::{repo, Test};
-use crate::kube::Kube;
+use crate::kube::{Charts, Kube};
 use crate::moto::Moto;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -30,20 +30,6 @@ struct Emulators {
     charts: Charts,
 }
 
-/// The stand-in chart repository.
-struct Charts {
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Drop for Charts {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The charts the seed blueprints install, at their pinned versions.
 const SEED_CHARTS: &[&str] = &[
     "cluster-autoscaler@9.37.0",
@@ -52,46 +38,15 @@ const SEED_CHARTS: &[&str] = &[
     "fluent-bit@0.47.7",
     "aws-load-balancer-controller@1.8.1",
     "jupyterhub@3.3.7",
+    "velero@7.2.1",
 ];
-
-impl Charts {
-    fn start() -> Charts {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(repo().join(".venv-kube/bin/python"))
-            .arg(repo().join("tests/support/chart_repo.py"))
-            .arg("--helm")
-            .arg(repo().join(".tools/helm"))
-            .arg("--dir")
-            .arg(dir.path())
-            .args(SEED_CHARTS)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the chart repository");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("chart repository at ")
-            .unwrap_or_else(|| panic!("the chart repository did not start: {line:?}"))
-            .to_string();
-        Charts {
-            child,
-            _dir: dir,
-            url,
-        }
-    }
-}
 
 impl Emulators {
     fn start() -> Emulators {
         Emulators {
             moto: Moto::start(),
             kube: Kube::start(&["pms-prod", "naas-prod", "digibee", "eks-intro", "harmonix"]),
-            charts: Charts::start(),
+            charts: Charts::start(SEED_CHARTS),
         }
     }
 }
@@ -146,7 +101,7 @@ const IN_CLUSTER: &[&str] = &[
 fn in_cluster(kube: &Kube, blueprint: &str) -> BTreeMap<String, u64> {
     let selector = format!("blueprint.dev/name={blueprint}");
     let list = kube.get_json(&[
-        "namespaces,configmaps,secrets,serviceaccounts,networkpolicies,roles,rolebindings,clusterroles,clusterrolebindings,storageclasses,horizontalpodautoscalers",
+        "namespaces,configmaps,secrets,serviceaccounts,networkpolicies,roles,rolebindings,clusterroles,clusterrolebindings,storageclasses,horizontalpodautoscalers,cronjobs",
         "-A",
         "-l",
         &selector,
@@ -159,6 +114,23 @@ fn in_cluster(kube: &Kube, blueprint: &str) -> BTreeMap<String, u64> {
         };
         let kind = address.split('.').next().unwrap().to_string();
         *counts.entry(kind).or_insert(0) += 1;
+    }
+    // Velero's Schedules, once its chart installed their CRD.
+    let schedules = kube.kubectl_output(&[
+        "get",
+        "schedules.velero.io",
+        "-A",
+        "-l",
+        &selector,
+        "-o",
+        "json",
+    ]);
+    if schedules.status.success() {
+        let list: Value = serde_json::from_slice(&schedules.stdout).unwrap();
+        let n = list["items"].as_array().map(Vec::len).unwrap_or(0) as u64;
+        if n > 0 {
+            *counts.entry("manifest".to_string()).or_insert(0) += n;
+        }
     }
     // Helm releases, as helm itself lists them.
     let out = Command::new(repo().join(".tools/helm"))

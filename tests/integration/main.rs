@@ -4,6 +4,7 @@ mod harness;
 mod kube;
 mod moto;
 
+mod backup;
 mod check;
 mod errors;
 mod graph;

@@ -3,7 +3,8 @@
 the demo: the seed blueprints name real charts (cluster-autoscaler,
 aws-load-balancer-controller, ...) that cannot be downloaded here, so each
 NAME@VERSION given is served as a copy of the fixture chart
-tests/fixtures/charts/demo renamed and re-versioned.
+tests/fixtures/charts/NAME if there is one (velero: its CRDs), else of
+tests/fixtures/charts/demo, renamed and re-versioned.
 
     chart_repo.py --helm .tools/helm --dir DIR NAME@VERSION...
 
@@ -27,7 +28,8 @@ FIXTURE = os.path.join(HERE, "..", "fixtures", "charts", "demo")
 
 def stand_in(work, name, version):
     chart = os.path.join(work, f"{name}-{version}", name)
-    shutil.copytree(FIXTURE, chart)
+    own = os.path.join(HERE, "..", "fixtures", "charts", name)
+    shutil.copytree(own if os.path.isdir(own) else FIXTURE, chart)
     path = os.path.join(chart, "Chart.yaml")
     with open(path) as f:
         text = f.read()

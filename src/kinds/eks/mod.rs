@@ -876,7 +876,7 @@ fn fargate_profile(
     Ok(FargateProfile(addr))
 }
 
-fn irsa_role(
+pub(crate) fn irsa_role(
     state: &Shared,
     ctx: &NativeCallContext,
     c: &Address,

@@ -43,13 +43,15 @@ const OPTS: &[Opt] = &[
     ADOPT_OPT,
 ];
 
-const FUNCTIONS: &[FnDoc] = &[FnDoc {
+const FUNCTIONS: &[FnDoc] = &[HELM_RELEASE, super::backups::DOC];
+
+const HELM_RELEASE: FnDoc = FnDoc {
     name: "helm_release",
     signature: "cluster.helm_release(name, #{ namespace, chart, repo?, version?, values?, values_files?, create_namespace?, wait?, timeout?, atomic?, adopt? }) -> HelmRelease",
     doc: "A Helm release in the cluster, installed and upgraded with the user's helm; plans read Helm's release records directly.",
     options: OPTS,
     method_of: Some("Cluster"),
-}];
+};
 
 fn problem(msg: impl Into<String>, hint: &str) -> Problem {
     Problem::new(msg).hint(hint)
@@ -236,7 +238,7 @@ fn source(state: &Shared, ctx: &NativeCallContext, o: &Opts, spec: &mut Map) -> 
     Ok(())
 }
 
-fn helm_release(
+pub(crate) fn helm_release(
     state: &Shared,
     ctx: &NativeCallContext,
     c: &ClusterRef,
@@ -344,6 +346,8 @@ fn helm_release(
 fn register(engine: &mut Engine, state: &Shared) {
     HelmRelease::register_type(engine);
     on_clusters(engine, state, "helm_release", helm_release);
+    // Velero backups are made of Helm, IAM and in-cluster resources.
+    super::backups::register(engine, state);
 }
 
 // Live state ------------------------------------------------------------------

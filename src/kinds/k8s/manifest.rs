@@ -100,7 +100,7 @@ fn str_at<'a>(m: &'a Map, key: &str) -> Option<&'a str> {
 }
 
 /// Declares one object given as a spec-shaped map.
-fn declare_one(
+pub(crate) fn declare_one(
     state: &Shared,
     ctx: &NativeCallContext,
     cluster: &ClusterRef,

@@ -44,7 +44,7 @@ pub struct ClusterRef {
 pub struct ExistingCluster(pub String);
 
 impl ClusterRef {
-    fn of(d: &Dynamic) -> Option<ClusterRef> {
+    pub fn of(d: &Dynamic) -> Option<ClusterRef> {
         if let Some(c) = d.read_lock::<Cluster>() {
             return Some(ClusterRef {
                 name: c.0.name.clone(),
