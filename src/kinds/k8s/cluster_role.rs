@@ -1,9 +1,9 @@
 //! Cluster roles: `c.cluster_role(name, #{ rules, labels?, annotations?, adopt? })` (rbac.authorization.k8s.io/v1).
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_clusters, ClusterRef, Declaration};
+use super::{args, on_clusters, ClusterRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map};
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use std::borrow::Cow;
@@ -59,20 +59,7 @@ fn cluster_role(
     if let Some(v) = super::value(&mut deps, Opts(&opts).get("rules")) {
         body.insert("rules".into(), v);
     }
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: c,
-            namespace: None,
-            name: &name,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
+    let address = c.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(ClusterRole(address))
 }
 
@@ -81,26 +68,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "cluster_role", cluster_role);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: ClusterRole, names: super::RBAC_NAME);
 
 const FIELDS: &[Field] = &[Field::new("rules"), LABELS, ANNOTATIONS, ADOPT, WHERE];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "ClusterRole",
-    default_attr: "name",
-    names: super::RBAC_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: ClusterRole::wrap,
-    unwrap: ClusterRole::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

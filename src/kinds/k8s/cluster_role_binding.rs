@@ -1,9 +1,9 @@
 //! Cluster role bindings: `c.cluster_role_binding(name, #{ role, subjects, labels?, annotations?, adopt? })`.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_clusters, ClusterRef, Declaration};
+use super::{args, on_clusters, ClusterRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map};
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use std::borrow::Cow;
@@ -58,20 +58,7 @@ fn cluster_role_binding(
     if let Some(v) = super::value(&mut deps, o.get("subjects")) {
         body.insert("subjects".into(), super::subjects(v));
     }
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: c,
-            namespace: None,
-            name: &name,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
+    let address = c.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(ClusterRoleBinding(address))
 }
 
@@ -80,7 +67,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "cluster_role_binding", cluster_role_binding);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: ClusterRoleBinding, names: super::RBAC_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("roleRef").replaces("a binding's roleRef cannot change"),
@@ -90,23 +77,3 @@ const FIELDS: &[Field] = &[
     ADOPT,
     WHERE,
 ];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "ClusterRoleBinding",
-    default_attr: "name",
-    names: super::RBAC_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: ClusterRoleBinding::wrap,
-    unwrap: ClusterRoleBinding::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

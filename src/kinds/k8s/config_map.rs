@@ -1,9 +1,9 @@
 //! ConfigMaps: `ns.config_map(name, #{ data, labels?, annotations?, adopt? })`.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map};
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
@@ -53,20 +53,7 @@ fn config_map(
     if let Some(v) = super::value(&mut deps, Opts(&opts).get("data")) {
         body.insert("data".into(), v);
     }
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: &ns.cluster,
-            namespace: Some(ns),
-            name: &name,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
+    let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(ConfigMap(address))
 }
 
@@ -75,26 +62,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "config_map", config_map);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: ConfigMap, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[Field::new("data").map(), LABELS, ANNOTATIONS, ADOPT, WHERE];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "ConfigMap",
-    default_attr: "name",
-    names: super::SUBDOMAIN_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: ConfigMap::wrap,
-    unwrap: ConfigMap::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

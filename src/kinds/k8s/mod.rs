@@ -270,6 +270,62 @@ pub fn declare_object(
     Ok(address)
 }
 
+impl NamespaceRef {
+    /// Declares an object of `obj` in this namespace.
+    #[allow(clippy::too_many_arguments)]
+    pub fn declare(
+        &self,
+        state: &Shared,
+        ctx: &NativeCallContext,
+        obj: &ObjectKind,
+        name: &str,
+        opts: &rhai::Map,
+        body: Map,
+        annotations: Map,
+        deps: Deps,
+    ) -> Fallible<Address> {
+        let d = Declaration {
+            obj,
+            cluster: &self.cluster,
+            namespace: Some(self),
+            name,
+            opts,
+            body,
+            annotations,
+            deps,
+        };
+        declare_object(state, ctx, d)
+    }
+}
+
+impl ClusterRef {
+    /// Declares a cluster-scoped object of `obj`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn declare(
+        &self,
+        state: &Shared,
+        ctx: &NativeCallContext,
+        obj: &ObjectKind,
+        name: &str,
+        opts: &rhai::Map,
+        body: Map,
+        annotations: Map,
+        deps: Deps,
+    ) -> Fallible<Address> {
+        let d = Declaration {
+            obj,
+            cluster: self,
+            namespace: None,
+            name,
+            opts,
+            body,
+            annotations,
+            deps,
+        };
+        declare_object(state, ctx, d)
+    }
+}
+
 /// Registers `f` as the method `name(name, opts)` and `name(name)` of both
 /// cluster handle types.
 pub fn on_clusters<T: Clone + Send + Sync + 'static>(

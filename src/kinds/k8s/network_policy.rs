@@ -3,9 +3,9 @@
 //! field names: `#{ matchLabels: ... }`, `from`, `namespaceSelector`).
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map, Value};
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
 use std::borrow::Cow;
@@ -89,20 +89,7 @@ fn network_policy(
     }
     let mut body = Map::new();
     body.insert("spec".into(), Value::Map(spec));
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: &ns.cluster,
-            namespace: Some(ns),
-            name: &name,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
+    let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(NetworkPolicy(address))
 }
 
@@ -111,7 +98,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "network_policy", network_policy);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: NetworkPolicy, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("spec").diff(crate::kinds::Diff::Tree),
@@ -120,23 +107,3 @@ const FIELDS: &[Field] = &[
     ADOPT,
     WHERE,
 ];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "NetworkPolicy",
-    default_attr: "name",
-    names: super::SUBDOMAIN_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: NetworkPolicy::wrap,
-    unwrap: NetworkPolicy::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

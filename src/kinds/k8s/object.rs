@@ -608,9 +608,34 @@ pub async fn list(obj: &ObjectKind, cloud: &Cloud) -> Result<Vec<Row>, ProviderE
     Ok(rows)
 }
 
-/// Binds a kind module's [`ObjectKind`] to the registry's function types.
+/// Binds a kind module's [`ObjectKind`] to the registry's function types;
+/// with `def`, also its registry entry, from the module's `KIND`,
+/// `FUNCTIONS`, `register` and `FIELDS`.
 #[macro_export]
 macro_rules! object_kind {
+    ($obj:path, wait_on_delete = $wait:expr, def: $handle:ident, names: $names:expr) => {
+        $crate::object_kind!($obj, wait_on_delete = $wait);
+
+        pub static DEF: $crate::kinds::KindDef = $crate::kinds::KindDef {
+            kind: KIND,
+            handle: stringify!($handle),
+            default_attr: "name",
+            names: $names,
+            members: &["address"],
+            functions: FUNCTIONS,
+            register,
+            wrap: $handle::wrap,
+            unwrap: $handle::unwrap,
+            validate: None,
+            fields: FIELDS,
+            lifecycle: $crate::kinds::Lifecycle::PLAIN,
+            read: $crate::kinds::Read::InCluster(&IN_CLUSTER),
+            create,
+            update: Some(update),
+            delete,
+            list,
+        };
+    };
     ($obj:path, wait_on_delete = $wait:expr) => {
         fn read<'a>(
             cloud: &'a $crate::providers::Cloud,

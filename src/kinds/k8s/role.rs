@@ -1,9 +1,9 @@
 //! Roles: `ns.role(name, #{ rules, labels?, annotations?, adopt? })` (rbac.authorization.k8s.io/v1).
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map};
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use std::borrow::Cow;
@@ -58,20 +58,7 @@ fn role(
     if let Some(v) = super::value(&mut deps, Opts(&opts).get("rules")) {
         body.insert("rules".into(), v);
     }
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: &ns.cluster,
-            namespace: Some(ns),
-            name: &name,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
+    let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(Role(address))
 }
 
@@ -80,26 +67,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "role", role);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: Role, names: super::RBAC_NAME);
 
 const FIELDS: &[Field] = &[Field::new("rules"), LABELS, ANNOTATIONS, ADOPT, WHERE];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "Role",
-    default_attr: "name",
-    names: super::RBAC_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: Role::wrap,
-    unwrap: Role::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

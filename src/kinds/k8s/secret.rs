@@ -3,9 +3,9 @@
 //! as `(sensitive)` and still show which keys changed.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map, Value};
 use crate::script::schema::{def, req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
@@ -70,20 +70,7 @@ fn secret(
     }
     let kind = Opts(&opts).str("type").unwrap_or_else(|| "Opaque".into());
     body.insert("type".into(), Value::Str(kind));
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: &ns.cluster,
-            namespace: Some(ns),
-            name: &name,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
+    let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(Secret(address))
 }
 
@@ -120,7 +107,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "secret", secret);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: Secret, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("data").diff(crate::kinds::Diff::SensitiveMap),
@@ -130,23 +117,3 @@ const FIELDS: &[Field] = &[
     ADOPT,
     WHERE,
 ];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "Secret",
-    default_attr: "name",
-    names: super::SUBDOMAIN_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: Secret::wrap,
-    unwrap: Secret::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

@@ -4,9 +4,9 @@
 //! to that role's trust.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_namespaces, Declaration, NamespaceRef};
+use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Address, Kind, Map, Problem, Value};
 use crate::script::schema::{opt, FnDoc, Opt, Ty};
 use crate::script::state::fail;
@@ -73,20 +73,7 @@ fn service_account(
             }),
         );
     }
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: &ns.cluster,
-            namespace: Some(ns),
-            name: &name,
-            opts: &opts,
-            body,
-            annotations,
-            deps,
-        },
-    )?;
+    let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, annotations, deps)?;
     Ok(ServiceAccount(address))
 }
 
@@ -173,26 +160,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "service_account", service_account);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: ServiceAccount, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[LABELS, ANNOTATIONS, ADOPT, WHERE];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "ServiceAccount",
-    default_attr: "name",
-    names: super::SUBDOMAIN_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: ServiceAccount::wrap,
-    unwrap: ServiceAccount::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};

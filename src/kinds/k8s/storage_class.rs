@@ -3,9 +3,9 @@
 //! but `allow_expansion` and the default marker is fixed once created.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
-use super::{args, declare_object, on_clusters, ClusterRef, Declaration};
+use super::{args, on_clusters, ClusterRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::Field;
 use crate::model::{Kind, Map, Value};
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
 use std::borrow::Cow;
@@ -103,20 +103,7 @@ fn storage_class(
     if o.bool_or("default", false) {
         annotations.insert(DEFAULT_CLASS.into(), Value::str("true"));
     }
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &OBJ,
-            cluster: c,
-            namespace: None,
-            name: &name,
-            opts: &opts,
-            body,
-            annotations,
-            deps,
-        },
-    )?;
+    let address = c.declare(state, ctx, &OBJ, &name, &opts, body, annotations, deps)?;
     Ok(StorageClass(address))
 }
 
@@ -128,7 +115,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "storage_class", storage_class);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false);
+crate::object_kind!(OBJ, wait_on_delete = false, def: StorageClass, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("provisioner").replaces("a StorageClass's provisioner cannot change"),
@@ -143,23 +130,3 @@ const FIELDS: &[Field] = &[
     ADOPT,
     WHERE,
 ];
-
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    handle: "StorageClass",
-    default_attr: "name",
-    names: super::SUBDOMAIN_NAME,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: StorageClass::wrap,
-    unwrap: StorageClass::unwrap,
-    validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-};
