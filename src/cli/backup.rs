@@ -400,10 +400,14 @@ fn restore(
         return Ok(1);
     }
     let name = format!("{backup}-restore-{}", stamp());
-    let included: Vec<&str> = if namespaces.is_empty() {
-        vec!["*"]
-    } else {
+    // With a mapping and no --namespace, only the mapped namespaces: a
+    // drill must not restore the others in place.
+    let included: Vec<&str> = if !namespaces.is_empty() {
         namespaces.iter().map(String::as_str).collect()
+    } else if !mapping.is_empty() {
+        mapping.keys().map(String::as_str).collect()
+    } else {
+        vec!["*"]
     };
     let body = json!({
         "apiVersion": "velero.io/v1", "kind": "Restore",

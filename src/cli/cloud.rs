@@ -207,7 +207,11 @@ async fn check_in_cluster(
         let Read::InCluster(k) = c.address.kind.def().read else {
             return None;
         };
-        if c.action == plan::Action::Delete || unread.contains(&c.provider.as_str()) {
+        // A replacement deletes the object first: checking the new one
+        // against the old would only meet the immutable fields.
+        if matches!(c.action, plan::Action::Delete | plan::Action::Replace)
+            || unread.contains(&c.provider.as_str())
+        {
             return None;
         }
         // Inside a namespace (or on a role) created by the same plan: the

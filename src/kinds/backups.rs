@@ -252,9 +252,23 @@ pub fn backups(
         r.spec
             .insert("public_access_block".into(), Value::Bool(true));
         r.spec.insert("protect".into(), Value::Bool(true));
-        if !matches!(r.spec.get("expire_days"), Some(Value::Int(_))) {
-            r.spec
-                .insert("expire_days".into(), Value::Int(max_ttl + 30));
+        match r.spec.get("expire_days") {
+            Some(Value::Int(days)) if *days < max_ttl => {
+                let days = *days;
+                drop(st);
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!(
+                        "{bucket} expires objects after {days} days, before the {max_ttl} days a schedule keeps its backups"
+                    ))
+                    .hint("raise the bucket's expire_days, or leave it out: backups() sets it"),
+                ));
+            }
+            Some(Value::Int(_)) => {}
+            _ => {
+                r.spec
+                    .insert("expire_days".into(), Value::Int(max_ttl + 30));
+            }
         }
     }
 

@@ -156,8 +156,12 @@ fn walk(
             if equal {
                 return;
             }
-            // What stands where a secret is declared is never shown either.
-            let hide = d.is_sensitive() || matches!(field.diff, Diff::Sensitive);
+            // What stands where a secret is declared is never shown either,
+            // nor what a tree (Helm values, manifests) no longer declares:
+            // it may have been a secret before.
+            let removed_from_tree = matches!(field.diff, Diff::Tree) && matches!(d, Value::Null);
+            let hide =
+                d.is_sensitive() || matches!(field.diff, Diff::Sensitive) || removed_from_tree;
             let hidden = || {
                 Value::Sensitive(crate::model::Secret {
                     hash: "live".into(),
@@ -368,11 +372,12 @@ mod tests {
                 ("gone", s("y")),
             ]),
         )]);
-        let paths: Vec<String> = diff_fields(FIELDS, &d, &l)
-            .into_iter()
-            .map(|f| f.path)
-            .collect();
+        let diffs = diff_fields(FIELDS, &d, &l);
+        let paths: Vec<&str> = diffs.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["spec.gone", "spec.podSelector.app"]);
+        // What a tree no longer declares may have been a secret: not shown.
+        assert!(matches!(diffs[0].before, Value::Sensitive(_)));
+        assert_eq!(diffs[1].before, s("web"));
     }
 
     #[test]

@@ -87,13 +87,26 @@ impl Cloud {
             .cloned()
     }
 
+    /// The connection to a cluster that a kubeconfig context names, if one
+    /// does; never a native connection.
+    pub async fn kube_if_configured(&self, cluster: &str) -> Result<Option<Conn>, ProviderError> {
+        if let Some(c) = self.kube.conns.lock().await.get(cluster) {
+            return Ok(Some(c.clone()));
+        }
+        match connect(&self.kube.target, cluster, &self.region).await? {
+            Some(_) => self.kube(cluster).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The connection to a cluster, made once per command.
     pub async fn kube(&self, cluster: &str) -> Result<Conn, ProviderError> {
         let mut conns = self.kube.conns.lock().await;
         if let Some(c) = conns.get(cluster) {
             return Ok(c.clone());
         }
-        let (client, kubeconfig, context) = match connect(&self.kube.target, cluster).await? {
+        let found = connect(&self.kube.target, cluster, &self.region).await?;
+        let (client, kubeconfig, context) = match found {
             Some(found) => found,
             None => self.connect_natively(cluster).await?,
         };
@@ -288,9 +301,7 @@ pub fn clusters(desired: &crate::model::Graph) -> BTreeMap<String, Option<crate:
         let resource = r
             .depends_on
             .iter()
-            .find(|d| {
-                d.name == cluster && !matches!(d.kind.def().read, crate::kinds::Read::InCluster(_))
-            })
+            .find(|d| d.name == cluster && d.kind == crate::kinds::eks::cluster::KIND)
             .cloned();
         let entry = out.entry(cluster).or_default();
         if entry.is_none() {
@@ -307,7 +318,12 @@ fn unreachable(cluster: &str, why: impl std::fmt::Display) -> ProviderError {
 /// The context for `cluster`: the one `--kube-context` maps it to, else one
 /// named after the cluster or its ARN (as `aws eks update-kubeconfig`
 /// names them).
-fn context_for(kc: &Kubeconfig, target: &KubeTarget, cluster: &str) -> Result<String, String> {
+fn context_for(
+    kc: &Kubeconfig,
+    target: &KubeTarget,
+    cluster: &str,
+    region: &str,
+) -> Result<String, String> {
     if let Some(ctx) = target.contexts.get(cluster) {
         return if kc.contexts.iter().any(|c| &c.name == ctx) {
             Ok(ctx.clone())
@@ -317,17 +333,31 @@ fn context_for(kc: &Kubeconfig, target: &KubeTarget, cluster: &str) -> Result<St
             ))
         };
     }
+    if kc.contexts.iter().any(|c| c.name == cluster) {
+        return Ok(cluster.to_string());
+    }
+    // As `aws eks update-kubeconfig` names them: the cluster's ARN, which
+    // must be of this region (the same blueprint may run in several).
     let arn_suffix = format!(":cluster/{cluster}");
-    kc.contexts
+    let arn_prefix = format!("arn:aws:eks:{region}:");
+    let matching: Vec<&str> = kc
+        .contexts
         .iter()
-        .find(|c| c.name == cluster || c.name.ends_with(&arn_suffix))
-        .map(|c| c.name.clone())
-        .ok_or_else(|| {
-            format!(
-                "the kubeconfig has no context named `{cluster}` or ending in `{arn_suffix}`; \
-                 pass --kube-context {cluster}=CONTEXT"
-            )
-        })
+        .map(|c| c.name.as_str())
+        .filter(|n| n.ends_with(&arn_suffix) && n.starts_with(&arn_prefix))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err(format!(
+            "the kubeconfig has no context named `{cluster}` or `{arn_prefix}...{arn_suffix}`; \
+             pass --kube-context {cluster}=CONTEXT"
+        )),
+        several => Err(format!(
+            "several kubeconfig contexts name cluster {cluster} in {region} ({}); \
+             pass --kube-context {cluster}=CONTEXT",
+            several.join(", ")
+        )),
+    }
 }
 
 /// A connection made from a kubeconfig: the client, the kubeconfig reduced
@@ -365,7 +395,11 @@ fn minimal(kc: &Kubeconfig, context: &str) -> Kubeconfig {
 
 /// A client from the kubeconfig's context for the cluster; `None` when the
 /// kubeconfig names none (and none was asked for with `--kube-context`).
-async fn connect(target: &KubeTarget, cluster: &str) -> Result<Option<Connected>, ProviderError> {
+async fn connect(
+    target: &KubeTarget,
+    cluster: &str,
+    region: &str,
+) -> Result<Option<Connected>, ProviderError> {
     let kc = match &target.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| unreachable(cluster, format!("{}: {e}", path.display())))?,
@@ -380,7 +414,7 @@ async fn connect(target: &KubeTarget, cluster: &str) -> Result<Option<Connected>
             }
         },
     };
-    let context = match context_for(&kc, target, cluster) {
+    let context = match context_for(&kc, target, cluster, region) {
         Ok(c) => c,
         Err(_) if !target.contexts.contains_key(cluster) => return Ok(None),
         Err(m) => return Err(unreachable(cluster, m)),
@@ -484,6 +518,15 @@ impl Conn {
             }
         };
         Ok(list.into_iter().find(|r| r.kind == kind))
+    }
+
+    /// Forgets what discovery found: a CRD just applied may add kinds to a
+    /// group version already seen.
+    pub fn forget_discovery(&self) {
+        self.discovered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// GET an object; `None` when it does not exist.
@@ -633,18 +676,21 @@ mod tests {
             "mine",
         ]);
         let mut t = KubeTarget::default();
+        let r = "us-east-1";
         assert_eq!(
-            context_for(&kc, &t, "pms-prod").unwrap(),
+            context_for(&kc, &t, "pms-prod", r).unwrap(),
             "arn:aws:eks:us-east-1:123456789012:cluster/pms-prod"
         );
-        assert_eq!(context_for(&kc, &t, "dev").unwrap(), "dev");
-        assert!(context_for(&kc, &t, "prod")
+        // Another region's cluster of the same name is not this one.
+        assert!(context_for(&kc, &t, "pms-prod", "eu-west-1").is_err());
+        assert_eq!(context_for(&kc, &t, "dev", r).unwrap(), "dev");
+        assert!(context_for(&kc, &t, "prod", r)
             .unwrap_err()
             .contains("--kube-context prod=CONTEXT"));
         t.contexts.insert("prod".into(), "mine".into());
-        assert_eq!(context_for(&kc, &t, "prod").unwrap(), "mine");
+        assert_eq!(context_for(&kc, &t, "prod", r).unwrap(), "mine");
         t.contexts.insert("prod".into(), "nope".into());
-        assert!(context_for(&kc, &t, "prod")
+        assert!(context_for(&kc, &t, "prod", r)
             .unwrap_err()
             .contains("no context `nope`"));
     }

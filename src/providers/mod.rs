@@ -219,9 +219,28 @@ impl Planned {
                 _ => {}
             }
         }
-        let mut secrets = Vec::new();
-        collect(resolved, &mut secrets);
+        let mut found = Vec::new();
+        collect(resolved, &mut found);
+        // Each secret, each of its lines, and its escaped and base64 forms,
+        // longest first so that no part of a longer one is left behind.
+        let mut secrets: Vec<String> = Vec::new();
+        for s in found {
+            use base64::Engine as _;
+            secrets.push(base64::engine::general_purpose::STANDARD.encode(s.as_bytes()));
+            if let Ok(escaped) = serde_json::to_string(&s) {
+                secrets.push(escaped.trim_matches('"').to_string());
+            }
+            secrets.extend(
+                s.lines()
+                    .map(str::trim)
+                    .filter(|l| l.len() >= 4)
+                    .map(String::from),
+            );
+            secrets.push(s);
+        }
         secrets.retain(|s| !s.is_empty());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
         match resolved.reveal()? {
             Value::Map(spec) => Ok(Planned {
                 address: address.clone(),
@@ -315,13 +334,26 @@ pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, Provide
     // Then each cluster the blueprint declares objects in, once it exists.
     let mut unread = Vec::new();
     let mut conns = Vec::new();
-    for (cluster, resource) in kube::clusters(desired) {
+    let declared = kube::clusters(desired);
+    for (cluster, resource) in &declared {
         match resource {
-            Some(a) if !live.iter().any(|l| l.address == a) => unread.push(Unread {
+            Some(a) if !live.iter().any(|l| &l.address == a) => unread.push(Unread {
                 provider: format!("kubernetes:{cluster}"),
                 why: format!("cluster {cluster} does not exist yet"),
             }),
-            _ => conns.push(cloud.kube(&cluster).await?),
+            _ => conns.push(cloud.kube(cluster).await?),
+        }
+    }
+    // And the clusters the blueprint owns where it declares nothing (any
+    // more): what it put there before is found and pruned. Only through a
+    // kubeconfig context: a cluster it cannot reach that way is left alone.
+    for l in live
+        .iter()
+        .filter(|l| l.address.kind == crate::kinds::eks::cluster::KIND)
+        .filter(|l| !declared.contains_key(&l.address.name))
+    {
+        if let Some(conn) = cloud.kube_if_configured(&l.address.name).await? {
+            conns.push(conn);
         }
     }
     let reads = conns.iter().flat_map(|conn| {

@@ -392,8 +392,6 @@ fn backups_on_demand() {
         "restore",
         "bp.rhai",
         &good,
-        "--namespace",
-        "apps",
         "--namespace-mapping",
         "apps=apps-drill",
         "--auto-approve",

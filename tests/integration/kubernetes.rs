@@ -17,7 +17,7 @@ ns.network_policy("allow-web", #{
     pod_selector: #{ matchLabels: #{ app: "api" } },
     policy_types: ["Ingress"],
     ingress: [#{ from: [#{ namespaceSelector: #{ matchLabels: #{ "kubernetes.io/metadata.name": "web" } } }],
-                 ports: [#{ protocol: "TCP", port: 8080 }] }],
+                 ports: [#{ protocol: "TCP", port: 8080 }, #{ port: 9090 }] }],
 });
 let dev = ns.role("dev", #{ rules: [#{ apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list"] }] });
 ns.role_binding("dev", #{ role: dev, subjects: [#{ kind: "Group", name: "developers" }] });
@@ -189,7 +189,7 @@ fn objects_plan_apply_converge_change_prune_and_destroy() {
     assert!(
         reads
             .iter()
-            .any(|r| r.starts_with("GET /api/v1/secrets?labelSelector=owner%3Dhelm ")),
+            .any(|r| r.starts_with("GET /api/v1/secrets?labelSelector=owner%3Dhelm%2Capp.kubernetes.io%2Fmanaged-by%3Dblueprint")),
         "{reads:#?}"
     );
     let lists = reads
@@ -387,8 +387,10 @@ let v = vpc("demo", #{
     private_subnets: ["10.0.10.0/24", "10.0.11.0/24"],
 });
 let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets, irsa: false });
-let ns = c.namespace("apps");
-ns.config_map("cluster", #{ data: #{ name: c.name, endpoint: c.endpoint } });
+if var("objects", "yes") == "yes" {
+    let ns = c.namespace("apps");
+    ns.config_map("cluster", #{ data: #{ name: c.name, endpoint: c.endpoint } });
+}
 "#;
 
 /// A cluster created by the same plan is not read: its objects are creates,
@@ -498,6 +500,12 @@ fn objects_in_a_cluster_the_plan_creates() {
             .starts_with("https://"),
         "{cluster:#}"
     );
+
+    // With no object declared in the cluster any more, what was there is
+    // still found and pruned.
+    let out = env.bp(&["plan", "bp.rhai", "--var", "objects=no"], 0);
+    assert!(out.contains("- namespace.demo/apps"), "{out}");
+    assert!(out.contains("- config_map.demo/apps/cluster"), "{out}");
 
     // Destroy deletes the objects before the cluster they live in.
     let out = env.bp(&["destroy", "bp.rhai", "--auto-approve"], 0);
@@ -634,6 +642,10 @@ fn bad_manifests_are_errors_before_any_call() {
         (
             r#"existing_cluster("demo").namespace("kube-system");"#,
             "the namespace `kube-system` belongs to Kubernetes",
+        ),
+        (
+            r#"existing_cluster("demo").namespace("a").manifest(#{ apiVersion: "v1", kind: "Secret", metadata: #{ name: "s" }, stringData: #{ pw: "x" } });"#,
+            "manifest (Secret s): Secrets are declared with ns.secret(...)",
         ),
         (
             r#"existing_cluster("demo").namespace("a").config_map("x", #{ data: #{ a: 1 } });"#,

@@ -254,9 +254,8 @@ pub(crate) fn helm_release(
     let timeout = o.str("timeout").unwrap_or_else(|| "5m".into());
     let valid_timeout = !timeout.is_empty()
         && timeout.split_inclusive(['h', 'm', 's']).all(|p| {
-            p.len() > 1
-                && p[..p.len() - 1].chars().all(|c| c.is_ascii_digit())
-                && p.ends_with(['h', 'm', 's'])
+            p.strip_suffix(['h', 'm', 's'])
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
         });
     if !valid_timeout {
         return Err(fail(
@@ -405,7 +404,10 @@ fn read<'a>(
             .list(
                 &format!("list Helm release records in {}", conn.cluster),
                 RECORDS,
-                "owner=helm",
+                &format!(
+                    "owner=helm,{MANAGED_BY}=blueprint,{OWNER_LABEL}={}",
+                    owner_value(&cloud.blueprint)
+                ),
             )
             .await?;
         Ok(records::latest(&items)
@@ -565,7 +567,14 @@ async fn manifest_diff(cloud: &Cloud, conn: &Conn, r: &Planned) -> Vec<String> {
     let Ok(chart) = chart_args(r) else {
         return Vec::new();
     };
-    let mut args: Vec<String> = vec!["template".into(), name.into()];
+    // As the release stores it: no hooks, no tests, rendered as an upgrade.
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        "--no-hooks".into(),
+        "--skip-tests".into(),
+        "--is-upgrade".into(),
+        name.into(),
+    ];
     args.extend(chart);
     args.extend([
         "--namespace".into(),
@@ -667,7 +676,14 @@ async fn install(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         "{MANAGED_BY}=blueprint,{OWNER_LABEL}={}",
         owner_value(&cloud.blueprint)
     );
-    let mut args: Vec<String> = vec!["upgrade".into(), "--install".into(), name.into()];
+    // --reset-values: the values given are all the values (helm would
+    // otherwise keep the previous ones when none are given).
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        "--install".into(),
+        "--reset-values".into(),
+        name.into(),
+    ];
     if let Some(path) = source.strip_prefix("path:") {
         args.push(path.into());
         labels.push_str(&format!(",{DIGEST_LABEL}={}", str_of("chart_digest")));

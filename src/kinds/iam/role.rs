@@ -107,6 +107,9 @@ fn irsa_of(trust: &Value) -> Option<Value> {
     web_identity_of(trust.get("Statement")?.as_list()?.first()?)
 }
 
+/// The `Sid` of the statements service accounts add to a role's trust.
+const ADDED_SID: &str = "BlueprintServiceAccount";
+
 /// A live trust policy in the spec's shape: `irsa` when its first statement
 /// is a service account's, the service accounts added to the role's trust
 /// (`service_accounts`), and the rest as `trust_policy`.
@@ -120,12 +123,13 @@ fn trust_attrs(trust: &Value) -> Map {
     let mut web: Vec<Value> = Vec::new();
     let mut others: Vec<Value> = Vec::new();
     for (i, st) in statements.iter().enumerate() {
+        let added = st.get("Sid").and_then(Value::as_str) == Some(ADDED_SID);
         match web_identity_of(st) {
+            Some(w) if added => web.push(w),
             Some(w) if i == 0 => {
                 out.insert("irsa".into(), w);
             }
-            Some(w) => web.push(w),
-            None => others.push(st.clone()),
+            _ => others.push(st.clone()),
         }
     }
     if !out.contains_key("irsa") {
@@ -241,11 +245,17 @@ fn trust_document(r: &Planned) -> Result<String, ProviderError> {
         }
         doc.to_json()
     };
-    // The service accounts added with ns.service_account(..., #{ role }).
+    // The service accounts added with ns.service_account(..., #{ role }),
+    // marked so that reading the policy back tells them apart.
     if let Some(accounts) = r.spec.get("service_accounts").and_then(Value::as_list) {
         let mut extra = Vec::new();
         for a in accounts {
-            extra.push(web_identity_statement(a)?);
+            let mut st = web_identity_statement(a)?;
+            st["Sid"] = serde_json::json!(ADDED_SID);
+            extra.push(st);
+        }
+        if extra.is_empty() {
+            return Ok(doc.to_string());
         }
         match doc.get_mut("Statement") {
             Some(serde_json::Value::Array(list)) => list.extend(extra),

@@ -51,7 +51,7 @@ fn config_map(
     let mut deps = Deps::default();
     let mut body = Map::new();
     if let Some(v) = super::value(&mut deps, Opts(&opts).get("data")) {
-        body.insert("data".into(), v);
+        body.insert("data".into(), super::stringified(v));
     }
     let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(ConfigMap(address))

@@ -139,6 +139,14 @@ pub(crate) fn declare_one(
             _ => namespace = Some(ns.name.clone()),
         }
     }
+    if kind == "Secret" && api_version == "v1" {
+        return Err(fail(
+            ctx,
+            bad(&what, "Secrets are declared with ns.secret(...)").hint(
+                "ns.secret(name, #{ data, type? }) keeps every value sensitive in plans and logs",
+            ),
+        ));
+    }
     if NAMESPACED.contains(&kind.as_str()) && namespace.is_none() {
         return Err(fail(
             ctx,
@@ -586,11 +594,17 @@ async fn record(
 /// once everything the blueprint owned is gone).
 pub async fn forget(cloud: &Cloud) -> Result<(), ProviderError> {
     for conn in cloud.kube_connections().await {
-        conn.delete(
-            &format!("delete the manifest index of {}", conn.cluster),
-            &index_path(&cloud.blueprint),
-        )
-        .await?;
+        let done = conn
+            .delete(
+                &format!("delete the manifest index of {}", conn.cluster),
+                &index_path(&cloud.blueprint),
+            )
+            .await;
+        match done {
+            // A cluster the destroy deleted is no longer there to answer.
+            Ok(()) | Err(ProviderError::Kube { code: 0, .. }) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -671,6 +685,7 @@ fn create<'a>(cloud: &'a Cloud, r: &'a Planned) -> BoxFuture<'a, Result<Live, Pr
         let l = object::create(&obj, cloud, r).await?;
         if obj.k8s_kind == CRD {
             wait_established(cloud, &conn, r).await?;
+            conn.forget_discovery();
         }
         Ok(restore(l, &v, &obj))
     })
@@ -687,6 +702,9 @@ fn update<'a>(
         let (conn, obj) = served(cloud, &r.address, &v).await?;
         record(&conn, &cloud.blueprint, &v, &obj.k8s_kind).await?;
         let l = object::update(&obj, cloud, r).await?;
+        if obj.k8s_kind == CRD {
+            conn.forget_discovery();
+        }
         Ok(restore(l, &v, &obj))
     })
 }

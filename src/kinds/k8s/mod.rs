@@ -408,6 +408,22 @@ pub fn args(
     ))
 }
 
+/// Scalars of a string map as strings (Kubernetes `data` holds only
+/// strings), sensitive ones too: a number from a sops file is its text.
+pub fn stringified(v: Value) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, stringified(x))).collect()),
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => Value::Str(v.to_string()),
+        Value::Sensitive(mut s) => {
+            if let Some(inner) = s.value.take() {
+                s.value = Some(Box::new(stringified(*inner)));
+            }
+            Value::Sensitive(s)
+        }
+        other => other,
+    }
+}
+
 /// A script value as a spec value, recording references.
 pub fn value(deps: &mut Deps, d: Option<&Dynamic>) -> Option<Value> {
     d.map(|d| deps.value(d))

@@ -84,13 +84,40 @@ fn network_policy(
         ("egress", "egress"),
     ] {
         if let Some(v) = super::value(&mut deps, o.get(opt)) {
-            spec.insert(key.into(), v);
+            spec.insert(key.into(), tcp_by_default(v));
         }
     }
     let mut body = Map::new();
     body.insert("spec".into(), Value::Map(spec));
     let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, Map::new(), deps)?;
     Ok(NetworkPolicy(address))
+}
+
+/// Ports without a protocol are TCP, as the API server fills them in:
+/// declared so, they compare equal to what the cluster holds.
+fn tcp_by_default(rules: Value) -> Value {
+    let Value::List(rules) = rules else {
+        return rules;
+    };
+    Value::List(
+        rules
+            .into_iter()
+            .map(|rule| match rule {
+                Value::Map(mut m) => {
+                    if let Some(Value::List(ports)) = m.get_mut("ports") {
+                        for p in ports.iter_mut() {
+                            if let Value::Map(pm) = p {
+                                pm.entry("protocol".into())
+                                    .or_insert_with(|| Value::str("TCP"));
+                            }
+                        }
+                    }
+                    Value::Map(m)
+                }
+                other => other,
+            })
+            .collect(),
+    )
 }
 
 fn register(engine: &mut Engine, state: &Shared) {

@@ -337,8 +337,18 @@ fn to_live(obj: &ObjectKind, cluster: &str, item: &Json) -> Option<Live> {
     if address.kind != obj.kind || cluster_of(&address) != cluster {
         return None;
     }
-    let projected =
-        project(item, &managed_fields(item, FIELD_MANAGER)).unwrap_or_else(|| json!({}));
+    // A copy (a restored namespace, another apiVersion's view) carries the
+    // original's annotation: only the object at the address is it.
+    let at = obj.locate(&address).ok()?;
+    if meta["name"].as_str() != Some(at.name) || meta["namespace"].as_str() != at.namespace {
+        return None;
+    }
+    let managed = managed_fields(item, FIELD_MANAGER);
+    let projected = if managed.as_object().is_some_and(|m| m.is_empty()) {
+        json!({}) // Blueprint owns no field of it
+    } else {
+        project(item, &managed).unwrap_or_else(|| json!({}))
+    };
     let mut live = Live::new(address, meta["uid"].as_str().unwrap_or_default())
         .output("name", meta["name"].as_str().unwrap_or_default());
     if let Some(ns) = meta["namespace"].as_str() {
@@ -358,8 +368,10 @@ fn to_live(obj: &ObjectKind, cluster: &str, item: &Json) -> Option<Live> {
 fn plain(v: &Value) -> Result<Json, ProviderError> {
     let v = v.reveal().map_err(ProviderError::Spec)?;
     if !v.refs().is_empty() {
+        let refs: Vec<String> = v.refs().iter().map(|r| r.to_string()).collect();
         return Err(ProviderError::Spec(format!(
-            "a value is not known yet: {v}"
+            "a value is not known yet: {}",
+            refs.join(", ")
         )));
     }
     Ok(v.to_json())
@@ -498,6 +510,26 @@ async fn apply(
     )
     .await
     .map_err(with_conflict_hint)
+    .map_err(|e| redacted(e, r))
+}
+
+/// An error with the planned object's secrets replaced (the server may
+/// echo a value it refuses).
+pub fn redacted(e: ProviderError, r: &Planned) -> ProviderError {
+    match e {
+        ProviderError::Kube {
+            what,
+            code,
+            reason,
+            message,
+        } => ProviderError::Kube {
+            what,
+            code,
+            reason,
+            message: r.redact(&message),
+        },
+        other => other,
+    }
 }
 
 pub async fn create(obj: &ObjectKind, cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {

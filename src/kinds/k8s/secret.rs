@@ -80,6 +80,7 @@ fn secret(
 /// is; the script holds it in clear anyway.
 fn sensitive(cluster: &str, namespace: &str, name: &str, data: Value) -> Value {
     use sha2::{Digest, Sha256};
+    let data = super::stringified(data);
     let Value::Map(m) = data else { return data };
     Value::Map(
         m.into_iter()
