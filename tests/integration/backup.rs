@@ -222,6 +222,11 @@ fn declared_backups_through_their_lifecycle() {
         .as_str()
         .unwrap()
         .contains("pg_dump"));
+    // A failed pg_dump fails the job instead of uploading an empty dump.
+    assert!(container["command"][2]
+        .as_str()
+        .unwrap()
+        .starts_with("set -euo pipefail\n"));
     assert!(container["command"][2]
         .as_str()
         .unwrap()

@@ -337,6 +337,8 @@ fn releases_install_change_upgrade_fail_and_uninstall() {
     assert!(out.contains("ConfigMap apps/web-config (changed)"), "{out}");
     assert!(out.contains("-   greeting: hi"), "{out}");
     assert!(out.contains("+   greeting: yo"), "{out}");
+    // Hooks are not part of the stored manifest: not in the diff either.
+    assert!(!out.contains("post-upgrade-hook"), "{out}");
     assert!(
         out.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."),
         "{out}"

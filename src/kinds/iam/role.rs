@@ -631,4 +631,33 @@ mod tests {
         let back = irsa_of(&Value::from_json(&doc).unwrap()).unwrap();
         assert_eq!(back, irsa);
     }
+
+    #[test]
+    fn only_the_statements_service_accounts_added_leave_the_trust_policy() {
+        let web = |sub: &str, sid: Option<&str>| {
+            let mut st = serde_json::json!({
+                "Effect": "Allow",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks/id/X"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {"oidc.eks/id/X:sub": sub, "oidc.eks/id/X:aud": "sts.amazonaws.com"}}
+            });
+            if let Some(s) = sid {
+                st["Sid"] = serde_json::json!(s);
+            }
+            st
+        };
+        let service = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"});
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            service, web("system:serviceaccount:a:own", None), web("system:serviceaccount:a:added", Some(ADDED_SID))
+        ]});
+        let attrs = trust_attrs(&Value::from_json(&doc).unwrap());
+        let policy = attrs["trust_policy"].to_json();
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 2, "{policy}");
+        let added = attrs["service_accounts"].to_json();
+        assert_eq!(added[0]["service_account"], "added", "{added}");
+        // A single statement that is not a list stays as it is.
+        let single = serde_json::json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow"}});
+        let attrs = trust_attrs(&Value::from_json(&single).unwrap());
+        assert_eq!(attrs["trust_policy"].to_json(), single);
+    }
 }
