@@ -6,6 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The man command, to check that `bp man` renders.
+if ! command -v man >/dev/null 2>&1; then
+    echo "setup: installing man-db (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq man-db >/dev/null
+fi
+
 # The age command-line tool, for the interoperability tests of bp secrets.
 if ! command -v age >/dev/null 2>&1; then
     echo "setup: installing age (Debian package)" >&2

@@ -4,6 +4,7 @@ mod apply;
 mod backup;
 mod check;
 mod cloud;
+mod completions;
 mod destroy;
 mod eks_token;
 mod graph;
@@ -11,6 +12,7 @@ mod kubeconfig;
 mod plan;
 mod repl;
 mod secrets;
+mod show;
 
 use anyhow::{bail, Result};
 use blueprint::script::Options;
@@ -52,12 +54,19 @@ pub enum Command {
     Kubeconfig(kubeconfig::KubeconfigArgs),
     /// Print a bearer token for an EKS cluster (kubectl's credential plugin)
     EksToken(eks_token::EksTokenArgs),
+    /// Render a plan saved with `bp plan -o`, with no AWS call
+    Show(show::ShowArgs),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish)
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
 }
 
 /// Inputs shared by every command that evaluates a blueprint.
 #[derive(Args, Debug, Clone)]
 pub struct ScriptArgs {
     /// The blueprint (*.rhai); for `apply`, also a plan saved with `bp plan -o`
+    #[arg(value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// An input for the script, read with var("key"); repeatable
     #[arg(long = "var", value_name = "KEY=VALUE")]
@@ -123,5 +132,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backup(a) => backup::run_command(&a),
         Command::Kubeconfig(a) => kubeconfig::run(&a),
         Command::EksToken(a) => eks_token::run(&a),
+        Command::Show(a) => show::run(&a),
+        Command::Completions(a) => completions::completions(&a),
+        Command::Man => completions::man(),
     }
 }

@@ -6,6 +6,7 @@ mod moto;
 
 mod backup;
 mod check;
+mod cli;
 mod errors;
 mod graph;
 mod helm;

@@ -1,0 +1,105 @@
+//! Command-line conveniences: shell completions, the man page, and showing
+//! a saved plan without touching AWS.
+
+use crate::harness::Test;
+use crate::moto::Moto;
+use std::process::Command;
+
+/// The completion script loads in bash and registers `bp`.
+#[test]
+fn bash_completion_loads() {
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "source <('{}' completions bash) && complete -p bp",
+                crate::harness::bp().display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("complete "), "{text}");
+    assert!(text.trim_end().ends_with(" bp"), "{text}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = Test::new().args(["completions", shell]).run();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("kubeconfig"),
+            "{shell} completion lacks the subcommands"
+        );
+    }
+}
+
+/// `bp man` is a roff page that `man -l` renders.
+#[test]
+fn the_man_page_renders() {
+    let out = Test::new().args(["man"]).run();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("bp.1");
+    std::fs::write(&page, &out.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(".ie \\n(.g .ds Aq"));
+    let rendered = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .expect("man: run scripts/setup.sh");
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    for part in ["NAME", "SYNOPSIS", "SUBCOMMANDS", "kubeconfig", "backup"] {
+        assert!(
+            text.contains(part),
+            "{part} missing from the man page:\n{text}"
+        );
+    }
+}
+
+/// A saved plan is shown for people, or as JSON, with no AWS call.
+#[test]
+fn show_renders_a_saved_plan_without_aws() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        "kms_key(\"k\", #{ rotation: true });\n",
+    )
+    .unwrap();
+    let planned = Test::new()
+        .current_dir(dir.path())
+        .moto(&moto)
+        .args(["plan", "bp.rhai", "-o", "plan.json"])
+        .run();
+    drop(moto);
+    let human = String::from_utf8_lossy(&planned.stdout).to_string();
+    // No emulator any more: show needs none.
+    let out = Test::new()
+        .current_dir(dir.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .args(["show", "plan.json"])
+        .run();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("+ kms_key.k"), "{shown}");
+    assert!(human.contains(shown.trim_end()), "{human}\n---\n{shown}");
+    let out = Test::new()
+        .current_dir(dir.path())
+        .args(["show", "plan.json", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["add"], 1);
+    Test::new()
+        .current_dir(dir.path())
+        .args(["show", "bp.rhai"])
+        .status(1)
+        .stderr_contains("bp.rhai is not a plan saved by `bp plan -o`")
+        .run();
+}
