@@ -15,6 +15,7 @@ pub mod render;
 pub mod repl;
 pub mod script;
 pub mod sops;
+pub mod style;
 
 use std::path::PathBuf;
 

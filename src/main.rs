@@ -21,13 +21,15 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let _ = ctrlc::set_handler(blueprint::interrupt::on_signal);
+    cli::set_color(parsed.color);
     match cli::run(parsed) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            match e.downcast_ref::<blueprint::Error>() {
-                Some(be) => eprint!("{}", be.render()),
-                None => eprintln!("error: {e:#}"),
-            }
+            let text = match e.downcast_ref::<blueprint::Error>() {
+                Some(be) => be.render(),
+                None => format!("error: {e:#}\n"),
+            };
+            eprint!("{}", cli::error_text(text));
             ExitCode::from(1)
         }
     }

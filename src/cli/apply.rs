@@ -32,7 +32,7 @@ pub fn run(a: &ApplyArgs) -> Result<i32> {
         saved(&rt, a)?
     } else {
         let planned = cloud::make_plan(&rt, &a.script, &a.aws)?;
-        print!("{}", render::human(&planned.plan));
+        print!("{}", super::plan_text(render::human(&planned.plan)));
         if planned.plan.has_changes() && !cloud::confirm("apply these changes", a.auto_approve)? {
             println!("Apply cancelled.");
             return Ok(1);

@@ -40,7 +40,7 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
         include_protected: a.include_protected,
     };
     let plan = plan::compute_with(&eval.name, &eval.region, &graph, &live, mode);
-    print!("{}", render::human(&plan));
+    print!("{}", super::plan_text(render::human(&plan)));
     if !plan.protected.is_empty() && !a.include_protected {
         println!(
             "Protected, left in place (declare them with protect: false and apply, or pass --include-protected):"

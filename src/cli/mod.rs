@@ -30,6 +30,55 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (on a terminal, unless NO_COLOR; CLICOLOR_FORCE forces it), always, never
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<blueprint::style::Choice> = std::sync::OnceLock::new();
+
+/// Remembers `--color` for the whole command.
+pub fn set_color(c: ColorArg) {
+    use blueprint::style::Choice;
+    let _ = COLOR.set(match c {
+        ColorArg::Auto => Choice::Auto,
+        ColorArg::Always => Choice::Always,
+        ColorArg::Never => Choice::Never,
+    });
+}
+
+fn choice() -> blueprint::style::Choice {
+    COLOR
+        .get()
+        .copied()
+        .unwrap_or(blueprint::style::Choice::Auto)
+}
+
+/// A human plan as printed to stdout: coloured when colour is on there.
+pub fn plan_text(text: String) -> String {
+    use std::io::IsTerminal;
+    if blueprint::style::enabled(choice(), std::io::stdout().is_terminal()) {
+        blueprint::style::plan(&text)
+    } else {
+        text
+    }
+}
+
+/// An error report as printed to stderr: coloured when colour is on there.
+pub fn error_text(text: String) -> String {
+    use std::io::IsTerminal;
+    if blueprint::style::enabled(choice(), std::io::stderr().is_terminal()) {
+        blueprint::style::error(&text)
+    } else {
+        text
+    }
 }
 
 #[derive(Subcommand, Debug)]

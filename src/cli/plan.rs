@@ -30,7 +30,7 @@ pub fn run(a: &PlanArgs) -> Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
     } else {
-        print!("{}", render::human(&plan));
+        print!("{}", super::plan_text(render::human(&plan)));
     }
     if let Some(out) = &a.out {
         cloud::write_private(out, &serde_json::to_string_pretty(&render::json(&plan))?)?;

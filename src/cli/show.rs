@@ -25,7 +25,7 @@ pub fn run(a: &ShowArgs) -> Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
     } else {
-        print!("{}", render::human(&plan));
+        print!("{}", super::plan_text(render::human(&plan)));
     }
     Ok(0)
 }

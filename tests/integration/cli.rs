@@ -103,3 +103,66 @@ fn show_renders_a_saved_plan_without_aws() {
         .stderr_contains("bp.rhai is not a plan saved by `bp plan -o`")
         .run();
 }
+
+/// Colour: on with --color always or CLICOLOR_FORCE, off with --color
+/// never, NO_COLOR or no terminal; JSON never carries it.
+#[test]
+fn colour_follows_the_flag_and_the_environment() {
+    let bad = "vpc(\"x\", #{ cidr: \"10.0.0.0/33\" });\n";
+    let coloured = "\x1b[1m\x1b[31merror:\x1b[0m";
+    let stderr = |t: Test| String::from_utf8_lossy(&t.status(1).run().stderr).into_owned();
+    // The harness sets NO_COLOR=1 and there is no terminal: plain.
+    let plain = stderr(Test::new().file("bp.rhai", bad).args(["check", "bp.rhai"]));
+    assert!(plain.starts_with("error: "), "{plain:?}");
+    let forced = stderr(
+        Test::new()
+            .file("bp.rhai", bad)
+            .env("CLICOLOR_FORCE", "1")
+            .args(["check", "bp.rhai"]),
+    );
+    assert!(forced.starts_with(coloured), "{forced:?}");
+    assert!(forced.contains("\x1b[36m  = hint:"), "{forced:?}");
+    let always = stderr(
+        Test::new()
+            .file("bp.rhai", bad)
+            .args(["check", "bp.rhai", "--color", "always"]),
+    );
+    assert!(always.starts_with(coloured), "{always:?}");
+    let never = stderr(
+        Test::new()
+            .file("bp.rhai", bad)
+            .env("CLICOLOR_FORCE", "1")
+            .args(["check", "bp.rhai", "--color", "never"]),
+    );
+    assert!(!never.contains('\x1b'), "{never:?}");
+
+    // A coloured plan, and its JSON without colour.
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        "kms_key(\"k\", #{ rotation: true });\n",
+    )
+    .unwrap();
+    let out = Test::new()
+        .current_dir(dir.path())
+        .moto(&moto)
+        .args(["plan", "bp.rhai", "--color", "always"])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\x1b[32m  + kms_key.k\x1b[0m\n"), "{text:?}");
+    assert!(
+        text.contains("\x1b[2m      rotation = true\x1b[0m\n"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("\x1b[1mPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\x1b[0m\n"),
+        "{text:?}"
+    );
+    let out = Test::new()
+        .current_dir(dir.path())
+        .moto(&moto)
+        .args(["plan", "bp.rhai", "--json", "--color", "always"])
+        .run();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+}
