@@ -143,6 +143,12 @@ pub fn human(p: &Plan) -> String {
 /// The JSON form of `bp plan --json` (the saved plan file is the same shape).
 pub fn json(p: &Plan) -> serde_json::Value {
     let mut v = serde_json::to_value(p).unwrap_or_default();
+    // Each change names its kind, so that readers need not parse addresses.
+    if let Some(changes) = v["changes"].as_array_mut() {
+        for (c, change) in changes.iter_mut().zip(&p.changes) {
+            c["kind"] = serde_json::json!(change.address.kind.as_str());
+        }
+    }
     let s = p.summary();
     v["summary"] = serde_json::json!({
         "add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy,

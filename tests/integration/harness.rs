@@ -165,6 +165,25 @@ impl Test {
             Some(self.status),
             "unexpected status\n{context}"
         );
+        // Every plan the suite prints as JSON or saves is checked against
+        // the documented schema.
+        if out.status.success() {
+            let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+            let printed_plan =
+                matches!(args.first(), Some(&"plan") | Some(&"show")) && args.contains(&"--json");
+            if printed_plan {
+                let plan: serde_json::Value = serde_json::from_str(&stdout)
+                    .unwrap_or_else(|e| panic!("the plan JSON does not parse: {e}\n{context}"));
+                crate::plan_schema::check(&plan);
+            }
+            if args.first() == Some(&"plan") {
+                if let Some(i) = args.iter().position(|a| *a == "-o") {
+                    let file = cwd.join(args[i + 1]);
+                    let text = std::fs::read_to_string(&file).unwrap();
+                    crate::plan_schema::check(&serde_json::from_str(&text).unwrap());
+                }
+            }
+        }
         if let Some(want) = &self.stdout {
             assert_eq!(&stdout, want, "unexpected stdout\n{context}");
         }

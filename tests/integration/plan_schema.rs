@@ -1,0 +1,101 @@
+//! Checks plan JSON against docs/plan.schema.json: every plan the suite
+//! prints with `--json` or saves with `-o` goes through [`check`] (see
+//! `harness::Test::run`). A small validator of the JSON Schema keywords the
+//! document uses: `type`, `enum`, `required`, `properties`,
+//! `additionalProperties: false`, `items` and local `$ref`s.
+
+use serde_json::Value;
+
+fn schema() -> Value {
+    let text =
+        std::fs::read_to_string(crate::harness::repo().join("docs/plan.schema.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => false,
+    }
+}
+
+fn validate(root: &Value, s: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(r) = s["$ref"].as_str() {
+        let name = r.trim_start_matches("#/$defs/");
+        return validate(root, &root["$defs"][name], v, at, errors);
+    }
+    if let Some(t) = s["type"].as_str() {
+        if !type_ok(t, v) {
+            errors.push(format!("{at}: not {t}: {v}"));
+            return;
+        }
+    }
+    if let Some(allowed) = s["enum"].as_array() {
+        if !allowed.contains(v) {
+            errors.push(format!("{at}: {v} is not one of {allowed:?}"));
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        for r in s["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            if !obj.contains_key(r) {
+                errors.push(format!("{at}: `{r}` is missing"));
+            }
+        }
+        let props = s["properties"].as_object();
+        for (k, x) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => validate(root, ps, x, &format!("{at}.{k}"), errors),
+                None if s["additionalProperties"] == Value::Bool(false) => {
+                    errors.push(format!("{at}: `{k}` is not in the schema"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(list)) = (s.get("items"), v.as_array()) {
+        for (i, x) in list.iter().enumerate() {
+            validate(root, items, x, &format!("{at}[{i}]"), errors);
+        }
+    }
+}
+
+/// Panics with every violation of the documented schema.
+pub fn check(plan: &Value) {
+    let root = schema();
+    let mut errors = Vec::new();
+    validate(&root, &root, plan, "plan", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "the plan JSON breaks docs/plan.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn the_validator_catches_what_breaks_the_schema() {
+    let good = serde_json::json!({
+        "format_version": 2, "blueprint": "b", "region": "r", "changes": [
+            {"address": "kms_key.k", "kind": "kms_key", "action": "create", "provider": "aws:r",
+             "fields": [{"path": "name", "before": null, "after": "k"}]}
+        ],
+        "unchanged": 0, "fingerprint": "x", "desired": [], "summary": {"add": 1, "change": 0, "replace": 0, "destroy": 0}
+    });
+    check(&good);
+    let mut bad = good.clone();
+    bad["changes"][0]["action"] = serde_json::json!("explode");
+    bad["extra"] = serde_json::json!(1);
+    let result = std::panic::catch_unwind(|| check(&bad));
+    let msg = *result.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        msg.contains("plan.changes[0].action: \"explode\" is not one of"),
+        "{msg}"
+    );
+    assert!(msg.contains("plan: `extra` is not in the schema"), "{msg}");
+}
