@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     }
     let _ = ctrlc::set_handler(blueprint::interrupt::on_signal);
     cli::set_color(parsed.color);
+    cli::init_logging(parsed.verbosity(), parsed.log_json);
     match cli::run(parsed) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {

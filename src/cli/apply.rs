@@ -42,7 +42,7 @@ pub fn run(a: &ApplyArgs) -> Result<i32> {
     if !planned.plan.has_changes() {
         return Ok(0);
     }
-    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))
+    rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose > 0))
 }
 
 /// Loads a saved plan and checks that live state has not moved since. A

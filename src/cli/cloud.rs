@@ -17,9 +17,10 @@ pub struct AwsArgs {
     /// Send every AWS request to this endpoint (an emulator such as moto)
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
-    /// Print timings and the number of AWS requests to stderr
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Print timings and request counts to stderr; -vv logs every request
+    /// (RUST_LOG filters logs finely, e.g. RUST_LOG=blueprint=debug,aws_sdk_ec2=trace)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The kubeconfig for in-cluster objects [default: $KUBECONFIG, then ~/.kube/config]
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<std::path::PathBuf>,
@@ -98,7 +99,7 @@ pub async fn read_live(
     let reading = providers::read_all(cloud, desired)
         .await
         .context("cannot read the live state")?;
-    if aws.verbose {
+    if aws.verbose > 0 {
         eprintln!(
             "read {} owned resources in {:.0} ms with {} AWS requests and {} Kubernetes requests",
             reading.live.len(),

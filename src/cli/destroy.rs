@@ -66,7 +66,7 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
         live,
         graph,
     };
-    let code = rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose))?;
+    let code = rt.block_on(execute(&planned, a.parallelism.into(), a.aws.verbose > 0))?;
     if code == 0 {
         // Everything the blueprint owned in its clusters is gone: so is the
         // index of the kinds of its manifests.

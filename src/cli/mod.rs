@@ -33,6 +33,44 @@ pub struct Cli {
     /// Colour: auto (on a terminal, unless NO_COLOR; CLICOLOR_FORCE forces it), always, never
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorArg,
+    /// Write logs as JSON lines (for CI systems)
+    #[arg(long, global = true)]
+    pub log_json: bool,
+}
+
+impl Cli {
+    /// How many `-v` the command was given.
+    pub fn verbosity(&self) -> u8 {
+        match &self.command {
+            Command::Plan(a) => a.aws.verbose,
+            Command::Apply(a) => a.aws.verbose,
+            Command::Destroy(a) => a.aws.verbose,
+            _ => 0,
+        }
+    }
+}
+
+/// Logs to stderr: `RUST_LOG` when set, else warnings, `-v` info and `-vv`
+/// every request (debug); as JSON lines with `--log-json`.
+pub fn init_logging(verbosity: u8, json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::new(v),
+        _ => EnvFilter::new(match verbosity {
+            0 => "warn",
+            1 => "warn,blueprint=info",
+            _ => "warn,blueprint=debug",
+        }),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

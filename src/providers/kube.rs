@@ -460,10 +460,30 @@ fn api_error(what: &str, e: kube::Error) -> ProviderError {
 impl Conn {
     async fn send(&self, what: &str, req: http::Request<Vec<u8>>) -> Result<Json, ProviderError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        self.client
+        let method = req.method().to_string();
+        let path = req.uri().to_string();
+        let start = std::time::Instant::now();
+        let result = self
+            .client
             .request::<Json>(req)
             .await
-            .map_err(|e| api_error(what, e))
+            .map_err(|e| api_error(what, e));
+        // One log event per request; the path and status, never a body.
+        let status = match &result {
+            Ok(_) => 200,
+            Err(ProviderError::Kube { code, .. }) => *code,
+            Err(_) => 0,
+        };
+        tracing::debug!(
+            target: "blueprint::kube",
+            cluster = %self.cluster,
+            method = %method,
+            path = %path,
+            status,
+            ms = format!("{:.0}", start.elapsed().as_secs_f64() * 1e3),
+            "request"
+        );
+        result
     }
 
     /// The resource that serves `kind` in `api_version`, from the server's

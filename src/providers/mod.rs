@@ -63,11 +63,45 @@ impl Intercept for RequestCounter {
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         self.0.fetch_add(1, Ordering::Relaxed);
+        cfg.interceptor_state()
+            .store_put(Sent(std::time::Instant::now()));
         Ok(())
     }
+
+    /// One log event per AWS request: service, operation, status and
+    /// duration; no body, so no secret.
+    fn read_before_deserialization(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let meta = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>();
+        let ms = cfg
+            .load::<Sent>()
+            .map(|s| s.0.elapsed().as_secs_f64() * 1e3)
+            .unwrap_or_default();
+        tracing::debug!(
+            target: "blueprint::aws",
+            service = meta.map(|m| m.service()).unwrap_or("?"),
+            operation = meta.map(|m| m.name()).unwrap_or("?"),
+            status = ctx.response().status().as_u16(),
+            ms = format!("{ms:.0}"),
+            "request"
+        );
+        Ok(())
+    }
+}
+
+/// When an AWS request was sent, for its log event.
+#[derive(Debug, Clone)]
+struct Sent(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for Sent {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 /// The AWS clients and the blueprint whose resources they manage.

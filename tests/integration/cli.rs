@@ -166,3 +166,63 @@ fn colour_follows_the_flag_and_the_environment() {
         .run();
     assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
 }
+
+/// Logs: RUST_LOG filters them, -vv logs every request, --log-json writes
+/// JSON lines, and no request log carries a secret.
+#[test]
+fn logs_follow_rust_log_and_carry_no_secret() {
+    let moto = Moto::start();
+    let kube = crate::kube::Kube::start(&["demo"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        "kms_key(\"k\");\nexisting_cluster(\"demo\").namespace(\"logs\").secret(\"s\", #{ data: #{ pw: \"log-PLAIN-1\" } });\n",
+    )
+    .unwrap();
+    let kubeconfig = kube.kubeconfig_arg();
+    let run = |extra: &[&str], rust_log: Option<&str>| -> String {
+        let mut t = Test::new().current_dir(dir.path()).moto(&moto);
+        if let Some(f) = rust_log {
+            t = t.env("RUST_LOG", f);
+        }
+        let mut args = vec![
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--kubeconfig",
+            &kubeconfig,
+        ];
+        args.extend_from_slice(extra);
+        let out = t.args(args).run();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!err.contains("log-PLAIN"), "{err}");
+        err
+    };
+    let err = run(&[], Some("blueprint::kube=debug"));
+    assert!(err.contains("blueprint::kube: request"), "{err}");
+    assert!(
+        err.contains("method=PATCH path=/api/v1/namespaces/logs/secrets/s?fieldManager=blueprint"),
+        "{err}"
+    );
+    assert!(!err.contains("blueprint::aws"), "{err}");
+    let err = run(&["-vv"], None);
+    assert!(
+        err.contains("blueprint::aws: request service=\"KMS\""),
+        "{err}"
+    );
+    assert!(err.contains("blueprint::kube: request"), "{err}");
+    let err = run(&["-vv", "--log-json"], None);
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["target"] == "blueprint::aws" && e["fields"]["operation"] == "ListAliases"),
+        "{err}"
+    );
+    let quiet = run(&[], None);
+    assert!(!quiet.contains("request"), "{quiet}");
+}
