@@ -50,16 +50,17 @@ impl Cli {
     }
 }
 
-/// Logs to stderr: `RUST_LOG` when set, else warnings, `-v` info and `-vv`
-/// every request (debug); as JSON lines with `--log-json`.
+/// Logs to stderr: `RUST_LOG` when set, else Blueprint's warnings, `-v`
+/// info and `-vv` every request (debug); as JSON lines with `--log-json`.
 pub fn init_logging(verbosity: u8, json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::new(v),
+        // Blueprint's own events only: libraries speak under RUST_LOG.
         _ => EnvFilter::new(match verbosity {
-            0 => "warn",
-            1 => "warn,blueprint=info",
-            _ => "warn,blueprint=debug",
+            0 => "off,blueprint=warn",
+            1 => "off,blueprint=info",
+            _ => "off,blueprint=debug",
         }),
     };
     let builder = tracing_subscriber::fmt()
