@@ -109,10 +109,29 @@ fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> 
 pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> Result<i32> {
     let start = Instant::now();
     let before = p.cloud.requests.get();
-    let report = apply::apply(&p.cloud, &p.plan, &p.graph, &p.live, parallelism, |line| {
-        println!("{line}")
-    })
+    // On a terminal, a live view of what is in flight; otherwise one line
+    // per event, as CI logs want them.
+    let view = std::io::IsTerminal::is_terminal(&std::io::stdout()).then(|| {
+        std::sync::Arc::new(super::progress::View::new(
+            apply::operations(&p.plan, &p.live).len(),
+        ))
+    });
+    let events = view.clone();
+    let report = apply::apply(
+        &p.cloud,
+        &p.plan,
+        &p.graph,
+        &p.live,
+        parallelism,
+        move |line| match &events {
+            Some(v) => v.event(line),
+            None => println!("{line}"),
+        },
+    )
     .await;
+    if let Some(v) = &view {
+        v.finish();
+    }
     print_report(&report);
     if verbose {
         eprintln!(

@@ -10,6 +10,7 @@ mod eks_token;
 mod graph;
 mod kubeconfig;
 mod plan;
+mod progress;
 mod repl;
 mod secrets;
 mod show;

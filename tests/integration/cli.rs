@@ -226,3 +226,32 @@ fn logs_follow_rust_log_and_carry_no_secret() {
     let quiet = run(&[], None);
     assert!(!quiet.contains("request"), "{quiet}");
 }
+
+/// On a terminal, apply shows what is in flight above a running count;
+/// without one (every other test), one line per event.
+#[test]
+fn apply_on_a_terminal_shows_progress() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        "let k = kms_key(\"k\");\nlet v = vpc(\"p\", #{ cidr: \"10.9.0.0/16\", azs: 2, public_subnets: [\"10.9.1.0/24\", \"10.9.2.0/24\"] });\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(crate::harness::bp());
+    cmd.args(["apply", "bp.rhai", "--auto-approve"])
+        .current_dir(dir.path())
+        .env("TERM", "xterm")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION");
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    // The count line, while operations run, then the events and the result.
+    p.exp_regex(r"\d+ done, 0 failed, \d+ running, \d+ pending")
+        .unwrap();
+    p.exp_string("+ vpc.p: created").unwrap();
+    p.exp_string("Apply complete").unwrap();
+    p.exp_eof().unwrap();
+}
