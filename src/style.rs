@@ -140,7 +140,8 @@ mod tests {
     }
 
     #[test]
-    fn the_choice_decides_and_auto_follows_the_environment() {
+    fn always_and_never_decide_whatever_the_terminal() {
+        // Auto and the environment: `cli::colour_follows_the_flag_and_the_environment`.
         assert!(enabled(Choice::Always, false));
         assert!(!enabled(Choice::Never, true));
     }

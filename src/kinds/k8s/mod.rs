@@ -496,3 +496,30 @@ pub fn subjects(v: Value) -> Value {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_values_become_text_secrets_included() {
+        let secret = Value::Sensitive(crate::model::Secret {
+            hash: "h".into(),
+            value: Some(Box::new(Value::Int(5432))),
+        });
+        let data = Value::Map(Map::from([
+            ("port".into(), Value::Int(80)),
+            ("on".into(), Value::Bool(true)),
+            ("db".into(), secret),
+        ]));
+        let Value::Map(out) = stringified(data) else {
+            panic!()
+        };
+        assert_eq!(out["port"], Value::str("80"));
+        assert_eq!(out["on"], Value::str("true"));
+        match &out["db"] {
+            Value::Sensitive(s) => assert_eq!(s.value.as_deref(), Some(&Value::str("5432"))),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -134,3 +134,26 @@ const FIELDS: &[Field] = &[
     ADOPT,
     WHERE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_without_a_protocol_are_tcp() {
+        let port = |p: Option<&str>| {
+            let mut m = Map::from([("port".into(), Value::Int(80))]);
+            if let Some(p) = p {
+                m.insert("protocol".into(), Value::str(p));
+            }
+            Value::Map(m)
+        };
+        let rules = Value::List(vec![Value::Map(Map::from([(
+            "ports".into(),
+            Value::List(vec![port(None), port(Some("UDP"))]),
+        )]))]);
+        let out = tcp_by_default(rules).to_json();
+        assert_eq!(out[0]["ports"][0]["protocol"], "TCP");
+        assert_eq!(out[0]["ports"][1]["protocol"], "UDP");
+    }
+}

@@ -736,6 +736,43 @@ macro_rules! object_kind {
 mod tests {
     use super::*;
 
+    /// A server error that echoes a value it refused shows no secret, in
+    /// any of the forms the secret may take there.
+    #[test]
+    fn server_errors_have_their_secrets_replaced() {
+        let spec = Value::Map(Map::from([(
+            "data".into(),
+            Value::Map(Map::from([
+                (
+                    "pw".into(),
+                    Value::Sensitive(crate::model::Secret {
+                        hash: "h".into(),
+                        value: Some(Box::new(Value::str("hunter2-long"))),
+                    }),
+                ),
+                (
+                    "short".into(),
+                    Value::Sensitive(crate::model::Secret {
+                        hash: "h2".into(),
+                        value: Some(Box::new(Value::str("hunter2"))),
+                    }),
+                ),
+            ])),
+        )]));
+        let a = Address::new(Kind::new("config_map"), "c/ns/x");
+        let r = Planned::reveal(&a, &spec).unwrap();
+        let e = ProviderError::Kube {
+            what: "apply".into(),
+            code: 422,
+            reason: "Invalid".into(),
+            message: "Invalid value: \"hunter2-long\" and aHVudGVyMi1sb25n".into(),
+        };
+        let shown = redacted(e, &r).to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("aHVudGVyMi1sb25n"), "{shown}");
+        assert!(shown.contains("Invalid value: \"(sensitive)\""), "{shown}");
+    }
+
     #[test]
     fn owner_values_are_valid_labels() {
         assert_eq!(owner_value("pms-prod"), "pms-prod");
