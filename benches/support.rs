@@ -22,14 +22,19 @@ pub fn moto() -> Moto {
         .local_addr()
         .unwrap()
         .port();
-    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
-    let child = Command::new(bin)
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+    let launcher = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/awsemu/awsemu.py"
+    );
+    let child = Command::new(python)
+        .arg(launcher)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("moto_server: run scripts/setup.sh first");
+        .expect("the AWS emulator: run scripts/setup.sh first");
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

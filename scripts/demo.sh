@@ -13,7 +13,7 @@ cargo build --locked --bin bp
 BP="$CARGO_TARGET_DIR/debug/bp"
 
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/python tests/support/awsemu/awsemu.py -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto=$!
 kube_dir=$(mktemp -d)
 .venv-kube/bin/python tests/support/kubemu/kubemu.py --dir "$kube_dir" --cluster pms-prod >"$kube_dir/out" 2>&1 &

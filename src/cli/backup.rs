@@ -1,5 +1,6 @@
 //! `bp backup list|run|restore FILE`: the Velero backups of the blueprint's
-//! cluster, on demand.
+//! cluster, on demand, and (in `list`) the recovery points of its AWS
+//! Backup vaults.
 
 use super::cloud::{self, AwsArgs};
 use super::ScriptArgs;
@@ -17,7 +18,8 @@ pub struct BackupArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum BackupCommand {
-    /// The cluster's Velero backups, newest first
+    /// The cluster's Velero backups and the AWS Backup vaults' recovery
+    /// points, newest first
     List {
         #[command(flatten)]
         script: ScriptArgs,
@@ -78,31 +80,43 @@ struct Target {
     cluster: String,
 }
 
-fn connect(rt: &tokio::runtime::Runtime, script: &ScriptArgs, aws: &AwsArgs) -> Result<Target> {
-    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
-    let clusters: Vec<String> = eval
-        .graph
+/// The cluster the blueprint declares Velero schedules on, if any.
+fn velero_cluster(graph: &blueprint::model::Graph) -> Option<String> {
+    graph
         .iter()
         .filter(|r| r.address.kind == blueprint::kinds::k8s::manifest::KIND)
-        .filter(|r| r.address.name.contains(&format!("/{NS}/Schedule/")))
+        .find(|r| r.address.name.contains(&format!("/{NS}/Schedule/")))
         .map(|r| blueprint::kinds::k8s::object::cluster_of(&r.address).to_string())
-        .collect();
-    let Some(cluster) = clusters.first().cloned() else {
+}
+
+/// A connection to the cluster, with Velero's API present.
+async fn velero_conn(
+    cloud: &blueprint::providers::Cloud,
+    cluster: &str,
+    script: &ScriptArgs,
+) -> Result<Conn> {
+    let conn = cloud.kube(cluster).await?;
+    if conn.resource("velero.io/v1", "Backup").await?.is_none() {
         bail!(
-            "{} declares no backups: add c.backups(#{{ bucket, schedules }}) and apply it",
+            "Velero is not installed in cluster {cluster} (it serves no velero.io/v1 Backup): \
+             apply {} first, whose c.backups(...) installs it",
+            script.file.display()
+        );
+    }
+    Ok(conn)
+}
+
+fn connect(rt: &tokio::runtime::Runtime, script: &ScriptArgs, aws: &AwsArgs) -> Result<Target> {
+    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
+    let Some(cluster) = velero_cluster(&eval.graph) else {
+        bail!(
+            "{} declares no Velero backups: add c.backups(#{{ bucket, schedules }}) and apply it",
             script.file.display()
         );
     };
     rt.block_on(async {
         let cloud = cloud::connect(aws, &eval.region, &eval.name).await?;
-        let conn = cloud.kube(&cluster).await?;
-        if conn.resource("velero.io/v1", "Backup").await?.is_none() {
-            bail!(
-                "Velero is not installed in cluster {cluster} (it serves no velero.io/v1 Backup): \
-                 apply {} first, whose c.backups(...) installs it",
-                script.file.display()
-            );
-        }
+        let conn = velero_conn(&cloud, &cluster, script).await?;
         Ok(Target {
             conn,
             cloud,
@@ -112,12 +126,8 @@ fn connect(rt: &tokio::runtime::Runtime, script: &ScriptArgs, aws: &AwsArgs) -> 
     })
 }
 
-fn backups_of(rt: &tokio::runtime::Runtime, t: &Target) -> Result<Vec<Json>> {
-    let mut items = rt.block_on(t.conn.list(
-        "list Velero backups",
-        &format!("{API}/backups"),
-        "",
-    ))?;
+fn backups_of(rt: &tokio::runtime::Runtime, conn: &Conn) -> Result<Vec<Json>> {
+    let mut items = rt.block_on(conn.list("list Velero backups", &format!("{API}/backups"), ""))?;
     items.sort_by(|a, b| {
         b["metadata"]["creationTimestamp"]
             .as_str()
@@ -155,43 +165,8 @@ fn show(v: &Json) -> String {
     }
 }
 
-fn list(script: &ScriptArgs, aws: &AwsArgs, as_json: bool) -> Result<i32> {
-    let rt = cloud::runtime()?;
-    let t = connect(&rt, script, aws)?;
-    let rows: Vec<Json> = backups_of(&rt, &t)?.iter().map(row).collect();
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "cluster": t.cluster, "backups": rows }))?
-        );
-        return Ok(0);
-    }
-    if rows.is_empty() {
-        println!("No Velero backups in cluster {}.", t.cluster);
-        return Ok(0);
-    }
-    let cols = [
-        "name",
-        "schedule",
-        "phase",
-        "started",
-        "completed",
-        "expires",
-        "items_backed_up",
-        "warnings",
-        "errors",
-    ];
-    let heads = [
-        "NAME",
-        "SCHEDULE",
-        "PHASE",
-        "STARTED",
-        "COMPLETED",
-        "EXPIRES",
-        "ITEMS",
-        "WARNINGS",
-        "ERRORS",
-    ];
+/// Prints rows under a header, each column as wide as its widest cell.
+fn table(heads: &[&str], cols: &[&str], rows: &[Json]) {
     let widths: Vec<usize> = cols
         .iter()
         .zip(heads)
@@ -214,8 +189,143 @@ fn list(script: &ScriptArgs, aws: &AwsArgs, as_json: bool) -> Result<i32> {
             .to_string()
     };
     println!("{}", line(heads.iter().map(|h| h.to_string()).collect()));
-    for r in &rows {
+    for r in rows {
         println!("{}", line(cols.iter().map(|c| show(&r[*c])).collect()));
+    }
+}
+
+/// The Velero backups of the blueprint's cluster and the recovery points
+/// of its AWS Backup vaults.
+fn list(script: &ScriptArgs, aws: &AwsArgs, as_json: bool) -> Result<i32> {
+    let rt = cloud::runtime()?;
+    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
+    let cluster = velero_cluster(&eval.graph);
+    let vaults: Vec<String> = eval
+        .graph
+        .iter()
+        .filter(|r| r.address.kind == blueprint::kinds::aws_backup::vault::KIND)
+        .map(|r| r.address.name.clone())
+        .collect();
+    if cluster.is_none() && vaults.is_empty() {
+        bail!(
+            "{} declares no backups: add c.backups(#{{ bucket, schedules }}) or backup_plan(...) and apply it",
+            script.file.display()
+        );
+    }
+    let (backups, vault_points) = rt.block_on(async {
+        let cloud = cloud::connect(aws, &eval.region, &eval.name).await?;
+        let backups = match &cluster {
+            Some(c) => Some(velero_conn(&cloud, c, script).await?),
+            None => None,
+        };
+        let points = futures::future::join_all(
+            vaults
+                .iter()
+                .map(|v| blueprint::kinds::aws_backup::recovery_points(&cloud, v)),
+        )
+        .await;
+        anyhow::Ok((backups, points))
+    })?;
+    let rows: Vec<Json> = match &backups {
+        Some(conn) => backups_of(&rt, conn)?.iter().map(row).collect(),
+        None => Vec::new(),
+    };
+    let mut points = Vec::new();
+    let mut vault_rows = Vec::new();
+    for (v, p) in vaults.iter().zip(vault_points) {
+        let p = p?;
+        vault_rows.push(json!({ "name": v, "exists": p.is_some() }));
+        points.extend(p.unwrap_or_default());
+    }
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "cluster": cluster,
+                "backups": rows,
+                "vaults": vault_rows,
+                "recovery_points": points,
+            }))?
+        );
+        return Ok(0);
+    }
+    if let Some(c) = &cluster {
+        if rows.is_empty() {
+            println!("No Velero backups in cluster {c}.");
+        } else {
+            println!("Velero backups in cluster {c}:");
+            table(
+                &[
+                    "NAME",
+                    "SCHEDULE",
+                    "PHASE",
+                    "STARTED",
+                    "COMPLETED",
+                    "EXPIRES",
+                    "ITEMS",
+                    "WARNINGS",
+                    "ERRORS",
+                ],
+                &[
+                    "name",
+                    "schedule",
+                    "phase",
+                    "started",
+                    "completed",
+                    "expires",
+                    "items_backed_up",
+                    "warnings",
+                    "errors",
+                ],
+                &rows,
+            );
+        }
+    }
+    for v in &vault_rows {
+        let name = v["name"].as_str().unwrap_or_default();
+        if cluster.is_some() || !std::ptr::eq(v, &vault_rows[0]) {
+            println!();
+        }
+        if v["exists"] != json!(true) {
+            println!(
+                "AWS Backup vault {name} does not exist yet: apply {} first.",
+                script.file.display()
+            );
+            continue;
+        }
+        let mine: Vec<Json> = points
+            .iter()
+            .filter(|p| p["vault"] == json!(name))
+            .cloned()
+            .collect();
+        if mine.is_empty() {
+            println!("No recovery points in AWS Backup vault {name}.");
+            continue;
+        }
+        println!("Recovery points in AWS Backup vault {name}:");
+        table(
+            &[
+                "RESOURCE",
+                "TYPE",
+                "STATUS",
+                "CREATED",
+                "COMPLETED",
+                "COLD",
+                "EXPIRES",
+                "BYTES",
+            ],
+            &[
+                "resource",
+                "type",
+                "status",
+                "created",
+                "completed",
+                "cold_at",
+                "expires",
+                "size_bytes",
+            ],
+            &mine,
+        );
     }
     Ok(0)
 }
@@ -360,7 +470,7 @@ fn restore(
     }
     let rt = cloud::runtime()?;
     let t = connect(&rt, script, aws)?;
-    let all = backups_of(&rt, &t)?;
+    let all = backups_of(&rt, &t.conn)?;
     let Some(found) = all.iter().find(|b| b["metadata"]["name"] == backup) else {
         let names: Vec<&str> = all
             .iter()

@@ -264,7 +264,13 @@ pub fn refuse_protected(plan: &Plan) -> Result<()> {
                 plan::Action::Replace => "replace",
                 _ => "delete",
             };
-            format!("  {} would {what} it: {}", p.address, p.reason)
+            match &p.kept_for {
+                Some(by) => format!(
+                    "  {} would {what} it: {} (the protected {by} uses it)",
+                    p.address, p.reason
+                ),
+                None => format!("  {} would {what} it: {}", p.address, p.reason),
+            }
         })
         .collect();
     anyhow::bail!(

@@ -46,7 +46,10 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
             "Protected, left in place (declare them with protect: false and apply, or pass --include-protected):"
         );
         for p in &plan.protected {
-            println!("  {}", p.address);
+            match &p.kept_for {
+                Some(by) => println!("  {} (the protected {by} uses it)", p.address),
+                None => println!("  {}", p.address),
+            }
         }
     }
     if !plan.has_changes() {

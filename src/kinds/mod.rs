@@ -8,6 +8,7 @@
 //! [`REGISTRY`]; none of them names a kind. Adding a kind is its module plus
 //! one line here (see docs/ARCHITECTURE.md).
 
+pub mod aws_backup;
 pub mod backups;
 pub mod dynamodb_table;
 pub mod eks;
@@ -42,6 +43,9 @@ pub static REGISTRY: &[&KindDef] = &[
     &eks::fargate_profile::DEF,
     &s3_bucket::DEF,
     &dynamodb_table::DEF,
+    &aws_backup::vault::DEF,
+    &aws_backup::plan::DEF,
+    &aws_backup::selection::DEF,
     &k8s::namespace::DEF,
     &k8s::config_map::DEF,
     &k8s::secret::DEF,

@@ -109,6 +109,10 @@ pub struct Protected {
     pub address: Address,
     pub action: Action,
     pub reason: Reason,
+    /// Not protected itself, but a protected resource that stays uses it
+    /// (the key of a kept backup vault): it stays too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_for: Option<Address>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,6 +294,7 @@ pub fn compute_with(
                     address: c.address.clone(),
                     action: c.action,
                     reason: c.reason.clone().unwrap_or(Reason::NotDeclared),
+                    kept_for: None,
                 });
                 if mode.include_protected {
                     changes.push(c);
@@ -303,6 +308,11 @@ pub fn compute_with(
         .iter()
         .filter(|l| !desired.contains(&l.address))
         .collect();
+    let kept = if mode.include_protected {
+        BTreeMap::new()
+    } else {
+        kept_with_protected(&gone)
+    };
     for l in delete_order(&gone, desired) {
         let reason = if mode.destroy {
             Reason::Destroy
@@ -314,10 +324,19 @@ pub fn compute_with(
                 address: l.address.clone(),
                 action: Action::Delete,
                 reason: reason.clone(),
+                kept_for: None,
             });
             if !mode.include_protected {
                 continue;
             }
+        } else if let Some(root) = kept.get(&l.address) {
+            protected.push(Protected {
+                address: l.address.clone(),
+                action: Action::Delete,
+                reason: reason.clone(),
+                kept_for: Some(root.clone()),
+            });
+            continue;
         }
         changes.push(Change {
             address: l.address.clone(),
@@ -349,6 +368,31 @@ pub fn compute_with(
             .collect(),
         source: None,
     }
+}
+
+/// The resources among `gone` that protected ones (which stay) use,
+/// directly or not, each with the protected resource it stays for: a kept
+/// backup vault keeps its KMS key, or its recovery points could not be
+/// decrypted.
+fn kept_with_protected(gone: &[&Live]) -> BTreeMap<Address, Address> {
+    let mut kept: BTreeMap<Address, Address> = BTreeMap::new();
+    let mut stack: Vec<(&Live, Address)> = gone
+        .iter()
+        .filter(|l| is_protected(Some(*l)))
+        .map(|l| (*l, l.address.clone()))
+        .collect();
+    while let Some((l, root)) = stack.pop() {
+        for d in live_dependencies(l, gone) {
+            if kept.contains_key(d) || is_protected(gone.iter().find(|g| &g.address == d)) {
+                continue;
+            }
+            kept.insert(d.clone(), root.clone());
+            if let Some(dl) = gone.iter().find(|g| &g.address == d) {
+                stack.push((dl, root.clone()));
+            }
+        }
+    }
+    kept
 }
 
 /// Whether the live resource carries the protection tag.

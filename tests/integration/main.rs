@@ -5,6 +5,7 @@ mod kube;
 mod moto;
 mod plan_schema;
 
+mod aws_backup;
 mod backup;
 mod check;
 mod cli;

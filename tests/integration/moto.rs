@@ -1,4 +1,5 @@
-//! A private AWS emulator (moto) per test, on a free loopback port, stopped
+//! A private AWS emulator (moto, with the additions of
+//! tests/support/awsemu/awsemu.py) per test, on a free loopback port, stopped
 //! when the test ends, even when it fails.
 
 use crate::harness::repo;
@@ -29,14 +30,15 @@ impl Moto {
                 .and_then(|l| l.local_addr())
                 .expect("free port")
                 .port();
-            let mut child = Command::new(venv_bin("moto_server"))
+            let mut child = Command::new(venv_bin("python"))
+                .arg(repo().join("tests/support/awsemu/awsemu.py"))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("start moto_server");
+                .expect("start the AWS emulator");
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(30) {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -53,7 +55,7 @@ impl Moto {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("moto_server did not start");
+        panic!("the AWS emulator (moto) did not start");
     }
 
     /// The environment that points `bp` (and nothing else) at this emulator.
@@ -90,4 +92,22 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The emulator's additions to moto answer as AWS does, to boto3.
+#[test]
+fn the_emulator_adds_what_moto_lacks() {
+    let m = Moto::start();
+    let out = Command::new(venv_bin("python"))
+        .arg(repo().join("tests/support/awsemu/test_awsemu.py"))
+        .arg(&m.url)
+        .output()
+        .expect("run test_awsemu.py");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
 }

@@ -1,0 +1,116 @@
+"""Checks the emulator's additions to moto through boto3, as AWS's own
+clients see them. Run: test_awsemu.py ENDPOINT_URL (the integration test
+`moto::the_emulator_adds_what_moto_lacks` does)."""
+
+import json
+import sys
+
+import boto3
+import botocore.exceptions
+
+url = sys.argv[1]
+backup = boto3.client(
+    "backup",
+    endpoint_url=url,
+    region_name="us-east-1",
+    aws_access_key_id="test",
+    aws_secret_access_key="test",
+)
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        sys.exit(f"FAIL: {what}")
+
+
+def error_code(f):
+    try:
+        f()
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+role = "arn:aws:iam::123456789012:role/backup"
+backup.create_backup_vault(BackupVaultName="v1")
+plan = backup.create_backup_plan(
+    BackupPlan={
+        "BackupPlanName": "p1",
+        "Rules": [{"RuleName": "daily", "TargetBackupVaultName": "v1",
+                   "ScheduleExpression": "cron(0 3 * * ? *)"}],
+    }
+)
+pid = plan["BackupPlanId"]
+
+# ListTags with and without the slash after the ARN (boto3 sends one, the
+# Rust SDK none)
+import urllib.request
+vault_arn = backup.describe_backup_vault(BackupVaultName="v1")["BackupVaultArn"]
+backup.tag_resource(ResourceArn=vault_arn, Tags={"team": "data"})
+check(backup.list_tags(ResourceArn=vault_arn)["Tags"] == {"team": "data"}, "ListTags with a slash")
+req = urllib.request.Request(f"{url}/tags/{vault_arn}", headers={
+    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/backup/aws4_request, SignedHeaders=host, Signature=0"})
+body = json.loads(urllib.request.urlopen(req).read())
+check(body["Tags"] == {"team": "data"}, "ListTags without a slash")
+
+# Selections
+sel = backup.create_backup_selection(
+    BackupPlanId=pid,
+    BackupSelection={"SelectionName": "s1", "IamRoleArn": role,
+                     "Resources": ["arn:aws:dynamodb:us-east-1:123456789012:table/t"]},
+)
+got = backup.get_backup_selection(BackupPlanId=pid, SelectionId=sel["SelectionId"])
+check(got["BackupSelection"]["Resources"] == ["arn:aws:dynamodb:us-east-1:123456789012:table/t"],
+      "GetBackupSelection returns the resources")
+check(got["BackupSelection"]["IamRoleArn"] == role, "GetBackupSelection returns the role")
+rows = backup.list_backup_selections(BackupPlanId=pid)["BackupSelectionsList"]
+check([r["SelectionName"] for r in rows] == ["s1"], "ListBackupSelections lists it")
+check(error_code(lambda: backup.get_backup_selection(BackupPlanId=pid, SelectionId="nope"))
+      == "ResourceNotFoundException", "an unknown selection is not found")
+check(error_code(lambda: backup.delete_backup_plan(BackupPlanId=pid)) == "InvalidRequestException",
+      "a plan with selections cannot be deleted")
+
+# UpdateBackupPlan gives a new version with the new rules
+version = backup.get_backup_plan(BackupPlanId=pid)["VersionId"]
+backup.update_backup_plan(
+    BackupPlanId=pid,
+    BackupPlan={"BackupPlanName": "p1",
+                "Rules": [{"RuleName": "weekly", "TargetBackupVaultName": "v1",
+                           "ScheduleExpression": "cron(0 3 ? * 1 *)"}]},
+)
+after = backup.get_backup_plan(BackupPlanId=pid)
+check(after["VersionId"] != version, "UpdateBackupPlan makes a new version")
+check([r["RuleName"] for r in after["BackupPlan"]["Rules"]] == ["weekly"],
+      "UpdateBackupPlan replaces the rules")
+
+# Recovery points
+job = backup.start_backup_job(BackupVaultName="v1", ResourceArn=rows and
+                              "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+                              IamRoleArn=role, Lifecycle={"DeleteAfterDays": 7})
+points = backup.list_recovery_points_by_backup_vault(BackupVaultName="v1")["RecoveryPoints"]
+check([p["RecoveryPointArn"] for p in points] == [job["RecoveryPointArn"]],
+      "StartBackupJob leaves a recovery point in the vault")
+check(points[0]["Status"] == "COMPLETED" and points[0]["ResourceType"] == "DynamoDB",
+      "the recovery point is complete, of the resource's type")
+check("DeleteAt" in points[0]["CalculatedLifecycle"], "the lifecycle gives a deletion date")
+check(error_code(lambda: backup.delete_backup_vault(BackupVaultName="v1"))
+      == "InvalidRequestException", "a vault with recovery points cannot be deleted")
+
+# Deletion in AWS's order, and the name can be used again
+backup.delete_backup_selection(BackupPlanId=pid, SelectionId=sel["SelectionId"])
+check(backup.list_backup_selections(BackupPlanId=pid)["BackupSelectionsList"] == [],
+      "DeleteBackupSelection removes it")
+backup.delete_backup_plan(BackupPlanId=pid)
+again = backup.create_backup_plan(
+    BackupPlan={"BackupPlanName": "p1",
+                "Rules": [{"RuleName": "daily", "TargetBackupVaultName": "v1"}]})
+check(again["BackupPlanId"] != pid, "a deleted plan's name can be used again")
+backup.create_backup_vault(BackupVaultName="v2")
+backup.delete_backup_vault(BackupVaultName="v2")
+check(error_code(lambda: backup.describe_backup_vault(BackupVaultName="v2"))
+      == "ResourceNotFoundException", "an empty vault can be deleted")
+
+print(f"ok: {checks} checks")
