@@ -11,6 +11,7 @@
 pub mod aws_backup;
 pub mod backups;
 pub mod dynamodb_table;
+pub mod efs;
 pub mod eks;
 pub mod helm_release;
 pub mod iam;
@@ -43,6 +44,9 @@ pub static REGISTRY: &[&KindDef] = &[
     &eks::fargate_profile::DEF,
     &s3_bucket::DEF,
     &dynamodb_table::DEF,
+    &efs::file_system::DEF,
+    &efs::mount_target::DEF,
+    &efs::access_point::DEF,
     &aws_backup::vault::DEF,
     &aws_backup::plan::DEF,
     &aws_backup::selection::DEF,

@@ -9,6 +9,7 @@ mod aws_backup;
 mod backup;
 mod check;
 mod cli;
+mod efs;
 mod errors;
 mod graph;
 mod helm;

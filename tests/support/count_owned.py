@@ -83,4 +83,29 @@ for name in db.list_tables()["TableNames"]:
         tables += 1
 counts["dynamodb_table"] = tables
 
+efs = boto3.client("efs", **kw)
+systems = targets = points = 0
+for fs in efs.describe_file_systems()["FileSystems"]:
+    if not owned(fs.get("Tags")):
+        continue
+    systems += 1
+    targets += len(efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"])
+    points += len([a for a in efs.describe_access_points(FileSystemId=fs["FileSystemId"])["AccessPoints"]
+                   if owned(a.get("Tags"))])
+counts["efs"] = systems
+counts["efs_mount_target"] = targets
+counts["efs_access_point"] = points
+
+backup = boto3.client("backup", **kw)
+counts["backup_vault"] = len([v for v in backup.list_backup_vaults()["BackupVaultList"]
+                              if backup.list_tags(ResourceArn=v["BackupVaultArn"])["Tags"].get("blueprint:name") == blueprint])
+plans = selections = 0
+for p in backup.list_backup_plans()["BackupPlansList"]:
+    if backup.list_tags(ResourceArn=p["BackupPlanArn"])["Tags"].get("blueprint:name") != blueprint:
+        continue
+    plans += 1
+    selections += len(backup.list_backup_selections(BackupPlanId=p["BackupPlanId"])["BackupSelectionsList"])
+counts["backup_plan"] = plans
+counts["backup_selection"] = selections
+
 print(json.dumps(counts, sort_keys=True))

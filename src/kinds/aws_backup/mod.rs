@@ -27,7 +27,11 @@ use std::collections::HashMap;
 /// The kinds whose resources a plan can back up: their handles stand for
 /// their ARN in `resources`. A kind that AWS Backup supports adds itself
 /// here.
-pub const BACKED_UP: &[Kind] = &[super::dynamodb_table::KIND, super::s3_bucket::KIND];
+pub const BACKED_UP: &[Kind] = &[
+    super::dynamodb_table::KIND,
+    super::efs::file_system::KIND,
+    super::s3_bucket::KIND,
+];
 
 const RULE: &[Opt] = &[
     req("name", Ty::Str, "the rule's name"),
@@ -69,7 +73,7 @@ pub const OPTIONS: &[Opt] = &[
     req(
         "resources",
         Ty::Check(
-            "a list of handles (dynamodb_table, s3_bucket) or ARNs",
+            "a list of handles (dynamodb_table, efs, s3_bucket) or ARNs",
             is_resources,
         ),
         "what to back up",

@@ -740,7 +740,7 @@ fn subnet(
     Ok(Subnet(addr))
 }
 
-fn security_group(
+pub(crate) fn security_group(
     state: &Shared,
     ctx: &NativeCallContext,
     vpc: &Dynamic,

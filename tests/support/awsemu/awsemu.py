@@ -20,6 +20,9 @@ AWS Backup
   - a deleted plan's name can be used again (moto refuses it forever);
   - ListTags as the Rust SDK sends it, with no slash after the ARN (moto
     read the ARN from the wrong path segment and answered no tags).
+
+EFS
+  - UpdateFileSystem (moto: no such operation), for the throughput mode.
 """
 from urllib.parse import unquote
 
@@ -249,6 +252,28 @@ for _f in (
     list_recovery_points_by_backup_vault,
 ):
     setattr(BackupResponse, _f.__name__, _f)
+
+
+# EFS ---------------------------------------------------------------------------
+
+from moto.efs.exceptions import FileSystemNotFound
+from moto.efs.responses import EFSResponse
+
+
+def update_file_system(self):
+    fs_id = self.path.rstrip("/").split("/")[-1]
+    fs = self.efs_backend.file_systems_by_id.get(fs_id)
+    if fs is None:
+        raise FileSystemNotFound(fs_id)
+    params = json.loads(self.body or "{}")
+    if "ThroughputMode" in params:
+        fs.throughput_mode = params["ThroughputMode"]
+    if "ProvisionedThroughputInMibps" in params:
+        fs.provisioned_throughput_in_mibps = params["ProvisionedThroughputInMibps"]
+    return json.dumps(fs.info_json()), {"status": 202, "Content-Type": "application/json"}
+
+
+EFSResponse.update_file_system = update_file_system
 
 
 if __name__ == "__main__":

@@ -113,4 +113,14 @@ backup.delete_backup_vault(BackupVaultName="v2")
 check(error_code(lambda: backup.describe_backup_vault(BackupVaultName="v2"))
       == "ResourceNotFoundException", "an empty vault can be deleted")
 
+# EFS UpdateFileSystem
+efs = boto3.client("efs", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+fs = efs.create_file_system(CreationToken="t1", ThroughputMode="bursting")["FileSystemId"]
+efs.update_file_system(FileSystemId=fs, ThroughputMode="elastic")
+check(efs.describe_file_systems(FileSystemId=fs)["FileSystems"][0]["ThroughputMode"] == "elastic",
+      "UpdateFileSystem changes the throughput mode")
+check(error_code(lambda: efs.update_file_system(FileSystemId="fs-nope", ThroughputMode="elastic"))
+      == "FileSystemNotFound", "UpdateFileSystem of an unknown file system")
+
 print(f"ok: {checks} checks")
