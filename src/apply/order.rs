@@ -170,6 +170,17 @@ fn operations_with(
                         after.extend(find(&l.address, OpKind::Delete));
                     }
                 }
+                // What stays but moves off this one (an instance switching
+                // to a new parameter group) is updated first.
+                if let Some(me) = deleted.iter().find(|d| d.address == op.address) {
+                    for l in live {
+                        if let Some(u) = find(&l.address, OpKind::Update) {
+                            if live_dependencies(l, &[*me]).contains(&&op.address) {
+                                after.push(u);
+                            }
+                        }
+                    }
+                }
                 // Create-then-delete: the old one goes once the new one
                 // exists and what refers to it has moved to the new one.
                 if create_first(&op.address) {
@@ -211,6 +222,7 @@ mod tests {
             region: "us-east-1".into(),
             protected: vec![],
             unread: vec![],
+            refused: vec![],
             changes: items
                 .iter()
                 .map(|(a, action, _)| Change {
@@ -283,6 +295,27 @@ mod tests {
     const NAT: &str = "gateway.net/a";
     const ROUTES: &str = "routes.net/private-a";
     const SUBNET: &str = "segment.net/public-a";
+
+    #[test]
+    fn what_moves_off_a_deleted_resource_is_updated_before_it_goes() {
+        const DB: &str = "rds_postgres.db";
+        const OLD: &str = "db_parameter_group.db-postgres16";
+        const NEW: &str = "db_parameter_group.db-postgres17";
+        let p = plan(&[
+            (NEW, Action::Create, &[]),
+            (DB, Action::Update, &[NEW]),
+            (OLD, Action::Delete, &[]),
+        ]);
+        let live = [
+            Live::new(addr(DB), "db")
+                .attr("parameter_group", crate::model::Value::str("db-postgres16")),
+            Live::new(addr(OLD), "db-postgres16"),
+        ];
+        let ops = operations_with(&p, &live, &|_| ReplaceStrategy::DeleteThenCreate);
+        assert!(acyclic(&ops));
+        assert!(before(&ops, (NEW, OpKind::Create), (DB, OpKind::Update)));
+        assert!(before(&ops, (DB, OpKind::Update), (OLD, OpKind::Delete)));
+    }
 
     #[test]
     fn a_replacement_deletes_first_by_default() {

@@ -253,6 +253,17 @@ async fn check_in_cluster(
 /// A plan that would delete or replace a protected resource is an error
 /// naming each one and why.
 pub fn refuse_protected(plan: &Plan) -> Result<()> {
+    if !plan.refused.is_empty() {
+        let lines: Vec<String> = plan
+            .refused
+            .iter()
+            .map(|r| format!("  {} ({}): {}", r.address, r.field, r.message))
+            .collect();
+        anyhow::bail!(
+            "the plan makes changes that are refused as declared:\n{}",
+            lines.join("\n")
+        );
+    }
     if plan.protected.is_empty() {
         return Ok(());
     }

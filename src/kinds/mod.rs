@@ -18,6 +18,7 @@ pub mod iam;
 pub mod k8s;
 pub mod kms_key;
 pub mod network;
+pub mod rds;
 pub mod s3_bucket;
 
 use crate::model::{Address, Kind, Live};
@@ -47,6 +48,9 @@ pub static REGISTRY: &[&KindDef] = &[
     &efs::file_system::DEF,
     &efs::mount_target::DEF,
     &efs::access_point::DEF,
+    &rds::subnet_group::DEF,
+    &rds::parameter_group::DEF,
+    &rds::instance::DEF,
     &aws_backup::vault::DEF,
     &aws_backup::plan::DEF,
     &aws_backup::selection::DEF,
@@ -179,6 +183,11 @@ pub enum Diff {
     /// A setting of the declaration, not of the resource: never compared
     /// (`adopt`).
     Local,
+    /// A secret AWS never returns (a database password): the live side is
+    /// a verifier ([`crate::model::verifier`]) the kind keeps on the
+    /// resource; they match when the declared secret verifies against it.
+    /// Never shown.
+    Verified,
 }
 
 /// One field of a kind's spec: how it diffs, and whether changing it
@@ -192,7 +201,15 @@ pub struct Field {
     /// The field refers to other resources (ids, ARNs, names): a live
     /// resource depends on the resources its value names.
     pub reference: bool,
+    /// A check of a change of this field against what exists, made when
+    /// planning: a message refuses the plan (a major engine upgrade that
+    /// was not asked for).
+    pub guard: Option<GuardFn>,
 }
+
+/// Checks a changed field: the declared spec and the live attributes;
+/// `Some(why)` refuses the change.
+pub type GuardFn = fn(&crate::model::Map, &crate::model::Map) -> Option<String>;
 
 impl Field {
     pub const fn new(name: &'static str) -> Field {
@@ -201,6 +218,7 @@ impl Field {
             diff: Diff::Atomic,
             replace: None,
             reference: false,
+            guard: None,
         }
     }
     pub const fn diff(mut self, d: Diff) -> Field {
@@ -219,6 +237,10 @@ impl Field {
     }
     pub const fn refers(mut self) -> Field {
         self.reference = true;
+        self
+    }
+    pub const fn guarded(mut self, g: GuardFn) -> Field {
+        self.guard = Some(g);
         self
     }
 }

@@ -10,6 +10,7 @@ pub mod regions;
 mod resource;
 pub mod validate;
 mod value;
+pub mod verifier;
 
 pub use address::{Address, Kind};
 pub use cidr::Cidr;

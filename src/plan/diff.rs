@@ -150,6 +150,7 @@ fn walk(
         _ => {
             let equal = match field.diff {
                 Diff::ListByKey(key) => same_by_key(d, l, key),
+                Diff::Verified => verified(d, l),
                 Diff::Set => same(d, l, true),
                 _ => same(d, l, false),
             };
@@ -160,8 +161,9 @@ fn walk(
             // nor what a tree (Helm values, manifests) no longer declares:
             // it may have been a secret before.
             let removed_from_tree = matches!(field.diff, Diff::Tree) && matches!(d, Value::Null);
-            let hide =
-                d.is_sensitive() || matches!(field.diff, Diff::Sensitive) || removed_from_tree;
+            let hide = d.is_sensitive()
+                || matches!(field.diff, Diff::Sensitive | Diff::Verified)
+                || removed_from_tree;
             let hidden = || {
                 Value::Sensitive(crate::model::Secret {
                     hash: "live".into(),
@@ -173,11 +175,12 @@ fn walk(
             } else {
                 l.clone()
             };
-            let after = if matches!(field.diff, Diff::Sensitive) && !d.is_sensitive() {
-                hidden()
-            } else {
-                d.clone()
-            };
+            let after =
+                if matches!(field.diff, Diff::Sensitive | Diff::Verified) && !d.is_sensitive() {
+                    hidden()
+                } else {
+                    d.clone()
+                };
             out.push(FieldDiff {
                 path: path.to_string(),
                 before,
@@ -185,6 +188,24 @@ fn walk(
                 forces_replacement: replace.is_some(),
             });
         }
+    }
+}
+
+/// Whether the declared secret verifies against the live verifier. A
+/// secret whose value is unknown (read sealed, or from a saved plan) never
+/// does.
+fn verified(d: &Value, l: &Value) -> bool {
+    let secret = if d.is_sensitive() {
+        match d.reveal() {
+            Ok(v) => v,
+            Err(_) => return false,
+        }
+    } else {
+        d.clone()
+    };
+    match (secret.as_str(), l.as_str()) {
+        (Some(s), Some(v)) => crate::model::verifier::verify(s, v),
+        _ => false,
     }
 }
 
@@ -231,6 +252,44 @@ mod tests {
         Field::new("cidr").replaces("a subnet's CIDR block cannot change"),
         Field::new("vpc").replaces("a subnet cannot move").refers(),
     ];
+
+    #[test]
+    fn verified_secrets_compare_against_the_verifier_and_never_show() {
+        const FIELDS: &[Field] = &[Field::new("password").diff(Diff::Verified)];
+        let v = crate::model::verifier::verifier("s3cret-pw");
+        let secret = |p: &str| {
+            Value::Sensitive(crate::model::Secret {
+                hash: "hmac-sha256:00".into(),
+                value: Some(Box::new(s(p))),
+            })
+        };
+        let live = map(&[("password", s(&v))]);
+        assert!(diff_fields(FIELDS, &map(&[("password", secret("s3cret-pw"))]), &live).is_empty());
+        // A plain string in the script verifies the same way.
+        assert!(diff_fields(FIELDS, &map(&[("password", s("s3cret-pw"))]), &live).is_empty());
+        let changed = diff_fields(FIELDS, &map(&[("password", secret("new-pw-123"))]), &live);
+        assert_eq!(changed.len(), 1);
+        let shown = serde_json::to_string(&changed[0]).unwrap();
+        assert!(
+            !shown.contains("new-pw-123") && !shown.contains(&v),
+            "{shown}"
+        );
+        // A new value in clear in the script is not shown either.
+        let changed = diff_fields(FIELDS, &map(&[("password", s("plain-new"))]), &live);
+        assert!(!serde_json::to_string(&changed[0])
+            .unwrap()
+            .contains("plain-new"));
+        // No verifier yet (an instance made elsewhere): a change.
+        assert_eq!(
+            diff_fields(
+                FIELDS,
+                &map(&[("password", secret("s3cret-pw"))]),
+                &map(&[])
+            )
+            .len(),
+            1
+        );
+    }
 
     #[test]
     fn only_declared_fields_are_compared() {

@@ -126,6 +126,10 @@ pub struct Plan {
     /// Provider instances not read because they do not exist yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<Unread>,
+    /// Changes the kind refuses to make as declared (a major engine
+    /// upgrade not asked for), each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
     /// Changes in the order they are listed (dependencies first, deletes last).
     pub changes: Vec<Change>,
     pub unchanged: usize,
@@ -138,6 +142,14 @@ pub struct Plan {
     /// applied by evaluating it again and checking the hashes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+}
+
+/// A change refused by a field's guard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Refused {
+    pub address: Address,
+    pub field: String,
+    pub message: String,
 }
 
 /// A provider instance whose resources are planned as creates without
@@ -354,6 +366,7 @@ pub fn compute_with(
         region: region.to_string(),
         protected,
         unread: Vec::new(),
+        refused: refusals(&changes, desired, live),
         changes,
         unchanged,
         fingerprint: fingerprint(live),
@@ -368,6 +381,40 @@ pub fn compute_with(
             .collect(),
         source: None,
     }
+}
+
+/// The changes that a guard of one of their changed fields refuses.
+fn refusals(changes: &[Change], desired: &Graph, live: &[Live]) -> Vec<Refused> {
+    let mut out = Vec::new();
+    for c in changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Update | Action::Replace))
+    {
+        let (Some(r), Some(l)) = (
+            desired.get(&c.address),
+            live.iter().find(|l| l.address == c.address),
+        ) else {
+            continue;
+        };
+        for f in c.address.kind.def().fields {
+            let Some(guard) = f.guard else { continue };
+            if !c
+                .fields
+                .iter()
+                .any(|d| d.path == f.name || d.path.starts_with(&format!("{}.", f.name)))
+            {
+                continue;
+            }
+            if let Some(message) = guard(&r.spec, &l.attrs) {
+                out.push(Refused {
+                    address: c.address.clone(),
+                    field: f.name.to_string(),
+                    message,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The resources among `gone` that protected ones (which stay) use,

@@ -169,6 +169,7 @@ mod tests {
             region: "us-east-1".into(),
             protected: vec![],
             unread: vec![],
+            refused: vec![],
             changes,
             unchanged: 3,
             fingerprint: String::new(),

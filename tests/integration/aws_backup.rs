@@ -214,7 +214,7 @@ fn backup_plan_mistakes_are_refused_before_any_call() {
         ),
         (
             r#"backup_plan("pp", #{ rules: [#{ name: "r", cron: "0 3 * * *", retain_days: 7 }], resources: [vpc("v", #{ cidr: "10.0.0.0/16" })] });"#,
-            "a list of handles (dynamodb_table, efs, s3_bucket) or ARNs",
+            "a list of handles (dynamodb_table, efs, rds_postgres, s3_bucket) or ARNs",
         ),
     ];
     for (script, want) in cases {

@@ -286,15 +286,31 @@ fn lifecycle(c: &Case) {
     t.run();
     // 7. destroy leaves the protected resources and lists them; with
     // --include-protected it leaves nothing tagged with the blueprint
-    let kept = protected(c.file);
-    let mut t = bp(&emu, &["destroy", c.file, "--auto-approve"], vars).stdout_contains(&format!(
-        "Apply complete: 0 created, 0 updated, {} deleted.",
-        total - kept
-    ));
-    if kept > 0 {
-        t = t.stdout_contains("Protected, left in place");
-    }
-    t.run();
+    // Left in place: the protected resources, and what a kept one uses
+    // (listed as "(the protected X uses it)").
+    let out = bp(&emu, &["destroy", c.file, "--auto-approve"], vars).run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let listed: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Protected, left in place"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    let kept = listed.len() as u64;
+    assert_eq!(
+        listed.iter().filter(|l| !l.contains("uses it)")).count() as u64,
+        protected(c.file),
+        "{}: the protected resources are listed as left in place:\n{stdout}",
+        c.file
+    );
+    assert!(
+        stdout.contains(&format!(
+            "Apply complete: 0 created, 0 updated, {} deleted.",
+            total - kept
+        )),
+        "{}: destroy deletes all but what it leaves:\n{stdout}",
+        c.file
+    );
     if kept > 0 {
         assert_eq!(
             owned_nonzero(moto, c.blueprint).values().sum::<u64>(),

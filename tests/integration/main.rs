@@ -15,5 +15,6 @@ mod graph;
 mod helm;
 mod kubernetes;
 mod lifecycle;
+mod rds;
 mod repl;
 mod secrets;

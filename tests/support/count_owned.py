@@ -108,4 +108,12 @@ for p in backup.list_backup_plans()["BackupPlansList"]:
 counts["backup_plan"] = plans
 counts["backup_selection"] = selections
 
+rds = boto3.client("rds", **kw)
+counts["rds_postgres"] = len([d for d in rds.describe_db_instances()["DBInstances"]
+                              if owned(d.get("TagList"))])
+counts["db_subnet_group"] = len([g for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
+                                 if owned(rds.list_tags_for_resource(ResourceName=g["DBSubnetGroupArn"])["TagList"])])
+counts["db_parameter_group"] = len([g for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
+                                    if owned(rds.list_tags_for_resource(ResourceName=g["DBParameterGroupArn"])["TagList"])])
+
 print(json.dumps(counts, sort_keys=True))

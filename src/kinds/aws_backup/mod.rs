@@ -30,6 +30,7 @@ use std::collections::HashMap;
 pub const BACKED_UP: &[Kind] = &[
     super::dynamodb_table::KIND,
     super::efs::file_system::KIND,
+    super::rds::instance::KIND,
     super::s3_bucket::KIND,
 ];
 
@@ -73,7 +74,7 @@ pub const OPTIONS: &[Opt] = &[
     req(
         "resources",
         Ty::Check(
-            "a list of handles (dynamodb_table, efs, s3_bucket) or ARNs",
+            "a list of handles (dynamodb_table, efs, rds_postgres, s3_bucket) or ARNs",
             is_resources,
         ),
         "what to back up",

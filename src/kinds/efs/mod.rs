@@ -11,7 +11,7 @@ pub mod access_point;
 pub mod file_system;
 pub mod mount_target;
 
-use super::network::{subnet, vpc, Peer, Rule};
+use super::network::{subnet, vpc};
 use crate::model::{Address, Map, Problem, Value};
 use crate::providers::Cloud;
 use crate::script::api::{name_arg, opts_arg};
@@ -198,36 +198,15 @@ fn efs(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
     let groups: Vec<Value> = if o.has("security_groups") {
         o.addresses("security_groups").iter().map(ref_to).collect()
     } else {
-        let cidr = state
-            .borrow()
-            .graph
-            .get(&vpc)
-            .and_then(|r| r.str("cidr").map(String::from))
-            .unwrap_or_else(|| "10.0.0.0/8".into());
-        let nfs = Rule {
-            protocol: "tcp".into(),
-            from: Some(2049),
-            to: Some(2049),
-            peer: Peer::Cidr(cidr),
-            description: Some(format!("NFS to EFS {name} from the VPC")),
-        };
-        let opts: rhai::Map = [
-            (
-                "description".into(),
-                Dynamic::from(format!("EFS {name} mount targets")),
-            ),
-            ("ingress".into(), Dynamic::from(vec![Dynamic::from(nfs)])),
-        ]
-        .into_iter()
-        .collect();
-        let sg = super::network::security_group(
+        let sg = super::network::vpc_port_group(
             state,
             ctx,
-            &(vpc::DEF.wrap)(vpc.clone()),
-            &Dynamic::from(format!("{name}-efs")),
-            &Dynamic::from(opts),
+            &vpc,
+            &format!("{name}-efs"),
+            2049,
+            &format!("EFS {name} mount targets"),
         )?;
-        vec![ref_to(&sg.0)]
+        vec![ref_to(&sg)]
     };
     for s in &subnets {
         let mut deps = Deps::default();

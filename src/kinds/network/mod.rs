@@ -740,7 +740,7 @@ fn subnet(
     Ok(Subnet(addr))
 }
 
-pub(crate) fn security_group(
+fn security_group(
     state: &Shared,
     ctx: &NativeCallContext,
     vpc: &Dynamic,
@@ -793,6 +793,46 @@ pub(crate) fn security_group(
     }
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(SecurityGroup(addr))
+}
+
+/// A security group `name` of `vpc` that lets the VPC's own block reach one
+/// TCP port of what it guards (NFS for EFS mount targets, PostgreSQL for an
+/// RDS instance), with the default egress.
+pub(crate) fn vpc_port_group(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    vpc: &Address,
+    name: &str,
+    port: i64,
+    what: &str,
+) -> Fallible<Address> {
+    let cidr = state
+        .borrow()
+        .graph
+        .get(vpc)
+        .and_then(|r| r.str("cidr").map(String::from))
+        .ok_or_else(|| fail(ctx, Problem::new(format!("{vpc} has no CIDR block"))))?;
+    let rule = Rule {
+        protocol: "tcp".into(),
+        from: Some(port),
+        to: Some(port),
+        peer: Peer::Cidr(cidr),
+        description: Some(format!("{what}, from the VPC")),
+    };
+    let opts: rhai::Map = [
+        ("description".into(), Dynamic::from(what.to_string())),
+        ("ingress".into(), Dynamic::from(vec![Dynamic::from(rule)])),
+    ]
+    .into_iter()
+    .collect();
+    let sg = security_group(
+        state,
+        ctx,
+        &(vpc::DEF.wrap)(vpc.clone()),
+        &Dynamic::from(name.to_string()),
+        &Dynamic::from(opts),
+    )?;
+    Ok(sg.0)
 }
 
 /// The spec form of a rule; a peer group is a reference that only needs to

@@ -1,0 +1,271 @@
+//! RDS PostgreSQL (`rds_postgres(...)`) through the lifecycle against the
+//! emulator, checked independently with boto3: the password never shows
+//! and changes in place, a major upgrade needs to be asked for, and destroy
+//! keeps the instance with what it uses until asked to delete it, after a
+//! final snapshot.
+
+use crate::harness::{repo, Test};
+use crate::moto::Moto;
+use serde_json::Value as Json;
+use std::process::Command;
+
+const BP: &str = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
+    public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+rds_postgres("orders-db", #{ vpc: v, subnets: v.private_subnets, instance_class: var("class", "db.t4g.medium"),
+    engine_version: var("version", "16.4"), allow_major_upgrade: var("major", "no") == "yes",
+    storage_gb: 50, max_storage_gb: 200, username: "orders", password: var("pw", "first-Passw0rd"),
+    parameters: #{ log_min_duration_statement: var("slow", "500") }, tags: #{ team: "orders" } });
+"#;
+
+fn rds_state(m: &Moto) -> Json {
+    let out = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/support/rds_state.py"))
+        .arg(&m.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn bp(m: &Moto, dir: &std::path::Path, args: &[&str], status: i32) -> String {
+    let out = Test::new()
+        .current_dir(dir)
+        .moto(m)
+        .args(args.iter().copied())
+        .status(status)
+        .run();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn rds_postgres_lifecycle() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
+    let d = dir.path();
+    let out = bp(&m, d, &["plan", "bp.rhai"], 0);
+    assert!(out.contains("+ rds_postgres.orders-db"), "{out}");
+    assert!(out.contains("+ db_subnet_group.orders-db"), "{out}");
+    assert!(
+        out.contains("+ db_parameter_group.orders-db-postgres16"),
+        "{out}"
+    );
+    assert!(out.contains("password = (sensitive)"), "{out}");
+    assert!(
+        !out.contains("first-Passw0rd"),
+        "the password shows:\n{out}"
+    );
+    bp(&m, d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
+    let s = rds_state(&m);
+    let db = &s["instances"]["orders-db"];
+    assert_eq!(db["engine"], "postgres", "{s}");
+    assert_eq!(db["version"], "16.4");
+    assert_eq!(db["class"], "db.t4g.medium");
+    assert_eq!(db["storage"], 50);
+    assert_eq!(db["max_storage"], 200);
+    assert_eq!(db["user"], "orders");
+    assert_eq!(db["encrypted"], true);
+    assert_eq!(db["deletion_protection"], true);
+    assert_eq!(db["subnet_group"], "orders-db");
+    assert_eq!(
+        db["parameter_groups"],
+        serde_json::json!(["orders-db-postgres16"])
+    );
+    assert_eq!(db["rules"], serde_json::json!(["tcp:5432:10.0.0.0/16"]));
+    assert_eq!(db["tags"]["team"], "orders");
+    let verifier = db["tags"]["blueprint:password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(verifier.starts_with("pbkdf2-sha256:"), "{verifier}");
+    assert!(!s.to_string().contains("first-Passw0rd"));
+    assert_eq!(s["subnet_groups"]["orders-db"], 2);
+    assert_eq!(
+        s["parameter_groups"]["orders-db-postgres16"]["parameters"]["log_min_duration_statement"],
+        "500"
+    );
+
+    // Class, password and a parameter change in place; the password shows
+    // only as (sensitive), in the plan and in its JSON.
+    let change = [
+        "--var",
+        "class=db.m6g.large",
+        "--var",
+        "pw=second-Passw0rd",
+        "--var",
+        "slow=250",
+    ];
+    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &change].concat(), 0);
+    assert!(
+        out.contains("instance_class: \"db.t4g.medium\" -> \"db.m6g.large\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("password: (sensitive) -> (sensitive)"),
+        "{out}"
+    );
+    assert!(out.contains("0 to add, 2 to change, 0 to replace"), "{out}");
+    let json = bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai", "--json"][..], &change].concat(),
+        0,
+    );
+    let mut plan: Json = serde_json::from_str(&json).unwrap();
+    // (`source.vars` records the --var values the plan was made with.)
+    plan.as_object_mut().unwrap().remove("source");
+    let plan = plan.to_string();
+    assert!(
+        !plan.contains("Passw0rd") && !plan.contains("pbkdf2"),
+        "{plan}"
+    );
+    bp(
+        &m,
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &change].concat(),
+        0,
+    );
+    bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &change].concat(),
+        0,
+    );
+    let s = rds_state(&m);
+    let db = &s["instances"]["orders-db"];
+    assert_eq!(db["class"], "db.m6g.large");
+    assert_ne!(db["tags"]["blueprint:password"].as_str().unwrap(), verifier);
+    assert_eq!(
+        s["parameter_groups"]["orders-db-postgres16"]["parameters"]["log_min_duration_statement"],
+        "250"
+    );
+
+    // A major upgrade is refused unless asked for; asked for, the instance
+    // moves to a parameter group of the new family and the old one goes.
+    let major = [&change[..], &["--var", "version=17.2"]].concat();
+    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &major].concat(), 1);
+    assert!(
+        out.contains("16.4 -> 17.2 is a major version upgrade; declare allow_major_upgrade: true"),
+        "{out}"
+    );
+    bp(
+        &m,
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &major].concat(),
+        1,
+    );
+    assert_eq!(rds_state(&m)["instances"]["orders-db"]["version"], "16.4");
+    let major = [&major[..], &["--var", "major=yes"]].concat();
+    bp(
+        &m,
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &major].concat(),
+        0,
+    );
+    bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &major].concat(),
+        0,
+    );
+    let s = rds_state(&m);
+    assert_eq!(s["instances"]["orders-db"]["version"], "17.2");
+    assert_eq!(
+        s["instances"]["orders-db"]["parameter_groups"],
+        serde_json::json!(["orders-db-postgres17"])
+    );
+    assert_eq!(
+        s["parameter_groups"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["orders-db-postgres17"]
+    );
+
+    // Destroy keeps the instance and what it uses; with --include-protected
+    // it lifts RDS's deletion protection and leaves a final snapshot.
+    let out = bp(
+        &m,
+        d,
+        &[&["destroy", "bp.rhai", "--auto-approve"][..], &major].concat(),
+        0,
+    );
+    assert!(out.contains("  rds_postgres.orders-db\n"), "{out}");
+    assert!(
+        out.contains("  db_subnet_group.orders-db (the protected rds_postgres.orders-db uses it)"),
+        "{out}"
+    );
+    assert_eq!(
+        rds_state(&m)["instances"]["orders-db"]["class"],
+        "db.m6g.large"
+    );
+    bp(
+        &m,
+        d,
+        &[
+            &[
+                "destroy",
+                "bp.rhai",
+                "--auto-approve",
+                "--include-protected",
+            ][..],
+            &major,
+        ]
+        .concat(),
+        0,
+    );
+    let s = rds_state(&m);
+    assert_eq!(s["instances"], serde_json::json!({}), "{s}");
+    assert_eq!(s["subnet_groups"], serde_json::json!({}), "{s}");
+    let snaps = s["snapshots"].as_array().unwrap();
+    assert!(
+        snaps
+            .iter()
+            .any(|x| x.as_str().unwrap().starts_with("orders-db-final-")),
+        "{s}"
+    );
+}
+
+#[test]
+fn rds_mistakes_are_refused_before_any_call() {
+    let vpc = r#"let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });"#;
+    let base = r#"vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "16.4", username: "app""#;
+    let cases = [
+        (format!(r#"rds_postgres("db", #{{ {base}, storage_gb: 10, password: "long-enough-1" }});"#), "RDS PostgreSQL takes 20 to 65536 GB"),
+        (format!(r#"rds_postgres("db", #{{ {base}, storage_gb: 50, max_storage_gb: 40, password: "long-enough-1" }});"#), "is not above storage_gb 50"),
+        (format!(r#"rds_postgres("db", #{{ {base}, storage_gb: 50, password: "short" }});"#), "the password is not one RDS accepts"),
+        (
+            r#"rds_postgres("db", #{ vpc: v, subnets: [v.private_subnets[0]], instance_class: "db.t4g.micro", engine_version: "16.4", username: "app", storage_gb: 50, password: "long-enough-1" });"#.to_string(),
+            "RDS needs subnets in at least two availability zones",
+        ),
+        (
+            r#"rds_postgres("db", #{ vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "sixteen", username: "app", storage_gb: 50, password: "long-enough-1" });"#.to_string(),
+            "is not a PostgreSQL version",
+        ),
+        (
+            r#"rds_postgres("db", #{ vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "16.4", username: "postgres", storage_gb: 50, password: "long-enough-1" });"#.to_string(),
+            "cannot be the master user's name",
+        ),
+    ];
+    for (script, want) in cases {
+        Test::new()
+            .file("bp.rhai", &format!("{vpc}\n{script}"))
+            .args(["check", "bp.rhai"])
+            .status(1)
+            .stderr_contains(want)
+            .stderr_contains("bp.rhai:2:")
+            .run();
+    }
+}
