@@ -10,6 +10,7 @@
 
 pub mod aws_backup;
 pub mod backups;
+pub mod compute;
 pub mod dynamodb_table;
 pub mod efs;
 pub mod eks;
@@ -40,6 +41,8 @@ pub static REGISTRY: &[&KindDef] = &[
     &iam::role::DEF,
     &iam::oidc_provider::DEF,
     &kms_key::DEF,
+    &compute::instance_profile::DEF,
+    &compute::instance::DEF,
     &eks::cluster::DEF,
     &eks::node_group::DEF,
     &eks::fargate_profile::DEF,

@@ -216,6 +216,19 @@ impl Cloud {
         out
     }
 
+    /// A token that makes a create call idempotent across re-runs of the
+    /// same declaration, and differs when the declaration changes: a
+    /// replacement's create is a new request, not a repeat of the old one
+    /// (EC2 would answer with the old, terminated instance, or refuse the
+    /// token with other parameters).
+    pub fn spec_token(&self, r: &Planned) -> String {
+        use sha2::{Digest, Sha256};
+        // Secrets are left out: the token is sent in clear.
+        let spec = r.redact(&Value::Map(r.spec.clone()).to_json().to_string());
+        let h = Sha256::digest(format!("{}\n{}\n{spec}", self.blueprint, r.address).as_bytes());
+        format!("bp-{}", &hex::encode(h)[..32])
+    }
+
     /// A token that makes a create call idempotent across re-runs.
     pub fn client_token(&self, address: &Address) -> String {
         use sha2::{Digest, Sha256};

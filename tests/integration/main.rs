@@ -13,6 +13,7 @@ mod efs;
 mod errors;
 mod graph;
 mod helm;
+mod instance;
 mod kubernetes;
 mod lifecycle;
 mod rds;

@@ -116,4 +116,10 @@ counts["db_subnet_group"] = len([g for g in rds.describe_db_subnet_groups()["DBS
 counts["db_parameter_group"] = len([g for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
                                     if owned(rds.list_tags_for_resource(ResourceName=g["DBParameterGroupArn"])["TagList"])])
 
+instances = 0
+for r in ec2.describe_instances(Filters=owner)["Reservations"]:
+    instances += len([i for i in r["Instances"] if i["State"]["Name"] not in ("terminated", "shutting-down")])
+counts["instance"] = instances
+counts["instance_profile"] = len(iam.list_instance_profiles(PathPrefix=f"/blueprint/{blueprint}/")["InstanceProfiles"])
+
 print(json.dumps(counts, sort_keys=True))

@@ -226,7 +226,7 @@ async fn set_ia(efs: &Client, id: &str, days: Option<i64>) -> Result<(), Provide
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let efs = client(cloud);
-    let token = cloud.client_token(&r.address);
+    let token = cloud.spec_token(r);
     // A create whose answer was lost left a file system with this token.
     let found = efs
         .describe_file_systems()
