@@ -15,6 +15,7 @@ pub struct CheckArgs {
 
 pub fn run(a: &CheckArgs) -> Result<i32> {
     let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
+    super::note_placeholders(&eval, "bp check");
     if a.json {
         let resources: Vec<_> = eval.graph.iter().map(|r| r.to_json()).collect();
         println!(

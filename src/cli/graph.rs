@@ -16,6 +16,7 @@ pub struct GraphArgs {
 
 pub fn run(a: &GraphArgs) -> Result<i32> {
     let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
+    super::note_placeholders(&eval, "bp graph");
     match a.format {
         GraphFormat::Dot => print!("{}", render::dot(&eval.graph)),
         GraphFormat::Mermaid => print!("{}", render::mermaid(&eval.graph)),

@@ -226,3 +226,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Man => completions::man(),
     }
 }
+
+/// Says which AWS facts (`account_id()`, `azs()`) stood for placeholders in
+/// a command that reads no AWS.
+pub fn note_placeholders(eval: &blueprint::script::Evaluation, command: &str) {
+    for p in &eval.placeholders {
+        eprintln!(
+            "note: {p} stands for a placeholder here: {command} reads no AWS; plan and apply read the real value"
+        );
+    }
+}

@@ -241,6 +241,9 @@ pub struct Evaluation {
     pub region: String,
     pub graph: Graph,
     pub sources: Sources,
+    /// AWS facts that stood for placeholders (`account_id()` in `bp
+    /// check`), for the command to say so.
+    pub placeholders: Vec<String>,
 }
 
 /// Evaluates a blueprint and validates the graph it declares.
@@ -253,10 +256,19 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     session.eval_file(path)?;
     let graph = session.validate()?;
     let name = session.blueprint_name(path)?;
+    let placeholders: Vec<String> = session
+        .state
+        .borrow()
+        .aws_facts
+        .placeholders
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     Ok(Evaluation {
         name,
         region: options.region.clone(),
         graph,
         sources: session.sources.clone(),
+        placeholders,
     })
 }

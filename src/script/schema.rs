@@ -106,6 +106,8 @@ pub const COMMON: &[FnDoc] = &[
     FnDoc { name: "blueprint_name", signature: "blueprint_name(name)", doc: "The blueprint's name, which tags everything it owns (default: the file name without .rhai). Two blueprints must not share a name.", options: &[], method_of: None },
     FnDoc { name: "tags", signature: "tags(#{ key: value })", doc: "Default tags for every resource declared after this call.", options: &[], method_of: None },
     FnDoc { name: "sops_file", signature: "sops_file(path) -> map", doc: "Decrypts a sops file (YAML or JSON) inside the blueprint's folder; its values are sensitive: they reach AWS but show as (sensitive) everywhere else.", options: &[], method_of: None },
+    FnDoc { name: "account_id", signature: "account_id() -> string", doc: "The AWS account id the blueprint is planned against (STS GetCallerIdentity); a placeholder, 000000000000, in bp check and bp graph, which say so.", options: &[], method_of: None },
+    FnDoc { name: "azs", signature: "azs() -> [string]", doc: "The region's available zones, sorted (EC2 DescribeAvailabilityZones); placeholders <region>a/b/c in bp check and bp graph, which say so.", options: &[], method_of: None },
     FnDoc { name: "ref", signature: "ref(address) -> handle", doc: "A handle to a resource by address, e.g. ref(\"security_group.pms/bastion\"); it may be declared later.", options: &[], method_of: None },
 ];
 

@@ -28,8 +28,11 @@ pub struct State {
     pub forward_refs: Vec<(Address, Origin)>,
     /// The blueprint's folder: `sops_file` reads only inside it.
     pub root: std::path::PathBuf,
-    /// Whether `sops_file` decrypts, and with which AWS access.
+    /// Whether `sops_file` decrypts, and with which AWS access; the same
+    /// access reads `account_id()` and `azs()`.
     pub secrets: super::Secrets,
+    /// `account_id()` and `azs()` as read in this run.
+    pub aws_facts: super::api::facts::Facts,
 }
 
 /// An error raised by a Blueprint function, carrying where it happened.

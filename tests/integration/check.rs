@@ -304,3 +304,74 @@ fn several_validation_errors_are_all_reported() {
         .stderr_contains("error: subnet 10.0.1.128/25 of subnet.demo/x overlaps subnet 10.0.1.0/24")
         .run();
 }
+
+/// `account_id()` and `azs()` read AWS in plan (once per run), and stand
+/// for placeholders in `bp check`, which says so.
+#[test]
+fn account_id_and_azs_are_read_from_aws_in_plan_and_placeholders_in_check() {
+    let script = r#"
+let zones = azs();
+vpc("net", #{ cidr: "10.0.0.0/16", azs: [zones[0], zones[1]], private_subnets: ["10.0.1.0/24", "10.0.2.0/24"] });
+iam_role("ops", #{ trust_policy: #{ Version: "2012-10-17", Statement: [#{ Effect: "Allow",
+    Principal: #{ AWS: "arn:aws:iam::" + account_id() + ":root" }, Action: "sts:AssumeRole" }] } });
+let again = account_id();
+"#;
+    Test::new()
+        .file("bp.rhai", script)
+        .args(["check", "bp.rhai", "--json"])
+        .stdout_contains("arn:aws:iam::000000000000:root")
+        .stdout_contains("us-east-1a")
+        .stderr_contains("note: account_id() stands for a placeholder here: bp check reads no AWS")
+        .stderr_contains("note: azs() stands for a placeholder here")
+        .run();
+    Test::new()
+        .file("bp.rhai", script)
+        .args(["graph", "bp.rhai"])
+        .stderr_contains("note: account_id() stands for a placeholder here: bp graph reads no AWS")
+        .run();
+    let m = crate::moto::Moto::start();
+    let out = Test::new()
+        .file("bp.rhai", script)
+        .moto(&m)
+        .args(["plan", "bp.rhai"])
+        .stdout_contains("arn:aws:iam::123456789012:root")
+        .stdout_contains("subnet.net/private-a")
+        .run();
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+}
+
+/// The stdlib's EFS StorageClass: the EFS CSI driver's provisioner, one
+/// access point per claim, the file system's id from its handle.
+#[test]
+fn stdlib_efs_storage_class() {
+    let script = r#"
+import "k8s" as k8s;
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.29", vpc: v, subnets: v.private_subnets });
+let fs = efs("shared", #{ vpc: v, subnets: v.private_subnets });
+k8s::efs_storage_class(c, "efs", fs, #{ uid: 1001, default: true });
+"#;
+    let out = Test::new()
+        .file("bp.rhai", script)
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sc = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "storage_class")
+        .expect("a storage class");
+    let spec = &sc["spec"];
+    assert_eq!(spec["provisioner"], "efs.csi.aws.com");
+    assert_eq!(spec["parameters"]["provisioningMode"], "efs-ap");
+    assert_eq!(spec["parameters"]["fileSystemId"]["$ref"], "efs.shared.id");
+    assert_eq!(spec["parameters"]["uid"], "1001");
+    assert_eq!(spec["parameters"]["gid"], "1000");
+    assert_eq!(spec["parameters"]["directoryPerms"], "700");
+    assert_eq!(spec["parameters"]["basePath"], "/dynamic");
+    assert_eq!(
+        spec["annotations"]["storageclass.kubernetes.io/is-default-class"], "true",
+        "{spec}"
+    );
+}

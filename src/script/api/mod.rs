@@ -3,6 +3,7 @@
 //! functions from the registry, and the argument checks constructors share.
 
 mod common;
+pub mod facts;
 mod secrets;
 
 use super::schema::{self, Opt};
@@ -17,6 +18,7 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         (def.register)(engine, state);
     }
     secrets::register(engine, state);
+    facts::register(engine, state);
 }
 
 /// The name argument of a constructor: it must be a string.

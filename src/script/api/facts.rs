@@ -1,0 +1,150 @@
+//! `account_id()` and `azs()`: facts about the AWS account and region a
+//! blueprint is planned against, read once per run with the command's own
+//! AWS settings (STS GetCallerIdentity; EC2 DescribeAvailabilityZones), each
+//! at most once per evaluation.
+//! Commands that read no AWS (`bp check`, `bp graph`, `bp destroy`'s
+//! evaluation) get placeholders, and say so.
+
+use super::super::state::{fail, Fallible, Shared};
+use super::super::Secrets;
+use crate::model::Problem;
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+/// What `account_id()` stands for where no AWS is read.
+pub const PLACEHOLDER_ACCOUNT: &str = "000000000000";
+
+/// The facts read so far in this run.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub account_id: Option<String>,
+    pub azs: Option<Vec<String>>,
+    /// The facts that stood for placeholders, for the command to say so.
+    pub placeholders: std::collections::BTreeSet<&'static str>,
+}
+
+fn runtime(ctx: &NativeCallContext, what: &str) -> Fallible<tokio::runtime::Runtime> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("{what} cannot run inside an async runtime")),
+        ));
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(ctx, Problem::new(format!("{what}: {e}"))))
+}
+
+async fn config(access: &crate::sops::KmsAccess, region: &str) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()));
+    if let Some(p) = &access.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &access.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+fn account_id(state: &Shared, ctx: &NativeCallContext) -> Fallible<String> {
+    if let Some(a) = state.borrow().aws_facts.account_id.clone() {
+        return Ok(a);
+    }
+    let access = match &state.borrow().secrets {
+        Secrets::Decrypt(access) => Some(access.clone()),
+        Secrets::Sealed => None,
+    };
+    let Some(access) = access else {
+        state
+            .borrow_mut()
+            .aws_facts
+            .placeholders
+            .insert("account_id()");
+        return Ok(PLACEHOLDER_ACCOUNT.into());
+    };
+    let region = state.borrow().region.clone();
+    let id = runtime(ctx, "account_id()")?
+        .block_on(async {
+            let sts = aws_sdk_sts::Client::new(&config(&access, &region).await);
+            sts.get_caller_identity().send().await
+        })
+        .map_err(|e| {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+            fail(
+                ctx,
+                Problem::new(format!(
+                    "account_id(): STS GetCallerIdentity failed: {}",
+                    e.message()
+                        .map(String::from)
+                        .unwrap_or_else(|| e.to_string())
+                ))
+                .hint("check the AWS credentials and --endpoint-url of this command"),
+            )
+        })?
+        .account()
+        .unwrap_or_default()
+        .to_string();
+    state.borrow_mut().aws_facts.account_id = Some(id.clone());
+    Ok(id)
+}
+
+fn azs(state: &Shared, ctx: &NativeCallContext) -> Fallible<rhai::Array> {
+    let to_array = |v: &[String]| v.iter().map(|z| Dynamic::from(z.clone())).collect();
+    if let Some(z) = state.borrow().aws_facts.azs.clone() {
+        return Ok(to_array(&z));
+    }
+    let region = state.borrow().region.clone();
+    let access = match &state.borrow().secrets {
+        Secrets::Decrypt(access) => Some(access.clone()),
+        Secrets::Sealed => None,
+    };
+    let Some(access) = access else {
+        state.borrow_mut().aws_facts.placeholders.insert("azs()");
+        return Ok(to_array(&["a", "b", "c"].map(|l| format!("{region}{l}"))));
+    };
+    let out = runtime(ctx, "azs()")?
+        .block_on(async {
+            let ec2 = aws_sdk_ec2::Client::new(&config(&access, &region).await);
+            ec2.describe_availability_zones()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("zone-type")
+                        .values("availability-zone")
+                        .build(),
+                )
+                .send()
+                .await
+        })
+        .map_err(|e| {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+            fail(
+                ctx,
+                Problem::new(format!(
+                    "azs(): EC2 DescribeAvailabilityZones failed: {}",
+                    e.message()
+                        .map(String::from)
+                        .unwrap_or_else(|| e.to_string())
+                ))
+                .hint("check the AWS credentials and --endpoint-url of this command"),
+            )
+        })?;
+    let mut zones: Vec<String> = out
+        .availability_zones()
+        .iter()
+        .filter(|z| z.state().map(|s| s.as_str()) == Some("available"))
+        .filter_map(|z| z.zone_name().map(String::from))
+        .collect();
+    zones.sort();
+    state.borrow_mut().aws_facts.azs = Some(zones.clone());
+    Ok(to_array(&zones))
+}
+
+pub fn register(engine: &mut Engine, state: &Shared) {
+    let s = state.clone();
+    engine.register_fn("account_id", move |ctx: NativeCallContext| {
+        account_id(&s, &ctx)
+    });
+    let s = state.clone();
+    engine.register_fn("azs", move |ctx: NativeCallContext| azs(&s, &ctx));
+}
