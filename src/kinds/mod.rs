@@ -46,6 +46,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &eks::cluster::DEF,
     &eks::node_group::DEF,
     &eks::fargate_profile::DEF,
+    &eks::addon::DEF,
     &s3_bucket::DEF,
     &dynamodb_table::DEF,
     &efs::file_system::DEF,

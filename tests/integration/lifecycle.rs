@@ -536,25 +536,75 @@ fn cluster_settings_update_in_place() {
 
 /// The emulator has no UpdateClusterVersion: the upgrade is planned in
 /// place, and apply says clearly what it could not do.
+/// An upgrade moves one minor version at a time: the cluster, then its node
+/// groups, then the add-ons that follow it (to EKS's default version for the
+/// new Kubernetes), each shown in the plan; a skipped minor version is
+/// refused before anything changes. Checked with boto3.
 #[test]
-fn cluster_upgrade_reports_what_the_endpoint_cannot_do() {
+fn pms_upgrades_cluster_node_groups_and_add_ons_one_minor_version_at_a_time() {
     let emu = Emulators::start();
-    let file = "blueprints/eks-intro.rhai";
-    bp(&emu, &["apply", file, "--auto-approve"], &[]).run();
-    bp(&emu, &["plan", file], &["k8s_version=1.30"])
-        .stdout_contains("  ~ cluster.eks-intro")
-        .stdout_contains("      version: \"1.29\" -> \"1.30\"\n")
+    let file = "blueprints/pms.rhai";
+    bp(
+        &emu,
+        &["apply", file, "--auto-approve"],
+        &["k8s_version=1.32"],
+    )
+    .run();
+    bp(&emu, &["plan", file], &["k8s_version=1.34"])
+        .status(1)
+        .stderr_contains("cluster.pms-prod (version): 1.32 -> 1.34 skips a minor version; EKS upgrades one at a time: apply 1.33 first")
+        .run();
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &["k8s_version=1.33"])
+        .status(2)
+        .stdout_contains("  ~ cluster.pms-prod  (pms-prod)\n      version: \"1.32\" -> \"1.33\"\n")
+        .stdout_contains("  ~ node_group.pms-prod/app-nodes  (pms-prod/app-nodes)\n      version: \"1.32\" -> \"1.33\"\n")
+        .stdout_contains("  ~ eks_addon.pms-prod/aws-ebs-csi-driver  (pms-prod/aws-ebs-csi-driver)\n      k8s_version: \"1.32\" -> \"1.33\"\n")
+        .stdout_contains("Plan: 0 to add, 5 to change, 0 to replace, 0 to destroy.")
         .run();
     bp(
         &emu,
         &["apply", file, "--auto-approve"],
-        &["k8s_version=1.30"],
+        &["k8s_version=1.33"],
     )
-    .status(1)
-    .stdout_contains("~ cluster.eks-intro: FAILED")
-    .stdout_contains("UpdateClusterVersion is not supported by this endpoint")
-    .stdout_contains("Apply failed.")
+    .stdout_contains("Apply complete: 0 created, 5 updated, 0 deleted.")
     .run();
+    bp(
+        &emu,
+        &["plan", file, "--detailed-exitcode"],
+        &["k8s_version=1.33"],
+    )
+    .stdout_contains("No changes.")
+    .run();
+    let script = format!(
+        "import boto3, json\n\
+eks = boto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+groups = {{n: eks.describe_nodegroup(clusterName='pms-prod', nodegroupName=n)['nodegroup']['version'] for n in eks.list_nodegroups(clusterName='pms-prod')['nodegroups']}}\n\
+a = eks.describe_addon(clusterName='pms-prod', addonName='aws-ebs-csi-driver')['addon']\n\
+default = [v['addonVersion'] for v in eks.describe_addon_versions(addonName='aws-ebs-csi-driver', kubernetesVersion='1.33')['addons'][0]['addonVersions'] if any(c['defaultVersion'] for c in v['compatibilities'])]\n\
+print(json.dumps({{'cluster': eks.describe_cluster(name='pms-prod')['cluster']['version'], 'groups': groups, 'addon': a['addonVersion'], 'role': a.get('serviceAccountRoleArn'), 'k8s_tag': a['tags'].get('blueprint:k8s-version'), 'default': default}}))",
+        emu.moto.url
+    );
+    let out = Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cluster"], "1.33", "{v}");
+    assert_eq!(
+        v["groups"],
+        serde_json::json!({ "app-nodes": "1.33", "db-nodes": "1.33", "spot-nodes": "1.33" })
+    );
+    assert_eq!(v["k8s_tag"], "1.33");
+    assert_eq!(v["addon"], v["default"][0]);
+    assert!(
+        v["role"].as_str().unwrap().ends_with("/pms-prod-ebs-csi"),
+        "{v}"
+    );
 }
 
 /// A saved plan applies exactly, and is refused once live state moved.

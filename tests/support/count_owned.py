@@ -52,7 +52,7 @@ for k in kms.list_keys()["Keys"]:
 counts["kms_key"] = keys
 
 eks = boto3.client("eks", **kw)
-clusters = groups = profiles = 0
+clusters = groups = profiles = addons = 0
 for name in eks.list_clusters()["clusters"]:
     c = eks.describe_cluster(name=name)["cluster"]
     if c.get("tags", {}).get("blueprint:name") != blueprint:
@@ -60,9 +60,11 @@ for name in eks.list_clusters()["clusters"]:
     clusters += 1
     groups += len(eks.list_nodegroups(clusterName=name)["nodegroups"])
     profiles += len(eks.list_fargate_profiles(clusterName=name)["fargateProfileNames"])
+    addons += len(eks.list_addons(clusterName=name)["addons"])
 counts["cluster"] = clusters
 counts["node_group"] = groups
 counts["fargate_profile"] = profiles
+counts["eks_addon"] = addons
 
 s3 = boto3.client("s3", **kw)
 buckets = 0

@@ -264,6 +264,29 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     wait_active(cloud, name).await
 }
 
+/// EKS upgrades a cluster one minor version at a time, and never down.
+fn one_minor_step(spec: &crate::model::Map, live: &crate::model::Map) -> Option<String> {
+    let want = spec.get("version")?.as_str()?;
+    let had = live.get("version")?.as_str()?;
+    let minor = |v: &str| -> Option<(u32, u32)> {
+        let (a, b) = v.split_once('.')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    };
+    let (w, h) = (minor(want)?, minor(had)?);
+    if w < h {
+        return Some(format!(
+            "{had} -> {want} is a downgrade; EKS clusters only move to newer versions"
+        ));
+    }
+    (w.0 != h.0 || w.1 > h.1 + 1).then(|| {
+        format!(
+            "{had} -> {want} skips a minor version; EKS upgrades one at a time: apply {}.{} first",
+            h.0,
+            h.1 + 1
+        )
+    })
+}
+
 pub async fn update(
     cloud: &Cloud,
     r: &Planned,
@@ -406,7 +429,7 @@ pub static DEF: KindDef = KindDef {
 
 const FIELDS: &[Field] = &[
     Field::new("name"),
-    Field::new("version"),
+    Field::new("version").guarded(one_minor_step),
     Field::new("role")
         .replaces("a cluster's IAM role cannot change")
         .refers(),

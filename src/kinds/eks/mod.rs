@@ -4,6 +4,7 @@
 //! `irsa_role`, and `taint`), their option schemas, and the family's read;
 //! each kind's own module holds its registry entry and its calls.
 
+pub mod addon;
 pub mod cluster;
 pub mod fargate_profile;
 pub mod node_group;
@@ -250,24 +251,26 @@ pub const FARGATE_PROFILE_FUNCTIONS: &[FnDoc] = &[FnDoc {
     method_of: Some("Cluster"),
 }];
 
-/// Every owned EKS resource: clusters, then their node groups and Fargate
-/// profiles (which can only be listed per cluster).
+/// Every owned EKS resource: clusters, then their node groups, Fargate
+/// profiles and add-ons (which can only be listed per cluster).
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let clusters = cluster::read(cloud).await?;
     let names: Vec<String> = clusters
         .iter()
         .filter_map(|c| c.outputs.get("name").cloned())
         .collect();
-    let (groups, profiles) = tokio::join!(
+    let (groups, profiles, addons) = tokio::join!(
         cloud.timed(node_group::KIND.as_str(), node_group::read(cloud, &names)),
         cloud.timed(
             fargate_profile::KIND.as_str(),
             fargate_profile::read(cloud, &names)
-        )
+        ),
+        cloud.timed(addon::KIND.as_str(), addon::read(cloud, &names))
     );
     let mut all = clusters;
     all.extend(groups?);
     all.extend(profiles?);
+    all.extend(addons?);
     Ok(all)
 }
 
@@ -696,6 +699,16 @@ fn node_group(
     let mut spec = Map::new();
     spec.insert("cluster".into(), ref_to(c));
     spec.insert("name".into(), Value::str(&name));
+    // The group runs the cluster's Kubernetes version: an upgrade of the
+    // cluster is followed by one of its groups.
+    let version = state
+        .borrow()
+        .graph
+        .get(c)
+        .and_then(|r| r.str("version").map(String::from));
+    if let Some(v) = version {
+        spec.insert("version".into(), Value::Str(v));
+    }
     spec.insert("instance_types".into(), str_list(&types));
     spec.insert(
         "scaling".into(),

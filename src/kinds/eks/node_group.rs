@@ -54,6 +54,7 @@ fn live_of(cloud: &Cloud, g: &Nodegroup) -> Option<Live> {
     let mut l = Live::new(address, format!("{cluster}/{name}"))
         .attr("cluster", Value::str(cluster))
         .attr("name", Value::str(name))
+        .attr("version", Value::str(g.version().unwrap_or_default()))
         .attr(
             "instance_types",
             Value::List(g.instance_types().iter().map(Value::str).collect()),
@@ -236,6 +237,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .set_labels(Some(labels(r.spec.get("labels"))))
         .set_taints(Some(taints(r.spec.get("taints"))))
         .client_request_token(cloud.client_token(&r.address))
+        .set_version(r.get("version")?.and_then(Value::as_str).map(String::from))
         .set_tags(Some(tag_map(cloud, r)));
     if let Some(d) = r.spec.get("disk_size").and_then(Value::as_int) {
         call = call.disk_size(d as i32);
@@ -261,6 +263,19 @@ pub async fn update(
     let changed = |p: &str| touches(fields, p);
     let cluster = r.str("cluster")?;
     let name = r.str("name")?;
+    if changed("version") {
+        // After the cluster's own upgrade (the group depends on it).
+        cloud
+            .eks()
+            .update_nodegroup_version()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .version(r.str("version")?)
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateNodegroupVersion"))?;
+        wait_active(cloud, cluster, name).await?;
+    }
     if changed("scaling") || changed("labels") || changed("taints") {
         let mut call = cloud
             .eks()
@@ -366,6 +381,7 @@ pub static DEF: KindDef = KindDef {
 const FIELDS: &[Field] = &[
     Field::new("cluster").refers(),
     Field::new("name"),
+    Field::new("version"),
     Field::new("instance_types")
         .set()
         .replaces("a node group's instance types cannot change in place"),

@@ -23,6 +23,18 @@ AWS Backup
 
 EFS
   - UpdateFileSystem (moto: no such operation), for the throughput mode.
+
+EKS
+  - add-ons: CreateAddon, DescribeAddon, UpdateAddon, DeleteAddon,
+    ListAddons, DescribeAddonVersions (moto: 404), for vpc-cni, coredns,
+    kube-proxy, aws-ebs-csi-driver and aws-efs-csi-driver, with a table of
+    versions per Kubernetes version (ADDON_VERSIONS below: emulator data,
+    shaped like AWS's, not AWS's own list);
+  - UpdateClusterVersion (one minor version at a time, as AWS allows),
+    UpdateNodegroupVersion and DescribeUpdate (moto: 404); updates
+    complete at once;
+  - TagResource, UntagResource and ListTagsForResource of node groups and
+    add-ons (moto: clusters only).
 """
 from urllib.parse import unquote
 
@@ -274,6 +286,270 @@ def update_file_system(self):
 
 
 EFSResponse.update_file_system = update_file_system
+
+
+# EKS ---------------------------------------------------------------------------
+
+from moto.eks import urls as eks_urls
+from moto.eks.exceptions import InvalidParameterException as EksInvalid
+from moto.eks.exceptions import ResourceInUseException as EksInUse
+from moto.eks.exceptions import ResourceNotFoundException as EksNotFound
+from moto.eks.responses import EKSResponse
+
+eks_urls.url_paths.update(
+    {
+        "{0}/clusters/(?P<name>[^/]+)/addons$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$": eks_urls.response.dispatch,
+        "{0}/addons/supported-versions$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/updates$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$": eks_urls.response.dispatch,
+    }
+)
+
+K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"]
+# Per add-on: (version, Kubernetes versions it supports, default for them).
+ADDON_VERSIONS = {
+    "vpc-cni": [("v1.19.2-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS),
+                ("v1.18.6-eksbuild.1", K8S_VERSIONS[:5], [])],
+    "coredns": [("v1.10.1-eksbuild.18", ["1.28"], ["1.28"]),
+                ("v1.11.1-eksbuild.9", ["1.29", "1.30"], ["1.29", "1.30"]),
+                ("v1.11.4-eksbuild.2", ["1.31", "1.32"], ["1.31", "1.32"]),
+                ("v1.12.1-eksbuild.2", ["1.33"], ["1.33"])],
+    "kube-proxy": [(f"v{k}.0-eksbuild.1", [k], [k]) for k in K8S_VERSIONS],
+    "aws-ebs-csi-driver": [("v1.38.1-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],
+    "aws-efs-csi-driver": [("v2.1.4-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],
+}
+
+
+def _cluster(self, name):
+    cluster = self.eks_backend.clusters.get(name)
+    if cluster is None:
+        raise EksNotFound(clusterName=name, nodegroupName=None, fargateProfileName=None,
+                          addonName=None, message=f"No cluster found for name: {name}.")
+    return cluster
+
+
+def _addons(cluster):
+    if not hasattr(cluster, "ext_addons"):
+        cluster.ext_addons = {}
+    return cluster.ext_addons
+
+
+def _updates(cluster):
+    if not hasattr(cluster, "ext_updates"):
+        cluster.ext_updates = {}
+    return cluster.ext_updates
+
+
+def _default_version(addon, k8s):
+    for version, supported, default in ADDON_VERSIONS.get(addon, []):
+        if k8s in default:
+            return version
+    return None
+
+
+def _supported(addon, version, k8s):
+    return any(v == version and k8s in supported for v, supported, _ in ADDON_VERSIONS.get(addon, []))
+
+
+def _tagged(backend, arn):
+    """The tags dict of the EKS resource with this ARN, or None."""
+    for c in backend.clusters.values():
+        if c.arn == arn:
+            return c.tags
+        for ng in c.nodegroups.values():
+            if ng.arn == arn:
+                return ng.tags
+        for a in _addons(c).values():
+            if a["arn"] == arn:
+                return a["tags"]
+    return None
+
+
+def _not_found(op):
+    return EksNotFound(clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None,
+                       message=f"An error occurred (NotFoundException) when calling the {op} operation: Resource was not found")
+
+
+def eks_tag_resource(self, resource_arn, tags):
+    found = _tagged(self, resource_arn)
+    if found is None:
+        raise _not_found("TagResource")
+    found.update(tags)
+
+
+def eks_untag_resource(self, resource_arn, tag_keys):
+    found = _tagged(self, resource_arn)
+    if found is None:
+        raise _not_found("UntagResource")
+    for k in tag_keys if isinstance(tag_keys, list) else [tag_keys]:
+        found.pop(k, None)
+
+
+def eks_list_tags(self, resource_arn):
+    found = _tagged(self, resource_arn)
+    if found is None:
+        raise _not_found("ListTagsForResource")
+    return found
+
+
+from moto.eks.models import EKSBackend
+
+EKSBackend.tag_resource = eks_tag_resource
+EKSBackend.untag_resource = eks_untag_resource
+EKSBackend.list_tags_for_resource = eks_list_tags
+
+
+def _addon_json(cluster, a):
+    return {
+        "addonName": a["name"], "clusterName": cluster.name, "status": "ACTIVE",
+        "addonVersion": a["version"], "health": {"issues": []},
+        "addonArn": a["arn"],
+        "createdAt": a["created"], "modifiedAt": a["modified"],
+        **({"serviceAccountRoleArn": a["role"]} if a.get("role") else {}),
+        **({"configurationValues": a["config"]} if a.get("config") else {}),
+        "tags": a.get("tags") or {},
+    }
+
+
+def _update(cluster, kind, params, nodegroup=None, addon=None):
+    uid = str(uuid.uuid4())
+    u = {"id": uid, "status": "Successful", "type": kind, "createdAt": unix_time(),
+         "params": [{"type": k, "value": v} for k, v in params.items()], "errors": []}
+    _updates(cluster)[uid] = (u, nodegroup, addon)
+    return u
+
+
+def create_addon(self):
+    cluster = _cluster(self, self._get_param("name"))
+    name = self._get_param("addonName")
+    if name not in ADDON_VERSIONS:
+        raise EksInvalid(clusterName=cluster.name, addonName=name,
+                         message=f"Addon {name} specified is not supported")
+    if name in _addons(cluster):
+        raise EksInUse(clusterName=cluster.name, addonName=name, nodegroupName=None,
+                       message=f"Addon already exists with name: {name} and cluster name: {cluster.name}")
+    version = self._get_param("addonVersion") or _default_version(name, cluster.version)
+    if not _supported(name, version, cluster.version):
+        raise EksInvalid(clusterName=cluster.name, addonName=name,
+                         message=f"Addon version specified is not supported: {version} on Kubernetes {cluster.version}")
+    aid = str(uuid.uuid4())[:8]
+    a = {"name": name, "id": aid, "version": version, "created": unix_time(),
+         "modified": unix_time(), "role": self._get_param("serviceAccountRoleArn"),
+         "config": self._get_param("configurationValues"), "tags": self._get_param("tags") or {},
+         "arn": f"{cluster.arn.replace(':cluster/', ':addon/')}/{name}/{aid}"}
+    _addons(cluster)[name] = a
+    return json.dumps({"addon": _addon_json(cluster, a)})
+
+
+def _addon(self):
+    cluster = _cluster(self, self._get_param("name"))
+    name = self._get_param("addonName")
+    a = _addons(cluster).get(name)
+    if a is None:
+        raise EksNotFound(clusterName=cluster.name, addonName=name, nodegroupName=None,
+                          fargateProfileName=None, message=f"No addon: {name} found in cluster: {cluster.name}")
+    return cluster, a
+
+
+def describe_addon(self):
+    cluster, a = _addon(self)
+    return json.dumps({"addon": _addon_json(cluster, a)})
+
+
+def update_addon(self):
+    cluster, a = _addon(self)
+    version = self._get_param("addonVersion")
+    if version:
+        if not _supported(a["name"], version, cluster.version):
+            raise EksInvalid(clusterName=cluster.name, addonName=a["name"],
+                             message=f"Addon version specified is not supported: {version} on Kubernetes {cluster.version}")
+        a["version"] = version
+    for key, param in (("role", "serviceAccountRoleArn"), ("config", "configurationValues")):
+        value = self._get_param(param)
+        if value is not None:
+            a[key] = value
+    a["modified"] = unix_time()
+    u = _update(cluster, "AddonUpdate", {"AddonVersion": a["version"]}, addon=a["name"])
+    return json.dumps({"update": u})
+
+
+def delete_addon(self):
+    cluster, a = _addon(self)
+    del _addons(cluster)[a["name"]]
+    return json.dumps({"addon": {**_addon_json(cluster, a), "status": "DELETING"}})
+
+
+def list_addons(self):
+    cluster = _cluster(self, self._get_param("name"))
+    return json.dumps({"addons": sorted(_addons(cluster))})
+
+
+def describe_addon_versions(self):
+    name = self._get_param("addonName")
+    k8s = self._get_param("kubernetesVersion")
+    out = []
+    for addon, versions in sorted(ADDON_VERSIONS.items()):
+        if name and addon != name:
+            continue
+        rows = [
+            {"addonVersion": v, "architecture": ["amd64", "arm64"],
+             "compatibilities": [{"clusterVersion": k, "platformVersions": ["*"],
+                                  "defaultVersion": k in default}
+                                 for k in supported if not k8s or k == k8s]}
+            for v, supported, default in versions if not k8s or k8s in supported
+        ]
+        if rows:
+            out.append({"addonName": addon, "type": "networking", "addonVersions": rows})
+    return json.dumps({"addons": out})
+
+
+def update_cluster_version(self):
+    cluster = _cluster(self, self._get_param("name"))
+    version = self._get_param("version")
+    have = [int(x) for x in cluster.version.split(".")]
+    want = [int(x) for x in version.split(".")]
+    if want[0] != have[0] or want[1] != have[1] + 1:
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message=f"Unsupported Kubernetes minor version update from {cluster.version} to {version}")
+    cluster.version = version
+    return json.dumps({"update": _update(cluster, "VersionUpdate", {"Version": version})})
+
+
+def update_nodegroup_version(self):
+    cluster = _cluster(self, self._get_param("name"))
+    name = self._get_param("nodegroupName")
+    ng = cluster.nodegroups.get(name)
+    if ng is None:
+        raise EksNotFound(clusterName=cluster.name, nodegroupName=name, fargateProfileName=None,
+                          addonName=None, message=f"No node group found for name: {name}.")
+    version = self._get_param("version") or cluster.version
+    if [int(x) for x in version.split(".")] > [int(x) for x in cluster.version.split(".")]:
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=name, addonName=None,
+                         message=f"Requested Kubernetes version {version} is newer than the cluster's {cluster.version}")
+    ng.version = version
+    ng.release_version = self._get_param("releaseVersion") or f"{version}.0-20251001"
+    u = _update(cluster, "VersionUpdate", {"Version": version, "ReleaseVersion": ng.release_version},
+                nodegroup=name)
+    return json.dumps({"update": u})
+
+
+def describe_update(self):
+    cluster = _cluster(self, self._get_param("name"))
+    uid = self.path.rstrip("/").split("/")[-1].split("?")[0]
+    found = _updates(cluster).get(uid)
+    if found is None:
+        raise EksNotFound(clusterName=cluster.name, nodegroupName=None, fargateProfileName=None,
+                          addonName=None, message=f"No update found for ID: {uid}")
+    return json.dumps({"update": found[0]})
+
+
+for _f in (create_addon, describe_addon, update_addon, delete_addon, list_addons,
+           describe_addon_versions, update_cluster_version, update_nodegroup_version,
+           describe_update):
+    setattr(EKSResponse, _f.__name__, _f)
 
 
 if __name__ == "__main__":

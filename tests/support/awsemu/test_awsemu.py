@@ -123,4 +123,49 @@ check(efs.describe_file_systems(FileSystemId=fs)["FileSystems"][0]["ThroughputMo
 check(error_code(lambda: efs.update_file_system(FileSystemId="fs-nope", ThroughputMode="elastic"))
       == "FileSystemNotFound", "UpdateFileSystem of an unknown file system")
 
+# EKS add-ons and version updates
+eks = boto3.client("eks", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+eks.create_cluster(name="c1", version="1.32", roleArn="arn:aws:iam::123456789012:role/eks",
+                   resourcesVpcConfig={"subnetIds": []})
+a = eks.create_addon(clusterName="c1", addonName="coredns")["addon"]
+check(a["addonVersion"] == "v1.11.4-eksbuild.2" and a["status"] == "ACTIVE",
+      "CreateAddon picks the default version for the cluster's Kubernetes")
+check(eks.list_addons(clusterName="c1")["addons"] == ["coredns"], "ListAddons lists it")
+check(error_code(lambda: eks.create_addon(clusterName="c1", addonName="coredns")) == "ResourceInUseException",
+      "an add-on exists once")
+check(error_code(lambda: eks.create_addon(clusterName="c1", addonName="kube-proxy",
+                                          addonVersion="v1.33.0-eksbuild.1")) == "InvalidParameterException",
+      "a version for another Kubernetes is refused")
+versions = eks.describe_addon_versions(addonName="coredns", kubernetesVersion="1.33")["addons"][0]
+check([v["addonVersion"] for v in versions["addonVersions"]] == ["v1.12.1-eksbuild.2"],
+      "DescribeAddonVersions filters by Kubernetes version")
+check(error_code(lambda: eks.update_cluster_version(name="c1", version="1.31")) == "InvalidParameterException",
+      "no downgrades")
+up = eks.update_cluster_version(name="c1", version="1.33")["update"]
+check(eks.describe_cluster(name="c1")["cluster"]["version"] == "1.33", "UpdateClusterVersion changes the version")
+check(eks.describe_update(name="c1", updateId=up["id"])["update"]["status"] == "Successful",
+      "DescribeUpdate finds the update")
+check(error_code(lambda: eks.update_cluster_version(name="c1", version="1.35")) == "InvalidParameterException",
+      "one minor version at a time")
+eks.update_addon(clusterName="c1", addonName="coredns", addonVersion="v1.12.1-eksbuild.2")
+check(eks.describe_addon(clusterName="c1", addonName="coredns")["addon"]["addonVersion"] == "v1.12.1-eksbuild.2",
+      "UpdateAddon changes the version")
+eks.create_nodegroup(clusterName="c1", nodegroupName="ng", nodeRole="arn:aws:iam::123456789012:role/n",
+                     subnets=["subnet-1"], version="1.32")
+eks.update_nodegroup_version(clusterName="c1", nodegroupName="ng", version="1.33")
+check(eks.describe_nodegroup(clusterName="c1", nodegroupName="ng")["nodegroup"]["version"] == "1.33",
+      "UpdateNodegroupVersion changes the version")
+arn = eks.describe_addon(clusterName="c1", addonName="coredns")["addon"]["addonArn"]
+eks.tag_resource(resourceArn=arn, tags={"team": "platform"})
+check(eks.describe_addon(clusterName="c1", addonName="coredns")["addon"]["tags"] == {"team": "platform"},
+      "add-ons take tags")
+ng_arn = eks.describe_nodegroup(clusterName="c1", nodegroupName="ng")["nodegroup"]["nodegroupArn"]
+eks.tag_resource(resourceArn=ng_arn, tags={"team": "platform"})
+eks.untag_resource(resourceArn=ng_arn, tagKeys=["team"])
+check("team" not in eks.list_tags_for_resource(resourceArn=ng_arn)["tags"], "node groups take and lose tags")
+eks.delete_addon(clusterName="c1", addonName="coredns")
+check(error_code(lambda: eks.describe_addon(clusterName="c1", addonName="coredns")) == "ResourceNotFoundException",
+      "DeleteAddon removes it")
+
 print(f"ok: {checks} checks")

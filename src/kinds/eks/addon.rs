@@ -1,0 +1,531 @@
+//! EKS add-ons: `c.addon(name, #{ version?, service_account_role?,
+//! configuration?, resolve_conflicts? })`, for vpc-cni, coredns,
+//! kube-proxy, aws-ebs-csi-driver, aws-efs-csi-driver and the others EKS
+//! offers. Without a `version`, an add-on follows the cluster: it gets the
+//! default version for the cluster's Kubernetes version
+//! (DescribeAddonVersions), recorded on it as `blueprint:k8s-version`, so
+//! that a cluster upgrade plans each add-on's move to the version for the
+//! new Kubernetes, after the cluster and the node groups declared before it.
+
+use super::cluster::{owned_tags, sync_tags, tag_map};
+use super::Cluster;
+use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::model::names::NameRule;
+use crate::model::{Address, Kind, Live, Map, Problem, Value};
+use crate::plan::{touches, FieldDiff};
+use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row};
+use crate::script::api::{name_arg, opts_arg};
+use crate::script::handles::Output;
+use crate::script::schema::{def, opt, FnDoc, Opt, Ty, TAGS_OPT};
+use crate::script::state::{
+    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
+};
+use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+crate::handle_type!(EksAddon);
+
+pub const KIND: Kind = Kind::new("eks_addon");
+
+/// Where the Kubernetes version an add-on's version was chosen for is kept.
+const K8S_TAG: &str = "blueprint:k8s-version";
+
+const RESOLVE: &[&str] = &["overwrite", "preserve", "none"];
+
+pub const OPTIONS: &[Opt] = &[
+    opt(
+        "version",
+        Ty::Str,
+        "the add-on's version (default: EKS's default for the cluster's Kubernetes, followed on upgrades)",
+    ),
+    opt(
+        "service_account_role",
+        Ty::Handle(crate::kinds::iam::role::KIND),
+        "an IAM role for the add-on's service account (IRSA), e.g. the EBS CSI driver's",
+    ),
+    opt(
+        "configuration",
+        Ty::AnyMap,
+        "the add-on's configuration values (its JSON schema: DescribeAddonConfiguration)",
+    ),
+    def(
+        "resolve_conflicts",
+        Ty::Enum(RESOLVE),
+        "\"overwrite\"",
+        "what EKS does with fields changed in the cluster: \"overwrite\", \"preserve\" or \"none\"",
+    ),
+    TAGS_OPT,
+];
+
+pub const DOC: FnDoc = FnDoc {
+    name: "addon",
+    signature: "cluster.addon(name, #{ version?, service_account_role?, configuration?, resolve_conflicts?, tags? }) -> EksAddon",
+    doc: "An EKS add-on (vpc-cni, coredns, kube-proxy, aws-ebs-csi-driver, aws-efs-csi-driver, ...); without a version it follows the cluster's Kubernetes version.",
+    options: OPTIONS,
+    method_of: Some("Cluster"),
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
+    handle: "EksAddon",
+    default_attr: "name",
+    names: NameRule::chars(
+        1,
+        100,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/',
+        "lowercase letters, digits and `-`",
+    ),
+    members: &["address", "arn", "name", "version"],
+    functions: &[DOC],
+    register,
+    wrap: EksAddon::wrap,
+    unwrap: EksAddon::unwrap,
+    validate: None,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    read: Read::With(super::cluster::KIND),
+    create: crate::boxed!(create create),
+    update: Some(crate::boxed!(update update)),
+    delete: crate::boxed!(delete delete),
+    list: crate::boxed!(read list),
+};
+
+const FIELDS: &[Field] = &[
+    Field::new("cluster")
+        .replaces("an add-on belongs to one cluster")
+        .refers(),
+    Field::new("name").replaces("an add-on's name is what it is"),
+    Field::new("version"),
+    Field::new("k8s_version"),
+    Field::new("service_account_role").refers(),
+    Field::new("configuration"),
+    Field::new("resolve_conflicts").diff(Diff::Local),
+    TAGS,
+];
+
+fn addon(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &Address,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<EksAddon> {
+    let name = name_arg(ctx, "addon", name)?;
+    let map = opts_arg(ctx, "addon", opts, OPTIONS)?;
+    let o = Opts(&map);
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+    {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("`{name}` is not an EKS add-on name"))
+                .hint("e.g. \"vpc-cni\", \"coredns\", \"kube-proxy\", \"aws-ebs-csi-driver\""),
+        ));
+    }
+    check_tags(ctx, o.get("tags"))?;
+    let addr = Address::new(KIND, format!("{}/{name}", c.name));
+    check_name(ctx, KIND, &addr.name)?;
+    let mut deps = Deps::default();
+    deps.add(c);
+    // After the node groups declared before it: some add-ons (coredns)
+    // need nodes, and on an upgrade add-ons move last.
+    let groups: Vec<Address> = state
+        .borrow()
+        .graph
+        .iter()
+        .filter(|r| r.address.kind == super::node_group::KIND)
+        .filter(|r| r.address.name.starts_with(&format!("{}/", c.name)))
+        .map(|r| r.address.clone())
+        .collect();
+    for g in &groups {
+        deps.add(g);
+    }
+    let mut spec = Map::new();
+    spec.insert("cluster".into(), ref_to(c));
+    spec.insert("name".into(), Value::str(&name));
+    match o.str("version") {
+        Some(v) => {
+            spec.insert("version".into(), Value::Str(v));
+        }
+        None => {
+            let k8s = state
+                .borrow()
+                .graph
+                .get(c)
+                .and_then(|r| r.str("version").map(String::from));
+            if let Some(k8s) = k8s {
+                spec.insert("k8s_version".into(), Value::Str(k8s));
+            }
+        }
+    }
+    if let Some(r) = o.get("service_account_role") {
+        spec.insert("service_account_role".into(), deps.value(r));
+    }
+    if let Some(cfg) = o.get("configuration") {
+        let v = deps.value(cfg);
+        spec.insert("configuration".into(), Value::Str(v.to_json().to_string()));
+    }
+    spec.insert(
+        "resolve_conflicts".into(),
+        Value::str(
+            o.str("resolve_conflicts")
+                .unwrap_or_else(|| "overwrite".into()),
+        ),
+    );
+    if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
+        spec.insert("tags".into(), t);
+    }
+    declare(state, ctx, addr.clone(), spec, deps)?;
+    Ok(EksAddon(addr))
+}
+
+fn register(engine: &mut Engine, state: &Shared) {
+    EksAddon::register_type(engine);
+    let s = state.clone();
+    engine.register_fn(
+        "addon",
+        move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic, opts: Dynamic| {
+            addon(&s, &ctx, &c.0, &name, &opts)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "addon",
+        move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic| {
+            addon(&s, &ctx, &c.0, &name, &Dynamic::from(rhai::Map::new()))
+        },
+    );
+    engine.register_get("name", |a: &mut EksAddon| {
+        Output::attr(&a.0, "name", a.0.name.rsplit('/').next().map(String::from))
+    });
+    engine.register_get("version", |a: &mut EksAddon| {
+        Output::attr(&a.0, "version", None)
+    });
+    engine.register_get("arn", |a: &mut EksAddon| Output::attr(&a.0, "arn", None));
+}
+
+// Live state ------------------------------------------------------------------
+
+fn live_of(cloud: &Cloud, a: &Addon) -> Option<Live> {
+    let (address, tags) = owned_tags(cloud, a.tags())?;
+    let cluster = a.cluster_name()?;
+    let name = a.addon_name()?;
+    let mut l = Live::new(address, format!("{cluster}/{name}"))
+        .attr("cluster", Value::str(cluster))
+        .attr("name", Value::str(name))
+        .attr("version", Value::str(a.addon_version().unwrap_or_default()))
+        .output("name", name)
+        .output("version", a.addon_version().unwrap_or_default())
+        .output("arn", a.addon_arn().unwrap_or_default());
+    if let Some(k) = a.tags().and_then(|t| t.get(K8S_TAG)) {
+        l.attrs.insert("k8s_version".into(), Value::str(k));
+    }
+    if let Some(r) = a.service_account_role_arn() {
+        l.attrs.insert("service_account_role".into(), Value::str(r));
+    }
+    if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
+        // Compared as JSON: the same values in another layout are equal.
+        let canonical = serde_json::from_str::<serde_json::Value>(c)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|_| c.to_string());
+        l.attrs
+            .insert("configuration".into(), Value::Str(canonical));
+    }
+    if !tags.is_empty() {
+        l.attrs.insert("tags".into(), Value::Map(tags));
+    }
+    Some(l)
+}
+
+async fn describe(
+    cloud: &Cloud,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Addon>, ProviderError> {
+    let out = cloud
+        .eks()
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeAddon"));
+    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.addon().cloned()))
+}
+
+/// The add-ons of the owned clusters: one list per cluster, then each
+/// add-on's description (which carries its tags).
+pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
+    let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
+        cloud
+            .eks()
+            .list_addons()
+            .cluster_name(c)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(ProviderError::api("ListAddons"))
+    })
+    .await?;
+    let described =
+        futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
+    let mut out = Vec::new();
+    for a in described {
+        if let Some(a) = a? {
+            if a.status() != Some(&AddonStatus::Deleting) {
+                out.extend(live_of(cloud, &a));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The version to run: the declared one, or EKS's default for the
+/// Kubernetes version.
+async fn version_for(cloud: &Cloud, r: &Planned) -> Result<Option<String>, ProviderError> {
+    if let Some(v) = r.get("version")?.and_then(Value::as_str) {
+        return Ok(Some(v.to_string()));
+    }
+    let Some(k8s) = r.get("k8s_version")?.and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let name = r.str("name")?;
+    let out = cloud
+        .eks()
+        .describe_addon_versions()
+        .addon_name(name)
+        .kubernetes_version(k8s)
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeAddonVersions"))?;
+    let default = out
+        .addons()
+        .iter()
+        .flat_map(|a| a.addon_versions())
+        .find(|v| {
+            v.compatibilities()
+                .iter()
+                .any(|c| c.cluster_version() == Some(k8s) && c.default_version())
+        })
+        .and_then(|v| v.addon_version())
+        .map(String::from);
+    default.map(Some).ok_or_else(|| {
+        ProviderError::Spec(format!(
+            "{}: EKS offers no version of {name} for Kubernetes {k8s}",
+            r.address
+        ))
+    })
+}
+
+fn tags(
+    cloud: &Cloud,
+    r: &Planned,
+) -> Result<std::collections::HashMap<String, String>, ProviderError> {
+    let mut t = tag_map(cloud, r);
+    if let Some(k) = r.get("k8s_version")?.and_then(Value::as_str) {
+        t.insert(K8S_TAG.into(), k.to_string());
+    }
+    Ok(t)
+}
+
+fn resolve(r: &Planned) -> Result<ResolveConflicts, ProviderError> {
+    Ok(match r.str("resolve_conflicts")? {
+        "preserve" => ResolveConflicts::Preserve,
+        "none" => ResolveConflicts::None,
+        _ => ResolveConflicts::Overwrite,
+    })
+}
+
+async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, ProviderError> {
+    wait_for(
+        cloud,
+        &format!("add-on {name} of {cluster} to become ACTIVE"),
+        || async {
+            match describe(cloud, cluster, name).await? {
+                Some(a) if a.status() == Some(&AddonStatus::Active) => {
+                    Ok(Some(live_of(cloud, &a).ok_or_else(|| {
+                        ProviderError::Unexpected(format!("add-on {name} lost its tags"))
+                    })?))
+                }
+                Some(a)
+                    if matches!(
+                        a.status(),
+                        Some(
+                            AddonStatus::CreateFailed
+                                | AddonStatus::UpdateFailed
+                                | AddonStatus::Degraded
+                        )
+                    ) =>
+                {
+                    let issues: Vec<String> = a
+                        .health()
+                        .map(|h| {
+                            h.issues()
+                                .iter()
+                                .map(|i| i.message().unwrap_or_default().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Err(ProviderError::Unexpected(format!(
+                        "add-on {name} of {cluster} is {:?}: {}",
+                        a.status(),
+                        issues.join("; ")
+                    )))
+                }
+                _ => Ok(None),
+            }
+        },
+    )
+    .await
+}
+
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let cluster = r.str("cluster")?;
+    let name = r.str("name")?;
+    if describe(cloud, cluster, name).await?.is_none() {
+        cloud
+            .eks()
+            .create_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .set_addon_version(version_for(cloud, r).await?)
+            .set_service_account_role_arn(
+                r.get("service_account_role")?
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            )
+            .set_configuration_values(
+                r.get("configuration")?
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            )
+            .resolve_conflicts(resolve(r)?)
+            .client_request_token(cloud.client_token(&r.address))
+            .set_tags(Some(tags(cloud, r)?))
+            .send()
+            .await
+            .map_err(ProviderError::api("CreateAddon"))?;
+    }
+    wait_active(cloud, cluster, name).await
+}
+
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    let cluster = r.str("cluster")?;
+    let name = r.str("name")?;
+    let moves = touches(fields, "version") || touches(fields, "k8s_version");
+    if moves || touches(fields, "service_account_role") || touches(fields, "configuration") {
+        let mut call = cloud
+            .eks()
+            .update_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .resolve_conflicts(resolve(r)?)
+            .set_service_account_role_arn(
+                r.get("service_account_role")?
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            )
+            .set_configuration_values(
+                r.get("configuration")?
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            );
+        if moves {
+            call = call.set_addon_version(version_for(cloud, r).await?);
+        }
+        call.send()
+            .await
+            .map_err(ProviderError::api("UpdateAddon"))?;
+        wait_active(cloud, cluster, name).await?;
+    }
+    if touches(fields, "tags") || touches(fields, "k8s_version") {
+        let arn = live.outputs.get("arn").cloned().unwrap_or_default();
+        sync_tags(cloud, &arn, r, live).await?;
+        if let Some(k) = r.get("k8s_version")?.and_then(Value::as_str) {
+            cloud
+                .eks()
+                .tag_resource()
+                .resource_arn(&arn)
+                .tags(K8S_TAG, k)
+                .send()
+                .await
+                .map_err(ProviderError::api("TagResource"))?;
+        }
+    }
+    wait_active(cloud, cluster, name).await
+}
+
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    let (cluster, name) = live
+        .id
+        .split_once('/')
+        .ok_or_else(|| ProviderError::Unexpected(format!("bad add-on id {}", live.id)))?;
+    let out = cloud
+        .eks()
+        .delete_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(ProviderError::api("DeleteAddon"));
+    ProviderError::absent_ok(out)?;
+    wait_for(
+        cloud,
+        &format!("add-on {name} of {cluster} to be deleted"),
+        || async {
+            Ok(describe(cloud, cluster, name)
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .await
+}
+
+/// The add-ons of every cluster in the region, for `:live`.
+pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
+    let clusters = cloud
+        .eks()
+        .list_clusters()
+        .send()
+        .await
+        .map_err(ProviderError::api("ListClusters"))?;
+    let mut rows = Vec::new();
+    for c in clusters.clusters() {
+        let names = cloud
+            .eks()
+            .list_addons()
+            .cluster_name(c)
+            .send()
+            .await
+            .map_err(ProviderError::api("ListAddons"))?;
+        for n in names.addons() {
+            let a = describe(cloud, c, n).await?;
+            rows.push(Row {
+                id: format!("{c}/{n}"),
+                name: n.clone(),
+                details: a
+                    .as_ref()
+                    .and_then(|a| a.addon_version())
+                    .unwrap_or_default()
+                    .to_string(),
+                owner: a.as_ref().and_then(|a| {
+                    crate::providers::inventory::tag_owner(|k| {
+                        a.tags().and_then(|t| t.get(k)).cloned()
+                    })
+                }),
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,95 @@
+//! EKS add-ons (`c.addon(...)`) against the emulator: created at EKS's
+//! default version for the cluster's Kubernetes, or at a declared one;
+//! version, role and configuration changed in place; checked with boto3.
+
+use crate::harness::{repo, Test};
+use crate::moto::Moto;
+use serde_json::Value as Json;
+use std::process::Command;
+
+const BP: &str = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets });
+c.node_group("app", #{ instance_types: ["m6i.large"], min: 1, max: 3, desired: 1 });
+c.addon("kube-proxy");
+c.addon("vpc-cni", #{ version: var("cni", "v1.19.2-eksbuild.1") });
+let role = c.irsa_role("ebs-csi", #{ namespace: "kube-system", service_account: "ebs-csi-controller-sa" });
+c.addon("aws-ebs-csi-driver", #{ service_account_role: role,
+    configuration: #{ controller: #{ replicaCount: parse_int(var("replicas", "2")) } } });
+"#;
+
+fn addons(m: &Moto) -> Json {
+    let script = format!(
+        "import boto3, json\n\
+eks = boto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+d = lambda n: eks.describe_addon(clusterName='demo', addonName=n)['addon']\n\
+out = {{n: {{'version': d(n)['addonVersion'], 'role': d(n).get('serviceAccountRoleArn'), 'config': json.loads(d(n).get('configurationValues') or 'null')}} for n in eks.list_addons(clusterName='demo')['addons']}}\n\
+print(json.dumps(out))",
+        m.url
+    );
+    let out = Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn bp(m: &Moto, dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Test::new()
+        .current_dir(dir)
+        .moto(m)
+        .args(args.iter().copied())
+        .run();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn addons_follow_the_cluster_or_their_declared_version() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
+    let d = dir.path();
+    bp(&m, d, &["apply", "bp.rhai", "--auto-approve"]);
+    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"]);
+    let a = addons(&m);
+    assert_eq!(a["kube-proxy"]["version"], "v1.32.0-eksbuild.1", "{a}");
+    assert_eq!(a["vpc-cni"]["version"], "v1.19.2-eksbuild.1");
+    assert!(a["aws-ebs-csi-driver"]["role"]
+        .as_str()
+        .unwrap()
+        .ends_with("/ebs-csi"));
+    assert_eq!(
+        a["aws-ebs-csi-driver"]["config"]["controller"]["replicaCount"],
+        2
+    );
+
+    let change = ["--var", "cni=v1.18.6-eksbuild.1", "--var", "replicas=3"];
+    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &change].concat());
+    assert!(
+        out.contains("version: \"v1.19.2-eksbuild.1\" -> \"v1.18.6-eksbuild.1\""),
+        "{out}"
+    );
+    assert!(out.contains("~ eks_addon.demo/aws-ebs-csi-driver"), "{out}");
+    assert!(out.contains("0 to add, 2 to change, 0 to replace"), "{out}");
+    bp(
+        &m,
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &change].concat(),
+    );
+    bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &change].concat(),
+    );
+    let a = addons(&m);
+    assert_eq!(a["vpc-cni"]["version"], "v1.18.6-eksbuild.1");
+    assert_eq!(
+        a["aws-ebs-csi-driver"]["config"]["controller"]["replicaCount"],
+        3
+    );
+}
