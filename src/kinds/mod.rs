@@ -47,6 +47,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &eks::node_group::DEF,
     &eks::fargate_profile::DEF,
     &eks::addon::DEF,
+    &eks::access_entry::DEF,
     &s3_bucket::DEF,
     &dynamodb_table::DEF,
     &efs::file_system::DEF,

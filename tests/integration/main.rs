@@ -10,6 +10,7 @@ mod backup;
 mod check;
 mod cli;
 mod efs;
+mod eks_access;
 mod eks_addon;
 mod errors;
 mod graph;

@@ -52,7 +52,7 @@ for k in kms.list_keys()["Keys"]:
 counts["kms_key"] = keys
 
 eks = boto3.client("eks", **kw)
-clusters = groups = profiles = addons = 0
+clusters = groups = profiles = addons = entries = 0
 for name in eks.list_clusters()["clusters"]:
     c = eks.describe_cluster(name=name)["cluster"]
     if c.get("tags", {}).get("blueprint:name") != blueprint:
@@ -61,10 +61,15 @@ for name in eks.list_clusters()["clusters"]:
     groups += len(eks.list_nodegroups(clusterName=name)["nodegroups"])
     profiles += len(eks.list_fargate_profiles(clusterName=name)["fargateProfileNames"])
     addons += len(eks.list_addons(clusterName=name)["addons"])
+    try:
+        entries += len(eks.list_access_entries(clusterName=name)["accessEntries"])
+    except eks.exceptions.InvalidRequestException:
+        pass
 counts["cluster"] = clusters
 counts["node_group"] = groups
 counts["fargate_profile"] = profiles
 counts["eks_addon"] = addons
+counts["access_entry"] = entries
 
 s3 = boto3.client("s3", **kw)
 buckets = 0

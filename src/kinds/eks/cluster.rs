@@ -91,6 +91,15 @@ fn live_of(cloud: &Cloud, c: &Cluster) -> Option<Live> {
         )
         .attr("logging", Value::List(logging))
         .attr("secrets_key", key.map(Value::str).unwrap_or(Value::Null))
+        .attr(
+            "authentication_mode",
+            Value::str(
+                c.access_config()
+                    .and_then(|a| a.authentication_mode())
+                    .map(|m| m.as_str())
+                    .unwrap_or("CONFIG_MAP"),
+            ),
+        )
         .output("name", name)
         .output("arn", c.arn().unwrap_or_default())
         .output("endpoint", c.endpoint().unwrap_or_default())
@@ -244,6 +253,13 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .logging(logging(r)?)
         .client_request_token(cloud.client_token(&r.address))
         .set_tags(Some(tag_map(cloud, r)));
+    if let Some(mode) = r.get("authentication_mode")?.and_then(Value::as_str) {
+        call = call.access_config(
+            aws_sdk_eks::types::CreateAccessConfigRequest::builder()
+                .authentication_mode(mode.into())
+                .build(),
+        );
+    }
     if let Some(key) = r.spec.get("secrets_key").and_then(Value::as_str) {
         call = call.encryption_config(
             EncryptionConfig::builder()
@@ -330,6 +346,21 @@ pub async fn update(
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
         wait_active(cloud, name).await?;
     }
+    if changed("authentication_mode") {
+        cloud
+            .eks()
+            .update_cluster_config()
+            .name(name)
+            .access_config(
+                aws_sdk_eks::types::UpdateAccessConfigRequest::builder()
+                    .authentication_mode(r.str("authentication_mode")?.into())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_active(cloud, name).await?;
+    }
     if changed("tags") {
         let arn = live.outputs.get("arn").cloned().unwrap_or_default();
         sync_tags(cloud, &arn, r, live).await?;
@@ -400,8 +431,11 @@ pub static DEF: KindDef = KindDef {
         "letters, digits, `-` and `_`",
     ),
     members: &[
+        "access_entry",
+        "addon",
         "address",
         "arn",
+        "authentication_mode",
         "certificate_authority",
         "endpoint",
         "fargate_profile",
@@ -450,8 +484,22 @@ const FIELDS: &[Field] = &[
     Field::new("secrets_key")
         .replaces("secrets encryption cannot be changed once set")
         .refers(),
+    Field::new("authentication_mode").guarded(forward_mode),
     TAGS,
 ];
+
+/// The authentication modes, in the only order EKS moves through them.
+pub const AUTH_MODES: &[&str] = &["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+
+/// EKS moves a cluster's authentication mode towards API only.
+fn forward_mode(spec: &crate::model::Map, live: &crate::model::Map) -> Option<String> {
+    let want = spec.get("authentication_mode")?.as_str()?;
+    let had = live.get("authentication_mode")?.as_str()?;
+    let at = |m: &str| AUTH_MODES.iter().position(|x| *x == m);
+    (at(want)? < at(had)?).then(|| {
+        format!("{had} -> {want} goes back; EKS only moves CONFIG_MAP -> API_AND_CONFIG_MAP -> API")
+    })
+}
 
 /// Every cluster in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {

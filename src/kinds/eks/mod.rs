@@ -4,6 +4,7 @@
 //! `irsa_role`, and `taint`), their option schemas, and the family's read;
 //! each kind's own module holds its registry entry and its calls.
 
+pub mod access_entry;
 pub mod addon;
 pub mod cluster;
 pub mod fargate_profile;
@@ -135,6 +136,12 @@ pub const CLUSTER: &[Opt] = &[
         "true",
         "declare the cluster's IAM OIDC provider (IAM roles for service accounts)",
     ),
+    def(
+        "authentication_mode",
+        Ty::Enum(cluster::AUTH_MODES),
+        "\"API_AND_CONFIG_MAP\"",
+        "who may use the cluster: access entries (API), the aws-auth ConfigMap (CONFIG_MAP), or both; moves forward only",
+    ),
     TAGS_OPT,
 ];
 
@@ -252,25 +259,31 @@ pub const FARGATE_PROFILE_FUNCTIONS: &[FnDoc] = &[FnDoc {
 }];
 
 /// Every owned EKS resource: clusters, then their node groups, Fargate
-/// profiles and add-ons (which can only be listed per cluster).
+/// profiles, add-ons and access entries (which can only be listed per
+/// cluster), in parallel.
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let clusters = cluster::read(cloud).await?;
     let names: Vec<String> = clusters
         .iter()
         .filter_map(|c| c.outputs.get("name").cloned())
         .collect();
-    let (groups, profiles, addons) = tokio::join!(
+    let (groups, profiles, addons, entries) = tokio::join!(
         cloud.timed(node_group::KIND.as_str(), node_group::read(cloud, &names)),
         cloud.timed(
             fargate_profile::KIND.as_str(),
             fargate_profile::read(cloud, &names)
         ),
-        cloud.timed(addon::KIND.as_str(), addon::read(cloud, &names))
+        cloud.timed(addon::KIND.as_str(), addon::read(cloud, &names)),
+        cloud.timed(
+            access_entry::KIND.as_str(),
+            access_entry::read(cloud, &names)
+        )
     );
     let mut all = clusters;
     all.extend(groups?);
     all.extend(profiles?);
     all.extend(addons?);
+    all.extend(entries?);
     Ok(all)
 }
 
@@ -350,6 +363,14 @@ fn register_cluster_getters(engine: &mut Engine, state: &Shared) {
     ] {
         engine.register_get(attr, move |c: &mut Cluster| Output::attr(&c.0, attr, None));
     }
+    let s = state.clone();
+    engine.register_get("authentication_mode", move |c: &mut Cluster| {
+        s.borrow()
+            .graph
+            .get(&c.0)
+            .and_then(|r| r.str("authentication_mode").map(String::from))
+            .unwrap_or_default()
+    });
     let s = state.clone();
     engine.register_get("version", move |c: &mut Cluster| {
         let known = s
@@ -477,6 +498,13 @@ fn cluster(
         ])),
     );
     spec.insert("logging".into(), str_list(&logging));
+    spec.insert(
+        "authentication_mode".into(),
+        Value::str(
+            o.str("authentication_mode")
+                .unwrap_or_else(|| "API_AND_CONFIG_MAP".into()),
+        ),
+    );
     let sgs = o.addresses("security_groups");
     spec.insert(
         "security_groups".into(),

@@ -34,7 +34,14 @@ EKS
     UpdateNodegroupVersion and DescribeUpdate (moto: 404); updates
     complete at once;
   - TagResource, UntagResource and ListTagsForResource of node groups and
-    add-ons (moto: clusters only).
+    add-ons (moto: clusters only);
+  - the cluster's access configuration (authentication mode) in
+    CreateCluster, DescribeCluster and UpdateClusterConfig (moto: dropped),
+    and access entries: CreateAccessEntry, DescribeAccessEntry,
+    UpdateAccessEntry, DeleteAccessEntry, ListAccessEntries,
+    AssociateAccessPolicy, DisassociateAccessPolicy,
+    ListAssociatedAccessPolicies (moto: 404), refused unless the cluster's
+    mode allows them, as AWS does.
 """
 from urllib.parse import unquote
 
@@ -544,6 +551,173 @@ def describe_update(self):
         raise EksNotFound(clusterName=cluster.name, nodegroupName=None, fargateProfileName=None,
                           addonName=None, message=f"No update found for ID: {uid}")
     return json.dumps({"update": found[0]})
+
+
+eks_urls.url_paths.update(
+    {
+        "{0}/clusters/(?P<name>[^/]+)/access-entries$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/access-entries/(?P<principalArn>.+)$": eks_urls.response.dispatch,
+    }
+)
+
+AUTH_MODES = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
+
+_moto_create_cluster = EKSResponse.create_cluster
+_moto_update_cluster_config = EKSResponse.update_cluster_config
+
+
+def _access(cluster):
+    if not hasattr(cluster, "ext_access"):
+        cluster.ext_access = {"authenticationMode": "CONFIG_MAP",
+                              "bootstrapClusterCreatorAdminPermissions": True}
+    return cluster.ext_access
+
+
+def create_cluster(self):
+    access = self._get_param("accessConfig") or {}
+    result = _moto_create_cluster(self)
+    cluster = self.eks_backend.clusters[self._get_param("name")]
+    a = _access(cluster)
+    if access.get("authenticationMode"):
+        a["authenticationMode"] = access["authenticationMode"]
+    if "bootstrapClusterCreatorAdminPermissions" in access:
+        a["bootstrapClusterCreatorAdminPermissions"] = access["bootstrapClusterCreatorAdminPermissions"]
+    cluster.access_config = dict(a)
+    return result
+
+
+def update_cluster_config(self):
+    access = self._get_param("accessConfig")
+    cluster = _cluster(self, self._get_param("name"))
+    if access and access.get("authenticationMode"):
+        have = AUTH_MODES.index(_access(cluster)["authenticationMode"])
+        want = access["authenticationMode"]
+        if want not in AUTH_MODES or AUTH_MODES.index(want) < have:
+            raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                             message=f"Unsupported authentication mode update from {AUTH_MODES[have]} to {want}")
+        _access(cluster)["authenticationMode"] = want
+        cluster.access_config = dict(_access(cluster))
+        return json.dumps({"update": _update(cluster, "AccessConfigUpdate",
+                                             {"AuthenticationMode": want})})
+    return _moto_update_cluster_config(self)
+
+
+def _entries(cluster):
+    if not hasattr(cluster, "ext_entries"):
+        cluster.ext_entries = {}
+    return cluster.ext_entries
+
+
+from moto.eks.exceptions import InvalidRequestException as EksInvalidRequest
+
+
+def _check_api(cluster):
+    if _access(cluster)["authenticationMode"] == "CONFIG_MAP":
+        raise EksInvalidRequest(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                                message="The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.")
+
+
+def _principal_and_rest(self):
+    from urllib.parse import unquote
+    raw = self.path.split("/access-entries/", 1)[1]
+    if "/access-policies" in raw:
+        principal, rest = raw.split("/access-policies", 1)
+        return unquote(principal), unquote(rest.lstrip("/"))
+    return unquote(raw), None
+
+
+def _entry_json(cluster, e):
+    return {"clusterName": cluster.name, "principalArn": e["principal"],
+            "kubernetesGroups": e["groups"], "accessEntryArn": e["arn"],
+            "createdAt": e["created"], "modifiedAt": e["modified"], "tags": e["tags"],
+            "username": e["username"], "type": e["type"]}
+
+
+def create_access_entry(self):
+    cluster = _cluster(self, self._get_param("name"))
+    _check_api(cluster)
+    params = json.loads(self.body or "{}")
+    principal = params["principalArn"]
+    if principal in _entries(cluster):
+        raise EksInUse(clusterName=cluster.name, addonName=None, nodegroupName=None,
+                       message=f"The specified access entry resource is already in use on this cluster.")
+    e = {"principal": principal, "groups": params.get("kubernetesGroups") or [],
+         "username": params.get("username") or principal, "type": params.get("type") or "STANDARD",
+         "tags": params.get("tags") or {}, "created": unix_time(), "modified": unix_time(),
+         "arn": cluster.arn.replace(":cluster/", ":access-entry/") + "/" + str(uuid.uuid4())[:8],
+         "policies": {}}
+    _entries(cluster)[principal] = e
+    return json.dumps({"accessEntry": _entry_json(cluster, e)})
+
+
+def _entry(self):
+    cluster = _cluster(self, self._get_param("name"))
+    _check_api(cluster)
+    principal, rest = _principal_and_rest(self)
+    e = _entries(cluster).get(principal)
+    if e is None:
+        raise EksNotFound(clusterName=cluster.name, nodegroupName=None, fargateProfileName=None,
+                          addonName=None, message=f"The specified principalArn could not be found: {principal}")
+    return cluster, e, rest
+
+
+def describe_access_entry(self):
+    cluster, e, _ = _entry(self)
+    return json.dumps({"accessEntry": _entry_json(cluster, e)})
+
+
+def update_access_entry(self):
+    cluster, e, _ = _entry(self)
+    params = json.loads(self.body or "{}")
+    if "kubernetesGroups" in params:
+        e["groups"] = params["kubernetesGroups"] or []
+    if params.get("username"):
+        e["username"] = params["username"]
+    e["modified"] = unix_time()
+    return json.dumps({"accessEntry": _entry_json(cluster, e)})
+
+
+def delete_access_entry(self):
+    _cluster_, e, _ = _entry(self)
+    del _entries(_cluster_)[e["principal"]]
+    return "{}"
+
+
+def list_access_entries(self):
+    cluster = _cluster(self, self._get_param("name"))
+    _check_api(cluster)
+    return json.dumps({"accessEntries": sorted(_entries(cluster))})
+
+
+def associate_access_policy(self):
+    cluster, e, _ = _entry(self)
+    params = json.loads(self.body or "{}")
+    policy = params["policyArn"]
+    if not policy.startswith("arn:aws:eks::aws:cluster-access-policy/"):
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message=f"The policyArn {policy} is not a valid access policy")
+    e["policies"][policy] = {"policyArn": policy, "accessScope": params.get("accessScope") or {"type": "cluster"},
+                             "associatedAt": unix_time(), "modifiedAt": unix_time()}
+    return json.dumps({"clusterName": cluster.name, "principalArn": e["principal"],
+                       "associatedAccessPolicy": e["policies"][policy]})
+
+
+def disassociate_access_policy(self):
+    cluster, e, policy = _entry(self)
+    e["policies"].pop(policy, None)
+    return "{}"
+
+
+def list_associated_access_policies(self):
+    cluster, e, _ = _entry(self)
+    return json.dumps({"clusterName": cluster.name, "principalArn": e["principal"],
+                       "associatedAccessPolicies": list(e["policies"].values())})
+
+
+for _f in (create_cluster, update_cluster_config, create_access_entry, describe_access_entry,
+           update_access_entry, delete_access_entry, list_access_entries,
+           associate_access_policy, disassociate_access_policy, list_associated_access_policies):
+    setattr(EKSResponse, _f.__name__, _f)
 
 
 for _f in (create_addon, describe_addon, update_addon, delete_addon, list_addons,

@@ -168,4 +168,35 @@ eks.delete_addon(clusterName="c1", addonName="coredns")
 check(error_code(lambda: eks.describe_addon(clusterName="c1", addonName="coredns")) == "ResourceNotFoundException",
       "DeleteAddon removes it")
 
+# EKS access configuration and access entries
+eks.create_cluster(name="c2", version="1.32", roleArn="arn:aws:iam::123456789012:role/eks",
+                   resourcesVpcConfig={"subnetIds": []}, accessConfig={"authenticationMode": "API"})
+check(eks.describe_cluster(name="c2")["cluster"]["accessConfig"]["authenticationMode"] == "API",
+      "DescribeCluster returns the authentication mode")
+check(error_code(lambda: eks.list_access_entries(clusterName="c1")) == "InvalidRequestException",
+      "access entries need an API authentication mode")
+admin = "arn:aws:iam::123456789012:role/path/admin"
+eks.create_access_entry(clusterName="c2", principalArn=admin, kubernetesGroups=["ops"])
+check(eks.list_access_entries(clusterName="c2")["accessEntries"] == [admin], "ListAccessEntries lists it")
+check(eks.describe_access_entry(clusterName="c2", principalArn=admin)["accessEntry"]["kubernetesGroups"] == ["ops"],
+      "DescribeAccessEntry finds a principal with a path")
+eks.update_access_entry(clusterName="c2", principalArn=admin, kubernetesGroups=[])
+check(eks.describe_access_entry(clusterName="c2", principalArn=admin)["accessEntry"]["kubernetesGroups"] == [],
+      "UpdateAccessEntry changes the groups")
+policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+eks.associate_access_policy(clusterName="c2", principalArn=admin, policyArn=policy,
+                            accessScope={"type": "cluster"})
+pols = eks.list_associated_access_policies(clusterName="c2", principalArn=admin)["associatedAccessPolicies"]
+check([p["policyArn"] for p in pols] == [policy], "AssociateAccessPolicy associates it")
+eks.disassociate_access_policy(clusterName="c2", principalArn=admin, policyArn=policy)
+check(eks.list_associated_access_policies(clusterName="c2", principalArn=admin)["associatedAccessPolicies"] == [],
+      "DisassociateAccessPolicy removes it")
+eks.delete_access_entry(clusterName="c2", principalArn=admin)
+check(eks.list_access_entries(clusterName="c2")["accessEntries"] == [], "DeleteAccessEntry removes it")
+eks.update_cluster_config(name="c1", accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+check(eks.describe_cluster(name="c1")["cluster"]["accessConfig"]["authenticationMode"] == "API_AND_CONFIG_MAP",
+      "UpdateClusterConfig changes the authentication mode")
+check(error_code(lambda: eks.update_cluster_config(name="c1", accessConfig={"authenticationMode": "CONFIG_MAP"}))
+      == "InvalidParameterException", "the authentication mode never goes back")
+
 print(f"ok: {checks} checks")
