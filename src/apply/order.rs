@@ -171,8 +171,17 @@ fn operations_with(
                     }
                 }
                 // What stays but moves off this one (an instance switching
-                // to a new parameter group) is updated first.
-                if let Some(me) = deleted.iter().find(|d| d.address == op.address) {
+                // to a new parameter group) is updated first. Not for a
+                // replacement: what refers to it is updated after the new
+                // one exists, which is after this delete.
+                let plain_delete = plan
+                    .changes
+                    .iter()
+                    .any(|c| c.address == op.address && c.action == Action::Delete);
+                if let Some(me) = deleted
+                    .iter()
+                    .find(|d| plain_delete && d.address == op.address)
+                {
                     for l in live {
                         if let Some(u) = find(&l.address, OpKind::Update) {
                             if live_dependencies(l, &[*me]).contains(&&op.address) {
@@ -315,6 +324,25 @@ mod tests {
         assert!(acyclic(&ops));
         assert!(before(&ops, (NEW, OpKind::Create), (DB, OpKind::Update)));
         assert!(before(&ops, (DB, OpKind::Update), (OLD, OpKind::Delete)));
+    }
+
+    /// A replaced security group that an instance refers to: the instance
+    /// is updated after the new group exists, with no cycle.
+    #[test]
+    fn a_replacement_referred_to_by_an_update_has_no_cycle() {
+        const SG: &str = "security_group.net/db";
+        const DB: &str = "rds_postgres.db";
+        let p = plan(&[(SG, Action::Replace, &[]), (DB, Action::Update, &[SG])]);
+        let live = [
+            Live::new(addr(DB), "db").attr(
+                "security_groups",
+                crate::model::Value::List(vec![crate::model::Value::str("sg-1")]),
+            ),
+            Live::new(addr(SG), "sg-1"),
+        ];
+        let ops = operations_with(&p, &live, &|_| ReplaceStrategy::DeleteThenCreate);
+        assert!(acyclic(&ops));
+        assert!(before(&ops, (SG, OpKind::Create), (DB, OpKind::Update)));
     }
 
     #[test]

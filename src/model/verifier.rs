@@ -26,6 +26,25 @@ pub fn verifier(secret: &str) -> String {
     )
 }
 
+/// A deterministic, slow hash of a secret written in a script (not from a
+/// sops file, so there is no file key to make it keyed), for saved plans:
+/// PBKDF2-HMAC-SHA256 salted with where the secret belongs, so that a
+/// plan's reader cannot test guesses quickly, and the same declaration
+/// gives the same hash on every evaluation.
+pub fn script_secret_hash(secret: &str, context: &[&str]) -> String {
+    use sha2::Digest;
+    let mut salt = Sha256::new();
+    for part in context {
+        salt.update(part.as_bytes());
+        salt.update([0]);
+    }
+    let salt = salt.finalize();
+    format!(
+        "pbkdf2-sha256:{}",
+        hex::encode(derive(secret, &salt, ROUNDS))
+    )
+}
+
 /// Whether `secret` is the secret `verifier` was made from. A verifier in
 /// another form never verifies.
 pub fn verify(secret: &str, verifier: &str) -> bool {
@@ -74,6 +93,28 @@ mod tests {
         assert_ne!(v, verifier("correct horse"));
         assert!(!verify("x", "plain:x"));
         assert!(!verify("x", "pbkdf2-sha256:1:00:00"));
+    }
+
+    #[test]
+    fn script_secret_hashes_are_stable_salted_and_slow() {
+        let a = script_secret_hash("hunter22", &["rds_postgres", "db", "password"]);
+        assert_eq!(
+            a,
+            script_secret_hash("hunter22", &["rds_postgres", "db", "password"])
+        );
+        assert_ne!(
+            a,
+            script_secret_hash("hunter22", &["rds_postgres", "db2", "password"])
+        );
+        assert_ne!(
+            a,
+            script_secret_hash("hunter23", &["rds_postgres", "db", "password"])
+        );
+        assert!(a.starts_with("pbkdf2-sha256:") && !a.contains("hunter"));
+        // Not the one fast SHA-256 of the value and its place.
+        use sha2::Digest;
+        let fast = hex::encode(Sha256::digest(b"rds_postgres\0db\0password\0hunter22\0"));
+        assert!(!a.contains(&fast));
     }
 
     /// RFC 7914's PBKDF2-HMAC-SHA256 test vector (P = "passwd",

@@ -197,6 +197,43 @@ fn backup_plan_lifecycle() {
     );
 }
 
+/// S3 needs AWS Backup policies of its own: the default role gets them
+/// when a bucket is selected, and only then.
+#[test]
+fn the_default_role_carries_the_s3_policies_for_buckets() {
+    let policies = |resources: &str| -> Vec<String> {
+        let script = format!(
+            r#"let b = s3_bucket("pp-data-1", #{{ versioning: true }});
+let t = dynamodb_table("tb1", #{{ hash_key: "id", attributes: #{{ id: "S" }}, billing: "pay_per_request" }});
+backup_plan("pp", #{{ rules: [#{{ name: "r", cron: "0 3 * * *", retain_days: 7 }}], resources: {resources} }});"#
+        );
+        let out = Test::new()
+            .file("bp.rhai", &script)
+            .args(["check", "bp.rhai", "--json"])
+            .run();
+        let v: Json = serde_json::from_slice(&out.stdout).unwrap();
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "iam_role.pp-backup")
+            .unwrap()["spec"]["managed_policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+            .collect()
+    };
+    let with_bucket = policies("[b, t]");
+    assert!(
+        with_bucket.contains(&"AWSBackupServiceRolePolicyForS3Backup".to_string()),
+        "{with_bucket:?}"
+    );
+    assert!(with_bucket.contains(&"AWSBackupServiceRolePolicyForS3Restore".to_string()));
+    let without = policies("[t]");
+    assert!(!without.iter().any(|p| p.contains("S3")), "{without:?}");
+}
+
 #[test]
 fn backup_plan_mistakes_are_refused_before_any_call() {
     let cases = [

@@ -12,7 +12,8 @@ let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
 let fs = efs("shared", #{ vpc: v, subnets: v.private_subnets, throughput_mode: var("tp", "elastic"),
                           ia_after_days: 30, tags: #{ team: "data" } });
-fs.access_point("sftp", #{ path: var("path", "/sftp"), uid: 1000, gid: 1000, permissions: "0750" });
+fs.access_point("sftp", #{ path: var("path", "/sftp"), uid: 1000, gid: 1000, permissions: "0750",
+                           tags: #{ owner: var("owner", "data") } });
 "#;
 
 fn efs_state(m: &Moto) -> Json {
@@ -91,6 +92,47 @@ fn efs_lifecycle() {
     );
     assert_eq!(efs_state(&m)["shared"]["throughput_mode"], "bursting");
 
+    // The access point's tags change in place.
+    let out = bp(
+        &m,
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--var",
+            "tp=bursting",
+            "--var",
+            "owner=etl",
+        ],
+    );
+    assert!(out.contains("~ efs_access_point.shared/sftp"), "{out}");
+    bp(
+        &m,
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--var",
+            "tp=bursting",
+            "--var",
+            "owner=etl",
+            "--auto-approve",
+        ],
+    );
+    bp(
+        &m,
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--var",
+            "tp=bursting",
+            "--var",
+            "owner=etl",
+            "--detailed-exitcode",
+        ],
+    );
+
     // A new path is a new access point, and the plan says why.
     let args = ["--var", "tp=bursting", "--var", "path=/exchange"];
     let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &args].concat());
@@ -134,6 +176,10 @@ fn efs_mistakes_are_refused_before_any_call() {
         (
             r#"let a = subnet(v, "x", #{ cidr: "10.0.20.0/24", az: "us-east-1a" }); efs("fs", #{ vpc: v, subnets: [v.private_subnets[0], a] });"#,
             "EFS takes one mount target per zone",
+        ),
+        (
+            r#"efs("fs", #{ vpc: v, subnets: v.private_subnets, performance_mode: "maxIO", throughput_mode: "elastic" });"#,
+            "elastic throughput goes with the generalPurpose performance mode only",
         ),
         (
             r#"efs("fs", #{ vpc: v, subnets: v.private_subnets, ia_after_days: 45 });"#,

@@ -68,6 +68,23 @@ fn access_entries_and_the_authentication_mode() {
         out.contains("+ access_entry.demo/role/team/viewer"),
         "{out}"
     );
+    // An entry made outside the blueprint (as EKS makes one for the
+    // cluster's creator) is taken over when declared.
+    bp(
+        &m,
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "viewer=no"],
+        0,
+    );
+    let made = format!(
+        "import boto3\nboto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_access_entry(clusterName='demo', principalArn='arn:aws:iam::123456789012:role/team/viewer', kubernetesGroups=['old'])",
+        m.url
+    );
+    assert!(Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &made])
+        .status()
+        .unwrap()
+        .success());
     bp(&m, d, &["apply", "bp.rhai", "--auto-approve"], 0);
     bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
     let s = state(&m);

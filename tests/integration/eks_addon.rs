@@ -12,10 +12,14 @@ let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0
 let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets });
 c.node_group("app", #{ instance_types: ["m6i.large"], min: 1, max: 3, desired: 1 });
 c.addon("kube-proxy");
+if var("dns", "no") == "yes" {
+    c.addon("coredns");
+}
 c.addon("vpc-cni", #{ version: var("cni", "v1.19.2-eksbuild.1") });
 let role = c.irsa_role("ebs-csi", #{ namespace: "kube-system", service_account: "ebs-csi-controller-sa" });
 c.addon("aws-ebs-csi-driver", #{ service_account_role: role,
-    configuration: #{ controller: #{ replicaCount: parse_int(var("replicas", "2")) } } });
+    configuration: #{ controller: #{ replicaCount: parse_int(var("replicas", "2")),
+                                     serviceAccount: #{ annotations: #{ "eks.amazonaws.com/role-arn": role.arn } } } } });
 "#;
 
 fn addons(m: &Moto) -> Json {
@@ -67,8 +71,44 @@ fn addons_follow_the_cluster_or_their_declared_version() {
         a["aws-ebs-csi-driver"]["config"]["controller"]["replicaCount"],
         2
     );
+    // Outputs of other resources in the configuration are sent resolved.
+    assert_eq!(
+        a["aws-ebs-csi-driver"]["config"]["controller"]["serviceAccount"]["annotations"]
+            ["eks.amazonaws.com/role-arn"],
+        a["aws-ebs-csi-driver"]["role"],
+        "{a}"
+    );
 
-    let change = ["--var", "cni=v1.18.6-eksbuild.1", "--var", "replicas=3"];
+    // An add-on installed outside the blueprint is taken over when declared.
+    let made = format!(
+        "import boto3\nboto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_addon(clusterName='demo', addonName='coredns', addonVersion='v1.11.4-eksbuild.2')",
+        m.url
+    );
+    assert!(Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &made])
+        .status()
+        .unwrap()
+        .success());
+    bp(
+        &m,
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "dns=yes"],
+    );
+    bp(
+        &m,
+        d,
+        &["plan", "bp.rhai", "--detailed-exitcode", "--var", "dns=yes"],
+    );
+    assert_eq!(m.owned("bp")["eks_addon"], 4);
+
+    let change = [
+        "--var",
+        "cni=v1.18.6-eksbuild.1",
+        "--var",
+        "replicas=3",
+        "--var",
+        "dns=yes",
+    ];
     let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &change].concat());
     assert!(
         out.contains("version: \"v1.19.2-eksbuild.1\" -> \"v1.18.6-eksbuild.1\""),

@@ -80,6 +80,20 @@ fn instance_lifecycle() {
     assert_eq!(i["tags"]["blueprint:ami"], "al2023");
     let first = i["id"].clone();
 
+    // A stopped host has no public address, and is not replaced for it.
+    let stop = format!(
+        "import boto3\nboto3.client('ec2', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').stop_instances(InstanceIds=['{}'])",
+        m.url,
+        first.as_str().unwrap()
+    );
+    assert!(Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &stop])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(state(&m)["instances"]["sftp"]["public_ip"], false);
+    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
     // A new type is an in-place change of the same instance.
     let out = bp(&m, d, &["plan", "bp.rhai", "--var", "type=t3.medium"], 0);
     assert!(

@@ -12,10 +12,14 @@ use std::process::Command;
 const BP: &str = r#"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
-rds_postgres("orders-db", #{ vpc: v, subnets: v.private_subnets, instance_class: var("class", "db.t4g.medium"),
+let opts = #{ vpc: v, subnets: v.private_subnets, instance_class: var("class", "db.t4g.medium"),
     engine_version: var("version", "16.4"), allow_major_upgrade: var("major", "no") == "yes",
     storage_gb: 50, max_storage_gb: 200, username: "orders", password: var("pw", "first-Passw0rd"),
-    parameters: #{ log_min_duration_statement: var("slow", "500") }, tags: #{ team: "orders" } });
+    tags: #{ team: "orders" } };
+if var("params", "yes") == "yes" {
+    opts.parameters = #{ log_min_duration_statement: var("slow", "500") };
+}
+rds_postgres("orders-db", opts);
 "#;
 
 fn rds_state(m: &Moto) -> Json {
@@ -77,6 +81,7 @@ fn rds_postgres_lifecycle() {
     assert_eq!(db["user"], "orders");
     assert_eq!(db["encrypted"], true);
     assert_eq!(db["deletion_protection"], true);
+    assert_eq!(db["auto_minor_upgrade"], false);
     assert_eq!(db["subnet_group"], "orders-db");
     assert_eq!(
         db["parameter_groups"],
@@ -127,7 +132,7 @@ fn rds_postgres_lifecycle() {
     plan.as_object_mut().unwrap().remove("source");
     let plan = plan.to_string();
     assert!(
-        !plan.contains("Passw0rd") && !plan.contains("pbkdf2"),
+        !plan.contains("Passw0rd") && !plan.contains(&verifier),
         "{plan}"
     );
     bp(
@@ -194,6 +199,34 @@ fn rds_postgres_lifecycle() {
         ["orders-db-postgres17"]
     );
 
+    // Without parameters, the instance moves to the family's default group
+    // before its own group goes.
+    let major = [&major[..], &["--var", "params=no"]].concat();
+    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &major].concat(), 0);
+    assert!(
+        out.contains("- db_parameter_group.orders-db-postgres17"),
+        "{out}"
+    );
+    assert!(out.contains("~ rds_postgres.orders-db"), "{out}");
+    bp(
+        &m,
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &major].concat(),
+        0,
+    );
+    bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &major].concat(),
+        0,
+    );
+    let s = rds_state(&m);
+    assert_eq!(s["parameter_groups"], serde_json::json!({}), "{s}");
+    assert_eq!(
+        s["instances"]["orders-db"]["parameter_groups"],
+        serde_json::json!(["default.postgres17"])
+    );
+
     // Destroy keeps the instance and what it uses; with --include-protected
     // it lifts RDS's deletion protection and leaves a final snapshot.
     let out = bp(
@@ -253,6 +286,10 @@ fn rds_mistakes_are_refused_before_any_call() {
         (
             r#"rds_postgres("db", #{ vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "sixteen", username: "app", storage_gb: 50, password: "long-enough-1" });"#.to_string(),
             "is not a PostgreSQL version",
+        ),
+        (
+            r#"rds_postgres("db", #{ vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "16", username: "app", storage_gb: 50, password: "long-enough-1" });"#.to_string(),
+            "a major and minor version",
         ),
         (
             r#"rds_postgres("db", #{ vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "16.4", username: "postgres", storage_gb: 50, password: "long-enough-1" });"#.to_string(),

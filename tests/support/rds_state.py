@@ -31,6 +31,7 @@ for d in rds.describe_db_instances()["DBInstances"]:
         "user": d.get("MasterUsername"),
         "encrypted": d.get("StorageEncrypted"),
         "deletion_protection": d.get("DeletionProtection"),
+        "auto_minor_upgrade": d.get("AutoMinorVersionUpgrade"),
         "retention": d.get("BackupRetentionPeriod"),
         "subnet_group": d.get("DBSubnetGroup", {}).get("DBSubnetGroupName"),
         "parameter_groups": [g["DBParameterGroupName"] for g in d.get("DBParameterGroups", [])],

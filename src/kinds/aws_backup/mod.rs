@@ -342,10 +342,29 @@ pub fn backup_plan(
                         "trust_policy",
                         super::iam::service_trust(&["backup.amazonaws.com".into()]),
                     ),
-                    managed: vec![
-                        policy("AWSBackupServiceRolePolicyForBackup"),
-                        policy("AWSBackupServiceRolePolicyForRestores"),
-                    ],
+                    managed: {
+                        let mut m = vec![
+                            policy("AWSBackupServiceRolePolicyForBackup"),
+                            policy("AWSBackupServiceRolePolicyForRestores"),
+                        ];
+                        // S3 needs policies of its own.
+                        let s3 = o.list("resources").iter().any(|x| {
+                            crate::script::handles::address_of(x)
+                                .is_some_and(|a| a.kind == super::s3_bucket::KIND)
+                                || x.to_string().starts_with("arn:aws:s3:")
+                        });
+                        if s3 {
+                            m.push(format!(
+                                "{}AWSBackupServiceRolePolicyForS3Backup",
+                                super::iam::AWS_POLICY
+                            ));
+                            m.push(format!(
+                                "{}AWSBackupServiceRolePolicyForS3Restore",
+                                super::iam::AWS_POLICY
+                            ));
+                        }
+                        m
+                    },
                     inline: Map::new(),
                     tags: None,
                 },
@@ -465,8 +484,13 @@ pub async fn retag(
         .await
         .map_err(ProviderError::api("TagResource"))?;
     let mut stale = crate::providers::stale_tag_keys(r, live);
-    if !want.contains_key(crate::providers::TAG_PROTECT) {
+    if r.address.kind.def().lifecycle.protect.is_some()
+        && !want.contains_key(crate::providers::TAG_PROTECT)
+    {
         stale.push(crate::providers::TAG_PROTECT.into());
+    }
+    if stale.is_empty() {
+        return Ok(());
     }
     b.untag_resource()
         .resource_arn(arn)

@@ -26,6 +26,9 @@ pub const KIND: Kind = Kind::new("instance");
 
 /// Where the alias an instance was created from is recorded.
 const AMI_TAG: &str = "blueprint:ami";
+/// Whether the instance was launched with a public address (a stopped
+/// instance has none, and an Elastic IP is not one it was launched with).
+const PUBLIC_IP_TAG: &str = "blueprint:public-ip";
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,
@@ -124,7 +127,13 @@ fn live_of(
                     == Some(&HttpTokensState::Required),
             ),
         )
-        .attr("public_ip", Value::Bool(i.public_ip_address().is_some()))
+        .attr(
+            "public_ip",
+            Value::Bool(match tag(PUBLIC_IP_TAG) {
+                Some(v) => v == "true",
+                None => i.public_ip_address().is_some(),
+            }),
+        )
         .output("id", id)
         .output(
             "arn",
@@ -365,19 +374,22 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     if r.get("security_groups")?.is_some() {
         nic = nic.set_groups(Some(r.strs("security_groups")?));
     }
-    let mut tags = tag_spec(cloud, ResourceType::Instance, r);
+    let base = tag_spec(cloud, ResourceType::Instance, r);
+    let mut extra = vec![ec2_tag(
+        PUBLIC_IP_TAG,
+        if r.bool("public_ip")? {
+            "true"
+        } else {
+            "false"
+        },
+    )];
     if AMI_ALIASES.iter().any(|(a, _)| *a == ami) {
-        tags = aws_sdk_ec2::types::TagSpecification::builder()
-            .resource_type(ResourceType::Instance)
-            .set_tags(Some(
-                tags.tags()
-                    .iter()
-                    .cloned()
-                    .chain(std::iter::once(ec2_tag(AMI_TAG, ami)))
-                    .collect(),
-            ))
-            .build();
+        extra.push(ec2_tag(AMI_TAG, ami));
     }
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .set_tags(Some(base.tags().iter().cloned().chain(extra).collect()))
+        .build();
     let mut run = cloud
         .ec2()
         .run_instances()
@@ -431,6 +443,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     }
     // A new instance profile takes a few seconds to be usable by EC2.
     let start = std::time::Instant::now();
+    let mut fresh = 0;
     let out = loop {
         match run
             .clone()
@@ -438,6 +451,20 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
             .await
             .map_err(ProviderError::api("RunInstances"))
         {
+            // The token named an instance launched earlier and terminated
+            // since (EC2 keeps tokens a while): launch anew.
+            Ok(o)
+                if fresh < 3
+                    && o.instances().iter().any(|i| {
+                        matches!(
+                            i.state().and_then(|s| s.name()),
+                            Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+                        )
+                    }) =>
+            {
+                fresh += 1;
+                run = run.client_token(format!("{}-{fresh}", cloud.spec_token(r)));
+            }
             Err(e)
                 if e.to_string().contains("iamInstanceProfile")
                     && start.elapsed() < cloud.wait_timeout =>

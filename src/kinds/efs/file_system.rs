@@ -301,8 +301,14 @@ pub async fn retag(cloud: &Cloud, r: &Planned, live: &Live, id: &str) -> Result<
         .await
         .map_err(ProviderError::api("TagResource"))?;
     let mut stale = crate::providers::stale_tag_keys(r, live);
-    if r.get("protect")?.and_then(Value::as_bool) != Some(true) {
+    // Kinds that take `protect` lose the tag when it is turned off.
+    if r.address.kind.def().lifecycle.protect.is_some()
+        && r.spec.get("protect").and_then(Value::as_bool) != Some(true)
+    {
         stale.push(crate::providers::TAG_PROTECT.into());
+    }
+    if stale.is_empty() {
+        return Ok(());
     }
     efs.untag_resource()
         .resource_id(id)

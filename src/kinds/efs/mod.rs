@@ -178,10 +178,28 @@ fn efs(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
                 .unwrap_or_else(|| "generalPurpose".into()),
         ),
     );
-    spec.insert(
-        "throughput_mode".into(),
-        Value::str(o.str("throughput_mode").unwrap_or_else(|| "elastic".into())),
-    );
+    // Elastic throughput goes with General Purpose only.
+    let perf = o
+        .str("performance_mode")
+        .unwrap_or_else(|| "generalPurpose".into());
+    let throughput = o.str("throughput_mode").unwrap_or_else(|| {
+        if perf == "maxIO" {
+            "bursting"
+        } else {
+            "elastic"
+        }
+        .into()
+    });
+    if perf == "maxIO" && throughput == "elastic" {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "efs {name}: elastic throughput goes with the generalPurpose performance mode only"
+            ))
+            .hint("use throughput_mode: \"bursting\" with maxIO"),
+        ));
+    }
+    spec.insert("throughput_mode".into(), Value::str(&throughput));
     spec.insert(
         "ia_after_days".into(),
         o.int("ia_after_days")

@@ -213,12 +213,16 @@ fn access_entry(
         "type".into(),
         Value::str(o.str("type").unwrap_or_else(|| "STANDARD".into())),
     );
-    let mut groups = o.strs("kubernetes_groups");
-    groups.sort();
-    spec.insert(
-        "kubernetes_groups".into(),
-        Value::List(groups.iter().map(Value::str).collect()),
-    );
+    // EKS sets the groups of node entries itself (system:nodes).
+    let kind = o.str("type").unwrap_or_else(|| "STANDARD".into());
+    if kind == "STANDARD" || o.has("kubernetes_groups") {
+        let mut groups = o.strs("kubernetes_groups");
+        groups.sort();
+        spec.insert(
+            "kubernetes_groups".into(),
+            Value::List(groups.iter().map(Value::str).collect()),
+        );
+    }
     spec.insert("policies".into(), Value::List(policies));
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
@@ -440,23 +444,57 @@ async fn settled(
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let cluster = r.str("cluster")?;
     let principal = r.str("principal")?;
-    let had = if describe(cloud, cluster, principal).await?.is_some() {
-        policies(cloud, cluster, principal).await?
-    } else {
-        cloud
-            .eks()
-            .create_access_entry()
-            .cluster_name(cluster)
-            .principal_arn(principal)
-            .r#type(r.str("type")?)
-            .set_kubernetes_groups(Some(r.strs("kubernetes_groups")?))
-            .client_request_token(cloud.client_token(&r.address))
-            .set_tags(Some(tag_map(cloud, r)))
-            .send()
-            .await
-            .map_err(ProviderError::api("CreateAccessEntry"))?;
-        Vec::new()
-    };
+    let had =
+        if let Some(existing) = describe(cloud, cluster, principal).await? {
+            // An entry made before (by EKS for the cluster's creator, by hand,
+            // or by an interrupted apply) is taken over: tagged as the
+            // blueprint's, its groups and policies brought to the declaration.
+            cloud
+                .eks()
+                .tag_resource()
+                .resource_arn(existing.access_entry_arn().unwrap_or_default())
+                .set_tags(Some(tag_map(cloud, r)))
+                .send()
+                .await
+                .map_err(ProviderError::api("TagResource"))?;
+            if let Some(groups) = r.get("kubernetes_groups")?.and_then(Value::as_list) {
+                cloud
+                    .eks()
+                    .update_access_entry()
+                    .cluster_name(cluster)
+                    .principal_arn(principal)
+                    .set_kubernetes_groups(Some(
+                        groups
+                            .iter()
+                            .filter_map(|g| g.as_str().map(String::from))
+                            .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(ProviderError::api("UpdateAccessEntry"))?;
+            }
+            policies(cloud, cluster, principal).await?
+        } else {
+            cloud
+                .eks()
+                .create_access_entry()
+                .cluster_name(cluster)
+                .principal_arn(principal)
+                .r#type(r.str("type")?)
+                .set_kubernetes_groups(r.get("kubernetes_groups")?.and_then(Value::as_list).map(
+                    |g| {
+                        g.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    },
+                ))
+                .client_request_token(cloud.client_token(&r.address))
+                .set_tags(Some(tag_map(cloud, r)))
+                .send()
+                .await
+                .map_err(ProviderError::api("CreateAccessEntry"))?;
+            Vec::new()
+        };
     sync_policies(cloud, r, cluster, principal, &had).await?;
     settled(cloud, r, cluster, principal).await
 }

@@ -98,7 +98,7 @@ const FIELDS: &[Field] = &[
     Field::new("version"),
     Field::new("k8s_version"),
     Field::new("service_account_role").refers(),
-    Field::new("configuration"),
+    Field::new("configuration").diff(Diff::Tree),
     Field::new("resolve_conflicts").diff(Diff::Local),
     TAGS,
 ];
@@ -164,8 +164,8 @@ fn addon(
         spec.insert("service_account_role".into(), deps.value(r));
     }
     if let Some(cfg) = o.get("configuration") {
-        let v = deps.value(cfg);
-        spec.insert("configuration".into(), Value::Str(v.to_json().to_string()));
+        // Kept as a map: references resolve before it is sent.
+        spec.insert("configuration".into(), deps.value(cfg));
     }
     spec.insert(
         "resolve_conflicts".into(),
@@ -226,12 +226,12 @@ fn live_of(cloud: &Cloud, a: &Addon) -> Option<Live> {
         l.attrs.insert("service_account_role".into(), Value::str(r));
     }
     if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
-        // Compared as JSON: the same values in another layout are equal.
-        let canonical = serde_json::from_str::<serde_json::Value>(c)
-            .map(|v| v.to_string())
-            .unwrap_or_else(|_| c.to_string());
-        l.attrs
-            .insert("configuration".into(), Value::Str(canonical));
+        // EKS takes JSON or YAML; what is not JSON compares as text.
+        let v = serde_json::from_str::<serde_json::Value>(c)
+            .ok()
+            .and_then(|j| Value::from_json(&j).ok())
+            .unwrap_or_else(|| Value::str(c));
+        l.attrs.insert("configuration".into(), v);
     }
     if !tags.is_empty() {
         l.attrs.insert("tags".into(), Value::Map(tags));
@@ -321,6 +321,11 @@ async fn version_for(cloud: &Cloud, r: &Planned) -> Result<Option<String>, Provi
     })
 }
 
+/// The configuration values as EKS takes them: JSON text.
+fn configuration(r: &Planned) -> Result<Option<String>, ProviderError> {
+    Ok(r.get("configuration")?.map(|v| v.to_json().to_string()))
+}
+
 fn tags(
     cloud: &Cloud,
     r: &Planned,
@@ -386,7 +391,35 @@ async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, P
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let cluster = r.str("cluster")?;
     let name = r.str("name")?;
-    if describe(cloud, cluster, name).await?.is_none() {
+    if let Some(existing) = describe(cloud, cluster, name).await? {
+        // An add-on installed before (by EKS, by hand, or by an interrupted
+        // apply) is taken over: tagged as the blueprint's, then brought to
+        // the declaration.
+        cloud
+            .eks()
+            .tag_resource()
+            .resource_arn(existing.addon_arn().unwrap_or_default())
+            .set_tags(Some(tags(cloud, r)?))
+            .send()
+            .await
+            .map_err(ProviderError::api("TagResource"))?;
+        let live = wait_active(cloud, cluster, name).await?;
+        let all: Vec<FieldDiff> = [
+            "version",
+            "k8s_version",
+            "service_account_role",
+            "configuration",
+        ]
+        .iter()
+        .map(|f| FieldDiff {
+            path: f.to_string(),
+            before: Value::Null,
+            after: Value::Null,
+            forces_replacement: false,
+        })
+        .collect();
+        return update(cloud, r, &live, &all).await;
+    } else {
         cloud
             .eks()
             .create_addon()
@@ -398,11 +431,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                     .and_then(Value::as_str)
                     .map(String::from),
             )
-            .set_configuration_values(
-                r.get("configuration")?
-                    .and_then(Value::as_str)
-                    .map(String::from),
-            )
+            .set_configuration_values(configuration(r)?)
             .resolve_conflicts(resolve(r)?)
             .client_request_token(cloud.client_token(&r.address))
             .set_tags(Some(tags(cloud, r)?))
@@ -434,17 +463,15 @@ pub async fn update(
                     .and_then(Value::as_str)
                     .map(String::from),
             )
-            .set_configuration_values(
-                r.get("configuration")?
-                    .and_then(Value::as_str)
-                    .map(String::from),
-            );
+            .set_configuration_values(configuration(r)?);
         if moves {
             call = call.set_addon_version(version_for(cloud, r).await?);
         }
-        call.send()
+        let out = call
+            .send()
             .await
             .map_err(ProviderError::api("UpdateAddon"))?;
+        super::cluster::wait_update(cloud, cluster, out.update(), None, Some(name)).await?;
         wait_active(cloud, cluster, name).await?;
     }
     if touches(fields, "tags") || touches(fields, "k8s_version") {

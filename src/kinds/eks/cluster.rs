@@ -253,13 +253,15 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .logging(logging(r)?)
         .client_request_token(cloud.client_token(&r.address))
         .set_tags(Some(tag_map(cloud, r)));
-    if let Some(mode) = r.get("authentication_mode")?.and_then(Value::as_str) {
-        call = call.access_config(
-            aws_sdk_eks::types::CreateAccessConfigRequest::builder()
-                .authentication_mode(mode.into())
-                .build(),
-        );
-    }
+    let mode = r
+        .get("authentication_mode")?
+        .and_then(Value::as_str)
+        .unwrap_or("API_AND_CONFIG_MAP");
+    call = call.access_config(
+        aws_sdk_eks::types::CreateAccessConfigRequest::builder()
+            .authentication_mode(mode.into())
+            .build(),
+    );
     if let Some(key) = r.spec.get("secrets_key").and_then(Value::as_str) {
         call = call.encryption_config(
             EncryptionConfig::builder()
@@ -312,7 +314,7 @@ pub async fn update(
     let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
     if changed("version") {
-        cloud
+        let out = cloud
             .eks()
             .update_cluster_version()
             .name(name)
@@ -320,10 +322,11 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterVersion"))?;
+        wait_update(cloud, name, out.update(), None, None).await?;
         wait_active(cloud, name).await?;
     }
     if changed("logging") {
-        cloud
+        let out = cloud
             .eks()
             .update_cluster_config()
             .name(name)
@@ -331,12 +334,13 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_update(cloud, name, out.update(), None, None).await?;
         wait_active(cloud, name).await?;
     }
     if changed("endpoint") {
         // The whole VPC configuration, unchanged subnets and groups included:
         // some endpoints (the emulator) replace it rather than merge it.
-        cloud
+        let out = cloud
             .eks()
             .update_cluster_config()
             .name(name)
@@ -344,10 +348,11 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_update(cloud, name, out.update(), None, None).await?;
         wait_active(cloud, name).await?;
     }
     if changed("authentication_mode") {
-        cloud
+        let out = cloud
             .eks()
             .update_cluster_config()
             .name(name)
@@ -359,6 +364,7 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_update(cloud, name, out.update(), None, None).await?;
         wait_active(cloud, name).await?;
     }
     if changed("tags") {
@@ -366,6 +372,57 @@ pub async fn update(
         sync_tags(cloud, &arn, r, live).await?;
     }
     wait_active(cloud, name).await
+}
+
+/// Waits for an EKS update (of the cluster, a node group or an add-on) to
+/// finish: a cluster can read ACTIVE before an update has started.
+pub async fn wait_update(
+    cloud: &Cloud,
+    cluster: &str,
+    update: Option<&aws_sdk_eks::types::Update>,
+    nodegroup: Option<&str>,
+    addon: Option<&str>,
+) -> Result<(), ProviderError> {
+    use aws_sdk_eks::types::UpdateStatus;
+    let Some(id) = update.and_then(|u| u.id()) else {
+        return Ok(());
+    };
+    wait_for(
+        cloud,
+        &format!("update {id} of {cluster} to finish"),
+        || async {
+            let out = cloud
+                .eks()
+                .describe_update()
+                .name(cluster)
+                .update_id(id)
+                .set_nodegroup_name(nodegroup.map(String::from))
+                .set_addon_name(addon.map(String::from))
+                .send()
+                .await
+                .map_err(ProviderError::api("DescribeUpdate"))?;
+            let Some(u) = out.update() else {
+                return Ok(None);
+            };
+            match u.status() {
+                Some(UpdateStatus::Successful) => Ok(Some(())),
+                Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
+                    let errors: Vec<String> = u
+                        .errors()
+                        .iter()
+                        .map(|e| e.error_message().unwrap_or_default().to_string())
+                        .collect();
+                    Err(ProviderError::Unexpected(format!(
+                        "update {id} of {cluster} {:?}: {}",
+                        u.status(),
+                        errors.join("; ")
+                    )))
+                }
+                _ => Ok(None),
+            }
+        },
+    )
+    .await
 }
 
 /// Tags an EKS resource by ARN and removes user tags no longer declared.

@@ -498,13 +498,11 @@ fn cluster(
         ])),
     );
     spec.insert("logging".into(), str_list(&logging));
-    spec.insert(
-        "authentication_mode".into(),
-        Value::str(
-            o.str("authentication_mode")
-                .unwrap_or_else(|| "API_AND_CONFIG_MAP".into()),
-        ),
-    );
+    // Compared only when declared: clusters made before this option keep
+    // their mode (a change is irreversible). New ones get the default.
+    if let Some(mode) = o.str("authentication_mode") {
+        spec.insert("authentication_mode".into(), Value::Str(mode));
+    }
     let sgs = o.addresses("security_groups");
     spec.insert(
         "security_groups".into(),

@@ -265,7 +265,7 @@ pub async fn update(
     let name = r.str("name")?;
     if changed("version") {
         // After the cluster's own upgrade (the group depends on it).
-        cloud
+        let out = cloud
             .eks()
             .update_nodegroup_version()
             .cluster_name(cluster)
@@ -274,6 +274,7 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateNodegroupVersion"))?;
+        super::cluster::wait_update(cloud, cluster, out.update(), Some(name), None).await?;
         wait_active(cloud, cluster, name).await?;
     }
     if changed("scaling") || changed("labels") || changed("taints") {

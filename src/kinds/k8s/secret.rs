@@ -79,7 +79,6 @@ fn secret(
 /// a secret (from `sops_file`) gets a plain hash of where it is and what it
 /// is; the script holds it in clear anyway.
 fn sensitive(cluster: &str, namespace: &str, name: &str, data: Value) -> Value {
-    use sha2::{Digest, Sha256};
     let data = super::stringified(data);
     let Value::Map(m) = data else { return data };
     Value::Map(
@@ -88,13 +87,11 @@ fn sensitive(cluster: &str, namespace: &str, name: &str, data: Value) -> Value {
                 if v.is_sensitive() || !v.refs().is_empty() {
                     return (k, v);
                 }
-                let mut h = Sha256::new();
-                for part in [cluster, namespace, name, k.as_str(), &v.to_string()] {
-                    h.update(part.as_bytes());
-                    h.update([0]);
-                }
                 let secret = Value::Sensitive(crate::model::Secret {
-                    hash: format!("plain-sha256:{}", hex::encode(h.finalize())),
+                    hash: crate::model::verifier::script_secret_hash(
+                        &v.to_string(),
+                        &[cluster, namespace, name, k.as_str()],
+                    ),
                     value: Some(Box::new(v)),
                 });
                 (k, secret)

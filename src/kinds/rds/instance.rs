@@ -49,6 +49,7 @@ const FIELDS: &[Field] = &[
     Field::new("allow_major_upgrade").diff(Diff::Local),
     Field::new("instance_class"),
     Field::new("storage_gb"),
+    Field::new("initial_storage_gb").diff(Diff::Local),
     Field::new("max_storage_gb"),
     Field::new("multi_az"),
     Field::new("username").replaces("the master user's name cannot change"),
@@ -211,9 +212,18 @@ async fn settled(cloud: &Cloud, r: &Planned, id: &str) -> Result<Live, ProviderE
         cloud,
         &format!("RDS instance {id} to be available"),
         || async {
-            Ok(describe(&rds, id)
-                .await?
-                .filter(|d| d.db_instance_status() == Some("available")))
+            // Available, with nothing Blueprint changes still pending.
+            Ok(describe(&rds, id).await?.filter(|d| {
+                let pending = d.pending_modified_values().is_some_and(|p| {
+                    p.db_instance_class().is_some()
+                        || p.allocated_storage().is_some()
+                        || p.engine_version().is_some()
+                        || p.multi_az().is_some()
+                        || p.master_user_password().is_some()
+                        || p.backup_retention_period().is_some()
+                });
+                d.db_instance_status() == Some("available") && !pending
+            }))
         },
     )
     .await?;
@@ -259,7 +269,12 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                 .engine("postgres")
                 .engine_version(r.str("engine_version")?)
                 .db_instance_class(r.str("instance_class")?)
-                .allocated_storage(int(r, "storage_gb")?.unwrap_or(20))
+                .allocated_storage(
+                    int(r, "storage_gb")?
+                        .or(int(r, "initial_storage_gb")?)
+                        .unwrap_or(20),
+                )
+                .auto_minor_version_upgrade(false)
                 .set_max_allocated_storage(int(r, "max_storage_gb")?)
                 .storage_type("gp3")
                 .multi_az(r.bool("multi_az")?)
@@ -340,8 +355,16 @@ pub async fn update(
         }
         if touches(fields, "max_storage_gb") {
             // Autoscaling is turned off by setting the maximum to the size.
+            let size = live
+                .attrs
+                .get("storage_gb")
+                .and_then(Value::as_int)
+                .and_then(|n| i32::try_from(n).ok());
             m = m.max_allocated_storage(
-                int(r, "max_storage_gb")?.unwrap_or(int(r, "storage_gb")?.unwrap_or(20)),
+                int(r, "max_storage_gb")?
+                    .or(int(r, "storage_gb")?)
+                    .or(size)
+                    .unwrap_or(20),
             );
         }
         if touches(fields, "multi_az") {

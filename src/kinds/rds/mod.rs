@@ -138,12 +138,13 @@ fn rds_postgres(
     check_tags(ctx, o.get("tags"))?;
     let problem = |p: Problem| Err(fail(ctx, p));
     let version = o.str("engine_version").unwrap_or_default();
-    if version.is_empty() || !version.split('.').all(|p| p.parse::<u32>().is_ok()) {
+    let parts: Vec<&str> = version.split('.').collect();
+    if parts.len() != 2 || !parts.iter().all(|p| p.parse::<u32>().is_ok()) {
         return problem(
             Problem::new(format!(
                 "rds_postgres {name}: `{version}` is not a PostgreSQL version"
             ))
-            .hint("e.g. \"16.4\""),
+            .hint("a major and minor version, e.g. \"16.4\" (Blueprint keeps the version it declares: automatic minor upgrades are off)"),
         );
     }
     let storage = o.int("storage_gb").unwrap_or(0);
@@ -188,18 +189,13 @@ fn rds_postgres(
     let password = match deps.value(o.get("password").expect("checked by the schema")) {
         // A password written in the script is held as a secret all the
         // same: never shown in plans; the hash names where it belongs.
-        Value::Str(p) => {
-            use sha2::{Digest, Sha256};
-            let mut h = Sha256::new();
-            for part in [name.as_str(), "password", p.as_str()] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-            Value::Sensitive(crate::model::Secret {
-                hash: format!("plain-sha256:{}", hex::encode(h.finalize())),
-                value: Some(Box::new(Value::Str(p))),
-            })
-        }
+        Value::Str(p) => Value::Sensitive(crate::model::Secret {
+            hash: crate::model::verifier::script_secret_hash(
+                &p,
+                &["rds_postgres", &name, "password"],
+            ),
+            value: Some(Box::new(Value::Str(p))),
+        }),
         other => other,
     };
     if let Ok(Value::Str(p)) = password.reveal() {
@@ -320,7 +316,13 @@ fn rds_postgres(
         "instance_class".into(),
         Value::str(o.str("instance_class").unwrap_or_default()),
     );
-    spec.insert("storage_gb".into(), Value::Int(storage));
+    // With autoscaling, RDS grows the storage itself: the declared size is
+    // the size at creation, not compared afterwards.
+    if o.has("max_storage_gb") {
+        spec.insert("initial_storage_gb".into(), Value::Int(storage));
+    } else {
+        spec.insert("storage_gb".into(), Value::Int(storage));
+    }
     spec.insert(
         "max_storage_gb".into(),
         o.int("max_storage_gb")
@@ -344,9 +346,12 @@ fn rds_postgres(
     }
     spec.insert("subnet_group".into(), ref_to(&group));
     spec.insert("security_groups".into(), Value::List(groups));
-    if let Some(p) = &params {
-        spec.insert("parameter_group".into(), ref_to(p));
-    }
+    // Without parameters the instance uses the family's default group, so
+    // that removing `parameters` moves it back before its group goes.
+    spec.insert(
+        "parameter_group".into(),
+        params.as_ref().map(ref_to).unwrap_or(Value::Null),
+    );
     spec.insert("protect".into(), Value::Bool(o.bool_or("protect", true)));
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
@@ -440,7 +445,10 @@ pub async fn retag(
         .await
         .map_err(ProviderError::api("AddTagsToResource"))?;
     let mut stale = crate::providers::stale_tag_keys(r, live);
-    if r.get("protect")?.and_then(Value::as_bool) != Some(true) {
+    // Kinds that take `protect` lose the tag when it is turned off.
+    if r.address.kind.def().lifecycle.protect.is_some()
+        && r.spec.get("protect").and_then(Value::as_bool) != Some(true)
+    {
         stale.push(crate::providers::TAG_PROTECT.into());
     }
     if !stale.is_empty() {

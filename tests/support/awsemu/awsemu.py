@@ -24,6 +24,11 @@ AWS Backup
 EFS
   - UpdateFileSystem (moto: no such operation), for the throughput mode.
 
+RDS
+  - ModifyDBInstance to a default parameter group (`default.postgres17`)
+    that no instance has used yet (moto: DBParameterGroupNotFound; AWS has
+    a default group per family).
+
 EKS
   - add-ons: CreateAddon, DescribeAddon, UpdateAddon, DeleteAddon,
     ListAddons, DescribeAddonVersions (moto: 404), for vpc-cni, coredns,
@@ -33,8 +38,8 @@ EKS
   - UpdateClusterVersion (one minor version at a time, as AWS allows),
     UpdateNodegroupVersion and DescribeUpdate (moto: 404); updates
     complete at once;
-  - TagResource, UntagResource and ListTagsForResource of node groups and
-    add-ons (moto: clusters only);
+  - TagResource, UntagResource and ListTagsForResource of node groups,
+    add-ons and access entries (moto: clusters only);
   - the cluster's access configuration (authentication mode) in
     CreateCluster, DescribeCluster and UpdateClusterConfig (moto: dropped),
     and access entries: CreateAccessEntry, DescribeAccessEntry,
@@ -295,6 +300,26 @@ def update_file_system(self):
 EFSResponse.update_file_system = update_file_system
 
 
+# RDS ---------------------------------------------------------------------------
+
+from moto.rds.models import DBParameterGroup, RDSBackend
+
+_moto_modify_db_instance = RDSBackend.modify_db_instance
+
+
+def modify_db_instance(self, db_instance_identifier, db_kwargs):
+    name = db_kwargs.get("db_parameter_group_name")
+    if name and name.startswith("default.") and name not in self.db_parameter_groups:
+        family = name[len("default."):]
+        self.db_parameter_groups[name] = DBParameterGroup(
+            backend=self, db_parameter_group_name=name, db_parameter_group_family=family,
+            description=f"Default parameter group for {family}", tags=[])
+    return _moto_modify_db_instance(self, db_instance_identifier, db_kwargs)
+
+
+RDSBackend.modify_db_instance = modify_db_instance
+
+
 # EKS ---------------------------------------------------------------------------
 
 from moto.eks import urls as eks_urls
@@ -372,6 +397,9 @@ def _tagged(backend, arn):
         for a in _addons(c).values():
             if a["arn"] == arn:
                 return a["tags"]
+        for e in getattr(c, "ext_entries", {}).values():
+            if e["arn"] == arn:
+                return e["tags"]
     return None
 
 

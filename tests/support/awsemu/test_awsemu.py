@@ -199,4 +199,16 @@ check(eks.describe_cluster(name="c1")["cluster"]["accessConfig"]["authentication
 check(error_code(lambda: eks.update_cluster_config(name="c1", accessConfig={"authenticationMode": "CONFIG_MAP"}))
       == "InvalidParameterException", "the authentication mode never goes back")
 
+# RDS: a default parameter group no instance used yet
+rds = boto3.client("rds", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+rds.create_db_instance(DBInstanceIdentifier="d1", Engine="postgres", EngineVersion="16.4",
+                       DBInstanceClass="db.t4g.micro", AllocatedStorage=20, MasterUsername="app",
+                       MasterUserPassword="long-enough-1")
+rds.modify_db_instance(DBInstanceIdentifier="d1", DBParameterGroupName="default.postgres17",
+                       EngineVersion="17.2", AllowMajorVersionUpgrade=True, ApplyImmediately=True)
+groups = rds.describe_db_instances(DBInstanceIdentifier="d1")["DBInstances"][0]["DBParameterGroups"]
+check([g["DBParameterGroupName"] for g in groups] == ["default.postgres17"],
+      "ModifyDBInstance moves to a default group of another family")
+
 print(f"ok: {checks} checks")
