@@ -132,4 +132,16 @@ fn addons_follow_the_cluster_or_their_declared_version() {
         a["aws-ebs-csi-driver"]["config"]["controller"]["replicaCount"],
         3
     );
+
+    // A removed add-on is deleted; destroy leaves none.
+    let out = bp(&m, d, &["plan", "bp.rhai", "--var", "dns=no"]);
+    assert!(out.contains("- eks_addon.demo/coredns"), "{out}");
+    bp(
+        &m,
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "dns=no"],
+    );
+    assert!(addons(&m).get("coredns").is_none());
+    bp(&m, d, &["destroy", "bp.rhai", "--auto-approve"]);
+    assert_eq!(m.owned("bp")["eks_addon"], 0);
 }

@@ -14,7 +14,7 @@ let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
 let opts = #{ vpc: v, subnets: v.private_subnets, instance_class: var("class", "db.t4g.medium"),
     engine_version: var("version", "16.4"), allow_major_upgrade: var("major", "no") == "yes",
-    storage_gb: 50, max_storage_gb: 200, username: "orders", password: var("pw", "first-Passw0rd"),
+    storage_gb: 50, max_storage_gb: 200, username: var("user", "orders"), password: var("pw", "first-Passw0rd"),
     tags: #{ team: "orders" } };
 if var("params", "yes") == "yes" {
     opts.parameters = #{ log_min_duration_statement: var("slow", "500") };
@@ -225,6 +225,21 @@ fn rds_postgres_lifecycle() {
     assert_eq!(
         s["instances"]["orders-db"]["parameter_groups"],
         serde_json::json!(["default.postgres17"])
+    );
+
+    // A new user name needs a new instance: the plan says why, and refuses
+    // it while the instance is protected.
+    let out = bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai"][..], &major, &["--var", "user=admin2"]].concat(),
+        1,
+    );
+    assert!(
+        out.contains(
+            "rds_postgres.orders-db would replace it: the master user's name cannot change"
+        ),
+        "{out}"
     );
 
     // Destroy keeps the instance and what it uses; with --include-protected
