@@ -504,7 +504,8 @@ fn restore(mut l: Live, api_version: &str, obj: &ObjectKind) -> Live {
 /// kind is no longer declared anywhere is still found and pruned. It lists
 /// kinds, never objects; `bp destroy` removes it.
 fn index_path(blueprint: &str) -> String {
-    let owner: String = object::owner_value(blueprint)
+    let value = object::owner_value(blueprint);
+    let mut owner: String = value
         .to_ascii_lowercase()
         .chars()
         .map(|c| {
@@ -515,6 +516,14 @@ fn index_path(blueprint: &str) -> String {
             }
         })
         .collect();
+    // A name that had to change to be a ConfigMap name (`PMS`, `pms_prod`)
+    // gets a short hash of itself, so that it cannot share the index of
+    // another blueprint (`pms`, `pms-prod`).
+    if owner != value {
+        use sha2::{Digest, Sha256};
+        owner.push('-');
+        owner.push_str(&hex::encode(Sha256::digest(value.as_bytes()))[..8]);
+    }
     format!("/api/v1/namespaces/kube-system/configmaps/blueprint-{owner}-manifest-kinds")
 }
 
@@ -764,3 +773,20 @@ pub static DEF: KindDef = KindDef {
     delete,
     list,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::index_path;
+
+    #[test]
+    fn index_names_of_different_blueprints_differ() {
+        // A name that is already a ConfigMap name keeps its index.
+        assert_eq!(
+            index_path("pms"),
+            "/api/v1/namespaces/kube-system/configmaps/blueprint-pms-manifest-kinds"
+        );
+        assert_ne!(index_path("PMS"), index_path("pms"));
+        assert_ne!(index_path("pms_prod"), index_path("pms-prod"));
+        assert_eq!(index_path("PMS"), index_path("PMS"));
+    }
+}
