@@ -102,13 +102,18 @@ pub async fn apply(
                 let cloud = cloud.clone();
                 let state = state.clone();
                 let graph = graph.clone();
-                let task = running.spawn(async move {
+                // What the operation waits for, as an event of its own.
+                let waits = progress.clone();
+                let key = format!("{} {}", symbol(op.kind), op.address);
+                let waiting: Arc<dyn Fn(&str) + Send + Sync> =
+                    Arc::new(move |what: &str| waits(&format!("{key}: waiting for {what}")));
+                let task = running.spawn(crate::providers::WAITING.scope(waiting, async move {
                     let start = Instant::now();
                     let result = run_op(&cloud, &graph, &state, &op)
                         .await
                         .map_err(|e| e.to_string());
                     (i, result, start.elapsed())
-                });
+                }));
                 tasks.insert(task.id(), (i, Instant::now()));
             }
         }

@@ -125,7 +125,16 @@ pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> R
         parallelism,
         move |line| match &events {
             Some(v) => v.event(line),
-            None => println!("{line}"),
+            // Without a terminal, one line per event, as before: what an
+            // operation waits for shows on a terminal only.
+            None => {
+                let wait = line
+                    .split_once(": ")
+                    .is_some_and(|(_, rest)| super::progress::is_wait(rest));
+                if !wait {
+                    println!("{line}");
+                }
+            }
         },
     )
     .await;

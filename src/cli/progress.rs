@@ -46,8 +46,23 @@ impl View {
     }
 
     /// One event line of the applier: `+ cluster.x: creating...` starts an
-    /// operation, `+ cluster.x: created ...` or `...: FAILED ...` ends it.
+    /// operation, `+ cluster.x: created ...` or `...: FAILED ...` ends it,
+    /// and `+ cluster.x: waiting for ...` says what it waits for now, shown
+    /// on its line of the view (not printed above it).
     pub fn event(&self, line: &str) {
+        if let Some((key, rest)) = line.split_once(": ") {
+            if is_wait(rest) {
+                if let Some(bar) = self
+                    .running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(key)
+                {
+                    bar.set_message(line.to_string());
+                }
+                return;
+            }
+        }
         let _ = self.multi.println(line);
         if let Some((key, rest)) = line.split_once(": ") {
             let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -75,6 +90,16 @@ impl View {
         self.update();
     }
 
+    /// What an operation shows on its line, for tests.
+    #[cfg(test)]
+    fn shown(&self, key: &str) -> Option<String> {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .map(|b| b.message())
+    }
+
     pub fn finish(&self) {
         for (_, bar) in self
             .running
@@ -85,5 +110,29 @@ impl View {
             bar.finish_and_clear();
         }
         self.summary.finish_and_clear();
+    }
+}
+
+/// Whether an event says what an operation waits for.
+pub fn is_wait(rest: &str) -> bool {
+    rest.starts_with("waiting for ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::View;
+
+    #[test]
+    fn a_wait_shows_on_its_operations_line_and_does_not_end_it() {
+        let v = View::new(2);
+        v.event("+ cluster.demo: creating...");
+        v.event("+ cluster.demo: waiting for cluster demo to become ACTIVE");
+        assert_eq!(
+            v.shown("+ cluster.demo").as_deref(),
+            Some("+ cluster.demo: waiting for cluster demo to become ACTIVE")
+        );
+        v.event("+ cluster.demo: created [demo] after 6m12s");
+        assert_eq!(v.shown("+ cluster.demo"), None);
+        v.finish();
     }
 }

@@ -451,7 +451,16 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     (live.address.kind.def().delete)(cloud, live).await
 }
 
+tokio::task_local! {
+    /// Where a wait says what it waits for: the applier sets it for each
+    /// operation, and the live view on a terminal shows it
+    /// ("waiting for cluster pms-prod to become ACTIVE").
+    pub static WAITING: Arc<dyn Fn(&str) + Send + Sync>;
+}
+
 /// Polls `check` until it returns `Some`, or the cloud's timeout passes.
+/// The first time it is not ready, it says what it waits for (to the
+/// applier's live view, through [`WAITING`]).
 pub async fn wait_for<T, F, Fut>(
     cloud: &Cloud,
     what: &str,
@@ -462,9 +471,14 @@ where
     Fut: std::future::Future<Output = Result<Option<T>, ProviderError>>,
 {
     let start = std::time::Instant::now();
+    let mut said = false;
     loop {
         if let Some(v) = check().await? {
             return Ok(v);
+        }
+        if !said {
+            said = true;
+            let _ = WAITING.try_with(|report| report(what));
         }
         if start.elapsed() > cloud.wait_timeout {
             return Err(ProviderError::Timeout(format!(
@@ -473,5 +487,47 @@ where
             )));
         }
         tokio::time::sleep(cloud.poll_interval).await;
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    /// A wait says once what it waits for, to the reporter of the
+    /// operation it runs in, and nothing when it is ready at once.
+    #[tokio::test]
+    async fn a_wait_says_what_it_waits_for_once() {
+        let target = Target {
+            region: "us-east-1".into(),
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            kube: Default::default(),
+        };
+        let mut cloud = Cloud::connect(&target, "t").await;
+        cloud.poll_interval = Duration::from_millis(1);
+        let said: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let log = said.clone();
+        let report: Arc<dyn Fn(&str) + Send + Sync> =
+            Arc::new(move |w: &str| log.lock().unwrap().push(w.to_string()));
+        let mut tries = 0;
+        WAITING
+            .scope(report.clone(), async {
+                wait_for(&cloud, "cluster demo to become ACTIVE", || {
+                    tries += 1;
+                    let done = tries > 3;
+                    async move { Ok(done.then_some(())) }
+                })
+                .await
+                .unwrap();
+                wait_for(&cloud, "something ready", || async { Ok(Some(())) })
+                    .await
+                    .unwrap();
+            })
+            .await;
+        assert_eq!(
+            *said.lock().unwrap(),
+            vec!["cluster demo to become ACTIVE".to_string()]
+        );
     }
 }
