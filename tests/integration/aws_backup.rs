@@ -3,10 +3,9 @@
 //! tests/support/awsemu adds), checked independently with boto3; recovery
 //! points in `bp backup list`; bad declarations refused before any call.
 
-use crate::harness::{repo, Test};
+use crate::harness::Test;
 use crate::moto::Moto;
 use serde_json::Value as Json;
-use std::process::Command;
 
 const BP: &str = r#"
 let orders = dynamodb_table("orders", #{ hash_key: "id", attributes: #{ id: "S" }, billing: "pay_per_request" });
@@ -39,33 +38,17 @@ impl Env {
     }
 
     fn bp(&self, args: &[&str], status: i32) -> String {
-        let out = Test::new()
-            .current_dir(self.dir.path())
-            .moto(&self.moto)
-            .args(args.iter().copied())
-            .status(status)
-            .run();
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        self.moto.bp(self.dir.path(), args, status)
     }
 
     /// AWS Backup's state, read with boto3.
     fn state(&self, extra: &[&str]) -> Json {
-        let out = Command::new(repo().join(".venv/bin/python"))
-            .arg(repo().join("tests/support/aws_backup_state.py"))
-            .arg(&self.moto.url)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let args = [
+            &["support:aws_backup_state.py", self.moto.url.as_str()][..],
+            extra,
+        ]
+        .concat();
+        self.moto.python_json(&args)
     }
 }
 

@@ -2,10 +2,9 @@
 //! the emulator, checked independently with boto3, and its mistakes refused
 //! before any call.
 
-use crate::harness::{repo, Test};
+use crate::harness::Test;
 use crate::moto::Moto;
 use serde_json::Value as Json;
-use std::process::Command;
 
 const BP: &str = r#"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
@@ -16,27 +15,13 @@ fs.access_point("sftp", #{ path: var("path", "/sftp"), uid: 1000, gid: 1000, per
                            tags: #{ owner: var("owner", "data") } });
 "#;
 
-fn efs_state(m: &Moto) -> Json {
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/support/efs_state.py"))
-        .arg(&m.url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+/// `bp ARGS`, which must succeed.
+fn bp(m: &Moto, dir: &std::path::Path, args: &[&str]) -> String {
+    m.bp(dir, args, 0)
 }
 
-fn bp(m: &Moto, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Test::new()
-        .current_dir(dir)
-        .moto(m)
-        .args(args.iter().copied())
-        .run();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+fn efs_state(m: &Moto) -> Json {
+    m.python_json(&["support:efs_state.py", &m.url])
 }
 
 #[test]

@@ -1,10 +1,9 @@
 //! EKS access entries (`c.access_entry(...)`) and the cluster's
 //! authentication mode against the emulator, checked with boto3.
 
-use crate::harness::{repo, Test};
+use crate::harness::Test;
 use crate::moto::Moto;
 use serde_json::Value as Json;
-use std::process::Command;
 
 const BP: &str = r#"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
@@ -23,37 +22,14 @@ if var("viewer", "yes") == "yes" {
 fn state(m: &Moto) -> Json {
     let script = format!(
         "import boto3, json\n\
-eks = boto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+eks = {}\n\
 pol = lambda p: [(x['policyArn'].split('/')[-1], x['accessScope']) for x in eks.list_associated_access_policies(clusterName='demo', principalArn=p)['associatedAccessPolicies']]\n\
 entry = lambda p: eks.describe_access_entry(clusterName='demo', principalArn=p)['accessEntry']\n\
 entries = {{p.split(':')[-1]: {{'groups': entry(p)['kubernetesGroups'], 'policies': pol(p)}} for p in eks.list_access_entries(clusterName='demo')['accessEntries']}}\n\
 print(json.dumps({{'mode': eks.describe_cluster(name='demo')['cluster']['accessConfig']['authenticationMode'], 'entries': entries}}))",
-        m.url
+        m.boto3("eks")
     );
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn bp(m: &Moto, dir: &std::path::Path, args: &[&str], status: i32) -> String {
-    let out = Test::new()
-        .current_dir(dir)
-        .moto(m)
-        .args(args.iter().copied())
-        .status(status)
-        .run();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    m.python_json(&["-c", &script])
 }
 
 #[test]
@@ -62,7 +38,7 @@ fn access_entries_and_the_authentication_mode() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
     let d = dir.path();
-    let out = bp(&m, d, &["plan", "bp.rhai"], 0);
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
     assert!(out.contains("+ access_entry.demo/role/demo-admin"), "{out}");
     assert!(
         out.contains("+ access_entry.demo/role/team/viewer"),
@@ -70,23 +46,18 @@ fn access_entries_and_the_authentication_mode() {
     );
     // An entry made outside the blueprint (as EKS makes one for the
     // cluster's creator) is taken over when declared.
-    bp(
-        &m,
+    m.bp(
         d,
         &["apply", "bp.rhai", "--auto-approve", "--var", "viewer=no"],
         0,
     );
     let made = format!(
-        "import boto3\nboto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_access_entry(clusterName='demo', principalArn='arn:aws:iam::123456789012:role/team/viewer', kubernetesGroups=['old'])",
-        m.url
+        "import boto3\n{}.create_access_entry(clusterName='demo', principalArn='arn:aws:iam::123456789012:role/team/viewer', kubernetesGroups=['old'])",
+        m.boto3("eks")
     );
-    assert!(Command::new(repo().join(".venv/bin/python"))
-        .args(["-c", &made])
-        .status()
-        .unwrap()
-        .success());
-    bp(&m, d, &["apply", "bp.rhai", "--auto-approve"], 0);
-    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    m.python(&["-c", &made]);
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
     let s = state(&m);
     assert_eq!(s["mode"], "API_AND_CONFIG_MAP", "{s}");
     assert_eq!(
@@ -103,20 +74,18 @@ fn access_entries_and_the_authentication_mode() {
 
     // Groups and scopes change in place.
     let change = ["--var", "group=auditors", "--var", "ns=web"];
-    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &change].concat(), 0);
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &change].concat(), 0);
     assert!(
         out.contains("~ access_entry.demo/role/team/viewer"),
         "{out}"
     );
     assert!(out.contains("0 to add, 1 to change, 0 to replace"), "{out}");
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &change].concat(),
         0,
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &change].concat(),
         0,
@@ -130,7 +99,7 @@ fn access_entries_and_the_authentication_mode() {
 
     // The mode moves forward in place, and never back.
     let api = [&change[..], &["--var", "mode=API", "--var", "viewer=no"]].concat();
-    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &api].concat(), 0);
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &api].concat(), 0);
     assert!(
         out.contains("authentication_mode: \"API_AND_CONFIG_MAP\" -> \"API\""),
         "{out}"
@@ -139,8 +108,7 @@ fn access_entries_and_the_authentication_mode() {
         out.contains("- access_entry.demo/role/team/viewer"),
         "{out}"
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &api].concat(),
         0,
@@ -148,8 +116,7 @@ fn access_entries_and_the_authentication_mode() {
     let s = state(&m);
     assert_eq!(s["mode"], "API");
     assert_eq!(s["entries"].as_object().unwrap().len(), 1, "{s}");
-    let out = bp(
-        &m,
+    let out = m.bp(
         d,
         &[
             "plan",

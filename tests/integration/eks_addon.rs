@@ -2,10 +2,8 @@
 //! default version for the cluster's Kubernetes, or at a declared one;
 //! version, role and configuration changed in place; checked with boto3.
 
-use crate::harness::{repo, Test};
 use crate::moto::Moto;
 use serde_json::Value as Json;
-use std::process::Command;
 
 const BP: &str = r#"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
@@ -23,33 +21,20 @@ c.addon("aws-ebs-csi-driver", #{ service_account_role: role,
 "#;
 
 fn addons(m: &Moto) -> Json {
-    let script = format!(
+    let code = format!(
         "import boto3, json\n\
-eks = boto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+eks = {}\n\
 d = lambda n: eks.describe_addon(clusterName='demo', addonName=n)['addon']\n\
 out = {{n: {{'version': d(n)['addonVersion'], 'role': d(n).get('serviceAccountRoleArn'), 'config': json.loads(d(n).get('configurationValues') or 'null')}} for n in eks.list_addons(clusterName='demo')['addons']}}\n\
 print(json.dumps(out))",
-        m.url
+        m.boto3("eks")
     );
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    m.python_json(&["-c", &code])
 }
 
+/// `bp ARGS`, which must succeed.
 fn bp(m: &Moto, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Test::new()
-        .current_dir(dir)
-        .moto(m)
-        .args(args.iter().copied())
-        .run();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    m.bp(dir, args, 0)
 }
 
 #[test]
@@ -80,15 +65,8 @@ fn addons_follow_the_cluster_or_their_declared_version() {
     );
 
     // An add-on installed outside the blueprint is taken over when declared.
-    let made = format!(
-        "import boto3\nboto3.client('eks', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').create_addon(clusterName='demo', addonName='coredns', addonVersion='v1.11.4-eksbuild.2')",
-        m.url
-    );
-    assert!(Command::new(repo().join(".venv/bin/python"))
-        .args(["-c", &made])
-        .status()
-        .unwrap()
-        .success());
+    let made = format!("import boto3\n{}.create_addon(clusterName='demo', addonName='coredns', addonVersion='v1.11.4-eksbuild.2')", m.boto3("eks"));
+    m.python(&["-c", &made]);
     bp(
         &m,
         d,

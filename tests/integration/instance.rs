@@ -3,10 +3,9 @@
 //! the instance profile carrying the role, IMDSv2, the root volume, an
 //! in-place type change and a replacement for new user data.
 
-use crate::harness::{repo, Test};
+use crate::harness::Test;
 use crate::moto::Moto;
 use serde_json::Value as Json;
-use std::process::Command;
 
 const BP: &str = r##"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
@@ -20,31 +19,7 @@ instance("sftp", #{ subnet: v.public_subnets[0], instance_type: var("type", "t3.
 "##;
 
 fn state(m: &Moto) -> Json {
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/support/ec2_state.py"))
-        .args([&m.url, "bp"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn bp(m: &Moto, dir: &std::path::Path, args: &[&str], status: i32) -> String {
-    let out = Test::new()
-        .current_dir(dir)
-        .moto(m)
-        .args(args.iter().copied())
-        .status(status)
-        .run();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    m.python_json(&["support:ec2_state.py", &m.url, "bp"])
 }
 
 #[test]
@@ -53,11 +28,11 @@ fn instance_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
     let d = dir.path();
-    let out = bp(&m, d, &["plan", "bp.rhai"], 0);
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
     assert!(out.contains("+ instance.sftp"), "{out}");
     assert!(out.contains("+ instance_profile.sftp"), "{out}");
-    bp(&m, d, &["apply", "bp.rhai", "--auto-approve"], 0);
-    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
 
     let s = state(&m);
     let i = &s["instances"]["sftp"];
@@ -82,27 +57,22 @@ fn instance_lifecycle() {
 
     // A stopped host has no public address, and is not replaced for it.
     let stop = format!(
-        "import boto3\nboto3.client('ec2', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').stop_instances(InstanceIds=['{}'])",
-        m.url,
+        "import boto3\n{}.stop_instances(InstanceIds=['{}'])",
+        m.boto3("ec2"),
         first.as_str().unwrap()
     );
-    assert!(Command::new(repo().join(".venv/bin/python"))
-        .args(["-c", &stop])
-        .status()
-        .unwrap()
-        .success());
+    m.python(&["-c", &stop]);
     assert_eq!(state(&m)["instances"]["sftp"]["public_ip"], false);
-    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
 
     // A new type is an in-place change of the same instance.
-    let out = bp(&m, d, &["plan", "bp.rhai", "--var", "type=t3.medium"], 0);
+    let out = m.bp(d, &["plan", "bp.rhai", "--var", "type=t3.medium"], 0);
     assert!(
         out.contains("instance_type: \"t3.small\" -> \"t3.medium\""),
         "{out}"
     );
     assert!(out.contains("0 to add, 1 to change, 0 to replace"), "{out}");
-    bp(
-        &m,
+    m.bp(
         d,
         &[
             "apply",
@@ -120,19 +90,17 @@ fn instance_lifecycle() {
 
     // New user data replaces it, and says why.
     let args = ["--var", "type=t3.medium", "--var", "msg=bye"];
-    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &args].concat(), 0);
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &args].concat(), 0);
     assert!(
         out.contains("-/+ instance.sftp  (replace: user data runs at first boot: a change needs a new instance)"),
         "{out}"
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &args].concat(),
         0,
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &args].concat(),
         0,
@@ -143,8 +111,7 @@ fn instance_lifecycle() {
     assert_eq!(i["user_data"], "#!/bin/bash\necho bye\n");
     assert_eq!(s["instances"].as_object().unwrap().len(), 1);
 
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["destroy", "bp.rhai", "--auto-approve"][..], &args].concat(),
         0,

@@ -71,6 +71,60 @@ impl Moto {
         ]
     }
 
+    /// `bp ARGS` in `dir` against this emulator, which must exit with
+    /// `status`: what it printed, stdout then stderr.
+    pub fn bp(&self, dir: &std::path::Path, args: &[&str], status: i32) -> String {
+        let out = crate::harness::Test::new()
+            .current_dir(dir)
+            .moto(self)
+            .args(args.iter().copied())
+            .status(status)
+            .run();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// The Python expression of a boto3 client of `service` for this
+    /// emulator, for checks written inline.
+    pub fn boto3(&self, service: &str) -> String {
+        format!(
+            "boto3.client('{service}', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')",
+            self.url
+        )
+    }
+
+    /// Runs a Python program with the project's boto3 (`args` as for
+    /// `python`: a script under tests/support and its arguments, or `-c`
+    /// and code), which must succeed; its stdout.
+    pub fn python(&self, args: &[&str]) -> Vec<u8> {
+        let args: Vec<std::ffi::OsString> = args
+            .iter()
+            .map(|a| match a.strip_prefix("support:") {
+                Some(script) => repo().join("tests/support").join(script).into_os_string(),
+                None => a.into(),
+            })
+            .collect();
+        let out = Command::new(venv_bin("python"))
+            .args(&args)
+            .output()
+            .expect("run python");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// What a Python check prints, as JSON.
+    pub fn python_json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_slice(&self.python(args)).expect("JSON from the check")
+    }
+
     /// What `blueprint` owns, per kind, counted through the APIs with boto3.
     pub fn owned(&self, blueprint: &str) -> serde_json::Value {
         let out = Command::new(venv_bin("python"))

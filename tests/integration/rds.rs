@@ -4,10 +4,9 @@
 //! keeps the instance with what it uses until asked to delete it, after a
 //! final snapshot.
 
-use crate::harness::{repo, Test};
+use crate::harness::Test;
 use crate::moto::Moto;
 use serde_json::Value as Json;
-use std::process::Command;
 
 const BP: &str = r#"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
@@ -23,31 +22,7 @@ rds_postgres("orders-db", opts);
 "#;
 
 fn rds_state(m: &Moto) -> Json {
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/support/rds_state.py"))
-        .arg(&m.url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn bp(m: &Moto, dir: &std::path::Path, args: &[&str], status: i32) -> String {
-    let out = Test::new()
-        .current_dir(dir)
-        .moto(m)
-        .args(args.iter().copied())
-        .status(status)
-        .run();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    m.python_json(&["support:rds_state.py", &m.url])
 }
 
 #[test]
@@ -56,7 +31,7 @@ fn rds_postgres_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
     let d = dir.path();
-    let out = bp(&m, d, &["plan", "bp.rhai"], 0);
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
     assert!(out.contains("+ rds_postgres.orders-db"), "{out}");
     assert!(out.contains("+ db_subnet_group.orders-db"), "{out}");
     assert!(
@@ -68,8 +43,8 @@ fn rds_postgres_lifecycle() {
         !out.contains("first-Passw0rd"),
         "the password shows:\n{out}"
     );
-    bp(&m, d, &["apply", "bp.rhai", "--auto-approve"], 0);
-    bp(&m, d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
 
     let s = rds_state(&m);
     let db = &s["instances"]["orders-db"];
@@ -111,7 +86,7 @@ fn rds_postgres_lifecycle() {
         "--var",
         "slow=250",
     ];
-    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &change].concat(), 0);
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &change].concat(), 0);
     assert!(
         out.contains("instance_class: \"db.t4g.medium\" -> \"db.m6g.large\""),
         "{out}"
@@ -121,8 +96,7 @@ fn rds_postgres_lifecycle() {
         "{out}"
     );
     assert!(out.contains("0 to add, 2 to change, 0 to replace"), "{out}");
-    let json = bp(
-        &m,
+    let json = m.bp(
         d,
         &[&["plan", "bp.rhai", "--json"][..], &change].concat(),
         0,
@@ -135,14 +109,12 @@ fn rds_postgres_lifecycle() {
         !plan.contains("Passw0rd") && !plan.contains(&verifier),
         "{plan}"
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &change].concat(),
         0,
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &change].concat(),
         0,
@@ -159,27 +131,24 @@ fn rds_postgres_lifecycle() {
     // A major upgrade is refused unless asked for; asked for, the instance
     // moves to a parameter group of the new family and the old one goes.
     let major = [&change[..], &["--var", "version=17.2"]].concat();
-    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &major].concat(), 1);
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &major].concat(), 1);
     assert!(
         out.contains("16.4 -> 17.2 is a major version upgrade; declare allow_major_upgrade: true"),
         "{out}"
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &major].concat(),
         1,
     );
     assert_eq!(rds_state(&m)["instances"]["orders-db"]["version"], "16.4");
     let major = [&major[..], &["--var", "major=yes"]].concat();
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &major].concat(),
         0,
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &major].concat(),
         0,
@@ -202,20 +171,18 @@ fn rds_postgres_lifecycle() {
     // Without parameters, the instance moves to the family's default group
     // before its own group goes.
     let major = [&major[..], &["--var", "params=no"]].concat();
-    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &major].concat(), 0);
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &major].concat(), 0);
     assert!(
         out.contains("- db_parameter_group.orders-db-postgres17"),
         "{out}"
     );
     assert!(out.contains("~ rds_postgres.orders-db"), "{out}");
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &major].concat(),
         0,
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &major].concat(),
         0,
@@ -229,8 +196,7 @@ fn rds_postgres_lifecycle() {
 
     // A new user name needs a new instance: the plan says why, and refuses
     // it while the instance is protected.
-    let out = bp(
-        &m,
+    let out = m.bp(
         d,
         &[&["plan", "bp.rhai"][..], &major, &["--var", "user=admin2"]].concat(),
         1,
@@ -244,8 +210,7 @@ fn rds_postgres_lifecycle() {
 
     // Destroy keeps the instance and what it uses; with --include-protected
     // it lifts RDS's deletion protection and leaves a final snapshot.
-    let out = bp(
-        &m,
+    let out = m.bp(
         d,
         &[&["destroy", "bp.rhai", "--auto-approve"][..], &major].concat(),
         0,
@@ -259,8 +224,7 @@ fn rds_postgres_lifecycle() {
         rds_state(&m)["instances"]["orders-db"]["class"],
         "db.m6g.large"
     );
-    bp(
-        &m,
+    m.bp(
         d,
         &[
             &[
