@@ -450,6 +450,19 @@ pub async fn tags_of(b: &Client, arn: &str) -> Result<HashMap<String, String>, P
         .map_err(ProviderError::api("ListTags"))
 }
 
+/// Each of `items` with its tags, read in parallel (AWS Backup's lists
+/// carry none).
+pub async fn with_tags<'a, T>(
+    b: &Client,
+    items: &'a [T],
+    arn: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<(&'a T, HashMap<String, String>)>, ProviderError> {
+    let tags =
+        futures::future::join_all(items.iter().map(|i| tags_of(b, arn(i).unwrap_or_default())))
+            .await;
+    items.iter().zip(tags).map(|(i, t)| Ok((i, t?))).collect()
+}
+
 /// The blueprint's address of a resource with these tags, if it owns it.
 pub fn owner(cloud: &Cloud, tags: &HashMap<String, String>) -> Option<Address> {
     if tags.get(TAG_NAME) != Some(&cloud.blueprint) {

@@ -3,7 +3,7 @@
 //! and the vault change in place (UpdateBackupPlan makes a new version);
 //! the name cannot.
 
-use super::{build_err, client, owner, tags_of, user_tags};
+use super::{build_err, client, owner, tags_of, user_tags, with_tags};
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
 use crate::model::{Kind, Live, Map, Value};
@@ -121,15 +121,8 @@ pub(super) async fn owned(
     b: &Client,
     plans: &[BackupPlansListMember],
 ) -> Result<Vec<Live>, ProviderError> {
-    let tags = futures::future::join_all(
-        plans
-            .iter()
-            .map(|p| tags_of(b, p.backup_plan_arn().unwrap_or_default())),
-    )
-    .await;
     let mut mine = Vec::new();
-    for (p, t) in plans.iter().zip(tags) {
-        let t = t?;
+    for (p, t) in with_tags(b, plans, |p| p.backup_plan_arn()).await? {
         if owner(cloud, &t).is_some() {
             mine.push((p.backup_plan_id().unwrap_or_default(), t));
         }
@@ -266,15 +259,8 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let b = client(cloud);
     let plans = all(&b).await?;
-    let tags = futures::future::join_all(
-        plans
-            .iter()
-            .map(|p| tags_of(&b, p.backup_plan_arn().unwrap_or_default())),
-    )
-    .await;
     let mut rows = Vec::new();
-    for (p, t) in plans.iter().zip(tags) {
-        let t = t?;
+    for (p, t) in with_tags(&b, &plans, |p| p.backup_plan_arn()).await? {
         rows.push(Row {
             id: p.backup_plan_id().unwrap_or_default().into(),
             name: p.backup_plan_name().unwrap_or_default().into(),

@@ -2,7 +2,7 @@
 //! recovery points: it is protected by default, and AWS refuses to delete
 //! one that still holds any. Its name and key cannot change.
 
-use super::{client, owner, tags_of, user_tags};
+use super::{client, owner, tags_of, user_tags, with_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::{Kind, Live, Value};
@@ -90,17 +90,11 @@ pub(super) async fn owned(
     b: &Client,
     vaults: &[BackupVaultListMember],
 ) -> Result<Vec<Live>, ProviderError> {
-    let tags = futures::future::join_all(
-        vaults
-            .iter()
-            .map(|v| tags_of(b, v.backup_vault_arn().unwrap_or_default())),
-    )
-    .await;
-    let mut out = Vec::new();
-    for (v, t) in vaults.iter().zip(tags) {
-        out.extend(live_of(cloud, v, &t?));
-    }
-    Ok(out)
+    Ok(with_tags(b, vaults, |v| v.backup_vault_arn())
+        .await?
+        .iter()
+        .filter_map(|(v, t)| live_of(cloud, v, t))
+        .collect())
 }
 
 async fn find(
@@ -191,15 +185,8 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let b = client(cloud);
     let vaults = all(&b).await?;
-    let tags = futures::future::join_all(
-        vaults
-            .iter()
-            .map(|v| tags_of(&b, v.backup_vault_arn().unwrap_or_default())),
-    )
-    .await;
     let mut rows = Vec::new();
-    for (v, t) in vaults.iter().zip(tags) {
-        let t = t?;
+    for (v, t) in with_tags(&b, &vaults, |v| v.backup_vault_arn()).await? {
         rows.push(Row {
             id: v.backup_vault_name().unwrap_or_default().into(),
             name: v.backup_vault_name().unwrap_or_default().into(),
