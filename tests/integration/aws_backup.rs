@@ -217,6 +217,38 @@ backup_plan("pp", #{{ rules: [#{{ name: "r", cron: "0 3 * * *", retain_days: 7 }
     assert!(!without.iter().any(|p| p.contains("S3")), "{without:?}");
 }
 
+/// Plans naming the same vault share it, with one key.
+#[test]
+fn plans_naming_the_same_vault_share_it() {
+    let plans = |key2: &str| {
+        format!(
+            r#"let k = kms_key("vault", #{{}});
+let t = dynamodb_table("tb1", #{{ hash_key: "id", attributes: #{{ id: "S" }}, billing: "pay_per_request" }});
+backup_plan("daily", #{{ vault: "shared", kms_key: k, rules: [#{{ name: "r", cron: "0 3 * * *", retain_days: 7 }}], resources: [t] }});
+backup_plan("weekly", #{{ vault: "shared", {key2} rules: [#{{ name: "r", cron: "0 4 * * 0", retain_days: 60 }}], resources: [t] }});"#
+        )
+    };
+    let out = Test::new()
+        .file("bp.rhai", &plans("kms_key: k,"))
+        .args(["check", "bp.rhai", "--json"])
+        .run();
+    let v: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let vaults: Vec<&Json> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "backup_vault")
+        .collect();
+    assert_eq!(vaults.len(), 1, "{v}");
+    assert_eq!(vaults[0]["address"], "backup_vault.shared");
+    Test::new()
+        .file("bp.rhai", &plans(""))
+        .args(["check", "bp.rhai"])
+        .status(1)
+        .stderr_contains("vault `shared` is declared with another kms_key")
+        .run();
+}
+
 #[test]
 fn backup_plan_mistakes_are_refused_before_any_call() {
     let cases = [

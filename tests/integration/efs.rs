@@ -9,8 +9,12 @@ use serde_json::Value as Json;
 const BP: &str = r#"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
-let fs = efs("shared", #{ vpc: v, subnets: v.private_subnets, throughput_mode: var("tp", "elastic"),
-                          ia_after_days: 30, tags: #{ team: "data" } });
+let opts = #{ vpc: v, subnets: v.private_subnets, throughput_mode: var("tp", "elastic"),
+              ia_after_days: parse_int(var("ia", "30")), tags: #{ team: "data" } };
+if var("sg", "default") == "own" {
+    opts.security_groups = [security_group(v, "nfs", #{})];
+}
+let fs = efs("shared", opts);
 fs.access_point("sftp", #{ path: var("path", "/sftp"), uid: 1000, gid: 1000, permissions: "0750",
                            tags: #{ owner: var("owner", "data") } });
 "#;
@@ -140,6 +144,36 @@ fn efs_lifecycle() {
     let s = efs_state(&m);
     assert_eq!(s["shared"]["access_points"][0]["path"], "/exchange", "{s}");
     assert_eq!(s["shared"]["access_points"].as_array().unwrap().len(), 1);
+
+    // The Infrequent Access transition and the mount targets' groups
+    // change in place; the group Blueprint made for them goes.
+    let args = [&args[..], &["--var", "ia=60", "--var", "sg=own"]].concat();
+    let out = bp(&m, d, &[&["plan", "bp.rhai"][..], &args].concat());
+    assert!(out.contains("ia_after_days: 30 -> 60"), "{out}");
+    assert!(out.contains("~ efs_mount_target.shared/private-a"), "{out}");
+    assert!(out.contains("- security_group.demo/shared-efs"), "{out}");
+    assert!(out.contains("0 to replace"), "{out}");
+    bp(
+        &m,
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &args].concat(),
+    );
+    bp(
+        &m,
+        d,
+        &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &args].concat(),
+    );
+    let s = efs_state(&m);
+    assert_eq!(
+        s["shared"]["lifecycle"],
+        serde_json::json!(["AFTER_60_DAYS"]),
+        "{s}"
+    );
+    assert_eq!(
+        s["shared"]["mount_targets"][0]["rules"],
+        serde_json::json!([]),
+        "{s}"
+    );
 
     // Destroy keeps the file system (protected) and removes the rest.
     let out = bp(

@@ -11,9 +11,11 @@ const BP: &str = r##"
 let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
 let sg = security_group(v, "sftp", #{ ingress: [rule(#{ protocol: "tcp", port: 22, cidr: "203.0.113.0/24" })] });
+let mgmt = security_group(v, "mgmt", #{});
 let role = iam_role("sftp", #{ service: "ec2.amazonaws.com" });
 instance("sftp", #{ subnet: v.public_subnets[0], instance_type: var("type", "t3.small"), ami: "al2023",
-    security_groups: [sg], role: role, public_ip: true,
+    security_groups: if var("sgs", "one") == "two" { [sg, mgmt] } else { [sg] },
+    metadata_v2_required: var("imds", "required") == "required", role: role, public_ip: true,
     user_data: "#!/bin/bash\necho " + var("msg", "hello") + "\n",
     root_volume: #{ size_gb: 30 }, tags: #{ service: "sftp" } });
 "##;
@@ -87,6 +89,33 @@ fn instance_lifecycle() {
     assert_eq!(s["instances"]["sftp"]["id"], first);
     assert_eq!(s["instances"]["sftp"]["type"], "t3.medium");
     assert_eq!(s["instances"]["sftp"]["state"], "running");
+
+    // Security groups and IMDSv2 change in place too.
+    let more = [
+        "--var",
+        "type=t3.medium",
+        "--var",
+        "imds=optional",
+        "--var",
+        "sgs=two",
+    ];
+    let out = m.bp(d, &[&["plan", "bp.rhai"][..], &more].concat(), 0);
+    assert!(out.contains("metadata_v2_required: true -> false"), "{out}");
+    assert!(out.contains("0 to add, 1 to change, 0 to replace"), "{out}");
+    m.bp(
+        d,
+        &[&["apply", "bp.rhai", "--auto-approve"][..], &more].concat(),
+        0,
+    );
+    m.bp(
+        d,
+        &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &more].concat(),
+        0,
+    );
+    let s = state(&m);
+    assert_eq!(s["instances"]["sftp"]["id"], first);
+    assert_eq!(s["instances"]["sftp"]["imds_v2"], false);
+    assert_eq!(s["instances"]["sftp"]["groups"], 2);
 
     // New user data replaces it, and says why.
     let args = ["--var", "type=t3.medium", "--var", "msg=bye"];

@@ -13,7 +13,8 @@ let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
 let opts = #{ vpc: v, subnets: v.private_subnets, instance_class: var("class", "db.t4g.medium"),
     engine_version: var("version", "16.4"), allow_major_upgrade: var("major", "no") == "yes",
-    storage_gb: 50, max_storage_gb: 200, username: var("user", "orders"), password: var("pw", "first-Passw0rd"),
+    storage_gb: 50, max_storage_gb: 200, multi_az: var("multi", "no") == "yes",
+    backup_retention_days: parse_int(var("keep", "7")), username: var("user", "orders"), password: var("pw", "first-Passw0rd"),
     tags: #{ team: "orders" } };
 if var("params", "yes") == "yes" {
     opts.parameters = #{ log_min_duration_statement: var("slow", "500") };
@@ -76,8 +77,8 @@ fn rds_postgres_lifecycle() {
         "500"
     );
 
-    // Class, password and a parameter change in place; the password shows
-    // only as (sensitive), in the plan and in its JSON.
+    // Class, Multi-AZ, backups, password and a parameter change in place;
+    // the password shows only as (sensitive), in the plan and in its JSON.
     let change = [
         "--var",
         "class=db.m6g.large",
@@ -85,6 +86,10 @@ fn rds_postgres_lifecycle() {
         "pw=second-Passw0rd",
         "--var",
         "slow=250",
+        "--var",
+        "multi=yes",
+        "--var",
+        "keep=14",
     ];
     let out = m.bp(d, &[&["plan", "bp.rhai"][..], &change].concat(), 0);
     assert!(
@@ -122,6 +127,8 @@ fn rds_postgres_lifecycle() {
     let s = rds_state(&m);
     let db = &s["instances"]["orders-db"];
     assert_eq!(db["class"], "db.m6g.large");
+    assert_eq!(db["multi_az"], true);
+    assert_eq!(db["retention"], 14);
     assert_ne!(db["tags"]["blueprint:password"].as_str().unwrap(), verifier);
     assert_eq!(
         s["parameter_groups"]["orders-db-postgres16"]["parameters"]["log_min_duration_statement"],
