@@ -4,6 +4,26 @@
 //! Otherwise, and on a second Ctrl-C, the process exits with code 130.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+type Hook = Box<dyn Fn() + Send>;
+
+/// What must happen before the process exits on Ctrl-C (giving back the
+/// apply lock).
+static ON_EXIT: Mutex<Option<Hook>> = Mutex::new(None);
+
+/// Sets (or, with `None`, clears) what runs before an exit on Ctrl-C.
+pub fn on_exit(hook: Option<Hook>) {
+    *ON_EXIT.lock().unwrap_or_else(|e| e.into_inner()) = hook;
+}
+
+/// Runs the exit hook once, if there is one.
+pub fn run_exit_hook() {
+    let hook = ON_EXIT.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(h) = hook {
+        h();
+    }
+}
 
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 static GRACEFUL: AtomicBool = AtomicBool::new(false);
@@ -13,6 +33,7 @@ pub fn on_signal() {
     let count = REQUESTED.fetch_add(1, Ordering::SeqCst) + 1;
     if !GRACEFUL.load(Ordering::SeqCst) || count > 1 {
         eprintln!("\ninterrupted");
+        run_exit_hook();
         std::process::exit(130);
     }
     eprintln!("\ninterrupting: finishing what is running (Ctrl-C again to quit at once)");

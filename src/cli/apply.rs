@@ -14,6 +14,8 @@ pub struct ApplyArgs {
     pub script: ScriptArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: cloud::LockArgs,
     /// Apply without asking
     #[arg(long)]
     pub auto_approve: bool,
@@ -28,10 +30,19 @@ fn is_saved_plan(path: &std::path::Path) -> bool {
 
 pub fn run(a: &ApplyArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
+    let held = cloud::Held::default();
+    let out = run_locked(&rt, a, &held);
+    held.release(&rt);
+    out
+}
+
+fn run_locked(rt: &tokio::runtime::Runtime, a: &ApplyArgs, held: &cloud::Held) -> Result<i32> {
+    let command = format!("bp apply {}", a.script.file.display());
     let planned = if is_saved_plan(&a.script.file) {
-        saved(&rt, a)?
+        saved(rt, a, held, &command)?
     } else {
-        let planned = cloud::make_plan(&rt, &a.script, &a.aws)?;
+        let planned =
+            cloud::make_plan_locked(rt, &a.script, &a.aws, Some((held, &a.lock, &command)))?;
         print!("{}", super::plan_text(render::human(&planned.plan)));
         if planned.plan.has_changes() && !cloud::confirm("apply these changes", a.auto_approve)? {
             println!("Apply cancelled.");
@@ -48,7 +59,12 @@ pub fn run(a: &ApplyArgs) -> Result<i32> {
 /// Loads a saved plan and checks that live state has not moved since. A
 /// plan holding secrets (saved as keyed hashes only) evaluates its
 /// blueprint again and must find the same desired state.
-fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> {
+fn saved(
+    rt: &tokio::runtime::Runtime,
+    a: &ApplyArgs,
+    held: &cloud::Held,
+    command: &str,
+) -> Result<cloud::Planned> {
     let text = std::fs::read_to_string(&a.script.file)
         .with_context(|| format!("cannot read {}", a.script.file.display()))?;
     let plan: Plan = serde_json::from_str(&text).with_context(|| {
@@ -80,6 +96,7 @@ fn saved(rt: &tokio::runtime::Runtime, a: &ApplyArgs) -> Result<cloud::Planned> 
     };
     let (cloud, live) = rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &plan.region, &plan.blueprint).await?;
+        held.take(&cloud, &a.lock, command).await?;
         let live = cloud::read_live(&cloud, &a.aws, &graph).await?.live;
         Ok::<_, anyhow::Error>((cloud, live))
     })?;
@@ -142,6 +159,11 @@ pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> R
         v.finish();
     }
     print_report(&report);
+    if report.interrupted {
+        // Ctrl-C: what was in flight finished, and the caller gives back
+        // the lock; 130 as shells expect after SIGINT.
+        return Ok(130);
+    }
     if verbose {
         eprintln!(
             "applied in {:.1} s with {} AWS requests",

@@ -18,14 +18,24 @@ pub fn run(a: &CheckArgs) -> Result<i32> {
     super::note_placeholders(&eval, "bp check");
     if a.json {
         let resources: Vec<_> = eval.graph.iter().map(|r| r.to_json()).collect();
+        let existing: Vec<_> = eval.existing.iter().map(|r| r.to_json()).collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "resources": resources }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "resources": resources, "existing": existing })
+            )?
         );
         return Ok(0);
     }
     for (kind, n) in eval.graph.count_by_kind() {
         println!("{n:>5} {kind}");
+    }
+    for r in &eval.existing {
+        println!(
+            "      uses existing {} {}",
+            r.kind(),
+            r.str(blueprint::model::EXISTING).unwrap_or_default()
+        );
     }
     println!(
         "ok: {} resources in {}",

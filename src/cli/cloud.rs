@@ -55,6 +55,82 @@ impl AwsArgs {
     }
 }
 
+/// How `apply` and `destroy` wait for the blueprint's lock.
+#[derive(Args, Debug, Clone)]
+pub struct LockArgs {
+    /// Wait this long for another apply or destroy of the blueprint to
+    /// finish (30s, 5m, 1h) instead of failing at once
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+/// `90s`, `5m`, `1h` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{s}` is not a duration such as 30s, 5m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// The lock this command holds, if any: given back on every way out of
+/// the command, Ctrl-C included.
+#[derive(Clone, Default)]
+pub struct Held(std::sync::Arc<std::sync::Mutex<Option<providers::lock::Lock>>>);
+
+impl Held {
+    /// Takes the blueprint's lock for `command`, before anything is read.
+    pub async fn take(&self, cloud: &Cloud, args: &LockArgs, command: &str) -> Result<()> {
+        use providers::lock::{acquire, Holder, LockError};
+        let lock = match acquire(cloud, Holder::me(command), args.lock_timeout).await {
+            Ok(l) => l,
+            Err(LockError::Held { blueprint, holder }) => {
+                let gone = if holder.is_dead_here() {
+                    " (that process is not running on this host)"
+                } else {
+                    ""
+                };
+                anyhow::bail!(
+                    "blueprint {blueprint} is locked by {holder}{gone}\n  = hint: wait for it (--lock-timeout 5m); if that process is gone, `bp lock status` shows the lock and `bp lock break` removes it"
+                )
+            }
+            Err(LockError::Provider(e)) => {
+                return Err(anyhow::Error::new(e).context("cannot take the blueprint's lock"))
+            }
+        };
+        let on_exit = lock.clone();
+        blueprint::interrupt::on_exit(Some(Box::new(move || {
+            let _ = on_exit.release_blocking();
+        })));
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
+        Ok(())
+    }
+
+    /// Gives the lock back, if it was taken.
+    pub fn release(&self, rt: &tokio::runtime::Runtime) {
+        blueprint::interrupt::on_exit(None);
+        let lock = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(l) = lock {
+            if let Err(e) = rt.block_on(l.release()) {
+                eprintln!(
+                    "warning: could not give back the blueprint's lock (taken for `{}`): {e}; `bp lock break` removes it",
+                    l.holder().command
+                );
+            }
+        }
+    }
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,6 +214,17 @@ pub fn make_plan(
     script: &ScriptArgs,
     aws: &AwsArgs,
 ) -> Result<Planned> {
+    make_plan_locked(rt, script, aws, None)
+}
+
+/// [`make_plan`], taking the blueprint's lock first when `lock` says so
+/// (`apply`: the lock, its wait, and the command it is taken for).
+pub fn make_plan_locked(
+    rt: &tokio::runtime::Runtime,
+    script: &ScriptArgs,
+    aws: &AwsArgs,
+    lock: Option<(&Held, &LockArgs, &str)>,
+) -> Result<Planned> {
     let options = blueprint::script::Options {
         secrets: decrypting(aws),
         ..script.options()?
@@ -145,6 +232,9 @@ pub fn make_plan(
     let eval = blueprint::script::evaluate(&script.file, &options)?;
     rt.block_on(async {
         let cloud = connect(aws, &eval.region, &eval.name).await?;
+        if let Some((held, args, command)) = lock {
+            held.take(&cloud, args, command).await?;
+        }
         let reading = read_live(&cloud, aws, &eval.graph).await?;
         let live = reading.live;
         let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);

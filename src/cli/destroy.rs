@@ -15,6 +15,8 @@ pub struct DestroyArgs {
     pub script: ScriptArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: cloud::LockArgs,
     /// Destroy without asking
     #[arg(long)]
     pub auto_approve: bool,
@@ -27,10 +29,19 @@ pub struct DestroyArgs {
 }
 
 pub fn run(a: &DestroyArgs) -> Result<i32> {
-    let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
     let rt = cloud::runtime()?;
+    let held = cloud::Held::default();
+    let out = run_locked(&rt, a, &held);
+    held.release(&rt);
+    out
+}
+
+fn run_locked(rt: &tokio::runtime::Runtime, a: &DestroyArgs, held: &cloud::Held) -> Result<i32> {
+    let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
     let (cloud, live) = rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;
+        let command = format!("bp destroy {}", a.script.file.display());
+        held.take(&cloud, &a.lock, &command).await?;
         let live = cloud::read_live(&cloud, &a.aws, &eval.graph).await?.live;
         Ok::<_, anyhow::Error>((cloud, live))
     })?;

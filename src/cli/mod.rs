@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand; `main.rs` only dispatches.
 
+mod adopt;
 mod apply;
 mod backup;
 mod check;
@@ -9,6 +10,7 @@ mod destroy;
 mod eks_token;
 mod graph;
 mod kubeconfig;
+mod lock;
 mod plan;
 mod progress;
 mod repl;
@@ -46,6 +48,7 @@ impl Cli {
             Command::Plan(a) => a.aws.verbose,
             Command::Apply(a) => a.aws.verbose,
             Command::Destroy(a) => a.aws.verbose,
+            Command::Adopt(a) => a.aws.verbose,
             _ => 0,
         }
     }
@@ -133,6 +136,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
     Destroy(destroy::DestroyArgs),
+    /// The blueprint's apply lock: who holds it, and removing a stale one
+    Lock(lock::LockArgs),
+    /// Take over a resource that exists, at an address the blueprint declares (Terraform's import)
+    Adopt(adopt::AdoptArgs),
     /// Explore interactively: evaluate lines, complete names, see the plan
     Repl(repl::ReplArgs),
     /// Encrypt, decrypt, edit and rotate sops-format secret files
@@ -216,6 +223,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plan(a) => plan::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
+        Command::Adopt(a) => adopt::run(&a),
+        Command::Lock(a) => lock::run(&a),
         Command::Repl(a) => repl::run(&a),
         Command::Secrets(a) => secrets::run(&a),
         Command::Backup(a) => backup::run_command(&a),

@@ -46,6 +46,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::boxed!(adopt adopt),
 };
 
 const KEYS_FIXED: &str = "a DynamoDB table's key schema cannot change";
@@ -632,6 +633,39 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
         });
     }
     Ok(rows)
+}
+
+/// `bp adopt`: the ownership tags on the table (by its ARN).
+async fn adopt(cloud: &Cloud, name: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let db = client(cloud);
+    let table = db
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeTable"))?;
+    let arn = table
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap_or_default()
+        .to_string();
+    let tags = tags
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::Spec(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    db.tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(ProviderError::api("TagResource"))?;
+    Ok(())
 }
 
 #[cfg(test)]

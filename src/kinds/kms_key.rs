@@ -263,6 +263,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::boxed!(adopt adopt),
 };
 
 const FIELDS: &[Field] = &[
@@ -405,4 +406,27 @@ fn kms_key(
     let addr = Address::new(KIND, &name);
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(KmsKey(addr))
+}
+
+/// `bp adopt`: the ownership tags on the key.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .map_err(|e| ProviderError::Spec(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cloud
+        .kms()
+        .tag_resource()
+        .key_id(id)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(ProviderError::api("TagResource"))?;
+    Ok(())
 }

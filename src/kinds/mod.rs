@@ -306,7 +306,35 @@ pub struct KindDef {
     pub delete: DeleteFn,
     /// Every live resource of the kind, owned or not, for `:live`.
     pub list: ListFn,
+    /// Whether `bp adopt` takes over one that exists.
+    pub adopt: Adopt,
 }
+
+/// Writes tags on the resource with this id: `bp adopt` marks it as the
+/// blueprint's with the ownership tags.
+pub type AdoptFn = for<'a> fn(
+    &'a Cloud,
+    &'a str,
+    &'a [(String, String)],
+) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+/// Whether `bp adopt` can take over a resource of a kind that exists
+/// outside the blueprint.
+#[derive(Clone, Copy)]
+pub enum Adopt {
+    /// By writing the ownership tags on it; the next plan reads it as the
+    /// blueprint's and shows how it differs.
+    ByTags(AdoptFn),
+    /// Not, and why (with what to do instead).
+    No(&'static str),
+}
+
+/// Why most kinds cannot be adopted yet.
+pub const NOT_ADOPTABLE_YET: &str =
+    "bp adopt takes over VPCs, subnets, internet and NAT gateways, elastic IPs, route tables, security groups, EC2 instances, KMS keys, S3 buckets and DynamoDB tables so far";
+/// Why in-cluster kinds are adopted in the script.
+pub const ADOPT_IN_CLUSTER: &str =
+    "declare it with adopt: true in its options: the next apply takes it over";
 
 impl KindDef {
     /// The field at `path` (`scaling.desired` finds `desired` inside
@@ -369,6 +397,9 @@ macro_rules! boxed {
     };
     (delete $f:path) => {
         |c, l| Box::pin($f(c, l))
+    };
+    (adopt $f:path) => {
+        $crate::kinds::Adopt::ByTags(|c, id, t| Box::pin($f(c, id, t)))
     };
 }
 

@@ -353,7 +353,7 @@ pub async fn update(
     if changed("public_access_block") {
         set_public_access_block(cloud, name, r.bool("public_access_block")?).await?;
     }
-    if changed("tags") {
+    if changed("tags") || changed("protect") {
         put_tags(cloud, r, name).await?;
     }
     Ok(settled(r, name))
@@ -435,6 +435,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::boxed!(adopt adopt),
 };
 
 const FIELDS: &[Field] = &[
@@ -575,6 +576,39 @@ fn s3_bucket(
     let addr = Address::new(KIND, &name);
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(S3Bucket(addr))
+}
+
+/// `bp adopt`: the ownership tags added to the bucket's own (S3 replaces a
+/// bucket's whole tag set, so the tags it has are read first).
+async fn adopt(cloud: &Cloud, name: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let had = match cloud.s3().get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => out.tag_set().to_vec(),
+        Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchTagSet") => {
+            Vec::new()
+        }
+        Err(e) => return Err(ProviderError::api("GetBucketTagging")(e)),
+    };
+    let mut set: Vec<Tag> = had
+        .into_iter()
+        .filter(|t| !tags.iter().any(|(k, _)| k == t.key()))
+        .collect();
+    for (k, v) in tags {
+        set.push(Tag::builder().key(k).value(v).build().map_err(build_err)?);
+    }
+    cloud
+        .s3()
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(
+            Tagging::builder()
+                .set_tag_set(Some(set))
+                .build()
+                .map_err(build_err)?,
+        )
+        .send()
+        .await
+        .map_err(ProviderError::api("PutBucketTagging"))?;
+    Ok(())
 }
 
 #[cfg(test)]

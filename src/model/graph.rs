@@ -1,7 +1,7 @@
 //! The desired-state graph: resources in declaration order, indexed by
 //! address, with a deterministic dependency order.
 
-use super::{Address, Kind, Resource};
+use super::{Address, Kind, Part, Ref, Resource, Value};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Clone, Debug, Default)]
@@ -78,6 +78,38 @@ impl Graph {
         m
     }
 
+    /// The graph without the references to what exists (see
+    /// [`super::resource::EXISTING`]), and those references. What refers to
+    /// them gets their values as plain text (the id of an existing VPC)
+    /// and no dependency on them: the planner and the applier never see
+    /// them. A value they do not hold (a placeholder's CIDR in `bp check`)
+    /// stays a reference.
+    pub fn split_existing(&self) -> (Graph, Vec<Resource>) {
+        let existing: HashMap<&Address, &Resource> = self
+            .resources
+            .iter()
+            .filter(|r| r.is_existing())
+            .map(|r| (&r.address, r))
+            .collect();
+        let mut managed = Graph::new();
+        for r in self.resources.iter().filter(|r| !r.is_existing()) {
+            let mut r = r.clone();
+            for v in r.spec.values_mut() {
+                substitute(v, &existing);
+            }
+            r.depends_on.retain(|a| !existing.contains_key(a));
+            r.after_create.retain(|a| !existing.contains_key(a));
+            let _ = managed.insert(r);
+        }
+        let refs = self
+            .resources
+            .iter()
+            .filter(|r| r.is_existing())
+            .cloned()
+            .collect();
+        (managed, refs)
+    }
+
     /// Addresses in an order where every resource comes after the resources it
     /// depends on (blocking edges only); ties keep declaration order.
     /// References to undeclared addresses are ignored here (validation reports them).
@@ -150,6 +182,47 @@ impl Graph {
     }
 }
 
+/// Replaces references to existing resources by the values they hold.
+fn substitute(v: &mut Value, existing: &HashMap<&Address, &Resource>) {
+    let known = |r: &Ref| -> Option<String> {
+        existing
+            .get(&r.address)?
+            .spec
+            .get(&r.attr)?
+            .as_str()
+            .map(String::from)
+    };
+    match v {
+        Value::Ref(r) => {
+            if let Some(k) = known(r) {
+                *v = Value::Str(k);
+            }
+        }
+        Value::Template(parts) => {
+            for p in parts.iter_mut() {
+                if let Part::Ref(r) = p {
+                    if let Some(k) = known(r) {
+                        *p = Part::Lit(k);
+                    }
+                }
+            }
+            if parts.iter().all(|p| matches!(p, Part::Lit(_))) {
+                let text: String = parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Lit(l) => l.as_str(),
+                        Part::Ref(_) => "",
+                    })
+                    .collect();
+                *v = Value::Str(text);
+            }
+        }
+        Value::List(l) => l.iter_mut().for_each(|x| substitute(x, existing)),
+        Value::Map(m) => m.values_mut().for_each(|x| substitute(x, existing)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +288,43 @@ mod tests {
         g.insert(a).unwrap();
         g.insert(b).unwrap();
         assert_eq!(g.topo_order().unwrap().len(), 2);
+    }
+
+    /// What refers to an existing resource gets its values as text and no
+    /// dependency on it; a value it does not hold stays a reference.
+    #[test]
+    fn existing_resources_leave_the_graph_as_values() {
+        let vpc = Address::new(Kind::new("widget"), "existing/vpc-1");
+        let mut g = Graph::new();
+        let mut m = Map::new();
+        m.insert(crate::model::EXISTING.into(), Value::str("vpc-1"));
+        m.insert("id".into(), Value::str("vpc-1"));
+        g.insert(Resource::new(vpc.clone(), m)).unwrap();
+        let r = |attr: &str| Ref {
+            address: vpc.clone(),
+            attr: attr.into(),
+        };
+        let mut spec = Map::new();
+        spec.insert("vpc".into(), Value::Ref(r("id")));
+        spec.insert(
+            "arn".into(),
+            Value::Template(vec![Part::Lit("x/".into()), Part::Ref(r("id"))]),
+        );
+        spec.insert("cidr".into(), Value::List(vec![Value::Ref(r("cidr"))]));
+        let mut user = Resource::new(Address::new(Kind::new("widget"), "u"), spec);
+        user.depends_on.insert(vpc.clone());
+        g.insert(user).unwrap();
+        let (managed, existing) = g.split_existing();
+        assert_eq!(existing.len(), 1);
+        assert_eq!(managed.len(), 1);
+        let u = managed.iter().next().unwrap();
+        assert!(u.depends_on.is_empty());
+        assert_eq!(u.get("vpc"), Some(&Value::str("vpc-1")));
+        assert_eq!(u.get("arn"), Some(&Value::str("x/vpc-1")));
+        assert_eq!(
+            u.get("cidr"),
+            Some(&Value::List(vec![Value::Ref(r("cidr"))]))
+        );
     }
 
     #[test]

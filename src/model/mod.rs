@@ -16,5 +16,5 @@ pub use address::{Address, Kind};
 pub use cidr::Cidr;
 pub use graph::{Cycle, Graph};
 pub use live::Live;
-pub use resource::{Origin, Problem, Resource, Span};
+pub use resource::{Origin, Problem, Resource, Span, EXISTING};
 pub use value::{Map, Part, Ref, Secret, Value};

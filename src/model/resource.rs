@@ -57,6 +57,11 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The spec key that marks a reference to something that exists and that
+/// the blueprint does not manage (`existing_vpc(id)`): read while the script
+/// runs, never created, changed or deleted. Its value is the id.
+pub const EXISTING: &str = "existing";
+
 /// One declared resource.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resource {
@@ -80,6 +85,12 @@ impl Resource {
             after_create: BTreeSet::new(),
             origin: Origin::default(),
         }
+    }
+
+    /// Whether this stands for something that exists and that the
+    /// blueprint does not manage (see [`EXISTING`]).
+    pub fn is_existing(&self) -> bool {
+        self.spec.contains_key(EXISTING)
     }
 
     pub fn kind(&self) -> Kind {

@@ -103,6 +103,28 @@ pub fn diff_fields(fields: &[Field], desired: &Value, live: &Value) -> Vec<Field
         let field = field.copied().unwrap_or(Field::new("?"));
         walk(&field, k, dv, lv, field.replace, &mut out);
     }
+    // Undeclared tags are no tags: an update writes the declared ones
+    // only, so the tags a resource has beyond them (one adopted with its
+    // own) show as removed.
+    if !d.contains_key("tags") {
+        if let (Some(f), Some(Value::Map(had))) = (
+            fields
+                .iter()
+                .find(|f| f.name == "tags" && matches!(f.diff, Diff::Map)),
+            l.get("tags"),
+        ) {
+            if !had.is_empty() {
+                walk(
+                    f,
+                    "tags",
+                    &Value::Map(Map::new()),
+                    &Value::Map(had.clone()),
+                    None,
+                    &mut out,
+                );
+            }
+        }
+    }
     out
 }
 

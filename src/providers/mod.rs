@@ -7,6 +7,7 @@ mod error;
 pub mod helm;
 pub mod inventory;
 pub mod kube;
+pub mod lock;
 
 pub use error::ProviderError;
 pub use inventory::Row;

@@ -200,13 +200,19 @@ impl Session {
             diagnostics.push(Diagnostic::new(p.message).at(frames).with_hint(p.hint));
         }
         if diagnostics.is_empty() {
-            Ok(st.graph.clone())
+            Ok(st.graph.split_existing().0)
         } else {
             Err(Error::Script {
                 diagnostics,
                 sources: self.sources.clone(),
             })
         }
+    }
+
+    /// The existing resources the script refers to (`existing_vpc(id)`),
+    /// which the validated graph leaves out.
+    pub fn existing(&self) -> Vec<crate::model::Resource> {
+        self.state.borrow().graph.split_existing().1
     }
 
     /// The name set with `blueprint_name(...)`, else the file's stem.
@@ -244,6 +250,9 @@ pub struct Evaluation {
     /// AWS facts that stood for placeholders (`account_id()` in `bp
     /// check`), for the command to say so.
     pub placeholders: Vec<String>,
+    /// What exists outside the blueprint and the script refers to
+    /// (`existing_vpc(id)`), read while it ran.
+    pub existing: Vec<crate::model::Resource>,
 }
 
 /// Evaluates a blueprint and validates the graph it declares.
@@ -270,5 +279,6 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         graph,
         sources: session.sources.clone(),
         placeholders,
+        existing: session.existing(),
     })
 }

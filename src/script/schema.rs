@@ -302,10 +302,13 @@ fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), Bad> {
             }
         }
         Ty::Cidr => {
-            if v.is_string() {
-                check_cidr(&v.to_string())
-            } else {
-                bad()
+            // A block the script knows now: a string, or a known output
+            // (the `cidr` of a VPC).
+            let known = v.read_lock::<handles::Output>().and_then(|o| o.known());
+            match known {
+                Some(k) => check_cidr(&k),
+                None if v.is_string() => check_cidr(&v.to_string()),
+                None => bad(),
             }
         }
         Ty::StrList => list_all(&|x| x.is_string()),

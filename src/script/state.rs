@@ -165,8 +165,12 @@ impl Opts<'_> {
     pub fn get(&self, k: &str) -> Option<&Dynamic> {
         self.0.get(k)
     }
+    /// A string option, or the text of an output the script knows now.
     pub fn str(&self, k: &str) -> Option<String> {
-        self.0.get(k).map(|v| v.to_string())
+        self.0.get(k).map(|v| match v.read_lock::<Output>() {
+            Some(o) => o.to_string(),
+            None => v.to_string(),
+        })
     }
     pub fn int(&self, k: &str) -> Option<i64> {
         self.0.get(k).and_then(|v| v.as_int().ok())
@@ -275,6 +279,66 @@ pub fn check_tags(ctx: &NativeCallContext, tags: Option<&Dynamic>) -> Fallible<(
         }
     }
     Ok(())
+}
+
+/// Adds a reference to something that exists (see
+/// [`crate::model::EXISTING`]) to the graph; naming it again is no error
+/// (`existing_vpc(id)` twice is one VPC).
+pub fn declare_existing(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    address: Address,
+    mut spec: Map,
+    depends_on: BTreeSet<Address>,
+    id: &str,
+) -> Fallible<()> {
+    if let Some(r) = state.borrow().graph.get(&address) {
+        if r.is_existing() {
+            return Ok(());
+        }
+    }
+    spec.insert(crate::model::EXISTING.into(), Value::str(id));
+    let deps = Deps {
+        hard: depends_on,
+        ..Deps::default()
+    };
+    declare(state, ctx, address, spec, deps)
+}
+
+/// Fails when `a` stands for something that exists: the blueprint does not
+/// manage it, so it cannot be changed (`what` says how).
+pub fn refuse_existing(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    a: &Address,
+    what: &str,
+) -> Fallible<()> {
+    let id = state
+        .borrow()
+        .graph
+        .get(a)
+        .filter(|r| r.is_existing())
+        .and_then(|r| r.str(crate::model::EXISTING).map(String::from));
+    match id {
+        Some(id) => Err(fail(
+            ctx,
+            Problem::new(format!(
+                "{id} exists outside this blueprint, which does not manage it: it cannot {what}"
+            ))
+            .hint("declare a resource of the blueprint's own for this, or change the existing one where it is managed"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The value of `prop` of a declared resource, when the script knows it
+/// now (a name, or any value of an existing resource).
+pub fn known(state: &Shared, a: &Address, prop: &str) -> Option<String> {
+    state
+        .borrow()
+        .graph
+        .get(a)
+        .and_then(|r| r.str(prop).map(String::from))
 }
 
 /// Adds a resource to the graph; a second declaration of the same address

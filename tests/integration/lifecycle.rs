@@ -430,6 +430,90 @@ fn harmonix() {
     });
 }
 
+/// Harmonix in a VPC and with an admin role that exist already: the
+/// blueprint makes what it declares inside them, and leaves them as they
+/// are, destroy included.
+#[test]
+fn harmonix_in_an_existing_vpc_with_an_existing_admin_role() {
+    let emu = Emulators::start();
+    let moto = &emu.moto;
+    let script = format!(
+        "import boto3, json\n\
+ec2 = {}\n\
+iam = {}\n\
+vpc = ec2.create_vpc(CidrBlock='10.70.0.0/16')['Vpc']['VpcId']\n\
+tag = lambda s: (ec2.create_tags(Resources=[s], Tags=[{{'Key': 'kubernetes.io/role/internal-elb', 'Value': '1'}}]), s)[1]\n\
+private = [tag(ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.70.{{i}}.0/24', AvailabilityZone=az)['Subnet']['SubnetId']) for i, az in enumerate(['us-east-1a', 'us-east-1b', 'us-east-1c'])]\n\
+ec2.create_subnet(VpcId=vpc, CidrBlock='10.70.100.0/24', AvailabilityZone='us-east-1a')\n\
+role = iam.create_role(RoleName='platform-admin', AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': []}}))['Role']['Arn']\n\
+print(json.dumps({{'vpc': vpc, 'private': private, 'role': role}}))",
+        moto.boto3("ec2"),
+        moto.boto3("iam")
+    );
+    let made = moto.python_json(&["-c", &script]);
+    let vpc_var = format!("vpc_id={}", made["vpc"].as_str().unwrap());
+    let role_var = format!("admin_role_arn={}", made["role"].as_str().unwrap());
+    let vars: &[&str] = &[&vpc_var, &role_var];
+    let file = "blueprints/harmonix.rhai";
+
+    let out = bp(&emu, &["plan", file], vars).run();
+    let plan = String::from_utf8_lossy(&out.stdout);
+    for absent in [
+        "+ vpc.",
+        "+ subnet.",
+        "+ nat_gateway.",
+        "+ internet_gateway.",
+        "cluster-admin",
+    ] {
+        assert!(!plan.contains(absent), "{absent} in\n{plan}");
+    }
+    bp(&emu, &["apply", file, "--auto-approve"], vars).run();
+    bp(&emu, &["plan", file, "--detailed-exitcode"], vars)
+        .stdout_contains("No changes.")
+        .run();
+    let owned = owned_nonzero(moto, "harmonix");
+    for kind in [
+        "vpc",
+        "subnet",
+        "nat_gateway",
+        "internet_gateway",
+        "route_table",
+    ] {
+        assert!(!owned.contains_key(kind), "{kind}: {owned:?}");
+    }
+    let check = format!(
+        "import boto3, json\n\
+eks = {}\n\
+c = eks.describe_cluster(name='harmonix')['cluster']['resourcesVpcConfig']\n\
+print(json.dumps({{'subnets': c['subnetIds'], 'entries': eks.list_access_entries(clusterName='harmonix')['accessEntries']}}))",
+        moto.boto3("eks")
+    );
+    let s = moto.python_json(&["-c", &check]);
+    assert_eq!(s["subnets"], made["private"], "{s}");
+    assert!(
+        s["entries"].as_array().unwrap().contains(&made["role"]),
+        "{s}"
+    );
+
+    bp(
+        &emu,
+        &["destroy", file, "--auto-approve", "--include-protected"],
+        vars,
+    )
+    .run();
+    assert_eq!(owned_nonzero(moto, "harmonix"), BTreeMap::new());
+    let left = format!(
+        "import boto3, json, sys\n\
+ec2 = {}\n\
+iam = {}\n\
+print(json.dumps([len(ec2.describe_subnets(Filters=[{{'Name': 'vpc-id', 'Values': [sys.argv[1]]}}])['Subnets']), iam.get_role(RoleName='platform-admin')['Role']['Arn']]))",
+        moto.boto3("ec2"),
+        moto.boto3("iam")
+    );
+    let left = moto.python_json(&["-c", &left, made["vpc"].as_str().unwrap()]);
+    assert_eq!(left, serde_json::json!([4, made["role"]]));
+}
+
 #[test]
 fn naas_prod() {
     lifecycle(&Case {
@@ -496,6 +580,16 @@ fn killed_apply_converges_without_duplicates() {
 
     bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
         .status(2)
+        .run();
+    // The killed apply still holds the lock: a new apply says so (and that
+    // its process is gone), and runs once the lock is broken.
+    bp(&emu, &["apply", file, "--auto-approve"], &[])
+        .status(1)
+        .stderr_contains("blueprint pms-prod is locked by")
+        .stderr_contains("that process is not running on this host")
+        .run();
+    bp(&emu, &["lock", "break", file, "--auto-approve"], &[])
+        .stdout_contains("Removed the lock of blueprint pms-prod.")
         .run();
     bp(&emu, &["apply", file, "--auto-approve"], &[])
         .stdout_contains("Apply complete")

@@ -40,6 +40,7 @@ pub static DEF: KindDef = KindDef {
     update: None,
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
 };
 
 const FIXED: &str = "AWS Backup cannot change a selection in place";

@@ -33,6 +33,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
 };
 
 const FIELDS: &[Field] = &[

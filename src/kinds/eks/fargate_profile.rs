@@ -209,6 +209,7 @@ pub static DEF: KindDef = KindDef {
     update: None,
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
 };
 
 const CHANGED: &str = "a Fargate profile cannot be changed, only replaced";

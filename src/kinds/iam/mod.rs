@@ -1,6 +1,7 @@
 //! The IAM family: roles (`iam_role`, and the roles other constructors
 //! declare for the user) and OIDC providers.
 
+pub mod existing;
 pub mod oidc_provider;
 pub mod role;
 
@@ -38,13 +39,16 @@ pub const IAM_ROLE: &[Opt] = &[
     TAGS_OPT,
 ];
 
-pub const FUNCTIONS: &[FnDoc] = &[FnDoc {
-    name: "iam_role",
-    signature: "iam_role(name, #{ service?|trust_policy?, ... }) -> IamRole",
-    doc: "An IAM role with attached and inline policies.",
-    options: IAM_ROLE,
-    method_of: None,
-}];
+pub const FUNCTIONS: &[FnDoc] = &[
+    FnDoc {
+        name: "iam_role",
+        signature: "iam_role(name, #{ service?|trust_policy?, ... }) -> IamRole",
+        doc: "An IAM role with attached and inline policies.",
+        options: IAM_ROLE,
+        method_of: None,
+    },
+    existing::EXISTING_ROLE,
+];
 
 pub fn register(engine: &mut Engine, state: &Shared) {
     IamRole::register_type(engine);
@@ -64,7 +68,11 @@ pub fn register(engine: &mut Engine, state: &Shared) {
             .and_then(|x| x.str("name").map(String::from));
         Output::attr(&r.0, "name", known)
     });
-    engine.register_get("arn", |r: &mut IamRole| Output::attr(&r.0, "arn", None));
+    let s = state.clone();
+    engine.register_get("arn", move |r: &mut IamRole| {
+        Output::attr(&r.0, "arn", crate::script::state::known(&s, &r.0, "arn"))
+    });
+    existing::register(engine, state);
 }
 
 /// A trust policy letting AWS services assume the role.

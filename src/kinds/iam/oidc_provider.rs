@@ -28,6 +28,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update_oidc_provider)),
     delete: crate::boxed!(delete delete_oidc_provider),
     list: crate::boxed!(read list),
+    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
 };
 
 const FIELDS: &[Field] = &[

@@ -549,6 +549,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update_role)),
     delete: crate::boxed!(delete delete_role),
     list: crate::boxed!(read list),
+    adopt: crate::kinds::Adopt::No("an IAM role's path cannot change, and the blueprint's roles live under its own path (/blueprint/<name>/): refer to it with existing_role(arn) instead"),
 };
 
 const FIELDS: &[Field] = &[

@@ -772,6 +772,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(update),
     delete,
     list,
+    adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
 };
 
 #[cfg(test)]

@@ -168,4 +168,5 @@ pub static DEF: KindDef = KindDef {
     update: Some(update),
     delete,
     list,
+    adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
 };

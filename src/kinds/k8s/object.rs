@@ -666,6 +666,7 @@ macro_rules! object_kind {
             update: Some(update),
             delete,
             list,
+            adopt: $crate::kinds::Adopt::No($crate::kinds::ADOPT_IN_CLUSTER),
         };
     };
     ($obj:path, wait_on_delete = $wait:expr) => {

@@ -100,6 +100,11 @@ fn trust(
                     .hint("declare the role before the service account that uses it"),
             ));
         };
+        if r.is_existing() {
+            // A role the blueprint does not manage keeps its own trust
+            // policy: the service account only names it.
+            return Ok(());
+        }
         r.spec.get("irsa").and_then(Value::as_map).cloned()
     };
     let get = |m: &Map, k: &str| {

@@ -157,6 +157,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
 };
 
 const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS];

@@ -6,6 +6,7 @@
 //! registry entry, live read and changes.
 
 pub mod elastic_ip;
+pub mod existing;
 pub mod internet_gateway;
 pub mod nat_gateway;
 pub mod route_table;
@@ -18,7 +19,8 @@ use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::{self, Output};
 use crate::script::schema::{self, def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{
-    check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
+    check_name, check_tags, declare, fail, known, ref_to, refuse_existing, Deps, Fallible, Opts,
+    Shared,
 };
 use rhai::{Array, Dynamic, Engine, NativeCallContext};
 
@@ -133,13 +135,17 @@ pub const RULE: &[Opt] = &[
     opt("description", Ty::Str, "rule description"),
 ];
 
-pub const VPC_FUNCTIONS: &[FnDoc] = &[FnDoc {
-    name: "vpc",
-    signature: "vpc(name, #{ cidr, ... }) -> Vpc",
-    doc: "A VPC with its subnets, internet gateway, NAT gateways and route tables.",
-    options: VPC,
-    method_of: None,
-}];
+pub const VPC_FUNCTIONS: &[FnDoc] = &[
+    FnDoc {
+        name: "vpc",
+        signature: "vpc(name, #{ cidr, ... }) -> Vpc",
+        doc: "A VPC with its subnets, internet gateway, NAT gateways and route tables.",
+        options: VPC,
+        method_of: None,
+    },
+    existing::EXISTING_VPC,
+    existing::VPC_SUBNETS,
+];
 pub const SUBNET_FUNCTIONS: &[FnDoc] = &[FnDoc {
     name: "subnet",
     signature: "subnet(vpc, name, #{ cidr, az, public? }) -> Subnet",
@@ -152,6 +158,7 @@ pub const SECURITY_GROUP_FUNCTIONS: &[FnDoc] = &[
     FnDoc { name: "rule", signature: "rule(#{ protocol, port?|from?/to?, cidr?|source? }) -> Rule", doc: "A security-group rule.", options: RULE, method_of: None },
     FnDoc { name: "add_ingress", signature: "sg.add_ingress(rule)", doc: "Adds an inbound rule after the group is declared (for groups that refer to each other).", options: &[], method_of: Some("SecurityGroup") },
     FnDoc { name: "add_egress", signature: "sg.add_egress(rule)", doc: "Adds an outbound rule after the group is declared.", options: &[], method_of: Some("SecurityGroup") },
+    existing::EXISTING_SECURITY_GROUP,
 ];
 
 /// Handle types with no functions of their own (declared by `vpc(...)`).
@@ -167,6 +174,7 @@ pub fn register_vpc(engine: &mut Engine, state: &Shared) {
         move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| vpc(&s, &ctx, &name, &opts),
     );
     register_vpc_getters(engine, state);
+    existing::register_vpc(engine, state);
 }
 
 pub fn register_subnet(engine: &mut Engine, state: &Shared) {
@@ -189,7 +197,10 @@ pub fn register_subnet(engine: &mut Engine, state: &Shared) {
             Output::attr(&sn.0, prop, known)
         });
     }
-    engine.register_get("id", |sn: &mut Subnet| Output::attr(&sn.0, "id", None));
+    let s = state.clone();
+    engine.register_get("id", move |sn: &mut Subnet| {
+        Output::attr(&sn.0, "id", known(&s, &sn.0, "id"))
+    });
 }
 
 pub fn register_security_group(engine: &mut Engine, state: &Shared) {
@@ -233,7 +244,11 @@ pub fn register_security_group(engine: &mut Engine, state: &Shared) {
             .and_then(|r| r.str("name").map(String::from));
         Output::attr(&g.0, "name", known)
     });
-    engine.register_get("id", |g: &mut SecurityGroup| Output::attr(&g.0, "id", None));
+    let s = state.clone();
+    engine.register_get("id", move |g: &mut SecurityGroup| {
+        Output::attr(&g.0, "id", known(&s, &g.0, "id"))
+    });
+    existing::register_security_group(engine, state);
 }
 
 fn register_vpc_getters(engine: &mut Engine, state: &Shared) {
@@ -255,7 +270,10 @@ fn register_vpc_getters(engine: &mut Engine, state: &Shared) {
             .and_then(|r| r.str("cidr").map(String::from));
         Output::attr(&v.0, "cidr", cidr)
     });
-    engine.register_get("id", |v: &mut Vpc| Output::attr(&v.0, "id", None));
+    let s = state.clone();
+    engine.register_get("id", move |v: &mut Vpc| {
+        Output::attr(&v.0, "id", known(&s, &v.0, "id"))
+    });
     for (prop, public) in [("public_subnets", true), ("private_subnets", false)] {
         let s = state.clone();
         engine.register_get(
@@ -264,7 +282,7 @@ fn register_vpc_getters(engine: &mut Engine, state: &Shared) {
                 let st = s.borrow();
                 let info = st
                     .fact::<VpcInfo>(&v.0)
-                    .ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
+                    .ok_or_else(|| vpc_not_declared(&st, &ctx, &v.0))?;
                 let list = if public { &info.public } else { &info.private };
                 Ok(list
                     .iter()
@@ -280,10 +298,29 @@ fn register_vpc_getters(engine: &mut Engine, state: &Shared) {
             let st = s.borrow();
             let info = st
                 .fact::<VpcInfo>(&v.0)
-                .ok_or_else(|| not_declared_yet(&ctx, &v.0))?;
+                .ok_or_else(|| vpc_not_declared(&st, &ctx, &v.0))?;
             Ok(info.azs.iter().map(|z| Dynamic::from(z.clone())).collect())
         },
     );
+}
+
+/// Why a VPC's subnets or zones are unknown: not declared yet, or an
+/// existing VPC, whose subnets come from `subnets(...)`.
+fn vpc_not_declared(
+    st: &crate::script::state::State,
+    ctx: &NativeCallContext,
+    a: &Address,
+) -> Box<rhai::EvalAltResult> {
+    if st.graph.get(a).is_some_and(|r| r.is_existing()) {
+        return fail(
+            ctx,
+            Problem::new(format!(
+                "{a} exists outside this blueprint: Blueprint knows its subnets and zones only when asked"
+            ))
+            .hint("use its subnets(#{ tags: #{ ... } }) or subnets(#{ ids: [...] })"),
+        );
+    }
+    not_declared_yet(ctx, a)
 }
 
 fn not_declared_yet(ctx: &NativeCallContext, a: &Address) -> Box<rhai::EvalAltResult> {
@@ -880,6 +917,12 @@ fn add_rule(
             )),
         ));
     };
+    refuse_existing(
+        state,
+        ctx,
+        sg,
+        &format!("take {key} rules from this blueprint"),
+    )?;
     let mut deps = Deps::default();
     let v = rule_value(&rule, &mut deps);
     let mut st = state.borrow_mut();
@@ -955,7 +998,7 @@ fn rule(ctx: &NativeCallContext, opts: &Dynamic) -> Fallible<Rule> {
         }
     };
     let peer = match (o.get("cidr"), o.get("source")) {
-        (Some(c), None) => Peer::Cidr(c.to_string()),
+        (Some(_), None) => Peer::Cidr(o.str("cidr").unwrap_or_default()),
         (None, Some(s)) if s.is_string() => {
             if s.to_string() != "self" {
                 return Err(fail(

@@ -221,6 +221,7 @@ pub static DEF: KindDef = KindDef {
         "name",
         "private_subnets",
         "public_subnets",
+        "subnets",
     ],
     functions: super::VPC_FUNCTIONS,
     register: super::register_vpc,
@@ -234,6 +235,7 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
+    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
 };
 
 const FIELDS: &[Field] = &[

@@ -165,3 +165,17 @@ where
 pub fn bool_attr(v: Option<bool>) -> Value {
     Value::Bool(v.unwrap_or(false))
 }
+
+/// `bp adopt` of an EC2 resource: the ownership tags on its id.
+pub async fn adopt_ec2(
+    cloud: &Cloud,
+    id: &str,
+    tags: &[(String, String)],
+) -> Result<(), ProviderError> {
+    let mut set = cloud.ec2().create_tags().resources(id);
+    for (k, v) in tags {
+        set = set.tags(ec2_tag(k, v));
+    }
+    set.send().await.map_err(ProviderError::api("CreateTags"))?;
+    Ok(())
+}

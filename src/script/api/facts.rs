@@ -47,44 +47,81 @@ async fn config(access: &crate::sops::KmsAccess, region: &str) -> aws_config::Sd
     loader.load().await
 }
 
-fn account_id(state: &Shared, ctx: &NativeCallContext) -> Fallible<String> {
-    if let Some(a) = state.borrow().aws_facts.account_id.clone() {
-        return Ok(a);
-    }
+/// Runs an AWS read for a script function with the command's own AWS
+/// access (the access `sops_file` decrypts with). Where the command reads
+/// no AWS (`bp check`), it runs nothing, records `what` as a placeholder
+/// for the command to say so, and returns `None`.
+pub(crate) fn read_aws<T, Fut>(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    what: &'static str,
+    read: impl FnOnce(aws_config::SdkConfig) -> Fut,
+) -> Fallible<Option<T>>
+where
+    Fut: std::future::Future<Output = Result<T, Problem>>,
+{
     let access = match &state.borrow().secrets {
         Secrets::Decrypt(access) => Some(access.clone()),
         Secrets::Sealed => None,
     };
     let Some(access) = access else {
-        state
-            .borrow_mut()
-            .aws_facts
-            .placeholders
-            .insert("account_id()");
-        return Ok(PLACEHOLDER_ACCOUNT.into());
+        state.borrow_mut().aws_facts.placeholders.insert(what);
+        return Ok(None);
     };
     let region = state.borrow().region.clone();
-    let id = runtime(ctx, "account_id()")?
-        .block_on(async {
-            let sts = aws_sdk_sts::Client::new(&config(&access, &region).await);
-            sts.get_caller_identity().send().await
-        })
-        .map_err(|e| {
-            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-            fail(
-                ctx,
-                Problem::new(format!(
-                    "account_id(): STS GetCallerIdentity failed: {}",
-                    e.message()
-                        .map(String::from)
-                        .unwrap_or_else(|| e.to_string())
-                ))
-                .hint("check the AWS credentials and --endpoint-url of this command"),
-            )
-        })?
-        .account()
-        .unwrap_or_default()
-        .to_string();
+    runtime(ctx, what)?
+        .block_on(async { read(config(&access, &region).await).await })
+        .map(Some)
+        .map_err(|p| fail(ctx, p))
+}
+
+/// The error of an AWS call made for a script function, in words.
+pub(crate) fn api_problem<E, R>(
+    what: &str,
+    op: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Problem
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    Problem::new(format!(
+        "{what}: {op} failed: {}",
+        e.message()
+            .map(String::from)
+            .unwrap_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(e).to_string())
+    ))
+    .hint("check the AWS credentials and --endpoint-url of this command")
+}
+
+/// The error code of an AWS call's error (`InvalidVpcID.NotFound`).
+pub(crate) fn error_code<E, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Option<String>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    e.code().map(String::from)
+}
+
+fn account_id(state: &Shared, ctx: &NativeCallContext) -> Fallible<String> {
+    if let Some(a) = state.borrow().aws_facts.account_id.clone() {
+        return Ok(a);
+    }
+    let read = read_aws(state, ctx, "account_id()", |conf| async move {
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| api_problem("account_id()", "STS GetCallerIdentity", &e))?;
+        Ok(out.account().unwrap_or_default().to_string())
+    })?;
+    let Some(id) = read else {
+        return Ok(PLACEHOLDER_ACCOUNT.into());
+    };
     state.borrow_mut().aws_facts.account_id = Some(id.clone());
     Ok(id)
 }
@@ -95,49 +132,38 @@ fn azs(state: &Shared, ctx: &NativeCallContext) -> Fallible<rhai::Array> {
         return Ok(to_array(&z));
     }
     let region = state.borrow().region.clone();
-    let access = match &state.borrow().secrets {
-        Secrets::Decrypt(access) => Some(access.clone()),
-        Secrets::Sealed => None,
-    };
-    let Some(access) = access else {
-        state.borrow_mut().aws_facts.placeholders.insert("azs()");
-        return Ok(to_array(&["a", "b", "c"].map(|l| format!("{region}{l}"))));
-    };
-    let out = runtime(ctx, "azs()")?
-        .block_on(async {
-            let ec2 = aws_sdk_ec2::Client::new(&config(&access, &region).await);
-            ec2.describe_availability_zones()
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("zone-type")
-                        .values("availability-zone")
-                        .build(),
-                )
-                .send()
-                .await
-        })
-        .map_err(|e| {
-            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-            fail(
-                ctx,
-                Problem::new(format!(
-                    "azs(): EC2 DescribeAvailabilityZones failed: {}",
-                    e.message()
-                        .map(String::from)
-                        .unwrap_or_else(|| e.to_string())
-                ))
-                .hint("check the AWS credentials and --endpoint-url of this command"),
+    let read = read_aws(state, ctx, "azs()", |conf| async move {
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let out = ec2
+            .describe_availability_zones()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("zone-type")
+                    .values("availability-zone")
+                    .build(),
             )
-        })?;
-    let mut zones: Vec<String> = out
-        .availability_zones()
-        .iter()
-        .filter(|z| z.state().map(|s| s.as_str()) == Some("available"))
-        .filter_map(|z| z.zone_name().map(String::from))
-        .collect();
-    zones.sort();
+            .send()
+            .await
+            .map_err(|e| api_problem("azs()", "EC2 DescribeAvailabilityZones", &e))?;
+        let mut zones: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter(|z| z.state().map(|s| s.as_str()) == Some("available"))
+            .filter_map(|z| z.zone_name().map(String::from))
+            .collect();
+        zones.sort();
+        Ok(zones)
+    })?;
+    let Some(zones) = read else {
+        return Ok(to_array(&placeholder_azs(&region)));
+    };
     state.borrow_mut().aws_facts.azs = Some(zones.clone());
     Ok(to_array(&zones))
+}
+
+/// What `azs()` stands for where no AWS is read.
+pub(crate) fn placeholder_azs(region: &str) -> Vec<String> {
+    ["a", "b", "c"].map(|l| format!("{region}{l}")).to_vec()
 }
 
 pub fn register(engine: &mut Engine, state: &Shared) {
