@@ -63,6 +63,9 @@ pub enum Reason {
     NotDeclared,
     /// `bp destroy` deletes everything the blueprint owns.
     Destroy,
+    /// A second resource owned at one address (a create sent twice): the
+    /// one with this id stays.
+    Duplicate { of: String },
 }
 
 impl std::fmt::Display for Reason {
@@ -71,6 +74,10 @@ impl std::fmt::Display for Reason {
             Reason::Immutable { message, .. } => f.write_str(message),
             Reason::NotDeclared => f.write_str("no longer declared in the blueprint"),
             Reason::Destroy => f.write_str("destroy"),
+            Reason::Duplicate { of } => write!(
+                f,
+                "a duplicate of {of} (a create was sent twice); {of} stays"
+            ),
         }
     }
 }
@@ -326,10 +333,10 @@ pub fn compute_with(
         kept_with_protected(&gone)
     };
     for l in delete_order(&gone, desired) {
-        let reason = if mode.destroy {
-            Reason::Destroy
-        } else {
-            Reason::NotDeclared
+        let reason = match l.attrs.get(DUPLICATE_OF).and_then(Value::as_str) {
+            _ if mode.destroy => Reason::Destroy,
+            Some(of) => Reason::Duplicate { of: of.to_string() },
+            None => Reason::NotDeclared,
         };
         if is_protected(Some(&l)) {
             protected.push(Protected {
@@ -415,6 +422,41 @@ fn refusals(changes: &[Change], desired: &Graph, live: &[Live]) -> Vec<Refused> 
         }
     }
     out
+}
+
+/// Marks a live resource found at an address that another one holds too.
+pub const DUPLICATE_OF: &str = "duplicate_of";
+
+/// Separates resources owned at the same address (a create that AWS made
+/// twice, its first answer lost): the one that others refer to stays at
+/// the address (else the lowest id); each other one moves to
+/// `<address>~<id>`, marked with the id that stays, so that plans delete
+/// it as a duplicate and destroy deletes every one.
+pub fn separate_duplicates(live: &mut [Live]) {
+    let mut by_address: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
+    for (i, l) in live.iter().enumerate() {
+        by_address.entry(l.address.clone()).or_default().push(i);
+    }
+    for (address, mut group) in by_address.into_iter().filter(|(_, g)| g.len() > 1) {
+        let users = |i: usize| -> usize {
+            let target = [&live[i]];
+            live.iter()
+                .enumerate()
+                .filter(|(j, _)| !group.contains(j))
+                .filter(|(_, o)| !live_dependencies(o, &target).is_empty())
+                .count()
+        };
+        let mut ranked: Vec<(usize, usize)> = group.iter().map(|&i| (users(i), i)).collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(live[a.1].id.cmp(&live[b.1].id)));
+        let keep = ranked[0].1;
+        let kept_id = live[keep].id.clone();
+        group.retain(|&i| i != keep);
+        for i in group {
+            let l = &mut live[i];
+            l.address = Address::new(address.kind, format!("{}~{}", address.name, l.id));
+            l.attrs.insert(DUPLICATE_OF.into(), Value::str(&kept_id));
+        }
+    }
 }
 
 /// The resources among `gone` that protected ones (which stay) use,
@@ -642,5 +684,73 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<FieldDiff>) {
             after: v.clone(),
             forces_replacement: false,
         }),
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+    use crate::kinds::network::{elastic_ip, nat_gateway};
+
+    fn eip(id: &str) -> Live {
+        Live::new(Address::new(elastic_ip::KIND, "p/nat-a"), id)
+    }
+
+    /// Two elastic IPs at one address: the one the NAT gateway uses stays,
+    /// the other is planned for deletion as a duplicate, at an address of
+    /// its own (so the applier deletes it, not the one that stays).
+    #[test]
+    fn a_duplicate_is_deleted_and_the_used_one_stays() {
+        let nat = Live::new(Address::new(nat_gateway::KIND, "p/a"), "nat-1")
+            .attr("allocation", Value::str("eipalloc-2"));
+        let mut live = vec![eip("eipalloc-1"), eip("eipalloc-2"), nat];
+        separate_duplicates(&mut live);
+        assert_eq!(live[1].address.name, "p/nat-a");
+        assert_eq!(live[0].address.name, "p/nat-a~eipalloc-1");
+        let mut g = Graph::new();
+        g.insert(Resource::new(
+            Address::new(elastic_ip::KIND, "p/nat-a"),
+            Map::new(),
+        ))
+        .unwrap();
+        g.insert(Resource::new(
+            Address::new(nat_gateway::KIND, "p/a"),
+            Map::new(),
+        ))
+        .unwrap();
+        let plan = compute("p", "us-east-1", &g, &live);
+        let deletes: Vec<(&str, Option<&Reason>)> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .map(|c| (c.id.as_deref().unwrap_or(""), c.reason.as_ref()))
+            .collect();
+        assert_eq!(
+            deletes,
+            [(
+                "eipalloc-1",
+                Some(&Reason::Duplicate {
+                    of: "eipalloc-2".into()
+                })
+            )]
+        );
+        // Destroy deletes both.
+        let destroy = compute_with(
+            "p",
+            "us-east-1",
+            &Graph::new(),
+            &live,
+            Mode {
+                destroy: true,
+                include_protected: false,
+            },
+        );
+        let gone: Vec<&str> = destroy
+            .changes
+            .iter()
+            .filter(|c| c.address.kind == elastic_ip::KIND)
+            .filter_map(|c| c.id.as_deref())
+            .collect();
+        assert_eq!(gone.len(), 2, "{gone:?}");
     }
 }

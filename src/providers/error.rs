@@ -11,6 +11,15 @@ pub enum ProviderError {
         operation: &'static str,
         code: String,
         message: String,
+        /// The HTTP status of the answer (0 when there was none).
+        status: u16,
+    },
+    /// The request got no answer (a dropped connection, a timeout): it may
+    /// or may not have happened.
+    #[error("{operation} failed: no answer from AWS: {message}")]
+    Lost {
+        operation: &'static str,
+        message: String,
     },
     /// The endpoint does not offer the operation (an emulator's gap).
     #[error("{operation} is not supported by this endpoint ({message})")]
@@ -50,8 +59,20 @@ impl ProviderError {
         move |e| {
             let status = match &e {
                 SdkError::ServiceError(s) => Some(s.raw().status().as_u16()),
+                SdkError::ResponseError(r) => Some(r.raw().status().as_u16()),
                 _ => None,
             };
+            if matches!(
+                e,
+                SdkError::DispatchFailure(_)
+                    | SdkError::TimeoutError(_)
+                    | SdkError::ResponseError(_)
+            ) {
+                return ProviderError::Lost {
+                    operation,
+                    message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+                };
+            }
             let code = e.code().map(String::from);
             let message = e.message().map(String::from).unwrap_or_else(|| {
                 aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
@@ -62,6 +83,7 @@ impl ProviderError {
                     operation,
                     code,
                     message,
+                    status: status.unwrap_or(0),
                 },
                 None if not_found => ProviderError::NotImplemented {
                     operation,
@@ -71,6 +93,7 @@ impl ProviderError {
                     operation,
                     code: "Error".into(),
                     message,
+                    status: status.unwrap_or(0),
                 },
             }
         }
@@ -81,6 +104,42 @@ impl ProviderError {
         match self {
             ProviderError::Api { code, .. } => Some(code),
             _ => None,
+        }
+    }
+
+    /// AWS asked to slow down: the request did not happen, and may be
+    /// sent again after a pause.
+    pub fn is_throttling(&self) -> bool {
+        self.code().is_some_and(|c| {
+            matches!(
+                c,
+                "Throttling"
+                    | "ThrottlingException"
+                    | "ThrottledException"
+                    | "RequestLimitExceeded"
+                    | "RequestThrottled"
+                    | "RequestThrottledException"
+                    | "TooManyRequestsException"
+                    | "SlowDown"
+                    | "ProvisionedThroughputExceededException"
+            )
+        })
+    }
+
+    /// The request may have happened although it failed: no answer came,
+    /// AWS failed on its side (5xx), or it says that what was asked for
+    /// exists already (a create sent again after its answer was lost).
+    pub fn maybe_done(&self) -> bool {
+        match self {
+            ProviderError::Lost { .. } => true,
+            ProviderError::Api { code, status, .. } => {
+                *status >= 500
+                    || code.contains("AlreadyExists")
+                    || code.contains("Duplicate")
+                    || code == "BucketAlreadyOwnedByYou"
+                    || code == "ResourceInUseException"
+            }
+            _ => false,
         }
     }
 

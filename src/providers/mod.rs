@@ -60,6 +60,24 @@ impl Intercept for RequestCounter {
         "blueprint-request-counter"
     }
 
+    /// The creates in [`UNSAFE_TO_RESEND`] are sent once per call: their
+    /// retries are [`create`]'s, after it looked for the first.
+    fn modify_before_retry_loop(
+        &self,
+        _: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let op = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string());
+        if op.is_some_and(|op| UNSAFE_TO_RESEND.contains(&op.as_str())) {
+            cfg.interceptor_state()
+                .store_put(aws_smithy_types::retry::RetryConfig::disabled());
+        }
+        Ok(())
+    }
+
     fn read_before_transmit(
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
@@ -137,6 +155,7 @@ impl Cloud {
         if let Some(e) = &target.endpoint_url {
             loader = loader.endpoint_url(e);
         }
+        loader = loader.retry_config(retry_config());
         let conf = loader.load().await;
         let requests = RequestCounter::default();
         let local = conf
@@ -236,6 +255,23 @@ impl Cloud {
         let h = Sha256::digest(format!("{}\n{address}", self.blueprint).as_bytes());
         format!("bp-{}", &hex::encode(h)[..32])
     }
+}
+
+/// How AWS calls are retried: the SDK's standard mode (backoff with
+/// jitter on throttling, 5xx and dropped connections), 5 attempts;
+/// `AWS_RETRY_MODE=adaptive` and `AWS_MAX_ATTEMPTS=N` change it.
+pub fn retry_config() -> aws_smithy_types::retry::RetryConfig {
+    use aws_smithy_types::retry::RetryConfig;
+    let attempts = std::env::var("AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(5);
+    let base = match std::env::var("AWS_RETRY_MODE").as_deref() {
+        Ok("adaptive") => RetryConfig::adaptive(),
+        _ => RetryConfig::standard(),
+    };
+    base.with_max_attempts(attempts)
 }
 
 /// A desired resource with every reference resolved, ready for an API call.
@@ -415,6 +451,7 @@ pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, Provide
     for part in futures::future::join_all(reads).await {
         live.extend(part?);
     }
+    crate::plan::separate_duplicates(&mut live);
     live.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Reading { live, unread })
 }
@@ -426,10 +463,92 @@ pub struct Reading {
     pub unread: Vec<Unread>,
 }
 
+/// How many times a create is tried when AWS throttles it or its answer
+/// is lost.
+const CREATE_ATTEMPTS: u32 = 5;
+
 /// Creates a resource; returns what now exists.
+///
+/// A create whose answer was lost (no answer, a 5xx, or "already exists"
+/// on a second try) may have happened: before trying again, the kind's
+/// read looks for it by its ownership tags, and when it is there, that is
+/// the resource, brought to the declaration in place where it differs (a
+/// VPC made but its DNS settings not). So a lost answer never makes a
+/// duplicate. Throttled creates are tried again after a pause. (The SDK
+/// itself never resends the creates that have no idempotency token; see
+/// [`UNSAFE_TO_RESEND`].)
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
-    (r.address.kind.def().create)(cloud, r).await
+    let def = r.address.kind.def();
+    let read = match def.read {
+        Read::Own(f) => Some(f),
+        Read::With(k) => match k.def().read {
+            Read::Own(f) => Some(f),
+            _ => None,
+        },
+        Read::InCluster(_) => None,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let err = match (def.create)(cloud, r).await {
+            Ok(l) => return Ok(l),
+            Err(e) => e,
+        };
+        let Some(read) = read else { return Err(err) };
+        if attempt >= CREATE_ATTEMPTS || !(err.is_throttling() || err.maybe_done()) {
+            return Err(err);
+        }
+        if err.maybe_done() {
+            let found = read(cloud)
+                .await?
+                .into_iter()
+                .find(|l| l.address == r.address);
+            if let Some(found) = found {
+                tracing::info!(
+                    target: "blueprint::apply",
+                    address = %r.address,
+                    id = %found.id,
+                    error = %err,
+                    "the create happened although its answer was lost: using what exists"
+                );
+                return converge(cloud, r, found).await;
+            }
+        }
+        let pause = cloud.poll_interval.min(Duration::from_secs(1)) * 2u32.pow(attempt);
+        let jitter =
+            Duration::from_millis(u64::from(std::process::id() % 7) * 37 * u64::from(attempt));
+        tokio::time::sleep(pause.min(Duration::from_secs(20)) + jitter).await;
+    }
 }
+
+/// A resource found after a create whose answer was lost, changed in place
+/// to match the declaration where it does not yet (the steps of the create
+/// after the lost call).
+async fn converge(cloud: &Cloud, r: &Planned, found: Live) -> Result<Live, ProviderError> {
+    let def = r.address.kind.def();
+    let fields = crate::plan::diff_fields(
+        def.fields,
+        &Value::Map(r.spec.clone()),
+        &Value::Map(found.attrs.clone()),
+    );
+    match def.update {
+        Some(update) if !fields.is_empty() => update(cloud, r, &found, &fields).await,
+        _ => Ok(found),
+    }
+}
+
+/// Creates with no idempotency token, which would make a second resource
+/// if the SDK sent them again after a lost answer: the SDK never resends
+/// them, and [`create`] looks for the first before trying again.
+pub const UNSAFE_TO_RESEND: &[&str] = &[
+    "CreateVpc",
+    "CreateSubnet",
+    "CreateInternetGateway",
+    "AllocateAddress",
+    "CreateRouteTable",
+    "CreateSecurityGroup",
+    "CreateKey",
+];
 
 /// Changes a resource in place; returns what now exists.
 pub async fn update(

@@ -602,6 +602,88 @@ fn killed_apply_converges_without_duplicates() {
     assert_eq!(in_cluster(&emu.kube, "pms-prod"), want_k8s);
 }
 
+/// With 10% of AWS requests failing as AWS fails (throttling, 5xx,
+/// dropped connections, through tests/support/faultproxy.py) and 20% of
+/// create calls losing their answer after the resource was made, an apply
+/// either succeeds or fails with an error naming the resource and the
+/// operation, and running it again converges: a no-op plan, no duplicates
+/// and no untagged orphans, counted with boto3.
+fn converges_under_faults(file: &str, blueprint: &str, seed: u64) {
+    let emu = Emulators::start();
+    let proxy = crate::moto::FaultProxy::start(&emu.moto, seed, 0.1, 0.2);
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let out = bp(&emu, &["apply", file, "--auto-approve"], &[])
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .any_status()
+            .run();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let ok = out.status.success();
+        if !ok {
+            // A clear error: what failed and which call, or a lock or read
+            // error that says what it could not do.
+            assert!(
+                stdout.contains("failed:") || stderr.contains("failed"),
+                "{file}: an apply failed without saying what:\n{stdout}\n{stderr}"
+            );
+        }
+        runs.push((ok, stdout, stderr));
+        if ok {
+            break;
+        }
+    }
+    assert!(
+        runs.last().is_some_and(|r| r.0),
+        "{file}: no apply succeeded in {} runs: {runs:#?}",
+        runs.len()
+    );
+    let faults = proxy.faults();
+    assert!(
+        faults.get("drop-after").copied().unwrap_or(0) > 0 && faults.len() >= 3,
+        "{file}: too few faults to prove anything: {faults:?}"
+    );
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
+        .stdout_contains("No changes.")
+        .run();
+    let (want_aws, _) = split(declared(file, &[]));
+    assert_eq!(
+        owned_nonzero(&emu.moto, blueprint),
+        want_aws,
+        "{file}: what the blueprint owns after faults ({faults:?})"
+    );
+    let orphans = emu.moto.python_json(&["support:orphans.py", &emu.moto.url]);
+    assert!(
+        orphans.as_object().unwrap().values().all(|n| n == 0),
+        "{file}: untagged orphans after faults ({faults:?}): {orphans}"
+    );
+}
+
+#[test]
+fn pms_converges_under_faults() {
+    converges_under_faults("blueprints/pms.rhai", "pms-prod", 11);
+}
+
+#[test]
+fn digibee_converges_under_faults() {
+    converges_under_faults("blueprints/digibee.rhai", "digibee", 12);
+}
+
+#[test]
+fn eks_intro_converges_under_faults() {
+    converges_under_faults("blueprints/eks-intro.rhai", "eks-intro", 13);
+}
+
+#[test]
+fn harmonix_converges_under_faults() {
+    converges_under_faults("blueprints/harmonix.rhai", "harmonix", 14);
+}
+
+#[test]
+fn naas_converges_under_faults() {
+    converges_under_faults("blueprints/naas.rhai", "naas-prod", 15);
+}
+
 /// Cluster endpoint access and logging change in place.
 #[test]
 fn cluster_settings_update_in_place() {

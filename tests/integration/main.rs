@@ -10,6 +10,7 @@ mod aws_backup;
 mod backup;
 mod check;
 mod cli;
+mod duplicates;
 mod efs;
 mod eks_access;
 mod eks_addon;

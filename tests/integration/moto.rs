@@ -148,6 +148,75 @@ impl Drop for Moto {
     }
 }
 
+/// tests/support/faultproxy.py in front of an emulator: a seeded fraction
+/// of requests fails as AWS fails (throttling, 5xx, dropped connections),
+/// and a fraction of create calls loses its answer after it was made.
+pub struct FaultProxy {
+    child: Child,
+    pub url: String,
+    /// One line per injected fault: service, operation, fault.
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FaultProxy {
+    pub fn start(moto: &Moto, seed: u64, rate: f64, drop_creates: f64) -> FaultProxy {
+        use std::io::{BufRead, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("faults.log");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/faultproxy.py"))
+            .args(["--port", &port.to_string(), "--upstream", &moto.url])
+            .args(["--seed", &seed.to_string()])
+            .args(["--rate", &rate.to_string()])
+            .args(["--drop-creates", &drop_creates.to_string()])
+            .arg("--log")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the fault proxy");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("ready"), "fault proxy: {line}");
+        FaultProxy {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// The faults injected so far, by kind (`throttle`, `http-500`,
+    /// `http-503`, `drop-before`, `drop-after`).
+    pub fn faults(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for line in std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+        {
+            if let Some(kind) = line.split_whitespace().last() {
+                *out.entry(kind.to_string()).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The emulator's additions to moto answer as AWS does, to boto3.
 #[test]
 fn the_emulator_adds_what_moto_lacks() {

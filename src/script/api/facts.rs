@@ -44,7 +44,10 @@ async fn config(access: &crate::sops::KmsAccess, region: &str) -> aws_config::Sd
     if let Some(e) = &access.endpoint_url {
         loader = loader.endpoint_url(e);
     }
-    loader.load().await
+    loader
+        .retry_config(crate::providers::retry_config())
+        .load()
+        .await
 }
 
 /// Runs an AWS read for a script function with the command's own AWS

@@ -299,6 +299,23 @@ def update_file_system(self):
 
 EFSResponse.update_file_system = update_file_system
 
+# AWS answers a CreateAccessPoint sent again with the same ClientToken with
+# the access point the first made; moto makes a second one.
+from moto.efs.models import EFSBackend
+
+_moto_create_access_point = EFSBackend.create_access_point
+
+
+def create_access_point_once(self, client_token, tags, file_system_id, posix_user, root_directory):
+    for ap in self.access_points.values():
+        if client_token and ap.client_token == client_token:
+            return ap
+    return _moto_create_access_point(self, client_token, tags, file_system_id, posix_user,
+                                     root_directory)
+
+
+EFSBackend.create_access_point = create_access_point_once
+
 
 # RDS ---------------------------------------------------------------------------
 
@@ -752,6 +769,56 @@ for _f in (create_addon, describe_addon, update_addon, delete_addon, list_addons
            describe_addon_versions, update_cluster_version, update_nodegroup_version,
            describe_update):
     setattr(EKSResponse, _f.__name__, _f)
+
+
+# EC2: ClientToken -----------------------------------------------------------------
+# AWS answers a CreateNatGateway or RunInstances sent again with the same
+# ClientToken with what the first made; moto keeps the token but makes a
+# second one.
+
+import threading
+
+from moto.ec2.models import EC2Backend
+from moto.ec2.responses.instances import InstanceResponse
+from moto.ec2.responses.nat_gateways import NatGateways
+
+_request_token = threading.local()
+_moto_nat_response = NatGateways.create_nat_gateway
+_moto_create_nat_gateway = EC2Backend.create_nat_gateway
+_moto_run_instances = EC2Backend.run_instances
+
+
+def create_nat_gateway_response(self):
+    _request_token.value = self._get_param("ClientToken")
+    try:
+        return _moto_nat_response(self)
+    finally:
+        _request_token.value = None
+
+
+def create_nat_gateway_once(self, *args, **kwargs):
+    token = getattr(_request_token, "value", None)
+    if token:
+        for gw in self.nat_gateways.values():
+            if getattr(gw, "_client_token", None) == token:
+                return gw
+    gw = _moto_create_nat_gateway(self, *args, **kwargs)
+    gw._client_token = token
+    return gw
+
+
+def run_instances_once(self, image_id, count, user_data, security_group_names, **kwargs):
+    token = kwargs.get("client_token")
+    if token and token != "ABCDE":  # moto's stand-in when none is given
+        for reservation in self.reservations.values():
+            if any(getattr(i, "client_token", None) == token for i in reservation.instances):
+                return reservation
+    return _moto_run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+
+
+NatGateways.create_nat_gateway = create_nat_gateway_response
+EC2Backend.create_nat_gateway = create_nat_gateway_once
+EC2Backend.run_instances = run_instances_once
 
 
 if __name__ == "__main__":

@@ -211,4 +211,32 @@ groups = rds.describe_db_instances(DBInstanceIdentifier="d1")["DBInstances"][0][
 check([g["DBParameterGroupName"] for g in groups] == ["default.postgres17"],
       "ModifyDBInstance moves to a default group of another family")
 
+
+# EC2: a create sent again with the same ClientToken answers with the first.
+ec2 = boto3.client("ec2", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+sub = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.1.0/24")["Subnet"]["SubnetId"]
+eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+nat1 = ec2.create_nat_gateway(SubnetId=sub, AllocationId=eip, ClientToken="t-1")["NatGateway"]["NatGatewayId"]
+nat2 = ec2.create_nat_gateway(SubnetId=sub, AllocationId=eip, ClientToken="t-1")["NatGateway"]["NatGatewayId"]
+check(nat1 == nat2, "CreateNatGateway with the same ClientToken answers with the first")
+check(len(ec2.describe_nat_gateways()["NatGateways"]) == 1, "and makes no second NAT gateway")
+ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+run = lambda: ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SubnetId=sub,
+                                ClientToken="t-2")["Instances"][0]["InstanceId"]
+check(run() == run(), "RunInstances with the same ClientToken answers with the first")
+other = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SubnetId=sub)["Instances"][0]["InstanceId"]
+check(len([i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]) == 2,
+      "without a token, RunInstances makes another")
+
+# EFS: CreateAccessPoint sent again with the same ClientToken answers with the first.
+efs = boto3.client("efs", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+fs = efs.create_file_system(CreationToken="fs-token")["FileSystemId"]
+ap = lambda: efs.create_access_point(ClientToken="ap-1", FileSystemId=fs)["AccessPointId"]
+check(ap() == ap(), "CreateAccessPoint with the same ClientToken answers with the first")
+check(len(efs.describe_access_points(FileSystemId=fs)["AccessPoints"]) == 1,
+      "and makes no second access point")
+
 print(f"ok: {checks} checks")
