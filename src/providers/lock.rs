@@ -143,6 +143,7 @@ pub async fn status(cloud: &Cloud) -> Result<Option<Holder>, ProviderError> {
 pub async fn acquire(cloud: &Cloud, holder: Holder, wait: Duration) -> Result<Lock, LockError> {
     let value = serde_json::to_string(&holder).unwrap_or_default();
     let start = std::time::Instant::now();
+    let mut failures = 0;
     loop {
         let put = ssm(cloud)
             .put_parameter()
@@ -156,27 +157,40 @@ pub async fn acquire(cloud: &Cloud, holder: Holder, wait: Duration) -> Result<Lo
             ))
             .send()
             .await;
-        match put {
+        let err = match put {
             Ok(_) => {
                 return Ok(Lock {
                     cloud: cloud.clone(),
                     holder,
                 })
             }
-            Err(e) if e.code() == Some("ParameterAlreadyExists") => {
-                if start.elapsed() >= wait {
-                    // Released in between: try again at once.
-                    let Some(other) = status(cloud).await? else {
-                        continue;
-                    };
-                    return Err(LockError::Held {
-                        blueprint: cloud.blueprint.clone(),
-                        holder: other,
-                    });
-                }
-                tokio::time::sleep(Duration::from_secs(2).min(wait)).await;
+            Err(e) => ProviderError::api("PutParameter")(e),
+        };
+        let taken = err.code() == Some("ParameterAlreadyExists");
+        if !taken && !err.maybe_done() {
+            return Err(err.into());
+        }
+        let found = status(cloud).await?;
+        // The put happened although its answer was lost (and the SDK may
+        // have sent it again): the lock is ours.
+        if found.as_ref() == Some(&holder) {
+            return Ok(Lock {
+                cloud: cloud.clone(),
+                holder,
+            });
+        }
+        match found {
+            // Released in between, or the put never happened: again, a
+            // few times.
+            None if taken || failures < 3 => failures += usize::from(!taken),
+            None => return Err(err.into()),
+            Some(other) if start.elapsed() >= wait => {
+                return Err(LockError::Held {
+                    blueprint: cloud.blueprint.clone(),
+                    holder: other,
+                })
             }
-            Err(e) => return Err(ProviderError::api("PutParameter")(e).into()),
+            Some(_) => tokio::time::sleep(Duration::from_secs(2).min(wait)).await,
         }
     }
 }

@@ -155,12 +155,13 @@ impl Cloud {
         if let Some(e) = &target.endpoint_url {
             loader = loader.endpoint_url(e);
         }
-        loader = loader.retry_config(retry_config());
+        let local = target
+            .endpoint_url
+            .as_deref()
+            .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
+        loader = loader.retry_config(retry_config(local));
         let conf = loader.load().await;
         let requests = RequestCounter::default();
-        let local = conf
-            .endpoint_url()
-            .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
         let (wait_timeout, poll_interval) = if local {
             (Duration::from_secs(60), Duration::from_millis(200))
         } else {
@@ -249,18 +250,29 @@ impl Cloud {
         format!("bp-{}", &hex::encode(h)[..32])
     }
 
-    /// A token that makes a create call idempotent across re-runs.
+    /// A token that makes one create call idempotent: the SDK sends it
+    /// again with the same token when an answer is lost, and AWS answers
+    /// with what the first made. It is new for every call: a token reused
+    /// by a later create at the same address (after a destroy) would be
+    /// answered with the deleted resource. Across runs, what a lost create
+    /// made is found by its ownership tags instead (see [`create`]).
     pub fn client_token(&self, address: &Address) -> String {
         use sha2::{Digest, Sha256};
-        let h = Sha256::digest(format!("{}\n{address}", self.blueprint).as_bytes());
+        let mut nonce = [0u8; 16];
+        let _ = getrandom::getrandom(&mut nonce);
+        let h = Sha256::digest(
+            format!("{}\n{address}\n{}", self.blueprint, hex::encode(nonce)).as_bytes(),
+        );
         format!("bp-{}", &hex::encode(h)[..32])
     }
 }
 
 /// How AWS calls are retried: the SDK's standard mode (backoff with
 /// jitter on throttling, 5xx and dropped connections), 5 attempts;
-/// `AWS_RETRY_MODE=adaptive` and `AWS_MAX_ATTEMPTS=N` change it.
-pub fn retry_config() -> aws_smithy_types::retry::RetryConfig {
+/// `AWS_RETRY_MODE=adaptive` and `AWS_MAX_ATTEMPTS=N` change it. Against an
+/// emulator on this machine (`local`) the pauses are short, as the waits
+/// for resources are.
+pub fn retry_config(local: bool) -> aws_smithy_types::retry::RetryConfig {
     use aws_smithy_types::retry::RetryConfig;
     let attempts = std::env::var("AWS_MAX_ATTEMPTS")
         .ok()
@@ -271,7 +283,14 @@ pub fn retry_config() -> aws_smithy_types::retry::RetryConfig {
         Ok("adaptive") => RetryConfig::adaptive(),
         _ => RetryConfig::standard(),
     };
-    base.with_max_attempts(attempts)
+    let config = base.with_max_attempts(attempts);
+    if local {
+        config
+            .with_initial_backoff(Duration::from_millis(20))
+            .with_max_backoff(Duration::from_millis(200))
+    } else {
+        config
+    }
 }
 
 /// A desired resource with every reference resolved, ready for an API call.

@@ -59,3 +59,41 @@ fn a_duplicate_is_planned_away_and_destroy_deletes_every_copy() {
     assert!(out.contains(&dup), "{out}");
     assert_eq!(addresses(&m), 0, "{out}");
 }
+
+/// The elastic IP once left behind by a destroy that reported success: 50
+/// rounds of apply and destroy of a NAT gateway and its elastic IP through
+/// the fault proxy (10% of requests failing, 20% of creates losing their
+/// answer) leave no address behind, ever.
+#[test]
+fn fifty_destroys_under_faults_leave_no_elastic_ip() {
+    let m = Moto::start();
+    let proxy = crate::moto::FaultProxy::start(&m, 7, 0.1, 0.2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        for _ in 0..5 {
+            let out = crate::harness::Test::new()
+                .current_dir(d)
+                .moto(&m)
+                .env("AWS_ENDPOINT_URL", &proxy.url)
+                .args(args.iter().copied())
+                .any_status()
+                .run();
+            if out.status.success() {
+                return;
+            }
+        }
+        panic!("bp {args:?} failed five times in a row");
+    };
+    for round in 0..50 {
+        run(&["apply", "bp.rhai", "--auto-approve"]);
+        run(&["destroy", "bp.rhai", "--auto-approve"]);
+        assert_eq!(addresses(&m), 0, "round {round}: an elastic IP is left");
+    }
+    assert!(
+        proxy.faults().get("drop-after").copied().unwrap_or(0) > 10,
+        "{:?}",
+        proxy.faults()
+    );
+}

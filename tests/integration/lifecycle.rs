@@ -684,6 +684,97 @@ fn naas_converges_under_faults() {
     converges_under_faults("blueprints/naas.rhai", "naas-prod", 15);
 }
 
+/// `bp ARGS` as `bp()` runs it, but through `proxy`, as a child process
+/// killed with SIGKILL once the proxy has seen `at` requests that change
+/// something; whether it was killed (false: it ended first).
+fn run_killed(emu: &Emulators, proxy: &crate::moto::FaultProxy, args: &[&str], at: usize) -> bool {
+    let mut cmd = Command::new(crate::harness::bp());
+    cmd.args(args)
+        .args(["--kubeconfig", &emu.kube.kubeconfig_arg()])
+        .arg("--helm")
+        .arg(repo().join(".tools/helm"))
+        .args(["--var", &format!("chart_repo={}", emu.charts.url)])
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env_remove("AWS_PROFILE");
+    for (k, v) in emu.moto.env() {
+        cmd.env(k, v);
+    }
+    cmd.env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("SOPS_AGE_KEY_FILE", demo_key());
+    let mut child = cmd.spawn().unwrap();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if proxy.requests().1 >= at {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// An apply of PMS killed with SIGKILL at ten points spread over its AWS
+/// calls that change something (counted by the proxy: a kill every
+/// `step` of them), each time run again after breaking the lock the killed
+/// one left, converges: a no-op plan, no duplicates, no untagged orphans.
+/// Then the same for destroy.
+#[test]
+fn apply_and_destroy_killed_at_ten_points_converge() {
+    let emu = Emulators::start();
+    let proxy = crate::moto::FaultProxy::start(&emu.moto, 1, 0.0, 0.0);
+    let file = "blueprints/pms.rhai";
+    let run = |args: &[&str], step: usize| -> usize {
+        let mut kills = 0;
+        for _ in 0..10 {
+            // The lock's own put is one change; then `step` of the work.
+            let at = proxy.requests().1 + 1 + step;
+            if !run_killed(&emu, &proxy, args, at) {
+                break;
+            }
+            kills += 1;
+            bp(&emu, &["lock", "break", file, "--auto-approve"], &[]).run();
+        }
+        kills
+    };
+    let kills = run(&["apply", file, "--auto-approve"], 7);
+    assert!(kills >= 8, "the apply ended after {kills} kills");
+    bp(&emu, &["apply", file, "--auto-approve"], &[]).run();
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
+        .stdout_contains("No changes.")
+        .run();
+    let (want_aws, want_k8s) = split(declared(file, &[]));
+    assert_eq!(owned_nonzero(&emu.moto, "pms-prod"), want_aws);
+    assert_eq!(in_cluster(&emu.kube, "pms-prod"), want_k8s);
+    let orphans = emu.moto.python_json(&["support:orphans.py", &emu.moto.url]);
+    assert!(
+        orphans.as_object().unwrap().values().all(|n| n == 0),
+        "untagged orphans after killed applies: {orphans}"
+    );
+
+    let kills = run(
+        &["destroy", file, "--auto-approve", "--include-protected"],
+        5,
+    );
+    assert!(kills >= 8, "the destroy ended after {kills} kills");
+    bp(
+        &emu,
+        &["destroy", file, "--auto-approve", "--include-protected"],
+        &[],
+    )
+    .run();
+    assert_eq!(owned_nonzero(&emu.moto, "pms-prod"), BTreeMap::new());
+    let orphans = emu.moto.python_json(&["support:orphans.py", &emu.moto.url]);
+    assert!(
+        orphans.as_object().unwrap().values().all(|n| n == 0),
+        "untagged orphans after killed destroys: {orphans}"
+    );
+}
+
 /// Cluster endpoint access and logging change in place.
 #[test]
 fn cluster_settings_update_in_place() {

@@ -185,3 +185,60 @@ fn ctrl_c_during_an_apply_finishes_what_runs_and_exits_130() {
     let out = m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
     assert!(!out.contains("+ vpc.l"), "{out}");
 }
+
+/// Two applies of one blueprint started at the same moment: exactly one
+/// makes the changes; the other is refused by the lock (or, had the first
+/// finished already, finds nothing to do). Five races, one VPC each.
+#[test]
+fn concurrent_applies_of_one_blueprint_one_proceeds() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for race in 0..5 {
+        let file = format!("race{race}.rhai");
+        std::fs::write(
+            d.join(&file),
+            format!("vpc(\"r\", #{{ cidr: \"10.{}.0.0/16\", azs: 2, public_subnets: [\"10.{0}.1.0/24\", \"10.{0}.2.0/24\"] }});\n", 20 + race),
+        )
+        .unwrap();
+        let spawn = || {
+            let mut cmd = Command::new(bp());
+            cmd.args(["apply", &file, "--auto-approve"])
+                .current_dir(d)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            for (k, v) in m.env() {
+                cmd.env(k, v);
+            }
+            cmd.spawn().unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let text = |o: &std::process::Output| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        };
+        let applied = outs
+            .iter()
+            .filter(|o| o.status.success() && text(o).contains("Apply complete: 5 created"))
+            .count();
+        let other_ok = outs.iter().all(|o| {
+            let t = text(o);
+            t.contains("Apply complete: 5 created")
+                || (o.status.code() == Some(1) && t.contains("is locked by"))
+                || (o.status.success() && t.contains("No changes."))
+        });
+        assert!(
+            applied == 1 && other_ok,
+            "race {race}:\n--- first:\n{}\n--- second:\n{}",
+            text(&outs[0]),
+            text(&outs[1])
+        );
+        let owned = m.owned(&format!("race{race}"));
+        assert_eq!(owned["vpc"], 1, "race {race}: {owned}");
+        assert_eq!(owned["subnet"], 2, "race {race}: {owned}");
+    }
+}

@@ -16,6 +16,7 @@ mod eks_access;
 mod eks_addon;
 mod errors;
 mod existing;
+mod generated;
 mod graph;
 mod helm;
 mod instance;

@@ -156,6 +156,7 @@ pub struct FaultProxy {
     pub url: String,
     /// One line per injected fault: service, operation, fault.
     pub log: PathBuf,
+    count: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -164,6 +165,7 @@ impl FaultProxy {
         use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("faults.log");
+        let count = dir.path().join("requests");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -176,6 +178,8 @@ impl FaultProxy {
             .args(["--drop-creates", &drop_creates.to_string()])
             .arg("--log")
             .arg(&log)
+            .arg("--count")
+            .arg(&count)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -190,8 +194,17 @@ impl FaultProxy {
             child,
             url: format!("http://127.0.0.1:{port}"),
             log,
+            count,
             _dir: dir,
         }
+    }
+
+    /// How many requests came through so far, and how many of them
+    /// changed something (not Describe, List, Get, ...).
+    pub fn requests(&self) -> (usize, usize) {
+        let text = std::fs::read_to_string(&self.count).unwrap_or_default();
+        let mut n = text.split_whitespace().map(|x| x.parse().unwrap_or(0));
+        (n.next().unwrap_or(0), n.next().unwrap_or(0))
     }
 
     /// The faults injected so far, by kind (`throttle`, `http-500`,

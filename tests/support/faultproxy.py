@@ -2,6 +2,7 @@
 
     faultproxy.py --port P --upstream http://127.0.0.1:M --seed S
                   [--rate 0.1] [--drop-creates 0.1] [--delay-ms 0] [--log FILE]
+                  [--count FILE]
 
 It forwards every request to the emulator, except that, drawn from a
 random generator seeded with --seed:
@@ -22,14 +23,18 @@ The draws are a hash of the seed, the request (service, operation, path,
 body) and how many times that same request came before: the same requests
 meet the same faults whatever order their threads run in.
 
-It prints "ready PORT" once listening, and appends one line per injected
-fault to --log (service, operation, fault).
+It prints "ready PORT" once listening, appends one line per injected
+fault to --log (service, operation, fault), and keeps the number of
+requests seen so far, and of those that change something (not Describe,
+List, Get, ...), in --count ("REQUESTS WRITES"), for tests that kill a
+client at a point of its work.
 """
 
 import argparse
 import hashlib
 import http.client
 import http.server
+import os
 import re
 import socketserver
 import sys
@@ -68,6 +73,12 @@ def is_create(protocol, op):
     method, _, path = op.partition(" ")
     last = path.rstrip("/").split("/")[-1]
     return method == "POST" and last in COLLECTIONS
+
+
+def is_read(protocol, op):
+    if protocol in ("json", "query"):
+        return op.startswith(("Describe", "List", "Get", "Search", "Lookup", "Head"))
+    return op.split(" ")[0] in ("GET", "HEAD")
 
 
 def throttle(service, protocol):
@@ -165,6 +176,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         with cfg.lock:
             n = cfg.seen.get(key, 0)
             cfg.seen[key] = n + 1
+            cfg.requests += 1
+            cfg.writes += not is_read(protocol, op)
+            if cfg.count:
+                with open(cfg.count + ".tmp", "w") as f:
+                    f.write(f"{cfg.requests} {cfg.writes}")
+                os.replace(cfg.count + ".tmp", cfg.count)
         digest = hashlib.sha256(f"{cfg.seed}:{n}:".encode() + key).digest()
         roll, kind_roll, drop_roll = (int.from_bytes(digest[i:i + 8], "big") / 2**64
                                       for i in (0, 8, 16))
@@ -218,12 +235,14 @@ def main():
     p.add_argument("--drop-creates", type=float, default=0.0)
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--log")
+    p.add_argument("--count")
     a = p.parse_args()
     cfg = Config()
     cfg.upstream = urllib.parse.urlsplit(a.upstream)
     cfg.seed, cfg.seen = a.seed, {}
     cfg.rate, cfg.drop_creates, cfg.delay = a.rate, a.drop_creates, a.delay_ms / 1000
     cfg.log, cfg.lock, cfg.faults = a.log, threading.Lock(), 0
+    cfg.count, cfg.requests, cfg.writes = a.count, 0, 0
     srv = Server(("127.0.0.1", a.port), Proxy)
     srv.cfg = cfg
     print(f"ready {a.port}", flush=True)

@@ -150,7 +150,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                     .build()
                     .map_err(build_err)?,
             )
-            .creator_request_id(cloud.spec_token(r))
+            .creator_request_id(cloud.client_token(&r.address))
             .send()
             .await
             .map_err(ProviderError::api("CreateBackupSelection"))?

@@ -391,10 +391,11 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .resource_type(ResourceType::Instance)
         .set_tags(Some(base.tags().iter().cloned().chain(extra).collect()))
         .build();
+    let token = cloud.client_token(&r.address);
     let mut run = cloud
         .ec2()
         .run_instances()
-        .client_token(cloud.spec_token(r))
+        .client_token(&token)
         .image_id(&image)
         .instance_type(itype.into())
         .min_count(1)
@@ -464,7 +465,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                     }) =>
             {
                 fresh += 1;
-                run = run.client_token(format!("{}-{fresh}", cloud.spec_token(r)));
+                run = run.client_token(format!("{token}-{fresh}"));
             }
             Err(e)
                 if e.to_string().contains("iamInstanceProfile")

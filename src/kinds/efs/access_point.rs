@@ -137,7 +137,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let built = |e: aws_smithy_types::error::operation::BuildError| super::build_err(e);
     client(cloud)
         .create_access_point()
-        .client_token(cloud.spec_token(r))
+        .client_token(cloud.client_token(&r.address))
         .file_system_id(r.str("file_system")?)
         .posix_user(
             PosixUser::builder()

@@ -131,13 +131,20 @@ async fn sync(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError>
                 call.send()
                     .await
                     .map(|_| ())
-                    .map_err(ProviderError::api($op))?;
+                    .map_err(ProviderError::api($op))
             }};
         }
         if replace {
-            send!(cloud.ec2().replace_route(), "ReplaceRoute");
+            send!(cloud.ec2().replace_route(), "ReplaceRoute")?;
         } else {
-            send!(cloud.ec2().create_route(), "CreateRoute");
+            match send!(cloud.ec2().create_route(), "CreateRoute") {
+                // Made by a first send whose answer was lost (the SDK sent
+                // it again): set its target, whatever it is.
+                Err(e) if e.code() == Some("RouteAlreadyExists") => {
+                    send!(cloud.ec2().replace_route(), "ReplaceRoute")?
+                }
+                other => other?,
+            }
         }
     }
     for (dest, ..) in &have {
