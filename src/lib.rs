@@ -5,6 +5,7 @@
 //! [`model`] (no I/O), [`diagnostic`] renders errors with source positions.
 
 pub mod apply;
+pub mod defs;
 pub mod diagnostic;
 pub mod interrupt;
 pub mod kinds;

@@ -7,6 +7,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash bp -- ...`).
+    cli::completions_answer_if_asked();
     let parsed = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -109,9 +109,44 @@ pub fn error(text: &str) -> String {
     out
 }
 
+/// The REPL's prompt: bold cyan.
+pub fn prompt(text: &str) -> String {
+    format!("{BOLD}{CYAN}{text}{RESET}")
+}
+
+/// A REPL result: a plan coloured as plans are, any other value cyan.
+pub fn result(text: &str) -> String {
+    if text.contains("\nPlan: ")
+        || text.starts_with("No changes.")
+        || text.contains("\nNo changes.")
+    {
+        return plan(text).trim_end_matches('\n').to_string();
+    }
+    text.lines()
+        .map(|l| format!("{CYAN}{l}{RESET}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A hint shown after the cursor: dim.
+pub fn hint(text: &str) -> String {
+    format!("{DIM}{text}{RESET}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repl_prompt_results_and_hints_are_coloured() {
+        assert_eq!(prompt("bp> "), "\x1b[1m\x1b[36mbp> \x1b[0m");
+        assert_eq!(result("Vpc(vpc.a)"), "\x1b[36mVpc(vpc.a)\x1b[0m");
+        assert!(
+            result("Blueprint b in r: ...\n\n  + vpc.a\n\nPlan: 1 to add.\n")
+                .contains("\x1b[32m  + vpc.a\x1b[0m")
+        );
+        assert_eq!(hint("  x"), "\x1b[2m  x\x1b[0m");
+    }
 
     #[test]
     fn plans_are_coloured_by_action() {

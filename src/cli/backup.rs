@@ -330,23 +330,44 @@ fn list(script: &ScriptArgs, aws: &AwsArgs, as_json: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// Polls an object until its phase is final; prints each new phase.
+/// Polls an object until its phase is final; prints each new phase. On a
+/// terminal, a live line below says what it waits for and for how long, as
+/// an apply's view does.
 fn wait(rt: &tokio::runtime::Runtime, t: &Target, what: &str, path: &str) -> Result<Json> {
     let start = Instant::now();
     let mut last = String::new();
+    let live = std::io::IsTerminal::is_terminal(&std::io::stdout()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .expect("a valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
+    let say = |line: String| match &live {
+        Some(bar) => bar.println(line),
+        None => println!("{line}"),
+    };
     loop {
         let obj = rt
             .block_on(t.conn.get(what, path))?
             .with_context(|| format!("{what} disappeared"))?;
         let phase = obj["status"]["phase"].as_str().unwrap_or("New").to_string();
         if phase != last {
-            println!(
+            say(format!(
                 "{what}: {phase} after {:.0}s",
                 start.elapsed().as_secs_f64()
-            );
+            ));
+            if let Some(bar) = &live {
+                bar.set_message(format!("waiting for {what} to finish: {phase},"));
+            }
             last = phase.clone();
         }
         if FINAL.contains(&phase.as_str()) {
+            if let Some(bar) = &live {
+                bar.finish_and_clear();
+            }
             return Ok(obj);
         }
         if start.elapsed() > t.cloud.wait_timeout {

@@ -6,6 +6,7 @@ mod backup;
 mod check;
 mod cloud;
 mod completions;
+mod defs;
 mod destroy;
 mod eks_token;
 mod graph;
@@ -104,6 +105,17 @@ fn choice() -> blueprint::style::Choice {
         .unwrap_or(blueprint::style::Choice::Auto)
 }
 
+/// Answers a shell's completion request and exits, if there is one.
+pub fn completions_answer_if_asked() {
+    completions::answer_if_asked();
+}
+
+/// Whether colour is on for this stream (`--color`, the environment, and
+/// whether it is a terminal).
+pub fn colour_on(stream: &impl std::io::IsTerminal) -> bool {
+    blueprint::style::enabled(choice(), stream.is_terminal())
+}
+
 /// A human plan as printed to stdout: coloured when colour is on there.
 pub fn plan_text(text: String) -> String {
     use std::io::IsTerminal;
@@ -156,16 +168,25 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
     Man,
+    /// Write Rhai definition files (*.d.rhai) for editors
+    Defs(defs::DefsArgs),
 }
 
 /// Inputs shared by every command that evaluates a blueprint.
 #[derive(Args, Debug, Clone)]
 pub struct ScriptArgs {
     /// The blueprint (*.rhai); for `apply`, also a plan saved with `bp plan -o`
-    #[arg(value_hint = clap::ValueHint::FilePath)]
+    #[arg(
+        value_hint = clap::ValueHint::FilePath,
+        add = clap_complete::ArgValueCompleter::new(completions::rhai_files)
+    )]
     pub file: PathBuf,
     /// An input for the script, read with var("key"); repeatable
-    #[arg(long = "var", value_name = "KEY=VALUE")]
+    #[arg(
+        long = "var",
+        value_name = "KEY=VALUE",
+        add = clap_complete::ArgValueCompleter::new(completions::var_names)
+    )]
     pub vars: Vec<String>,
     /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1]
     #[arg(long)]
@@ -233,6 +254,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Show(a) => show::run(&a),
         Command::Completions(a) => completions::completions(&a),
         Command::Man => completions::man(),
+        Command::Defs(a) => defs::run(&a),
     }
 }
 

@@ -9,8 +9,10 @@ use blueprint::script::Options;
 use clap::Args;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
-use rustyline::{Context, Editor, Helper, Highlighter, Validator};
+use rustyline::{Context, Editor, Helper, Validator};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
@@ -20,9 +22,14 @@ use std::rc::Rc;
 #[derive(Args, Debug)]
 pub struct ReplArgs {
     /// A blueprint to evaluate first
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::rhai_files))]
     pub file: Option<PathBuf>,
     /// An input for the script, read with var("key"); repeatable
-    #[arg(long = "var", value_name = "KEY=VALUE")]
+    #[arg(
+        long = "var",
+        value_name = "KEY=VALUE",
+        add = clap_complete::ArgValueCompleter::new(super::completions::var_names)
+    )]
     pub vars: Vec<String>,
     /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1]
     #[arg(long)]
@@ -33,10 +40,30 @@ pub struct ReplArgs {
 
 /// Completion and hints over the whole pending input (earlier lines of a
 /// multi-line entry included).
-#[derive(Helper, Highlighter, Validator)]
+#[derive(Helper, Validator)]
 struct BpHelper {
     names: Rc<RefCell<Names>>,
     pending: Rc<RefCell<String>>,
+    /// Colour the prompt and hints (`--color`, on a terminal by default).
+    colour: bool,
+}
+
+impl Highlighter for BpHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(&'s self, prompt: &'p str, _: bool) -> Cow<'b, str> {
+        if self.colour {
+            Cow::Owned(blueprint::style::prompt(prompt))
+        } else {
+            Cow::Borrowed(prompt)
+        }
+    }
+
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if self.colour {
+            Cow::Owned(blueprint::style::hint(hint))
+        } else {
+            Cow::Borrowed(hint)
+        }
+    }
 }
 
 impl Completer for BpHelper {
@@ -117,7 +144,7 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
         match repl.load(f) {
             Outcome::Output(s) => eprintln!("{s}"),
             Outcome::Error(e) => {
-                eprint!("{e}");
+                eprint!("{}", super::error_text(e.clone()));
                 failed = true;
             }
             Outcome::Quit => return Ok(0),
@@ -130,15 +157,20 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
     }
 }
 
-/// Prints an outcome; true when it was an error.
+/// Prints an outcome, coloured where colour is on; true when it was an
+/// error.
 fn report(o: &Outcome) -> bool {
     match o {
         Outcome::Output(s) if !s.is_empty() => {
-            println!("{s}");
+            if super::colour_on(&std::io::stdout()) {
+                println!("{}", blueprint::style::result(s));
+            } else {
+                println!("{s}");
+            }
             false
         }
         Outcome::Error(e) => {
-            eprint!("{e}");
+            eprint!("{}", super::error_text(e.clone()));
             true
         }
         _ => false,
@@ -178,6 +210,7 @@ fn interactive(repl: &mut Repl) -> Result<i32> {
     editor.set_helper(Some(BpHelper {
         names: names.clone(),
         pending: pending.clone(),
+        colour: super::colour_on(&std::io::stdout()),
     }));
     let history = history_path();
     if let Some(h) = &history {

@@ -368,6 +368,26 @@ fn backups_on_demand() {
         std::thread::sleep(std::time::Duration::from_millis(1100)); // names carry the second
     }
 
+    // On a terminal, a live line says what run --wait waits for.
+    let mut cmd = Command::new(crate::harness::bp());
+    cmd.args(env.args(&["backup", "run", "bp.rhai", "--schedule", "daily", "--wait"]))
+        .current_dir(env.dir.path())
+        .env("TERM", "xterm")
+        .env_remove("AWS_PROFILE");
+    for (k, v) in env.moto.env() {
+        cmd.env(k, v);
+    }
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    p.exp_string("waiting for backup daily-").unwrap();
+    p.exp_string("to finish: New,").unwrap();
+    let backup = env.created("backups.velero.io", &seen);
+    let name = backup["metadata"]["name"].as_str().unwrap().to_string();
+    env.finish("backups.velero.io", &name, "Completed", 0, 0);
+    p.exp_string(&format!("Backup {name} completed")).unwrap();
+    p.exp_eof().unwrap();
+    seen.push(name);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
     // list: newest first, with phases and counts.
     let out = env.bp(&["backup", "list", "bp.rhai", "--json"], 0);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -377,8 +397,11 @@ fn backups_on_demand() {
         .iter()
         .map(|b| b["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(phases, ["Failed", "PartiallyFailed", "Completed"]);
-    assert_eq!(v["backups"][2]["items_backed_up"], 42);
+    assert_eq!(
+        phases,
+        ["Completed", "Failed", "PartiallyFailed", "Completed"]
+    );
+    assert_eq!(v["backups"][3]["items_backed_up"], 42);
     let out = env.bp(&["backup", "list", "bp.rhai"], 0);
     assert!(
         out.contains("NAME") && out.contains("PartiallyFailed"),

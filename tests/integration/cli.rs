@@ -28,11 +28,58 @@ fn bash_completion_loads() {
     assert!(text.trim_end().ends_with(" bp"), "{text}");
     for shell in ["zsh", "fish", "powershell", "elvish"] {
         let out = Test::new().args(["completions", shell]).run();
+        let script = String::from_utf8_lossy(&out.stdout);
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("kubeconfig"),
-            "{shell} completion lacks the subcommands"
+            script.contains("COMPLETE")
+                && script.contains(&*crate::harness::bp().to_string_lossy()),
+            "{shell} completion does not ask bp:\n{script}"
         );
     }
+}
+
+/// What bash completes, through the script `bp completions bash` prints:
+/// subcommands, blueprint files (`*.rhai` and folders, not other files),
+/// and for `--var` the names of the vars the blueprint reads.
+#[test]
+fn bash_completes_blueprints_and_their_vars() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("platform.rhai"),
+        "let env = var(\"env\", \"dev\");\nlet n = var(\"desired\", 3);\nvpc(env, #{ cidr: \"10.0.0.0/16\" });\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let script = format!(
+            "source <('{bp}' completions bash)\nCOMP_WORDS=({words})\nCOMP_CWORD={cword}\n_clap_complete_bp bp '{cur}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            bp = crate::harness::bp().display(),
+            words = quoted.join(" "),
+            cword = words.len() - 1,
+            cur = words.last().unwrap(),
+        );
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let subcommands = complete(&["bp", "ad"]);
+    assert_eq!(subcommands, ["adopt"], "{subcommands:?}");
+    let files = complete(&["bp", "check", ""]);
+    assert!(files.contains(&"platform.rhai".to_string()), "{files:?}");
+    assert!(files.contains(&"more/".to_string()), "{files:?}");
+    assert!(!files.iter().any(|f| f.contains("notes")), "{files:?}");
+    let vars = complete(&["bp", "plan", "platform.rhai", "--var", ""]);
+    assert_eq!(vars, ["desired=", "env="], "{vars:?}");
+    let vars = complete(&["bp", "plan", "platform.rhai", "--var", "e"]);
+    assert_eq!(vars, ["env="], "{vars:?}");
 }
 
 /// `bp man` is a roff page that `man -l` renders.
@@ -254,4 +301,24 @@ fn apply_on_a_terminal_shows_progress() {
     p.exp_string("+ vpc.p: created").unwrap();
     p.exp_string("Apply complete").unwrap();
     p.exp_eof().unwrap();
+}
+
+/// `bp defs -o DIR` writes the definition files that docs/defs holds.
+#[test]
+fn defs_writes_the_definition_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Test::new()
+        .current_dir(dir.path())
+        .args(["defs", "-o", "editor/defs"])
+        .stdout_contains("definition files to editor/defs")
+        .run();
+    assert!(out.status.success());
+    for name in ["blueprint.d.rhai", "__static__.d.rhai", "k8s.d.rhai"] {
+        let written = std::fs::read_to_string(dir.path().join("editor/defs").join(name)).unwrap();
+        let committed =
+            std::fs::read_to_string(crate::harness::repo().join("docs/defs").join(name)).unwrap();
+        assert_eq!(written, committed, "{name}");
+    }
+    let text = std::fs::read_to_string(dir.path().join("editor/defs/blueprint.d.rhai")).unwrap();
+    assert!(text.contains("fn existing_vpc(id: ?) -> Vpc;"), "{text}");
 }

@@ -14,6 +14,7 @@ fn repl(args: &[&str], moto: Option<&Moto>, state: &std::path::Path) -> PtySessi
         .args(args)
         .current_dir(repo())
         .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
         .env("XDG_STATE_HOME", state)
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_PROFILE")
@@ -192,4 +193,29 @@ fn live_lists_kubernetes_objects() {
         .stdout_contains("cluster demo, namespace shop")
         .stdout_contains("1 config_map")
         .run();
+}
+
+/// On a terminal the prompt is bold cyan, results cyan and errors red, as
+/// `--color` says; the other tests here run with NO_COLOR.
+#[test]
+fn the_repl_is_coloured_on_a_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(bp());
+    cmd.args(["repl", "--color", "always"])
+        .current_dir(repo())
+        .env("TERM", "xterm")
+        .env("XDG_STATE_HOME", state.path())
+        .env_remove("NO_COLOR");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("spawn bp repl");
+    p.exp_string("Ctrl-D leaves.").unwrap();
+    p.exp_string("\x1b[1m\x1b[36mbp> \x1b[0m").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    p.send_line("40 + 2").unwrap();
+    p.exp_string("\x1b[36m42\x1b[0m").unwrap();
+    p.exp_string("\x1b[1m\x1b[36mbp> \x1b[0m").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    p.send_line("vpc(\"x\", #{ cidr: 1 })").unwrap();
+    p.exp_string("\x1b[1m\x1b[31merror:\x1b[0m").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
 }
