@@ -101,8 +101,16 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
             );
         };
         if let Some(owner) = &row.owner {
+            let (name, at) = owner.split_once(' ').unwrap_or((owner.as_str(), "?"));
+            if name == eval.name {
+                bail!(
+                    "{} {} is this blueprint's already, at {at}\n  = hint: rename the declaration to {at}, or adopt another resource at {address}",
+                    address.kind,
+                    a.id
+                );
+            }
             bail!(
-                "{} {} belongs to blueprint {owner} already\n  = hint: a resource has one owner; remove it from that blueprint first (its tags {TAG_NAME} and {TAG_ADDRESS})",
+                "{} {} belongs to blueprint {name} already (at {at})\n  = hint: a resource has one owner; remove it from blueprint {name} first (its tags {TAG_NAME} and {TAG_ADDRESS})",
                 address.kind,
                 a.id
             );

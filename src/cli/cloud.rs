@@ -101,7 +101,7 @@ impl Held {
                     ""
                 };
                 anyhow::bail!(
-                    "blueprint {blueprint} is locked by {holder}{gone}\n  = hint: wait for it (--lock-timeout 5m); if that process is gone, `bp lock status` shows the lock and `bp lock break` removes it"
+                    "blueprint {blueprint} is locked by {holder}{gone}\n  = hint: wait for it (--lock-timeout 5m); if that process is gone, `bp lock status FILE` shows the lock and `bp lock break FILE` removes it"
                 )
             }
             Err(LockError::Provider(e)) => {

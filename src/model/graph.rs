@@ -194,8 +194,10 @@ fn substitute(v: &mut Value, existing: &HashMap<&Address, &Resource>) {
     };
     match v {
         Value::Ref(r) => {
-            if let Some(k) = known(r) {
-                *v = Value::Str(k);
+            // Any value the existing resource holds (a subnet's `public`,
+            // a VPC's blocks), not only text.
+            if let Some(x) = existing.get(&r.address).and_then(|e| e.spec.get(&r.attr)) {
+                *v = x.clone();
             }
         }
         Value::Template(parts) => {

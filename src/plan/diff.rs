@@ -92,7 +92,13 @@ pub fn diff_fields(fields: &[Field], desired: &Value, live: &Value) -> Vec<Field
     let mut out = Vec::new();
     let empty = Map::new();
     let d = desired.as_map().unwrap_or(&empty);
-    let l = live.as_map().unwrap_or(&empty);
+    // Tags under `aws:` are AWS's own (CloudFormation's, say): never
+    // declared, never removable, so never a difference.
+    let mut live_map = live.as_map().cloned().unwrap_or_default();
+    if let Some(Value::Map(tags)) = live_map.get_mut("tags") {
+        tags.retain(|k, _| !k.starts_with("aws:"));
+    }
+    let l = &live_map;
     for (k, dv) in d {
         let lv = l.get(k).unwrap_or(&Value::Null);
         let field = fields.iter().find(|f| f.name == k.as_str());

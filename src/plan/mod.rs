@@ -435,7 +435,11 @@ pub const DUPLICATE_OF: &str = "duplicate_of";
 pub fn separate_duplicates(live: &mut [Live]) {
     let mut by_address: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
     for (i, l) in live.iter().enumerate() {
-        by_address.entry(l.address.clone()).or_default().push(i);
+        let group = by_address.entry(l.address.clone()).or_default();
+        // The same resource read twice is one resource.
+        if !group.iter().any(|&j| live[j].id == l.id) {
+            group.push(i);
+        }
     }
     for (address, mut group) in by_address.into_iter().filter(|(_, g)| g.len() > 1) {
         let users = |i: usize| -> usize {

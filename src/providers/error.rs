@@ -132,15 +132,19 @@ impl ProviderError {
     pub fn maybe_done(&self) -> bool {
         match self {
             ProviderError::Lost { .. } => true,
-            ProviderError::Api { code, status, .. } => {
-                *status >= 500
-                    || code.contains("AlreadyExists")
-                    || code.contains("Duplicate")
-                    || code == "BucketAlreadyOwnedByYou"
-                    || code == "ResourceInUseException"
-            }
+            ProviderError::Api { status, .. } => *status >= 500 || self.is_already_exists(),
             _ => false,
         }
+    }
+
+    /// AWS says that what was asked for exists already.
+    pub fn is_already_exists(&self) -> bool {
+        self.code().is_some_and(|code| {
+            code.contains("AlreadyExists")
+                || code.contains("Duplicate")
+                || code == "BucketAlreadyOwnedByYou"
+                || code == "ResourceInUseException"
+        })
     }
 
     /// `Ok(None)` for an error saying the resource does not exist.

@@ -182,7 +182,10 @@ pub async fn acquire(cloud: &Cloud, holder: Holder, wait: Duration) -> Result<Lo
         match found {
             // Released in between, or the put never happened: again, a
             // few times.
-            None if taken || failures < 3 => failures += usize::from(!taken),
+            None if taken || failures < 3 => {
+                failures += usize::from(!taken);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             None => return Err(err.into()),
             Some(other) if start.elapsed() >= wait => {
                 return Err(LockError::Held {

@@ -532,6 +532,11 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                 );
                 return converge(cloud, r, found).await;
             }
+            // "Already exists" and nothing of ours there: a real clash of
+            // names (a bucket name taken elsewhere), not a lost answer.
+            if err.is_already_exists() {
+                return Err(err);
+            }
         }
         let pause = cloud.poll_interval.min(Duration::from_secs(1)) * 2u32.pow(attempt);
         let jitter =
@@ -545,11 +550,16 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
 /// after the lost call).
 async fn converge(cloud: &Cloud, r: &Planned, found: Live) -> Result<Live, ProviderError> {
     let def = r.address.kind.def();
-    let fields = crate::plan::diff_fields(
+    // What can change in place; a field that would need a replacement is
+    // left for the next plan to show.
+    let fields: Vec<FieldDiff> = crate::plan::diff_fields(
         def.fields,
         &Value::Map(r.spec.clone()),
         &Value::Map(found.attrs.clone()),
-    );
+    )
+    .into_iter()
+    .filter(|f| !f.forces_replacement)
+    .collect();
     match def.update {
         Some(update) if !fields.is_empty() => update(cloud, r, &found, &fields).await,
         _ => Ok(found),

@@ -84,6 +84,24 @@ print(json.dumps({{'vpc': vpc, 'sg': sg, 'key': key}}))",
     // the plan says so.
     assert!(out.contains("tags.keep: \"yes\" -> null"), "{out}");
 
+    // A second VPC at the same address is refused.
+    let other = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nprint(json.dumps({}.create_vpc(CidrBlock='10.82.0.0/16')['Vpc']['VpcId']))",
+            m.boto3("ec2")
+        ),
+    ]);
+    let out = m.bp(
+        d,
+        &["adopt", "bp.rhai", "vpc.main", other.as_str().unwrap()],
+        1,
+    );
+    assert!(
+        out.contains(&format!("vpc.main exists already, as {vpc}")),
+        "{out}"
+    );
+
     // Adopting it again changes nothing.
     let out = m.bp(d, &["adopt", "bp.rhai", "vpc.main", vpc], 0);
     assert!(
@@ -173,7 +191,7 @@ fn what_cannot_be_adopted_is_refused_with_the_reason() {
     let out = m.bp(d, &["adopt", "bp.rhai", "vpc.main", theirs], 1);
     assert!(
         out.contains(&format!(
-            "vpc {theirs} belongs to blueprint other vpc.o already"
+            "vpc {theirs} belongs to blueprint other already (at vpc.o)"
         )),
         "{out}"
     );

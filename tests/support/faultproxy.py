@@ -1,7 +1,7 @@
 """A fault-injection proxy for the AWS emulator, on loopback.
 
     faultproxy.py --port P --upstream http://127.0.0.1:M --seed S
-                  [--rate 0.1] [--drop-creates 0.1] [--delay-ms 0] [--log FILE]
+                  [--rate 0.1] [--drop-creates 0.0] [--delay-ms 0] [--log FILE]
                   [--count FILE]
 
 It forwards every request to the emulator, except that, drawn from a
@@ -21,7 +21,8 @@ random generator seeded with --seed:
 
 The draws are a hash of the seed, the request (service, operation, path,
 body) and how many times that same request came before: the same requests
-meet the same faults whatever order their threads run in.
+meet the same faults whatever order their threads run in (requests that
+carry a fresh idempotency token differ from run to run).
 
 It prints "ready PORT" once listening, appends one line per injected
 fault to --log (service, operation, fault), and keeps the number of
