@@ -6,7 +6,7 @@
 use super::cloud::{self, AwsArgs};
 use super::ScriptArgs;
 use anyhow::{bail, Context, Result};
-use blueprint::kinds::{Adopt, Read};
+use blueprint::kinds::Adopt;
 use blueprint::model::Address;
 use blueprint::providers::{TAG_ADDRESS, TAG_NAME};
 use clap::Args;
@@ -60,16 +60,11 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
     rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;
         // What the blueprint already owns at that address.
-        let read = match def.read {
-            Read::Own(read) => read,
-            Read::With(other) => match other.def().read {
-                Read::Own(read) => read,
-                _ => bail!("{}: no read of its own", address.kind),
-            },
-            Read::InCluster(_) => bail!(
+        let Some(read) = def.aws_read() else {
+            bail!(
                 "bp adopt cannot take over a resource of kind {}",
                 address.kind
-            ),
+            );
         };
         let owned = read(&cloud)
             .await

@@ -143,6 +143,19 @@ pub struct InCluster {
 }
 
 impl KindDef {
+    /// The batched AWS read that returns this kind's resources: its own, or
+    /// that of the kind it is read with; `None` for in-cluster kinds.
+    pub fn aws_read(&self) -> Option<ReadFn> {
+        match self.read {
+            Read::Own(f) => Some(f),
+            Read::With(k) => match k.def().read {
+                Read::Own(f) => Some(f),
+                _ => None,
+            },
+            Read::InCluster(_) => None,
+        }
+    }
+
     /// The provider instance a resource of this kind belongs to:
     /// `aws:<region>`, or `kubernetes:<cluster>`.
     pub fn provider(&self, address: &Address, region: &str) -> String {

@@ -155,10 +155,7 @@ impl Cloud {
         if let Some(e) = &target.endpoint_url {
             loader = loader.endpoint_url(e);
         }
-        let local = target
-            .endpoint_url
-            .as_deref()
-            .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
+        let local = is_local(target.endpoint_url.as_deref());
         loader = loader.retry_config(retry_config(local));
         let conf = loader.load().await;
         let requests = RequestCounter::default();
@@ -265,6 +262,12 @@ impl Cloud {
         );
         format!("bp-{}", &hex::encode(h)[..32])
     }
+}
+
+/// Whether an endpoint is an emulator on this machine: waits and retry
+/// pauses are then short.
+pub fn is_local(endpoint_url: Option<&str>) -> bool {
+    endpoint_url.is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"))
 }
 
 /// How AWS calls are retried: the SDK's standard mode (backoff with
@@ -498,14 +501,7 @@ const CREATE_ATTEMPTS: u32 = 5;
 /// [`UNSAFE_TO_RESEND`].)
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let def = r.address.kind.def();
-    let read = match def.read {
-        Read::Own(f) => Some(f),
-        Read::With(k) => match k.def().read {
-            Read::Own(f) => Some(f),
-            _ => None,
-        },
-        Read::InCluster(_) => None,
-    };
+    let read = def.aws_read();
     let mut attempt = 0;
     loop {
         attempt += 1;

@@ -44,10 +44,7 @@ async fn config(access: &crate::sops::KmsAccess, region: &str) -> aws_config::Sd
     if let Some(e) = &access.endpoint_url {
         loader = loader.endpoint_url(e);
     }
-    let local = access
-        .endpoint_url
-        .as_deref()
-        .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
+    let local = crate::providers::is_local(access.endpoint_url.as_deref());
     loader
         .retry_config(crate::providers::retry_config(local))
         .load()
