@@ -342,6 +342,33 @@ mod tests {
         diff_fields(SUBNETISH, &d, &Value::Null);
     }
 
+    /// Undeclared tags show as removed, except AWS's own `aws:*` tags,
+    /// which can never be removed.
+    #[test]
+    fn undeclared_tags_are_removed_but_never_aws_ones() {
+        const FIELDS: &[Field] = &[Field::new("name"), TAGS];
+        let live = map(&[
+            ("name", s("x")),
+            (
+                "tags",
+                map(&[
+                    ("team", s("net")),
+                    ("aws:cloudformation:stack-name", s("old")),
+                ]),
+            ),
+        ]);
+        let undeclared = diff_fields(FIELDS, &map(&[("name", s("x"))]), &live);
+        let paths: Vec<&str> = undeclared.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["tags.team"]);
+        assert_eq!(undeclared[0].after, Value::Null);
+        let declared = diff_fields(
+            FIELDS,
+            &map(&[("name", s("x")), ("tags", map(&[("team", s("net"))]))]),
+            &live,
+        );
+        assert!(declared.is_empty(), "{declared:?}");
+    }
+
     #[test]
     fn structs_compare_per_key_and_maps_over_both_sides() {
         const FIELDS: &[Field] = &[
