@@ -46,7 +46,12 @@ impl Diagnostic {
     }
 
     pub fn render(&self, sources: &Sources) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        self.render_as(sources, "error")
+    }
+
+    /// Rendered under another label (`warning[BP001]` for a lint finding).
+    pub fn render_as(&self, sources: &Sources, label: &str) -> String {
+        let mut out = format!("{label}: {}\n", self.message);
         let mut frames = self.frames.iter();
         if let Some(first) = frames.next() {
             sources.snippet(&mut out, first);
@@ -92,6 +97,19 @@ impl Sources {
         self.0.lock().ok()?.get(name).cloned()
     }
 
+    /// Where the option `key` is written in the call at `call` (`key:`
+    /// inside the call's parentheses, outside strings and comments), if it
+    /// is written there rather than built elsewhere.
+    pub fn locate_option(&self, call: &Span, key: &str) -> Option<Span> {
+        let text = self.get(&call.source)?;
+        let (line, col) = option_position(&text, call.line, call.col, key)?;
+        Some(Span {
+            source: call.source.clone(),
+            line,
+            col,
+        })
+    }
+
     fn snippet(&self, out: &mut String, span: &Span) {
         let gutter = span.line.to_string().len().max(1);
         let pad = " ".repeat(gutter);
@@ -116,6 +134,101 @@ impl Sources {
     }
 }
 
+/// The 1-based line and column of `key:` in the parentheses of the call
+/// that starts at `line`:`col`.
+fn option_position(text: &str, line: usize, col: usize, key: &str) -> Option<(usize, usize)> {
+    let chars: Vec<char> = text.chars().collect();
+    // The call's first character.
+    let mut i = 0;
+    let (mut l, mut c) = (1, 1);
+    while i < chars.len() && (l, c) != (line, col) {
+        if chars[i] == '\n' {
+            l += 1;
+            c = 1;
+        } else {
+            c += 1;
+        }
+        i += 1;
+    }
+    let at = |i: usize| -> (usize, usize) {
+        let before = &chars[..i];
+        let line = before.iter().filter(|c| **c == '\n').count() + 1;
+        let col = before.iter().rev().take_while(|c| **c != '\n').count() + 1;
+        (line, col)
+    };
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut depth = 0usize;
+    let mut opened = false;
+    while i < chars.len() {
+        let ch = chars[i];
+        match ch {
+            '/' if chars.get(i + 1) == Some(&'/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                i += 2;
+                while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            '"' | '`' | '\'' => {
+                let start = i;
+                i += 1;
+                while i < chars.len() && chars[i] != ch {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                let word: String = chars[start + 1..i.min(chars.len())].iter().collect();
+                i += 1;
+                if opened && ch == '"' && word == key && followed_by_colon(&chars, i) {
+                    return Some(at(start));
+                }
+                continue;
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                opened = true;
+            }
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if opened && depth == 0 {
+                    return None;
+                }
+            }
+            ';' if !opened => return None,
+            _ if ident(ch) && (i == 0 || !ident(chars[i - 1])) => {
+                let start = i;
+                while i < chars.len() && ident(chars[i]) {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                if opened && word == key && followed_by_colon(&chars, i) {
+                    return Some(at(start));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether a `:` (not `::`) follows position `i`, after spaces.
+fn followed_by_colon(chars: &[char], mut i: usize) -> bool {
+    while i < chars.len() && chars[i].is_whitespace() {
+        i += 1;
+    }
+    chars.get(i) == Some(&':') && chars.get(i + 1) != Some(&':')
+}
+
 /// Width of the identifier, string literal or single character starting at
 /// `col` (0-based, in chars).
 fn token_width(line: &str, col: usize) -> usize {
@@ -135,6 +248,17 @@ fn token_width(line: &str, col: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_are_located_inside_their_call() {
+        let text = "let x = net::split(\"a\", 2);\nlet c = cluster(\"x\", #{\n    // version: here is a comment\n    note: \"version: in a string\",\n    version: \"1.29\",\n    \"logging\": [],\n});\nlet d = other(#{ endpoint: 1 });\n";
+        assert_eq!(option_position(text, 2, 9, "version"), Some((5, 5)));
+        assert_eq!(option_position(text, 2, 9, "logging"), Some((6, 5)));
+        // Not in this call: in the next one.
+        assert_eq!(option_position(text, 2, 9, "endpoint"), None);
+        // `net::split` is a path, not an option.
+        assert_eq!(option_position(text, 1, 9, "net"), None);
+    }
 
     #[test]
     fn renders_snippet_caret_and_hint() {

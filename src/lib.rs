@@ -5,10 +5,12 @@
 //! [`model`] (no I/O), [`diagnostic`] renders errors with source positions.
 
 pub mod apply;
+pub mod cost;
 pub mod defs;
 pub mod diagnostic;
 pub mod interrupt;
 pub mod kinds;
+pub mod lint;
 pub mod model;
 pub mod plan;
 pub mod providers;

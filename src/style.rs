@@ -93,8 +93,23 @@ pub fn error(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let t = line.trim_start();
+        let finding = ["error[", "warning[", "note["]
+            .iter()
+            .find(|p| line.starts_with(*p))
+            .and_then(|_| line.split_once(':'));
         if let Some(rest) = line.strip_prefix("error:") {
             out.push_str(&format!("{BOLD}{RED}error:{RESET}{BOLD}{rest}{RESET}\n"));
+        } else if let Some((label, rest)) = finding {
+            let color = match label.split('[').next() {
+                Some("error") => RED,
+                Some("warning") => YELLOW,
+                _ => CYAN,
+            };
+            out.push_str(&format!(
+                "{BOLD}{color}{label}:{RESET}{BOLD}{rest}{RESET}\n"
+            ));
+        } else if t.starts_with("= allowed:") {
+            paint(&mut out, DIM, line);
         } else if t.starts_with("= hint:") {
             paint(&mut out, CYAN, line);
         } else if t.starts_with("note:") {

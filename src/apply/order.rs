@@ -256,6 +256,8 @@ mod tests {
                 })
                 .collect(),
             source: None,
+            findings: Vec::new(),
+            cost: None,
         }
     }
 

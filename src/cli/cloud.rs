@@ -34,6 +34,17 @@ pub struct AwsArgs {
     /// The helm for Helm releases [default: helm on PATH]
     #[arg(long, env = "BP_HELM", value_name = "PATH")]
     pub helm: Option<std::path::PathBuf>,
+    /// A price table for the plan's cost estimate (from scripts/update-prices) [default: the one built in]
+    #[arg(long, value_name = "FILE.json")]
+    pub prices: Option<std::path::PathBuf>,
+}
+
+/// The price table: `--prices FILE`, else the one built in.
+pub fn prices(file: Option<&std::path::Path>) -> Result<blueprint::cost::Prices> {
+    Ok(match file {
+        Some(f) => blueprint::cost::Prices::from_file(f)?,
+        None => blueprint::cost::Prices::embedded(),
+    })
 }
 
 impl AwsArgs {
@@ -239,6 +250,7 @@ pub fn make_plan_locked(
         let live = reading.live;
         let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);
         plan.unread = reading.unread;
+        insights(&mut plan, &eval, &live, aws)?;
         refuse_protected(&plan)?;
         check_in_cluster(&cloud, &mut plan, &eval.graph, &live).await?;
         plan.source = Some(plan::Source {
@@ -252,6 +264,48 @@ pub fn make_plan_locked(
             graph: eval.graph,
         })
     })
+}
+
+/// What a plan adds to the diff: the lint findings about the resources it
+/// creates or changes, and what it does to the monthly bill.
+fn insights(
+    plan: &mut plan::Plan,
+    eval: &blueprint::script::Evaluation,
+    live: &[blueprint::model::Live],
+    aws: &AwsArgs,
+) -> Result<()> {
+    use blueprint::plan::Action;
+    let today = blueprint::lint::Date::today();
+    let touched: std::collections::BTreeSet<&blueprint::model::Address> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .map(|c| &c.address)
+        .collect();
+    plan.findings = blueprint::lint::lint(&eval.graph, &eval.lint, &eval.sources, today)
+        .into_iter()
+        .filter(|f| touched.contains(&f.address))
+        .collect();
+    let prices = prices(aws.prices.as_deref())?;
+    let region = &eval.region;
+    let before = blueprint::cost::breakdown(
+        live.iter().map(|l| (&l.address, &l.attrs)),
+        region,
+        &prices,
+        today,
+    );
+    let after = blueprint::cost::breakdown(
+        eval.graph.iter().map(|r| (&r.address, &r.spec)),
+        region,
+        &prices,
+        today,
+    );
+    let changed: Vec<&blueprint::model::Address> =
+        plan.changes.iter().map(|c| &c.address).collect();
+    plan.cost = Some(blueprint::cost::plan_cost(
+        &before, &after, &changed, &prices,
+    ));
+    Ok(())
 }
 
 /// Every in-cluster create and update is checked by its cluster before the

@@ -6,11 +6,13 @@ mod backup;
 mod check;
 mod cloud;
 mod completions;
+mod cost;
 mod defs;
 mod destroy;
 mod eks_token;
 mod graph;
 mod kubeconfig;
+mod lint;
 mod lock;
 mod plan;
 mod progress;
@@ -126,6 +128,17 @@ pub fn plan_text(text: String) -> String {
     }
 }
 
+/// A report with source snippets (lint findings) as printed to stdout:
+/// coloured as errors are when colour is on there.
+pub fn report_text(text: String) -> String {
+    use std::io::IsTerminal;
+    if blueprint::style::enabled(choice(), std::io::stdout().is_terminal()) {
+        blueprint::style::error(&text)
+    } else {
+        text
+    }
+}
+
 /// An error report as printed to stderr: coloured when colour is on there.
 pub fn error_text(text: String) -> String {
     use std::io::IsTerminal;
@@ -140,6 +153,10 @@ pub fn error_text(text: String) -> String {
 pub enum Command {
     /// Evaluate and validate a blueprint, with no AWS call
     Check(check::CheckArgs),
+    /// Check a blueprint against the security rules (docs/RULES.md), with no AWS call
+    Lint(lint::LintArgs),
+    /// Estimate a blueprint's monthly on-demand cost, with no AWS call
+    Cost(cost::CostArgs),
     /// Print the dependency graph of a blueprint
     Graph(graph::GraphArgs),
     /// Show what must change in AWS to match a blueprint
@@ -240,6 +257,8 @@ pub enum GraphFormat {
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Check(a) => check::run(&a),
+        Command::Lint(a) => lint::run(&a),
+        Command::Cost(a) => cost::run(&a),
         Command::Graph(a) => graph::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Apply(a) => apply::run(&a),

@@ -278,6 +278,13 @@ pub fn backups(
         ("namespace", text(NAMESPACE)),
         ("service_account", text(SERVICE_ACCOUNT)),
         ("inline_policies", map(vec![("velero", policy(&bucket))])),
+        (
+            "allow",
+            map(vec![(
+                "BP015",
+                text("Velero's documented AWS policy: EBS volumes and snapshots are created and tagged at run time, so these actions cannot name ARNs beforehand"),
+            )]),
+        ),
     ]);
     let role = super::eks::irsa_role(
         state,

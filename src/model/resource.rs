@@ -74,6 +74,9 @@ pub struct Resource {
     /// rules naming another group); these never form a blocking cycle.
     pub after_create: BTreeSet<Address>,
     pub origin: Origin,
+    /// Lint rules this resource's declaration allows (`allow: #{ BP004:
+    /// "why" }` in its options), by rule id, with the reason given.
+    pub allow: std::collections::BTreeMap<String, String>,
 }
 
 impl Resource {
@@ -84,6 +87,7 @@ impl Resource {
             depends_on: BTreeSet::new(),
             after_create: BTreeSet::new(),
             origin: Origin::default(),
+            allow: Default::default(),
         }
     }
 

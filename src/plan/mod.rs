@@ -149,6 +149,13 @@ pub struct Plan {
     /// applied by evaluating it again and checking the hashes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// Lint findings about the resources the plan creates or changes
+    /// (allowed ones carry their reason).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::lint::Finding>,
+    /// The monthly cost before and after, and of each change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::PlanCost>,
 }
 
 /// A change refused by a field's guard.
@@ -387,6 +394,8 @@ pub fn compute_with(
             })
             .collect(),
         source: None,
+        findings: Vec::new(),
+        cost: None,
     }
 }
 

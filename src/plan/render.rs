@@ -127,6 +127,15 @@ pub fn human(p: &Plan) -> String {
             change(&mut out, c);
         }
         out.push('\n');
+        let findings = crate::lint::render::plan_lines(&p.findings);
+        if !findings.is_empty() {
+            out.push_str(&findings);
+            out.push('\n');
+        }
+        if let Some(cost) = &p.cost {
+            out.push_str(&crate::cost::render::plan_lines(cost));
+            out.push('\n');
+        }
     }
     for u in &p.unread {
         let _ = writeln!(
@@ -148,6 +157,9 @@ pub fn json(p: &Plan) -> serde_json::Value {
         for (c, change) in changes.iter_mut().zip(&p.changes) {
             c["kind"] = serde_json::json!(change.address.kind.as_str());
         }
+    }
+    if let Some(cost) = &p.cost {
+        v["cost"]["delta"] = serde_json::json!((cost.delta() * 100.0).round() / 100.0);
     }
     let s = p.summary();
     v["summary"] = serde_json::json!({
@@ -175,6 +187,8 @@ mod tests {
             fingerprint: String::new(),
             desired: vec![],
             source: None,
+            findings: Vec::new(),
+            cost: None,
         }
     }
 

@@ -215,6 +215,16 @@ impl Session {
         self.state.borrow().graph.split_existing().1
     }
 
+    /// What lint needs from the run beyond the graph.
+    pub fn lint_facts(&self) -> crate::lint::Facts {
+        let st = self.state.borrow();
+        crate::lint::Facts {
+            vars: st.vars_read.clone(),
+            default_tags: st.default_tags.clone(),
+            allows: st.allows.clone(),
+        }
+    }
+
     /// The name set with `blueprint_name(...)`, else the file's stem.
     pub fn blueprint_name(&self, path: &Path) -> Result<String, Error> {
         if let Some(n) = &self.state.borrow().blueprint_name {
@@ -253,6 +263,9 @@ pub struct Evaluation {
     /// What exists outside the blueprint and the script refers to
     /// (`existing_vpc(id)`), read while it ran.
     pub existing: Vec<crate::model::Resource>,
+    /// What lint needs beyond the graph: vars read, default tags and
+    /// blueprint-wide `allow(...)`s.
+    pub lint: crate::lint::Facts,
 }
 
 /// Evaluates a blueprint and validates the graph it declares.
@@ -273,6 +286,7 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         .iter()
         .map(|p| p.to_string())
         .collect();
+    let lint = session.lint_facts();
     Ok(Evaluation {
         name,
         region: options.region.clone(),
@@ -280,5 +294,6 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         sources: session.sources.clone(),
         placeholders,
         existing: session.existing(),
+        lint,
     })
 }

@@ -108,6 +108,7 @@ pub const COMMON: &[FnDoc] = &[
     FnDoc { name: "sops_file", signature: "sops_file(path) -> map", doc: "Decrypts a sops file (YAML or JSON) inside the blueprint's folder; its values are sensitive: they reach AWS but show as (sensitive) everywhere else.", options: &[], method_of: None },
     FnDoc { name: "account_id", signature: "account_id() -> string", doc: "The AWS account id the blueprint is planned against (STS GetCallerIdentity); a placeholder, 000000000000, in bp check and bp graph, which say so.", options: &[], method_of: None },
     FnDoc { name: "azs", signature: "azs() -> [string]", doc: "The region's available zones, sorted (EC2 DescribeAvailabilityZones); placeholders <region>a/b/c in bp check and bp graph, which say so.", options: &[], method_of: None },
+    FnDoc { name: "allow", signature: "allow(rule, reason)", doc: "Allows a lint rule (\"BP004\") for the whole blueprint, with the reason, which bp lint --show-suppressed shows; for one resource, give its constructor allow: #{ BP004: \"reason\" }. See docs/RULES.md.", options: &[], method_of: None },
     FnDoc { name: "ref", signature: "ref(address) -> handle", doc: "A handle to a resource by address, e.g. ref(\"security_group.pms/bastion\"); it may be declared later.", options: &[], method_of: None },
 ];
 

@@ -18,6 +18,12 @@ pub struct State {
     pub graph: Graph,
     pub region: String,
     pub vars: BTreeMap<String, String>,
+    /// Every `var(...)` the script read, with the value it got (the
+    /// default when none was passed): lint tells production by it.
+    pub vars_read: BTreeMap<String, String>,
+    /// `allow("BP004", "why")` calls: lint rules allowed for the whole
+    /// blueprint, with their reasons and where they were allowed.
+    pub allows: Vec<crate::lint::Allow>,
     pub default_tags: BTreeMap<String, String>,
     /// What kind modules remember about what they declared (a VPC's
     /// subnets by role, a cluster's shared roles), by type and address.
@@ -352,6 +358,10 @@ pub fn declare(
 ) -> Fallible<()> {
     let origin = origin(ctx);
     let mut r = Resource::new(address, spec);
+    r.allow = PENDING_ALLOW.with(|p| match &*p.borrow() {
+        Some((o, allow)) if *o == origin => allow.clone(),
+        _ => BTreeMap::new(),
+    });
     r.depends_on = deps.hard;
     r.after_create = deps.after_create;
     r.depends_on.remove(&r.address);
@@ -380,4 +390,38 @@ pub fn declare(
             ))
         }
     }
+}
+
+thread_local! {
+    /// The `allow` option of the constructor call running now, with the
+    /// call's origin: every resource that call declares carries it.
+    static PENDING_ALLOW: RefCell<Option<(Origin, BTreeMap<String, String>)>> =
+        const { RefCell::new(None) };
+}
+
+/// Takes the `allow` option out of a constructor's options: a map of rule
+/// id to the reason it is allowed, for every resource the call declares.
+pub fn take_allow(ctx: &NativeCallContext, map: &mut rhai::Map) -> Fallible<()> {
+    let Some(v) = map.remove("allow") else {
+        PENDING_ALLOW.with(|p| *p.borrow_mut() = None);
+        return Ok(());
+    };
+    let Some(m) = v.read_lock::<rhai::Map>().map(|m| m.clone()) else {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "option `allow` must be a map of rule id to reason, but it is {}",
+                super::schema::describe_value(&v)
+            ))
+            .hint("allow: #{ BP004: \"why this is fine here\" }"),
+        ));
+    };
+    let mut allow = BTreeMap::new();
+    for (id, reason) in m {
+        let reason = crate::lint::check_allow(id.as_str(), &reason).map_err(|p| fail(ctx, p))?;
+        allow.insert(id.to_string(), reason);
+    }
+    let o = origin(ctx);
+    PENDING_ALLOW.with(|p| *p.borrow_mut() = Some((o, allow)));
+    Ok(())
 }

@@ -889,7 +889,7 @@ fn saved_plans_apply_exactly_or_not_at_all() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(saved).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     bp(&emu, &["apply", saved], &[])
-        .stdout_contains("Apply complete: 23 created")
+        .stdout_contains("Apply complete: 24 created")
         .run();
     bp(&emu, &["plan", file, "--detailed-exitcode"], &[])
         .stdout_contains("No changes.")
@@ -909,7 +909,7 @@ fn apply_without_a_terminal_needs_auto_approve() {
     let moto = &emu.moto;
     bp(&emu, &["apply", "blueprints/eks-intro.rhai"], &[])
         .status(1)
-        .stdout_contains("Plan: 23 to add")
+        .stdout_contains("Plan: 24 to add")
         .stderr_contains("no terminal to ask for approval: pass --auto-approve")
         .run();
     assert_eq!(owned_nonzero(moto, "eks-intro"), BTreeMap::new());
@@ -925,7 +925,7 @@ fn plan_json_lists_actions_and_counts_requests() {
     )
     .run();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["summary"]["add"], 23);
+    assert_eq!(v["summary"]["add"], 24);
     assert_eq!(v["changes"][0]["action"], "create");
     assert_eq!(v["blueprint"], "eks-intro");
     let err = String::from_utf8_lossy(&out.stderr);

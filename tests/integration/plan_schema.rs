@@ -2,7 +2,8 @@
 //! prints with `--json` or saves with `-o` goes through [`check`] (see
 //! `harness::Test::run`). A small validator of the JSON Schema keywords the
 //! document uses: `type`, `enum`, `required`, `properties`,
-//! `additionalProperties: false`, `items` and local `$ref`s.
+//! `additionalProperties: false`, `items` and local `$ref`s; `type` may be
+//! a list.
 
 use serde_json::Value;
 
@@ -33,6 +34,12 @@ fn validate(root: &Value, s: &Value, v: &Value, at: &str, errors: &mut Vec<Strin
     if let Some(t) = s["type"].as_str() {
         if !type_ok(t, v) {
             errors.push(format!("{at}: not {t}: {v}"));
+            return;
+        }
+    }
+    if let Some(ts) = s["type"].as_array() {
+        if !ts.iter().filter_map(Value::as_str).any(|t| type_ok(t, v)) {
+            errors.push(format!("{at}: not one of {ts:?}: {v}"));
             return;
         }
     }

@@ -11,9 +11,12 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         "var",
         move |ctx: NativeCallContext, name: Dynamic| -> Fallible<Dynamic> {
             let name = name.to_string();
-            let st = s.borrow();
-            match st.vars.get(&name) {
-                Some(v) => Ok(Dynamic::from(v.clone())),
+            let mut st = s.borrow_mut();
+            match st.vars.get(&name).cloned() {
+                Some(v) => {
+                    st.vars_read.insert(name, v.clone());
+                    Ok(Dynamic::from(v))
+                }
                 None => {
                     let known: Vec<&str> = st.vars.keys().map(String::as_str).collect();
                     let hint = match suggest(&name, known) {
@@ -35,11 +38,13 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         "var",
         move |ctx: NativeCallContext, name: Dynamic, default: Dynamic| -> Fallible<Dynamic> {
             let name = name.to_string();
-            let st = s.borrow();
-            let Some(raw) = st.vars.get(&name) else {
+            let mut st = s.borrow_mut();
+            let Some(raw) = st.vars.get(&name).cloned() else {
+                st.vars_read.insert(name, default.to_string());
                 return Ok(default);
             };
-            typed_like(raw, &default).ok_or_else(|| {
+            st.vars_read.insert(name.clone(), raw.clone());
+            typed_like(&raw, &default).ok_or_else(|| {
                 fail(
                     &ctx,
                     Problem::new(format!(
@@ -55,6 +60,22 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     );
     let s = state.clone();
     engine.register_fn("region", move || s.borrow().region.clone());
+
+    let s = state.clone();
+    engine.register_fn(
+        "allow",
+        move |ctx: NativeCallContext, id: Dynamic, reason: Dynamic| -> Fallible<()> {
+            let id = id.to_string();
+            let reason = crate::lint::check_allow(&id, &reason).map_err(|p| fail(&ctx, p))?;
+            let at = origin(&ctx).primary().cloned();
+            s.borrow_mut().allows.push(crate::lint::Allow {
+                rule: id,
+                reason,
+                at,
+            });
+            Ok(())
+        },
+    );
 
     let s = state.clone();
     engine.register_fn(

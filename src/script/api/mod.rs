@@ -42,7 +42,7 @@ pub fn opts_arg(
     opts: &Dynamic,
     schema: &[Opt],
 ) -> Fallible<rhai::Map> {
-    let Some(map) = opts.read_lock::<rhai::Map>().map(|m| m.clone()) else {
+    let Some(mut map) = opts.read_lock::<rhai::Map>().map(|m| m.clone()) else {
         return Err(fail(
             ctx,
             Problem::new(format!(
@@ -51,6 +51,7 @@ pub fn opts_arg(
             )),
         ));
     };
+    crate::script::state::take_allow(ctx, &mut map)?;
     schema::check(schema, &map, what).map_err(|p| fail(ctx, p))?;
     Ok(map)
 }

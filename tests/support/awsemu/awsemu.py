@@ -357,7 +357,7 @@ eks_urls.url_paths.update(
     }
 )
 
-K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33"]
+K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"]
 # Per add-on: (version, Kubernetes versions it supports, default for them).
 ADDON_VERSIONS = {
     "vpc-cni": [("v1.19.2-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS),
@@ -365,7 +365,8 @@ ADDON_VERSIONS = {
     "coredns": [("v1.10.1-eksbuild.18", ["1.28"], ["1.28"]),
                 ("v1.11.1-eksbuild.9", ["1.29", "1.30"], ["1.29", "1.30"]),
                 ("v1.11.4-eksbuild.2", ["1.31", "1.32"], ["1.31", "1.32"]),
-                ("v1.12.1-eksbuild.2", ["1.33"], ["1.33"])],
+                ("v1.12.1-eksbuild.2", ["1.33"], ["1.33"]),
+                ("v1.12.4-eksbuild.1", ["1.34", "1.35"], ["1.34", "1.35"])],
     "kube-proxy": [(f"v{k}.0-eksbuild.1", [k], [k]) for k in K8S_VERSIONS],
     "aws-ebs-csi-driver": [("v1.38.1-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],
     "aws-efs-csi-driver": [("v2.1.4-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],

@@ -1,0 +1,267 @@
+//! Findings for people (the error renderer), for scripts (JSON), for CI
+//! systems (SARIF 2.1.0), for plans (one line each), and the rule reference
+//! (docs/RULES.md).
+
+use super::{Finding, Severity, RULES};
+use crate::diagnostic::{Diagnostic, Sources};
+use std::fmt::Write;
+
+fn label(f: &Finding) -> String {
+    format!("{}[{}]", f.severity.as_str(), f.rule)
+}
+
+/// One finding as the error renderer shows errors: message, the option's
+/// line with a caret, the calls that led there, the hint, and the reason
+/// it is allowed.
+pub fn finding(f: &Finding, sources: &Sources) -> String {
+    let mut frames: Vec<_> = f.location.iter().cloned().collect();
+    frames.extend(f.called_from.iter().cloned());
+    let mut out = Diagnostic::new(&f.message)
+        .at(frames)
+        .with_hint(f.hint.clone())
+        .render_as(sources, &label(f));
+    if let Some(reason) = &f.suppressed {
+        let _ = writeln!(out, "  = allowed: {reason}");
+    }
+    out
+}
+
+/// Counts by severity of the findings not allowed, and how many are allowed.
+pub fn counts(findings: &[Finding]) -> (usize, usize, usize, usize) {
+    let open = || findings.iter().filter(|f| f.suppressed.is_none());
+    let n = |s| open().filter(|f| f.severity == s).count();
+    (
+        n(Severity::Error),
+        n(Severity::Warning),
+        n(Severity::Note),
+        findings.len() - open().count(),
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn summary(findings: &[Finding], resources: usize) -> String {
+    let (e, w, n, allowed) = counts(findings);
+    let allowed = if allowed > 0 {
+        format!(" ({} allowed)", allowed)
+    } else {
+        String::new()
+    };
+    if e + w + n == 0 {
+        format!(
+            "No findings: {} checked against {}{allowed}.",
+            plural(resources, "resource"),
+            plural(RULES.len(), "rule")
+        )
+    } else {
+        format!(
+            "{}: {}, {}, {}{allowed}.",
+            plural(e + w + n, "finding"),
+            plural(e, "error"),
+            plural(w, "warning"),
+            plural(n, "note")
+        )
+    }
+}
+
+/// `bp lint`: each finding (allowed ones with `show_suppressed`), then the
+/// summary.
+pub fn human(
+    findings: &[Finding],
+    sources: &Sources,
+    resources: usize,
+    show_suppressed: bool,
+) -> String {
+    let mut out = String::new();
+    for f in findings
+        .iter()
+        .filter(|f| show_suppressed || f.suppressed.is_none())
+    {
+        out.push_str(&finding(f, sources));
+        out.push('\n');
+    }
+    out.push_str(&summary(findings, resources));
+    out.push('\n');
+    out
+}
+
+/// The findings under a plan: one line each, with where.
+pub fn plan_lines(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    let open: Vec<&Finding> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
+    if open.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Findings for what this plan creates or changes (bp lint shows them in full):"
+    );
+    for f in open {
+        let at = f
+            .location
+            .as_ref()
+            .map(|s| format!("  ({s})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}: {}{at}", label(f), f.message);
+    }
+    out
+}
+
+pub fn json(findings: &[Finding], resources: usize) -> serde_json::Value {
+    let (e, w, n, allowed) = counts(findings);
+    serde_json::json!({
+        "format_version": 1,
+        "findings": findings,
+        "summary": { "error": e, "warning": w, "note": n, "allowed": allowed },
+        "resources": resources,
+        "rules": RULES.len(),
+    })
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// A path as a SARIF artifact URI: relative, with forward slashes.
+fn uri(source: &str) -> String {
+    source.trim_start_matches("./").replace('\\', "/")
+}
+
+/// SARIF 2.1.0: one run, the rule table as the driver's rules, allowed
+/// findings as results with an in-source suppression and its reason.
+pub fn sarif(findings: &[Finding]) -> serde_json::Value {
+    let rules: Vec<_> = RULES
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id,
+                "name": r.title,
+                "shortDescription": { "text": r.title },
+                "fullDescription": { "text": r.rationale },
+                "help": { "text": r.fix, "markdown": r.fix },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "tags": ["security"] },
+            })
+        })
+        .collect();
+    let results: Vec<_> = findings
+        .iter()
+        .map(|f| {
+            let index = RULES.iter().position(|r| r.id == f.rule).unwrap_or(0);
+            let mut message = f.message.clone();
+            if let Some(h) = &f.hint {
+                message.push_str(&format!(" (hint: {h})"));
+            }
+            let mut v = serde_json::json!({
+                "ruleId": f.rule,
+                "ruleIndex": index,
+                "level": level(f.severity),
+                "message": { "text": message },
+                "locations": f.location.iter().map(|s| serde_json::json!({
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(&s.source) },
+                        "region": { "startLine": s.line, "startColumn": s.col },
+                    },
+                    "logicalLocations": [{ "name": f.address.to_string(), "kind": "resource" }],
+                })).collect::<Vec<_>>(),
+            });
+            if let Some(reason) = &f.suppressed {
+                v["suppressions"] =
+                    serde_json::json!([{ "kind": "inSource", "justification": reason }]);
+            }
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "blueprint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+/// docs/RULES.md.
+pub fn rules_markdown() -> String {
+    let mut out = String::from(
+        "# Lint rules\n\n\
+         Generated from `src/lint/rules.rs`; `BLESS=1 cargo test --lib rules_doc` refreshes it.\n\n\
+         `bp lint FILE` checks a blueprint's desired state against these rules without any AWS call \
+         (`--format human|json|sarif`, `--deny warning|error`, `--show-suppressed`). `bp plan` shows the \
+         findings about what it would create or change, after the diff, and `bp plan --json` carries them.\n\n\
+         A finding points at the option that causes it (or at the declaration when the option is missing). \
+         To accept one, say why in the blueprint:\n\n\
+         ```rhai\n\
+         allow(\"BP004\", \"bastion SSH is restricted by the VPN, see ADR-12\");       // the whole blueprint\n\
+         security_group(vpc, \"bastion\", #{ ingress: [...], allow: #{ BP004: \"VPN only, ADR-12\" } });  // one call\n\
+         ```\n\n\
+         An `allow` in a constructor's options covers every resource that call declares (a VPC's NAT gateways). \
+         Allowed findings are left out of the output and the exit code; `bp lint --show-suppressed` lists them \
+         with their reasons, and SARIF carries them as suppressed results.\n\n\
+         Severities: `error`, `warning`, `note`. `bp lint` exits 1 when a finding not allowed reaches the \
+         `--deny` level (default `error`).\n\n\
+         Rules about production (BP007, BP013) apply when the blueprint looks like production: a `var` named \
+         `env`, `environment` or `stage` read as `prod` or `production`, or a tag with such a key and value.\n\n\
+         | Rule | Title | Severity |\n|---|---|---|\n",
+    );
+    for r in RULES {
+        let _ = writeln!(
+            out,
+            "| [{}](#{}) | {} | {} |",
+            r.id,
+            r.id.to_ascii_lowercase(),
+            r.title,
+            r.severity.as_str()
+        );
+    }
+    for r in RULES {
+        let _ = write!(
+            out,
+            "\n## {}\n\n**{}** ({})\n\n{}\n\n**Fix:** {}\n",
+            r.id,
+            r.title,
+            r.severity.as_str(),
+            r.rationale,
+            r.fix
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/RULES.md");
+        let text = rules_markdown();
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            current == text,
+            "docs/RULES.md is out of date: run BLESS=1 cargo test --lib rules_doc"
+        );
+    }
+
+    #[test]
+    fn rule_ids_are_unique_and_in_order() {
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.id, format!("BP{:03}", i + 1));
+        }
+    }
+}
