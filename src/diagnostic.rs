@@ -134,8 +134,9 @@ impl Sources {
     }
 }
 
-/// The 1-based line and column of `key:` in the parentheses of the call
-/// that starts at `line`:`col`.
+/// The 1-based line and column of `key:` in the options map of the call
+/// that starts at `line`:`col`: a key of a map written directly among the
+/// call's arguments, not one nested deeper (a tag named like an option).
 fn option_position(text: &str, line: usize, col: usize, key: &str) -> Option<(usize, usize)> {
     let chars: Vec<char> = text.chars().collect();
     // The call's first character.
@@ -187,7 +188,7 @@ fn option_position(text: &str, line: usize, col: usize, key: &str) -> Option<(us
                 }
                 let word: String = chars[start + 1..i.min(chars.len())].iter().collect();
                 i += 1;
-                if opened && ch == '"' && word == key && followed_by_colon(&chars, i) {
+                if depth == 2 && ch == '"' && word == key && followed_by_colon(&chars, i) {
                     return Some(at(start));
                 }
                 continue;
@@ -209,7 +210,7 @@ fn option_position(text: &str, line: usize, col: usize, key: &str) -> Option<(us
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
-                if opened && word == key && followed_by_colon(&chars, i) {
+                if depth == 2 && word == key && followed_by_colon(&chars, i) {
                     return Some(at(start));
                 }
                 continue;
@@ -251,9 +252,9 @@ mod tests {
 
     #[test]
     fn options_are_located_inside_their_call() {
-        let text = "let x = net::split(\"a\", 2);\nlet c = cluster(\"x\", #{\n    // version: here is a comment\n    note: \"version: in a string\",\n    version: \"1.29\",\n    \"logging\": [],\n});\nlet d = other(#{ endpoint: 1 });\n";
-        assert_eq!(option_position(text, 2, 9, "version"), Some((5, 5)));
-        assert_eq!(option_position(text, 2, 9, "logging"), Some((6, 5)));
+        let text = "let x = net::split(\"a\", 2);\nlet c = cluster(\"x\", #{\n    // version: here is a comment\n    note: \"version: in a string\",\n    tags: #{ version: \"a tag\" },\n    version: \"1.29\",\n    \"logging\": [],\n});\nlet d = other(#{ endpoint: 1 });\n";
+        assert_eq!(option_position(text, 2, 9, "version"), Some((6, 5)));
+        assert_eq!(option_position(text, 2, 9, "logging"), Some((7, 5)));
         // Not in this call: in the next one.
         assert_eq!(option_position(text, 2, 9, "endpoint"), None);
         // `net::split` is a path, not an option.

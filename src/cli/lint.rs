@@ -38,11 +38,13 @@ pub fn run(a: &LintArgs) -> Result<i32> {
     let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
     super::note_placeholders(&eval, "bp lint");
     let findings = lint::lint(&eval.graph, &eval.lint, &eval.sources, Date::today());
+    let unused = lint::unused_allows(&eval.graph, &eval.lint, &findings, &eval.sources);
     match a.format {
         LintFormat::Human => print!(
             "{}",
             super::report_text(render::human(
                 &findings,
+                &unused,
                 &eval.sources,
                 eval.graph.len(),
                 a.show_suppressed
@@ -50,7 +52,7 @@ pub fn run(a: &LintArgs) -> Result<i32> {
         ),
         LintFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&render::json(&findings, eval.graph.len()))?
+            serde_json::to_string_pretty(&render::json(&findings, &unused, eval.graph.len()))?
         ),
         LintFormat::Sarif => println!(
             "{}",

@@ -194,7 +194,9 @@ pub fn estimate(kind: &str, spec: &Map, region: &str, prices: &Prices, today: Da
             };
             let (min, desired, max) = (n("min"), n("desired"), n("max"));
             let disk = int_of("disk_size").unwrap_or(20) as f64;
-            let gp3 = p.ebs_gb_month.get("gp3").copied().unwrap_or(0.0);
+            let Some(gp3) = p.ebs_gb_month.get("gp3").copied() else {
+                return missing("EBS gp3 volumes".into());
+            };
             let per_node = hour * HOURS;
             let spot = str_of("capacity_type") == Some("SPOT");
             let (low_share, share, high_share) = if spot {
@@ -537,6 +539,15 @@ mod tests {
             TODAY,
         ));
         assert!((c.monthly - 73.0).abs() < 1e-6, "{c:?}");
+        // Past extended support EKS upgrades it to a version it bills as extended.
+        let c = priced(estimate(
+            "cluster",
+            &spec(serde_json::json!({ "version": "1.29" })),
+            "us-east-1",
+            &p,
+            TODAY,
+        ));
+        assert!((c.monthly - 438.0).abs() < 1e-6, "{c:?}");
     }
 
     #[test]

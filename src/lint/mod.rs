@@ -14,8 +14,8 @@ mod versions;
 pub use date::Date;
 pub use rules::{Rule, RULES};
 
-/// Whether a Kubernetes version is in EKS extended support on a day (it
-/// then costs more an hour).
+/// Whether a cluster of a Kubernetes version is billed for EKS extended
+/// support on a day (in it, or past it).
 pub fn versions_extended(version: &str, today: Date) -> bool {
     versions::extended(version, today)
 }
@@ -60,6 +60,10 @@ pub struct Facts {
     /// `tags(...)`: the blueprint's default tags at the end of the run.
     pub default_tags: BTreeMap<String, String>,
     pub allows: Vec<Allow>,
+    /// What exists outside the blueprint and it refers to
+    /// (`existing_vpc(...).subnets(...)`): references to them are ids in
+    /// the graph.
+    pub existing: Vec<crate::model::Resource>,
 }
 
 /// One rule's finding about one resource.
@@ -227,6 +231,60 @@ pub fn check_allow(id: &str, reason: &rhai::Dynamic) -> Result<String, Problem> 
             "say why it is fine here: allow(\"{id}\", \"bastion SSH is restricted by the VPN, see ADR-12\")"
         ))),
     }
+}
+
+/// An allow that suppresses nothing (the risk it accepted is gone, or the
+/// blueprint changed): worth removing, so that it hides nothing later.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unused {
+    pub rule: String,
+    /// Where it is written: the `allow(...)` call, or the `allow` option.
+    pub location: Option<Span>,
+}
+
+/// The blueprint's allows that suppress no finding.
+pub fn unused_allows(
+    graph: &Graph,
+    facts: &Facts,
+    findings: &[Finding],
+    sources: &Sources,
+) -> Vec<Unused> {
+    let mut out = Vec::new();
+    for a in &facts.allows {
+        if !findings.iter().any(|f| f.rule == a.rule) {
+            out.push(Unused {
+                rule: a.rule.clone(),
+                location: a.at.clone(),
+            });
+        }
+    }
+    // A constructor's allow covers every resource its call declares: it is
+    // used when a finding about any of them carries it.
+    let call = |a: &Address| graph.get(a).and_then(|r| r.origin.primary().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    for r in graph.iter() {
+        let at = r.origin.primary().cloned();
+        for rule in r.allow.keys() {
+            let key = (rule.clone(), at.as_ref().map(|s| s.to_string()));
+            if !seen.insert(key) {
+                continue;
+            }
+            let used = findings
+                .iter()
+                .any(|f| &f.rule == rule && f.suppressed.is_some() && call(&f.address) == at);
+            if !used {
+                out.push(Unused {
+                    rule: rule.clone(),
+                    location: at.as_ref().map(|s| {
+                        sources
+                            .locate_option(s, "allow")
+                            .unwrap_or_else(|| s.clone())
+                    }),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The findings that fail a `--deny` level: unsuppressed, at or above it.

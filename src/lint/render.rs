@@ -67,9 +67,10 @@ pub fn summary(findings: &[Finding], resources: usize) -> String {
 }
 
 /// `bp lint`: each finding (allowed ones with `show_suppressed`), then the
-/// summary.
+/// summary, then the allows that suppress nothing.
 pub fn human(
     findings: &[Finding],
+    unused: &[super::Unused],
     sources: &Sources,
     resources: usize,
     show_suppressed: bool,
@@ -84,6 +85,18 @@ pub fn human(
     }
     out.push_str(&summary(findings, resources));
     out.push('\n');
+    for u in unused {
+        let at = u
+            .location
+            .as_ref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "note: the allow of {} suppresses nothing{at}: remove it if the risk is gone",
+            u.rule
+        );
+    }
     out
 }
 
@@ -109,11 +122,12 @@ pub fn plan_lines(findings: &[Finding]) -> String {
     out
 }
 
-pub fn json(findings: &[Finding], resources: usize) -> serde_json::Value {
+pub fn json(findings: &[Finding], unused: &[super::Unused], resources: usize) -> serde_json::Value {
     let (e, w, n, allowed) = counts(findings);
     serde_json::json!({
         "format_version": 1,
         "findings": findings,
+        "unused_allows": unused,
         "summary": { "error": e, "warning": w, "note": n, "allowed": allowed },
         "resources": resources,
         "rules": RULES.len(),
@@ -128,9 +142,60 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// A path as a SARIF artifact URI: relative, with forward slashes.
+/// A path as a SARIF artifact URI: relative to the current folder when it
+/// is inside it (code-scanning systems resolve those against the
+/// repository), else a `file://` URI; percent-encoded.
 fn uri(source: &str) -> String {
-    source.trim_start_matches("./").replace('\\', "/")
+    let path = std::path::Path::new(source);
+    let relative = if path.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+    } else {
+        Some(path.to_path_buf())
+    };
+    let (prefix, path) = match relative {
+        Some(p) => ("", p),
+        None => ("file://", path.to_path_buf()),
+    };
+    let text = path.to_string_lossy().replace('\\', "/");
+    let text = text.trim_start_matches("./");
+    let mut out = String::from(prefix);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A rule's title as an identifier (`EksApiEndpointOpenToTheInternet`).
+fn rule_name(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| {
+                    format!(
+                        "{}{}",
+                        f.to_ascii_uppercase(),
+                        c.as_str().to_ascii_lowercase()
+                    )
+                })
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn physical(s: &crate::model::Span) -> serde_json::Value {
+    serde_json::json!({
+        "artifactLocation": { "uri": uri(&s.source) },
+        "region": { "startLine": s.line, "startColumn": s.col },
+    })
 }
 
 /// SARIF 2.1.0: one run, the rule table as the driver's rules, allowed
@@ -141,7 +206,7 @@ pub fn sarif(findings: &[Finding]) -> serde_json::Value {
         .map(|r| {
             serde_json::json!({
                 "id": r.id,
-                "name": r.title,
+                "name": rule_name(r.title),
                 "shortDescription": { "text": r.title },
                 "fullDescription": { "text": r.rationale },
                 "help": { "text": r.fix, "markdown": r.fix },
@@ -163,14 +228,35 @@ pub fn sarif(findings: &[Finding]) -> serde_json::Value {
                 "ruleIndex": index,
                 "level": level(f.severity),
                 "message": { "text": message },
-                "locations": f.location.iter().map(|s| serde_json::json!({
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&s.source) },
-                        "region": { "startLine": s.line, "startColumn": s.col },
-                    },
-                    "logicalLocations": [{ "name": f.address.to_string(), "kind": "resource" }],
-                })).collect::<Vec<_>>(),
             });
+            // The annotation goes on the user's file: a finding about a
+            // resource a stdlib function declares points at the call of it,
+            // with the stdlib line as a related location.
+            let frames: Vec<&crate::model::Span> =
+                f.location.iter().chain(f.called_from.iter()).collect();
+            let primary = frames
+                .iter()
+                .position(|s| !s.source.starts_with("stdlib/"))
+                .unwrap_or(0);
+            if let Some(s) = frames.get(primary) {
+                v["locations"] = serde_json::json!([{
+                    "physicalLocation": physical(s),
+                    "logicalLocations": [{ "name": f.address.to_string(), "kind": "resource" }],
+                }]);
+            }
+            let related: Vec<_> = frames
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != primary)
+                .map(|(i, s)| serde_json::json!({
+                    "id": i,
+                    "physicalLocation": physical(s),
+                    "message": { "text": if i == 0 { "where the resource is declared" } else { "called from here" } },
+                }))
+                .collect();
+            if !related.is_empty() {
+                v["relatedLocations"] = serde_json::json!(related);
+            }
             if let Some(reason) = &f.suppressed {
                 v["suppressions"] =
                     serde_json::json!([{ "kind": "inSource", "justification": reason }]);
@@ -256,6 +342,22 @@ mod tests {
             current == text,
             "docs/RULES.md is out of date: run BLESS=1 cargo test --lib rules_doc"
         );
+    }
+
+    #[test]
+    fn sarif_names_and_uris() {
+        assert_eq!(
+            rule_name("EKS API endpoint open to the internet"),
+            "EksApiEndpointOpenToTheInternet"
+        );
+        assert_eq!(
+            rule_name("SSH or RDP open to the internet"),
+            "SshOrRdpOpenToTheInternet"
+        );
+        assert_eq!(uri("blueprints/my pms.rhai"), "blueprints/my%20pms.rhai");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(uri(&cwd.join("b/x.rhai").to_string_lossy()), "b/x.rhai");
+        assert_eq!(uri("/elsewhere/x.rhai"), "file:///elsewhere/x.rhai");
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub static RULES: &[Rule] = &[
         id: "BP015",
         title: "IAM policy with wildcard write access",
         severity: Severity::Error,
-        rationale: "\"Action\": \"*\", or write actions on \"Resource\": \"*\" without a condition, grants far more than the workload needs; a compromised pod or node can then change or delete anything of that service in the account.",
+        rationale: "\"Action\": \"*\", \"NotAction\" in an Allow, write actions on \"Resource\": \"*\" without a condition, or an administrator managed policy (AdministratorAccess, PowerUserAccess, IAMFullAccess) grants far more than the workload needs; a compromised pod or node can then change or delete anything of that service in the account.",
         fix: "Name the actions, and scope Resource to ARNs (or add a Condition such as aws:ResourceTag) in the role's inline_policies.",
         check: iam_wildcards,
     },
@@ -149,7 +149,7 @@ pub static RULES: &[Rule] = &[
         id: "BP017",
         title: "Kubernetes Secret with plaintext data",
         severity: Severity::Error,
-        rationale: "A Secret whose values are written in the blueprint puts them in the repository, in plain text, forever (git history).",
+        rationale: "A Secret whose values are written in the blueprint puts them in the repository, in plain text, forever (git history); values passed with --var end up in shell history and CI logs. Only values from SOPS files (sops_file) and references to other resources pass.",
         fix: "Keep the values in a SOPS file and use `data: sops_file(\"secrets/....enc.yaml\")`.",
         check: plaintext_secret,
     },
@@ -330,12 +330,22 @@ fn eks_version(ctx: &Ctx, out: &mut Vec<Hit>) {
 
 fn node_group_public(ctx: &Ctx, out: &mut Vec<Hit>) {
     for r in of(ctx, "node_group") {
-        let public: Vec<&str> = refs(r.get("subnets"))
+        let mut public: Vec<&str> = refs(r.get("subnets"))
             .into_iter()
             .filter_map(|a| ctx.graph.get(a))
             .filter(|s| flag(s, "public") == Some(true))
             .map(name)
             .collect();
+        // Existing subnets are ids here; what was read about them says
+        // whether they are public.
+        for id in strs(r.get("subnets")) {
+            let existing = ctx.facts.existing.iter().find(|e| {
+                e.kind().as_str() == "subnet" && e.str(crate::model::EXISTING) == Some(id)
+            });
+            if existing.is_some_and(|e| flag(e, "public") == Some(true)) {
+                public.push(id);
+            }
+        }
         if !public.is_empty() {
             out.push(
                 Hit::new(
@@ -546,17 +556,41 @@ fn read_only(action: &str) -> bool {
     !verb.starts_with('*') && READS.iter().any(|p| verb.starts_with(p))
 }
 
+/// AWS managed policies that grant (nearly) everything.
+const ADMIN_POLICIES: &[&str] = &[
+    ":policy/AdministratorAccess",
+    ":policy/PowerUserAccess",
+    ":policy/IAMFullAccess",
+];
+
 fn iam_wildcards(ctx: &Ctx, out: &mut Vec<Hit>) {
     for r in of(ctx, "iam_role") {
+        for arn in strs(r.get("managed_policies")) {
+            if ADMIN_POLICIES.iter().any(|p| arn.ends_with(p)) {
+                out.push(
+                    Hit::new(
+                        &r.address,
+                        format!("role {} has the managed policy {arn}", name(r)),
+                    )
+                    .at("managed_policies")
+                    .hint("attach a policy with the actions the workload needs"),
+                );
+            }
+        }
         let Some(policies) = r.get("inline_policies").and_then(Value::as_map) else {
             continue;
         };
         for (policy, doc) in policies {
             for st in statements(doc).into_iter().filter(|s| allows(s)) {
                 let actions = strs(st.get("Action"));
-                let message = if actions.contains(&"*") {
+                let message = if actions.iter().any(|a| *a == "*" || *a == "*:*") {
                     format!(
                         "role {}, policy {policy}: \"Action\": \"*\" allows every action",
+                        name(r)
+                    )
+                } else if st.get("NotAction").is_some() {
+                    format!(
+                        "role {}, policy {policy}: \"NotAction\" with \"Allow\" allows every action it does not list",
                         name(r)
                     )
                 } else if strs(st.get("Resource")).contains(&"*") && !conditional(st) {
@@ -630,7 +664,7 @@ fn plaintext_secret(ctx: &Ctx, out: &mut Vec<Hit>) {
                 Hit::new(
                     &r.address,
                     format!(
-                        "Secret {} has values written in the blueprint: {}",
+                        "Secret {} has values that come from no SOPS file (written in the blueprint or passed with --var): {}",
                         r.address.leaf(),
                         plain.join(", ")
                     ),

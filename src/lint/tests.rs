@@ -186,6 +186,20 @@ fn remote_access_fires_for_ranges_and_all_traffic_and_rdp() {
 }
 
 #[test]
+fn wildcard_access_in_every_form() {
+    for policy in [
+        r#"managed_policies: ["arn:aws:iam::aws:policy/AdministratorAccess"]"#,
+        r#"inline_policies: #{ p: #{ Version: "2012-10-17", Statement: [#{ Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }] } }"#,
+        r#"inline_policies: #{ p: #{ Version: "2012-10-17", Statement: [#{ Effect: "Allow", Action: "*:*", Resource: "arn:aws:s3:::b" }] } }"#,
+    ] {
+        let f = rules_of(&format!(
+            "{BASE}iam_role(\"r\", #{{ service: \"ec2.amazonaws.com\", {policy} }});"
+        ));
+        assert_eq!(f, ["BP015"], "{policy}");
+    }
+}
+
+#[test]
 fn production_rules_need_a_production_blueprint() {
     let single = "vpc(\"two\", #{ cidr: \"10.1.0.0/16\", azs: 2, public_subnets: [\"10.1.1.0/24\", \"10.1.2.0/24\"], private_subnets: [\"10.1.11.0/24\", \"10.1.12.0/24\"], nat: \"single\" });";
     assert_eq!(
@@ -231,6 +245,100 @@ fn an_allow_covers_only_the_call_it_is_given_to() {
         "{BASE}s3_bucket(\"demo-a\", #{{ allow: #{{ BP008: \"public data\" }} }}); s3_bucket(\"demo-b\", #{{}});"
     ));
     assert_eq!(f, ["BP008"]);
+}
+
+/// A constructor that declares through others (an RDS instance its
+/// security group; `backups` Velero's role, which carries an allow of its
+/// own) keeps the allow it was given for everything it declares.
+#[test]
+fn an_allow_covers_what_a_constructor_declares_through_others() {
+    let f = run(&format!(
+        "{BASE}tags(#{{ environment: \"prod\" }}); rds_postgres(\"db\", #{{ vpc: v, subnets: v.private_subnets, instance_class: \"db.t4g.medium\", engine_version: \"16.4\", storage_gb: 20, username: \"u\", password: \"p4ssw0rd-long-enough\", allow: #{{ BP013: \"a replica elsewhere\" }} }});"
+    ))
+    .unwrap();
+    let got: Vec<(&str, Option<&str>)> = f
+        .iter()
+        .map(|f| (f.rule.as_str(), f.suppressed.as_deref()))
+        .collect();
+    assert_eq!(got, [("BP013", Some("a replica elsewhere"))]);
+
+    let velero = |allow: &str| {
+        let f = run(&format!(
+            "{BASE}let c = cluster(\"demo\", o); let b = s3_bucket(\"demo-velero\", #{{ encryption_key: k }}); c.backups(#{{ bucket: b, schedules: [#{{ name: \"daily\", cron: \"0 2 * * *\" }}]{allow} }});"
+        ))
+        .unwrap();
+        f.into_iter()
+            .find(|f| f.rule == "BP015")
+            .expect("Velero's policy is found")
+            .suppressed
+            .unwrap()
+    };
+    assert!(velero("").starts_with("Velero's documented AWS policy"));
+    assert_eq!(
+        velero(", allow: #{ BP015: \"reviewed in ADR-7\" }"),
+        "reviewed in ADR-7"
+    );
+    // A later call at another place does not inherit it.
+    let f = rules_of(&format!(
+        "{BASE}s3_bucket(\"demo-a\", #{{ allow: #{{ BP008: \"public data\" }} }});\nlet r = rule(#{{ protocol: \"tcp\", port: 443, cidr: \"10.0.0.0/8\" }});\ns3_bucket(\"demo-b\", #{{}});"
+    ));
+    assert_eq!(f, ["BP008"]);
+}
+
+/// The stdlib preset passes `allow` on to the cluster it declares.
+#[test]
+fn presets_pass_allows_to_their_cluster() {
+    let f = run("import \"eks\" as eks;\nlet p = eks::standard_cluster(\"demo\", #{ azs: 2, allow: #{ BP001: \"a lab\", BP002: \"no secrets\" } });")
+        .unwrap();
+    let got: Vec<(&str, Option<&str>)> = f
+        .iter()
+        .map(|f| (f.rule.as_str(), f.suppressed.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [("BP001", Some("a lab")), ("BP002", Some("no secrets"))]
+    );
+}
+
+#[test]
+fn allows_that_suppress_nothing_are_reported() {
+    let script = format!(
+        "{BASE}allow(\"BP019\", \"no instances yet\");\ns3_bucket(\"demo-a\", #{{ encryption_key: k, allow: #{{ BP008: \"old\" }} }});\nvpc(\"two\", #{{ cidr: \"10.1.0.0/16\", azs: 2, public_subnets: [\"10.1.1.0/24\", \"10.1.2.0/24\"], private_subnets: [\"10.1.11.0/24\", \"10.1.12.0/24\"], allow: #{{ BP007: \"staging\" }} }});\nlet env = var(\"env\", \"prod\");"
+    );
+    let mut s = Session::new(
+        &Options {
+            region: "us-east-1".into(),
+            ..Options::default()
+        },
+        Path::new("."),
+    );
+    let _ = s.eval("case.rhai", &script).unwrap();
+    let g = s.validate().unwrap();
+    let facts = s.lint_facts();
+    let f = lint(&g, &facts, s.sources(), TODAY);
+    let unused: Vec<(String, usize)> = unused_allows(&g, &facts, &f, s.sources())
+        .into_iter()
+        .map(|u| (u.rule, u.location.unwrap().line))
+        .collect();
+    // BP007's allow is used (the VPC's single NAT gateway in production),
+    // though it sits on every resource the call declares.
+    let line = BASE.lines().count() + 1;
+    assert_eq!(
+        unused,
+        [("BP019".to_string(), line), ("BP008".to_string(), line + 1)]
+    );
+}
+
+#[test]
+fn allow_is_refused_where_nothing_is_declared() {
+    let e = run(&format!(
+        "{BASE}rule(#{{ protocol: \"tcp\", port: 22, cidr: \"0.0.0.0/0\", allow: #{{ BP004: \"x\" }} }});"
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("rule(...) declares no resource: `allow` would allow nothing"),
+        "{e}"
+    );
 }
 
 #[test]

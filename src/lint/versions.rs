@@ -69,9 +69,14 @@ pub fn support(version: &str, today: Date) -> Support {
     }
 }
 
-/// Whether a version pays EKS extended support on a day.
+/// Whether a cluster of a version pays EKS extended support on a day: in
+/// extended support, or past it (EKS then upgrades it to the oldest
+/// version in extended support, which is billed as such).
 pub fn extended(version: &str, today: Date) -> bool {
-    matches!(support(version, today), Support::Extended { .. })
+    matches!(
+        support(version, today),
+        Support::Extended { .. } | Support::Ended { .. }
+    )
 }
 
 #[cfg(test)]

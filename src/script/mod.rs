@@ -108,6 +108,7 @@ impl Session {
     /// Compiles and runs `text`, shown in errors as `name`.
     pub fn eval(&mut self, name: &str, text: &str) -> Result<Dynamic, Error> {
         crate::interrupt::clear();
+        state::reset_allow();
         self.sources.insert(name, text);
         let mut ast = self
             .engine
@@ -222,6 +223,7 @@ impl Session {
             vars: st.vars_read.clone(),
             default_tags: st.default_tags.clone(),
             allows: st.allows.clone(),
+            existing: st.graph.split_existing().1,
         }
     }
 

@@ -399,13 +399,39 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
-/// Takes the `allow` option out of a constructor's options: a map of rule
-/// id to the reason it is allowed, for every resource the call declares.
-pub fn take_allow(ctx: &NativeCallContext, map: &mut rhai::Map) -> Fallible<()> {
+/// Forgets the `allow` of the last constructor call (a new evaluation).
+pub fn reset_allow() {
+    PENDING_ALLOW.with(|p| *p.borrow_mut() = None);
+}
+
+/// Functions with options that declare nothing themselves: `allow` there
+/// would allow nothing.
+const DECLARES_NOTHING: &[&str] = &["rule", "subnets"];
+
+/// Takes the `allow` option out of the options of `what`: a map of rule id
+/// to the reason it is allowed, for every resource the call declares.
+///
+/// A constructor may declare through other constructors (an RDS instance
+/// its security group, `backups` Velero's role), which parse options of
+/// their own with the same call context. The call the script made is the
+/// one whose name is `what`; it sets the allows. The calls it makes add to
+/// them and never clear them.
+pub fn take_allow(ctx: &NativeCallContext, what: &str, map: &mut rhai::Map) -> Fallible<()> {
+    let outermost = ctx.fn_name() == what;
     let Some(v) = map.remove("allow") else {
-        PENDING_ALLOW.with(|p| *p.borrow_mut() = None);
+        if outermost {
+            let o = origin(ctx);
+            PENDING_ALLOW.with(|p| *p.borrow_mut() = Some((o, BTreeMap::new())));
+        }
         return Ok(());
     };
+    if DECLARES_NOTHING.contains(&what) {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("{what}(...) declares no resource: `allow` would allow nothing"))
+                .hint("give `allow` to the constructor that declares the resource, or use allow(rule, reason) for the whole blueprint"),
+        ));
+    }
     let Some(m) = v.read_lock::<rhai::Map>().map(|m| m.clone()) else {
         return Err(fail(
             ctx,
@@ -422,6 +448,17 @@ pub fn take_allow(ctx: &NativeCallContext, map: &mut rhai::Map) -> Fallible<()> 
         allow.insert(id.to_string(), reason);
     }
     let o = origin(ctx);
-    PENDING_ALLOW.with(|p| *p.borrow_mut() = Some((o, allow)));
+    PENDING_ALLOW.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.as_mut() {
+            Some((at, pending)) if !outermost && *at == o => {
+                // The script's own reasons win over a nested call's.
+                for (rule, reason) in allow {
+                    pending.entry(rule).or_insert(reason);
+                }
+            }
+            _ => *p = Some((o, allow)),
+        }
+    });
     Ok(())
 }

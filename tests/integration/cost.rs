@@ -37,7 +37,6 @@ fn eks_intro_costs_what_a_hand_computation_from_the_table_says() {
     let file = repo().join("blueprints/eks-intro.rhai");
     let v = json(
         Test::new()
-            .env("BP_TODAY", "2026-11-21")
             .args(["cost", &file.display().to_string(), "--json"])
             .run(),
     );
@@ -55,7 +54,6 @@ fn eks_intro_costs_what_a_hand_computation_from_the_table_says() {
     assert_eq!(v["no_price"], serde_json::json!([]));
 
     Test::new()
-        .env("BP_TODAY", "2026-11-21")
         .args(["cost", &file.display().to_string()])
         .stdout_contains("  node_group.eks-intro/workers       $95.90  3 × t3.medium × 730 h × $0.0416 + 3 × 20 GB gp3 × $0.08; 1-6 nodes  [$31.97 - $191.81]\n")
         .stdout_contains("  Total                             $292.90  a month (range $228.97 - $388.81)\n")
@@ -68,7 +66,6 @@ fn spot_node_groups_and_extended_support_are_priced_as_such() {
     let file = repo().join("blueprints/pms.rhai");
     let v = json(
         Test::new()
-            .env("BP_TODAY", "2026-11-21")
             .args([
                 "cost",
                 &file.display().to_string(),
@@ -91,7 +88,7 @@ fn a_table_from_update_prices_replaces_the_built_in_one_and_gaps_say_no_price() 
     let status = std::process::Command::new(repo().join("scripts/update-prices"))
         .args(["--offers"])
         .arg(repo().join("tests/fixtures/offers"))
-        .args(["--regions", "us-east-1", "--date", "2026-11-01", "-o"])
+        .args(["--regions", "us-east-1", "-o"])
         .arg(&table)
         .status()
         .unwrap();
@@ -99,12 +96,12 @@ fn a_table_from_update_prices_replaces_the_built_in_one_and_gaps_say_no_price() 
     let file = repo().join("blueprints/pms.rhai");
     let v = json(
         Test::new()
-            .env("BP_TODAY", "2026-11-21")
             .args(["cost", &file.display().to_string(), "--json", "--prices"])
             .args([table.display().to_string()])
             .run(),
     );
-    assert_eq!(v["prices"]["date"], "2026-11-01");
+    // The offer files' publicationDate.
+    assert_eq!(v["prices"]["date"], "2026-10-30");
     // The fixture's synthetic prices: the control plane at $0.20 an hour,
     // m6i.large at $0.10 and gp3 at $0.10.
     assert_eq!(monthly(&v, "cluster.pms-prod"), 146.0);
@@ -257,7 +254,7 @@ fn the_readme_prices_the_seeds_as_bp_cost_does() {
                 .take_while(|w| !w.starts_with('('))
                 .map(|w| w.trim_matches('`').to_string()),
         );
-        let out = Test::new().env("BP_TODAY", "2026-11-21").args(args).run();
+        let out = Test::new().args(args).run();
         let text = String::from_utf8(out.stdout).unwrap();
         let total = text
             .lines()

@@ -355,3 +355,49 @@ fn existing_resources_are_not_changed_by_the_script() {
     );
     assert_eq!(v["existing"][0]["spec"]["name"], "api", "{v}");
 }
+
+/// Lint in a plan sees what was read about existing subnets: a node group
+/// in one that gives public addresses on launch is a finding (BP006).
+#[test]
+fn plans_lint_node_groups_in_existing_public_subnets() {
+    let m = Moto::start();
+    let made = make_existing(&m);
+    let public = made["public"].as_str().unwrap();
+    m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nec2 = {}\nec2.modify_subnet_attribute(SubnetId='{public}', MapPublicIpOnLaunch={{'Value': True}})\nprint('{{}}')",
+            m.boto3("ec2")
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        r#"
+let v = existing_vpc(var("vpc_id"));
+let c = cluster("ex", #{ version: "1.35", vpc: v, subnets: v.subnets(#{ tags: #{ tier: "private" } }),
+    endpoint: #{ public: false, private: true }, secrets_key: kms_key("ex", #{}), logging: ["audit"] });
+c.node_group("edge", #{ instance_types: ["t3.medium"], min: 1, max: 2, desired: 1,
+    subnets: v.subnets(#{ tags: #{ tier: var("tier") } }) });
+"#,
+    )
+    .unwrap();
+    let vpc = format!("vpc_id={}", made["vpc"].as_str().unwrap());
+    let out = m.bp(
+        dir.path(),
+        &["plan", "bp.rhai", "--var", &vpc, "--var", "tier=public"],
+        0,
+    );
+    assert!(
+        out.contains(&format!(
+            "  warning[BP006]: node group edge runs in public subnets: {public}"
+        )),
+        "{out}"
+    );
+    let out = m.bp(
+        dir.path(),
+        &["plan", "bp.rhai", "--var", &vpc, "--var", "tier=private"],
+        0,
+    );
+    assert!(!out.contains("BP006"), "{out}");
+}

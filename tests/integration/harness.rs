@@ -140,6 +140,9 @@ impl Test {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL")
             .env("NO_COLOR", "1")
+            // Lint's support calendar and cost's support pricing depend on
+            // the date: tests fix it so that they do not change with time.
+            .env("BP_TODAY", TODAY)
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -215,6 +218,9 @@ impl Test {
         out
     }
 }
+
+/// The date every `bp` the harness runs takes as today (`BP_TODAY`).
+pub const TODAY: &str = "2026-11-21";
 
 /// Removes the common leading indentation and a leading newline, so that
 /// expected texts can be written indented in the test source.

@@ -29,6 +29,12 @@ impl Kube {
     /// Starts the emulator with a kubeconfig context named after each of
     /// `clusters`.
     pub fn start(clusters: &[&str]) -> Kube {
+        Kube::start_with(clusters, &[])
+    }
+
+    /// [`Kube::start`] with more emulator options
+    /// (`--namespace-finalize-seconds 4`).
+    pub fn start_with(clusters: &[&str], options: &[&str]) -> Kube {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(installed(".venv-kube/bin/python"));
         cmd.arg(repo().join("tests/support/kubemu/kubemu.py"))
@@ -38,6 +44,7 @@ impl Kube {
         for c in clusters {
             cmd.args(["--cluster", c]);
         }
+        cmd.args(options);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

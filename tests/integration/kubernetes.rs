@@ -1010,3 +1010,54 @@ fn service_accounts_join_their_roles_trust() {
         "{docs:#}"
     );
 }
+
+/// On a terminal, a namespace's deletion shows on the live view while the
+/// server finishes it (the emulator keeps it Terminating for 4 seconds),
+/// with its elapsed time; the destroy ends when the namespace is gone.
+#[test]
+fn namespace_deletion_waits_on_the_live_view() {
+    let moto = Moto::start();
+    let kube = Kube::start_with(&["demo"], &["--namespace-finalize-seconds", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        "let c = existing_cluster(\"demo\");\nc.namespace(\"going\");\n",
+    )
+    .unwrap();
+    let kubeconfig = kube.kubeconfig_arg();
+    Test::new()
+        .current_dir(dir.path())
+        .moto(&moto)
+        .args([
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--kubeconfig",
+            &kubeconfig,
+        ])
+        .run();
+    let mut cmd = std::process::Command::new(crate::harness::bp());
+    cmd.args([
+        "destroy",
+        "bp.rhai",
+        "--auto-approve",
+        "--kubeconfig",
+        &kubeconfig,
+    ])
+    .current_dir(dir.path())
+    .env("TERM", "xterm")
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_REGION");
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    p.exp_regex(r"waiting for namespace\.demo/going to be deleted,? \d+s")
+        .unwrap();
+    p.exp_string("- namespace.demo/going: deleted").unwrap();
+    p.exp_eof().unwrap();
+    assert!(
+        !kube.kubectl(&["get", "namespaces"]).contains("going"),
+        "the namespace is gone"
+    );
+}

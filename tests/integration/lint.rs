@@ -25,10 +25,7 @@ fn text(out: std::process::Output) -> String {
 fn lint(args: &[&str]) -> Test {
     let mut all = vec!["lint", "bp.rhai"];
     all.extend_from_slice(args);
-    Test::new()
-        .file("bp.rhai", RISKY)
-        .env("BP_TODAY", "2026-11-21")
-        .args(all)
+    Test::new().file("bp.rhai", RISKY).args(all)
 }
 
 #[test]
@@ -76,13 +73,16 @@ fn deny_sets_the_level_that_fails() {
 
 #[test]
 fn allowed_findings_are_left_out_and_shown_with_their_reasons() {
-    let allowed =
-        format!("{RISKY}allow(\"BP004\", \"bastion SSH is restricted by the VPN, see ADR-12\");\n");
+    let allowed = format!(
+        "{RISKY}allow(\"BP004\", \"bastion SSH is restricted by the VPN, see ADR-12\");\nallow(\"BP019\", \"no hosts\");\n"
+    );
+    let unused_line = RISKY.lines().count() + 2;
     Test::new()
         .file("bp.rhai", &allowed)
         .args(["lint", "bp.rhai"])
         .status(0)
-        .stdout_contains("1 finding: 0 errors, 1 warning, 0 notes (1 allowed).")
+        .stdout_contains("1 finding: 0 errors, 1 warning, 0 notes (1 allowed).\n")
+        .stdout_contains(&format!("note: the allow of BP019 suppresses nothing (bp.rhai:{unused_line}:1): remove it if the risk is gone\n"))
         .run();
     let out = text(
         Test::new()
@@ -193,13 +193,35 @@ fn the_seed_blueprints_lint_clean() {
             "note".into(),
         ];
         args.extend(vars.iter().map(|s| s.to_string()));
-        let out = text(
-            Test::new()
-                .env("BP_TODAY", "2026-11-21")
-                .args(args)
-                .status(0)
-                .run(),
-        );
+        let out = text(Test::new().args(args).status(0).run());
         assert!(out.starts_with("No findings: "), "{seed} {vars:?}:\n{out}");
     }
+}
+
+/// A finding about what a stdlib function declares is annotated on the
+/// user's call of it; the stdlib line is a related location.
+#[test]
+fn sarif_annotates_the_users_file_for_stdlib_resources() {
+    let out = Test::new()
+        .file(
+            "bp.rhai",
+            "import \"eks\" as eks;\nlet p = eks::standard_cluster(\"demo\", #{ azs: 2 });\n",
+        )
+        .args(["lint", "bp.rhai", "--format", "sarif"])
+        .run();
+    let v: Json = serde_json::from_str(&text(out)).unwrap();
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "BP001");
+    assert_eq!(
+        r["locations"][0]["physicalLocation"],
+        serde_json::json!({ "artifactLocation": { "uri": "bp.rhai" }, "region": { "startLine": 2, "startColumn": 14 } })
+    );
+    assert_eq!(
+        r["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "stdlib/eks.rhai"
+    );
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][0]["name"],
+        "EksApiEndpointOpenToTheInternet"
+    );
 }

@@ -51,7 +51,7 @@ pub fn opts_arg(
             )),
         ));
     };
-    crate::script::state::take_allow(ctx, &mut map)?;
+    crate::script::state::take_allow(ctx, what, &mut map)?;
     schema::check(schema, &map, what).map_err(|p| fail(ctx, p))?;
     Ok(map)
 }
