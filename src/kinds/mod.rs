@@ -223,6 +223,10 @@ pub struct Field {
     /// planning: a message refuses the plan (a major engine upgrade that
     /// was not asked for).
     pub guard: Option<GuardFn>,
+    /// With `replace`: setting the field where it had no value happens in
+    /// place; only changing or removing a value replaces (EKS associates a
+    /// secrets key with a cluster that has none, once).
+    pub set_in_place: bool,
 }
 
 /// Checks a changed field: the declared spec and the live attributes;
@@ -237,6 +241,7 @@ impl Field {
             replace: None,
             reference: false,
             guard: None,
+            set_in_place: false,
         }
     }
     pub const fn diff(mut self, d: Diff) -> Field {
@@ -251,6 +256,11 @@ impl Field {
     }
     pub const fn replaces(mut self, why: &'static str) -> Field {
         self.replace = Some(why);
+        self
+    }
+    /// See [`Field::set_in_place`].
+    pub const fn set_in_place(mut self) -> Field {
+        self.set_in_place = true;
         self
     }
     pub const fn refers(mut self) -> Field {

@@ -30,7 +30,7 @@ pub static RULES: &[Rule] = &[
         title: "EKS secrets not encrypted with a KMS key",
         severity: Severity::Warning,
         rationale: "Without envelope encryption, Kubernetes Secrets are protected in etcd only by EKS's default encryption; a KMS key adds a key policy, rotation and a CloudTrail record of every decryption.",
-        fix: "Give the cluster `secrets_key: kms_key(\"...\", #{ rotation: true })`.",
+        fix: "Give the cluster `secrets_key: kms_key(\"...\", #{ rotation: true })`. A cluster that exists gets the key in place (EKS AssociateEncryptionConfig); after that the key cannot be changed or removed without replacing the cluster.",
         check: eks_secrets_key,
     },
     Rule {

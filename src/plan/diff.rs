@@ -209,11 +209,12 @@ fn walk(
                 } else {
                     d.clone()
                 };
+            let set_where_none = field.set_in_place && matches!(l, Value::Null);
             out.push(FieldDiff {
                 path: path.to_string(),
                 before,
                 after,
-                forces_replacement: replace.is_some(),
+                forces_replacement: replace.is_some() && !set_where_none,
             });
         }
     }

@@ -15,6 +15,7 @@ mod duplicates;
 mod efs;
 mod eks_access;
 mod eks_addon;
+mod eks_cluster;
 mod errors;
 mod existing;
 mod generated;

@@ -263,11 +263,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
             .build(),
     );
     if let Some(key) = r.spec.get("secrets_key").and_then(Value::as_str) {
-        call = call.encryption_config(
-            EncryptionConfig::builder()
-                .provider(Provider::builder().key_arn(key).build())
-                .build(),
-        );
+        call = call.encryption_config(secrets_encryption(key));
     }
     match call.send().await {
         Ok(_) => {}
@@ -280,6 +276,14 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         }
     }
     wait_active(cloud, name).await
+}
+
+/// Envelope encryption with a KMS key of the customer's. (EKS no longer
+/// reads which resources: the SDK deprecates `resources`.)
+fn secrets_encryption(key: &str) -> EncryptionConfig {
+    EncryptionConfig::builder()
+        .provider(Provider::builder().key_arn(key).build())
+        .build()
 }
 
 /// EKS upgrades a cluster one minor version at a time, and never down.
@@ -364,6 +368,19 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterConfig"))?;
+        wait_update(cloud, name, out.update(), None, None).await?;
+        wait_active(cloud, name).await?;
+    }
+    if changed("secrets_key") {
+        // Only ever from no key to one: anything else is a replacement.
+        let out = cloud
+            .eks()
+            .associate_encryption_config()
+            .cluster_name(name)
+            .encryption_config(secrets_encryption(r.str("secrets_key")?))
+            .send()
+            .await
+            .map_err(ProviderError::api("AssociateEncryptionConfig"))?;
         wait_update(cloud, name, out.update(), None, None).await?;
         wait_active(cloud, name).await?;
     }
@@ -540,7 +557,8 @@ const FIELDS: &[Field] = &[
         .replaces("a cluster's extra security groups cannot change in place")
         .refers(),
     Field::new("secrets_key")
-        .replaces("secrets encryption cannot be changed once set")
+        .replaces("secrets encryption cannot be changed or removed once set")
+        .set_in_place()
         .refers(),
     Field::new("authentication_mode").guarded(forward_mode),
     TAGS,

@@ -354,6 +354,7 @@ eks_urls.url_paths.update(
         "{0}/clusters/(?P<name>[^/]+)/updates$": eks_urls.response.dispatch,
         "{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$": eks_urls.response.dispatch,
         "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/encryption-config/associate$": eks_urls.response.dispatch,
     }
 )
 
@@ -571,6 +572,20 @@ def update_cluster_version(self):
     return json.dumps({"update": _update(cluster, "VersionUpdate", {"Version": version})})
 
 
+def associate_encryption_config(self):
+    cluster = _cluster(self, self._get_param("name"))
+    config = self._get_param("encryptionConfig") or []
+    if cluster.encryption_config:
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message="Encryption is already enabled on the cluster")
+    if len(config) != 1 or not (config[0].get("provider") or {}).get("keyArn"):
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message="encryptionConfig needs one entry with a provider keyArn")
+    cluster.encryption_config = config
+    return json.dumps({"update": _update(cluster, "AssociateEncryptionConfig",
+                                         {"EncryptionConfig": json.dumps(config)})})
+
+
 def update_nodegroup_version(self):
     cluster = _cluster(self, self._get_param("name"))
     name = self._get_param("nodegroupName")
@@ -768,7 +783,7 @@ for _f in (create_cluster, update_cluster_config, create_access_entry, describe_
 
 for _f in (create_addon, describe_addon, update_addon, delete_addon, list_addons,
            describe_addon_versions, update_cluster_version, update_nodegroup_version,
-           describe_update):
+           describe_update, associate_encryption_config):
     setattr(EKSResponse, _f.__name__, _f)
 
 

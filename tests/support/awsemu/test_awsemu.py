@@ -142,6 +142,13 @@ check([v["addonVersion"] for v in versions["addonVersions"]] == ["v1.12.1-eksbui
       "DescribeAddonVersions filters by Kubernetes version")
 check(error_code(lambda: eks.update_cluster_version(name="c1", version="1.31")) == "InvalidParameterException",
       "no downgrades")
+enc = [{"provider": {"keyArn": "arn:aws:kms:us-east-1:123456789012:key/k"}}]
+up = eks.associate_encryption_config(clusterName="c1", encryptionConfig=enc)["update"]
+check(up["type"] == "AssociateEncryptionConfig" and up["status"] == "Successful", "AssociateEncryptionConfig")
+check(eks.describe_cluster(name="c1")["cluster"]["encryptionConfig"][0]["provider"]["keyArn"].endswith("key/k"),
+      "AssociateEncryptionConfig sets the cluster's encryption")
+check(error_code(lambda: eks.associate_encryption_config(clusterName="c1", encryptionConfig=enc)) == "InvalidParameterException",
+      "AssociateEncryptionConfig only once")
 up = eks.update_cluster_version(name="c1", version="1.33")["update"]
 check(eks.describe_cluster(name="c1")["cluster"]["version"] == "1.33", "UpdateClusterVersion changes the version")
 check(eks.describe_update(name="c1", updateId=up["id"])["update"]["status"] == "Successful",
