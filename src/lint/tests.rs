@@ -30,6 +30,13 @@ fn run(script: &str) -> Result<Vec<Finding>, String> {
     Ok(lint(&g, &s.lint_facts(), s.sources(), TODAY))
 }
 
+/// Each finding's rule and, when allowed, the reason.
+fn reasons(f: &[Finding]) -> Vec<(&str, Option<&str>)> {
+    f.iter()
+        .map(|f| (f.rule.as_str(), f.suppressed.as_deref()))
+        .collect()
+}
+
 fn rules_of(script: &str) -> Vec<String> {
     run(script)
         .unwrap_or_else(|e| panic!("{e}\n{script}"))
@@ -225,10 +232,7 @@ fn allows_suppress_with_their_reasons() {
         "{BASE}allow(\"BP003\", \"logs go to the SIEM\"); o.logging = []; o.remove(\"secrets_key\"); o.allow = #{{ BP002: \"test cluster\" }}; cluster(\"demo\", o);"
     ))
     .unwrap();
-    let got: Vec<(&str, Option<&str>)> = f
-        .iter()
-        .map(|f| (f.rule.as_str(), f.suppressed.as_deref()))
-        .collect();
+    let got = reasons(&f);
     assert_eq!(
         got,
         [
@@ -256,10 +260,7 @@ fn an_allow_covers_what_a_constructor_declares_through_others() {
         "{BASE}tags(#{{ environment: \"prod\" }}); rds_postgres(\"db\", #{{ vpc: v, subnets: v.private_subnets, instance_class: \"db.t4g.medium\", engine_version: \"16.4\", storage_gb: 20, username: \"u\", password: \"p4ssw0rd-long-enough\", allow: #{{ BP013: \"a replica elsewhere\" }} }});"
     ))
     .unwrap();
-    let got: Vec<(&str, Option<&str>)> = f
-        .iter()
-        .map(|f| (f.rule.as_str(), f.suppressed.as_deref()))
-        .collect();
+    let got = reasons(&f);
     assert_eq!(got, [("BP013", Some("a replica elsewhere"))]);
 
     let velero = |allow: &str| {
@@ -290,10 +291,7 @@ fn an_allow_covers_what_a_constructor_declares_through_others() {
 fn presets_pass_allows_to_their_cluster() {
     let f = run("import \"eks\" as eks;\nlet p = eks::standard_cluster(\"demo\", #{ azs: 2, allow: #{ BP001: \"a lab\", BP002: \"no secrets\" } });")
         .unwrap();
-    let got: Vec<(&str, Option<&str>)> = f
-        .iter()
-        .map(|f| (f.rule.as_str(), f.suppressed.as_deref()))
-        .collect();
+    let got = reasons(&f);
     assert_eq!(
         got,
         [("BP001", Some("a lab")), ("BP002", Some("no secrets"))]

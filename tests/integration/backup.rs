@@ -369,15 +369,11 @@ fn backups_on_demand() {
     }
 
     // On a terminal, a live line says what run --wait waits for.
-    let mut cmd = Command::new(crate::harness::bp());
-    cmd.args(env.args(&["backup", "run", "bp.rhai", "--schedule", "daily", "--wait"]))
-        .current_dir(env.dir.path())
-        .env("TERM", "xterm")
-        .env_remove("AWS_PROFILE");
-    for (k, v) in env.moto.env() {
-        cmd.env(k, v);
-    }
-    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let mut p = crate::harness::on_terminal(
+        env.dir.path(),
+        &env.args(&["backup", "run", "bp.rhai", "--schedule", "daily", "--wait"]),
+        &env.moto.env(),
+    );
     p.exp_string("waiting for backup daily-").unwrap();
     p.exp_string("to finish: New,").unwrap();
     let backup = env.created("backups.velero.io", &seen);
@@ -415,16 +411,23 @@ fn backups_on_demand() {
     assert!(out.contains(&format!("did you mean {good}?")), "{out}");
     let out = env.bp(&["backup", "restore", "bp.rhai", &good], 1);
     assert!(out.contains("pass --auto-approve"), "{out}");
-    let child = env.spawn(&[
-        "backup",
-        "restore",
-        "bp.rhai",
-        &good,
-        "--namespace-mapping",
-        "apps=apps-drill",
-        "--auto-approve",
-        "--wait",
-    ]);
+    // On a terminal, the restore's wait shows on a live line too.
+    let mut p = crate::harness::on_terminal(
+        env.dir.path(),
+        &env.args(&[
+            "backup",
+            "restore",
+            "bp.rhai",
+            &good,
+            "--namespace-mapping",
+            "apps=apps-drill",
+            "--auto-approve",
+            "--wait",
+        ]),
+        &env.moto.env(),
+    );
+    p.exp_regex("waiting for [Rr]estore [^ ]+ to finish: New,")
+        .unwrap();
     let restore = env.created("restores.velero.io", &[]);
     assert_eq!(restore["spec"]["backupName"], good.as_str());
     assert_eq!(
@@ -442,11 +445,11 @@ fn backups_on_demand() {
         0,
         0,
     );
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    p.exp_regex("[Rr]estore [^ ]+ completed").unwrap();
+    p.exp_eof().unwrap();
+    let status = p.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+        "{status:?}"
     );
 }

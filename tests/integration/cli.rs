@@ -285,16 +285,8 @@ fn apply_on_a_terminal_shows_progress() {
         "let k = kms_key(\"k\");\nlet v = vpc(\"p\", #{ cidr: \"10.9.0.0/16\", azs: 2, public_subnets: [\"10.9.1.0/24\", \"10.9.2.0/24\"] });\n",
     )
     .unwrap();
-    let mut cmd = Command::new(crate::harness::bp());
-    cmd.args(["apply", "bp.rhai", "--auto-approve"])
-        .current_dir(dir.path())
-        .env("TERM", "xterm")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION");
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
-    }
-    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let args = ["apply", "bp.rhai", "--auto-approve"].map(String::from);
+    let mut p = crate::harness::on_terminal(dir.path(), &args, &moto.env());
     // The count line, while operations run, then the events and the result.
     p.exp_regex(r"\d+ done, 0 failed, \d+ running, \d+ pending")
         .unwrap();

@@ -219,6 +219,26 @@ impl Test {
     }
 }
 
+/// `bp ARGS` on a terminal (a pty, TERM=xterm) in `dir`, with the given
+/// environment (an emulator's): for what only a terminal shows.
+pub fn on_terminal(
+    dir: &std::path::Path,
+    args: &[String],
+    env: &[(&str, String)],
+) -> rexpect::session::PtySession {
+    let mut cmd = Command::new(bp());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("TERM", "xterm")
+        .env("BP_TODAY", TODAY)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    rexpect::session::spawn_command(cmd, Some(30_000)).unwrap()
+}
+
 /// The date every `bp` the harness runs takes as today (`BP_TODAY`).
 pub const TODAY: &str = "2026-11-21";
 

@@ -1036,22 +1036,15 @@ fn namespace_deletion_waits_on_the_live_view() {
             &kubeconfig,
         ])
         .run();
-    let mut cmd = std::process::Command::new(crate::harness::bp());
-    cmd.args([
+    let args = [
         "destroy",
         "bp.rhai",
         "--auto-approve",
         "--kubeconfig",
         &kubeconfig,
-    ])
-    .current_dir(dir.path())
-    .env("TERM", "xterm")
-    .env_remove("AWS_PROFILE")
-    .env_remove("AWS_REGION");
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
-    }
-    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    ];
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut p = crate::harness::on_terminal(dir.path(), &args, &moto.env());
     p.exp_regex(r"waiting for namespace\.demo/going to be deleted,? \d+s")
         .unwrap();
     p.exp_string("- namespace.demo/going: deleted").unwrap();

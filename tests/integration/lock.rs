@@ -138,6 +138,16 @@ fn a_killed_holders_lock_stays_until_broken() {
 /// report says so, the lock is given back, and the exit code is 130.
 #[test]
 fn ctrl_c_during_an_apply_finishes_what_runs_and_exits_130() {
+    interrupted_apply(libc::SIGINT);
+}
+
+/// SIGTERM (a CI job cancelled, a pod stopped) is taken as Ctrl-C is.
+#[test]
+fn sigterm_during_an_apply_is_taken_as_ctrl_c() {
+    interrupted_apply(libc::SIGTERM);
+}
+
+fn interrupted_apply(signal: i32) {
     use std::io::{BufRead, BufReader};
     let m = Moto::start();
     let dir = tempfile::tempdir().unwrap();
@@ -163,7 +173,7 @@ fn ctrl_c_during_an_apply_finishes_what_runs_and_exits_130() {
         let created = line.contains(": created");
         seen.push(line);
         if created {
-            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+            assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
             break;
         }
     }
