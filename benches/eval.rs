@@ -82,9 +82,37 @@ fn main() {
             t.elapsed()
         })
         .collect();
+    report("evaluate + validate", resources, &mut times);
+
+    // Lint (19 rules) and the cost estimate of the same graph.
+    let today = blueprint::lint::Date::ymd(2026, 11, 21);
+    let prices = blueprint::cost::Prices::embedded();
+    let mut lint_times = Vec::new();
+    let mut cost_times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let findings = blueprint::lint::lint(&first.graph, &first.lint, &first.sources, today);
+        std::hint::black_box(findings);
+        lint_times.push(t.elapsed());
+        let t = Instant::now();
+        let b = blueprint::cost::breakdown(
+            first.graph.iter().map(|r| (&r.address, &r.spec)),
+            "us-east-1",
+            &prices,
+            today,
+        );
+        std::hint::black_box(b.total());
+        cost_times.push(t.elapsed());
+    }
+    report("lint", resources, &mut lint_times);
+    report("cost estimate", resources, &mut cost_times);
+}
+
+fn report(what: &str, resources: usize, times: &mut [Duration]) {
     times.sort();
+    let runs = times.len();
     println!(
-        "evaluate + validate, {resources} resources, {runs} runs: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        "{what}, {resources} resources, {runs} runs: min {:.1} ms, median {:.1} ms, max {:.1} ms",
         times[0].as_secs_f64() * 1e3,
         times[runs / 2].as_secs_f64() * 1e3,
         times[runs - 1].as_secs_f64() * 1e3

@@ -603,6 +603,12 @@ tokio::task_local! {
     pub static WAITING: Arc<dyn Fn(&str) + Send + Sync>;
 }
 
+/// Says what the running operation waits for now, to the applier's live
+/// view (through [`WAITING`]); nothing outside an apply.
+pub fn report_wait(what: &str) {
+    let _ = WAITING.try_with(|report| report(what));
+}
+
 /// Polls `check` until it returns `Some`, or the cloud's timeout passes.
 /// The first time it is not ready, it says what it waits for (to the
 /// applier's live view, through [`WAITING`]).
@@ -623,7 +629,7 @@ where
         }
         if !said {
             said = true;
-            let _ = WAITING.try_with(|report| report(what));
+            report_wait(what);
         }
         if start.elapsed() > cloud.wait_timeout {
             return Err(ProviderError::Timeout(format!(

@@ -518,3 +518,45 @@ fn a_missing_helm_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// On a terminal, a release installed with `wait` shows on the live view
+/// what it waits for while helm waits (here for a Deployment the emulator
+/// never makes ready, until the release's timeout).
+#[test]
+fn a_release_with_wait_shows_its_wait_on_the_live_view() {
+    let moto = Moto::start();
+    let kube = Kube::start(&["demo"]);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("charts/slow");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: slow}\n  template:\n    metadata:\n      labels: {app: slow}\n    spec:\n      containers:\n        - name: app\n          image: registry.example/slow:1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bp.rhai"),
+        "let c = existing_cluster(\"demo\");\nc.namespace(\"apps\");\nc.helm_release(\"slow\", #{ namespace: \"apps\", chart: \"./charts/slow\", wait: true, timeout: \"4s\" });\n",
+    )
+    .unwrap();
+    let args = [
+        "apply".to_string(),
+        "bp.rhai".into(),
+        "--auto-approve".into(),
+        "--kubeconfig".into(),
+        kube.kubeconfig_arg(),
+        "--helm".into(),
+        helm_bin().to_string_lossy().into_owned(),
+    ];
+    let mut p = crate::harness::on_terminal(dir.path(), &args, &moto.env());
+    p.exp_string("waiting for helm to see release apps/slow ready (--wait, up to 4s)")
+        .unwrap();
+    p.exp_string("+ helm_release.demo/apps/slow: FAILED")
+        .unwrap();
+    p.exp_eof().unwrap();
+}

@@ -744,6 +744,12 @@ async fn install(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
             text: &values,
         },
     ];
+    if flag("wait") || flag("atomic") {
+        crate::providers::report_wait(&format!(
+            "helm to see release {ns}/{name} ready (--wait, up to {})",
+            str_of("timeout")
+        ));
+    }
     helm.run(&what, &args, &files).await.map_err(|e| match e {
         ProviderError::Helm { what, stderr } => ProviderError::Helm {
             what,
