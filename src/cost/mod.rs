@@ -312,6 +312,12 @@ pub fn estimate(kind: &str, spec: &Map, region: &str, prices: &Prices, today: Da
             )),
             None => missing("S3 storage".into()),
         },
+        "dynamodb_table" => match str_of("billing") {
+            // On demand is billed per request, which the blueprint does
+            // not say; provisioned capacity is not in the table.
+            Some("provisioned") => missing("DynamoDB provisioned capacity".into()),
+            _ => Estimate::Free,
+        },
         "kms_key" => match p.kms_key_month {
             Some(m) => Estimate::Priced(Cost::fixed(m, format!("one key × {}", money(m)))),
             None => missing("KMS keys".into()),
@@ -333,6 +339,7 @@ fn kind_costs(kind: &str) -> bool {
             | "efs"
             | "s3_bucket"
             | "kms_key"
+            | "dynamodb_table"
     )
 }
 
@@ -548,6 +555,21 @@ mod tests {
             TODAY,
         ));
         assert!((c.monthly - 438.0).abs() < 1e-6, "{c:?}");
+    }
+
+    #[test]
+    fn provisioned_dynamodb_has_no_price_and_on_demand_is_usage() {
+        let p = Prices::embedded();
+        let s = spec(serde_json::json!({ "billing": "provisioned" }));
+        assert_eq!(
+            estimate("dynamodb_table", &s, "us-east-1", &p, TODAY),
+            Estimate::NoPrice("no price for DynamoDB provisioned capacity in us-east-1".into())
+        );
+        let s = spec(serde_json::json!({ "billing": "pay_per_request" }));
+        assert_eq!(
+            estimate("dynamodb_table", &s, "us-east-1", &p, TODAY),
+            Estimate::Free
+        );
     }
 
     #[test]

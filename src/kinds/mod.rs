@@ -258,7 +258,9 @@ impl Field {
         self.replace = Some(why);
         self
     }
-    /// See [`Field::set_in_place`].
+    /// Marks the field as set in place where it had no value (see the
+    /// field of the same name). Only for top-level fields of plain values
+    /// that also `replaces`.
     pub const fn set_in_place(mut self) -> Field {
         self.set_in_place = true;
         self

@@ -30,7 +30,7 @@ pub static RULES: &[Rule] = &[
         title: "EKS secrets not encrypted with a KMS key",
         severity: Severity::Warning,
         rationale: "Without envelope encryption, Kubernetes Secrets are protected in etcd only by EKS's default encryption; a KMS key adds a key policy, rotation and a CloudTrail record of every decryption.",
-        fix: "Give the cluster `secrets_key: kms_key(\"...\", #{ rotation: true })`. A cluster that exists gets the key in place (EKS AssociateEncryptionConfig); after that the key cannot be changed or removed without replacing the cluster.",
+        fix: "Give the cluster `secrets_key: kms_key(\"...\", #{ rotation: true })`. A cluster that exists gets the key in place (EKS AssociateEncryptionConfig); after that, changing the key replaces the cluster, and EKS cannot remove it.",
         check: eks_secrets_key,
     },
     Rule {
@@ -45,7 +45,7 @@ pub static RULES: &[Rule] = &[
         id: "BP004",
         title: "SSH or RDP open to the internet",
         severity: Severity::Error,
-        rationale: "Port 22 or 3389 open to 0.0.0.0/0 (or ::/0) is scanned within minutes of creation; remote access belongs behind a VPN, a bastion with a narrow source, or SSM Session Manager.",
+        rationale: "Port 22 (SSH) or 3389 (RDP, TCP or UDP) open to 0.0.0.0/0 is scanned within minutes of creation; remote access belongs behind a VPN, a bastion with a narrow source, or SSM Session Manager. (Rules take IPv4 peers only, so ::/0 cannot be written.)",
         fix: "Narrow the rule's `cidr` to the networks that need it, use `source: <security group>`, or drop the rule and use SSM Session Manager.",
         check: open_remote_access,
     },
@@ -273,14 +273,16 @@ fn open_remote_access(ctx: &Ctx, out: &mut Vec<Hit>) {
             let protocol = rule.get("protocol").and_then(Value::as_str).unwrap_or("");
             let (from, to) = match protocol {
                 "all" | "-1" => (0, 65535),
-                "tcp" => (
+                "tcp" | "udp" => (
                     rule.get("from_port").and_then(Value::as_int).unwrap_or(0),
                     rule.get("to_port").and_then(Value::as_int).unwrap_or(65535),
                 ),
                 _ => continue,
             };
             for (port, what) in [(22, "SSH"), (3389, "RDP")] {
-                if (from..=to).contains(&port) {
+                // SSH is TCP only; RDP also runs over UDP.
+                let udp_ssh = protocol == "udp" && port == 22;
+                if (from..=to).contains(&port) && !udp_ssh {
                     out.push(
                         Hit::new(
                             &r.address,

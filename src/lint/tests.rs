@@ -207,6 +207,17 @@ fn wildcard_access_in_every_form() {
 }
 
 #[test]
+fn rdp_over_udp_counts_and_ssh_over_udp_does_not() {
+    let sg = |proto: &str, port: u16| {
+        rules_of(&format!(
+            "{BASE}security_group(v, \"a\", #{{ ingress: [rule(#{{ protocol: \"{proto}\", port: {port}, cidr: \"0.0.0.0/0\" }})] }});"
+        ))
+    };
+    assert_eq!(sg("udp", 3389), ["BP004"]);
+    assert_eq!(sg("udp", 22), Vec::<String>::new());
+}
+
+#[test]
 fn production_rules_need_a_production_blueprint() {
     let single = "vpc(\"two\", #{ cidr: \"10.1.0.0/16\", azs: 2, public_subnets: [\"10.1.1.0/24\", \"10.1.2.0/24\"], private_subnets: [\"10.1.11.0/24\", \"10.1.12.0/24\"], nat: \"single\" });";
     assert_eq!(

@@ -406,6 +406,22 @@ mod tests {
     }
 
     #[test]
+    fn set_in_place_fields_replace_only_when_a_value_changes() {
+        const FIELDS: &[Field] = &[Field::new("key").replaces("once set").set_in_place()];
+        let with = |k: Option<&str>| match k {
+            Some(k) => map(&[("key", s(k))]),
+            None => map(&[("key", Value::Null)]),
+        };
+        let f = diff_fields(FIELDS, &with(Some("a")), &with(None));
+        assert_eq!(f.len(), 1);
+        assert!(!f[0].forces_replacement, "none -> a happens in place");
+        let f = diff_fields(FIELDS, &with(Some("b")), &with(Some("a")));
+        assert!(f[0].forces_replacement, "a -> b replaces");
+        let f = diff_fields(FIELDS, &with(None), &with(Some("a")));
+        assert!(f[0].forces_replacement, "a -> none replaces");
+    }
+
+    #[test]
     fn nested_fields_take_their_own_semantics_and_inherit_replacement() {
         const FIELDS: &[Field] = &[Field::new("endpoint")
             .diff(Diff::Struct(&[

@@ -13,8 +13,8 @@ cluster("demo", o);
 
 /// A secrets key for a cluster that has none is associated in place
 /// (EKS AssociateEncryptionConfig), as BP002's fix asks; changing it
-/// afterwards is a replacement, which EKS allows no other way. Checked
-/// with boto3.
+/// afterwards is a replacement, which EKS allows no other way; no longer
+/// declaring it changes nothing (EKS cannot remove one). Checked with boto3.
 #[test]
 fn a_secrets_key_is_added_in_place_and_only_replaced_after() {
     let m = Moto::start();
@@ -57,7 +57,12 @@ print(json.dumps({{'cluster': [e['provider']['keyArn'] for e in c.get('encryptio
 
     let out = m.bp(d, &["plan", "bp.rhai", "--var", "key=second"], 0);
     assert!(
-        out.contains("  -/+ cluster.demo  (replace: secrets encryption cannot be changed or removed once set)"),
+        out.contains(
+            "  -/+ cluster.demo  (replace: a cluster's secrets key cannot be changed once set)"
+        ),
         "{out}"
     );
+    // EKS cannot remove a key: dropping it from the blueprint changes nothing.
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    assert!(out.contains("No changes."), "{out}");
 }

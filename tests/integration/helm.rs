@@ -558,5 +558,15 @@ fn a_release_with_wait_shows_its_wait_on_the_live_view() {
         .unwrap();
     p.exp_string("+ helm_release.demo/apps/slow: FAILED")
         .unwrap();
-    p.exp_eof().unwrap();
+    // It failed because helm's wait ran out, not for another reason.
+    let rest = p.exp_eof().unwrap();
+    assert!(
+        rest.contains("context deadline exceeded") || rest.contains("timed out waiting"),
+        "{rest}"
+    );
+    let status = p.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 1)),
+        "{status:?}"
+    );
 }

@@ -317,6 +317,9 @@ pub async fn update(
 ) -> Result<Live, ProviderError> {
     let changed = |p: &str| touches(fields, p);
     let name = live.id.as_str();
+    // EKS refuses an update while another one runs (one left by a killed
+    // apply, or made elsewhere).
+    wait_active(cloud, name).await?;
     if changed("version") {
         let out = cloud
             .eks()
@@ -557,7 +560,7 @@ const FIELDS: &[Field] = &[
         .replaces("a cluster's extra security groups cannot change in place")
         .refers(),
     Field::new("secrets_key")
-        .replaces("secrets encryption cannot be changed or removed once set")
+        .replaces("a cluster's secrets key cannot be changed once set")
         .set_in_place()
         .refers(),
     Field::new("authentication_mode").guarded(forward_mode),

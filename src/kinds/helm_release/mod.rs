@@ -746,7 +746,8 @@ async fn install(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     ];
     if flag("wait") || flag("atomic") {
         crate::providers::report_wait(&format!(
-            "helm to see release {ns}/{name} ready (--wait, up to {})",
+            "helm to see release {ns}/{name} ready ({}, up to {})",
+            if flag("atomic") { "--atomic" } else { "--wait" },
             str_of("timeout")
         ));
     }
