@@ -145,12 +145,18 @@ fn rate(x: f64) -> String {
 /// The monthly cost of one resource of `kind` with fields `spec` (a desired
 /// spec, or a live resource's observed fields, which have the same shape).
 pub fn estimate(kind: &str, spec: &Map, region: &str, prices: &Prices, today: Date) -> Estimate {
-    let Some(p) = prices.regions.get(region) else {
-        return match kind_costs(kind) {
-            true => Estimate::NoPrice(format!("no prices for region {region}")),
-            false => Estimate::Free,
-        };
-    };
+    match prices.regions.get(region) {
+        Some(p) => priced_in(kind, spec, region, p, today),
+        // What would cost money in a region the table prices has no price.
+        None => match priced_in(kind, spec, region, &RegionPrices::default(), today) {
+            Estimate::NoPrice(_) => Estimate::NoPrice(format!("no prices for region {region}")),
+            other => other,
+        },
+    }
+}
+
+/// [`estimate`] with one region's prices.
+fn priced_in(kind: &str, spec: &Map, region: &str, p: &RegionPrices, today: Date) -> Estimate {
     let str_of = |k: &str| spec.get(k).and_then(Value::as_str);
     let int_of = |k: &str| spec.get(k).and_then(Value::as_int);
     let missing = |what: String| Estimate::NoPrice(format!("no price for {what} in {region}"));
@@ -326,23 +332,6 @@ pub fn estimate(kind: &str, spec: &Map, region: &str, prices: &Prices, today: Da
     }
 }
 
-/// Whether a kind has a price in the table's vocabulary.
-fn kind_costs(kind: &str) -> bool {
-    matches!(
-        kind,
-        "cluster"
-            | "node_group"
-            | "nat_gateway"
-            | "elastic_ip"
-            | "instance"
-            | "rds_postgres"
-            | "efs"
-            | "s3_bucket"
-            | "kms_key"
-            | "dynamodb_table"
-    )
-}
-
 /// Each resource's cost, and the total.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
@@ -482,14 +471,22 @@ mod tests {
 
     const TODAY: Date = Date::ymd(2026, 11, 21);
 
+    /// The estimate of one resource in us-east-1 from the embedded table.
+    fn us_east_spec(kind: &str, s: &Map) -> Estimate {
+        estimate(kind, s, "us-east-1", &Prices::embedded(), TODAY)
+    }
+
+    fn us_east(kind: &str, json: serde_json::Value) -> Estimate {
+        us_east_spec(kind, &spec(json))
+    }
+
     #[test]
     fn node_groups_cost_desired_nodes_with_min_and_max_as_the_range() {
-        let p = Prices::embedded();
         let s = spec(serde_json::json!({
             "instance_types": ["m6i.large"], "capacity_type": "ON_DEMAND", "disk_size": 20,
             "scaling": { "min": 3, "desired": 6, "max": 20 }
         }));
-        let c = priced(estimate("node_group", &s, "us-east-1", &p, TODAY));
+        let c = priced(us_east_spec("node_group", &s));
         // 6 × 0.096 × 730 = 420.48; 6 × 20 GB × 0.08 = 9.60.
         assert!((c.monthly - 430.08).abs() < 1e-6, "{c:?}");
         assert!((c.low - 3.0 * (70.08 + 1.6)).abs() < 1e-6);
@@ -498,12 +495,11 @@ mod tests {
 
     #[test]
     fn spot_is_a_range_around_the_assumed_discount() {
-        let p = Prices::embedded();
         let s = spec(serde_json::json!({
             "instance_types": ["m6i.large"], "capacity_type": "SPOT", "disk_size": 20,
             "scaling": { "min": 0, "desired": 2, "max": 10 }
         }));
-        let c = priced(estimate("node_group", &s, "us-east-1", &p, TODAY));
+        let c = priced(us_east_spec("node_group", &s));
         // 2 × (70.08 × 0.30 + 1.60) = 45.248
         assert!((c.monthly - 45.248).abs() < 1e-6, "{c:?}");
         assert_eq!(c.low, 0.0);
@@ -516,7 +512,7 @@ mod tests {
         let p = Prices::embedded();
         let s = spec(serde_json::json!({ "instance_type": "x9.mega" }));
         assert_eq!(
-            estimate("instance", &s, "us-east-1", &p, TODAY),
+            us_east_spec("instance", &s),
             Estimate::NoPrice("no price for instance type x9.mega in us-east-1".into())
         );
         let s = spec(serde_json::json!({ "version": "1.35" }));
@@ -529,56 +525,32 @@ mod tests {
 
     #[test]
     fn clusters_past_standard_support_pay_extended_support() {
-        let p = Prices::embedded();
-        let c = priced(estimate(
-            "cluster",
-            &spec(serde_json::json!({ "version": "1.33" })),
-            "us-east-1",
-            &p,
-            TODAY,
-        ));
+        let c = priced(us_east("cluster", serde_json::json!({ "version": "1.33" })));
         assert!((c.monthly - 438.0).abs() < 1e-6, "{c:?}");
-        let c = priced(estimate(
-            "cluster",
-            &spec(serde_json::json!({ "version": "1.35" })),
-            "us-east-1",
-            &p,
-            TODAY,
-        ));
+        let c = priced(us_east("cluster", serde_json::json!({ "version": "1.35" })));
         assert!((c.monthly - 73.0).abs() < 1e-6, "{c:?}");
         // Past extended support EKS upgrades it to a version it bills as extended.
-        let c = priced(estimate(
-            "cluster",
-            &spec(serde_json::json!({ "version": "1.29" })),
-            "us-east-1",
-            &p,
-            TODAY,
-        ));
+        let c = priced(us_east("cluster", serde_json::json!({ "version": "1.29" })));
         assert!((c.monthly - 438.0).abs() < 1e-6, "{c:?}");
     }
 
     #[test]
     fn provisioned_dynamodb_has_no_price_and_on_demand_is_usage() {
-        let p = Prices::embedded();
         let s = spec(serde_json::json!({ "billing": "provisioned" }));
         assert_eq!(
-            estimate("dynamodb_table", &s, "us-east-1", &p, TODAY),
+            us_east_spec("dynamodb_table", &s),
             Estimate::NoPrice("no price for DynamoDB provisioned capacity in us-east-1".into())
         );
         let s = spec(serde_json::json!({ "billing": "pay_per_request" }));
-        assert_eq!(
-            estimate("dynamodb_table", &s, "us-east-1", &p, TODAY),
-            Estimate::Free
-        );
+        assert_eq!(us_east_spec("dynamodb_table", &s), Estimate::Free);
     }
 
     #[test]
     fn multi_az_databases_pay_twice() {
-        let p = Prices::embedded();
         let s = spec(
             serde_json::json!({ "instance_class": "db.m6g.large", "initial_storage_gb": 100, "multi_az": true }),
         );
-        let c = priced(estimate("rds_postgres", &s, "us-east-1", &p, TODAY));
+        let c = priced(us_east_spec("rds_postgres", &s));
         // 2 × (0.159 × 730 + 100 × 0.115) = 2 × (116.07 + 11.5) = 255.14
         assert!((c.monthly - 255.14).abs() < 1e-6, "{c:?}");
     }

@@ -148,6 +148,11 @@ async fn put_tags(cloud: &Cloud, r: &Planned, name: &str) -> Result<(), Provider
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
         .collect::<Result<Vec<_>, _>>()?;
+    write_tag_set(cloud, name, tags).await
+}
+
+/// Replaces a bucket's whole tag set (S3 has no call that adds tags).
+async fn write_tag_set(cloud: &Cloud, name: &str, tags: Vec<Tag>) -> Result<(), ProviderError> {
     cloud
         .s3()
         .put_bucket_tagging()
@@ -595,20 +600,7 @@ async fn adopt(cloud: &Cloud, name: &str, tags: &[(String, String)]) -> Result<(
     for (k, v) in tags {
         set.push(Tag::builder().key(k).value(v).build().map_err(build_err)?);
     }
-    cloud
-        .s3()
-        .put_bucket_tagging()
-        .bucket(name)
-        .tagging(
-            Tagging::builder()
-                .set_tag_set(Some(set))
-                .build()
-                .map_err(build_err)?,
-        )
-        .send()
-        .await
-        .map_err(ProviderError::api("PutBucketTagging"))?;
-    Ok(())
+    write_tag_set(cloud, name, set).await
 }
 
 #[cfg(test)]

@@ -427,49 +427,42 @@ fn s3_backup_versioning(ctx: &Ctx, out: &mut Vec<Hit>) {
     }
 }
 
-fn s3_public_access(ctx: &Ctx, out: &mut Vec<Hit>) {
-    for r in of(ctx, "s3_bucket") {
-        if flag(r, "public_access_block") == Some(false) {
+/// Resources of `kind` that turn off a protection on by default
+/// (`key: false`), each a hit at that option whose fix is `key: true`.
+fn turned_off(
+    ctx: &Ctx,
+    out: &mut Vec<Hit>,
+    kind: &'static str,
+    key: &'static str,
+    message: fn(&str) -> String,
+) {
+    for r in of(ctx, kind) {
+        if flag(r, key) == Some(false) {
             out.push(
-                Hit::new(
-                    &r.address,
-                    format!("bucket {} has no public-access block", name(r)),
-                )
-                .at("public_access_block")
-                .hint("public_access_block: true"),
+                Hit::new(&r.address, message(name(r)))
+                    .at(key)
+                    .hint(format!("{key}: true")),
             );
         }
     }
+}
+
+fn s3_public_access(ctx: &Ctx, out: &mut Vec<Hit>) {
+    turned_off(ctx, out, "s3_bucket", "public_access_block", |n| {
+        format!("bucket {n} has no public-access block")
+    });
 }
 
 fn efs_unencrypted(ctx: &Ctx, out: &mut Vec<Hit>) {
-    for r in of(ctx, "efs") {
-        if flag(r, "encrypted") == Some(false) {
-            out.push(
-                Hit::new(
-                    &r.address,
-                    format!("file system {} is not encrypted", name(r)),
-                )
-                .at("encrypted")
-                .hint("encrypted: true"),
-            );
-        }
-    }
+    turned_off(ctx, out, "efs", "encrypted", |n| {
+        format!("file system {n} is not encrypted")
+    });
 }
 
 fn rds_unencrypted(ctx: &Ctx, out: &mut Vec<Hit>) {
-    for r in of(ctx, "rds_postgres") {
-        if flag(r, "encrypted") == Some(false) {
-            out.push(
-                Hit::new(
-                    &r.address,
-                    format!("database {} stores its data unencrypted", name(r)),
-                )
-                .at("encrypted")
-                .hint("encrypted: true"),
-            );
-        }
-    }
+    turned_off(ctx, out, "rds_postgres", "encrypted", |n| {
+        format!("database {n} stores its data unencrypted")
+    });
 }
 
 fn rds_single_az_in_production(ctx: &Ctx, out: &mut Vec<Hit>) {
@@ -732,16 +725,7 @@ fn namespace_default_deny(ctx: &Ctx, out: &mut Vec<Hit>) {
 }
 
 fn imds_v1(ctx: &Ctx, out: &mut Vec<Hit>) {
-    for r in of(ctx, "instance") {
-        if flag(r, "metadata_v2_required") == Some(false) {
-            out.push(
-                Hit::new(
-                    &r.address,
-                    format!("instance {} answers IMDSv1 requests", name(r)),
-                )
-                .at("metadata_v2_required")
-                .hint("metadata_v2_required: true"),
-            );
-        }
-    }
+    turned_off(ctx, out, "instance", "metadata_v2_required", |n| {
+        format!("instance {n} answers IMDSv1 requests")
+    });
 }

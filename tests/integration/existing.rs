@@ -183,28 +183,31 @@ fn a_missing_existing_resource_is_an_error_at_its_call() {
         out
     };
 
-    let bad = with("vpc_id", "vpc-0000000000000000f");
-    let out = m.bp(d, &args(&["plan", "bp.rhai"], &bad), 1);
-    assert!(
-        out.contains("VPC vpc-0000000000000000f does not exist in us-east-1"),
-        "{out}"
-    );
-    assert!(out.contains("bp.rhai:2:"), "{out}");
-
-    let bad = with("sg_id", "sg-00000000000000000");
-    let out = m.bp(d, &args(&["plan", "bp.rhai"], &bad), 1);
-    assert!(
-        out.contains("security group sg-00000000000000000 does not exist"),
-        "{out}"
-    );
-    assert!(out.contains("bp.rhai:4:"), "{out}");
-
-    let bad = with("role_arn", "arn:aws:iam::123456789012:role/teams/nobody");
-    let out = m.bp(d, &args(&["plan", "bp.rhai"], &bad), 1);
-    assert!(
-        out.contains("IAM role arn:aws:iam::123456789012:role/teams/nobody does not exist"),
-        "{out}"
-    );
+    // Each missing reference fails at its own call (role: line 5).
+    for (var, id, message, line) in [
+        (
+            "vpc_id",
+            "vpc-0000000000000000f",
+            "VPC vpc-0000000000000000f does not exist in us-east-1",
+            2,
+        ),
+        (
+            "sg_id",
+            "sg-00000000000000000",
+            "security group sg-00000000000000000 does not exist",
+            4,
+        ),
+        (
+            "role_arn",
+            "arn:aws:iam::123456789012:role/teams/nobody",
+            "IAM role arn:aws:iam::123456789012:role/teams/nobody does not exist",
+            5,
+        ),
+    ] {
+        let out = m.bp(d, &args(&["plan", "bp.rhai"], &with(var, id)), 1);
+        assert!(out.contains(message), "{out}");
+        assert!(out.contains(&format!("bp.rhai:{line}:")), "{out}");
+    }
 
     let mut bad = vars(&made);
     bad.extend(["--var".into(), "tier=db".into()]);
