@@ -206,6 +206,20 @@ fn wildcard_access_in_every_form() {
     }
 }
 
+/// A value passed with --var is no SOPS value either.
+#[test]
+fn secrets_from_vars_are_plaintext_too() {
+    let f = run(&format!(
+        "{BASE}let c = cluster(\"demo\", o); c.namespace(\"app\").secret(\"db\", #{{ data: #{{ password: var(\"pw\", \"x\") }} }});"
+    ))
+    .unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0].message,
+        "Secret db has values that come from no SOPS file (written in the blueprint or passed with --var): password"
+    );
+}
+
 #[test]
 fn rdp_over_udp_counts_and_ssh_over_udp_does_not() {
     let sg = |proto: &str, port: u16| {

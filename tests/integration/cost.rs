@@ -267,3 +267,80 @@ fn the_readme_prices_the_seeds_as_bp_cost_does() {
         );
     }
 }
+
+/// `update-prices --download` fetches the offer files (here from a mirror
+/// on loopback serving the fixture) and builds the same table as from the
+/// files on disk; services not published there are skipped.
+#[test]
+fn update_prices_downloads_the_offer_files() {
+    use std::io::{BufRead, BufReader};
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(repo().join("tests/fixtures/offers"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // "Serving HTTP on 127.0.0.1 port 41235 (http://127.0.0.1:41235/) ..."
+    let port: u16 = line
+        .split(" port ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], out: &str| {
+        let status = std::process::Command::new(repo().join("scripts/update-prices"))
+            .args(args)
+            .args(["--regions", "us-east-1", "-o"])
+            .arg(dir.path().join(out))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "update-prices {args:?}");
+        std::fs::read_to_string(dir.path().join(out)).unwrap()
+    };
+    let fetched = dir.path().join("fetched");
+    let url = format!("http://127.0.0.1:{port}");
+    let downloaded = run(
+        &[
+            "--download",
+            fetched.to_str().unwrap(),
+            "--price-list-url",
+            &url,
+        ],
+        "downloaded.json",
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let local = run(
+        &[
+            "--offers",
+            repo().join("tests/fixtures/offers").to_str().unwrap(),
+        ],
+        "local.json",
+    );
+    assert_eq!(downloaded, local);
+    assert!(fetched
+        .join("AmazonEKS/current/us-east-1/index.json")
+        .exists());
+    assert!(
+        !fetched.join("AmazonRDS").exists(),
+        "not published: skipped"
+    );
+}

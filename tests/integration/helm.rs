@@ -536,12 +536,12 @@ fn a_release_with_wait_shows_its_wait_on_the_live_view() {
     .unwrap();
     std::fs::write(
         chart.join("templates/deployment.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: slow}\n  template:\n    metadata:\n      labels: {app: slow}\n    spec:\n      containers:\n        - name: app\n          image: registry.example/slow:1\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: slow}\n  template:\n    metadata:\n      labels: {app: slow}\n    spec:\n      containers:\n        - name: app\n          image: registry.example/slow:1\n",
     )
     .unwrap();
     std::fs::write(
         dir.path().join("bp.rhai"),
-        "let c = existing_cluster(\"demo\");\nc.namespace(\"apps\");\nc.helm_release(\"slow\", #{ namespace: \"apps\", chart: \"./charts/slow\", wait: true, timeout: \"4s\" });\n",
+        "let c = existing_cluster(\"demo\");\nc.namespace(\"apps\");\nc.helm_release(\"slow\", #{ namespace: \"apps\", chart: \"./charts/slow\", wait: true, timeout: \"4s\" });\nc.helm_release(\"undone\", #{ namespace: \"apps\", chart: \"./charts/slow\", atomic: true, timeout: \"4s\" });\n",
     )
     .unwrap();
     let args = [
@@ -554,7 +554,10 @@ fn a_release_with_wait_shows_its_wait_on_the_live_view() {
         helm_bin().to_string_lossy().into_owned(),
     ];
     let mut p = crate::harness::on_terminal(dir.path(), &args, &moto.env());
+    // Both wait at once; the view redraws both lines at every tick.
     p.exp_string("waiting for helm to see release apps/slow ready (--wait, up to 4s)")
+        .unwrap();
+    p.exp_string("waiting for helm to see release apps/undone ready (--atomic, up to 4s)")
         .unwrap();
     p.exp_string("+ helm_release.demo/apps/slow: FAILED")
         .unwrap();

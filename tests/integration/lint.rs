@@ -124,6 +124,24 @@ fn json_lists_findings_with_locations() {
         f["location"],
         serde_json::json!({ "source": "bp.rhai", "line": 10, "col": 5 })
     );
+    assert_eq!(v["unused_allows"], serde_json::json!([]));
+    // An allow that suppresses nothing is listed with where it is written.
+    let v: Json = serde_json::from_str(&text(
+        Test::new()
+            .file(
+                "bp.rhai",
+                &format!("{RISKY}allow(\"BP019\", \"no hosts\");\n"),
+            )
+            .args(["lint", "bp.rhai", "--format", "json"])
+            .status(1)
+            .run(),
+    ))
+    .unwrap();
+    let line = RISKY.lines().count() + 1;
+    assert_eq!(
+        v["unused_allows"],
+        serde_json::json!([{ "rule": "BP019", "location": { "source": "bp.rhai", "line": line, "col": 1 } }])
+    );
 }
 
 #[test]

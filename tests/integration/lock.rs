@@ -147,6 +147,12 @@ fn sigterm_during_an_apply_is_taken_as_ctrl_c() {
     interrupted_apply(libc::SIGTERM);
 }
 
+/// So is SIGHUP (the terminal closed).
+#[test]
+fn sighup_during_an_apply_is_taken_as_ctrl_c() {
+    interrupted_apply(libc::SIGHUP);
+}
+
 fn interrupted_apply(signal: i32) {
     use std::io::{BufRead, BufReader};
     let m = Moto::start();
