@@ -33,6 +33,8 @@ pub fn on_signal() {
     let count = REQUESTED.fetch_add(1, Ordering::SeqCst) + 1;
     if !GRACEFUL.load(Ordering::SeqCst) || count > 1 {
         eprintln!("\ninterrupted");
+        // Plaintext first: end the editor and remove private folders.
+        crate::private::remove_all();
         run_exit_hook();
         std::process::exit(130);
     }

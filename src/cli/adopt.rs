@@ -27,7 +27,7 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
     let options = blueprint::script::Options {
         secrets: cloud::decrypting(&a.aws),
-        ..a.script.options()?
+        ..a.script.options_in(a.aws.profile.as_deref())?
     };
     let eval = blueprint::script::evaluate(&a.script.file, &options)?;
     let address: Address = a

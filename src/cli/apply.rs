@@ -77,12 +77,50 @@ fn saved(
         let Some(source) = &plan.source else {
             bail!("the saved plan holds secrets but not the blueprint they came from; run `bp plan` again");
         };
+        // Plain variables as recorded; sensitive ones as given now
+        // (--var, BP_VAR_<name>, --var-file), checked against the plan's
+        // verifiers.
+        let given = a.script.options_in(a.aws.profile.as_deref())?;
+        if given.var_files.is_empty() {
+            let missing = source.vars.iter().find(|(k, v)| {
+                matches!(v, plan::SourceVar::Sensitive { .. }) && !given.vars.contains_key(*k)
+            });
+            if let Some((k, _)) = missing {
+                bail!(
+                    "the saved plan {} was made with the sensitive variable `{k}`, which it does not keep: pass it again with --var {k}=..., BP_VAR_{k} or --var-file",
+                    a.script.file.display()
+                );
+            }
+        }
+        let mut vars = given.vars.clone();
+        for (k, v) in &source.vars {
+            if let plan::SourceVar::Plain(v) = v {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
         let options = blueprint::script::Options {
-            vars: source.vars.clone(),
+            vars,
+            var_files: given.var_files,
             region: plan.region.clone(),
             secrets: cloud::decrypting(&a.aws),
         };
         let eval = blueprint::script::evaluate(&source.file, &options)?;
+        for (k, v) in &source.vars {
+            let plan::SourceVar::Sensitive { sensitive } = v else {
+                continue;
+            };
+            match eval.vars_given.get(k) {
+                None => bail!(
+                    "the saved plan {} was made with the sensitive variable `{k}`, which it does not keep: pass it again with --var {k}=..., BP_VAR_{k} or --var-file",
+                    a.script.file.display()
+                ),
+                Some(value) if !blueprint::model::verifier::verify(value, sensitive) => bail!(
+                    "the sensitive variable `{k}` is not the value the plan {} was made with; pass the same value, or run `bp plan` again",
+                    a.script.file.display()
+                ),
+                Some(_) => {}
+            }
+        }
         if Plan::desired_json(&eval.graph) != Plan::desired_json(&plan.desired_graph()) {
             bail!(
                 "{} or its secrets changed since the plan {} was made; run `bp plan` again",

@@ -107,7 +107,8 @@ async fn velero_conn(
 }
 
 fn connect(rt: &tokio::runtime::Runtime, script: &ScriptArgs, aws: &AwsArgs) -> Result<Target> {
-    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
+    let eval =
+        blueprint::script::evaluate(&script.file, &script.options_in(aws.profile.as_deref())?)?;
     let Some(cluster) = velero_cluster(&eval.graph) else {
         bail!(
             "{} declares no Velero backups: add c.backups(#{{ bucket, schedules }}) and apply it",
@@ -198,7 +199,8 @@ fn table(heads: &[&str], cols: &[&str], rows: &[Json]) {
 /// of its AWS Backup vaults.
 fn list(script: &ScriptArgs, aws: &AwsArgs, as_json: bool) -> Result<i32> {
     let rt = cloud::runtime()?;
-    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
+    let eval =
+        blueprint::script::evaluate(&script.file, &script.options_in(aws.profile.as_deref())?)?;
     let cluster = velero_cluster(&eval.graph);
     let vaults: Vec<String> = eval
         .graph

@@ -165,6 +165,7 @@ pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Result<Clo
             profile: aws.profile.clone(),
             endpoint_url: aws.endpoint_url.clone(),
             kube: aws.kube_target()?,
+            static_credentials: None,
         },
         blueprint,
     )
@@ -238,7 +239,7 @@ pub fn make_plan_locked(
 ) -> Result<Planned> {
     let options = blueprint::script::Options {
         secrets: decrypting(aws),
-        ..script.options()?
+        ..script.options_in(aws.profile.as_deref())?
     };
     let eval = blueprint::script::evaluate(&script.file, &options)?;
     rt.block_on(async {
@@ -253,10 +254,11 @@ pub fn make_plan_locked(
         insights(&mut plan, &eval, &live, aws)?;
         refuse_protected(&plan)?;
         check_in_cluster(&cloud, &mut plan, &eval.graph, &live).await?;
-        plan.source = Some(plan::Source {
-            file: script.file.clone(),
-            vars: options.vars.clone(),
-        });
+        plan.source = Some(plan::Source::new(
+            script.file.clone(),
+            &eval.vars_given,
+            &eval.sensitive_vars,
+        ));
         Ok(Planned {
             plan,
             cloud,

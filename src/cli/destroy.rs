@@ -37,7 +37,10 @@ pub fn run(a: &DestroyArgs) -> Result<i32> {
 }
 
 fn run_locked(rt: &tokio::runtime::Runtime, a: &DestroyArgs, held: &cloud::Held) -> Result<i32> {
-    let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
+    let eval = blueprint::script::evaluate(
+        &a.script.file,
+        &a.script.options_in(a.aws.profile.as_deref())?,
+    )?;
     let (cloud, live) = rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;
         let command = format!("bp destroy {}", a.script.file.display());

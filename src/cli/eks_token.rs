@@ -12,7 +12,7 @@ pub struct EksTokenArgs {
     /// The EKS cluster's name
     #[arg(long)]
     pub cluster: String,
-    /// The cluster's region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1]
+    /// The cluster's region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else us-east-1]
     #[arg(long)]
     pub region: Option<String>,
     /// AWS profile from the shared config files
@@ -21,7 +21,7 @@ pub struct EksTokenArgs {
 }
 
 pub fn run(a: &EksTokenArgs) -> Result<i32> {
-    let region = super::resolve_region(a.region.as_deref());
+    let region = super::resolve_region(a.region.as_deref(), a.profile.as_deref());
     let rt = super::cloud::runtime()?;
     let credentials = rt.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -36,7 +36,10 @@ fn default_path() -> Result<PathBuf> {
 }
 
 pub fn run(a: &KubeconfigArgs) -> Result<i32> {
-    let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
+    let eval = blueprint::script::evaluate(
+        &a.script.file,
+        &a.script.options_in(a.aws.profile.as_deref())?,
+    )?;
     // The clusters the blueprint creates, and those it declares objects in.
     let mut names: Vec<String> = eval
         .graph

@@ -41,7 +41,8 @@ pub fn run(a: &LockArgs) -> Result<i32> {
         }
     };
     // The blueprint's name and region; no AWS is read to evaluate it.
-    let eval = blueprint::script::evaluate(&script.file, &script.options()?)?;
+    let eval =
+        blueprint::script::evaluate(&script.file, &script.options_in(aws.profile.as_deref())?)?;
     let rt = cloud::runtime()?;
     let cloud = rt.block_on(cloud::connect(aws, &eval.region, &eval.name))?;
     let holder = rt.block_on(lock::status(&cloud))?;

@@ -57,11 +57,37 @@ impl Cli {
     }
 }
 
+/// Where libraries log what crosses the wire, and the most they may say
+/// there whatever `RUST_LOG` asks: the AWS SDK's request and response
+/// bodies (an RDS password, a KMS data key in clear) at TRACE, the request
+/// before signing, values of the shared config files, and kube-client's
+/// echo of a response body it could not decode (WARN).
+const WIRE_LOGS: &[(&str, tracing::Level)] = &[
+    (
+        "aws_smithy_runtime::client::orchestrator",
+        tracing::Level::DEBUG,
+    ),
+    ("aws_smithy_runtime::client::http", tracing::Level::DEBUG),
+    ("aws_smithy_runtime_api", tracing::Level::DEBUG),
+    ("aws_smithy_http_client", tracing::Level::DEBUG),
+    ("aws_sigv4", tracing::Level::DEBUG),
+    ("aws_runtime::env_config", tracing::Level::DEBUG),
+    ("kube_client::client", tracing::Level::ERROR),
+    ("hyper", tracing::Level::DEBUG),
+    ("hyper_util", tracing::Level::DEBUG),
+    ("h2", tracing::Level::INFO),
+];
+
 /// Logs to stderr: `RUST_LOG` when set, else Blueprint's warnings, `-v`
 /// info and `-vv` every request (debug); as JSON lines with `--log-json`.
+/// No level prints a secret: the libraries' wire logs are capped
+/// ([`WIRE_LOGS`]) and every line goes through the redactor of the
+/// secrets this process knows.
 pub fn init_logging(verbosity: u8, json: bool) {
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
     use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
+    let asked = match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::new(v),
         // Blueprint's own events only: libraries speak under RUST_LOG.
         _ => EnvFilter::new(match verbosity {
@@ -70,14 +96,21 @@ pub fn init_logging(verbosity: u8, json: bool) {
             _ => "off,blueprint=debug",
         }),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(WIRE_LOGS.iter().copied());
+    let filter = asked.and(caps);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(|| blueprint::redact::Writer(std::io::stderr()))
         .with_ansi(false);
     if json {
-        builder.json().init();
+        tracing_subscriber::registry()
+            .with(layer.json().with_filter(filter))
+            .init();
     } else {
-        builder.init();
+        tracing_subscriber::registry()
+            .with(layer.with_filter(filter))
+            .init();
     }
 }
 
@@ -121,11 +154,20 @@ pub fn colour_on(stream: &impl std::io::IsTerminal) -> bool {
 /// A human plan as printed to stdout: coloured when colour is on there.
 pub fn plan_text(text: String) -> String {
     use std::io::IsTerminal;
+    // A secret that reached a field not marked sensitive is still masked.
+    let text = blueprint::redact::redact(&text);
     if blueprint::style::enabled(choice(), std::io::stdout().is_terminal()) {
         blueprint::style::plan(&text)
     } else {
         text
     }
+}
+
+/// A plan as JSON, for stdout or a saved plan, with every secret this
+/// process knows masked.
+pub fn plan_json(plan: &blueprint::plan::Plan) -> Result<String> {
+    let text = serde_json::to_string_pretty(&blueprint::plan::render::json(plan))?;
+    Ok(blueprint::redact::redact(&text))
 }
 
 /// A report with source snippets (lint findings) as printed to stdout:
@@ -205,46 +247,94 @@ pub struct ScriptArgs {
         add = clap_complete::ArgValueCompleter::new(completions::var_names)
     )]
     pub vars: Vec<String>,
-    /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1]
+    /// Variables from a YAML or JSON file of names and values; a
+    /// sops-encrypted one is decrypted and all its values are sensitive;
+    /// repeatable (--var and BP_VAR_<name> win)
+    #[arg(long = "var-file", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub var_files: Vec<PathBuf>,
+    /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else us-east-1]
     #[arg(long)]
     pub region: Option<String>,
 }
 
 impl ScriptArgs {
     pub fn options(&self) -> Result<Options> {
-        let mut vars = BTreeMap::new();
+        self.options_in(None)
+    }
+
+    /// [`ScriptArgs::options`] for a command run with `--profile`, whose
+    /// region may come from that profile.
+    pub fn options_in(&self, profile: Option<&str>) -> Result<Options> {
+        // BP_VAR_<name> from the environment (how CI passes secrets), then
+        // --var, which wins.
+        let mut vars: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.to_str()?.strip_prefix("BP_VAR_")?.to_string();
+                let v = v.into_string().ok()?;
+                valid_var_name(&k).then_some((k, v))
+            })
+            .collect();
         for v in &self.vars {
             let Some((k, val)) = v.split_once('=') else {
-                bail!("--var `{v}` is not KEY=VALUE");
+                // Not repeated: it may be a secret written without its name.
+                bail!("a --var is not KEY=VALUE (it has no `=`)");
             };
             let k = k.trim();
-            if k.is_empty()
-                || !k
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                bail!("--var `{v}`: the name must be letters, digits, `_` or `-`");
+            if !valid_var_name(k) {
+                bail!("--var {k}=...: the name must be letters, digits, `_` or `-`");
             }
             vars.insert(k.to_string(), val.to_string());
         }
         Ok(Options {
             vars,
-            region: resolve_region(self.region.as_deref()),
+            var_files: self.var_files.clone(),
+            region: resolve_region(self.region.as_deref(), profile),
             secrets: blueprint::script::Secrets::Sealed,
         })
     }
 }
 
-/// --region, then the environment, then us-east-1.
-pub fn resolve_region(flag: Option<&str>) -> String {
-    flag.map(str::to_string)
-        .or_else(|| std::env::var("AWS_REGION").ok().filter(|s| !s.is_empty()))
-        .or_else(|| {
-            std::env::var("AWS_DEFAULT_REGION")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "us-east-1".to_string())
+fn valid_var_name(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// aws-config's own region chain: --region, then the environment
+/// (`AWS_REGION`, `AWS_DEFAULT_REGION`), then the profile (`AWS_PROFILE` in
+/// `AWS_CONFIG_FILE`), else us-east-1. Instance metadata is not asked: a
+/// command run off EC2 would wait for it.
+pub fn resolve_region(flag: Option<&str>, profile: Option<&str>) -> String {
+    use aws_config::meta::region::RegionProviderChain;
+    use aws_config::{profile::ProfileFileRegionProvider, Region};
+    let given = flag.map(str::to_string).into_iter().chain(
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok()),
+    );
+    if let Some(r) = given.into_iter().find(|r| !r.is_empty()) {
+        return r;
+    }
+    let mut from_profile = ProfileFileRegionProvider::builder();
+    if let Some(p) = profile.filter(|p| !p.is_empty()) {
+        from_profile = from_profile.profile_name(p);
+    }
+    let chain = RegionProviderChain::first_try(from_profile.build())
+        .or_else(Region::from_static("us-east-1"));
+    // The profile is read by an async provider: on its own thread, so that
+    // this works inside and outside a runtime alike.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+            .and_then(|rt| rt.block_on(chain.region()))
+    })
+    .join()
+    .ok()
+    .flatten()
+    .map(|r| r.to_string())
+    .unwrap_or_else(|| "us-east-1".to_string())
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

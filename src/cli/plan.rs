@@ -28,12 +28,12 @@ pub fn run(a: &PlanArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
     let plan = cloud::make_plan(&rt, &a.script, &a.aws)?.plan;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
+        println!("{}", super::plan_json(&plan)?);
     } else {
         print!("{}", super::plan_text(render::human(&plan)));
     }
     if let Some(out) = &a.out {
-        cloud::write_private(out, &serde_json::to_string_pretty(&render::json(&plan))?)?;
+        cloud::write_private(out, &super::plan_json(&plan)?)?;
         if !a.json {
             println!(
                 "Saved the plan to {}: apply it with `bp apply {}`.",

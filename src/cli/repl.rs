@@ -31,7 +31,7 @@ pub struct ReplArgs {
         add = clap_complete::ArgValueCompleter::new(super::completions::var_names)
     )]
     pub vars: Vec<String>,
-    /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1]
+    /// Target region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else us-east-1]
     #[arg(long)]
     pub region: Option<String>,
     #[command(flatten)]
@@ -115,14 +115,15 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
     let mut vars = BTreeMap::new();
     for v in &a.vars {
         let Some((k, val)) = v.split_once('=') else {
-            anyhow::bail!("--var `{v}` is not KEY=VALUE");
+            anyhow::bail!("a --var is not KEY=VALUE (it has no `=`)");
         };
         vars.insert(k.trim().to_string(), val.to_string());
     }
     let options = Options {
         vars,
-        region: super::resolve_region(a.region.as_deref()),
+        region: super::resolve_region(a.region.as_deref(), a.aws.profile.as_deref()),
         secrets: super::cloud::decrypting(&a.aws),
+        ..Options::default()
     };
     let root = a
         .file

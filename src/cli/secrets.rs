@@ -318,32 +318,38 @@ async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
             (opened.text.clone(), Opened::Yaml(opened))
         }
     };
-    let dir = tempfile::Builder::new().prefix("bp-secrets-").tempdir()?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    // The plaintext lives in a private folder on a memory filesystem where
+    // there is one; Ctrl-C, SIGTERM or SIGHUP end the editor, remove the
+    // folder and save nothing.
+    let dir = blueprint::private::Dir::new("bp-secrets-")?;
     let name = file
         .file_name()
-        .map(|n| n.to_owned())
-        .unwrap_or_else(|| "secrets.json".into());
-    let tmp = dir.path().join(name);
-    write_private(&tmp, &before)?;
+        .and_then(|n| n.to_str())
+        .unwrap_or("secrets.json")
+        .to_string();
+    // Plaintext buffers are wiped when dropped.
+    let before = zeroize::Zeroizing::new(before);
+    let tmp = dir.write(&name, before.as_bytes())?;
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
     let mut parts = editor.split_whitespace();
     let program = parts.next().unwrap_or("vi");
-    let status = std::process::Command::new(program)
+    let mut child = std::process::Command::new(program)
         .args(parts)
         .arg(&tmp)
-        .status()
+        .spawn()
         .with_context(|| format!("cannot run the editor `{editor}`"))?;
+    let watched = blueprint::private::Child::watch(child.id());
+    let status = child.wait()?;
+    drop(watched);
     if !status.success() {
         bail!(
             "the editor `{editor}` failed ({status}); {} is unchanged",
             file.display()
         );
     }
-    let after = std::fs::read_to_string(&tmp)?;
+    let after = zeroize::Zeroizing::new(std::fs::read_to_string(&tmp)?);
     drop(dir);
     if after == before {
         eprintln!("no changes: {} is unchanged", file.display());

@@ -23,7 +23,7 @@ pub fn run(a: &ShowArgs) -> Result<i32> {
     let plan: Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a plan saved by `bp plan -o`", a.plan.display()))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&plan))?);
+        println!("{}", super::plan_json(&plan)?);
     } else {
         print!("{}", super::plan_text(render::human(&plan)));
     }

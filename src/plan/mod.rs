@@ -179,7 +179,42 @@ pub struct Unread {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub file: std::path::PathBuf,
-    pub vars: BTreeMap<String, String>,
+    pub vars: BTreeMap<String, SourceVar>,
+}
+
+/// A variable a plan was made with: its value, or for a sensitive one
+/// only a salted verifier, so that applying the saved plan can check the
+/// value it is given again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SourceVar {
+    Plain(String),
+    Sensitive { sensitive: String },
+}
+
+impl Source {
+    /// The source of a plan made from `file` with the variables `given`,
+    /// of which `sensitive` are kept as verifiers only.
+    pub fn new(
+        file: std::path::PathBuf,
+        given: &BTreeMap<String, String>,
+        sensitive: &std::collections::BTreeSet<String>,
+    ) -> Source {
+        let vars = given
+            .iter()
+            .map(|(k, v)| {
+                let var = if sensitive.contains(k) {
+                    SourceVar::Sensitive {
+                        sensitive: crate::model::verifier::verifier(v),
+                    }
+                } else {
+                    SourceVar::Plain(v.clone())
+                };
+                (k.clone(), var)
+            })
+            .collect();
+        Source { file, vars }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! The user's helm, run for installs, upgrades and uninstalls (plans read
 //! Helm's release records natively and run no helm process). Values and
-//! kubeconfigs go into 0600 files of a private temporary folder that is
-//! removed whatever happens; argv holds paths and settings, never values.
+//! kubeconfigs go into 0600 files of a private folder (on a memory
+//! filesystem where there is one) that is removed whatever happens, a
+//! signal included; argv holds paths and settings, never values.
 
 use super::ProviderError;
 use std::path::{Path, PathBuf};
@@ -39,7 +40,7 @@ pub async fn find(explicit: Option<&Path>) -> Result<Helm, ProviderError> {
                 )
             })?,
     };
-    let out = tokio::process::Command::new(&path)
+    let out = command(&path)
         .args(["version", "--short"])
         .output()
         .await
@@ -63,6 +64,31 @@ pub async fn find(explicit: Option<&Path>) -> Result<Helm, ProviderError> {
     }
 }
 
+/// Whether helm would read `name` from the environment to choose another
+/// cluster, namespace, credentials or storage than the ones Blueprint gives
+/// it (`HELM_KUBEAPISERVER`, `HELM_KUBETOKEN`, `HELM_NAMESPACE`,
+/// `HELM_DRIVER`, `KUBECONFIG`, ...): such variables never reach it.
+fn redirects_helm(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with("HELM_KUBE")
+        || name.starts_with("HELM_DRIVER")
+        || name == "HELM_NAMESPACE"
+        || name == "KUBECONFIG"
+}
+
+/// helm as Blueprint runs it: no standard input, and none of the
+/// variables that would point it elsewhere.
+fn command(path: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(path);
+    cmd.stdin(std::process::Stdio::null());
+    for (name, _) in std::env::vars_os() {
+        if redirects_helm(&name) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// A file helm reads, written 0600 into the private folder.
 pub struct File<'a> {
     pub name: &'a str,
@@ -78,27 +104,17 @@ impl Helm {
         args: &[String],
         files: &[File<'_>],
     ) -> Result<String, ProviderError> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let dir = tempfile::Builder::new()
-            .prefix("bp-helm-")
-            .tempdir()
+        let dir = crate::private::Dir::new("bp-helm-")
             .map_err(|e| ProviderError::Unexpected(format!("{what}: a private folder: {e}")))?;
         for f in files {
-            let mut out = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(dir.path().join(f.name))
-                .map_err(|e| ProviderError::Unexpected(format!("{what}: {}: {e}", f.name)))?;
-            out.write_all(f.text.as_bytes())
+            dir.write(f.name, f.text.as_bytes())
                 .map_err(|e| ProviderError::Unexpected(format!("{what}: {}: {e}", f.name)))?;
         }
         let d = dir.path().to_string_lossy().into_owned();
         let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", &d)).collect();
-        let out = tokio::process::Command::new(&self.path)
+        let out = command(&self.path)
             .args(&args)
-            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
             .output()
             .await
             .map_err(|e| ProviderError::Unexpected(format!("{what}: cannot run helm: {e}")))?;
@@ -122,5 +138,23 @@ mod tests {
         assert_eq!(super::parse_version("v4.1.4"), Some((4, 1)));
         assert!(super::parse_version("v3.12.3+gabc").unwrap() < super::OLDEST);
         assert_eq!(super::parse_version("nonsense"), None);
+    }
+
+    #[test]
+    fn variables_that_point_helm_elsewhere_are_dropped() {
+        for name in [
+            "HELM_KUBEAPISERVER",
+            "HELM_KUBETOKEN",
+            "HELM_KUBECONTEXT",
+            "HELM_KUBEINSECURE_SKIP_TLS_VERIFY",
+            "HELM_NAMESPACE",
+            "HELM_DRIVER",
+            "KUBECONFIG",
+        ] {
+            assert!(super::redirects_helm(name.as_ref()), "{name}");
+        }
+        for name in ["HELM_CACHE_HOME", "HELM_REGISTRY_CONFIG", "PATH", "HOME"] {
+            assert!(!super::redirects_helm(name.as_ref()), "{name}");
+        }
     }
 }

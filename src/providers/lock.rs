@@ -1,16 +1,22 @@
 //! The apply lock: one `apply` or `destroy` of a blueprint at a time in an
-//! account and region. It is an SSM parameter, `/blueprint/locks/<name>`,
-//! created without overwrite: SSM refuses a second create
-//! (`ParameterAlreadyExists`) atomically, and nothing has to exist
-//! beforehand, so it works on an empty account. Its value says who holds
-//! it: user, host, process, command and start time.
+//! account and region. It is an item of the DynamoDB table
+//! `blueprint-locks` (key `blueprint`, on-demand, made on first use), so
+//! that taking and giving it back are both atomic:
+//! - taken with a conditional put (`attribute_not_exists`), which a second
+//!   taker loses;
+//! - given back with a conditional delete on this holding's random token,
+//!   so a process whose lock was broken and taken by another never deletes
+//!   the other's;
+//! - broken (`bp lock break`) with a plain delete.
 //!
-//! (Of the candidates, moto serves SSM's no-overwrite create faithfully;
-//! an S3 conditional put would need a bucket made and protected first, and
-//! a DynamoDB conditional write a table.)
+//! The item says who holds it: user, host, process, command and start time.
+//!
+//! (SSM parameters, used before, can be created atomically but not deleted
+//! conditionally: giving one back was read-then-delete, which could delete
+//! the next holder's lock.)
 
 use super::{Cloud, ProviderError};
-use aws_sdk_ssm::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -96,65 +102,153 @@ pub enum LockError {
 pub struct Lock {
     cloud: Cloud,
     holder: Holder,
+    /// This holding's own token: only it can give the lock back.
+    token: String,
 }
 
-fn ssm(cloud: &Cloud) -> aws_sdk_ssm::Client {
+/// The table that holds every blueprint's lock in an account and region.
+pub const TABLE: &str = "blueprint-locks";
+
+fn dynamodb(cloud: &Cloud) -> aws_sdk_dynamodb::Client {
     cloud.client(|conf, counter| {
-        aws_sdk_ssm::Client::from_conf(
-            aws_sdk_ssm::config::Builder::from(conf)
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(conf)
                 .interceptor(counter)
                 .build(),
         )
     })
 }
 
-/// The parameter that holds the lock of `blueprint`.
-pub fn parameter(blueprint: &str) -> String {
-    format!("/blueprint/locks/{blueprint}")
+use aws_sdk_dynamodb::types::AttributeValue;
+
+fn key(cloud: &Cloud) -> AttributeValue {
+    AttributeValue::S(cloud.blueprint.clone())
+}
+
+fn holder_of(item: &std::collections::HashMap<String, AttributeValue>) -> Holder {
+    let value = item
+        .get("holder")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_json::from_str(&value).unwrap_or_else(|_| Holder {
+        user: "?".into(),
+        host: "?".into(),
+        pid: 0,
+        command: "(unreadable lock)".into(),
+        started: "?".into(),
+    })
+}
+
+/// The lock item of the cloud's blueprint, if any (none when the table
+/// does not exist yet).
+async fn item(
+    cloud: &Cloud,
+) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, ProviderError> {
+    match dynamodb(cloud)
+        .get_item()
+        .table_name(TABLE)
+        .key("blueprint", key(cloud))
+        .consistent_read(true)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.item),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(ProviderError::api("GetItem")(e)),
+    }
 }
 
 /// Who holds the lock of the cloud's blueprint, if anyone.
 pub async fn status(cloud: &Cloud) -> Result<Option<Holder>, ProviderError> {
-    match ssm(cloud)
-        .get_parameter()
-        .name(parameter(&cloud.blueprint))
+    Ok(item(cloud).await?.map(|i| holder_of(&i)))
+}
+
+/// Makes the lock table (on-demand, so it costs nothing at rest) and waits
+/// until it is active; another process making it at the same time is fine.
+async fn create_table(cloud: &Cloud) -> Result<(), ProviderError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
+    };
+    let built = |e: aws_sdk_dynamodb::error::BuildError| ProviderError::Unexpected(e.to_string());
+    let made = dynamodb(cloud)
+        .create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("blueprint")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(built)?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("blueprint")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(built)?,
+        )
+        .tags(
+            Tag::builder()
+                .key("blueprint:purpose")
+                .value("apply locks of every blueprint in this account and region")
+                .build()
+                .map_err(built)?,
+        )
         .send()
-        .await
-    {
-        Ok(out) => {
-            let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
-            Ok(Some(serde_json::from_str(value).unwrap_or_else(|_| {
-                Holder {
-                    user: "?".into(),
-                    host: "?".into(),
-                    pid: 0,
-                    command: format!("(unreadable lock: {value})"),
-                    started: "?".into(),
-                }
-            })))
-        }
-        Err(e) if e.code() == Some("ParameterNotFound") => Ok(None),
-        Err(e) => Err(ProviderError::api("GetParameter")(e)),
+        .await;
+    match made {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceInUseException") => {}
+        Err(e) => return Err(ProviderError::api("CreateTable")(e)),
     }
+    let start = std::time::Instant::now();
+    loop {
+        let out = dynamodb(cloud)
+            .describe_table()
+            .table_name(TABLE)
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribeTable"))?;
+        let active = out.table().and_then(|t| t.table_status())
+            == Some(&aws_sdk_dynamodb::types::TableStatus::Active);
+        if active {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            return Err(ProviderError::Unexpected(format!(
+                "the lock table {TABLE} did not become active"
+            )));
+        }
+        tokio::time::sleep(cloud.poll_interval.min(Duration::from_secs(2))).await;
+    }
+}
+
+/// A random token of this holding.
+fn token() -> String {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).expect("the operating system gives random bytes");
+    hex::encode(b)
 }
 
 /// Takes the lock of the cloud's blueprint for `holder`. When another
 /// holds it, waits up to `wait` (polling), then fails naming the holder.
 pub async fn acquire(cloud: &Cloud, holder: Holder, wait: Duration) -> Result<Lock, LockError> {
     let value = serde_json::to_string(&holder).unwrap_or_default();
+    let token = token();
     let start = std::time::Instant::now();
     let mut failures = 0;
+    let mut made_table = false;
     loop {
-        let put = ssm(cloud)
-            .put_parameter()
-            .name(parameter(&cloud.blueprint))
-            .value(&value)
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .overwrite(false)
-            .description(format!(
-                "Blueprint's apply lock of {}: who applies it now",
-                cloud.blueprint
-            ))
+        let put = dynamodb(cloud)
+            .put_item()
+            .table_name(TABLE)
+            .item("blueprint", key(cloud))
+            .item("holder", AttributeValue::S(value.clone()))
+            .item("token", AttributeValue::S(token.clone()))
+            .condition_expression("attribute_not_exists(#b)")
+            .expression_attribute_names("#b", "blueprint")
             .send()
             .await;
         let err = match put {
@@ -162,24 +256,36 @@ pub async fn acquire(cloud: &Cloud, holder: Holder, wait: Duration) -> Result<Lo
                 return Ok(Lock {
                     cloud: cloud.clone(),
                     holder,
+                    token,
                 })
             }
-            Err(e) => ProviderError::api("PutParameter")(e),
+            Err(e) if e.code() == Some("ResourceNotFoundException") && !made_table => {
+                create_table(cloud).await?;
+                made_table = true;
+                continue;
+            }
+            Err(e) => ProviderError::api("PutItem")(e),
         };
-        let taken = err.code() == Some("ParameterAlreadyExists");
+        let taken = err.code() == Some("ConditionalCheckFailedException");
         if !taken && !err.maybe_done() {
             return Err(err.into());
         }
-        let found = status(cloud).await?;
+        let found = item(cloud).await?;
         // The put happened although its answer was lost (and the SDK may
         // have sent it again): the lock is ours.
-        if found.as_ref() == Some(&holder) {
+        let ours = found
+            .as_ref()
+            .and_then(|i| i.get("token"))
+            .and_then(|t| t.as_s().ok())
+            == Some(&token);
+        if ours {
             return Ok(Lock {
                 cloud: cloud.clone(),
                 holder,
+                token,
             });
         }
-        match found {
+        match found.map(|i| holder_of(&i)) {
             // Released in between, or the put never happened: again, a
             // few times.
             None if taken || failures < 3 => {
@@ -201,15 +307,17 @@ pub async fn acquire(cloud: &Cloud, holder: Holder, wait: Duration) -> Result<Lo
 /// Removes the lock whoever holds it (`bp lock break`); whether there was
 /// one.
 pub async fn break_lock(cloud: &Cloud) -> Result<bool, ProviderError> {
-    match ssm(cloud)
-        .delete_parameter()
-        .name(parameter(&cloud.blueprint))
+    match dynamodb(cloud)
+        .delete_item()
+        .table_name(TABLE)
+        .key("blueprint", key(cloud))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
         .send()
         .await
     {
-        Ok(_) => Ok(true),
-        Err(e) if e.code() == Some("ParameterNotFound") => Ok(false),
-        Err(e) => Err(ProviderError::api("DeleteParameter")(e)),
+        Ok(out) => Ok(out.attributes.is_some()),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(false),
+        Err(e) => Err(ProviderError::api("DeleteItem")(e)),
     }
 }
 
@@ -218,22 +326,49 @@ impl Lock {
         &self.holder
     }
 
-    /// Gives the lock back, if it is still this process's (a lock broken
-    /// and taken by someone else stays theirs).
+    /// Gives the lock back if it is still this holding's: one delete,
+    /// conditional on the token, so a lock broken and taken by someone
+    /// else stays theirs.
     pub async fn release(&self) -> Result<(), ProviderError> {
-        if status(&self.cloud).await?.as_ref() == Some(&self.holder) {
-            break_lock(&self.cloud).await?;
+        match dynamodb(&self.cloud)
+            .delete_item()
+            .table_name(TABLE)
+            .key("blueprint", key(&self.cloud))
+            .condition_expression("#t = :t")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_values(":t", AttributeValue::S(self.token.clone()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("ConditionalCheckFailedException" | "ResourceNotFoundException")
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(ProviderError::api("DeleteItem")(e)),
         }
-        Ok(())
     }
 
-    /// [`Lock::release`] from outside any async runtime (the Ctrl-C
-    /// handler's thread).
+    /// [`Lock::release`] from anywhere, an async runtime's thread or a
+    /// panic hook included: on a thread of its own.
     pub fn release_blocking(&self) -> Result<(), ProviderError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
-        rt.block_on(self.release())
+        let lock = self.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+            rt.block_on(lock.release())
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(ProviderError::Unexpected(
+                "releasing the lock panicked".into(),
+            ))
+        })
     }
 }

@@ -43,6 +43,9 @@ pub struct Target {
     pub endpoint_url: Option<String>,
     /// How to reach Kubernetes clusters.
     pub kube: kube::KubeTarget,
+    /// An access key id and secret in place of the standard credential
+    /// chain (for embedders and tests).
+    pub static_credentials: Option<(String, String)>,
 }
 
 /// Counts HTTP requests sent to AWS, for `-v` and the benchmarks.
@@ -154,6 +157,15 @@ impl Cloud {
         }
         if let Some(e) = &target.endpoint_url {
             loader = loader.endpoint_url(e);
+        }
+        if let Some((id, secret)) = &target.static_credentials {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                id,
+                secret,
+                None,
+                None,
+                "blueprint-static",
+            ));
         }
         let local = is_local(target.endpoint_url.as_deref());
         loader = loader.retry_config(retry_config(local));
@@ -301,9 +313,9 @@ pub fn retry_config(local: bool) -> aws_smithy_types::retry::RetryConfig {
 pub struct Planned {
     pub address: Address,
     pub spec: Map,
-    /// The clear text of the spec's sensitive values, to keep them out of
-    /// what tools print back (helm's errors).
-    pub secrets: Vec<String>,
+    /// The spec's sensitive values in every form, to keep them out of what
+    /// tools and servers print back (helm's errors, an API's refusal).
+    pub secrets: crate::redact::Redactor,
 }
 
 impl Planned {
@@ -327,26 +339,13 @@ impl Planned {
         }
         let mut found = Vec::new();
         collect(resolved, &mut found);
-        // Each secret, each of its lines, and its escaped and base64 forms,
-        // longest first so that no part of a longer one is left behind.
-        let mut secrets: Vec<String> = Vec::new();
+        // Also for the whole process: a log line or an error naming it
+        // later is redacted too.
+        let mut secrets = crate::redact::Redactor::default();
         for s in found {
-            use base64::Engine as _;
-            secrets.push(base64::engine::general_purpose::STANDARD.encode(s.as_bytes()));
-            if let Ok(escaped) = serde_json::to_string(&s) {
-                secrets.push(escaped.trim_matches('"').to_string());
-            }
-            secrets.extend(
-                s.lines()
-                    .map(str::trim)
-                    .filter(|l| l.len() >= 4)
-                    .map(String::from),
-            );
-            secrets.push(s);
+            crate::redact::register(&s);
+            secrets.add(&s);
         }
-        secrets.retain(|s| !s.is_empty());
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
         match resolved.reveal()? {
             Value::Map(spec) => Ok(Planned {
                 address: address.clone(),
@@ -359,11 +358,7 @@ impl Planned {
 
     /// `text` with every secret of the spec replaced by `(sensitive)`.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            out = out.replace(s.as_str(), "(sensitive)");
-        }
-        out
+        self.secrets.redact(text)
     }
 
     /// The value of a spec field. Asking for a field the kind's schema does
@@ -654,6 +649,7 @@ mod wait_tests {
             profile: None,
             endpoint_url: Some("http://127.0.0.1:9".into()),
             kube: Default::default(),
+            static_credentials: None,
         };
         let mut cloud = Cloud::connect(&target, "t").await;
         cloud.poll_interval = Duration::from_millis(1);

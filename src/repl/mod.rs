@@ -201,6 +201,7 @@ impl Repl {
             profile: self.aws.profile.clone(),
             endpoint_url: self.aws.endpoint_url.clone(),
             kube: self.aws.kube.clone(),
+            static_credentials: None,
         };
         let rt = self.runtime()?;
         Ok(rt.block_on(Cloud::connect(&target, blueprint)))

@@ -12,12 +12,12 @@ pub mod state;
 pub use resolver::STDLIB;
 
 use crate::diagnostic::{Diagnostic, Sources};
-use crate::model::{validate, Graph};
+use crate::model::{validate, Graph, Value};
 use crate::Error;
 use rhai::{Dynamic, Engine, Scope, AST};
 use state::{Shared, State};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -25,6 +25,10 @@ use std::rc::Rc;
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub vars: BTreeMap<String, String>,
+    /// `--var-file` files (YAML or JSON maps of names to values), read in
+    /// order before `vars`, which win. A sops-encrypted one is decrypted as
+    /// `secrets` says, and all its values are sensitive.
+    pub var_files: Vec<PathBuf>,
     pub region: String,
     pub secrets: Secrets,
 }
@@ -210,6 +214,73 @@ impl Session {
         }
     }
 
+    /// Reads the options' `--var-file` files into the variables; `--var`
+    /// values win over them.
+    pub fn load_var_files(&mut self) -> Result<(), Error> {
+        let secrets = self.options.secrets.clone();
+        for file in &self.options.var_files {
+            let loaded = api::secrets::var_file(file, &secrets)
+                .map_err(|e| Error::Usage(format!("--var-file {}: {e}", file.display())))?;
+            let mut st = self.state.borrow_mut();
+            for (name, value) in loaded {
+                if self.options.vars.contains_key(&name) {
+                    continue;
+                }
+                match value {
+                    api::secrets::VarValue::Plain(v) => {
+                        st.secret_vars.remove(&name);
+                        st.vars.insert(name, v);
+                    }
+                    api::secrets::VarValue::Secret(v) => {
+                        st.vars.remove(&name);
+                        st.secret_vars.insert(name, v);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The variables whose values are secrets: declared so
+    /// (`var(name, #{ sensitive: true })`), given in an encrypted var file,
+    /// or passed in plain text and used as a secret (a password, a
+    /// Secret's data). Their values never leave the process; saved plans
+    /// keep verifiers of them.
+    pub fn sensitive_vars(&self) -> BTreeSet<String> {
+        let st = self.state.borrow();
+        let mut out: BTreeSet<String> = st.secret_vars.keys().cloned().collect();
+        out.extend(st.vars_sensitive.iter().cloned());
+        let mut secrets = Vec::new();
+        for r in st.graph.iter() {
+            collect_secrets(&Value::Map(r.spec.clone()), &mut secrets);
+        }
+        for (name, value) in &st.vars_read {
+            let passed = st.vars.get(name) == Some(value);
+            let used_as_secret = secrets
+                .iter()
+                .any(|s| s == value || (value.len() >= 8 && s.contains(value.as_str())));
+            if passed && !value.is_empty() && used_as_secret {
+                out.insert(name.clone());
+            }
+        }
+        out
+    }
+
+    /// The variables given to the run with their values in clear (those of
+    /// an encrypted var file only when it was decrypted).
+    pub fn vars_given(&self) -> BTreeMap<String, String> {
+        let st = self.state.borrow();
+        let mut out = st.vars.clone();
+        for (k, v) in &st.secret_vars {
+            if let Some(Value::Str(t)) = &v.value {
+                out.insert(k.clone(), t.clone());
+            } else if let Some(other) = &v.value {
+                out.insert(k.clone(), other.to_string());
+            }
+        }
+        out
+    }
+
     /// The existing resources the script refers to (`existing_vpc(id)`),
     /// which the validated graph leaves out.
     pub fn existing(&self) -> Vec<crate::model::Resource> {
@@ -268,6 +339,11 @@ pub struct Evaluation {
     /// What lint needs beyond the graph: vars read, default tags and
     /// blueprint-wide `allow(...)`s.
     pub lint: crate::lint::Facts,
+    /// The variables read whose values are secrets ([`Session::sensitive_vars`]).
+    pub sensitive_vars: BTreeSet<String>,
+    /// Every variable the run was given (`--var`, var files, `BP_VAR_*`),
+    /// sensitive ones included: what a saved plan records.
+    pub vars_given: BTreeMap<String, String>,
 }
 
 /// Evaluates a blueprint and validates the graph it declares.
@@ -277,6 +353,7 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         _ => PathBuf::from("."),
     };
     let mut session = Session::new(options, &root);
+    session.load_var_files()?;
     session.eval_file(path)?;
     let graph = session.validate()?;
     let name = session.blueprint_name(path)?;
@@ -289,6 +366,8 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         .map(|p| p.to_string())
         .collect();
     let lint = session.lint_facts();
+    let sensitive_vars = session.sensitive_vars();
+    let vars_given = session.vars_given();
     Ok(Evaluation {
         name,
         region: options.region.clone(),
@@ -297,5 +376,25 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         placeholders,
         existing: session.existing(),
         lint,
+        sensitive_vars,
+        vars_given,
     })
+}
+
+/// The clear text of every secret in a value.
+fn collect_secrets(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Sensitive(s) => {
+            if let Some(inner) = &s.value {
+                match inner.reveal() {
+                    Ok(Value::Str(t)) => out.push(t),
+                    Ok(other) => out.push(other.to_string()),
+                    Err(_) => {}
+                }
+            }
+        }
+        Value::List(l) => l.iter().for_each(|x| collect_secrets(x, out)),
+        Value::Map(m) => m.values().for_each(|x| collect_secrets(x, out)),
+        _ => {}
+    }
 }

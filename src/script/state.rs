@@ -21,6 +21,11 @@ pub struct State {
     /// Every `var(...)` the script read, with the value it got (the
     /// default when none was passed): lint tells production by it.
     pub vars_read: BTreeMap<String, String>,
+    /// Variables given as secrets (an encrypted `--var-file`): `var(...)`
+    /// returns them as sensitive values.
+    pub secret_vars: BTreeMap<String, handles::SecretValue>,
+    /// Variables the script declared sensitive (`var(name, #{ sensitive: true })`).
+    pub vars_sensitive: BTreeSet<String>,
     /// `allow("BP004", "why")` calls: lint rules allowed for the whole
     /// blueprint, with their reasons and where they were allowed.
     pub allows: Vec<crate::lint::Allow>,

@@ -248,7 +248,7 @@ fn usage_errors_exit_1() {
         .file("bp.rhai", "kms_key(\"k\");")
         .args(["check", "bp.rhai", "--var", "novalue"])
         .status(1)
-        .stderr("error: --var `novalue` is not KEY=VALUE\n")
+        .stderr("error: a --var is not KEY=VALUE (it has no `=`)\n")
         .run();
     Test::new()
         .args(["check", "missing.rhai"])

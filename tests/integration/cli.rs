@@ -314,3 +314,44 @@ fn defs_writes_the_definition_files() {
     let text = std::fs::read_to_string(dir.path().join("editor/defs/blueprint.d.rhai")).unwrap();
     assert!(text.contains("fn existing_vpc(id: ?) -> Vpc;"), "{text}");
 }
+
+/// The `rust-version` in Cargo.toml is true: no locked dependency needs a
+/// newer Rust.
+#[test]
+fn rust_version_covers_every_locked_dependency() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--locked",
+            "--offline",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .current_dir(crate::harness::repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parse = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    let packages = meta["packages"].as_array().unwrap();
+    let ours = packages
+        .iter()
+        .find(|p| p["name"] == "blueprint")
+        .and_then(|p| p["rust_version"].as_str())
+        .expect("Cargo.toml states a rust-version");
+    let (name, needed) = packages
+        .iter()
+        .filter_map(|p| Some((p["name"].as_str()?, p["rust_version"].as_str()?)))
+        .max_by_key(|(_, v)| parse(v))
+        .unwrap();
+    assert!(
+        parse(ours) >= parse(needed),
+        "rust-version {ours} is older than {needed}, which {name} needs"
+    );
+}

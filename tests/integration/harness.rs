@@ -81,6 +81,12 @@ impl Test {
         self
     }
 
+    /// Leaves `k` out of the environment (one the emulator sets, say).
+    pub fn env_remove(mut self, k: &str) -> Test {
+        self.env.remove(k);
+        self
+    }
+
     pub fn stdin(mut self, s: &str) -> Test {
         self.stdin = Some(s.into());
         self

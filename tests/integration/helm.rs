@@ -175,7 +175,7 @@ impl Env {
             format!(
                 "#!/bin/sh\n\
                  echo \"ARGV $*\" >> '{log}'\n\
-                 for a in \"$@\"; do case \"$a\" in */kubeconfig|*/values.json) ls -l \"$a\" >> '{log}'; echo \"DIR $(dirname \"$a\")\" >> '{log}';; esac; done\n\
+                 for a in \"$@\"; do a=\"${{a#--*=}}\"; case \"$a\" in */kubeconfig|*/values.json) ls -l \"$a\" >> '{log}'; echo \"DIR $(dirname \"$a\")\" >> '{log}';; esac; done\n\
                  exec '{helm}' \"$@\"\n",
                 log = spy_log.display(),
                 helm = helm_bin().display()
@@ -488,6 +488,58 @@ fn helm_release_options_are_checked() {
             .args(["check", "bp.rhai"])
             .status(1)
             .stderr_contains(message)
+            .run();
+    }
+}
+
+/// Chart names, versions and repositories that helm could read as flags,
+/// or that reach past loopback over plain http, are refused by `bp check`
+/// at the call's file:line:col.
+#[test]
+fn hostile_chart_sources_are_refused_where_they_are_written() {
+    let call = |opts: &str| {
+        format!("let c = existing_cluster(\"d\");\nc.helm_release(\"x\", #{{ namespace: \"a\", {opts} }});\n")
+    };
+    for (opts, message) in [
+        (
+            r#"chart: "--post-renderer=bash", repo: "https://charts.example", version: "1""#,
+            "\"--post-renderer=bash\" is not a chart name",
+        ),
+        (
+            r#"chart: "-x", repo: "https://charts.example", version: "1""#,
+            "\"-x\" is not a chart name",
+        ),
+        (
+            r#"chart: "c", repo: "https://charts.example", version: "--devel""#,
+            "\"--devel\" is not a chart version",
+        ),
+        (
+            r#"chart: "c", repo: "http://localhost.attacker.example/charts", version: "1""#,
+            "the repo \"http://localhost.attacker.example/charts\" is not an https URL",
+        ),
+        (
+            r#"chart: "c", repo: "http://localhost@attacker.example/charts", version: "1""#,
+            "holds credentials",
+        ),
+        (
+            r#"chart: "c", repo: "http://127.0.0.1.attacker.example/", version: "1""#,
+            "is not an https URL",
+        ),
+        (
+            r#"chart: "c", repo: "--repo=https://x", version: "1""#,
+            "is not a URL",
+        ),
+        (
+            r#"chart: "oci://registry.example/--post-renderer=bash", version: "1""#,
+            "names no chart",
+        ),
+    ] {
+        Test::new()
+            .file("bp.rhai", &call(opts))
+            .args(["check", "bp.rhai"])
+            .status(1)
+            .stderr_contains(message)
+            .stderr_contains("bp.rhai:2:")
             .run();
     }
 }

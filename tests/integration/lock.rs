@@ -258,3 +258,53 @@ fn concurrent_applies_of_one_blueprint_one_proceeds() {
         assert_eq!(owned["subnet"], 2, "race {race}: {owned}");
     }
 }
+
+/// Giving the lock back and breaking-then-taking it race in a tight loop:
+/// the release is conditional on the holding's own token, so it never
+/// deletes a lock that another process took meanwhile.
+#[test]
+fn a_release_never_deletes_the_next_holders_lock() {
+    use blueprint::providers::lock::{acquire, break_lock, status, Holder};
+    use blueprint::providers::{Cloud, Target};
+    let m = Moto::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let target = Target {
+            region: "us-east-1".into(),
+            endpoint_url: Some(m.url.clone()),
+            static_credentials: Some(("test".into(), "test".into())),
+            ..Target::default()
+        };
+        let cloud = Cloud::connect(&target, "race").await;
+        let wait = std::time::Duration::from_secs(0);
+        for round in 0..40 {
+            let a = acquire(&cloud, Holder::me(&format!("a {round}")), wait)
+                .await
+                .unwrap();
+            // A gives its lock back while B breaks it and takes its own.
+            let release = async { a.release().await.unwrap() };
+            let take = async {
+                break_lock(&cloud).await.unwrap();
+                loop {
+                    match acquire(&cloud, Holder::me(&format!("b {round}")), wait).await {
+                        Ok(b) => return b,
+                        Err(_) => tokio::task::yield_now().await,
+                    }
+                }
+            };
+            let ((), b) = tokio::join!(release, take);
+            let held = status(&cloud).await.unwrap();
+            assert_eq!(
+                held.map(|h| h.command),
+                Some(format!("b {round}")),
+                "round {round}: B's lock was deleted by A's release"
+            );
+            b.release().await.unwrap();
+            assert_eq!(status(&cloud).await.unwrap(), None, "round {round}");
+        }
+    });
+}

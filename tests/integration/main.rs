@@ -23,6 +23,7 @@ mod graph;
 mod helm;
 mod instance;
 mod kubernetes;
+mod leaks;
 mod lifecycle;
 mod lint;
 mod lock;

@@ -43,6 +43,24 @@ fn validate(root: &Value, s: &Value, v: &Value, at: &str, errors: &mut Vec<Strin
             return;
         }
     }
+    if let Some(options) = s["oneOf"].as_array() {
+        let fits = options
+            .iter()
+            .filter(|o| {
+                let mut e = Vec::new();
+                validate(root, o, v, at, &mut e);
+                e.is_empty()
+            })
+            .count();
+        if fits != 1 {
+            errors.push(format!("{at}: fits {fits} of oneOf, not 1: {v}"));
+        }
+    }
+    if let (Some(p), Some(text)) = (s["pattern"].as_str(), v.as_str()) {
+        if !regex::Regex::new(p).unwrap().is_match(text) {
+            errors.push(format!("{at}: {text:?} does not match {p}"));
+        }
+    }
     if let Some(allowed) = s["enum"].as_array() {
         if !allowed.contains(v) {
             errors.push(format!("{at}: {v} is not one of {allowed:?}"));
@@ -62,6 +80,13 @@ fn validate(root: &Value, s: &Value, v: &Value, at: &str, errors: &mut Vec<Strin
                 None if s["additionalProperties"] == Value::Bool(false) => {
                     errors.push(format!("{at}: `{k}` is not in the schema"))
                 }
+                None if s["additionalProperties"].is_object() => validate(
+                    root,
+                    &s["additionalProperties"],
+                    x,
+                    &format!("{at}.{k}"),
+                    errors,
+                ),
                 None => {}
             }
         }

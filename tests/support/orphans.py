@@ -2,7 +2,7 @@
 carry no `blueprint:name` tag (made, then lost track of), straight through
 the AWS APIs (boto3). Prints {"kind": count} as JSON; AWS's own defaults (the
 default VPC and its subnets, main route tables, default security groups,
-AWS-managed keys) are not orphans.
+AWS-managed keys) are not orphans, nor is the table of apply locks.
 """
 import json
 import sys
@@ -66,6 +66,8 @@ for b in s3.list_buckets()["Buckets"]:
 counts["s3_bucket"] = buckets
 tables = 0
 for t in ddb.list_tables()["TableNames"]:
+    if t == "blueprint-locks":
+        continue  # the apply locks' table: Blueprint's own, never an orphan
     arn = ddb.describe_table(TableName=t)["Table"]["TableArn"]
     tables += untagged(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags"))
 counts["dynamodb_table"] = tables

@@ -6,6 +6,7 @@
 //! status; applies run the user's helm (`upgrade --install`, `uninstall`)
 //! with values and kubeconfig in private files.
 
+mod chart_ref;
 pub mod records;
 
 use super::k8s::object::{owner_value, MANAGED_BY, OWNER_LABEL, WHERE};
@@ -192,7 +193,9 @@ fn source(state: &Shared, ctx: &NativeCallContext, o: &Opts, spec: &mut Map) -> 
             ),
         ));
     };
-    if let Some(reference) = chart.strip_prefix("oci://") {
+    let refused = |r: chart_ref::Refusal| fail(ctx, problem(r.message, r.hint));
+    chart_ref::version(&version).map_err(refused)?;
+    if chart.starts_with("oci://") {
         if repo.is_some() {
             return Err(fail(
                 ctx,
@@ -202,7 +205,7 @@ fn source(state: &Shared, ctx: &NativeCallContext, o: &Opts, spec: &mut Map) -> 
                 ),
             ));
         }
-        let name = reference.rsplit('/').next().unwrap_or_default();
+        let name = chart_ref::oci(&chart).map_err(refused)?;
         spec.insert("chart".into(), Value::str(name));
         spec.insert("source".into(), Value::Str(format!("oci:{chart}")));
     } else {
@@ -212,16 +215,7 @@ fn source(state: &Shared, ctx: &NativeCallContext, o: &Opts, spec: &mut Map) -> 
                 "give the chart repository's URL, a chart folder (\"./charts/x\"), or an oci:// reference",
             )));
         };
-        let loopback = repo.starts_with("http://127.0.0.1") || repo.starts_with("http://localhost");
-        if !repo.starts_with("https://") && !loopback {
-            return Err(fail(
-                ctx,
-                problem(
-                    format!("helm_release: the repo \"{repo}\" is not an https URL"),
-                    "chart repositories are reached over https",
-                ),
-            ));
-        }
+        chart_ref::repository(&repo).map_err(refused)?;
         if chart.contains('/') {
             return Err(fail(
                 ctx,
@@ -231,6 +225,7 @@ fn source(state: &Shared, ctx: &NativeCallContext, o: &Opts, spec: &mut Map) -> 
                 ),
             ));
         }
+        chart_ref::chart_name(&chart).map_err(refused)?;
         spec.insert("chart".into(), Value::str(&chart));
         spec.insert("source".into(), Value::Str(format!("repo:{repo}")));
     }
@@ -472,7 +467,10 @@ fn check<'a>(
 
 /// The chart arguments of `helm upgrade` and `helm template`: the chart
 /// (path, reference or name with `--repo`) and `--version`.
-fn chart_args(r: &Planned) -> Result<Vec<String>, ProviderError> {
+/// The chart as helm takes it: the positional chart (a path, an oci://
+/// reference or a chart name) and the flags that go with it, each flag and
+/// its value in one argument.
+fn chart_args(r: &Planned) -> Result<(String, Vec<String>), ProviderError> {
     let str_of = |k: &str| {
         r.spec
             .get(k)
@@ -481,22 +479,13 @@ fn chart_args(r: &Planned) -> Result<Vec<String>, ProviderError> {
             .to_string()
     };
     let source = str_of("source");
+    let version = format!("--version={}", str_of("version"));
     if let Some(path) = source.strip_prefix("path:") {
-        Ok(vec![path.into()])
+        Ok((path.into(), Vec::new()))
     } else if let Some(reference) = source.strip_prefix("oci:") {
-        Ok(vec![
-            reference.into(),
-            "--version".into(),
-            str_of("version"),
-        ])
+        Ok((reference.into(), vec![version]))
     } else if let Some(repo) = source.strip_prefix("repo:") {
-        Ok(vec![
-            str_of("chart"),
-            "--repo".into(),
-            repo.into(),
-            "--version".into(),
-            str_of("version"),
-        ])
+        Ok((str_of("chart"), vec![format!("--repo={repo}"), version]))
     } else {
         Err(ProviderError::Spec(format!(
             "{}: no chart source",
@@ -564,24 +553,21 @@ async fn manifest_diff(cloud: &Cloud, conn: &Conn, r: &Planned) -> Vec<String> {
     let Ok(helm) = cloud.helm().await else {
         return Vec::new();
     };
-    let Ok(chart) = chart_args(r) else {
+    let Ok((chart, chart_flags)) = chart_args(r) else {
         return Vec::new();
     };
     // As the release stores it: no hooks, no tests, rendered as an upgrade.
+    // Positional arguments follow `--`, so that none is read as a flag.
     let mut args: Vec<String> = vec![
         "template".into(),
         "--no-hooks".into(),
         "--skip-tests".into(),
         "--is-upgrade".into(),
-        name.into(),
+        format!("--namespace={ns}"),
+        "--values={dir}/values.json".into(),
     ];
-    args.extend(chart);
-    args.extend([
-        "--namespace".into(),
-        ns.into(),
-        "--values".into(),
-        "{dir}/values.json".into(),
-    ]);
+    args.extend(chart_flags);
+    args.extend(["--".into(), name.into(), chart]);
     let values = r
         .spec
         .get("values")
@@ -676,45 +662,25 @@ async fn install(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         "{MANAGED_BY}=blueprint,{OWNER_LABEL}={}",
         owner_value(&cloud.blueprint)
     );
+    let (chart, chart_flags) = chart_args(r)?;
+    if source.starts_with("path:") {
+        labels.push_str(&format!(",{DIGEST_LABEL}={}", str_of("chart_digest")));
+    }
     // --reset-values: the values given are all the values (helm would
-    // otherwise keep the previous ones when none are given).
+    // otherwise keep the previous ones when none are given). Every flag
+    // carries its value in one argument, and the positional arguments
+    // follow `--`, so that no script value is read as a flag.
     let mut args: Vec<String> = vec![
         "upgrade".into(),
         "--install".into(),
         "--reset-values".into(),
-        name.into(),
+        format!("--namespace={ns}"),
+        "--kubeconfig={dir}/kubeconfig".into(),
+        format!("--kube-context={}", conn.context),
+        "--values={dir}/values.json".into(),
+        format!("--labels={labels}"),
     ];
-    if let Some(path) = source.strip_prefix("path:") {
-        args.push(path.into());
-        labels.push_str(&format!(",{DIGEST_LABEL}={}", str_of("chart_digest")));
-    } else if let Some(reference) = source.strip_prefix("oci:") {
-        args.extend([reference.to_string(), "--version".into(), str_of("version")]);
-    } else if let Some(repo) = source.strip_prefix("repo:") {
-        args.extend([
-            str_of("chart"),
-            "--repo".into(),
-            repo.into(),
-            "--version".into(),
-            str_of("version"),
-        ]);
-    } else {
-        return Err(ProviderError::Spec(format!(
-            "{}: no chart source",
-            r.address
-        )));
-    }
-    args.extend([
-        "--namespace".into(),
-        ns.into(),
-        "--kubeconfig".into(),
-        "{dir}/kubeconfig".into(),
-        "--kube-context".into(),
-        conn.context.clone(),
-        "--values".into(),
-        "{dir}/values.json".into(),
-        "--labels".into(),
-        labels,
-    ]);
+    args.extend(chart_flags);
     if flag("create_namespace") {
         args.push("--create-namespace".into());
     }
@@ -725,8 +691,9 @@ async fn install(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         args.push("--atomic".into());
     }
     if flag("wait") || flag("atomic") {
-        args.extend(["--timeout".into(), str_of("timeout")]);
+        args.push(format!("--timeout={}", str_of("timeout")));
     }
+    args.extend(["--".into(), name.into(), chart]);
     let values = r
         .spec
         .get("values")
@@ -795,13 +762,11 @@ fn delete<'a>(cloud: &'a Cloud, l: &'a Live) -> BoxFuture<'a, Result<(), Provide
         }
         let args: Vec<String> = vec![
             "uninstall".into(),
+            format!("--namespace={ns}"),
+            "--kubeconfig={dir}/kubeconfig".into(),
+            format!("--kube-context={}", conn.context),
+            "--".into(),
             name.into(),
-            "--namespace".into(),
-            ns.into(),
-            "--kubeconfig".into(),
-            "{dir}/kubeconfig".into(),
-            "--kube-context".into(),
-            conn.context.clone(),
         ];
         let kubeconfig = kubeconfig_file(&conn)?;
         helm.run(

@@ -1,7 +1,8 @@
 //! `var`, `region`, `tags` and `ref`.
 
 use super::super::handles;
-use super::super::state::{check_tags, fail, origin, Fallible, Shared};
+use super::super::handles::SecretValue;
+use super::super::state::{check_tags, fail, origin, Fallible, Shared, State};
 use crate::model::{names::suggest, Address, Problem};
 use rhai::{Dynamic, Engine, NativeCallContext};
 
@@ -12,24 +13,9 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         move |ctx: NativeCallContext, name: Dynamic| -> Fallible<Dynamic> {
             let name = name.to_string();
             let mut st = s.borrow_mut();
-            match st.vars.get(&name).cloned() {
-                Some(v) => {
-                    st.vars_read.insert(name, v.clone());
-                    Ok(Dynamic::from(v))
-                }
-                None => {
-                    let known: Vec<&str> = st.vars.keys().map(String::as_str).collect();
-                    let hint = match suggest(&name, known) {
-                        Some(m) => format!("did you mean `{m}`? or pass --var {name}=VALUE"),
-                        None => format!(
-                            "pass --var {name}=VALUE, or give a default: var(\"{name}\", ...)"
-                        ),
-                    };
-                    Err(fail(
-                        &ctx,
-                        Problem::new(format!("variable `{name}` is not set")).hint(hint),
-                    ))
-                }
+            match given(&mut st, &name, false) {
+                Some(v) => Ok(v),
+                None => Err(not_set(&ctx, &st, &name)),
             }
         },
     );
@@ -39,16 +25,58 @@ pub fn register(engine: &mut Engine, state: &Shared) {
         move |ctx: NativeCallContext, name: Dynamic, default: Dynamic| -> Fallible<Dynamic> {
             let name = name.to_string();
             let mut st = s.borrow_mut();
+            // var(name, #{ sensitive: true, default? }): options, not a
+            // default value.
+            if let Some(opts) = var_options(&default) {
+                let sensitive = match opts.get("sensitive") {
+                    Some(b) if b.is_bool() => b.as_bool().unwrap_or(false),
+                    _ => {
+                        return Err(fail(
+                            &ctx,
+                            Problem::new(format!(
+                                "var(\"{name}\", #{{ ... }}): sensitive must be true or false"
+                            )),
+                        ))
+                    }
+                };
+                if let Some(k) = opts
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "sensitive" | "default"))
+                {
+                    return Err(fail(
+                        &ctx,
+                        Problem::new(format!("var(\"{name}\", #{{ ... }}): unknown option `{k}`"))
+                            .hint("a variable's options are sensitive and default"),
+                    ));
+                }
+                if sensitive {
+                    st.vars_sensitive.insert(name.clone());
+                }
+                if let Some(v) = given(&mut st, &name, sensitive) {
+                    return Ok(v);
+                }
+                return match opts.get("default") {
+                    Some(d) if sensitive && d.is_string() => {
+                        Ok(Dynamic::from(secret_var(&name, &d.to_string())))
+                    }
+                    Some(d) => Ok(d.clone()),
+                    None => Err(not_set(&ctx, &st, &name)),
+                };
+            }
+            if let Some(v) = st.secret_vars.get(&name) {
+                return Ok(Dynamic::from(v.clone()));
+            }
             let Some(raw) = st.vars.get(&name).cloned() else {
                 st.vars_read.insert(name, default.to_string());
                 return Ok(default);
             };
             st.vars_read.insert(name.clone(), raw.clone());
+            // The value is not repeated: it may be a secret.
             typed_like(&raw, &default).ok_or_else(|| {
                 fail(
                     &ctx,
                     Problem::new(format!(
-                        "variable `{name}` is \"{raw}\", but its default is {}",
+                        "variable `{name}` is not of its default's type ({})",
                         super::schema::describe_value(&default)
                     ))
                     .hint(format!(
@@ -137,6 +165,57 @@ pub fn register(engine: &mut Engine, state: &Shared) {
 }
 
 /// Parses a `--var` string into the type of the default value.
+/// The value of a variable given to the run, if it was: a sensitive value
+/// when it came from an encrypted var file or the script declared it so.
+fn given(st: &mut State, name: &str, sensitive: bool) -> Option<Dynamic> {
+    if let Some(v) = st.secret_vars.get(name) {
+        return Some(Dynamic::from(v.clone()));
+    }
+    let raw = st.vars.get(name).cloned()?;
+    st.vars_read.insert(name.to_string(), raw.clone());
+    Some(if sensitive {
+        Dynamic::from(secret_var(name, &raw))
+    } else {
+        Dynamic::from(raw)
+    })
+}
+
+/// A variable's value held as a secret: hashed where it belongs, never
+/// shown, and taken out of every log line and error from now on.
+fn secret_var(name: &str, raw: &str) -> SecretValue {
+    crate::redact::register(raw);
+    SecretValue {
+        hash: crate::model::verifier::script_secret_hash(raw, &["var", name]),
+        value: Some(crate::model::Value::Str(raw.to_string())),
+    }
+}
+
+/// The options map of `var(name, #{ sensitive: ..., default: ... })`: a map
+/// with the key `sensitive`.
+fn var_options(arg: &Dynamic) -> Option<rhai::Map> {
+    let m = arg.read_lock::<rhai::Map>()?;
+    m.contains_key("sensitive").then(|| m.clone())
+}
+
+fn not_set(ctx: &NativeCallContext, st: &State, name: &str) -> Box<rhai::EvalAltResult> {
+    let known: Vec<&str> = st
+        .vars
+        .keys()
+        .chain(st.secret_vars.keys())
+        .map(String::as_str)
+        .collect();
+    let hint = match suggest(name, known) {
+        Some(m) => format!("did you mean `{m}`? or pass --var {name}=VALUE"),
+        None => format!(
+            "pass --var {name}=VALUE (or BP_VAR_{name}), or give a default: var(\"{name}\", ...)"
+        ),
+    };
+    fail(
+        ctx,
+        Problem::new(format!("variable `{name}` is not set")).hint(hint),
+    )
+}
+
 fn typed_like(raw: &str, default: &Dynamic) -> Option<Dynamic> {
     if default.is_int() {
         return raw.trim().parse::<i64>().ok().map(Dynamic::from);

@@ -4,7 +4,7 @@
 
 mod common;
 pub mod facts;
-mod secrets;
+pub(crate) mod secrets;
 
 use super::schema::{self, Opt};
 use super::state::{fail, Fallible, Shared};

@@ -73,6 +73,78 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     );
 }
 
+/// One variable of a `--var-file`.
+pub enum VarValue {
+    Plain(String),
+    /// From a sops-encrypted file: sensitive (unknown when read sealed).
+    Secret(SecretValue),
+}
+
+/// Reads a `--var-file`: a YAML or JSON map of names to strings, numbers or
+/// booleans. A sops-encrypted file (a `sops` key at the top) is decrypted
+/// as `secrets` says, and all its values are sensitive.
+pub fn var_file(
+    path: &std::path::Path,
+    secrets: &Secrets,
+) -> Result<Vec<(String, VarValue)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    let doc = if is_json {
+        json::parse(&text).map_err(|e| e.to_string())?
+    } else {
+        yaml::parse(&text).map_err(|e| e.to_string())?
+    };
+    let Node::Map(entries) = &doc else {
+        return Err("a var file is a map of names to values".into());
+    };
+    let encrypted = entries.iter().any(|(k, _)| k == "sops");
+    let leaves = |doc: &Node, leaf: Leaf| -> Result<Vec<(String, VarValue)>, String> {
+        let Node::Map(entries) = doc else {
+            return Err("a var file is a map of names to values".into());
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries
+            .iter()
+            .filter(|(k, _)| k != yaml::COMMENT_KEY && k != "sops")
+        {
+            let value = match v {
+                Node::Leaf(Plain::Comment(_)) => continue,
+                Node::Leaf(p) if encrypted => VarValue::Secret(leaf(p, std::slice::from_ref(k))),
+                Node::Leaf(Plain::Str(t)) => VarValue::Plain(t.clone()),
+                Node::Leaf(p) => {
+                    VarValue::Plain(String::from_utf8_lossy(&p.to_bytes()).into_owned())
+                }
+                _ => return Err(format!("`{k}` must be a string, a number or a boolean")),
+            };
+            out.push((k.clone(), value));
+        }
+        Ok(out)
+    };
+    if !encrypted {
+        return leaves(&doc, &|p, _| sealed(p));
+    }
+    let access = match secrets {
+        Secrets::Sealed => {
+            let mut doc = doc.clone();
+            sops::Metadata::extract(&mut doc).map_err(|e| e.to_string())?;
+            return leaves(&doc, &|p, _| sealed(p));
+        }
+        Secrets::Decrypt(access) => access.clone(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (plain, key, _) = std::thread::scope(|scope| {
+        scope
+            .spawn(|| rt.block_on(sops::decrypt(&doc, &access)))
+            .join()
+            .map_err(|_| "decrypting failed".to_string())
+    })?
+    .map_err(|e| e.to_string())?;
+    leaves(&plain, &|p, path| decrypted(p, path, &key))
+}
+
 /// A keyed hash of one secret value for saved plans: HMAC-SHA256 under a
 /// key derived from the file's data key with HKDF-SHA256, so the data key
 /// itself never keys anything but the file's own cipher.
@@ -108,7 +180,11 @@ fn decrypted(leaf: &Plain, path: &[String], key: &[u8; 32]) -> SecretValue {
     message.push(0);
     message.extend(leaf.to_bytes());
     let value = match leaf {
-        Plain::Str(s) | Plain::Comment(s) => Value::Str(s.clone()),
+        Plain::Str(s) | Plain::Comment(s) => {
+            // Out of every log line and error from now on.
+            crate::redact::register(s);
+            Value::Str(s.clone())
+        }
         Plain::Int(i) => Value::Int(*i),
         Plain::Float(f) => Value::Float(*f),
         Plain::Bool(b) => Value::Bool(*b),
