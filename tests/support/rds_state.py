@@ -37,6 +37,7 @@ for d in rds.describe_db_instances()["DBInstances"]:
         "parameter_groups": [g["DBParameterGroupName"] for g in d.get("DBParameterGroups", [])],
         "rules": sorted(rules),
         "tags": {t["Key"]: t["Value"] for t in d.get("TagList", [])},
+        "managed_password": "MasterUserSecret" in d,
     }
 for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
     out["subnet_groups"][g["DBSubnetGroupName"]] = len(g["Subnets"])

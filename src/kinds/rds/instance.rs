@@ -18,6 +18,9 @@ pub const KIND: Kind = Kind::new("rds_postgres");
 /// The tag that holds the verifier of the master password.
 const PASSWORD_TAG: &str = "blueprint:password";
 
+/// `password: "managed"`: RDS manages the master password.
+pub const MANAGED: &str = "managed";
+
 pub static DEF: KindDef = KindDef {
     kind: KIND,
     handle: "RdsPostgres",
@@ -114,9 +117,13 @@ fn live_of(cloud: &Cloud, d: &DbInstance) -> Option<Live> {
         )
         .attr(
             "password",
-            tag(tags, PASSWORD_TAG)
-                .map(Value::str)
-                .unwrap_or(Value::Null),
+            match d.master_user_secret() {
+                // RDS keeps the password in Secrets Manager: no verifier.
+                Some(_) => Value::str(MANAGED),
+                None => tag(tags, PASSWORD_TAG)
+                    .map(Value::str)
+                    .unwrap_or(Value::Null),
+            },
         )
         .attr("backup_retention_days", int(d.backup_retention_period()))
         .attr(
@@ -148,6 +155,12 @@ fn live_of(cloud: &Cloud, d: &DbInstance) -> Option<Live> {
         )
         .output("name", id)
         .output("arn", d.db_instance_arn().unwrap_or_default())
+        .output(
+            "password_secret_arn",
+            d.master_user_secret()
+                .and_then(|s| s.secret_arn())
+                .unwrap_or_default(),
+        )
         .output(
             "endpoint",
             endpoint.and_then(|e| e.address()).unwrap_or_default(),
@@ -237,6 +250,13 @@ fn password(r: &Planned) -> Result<&str, ProviderError> {
     r.str("password")
 }
 
+/// Whether RDS manages the master password (`password: "managed"`): it
+/// makes one, keeps it in Secrets Manager and rotates it, and Blueprint
+/// keeps no password and no verifier anywhere.
+fn managed(r: &Planned) -> Result<bool, ProviderError> {
+    Ok(password(r)? == MANAGED)
+}
+
 fn verifier_tag(r: &Planned) -> Result<Tag, ProviderError> {
     Ok(Tag::builder()
         .key(PASSWORD_TAG)
@@ -264,7 +284,10 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         }
         None => {
             let mut tags = rds_tags(cloud, r);
-            tags.push(verifier_tag(r)?);
+            let managed = managed(r)?;
+            if !managed {
+                tags.push(verifier_tag(r)?);
+            }
             rds.create_db_instance()
                 .db_instance_identifier(id)
                 .engine("postgres")
@@ -280,7 +303,13 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                 .storage_type("gp3")
                 .multi_az(r.bool("multi_az")?)
                 .master_username(r.str("username")?)
-                .master_user_password(password(r)?)
+                .set_master_user_password(
+                    (!managed)
+                        .then(|| password(r))
+                        .transpose()?
+                        .map(String::from),
+                )
+                .set_manage_master_user_password(managed.then_some(true))
                 .backup_retention_period(int(r, "backup_retention_days")?.unwrap_or(7))
                 .deletion_protection(r.bool("deletion_protection")?)
                 .storage_encrypted(r.bool("encrypted")?)
@@ -372,7 +401,14 @@ pub async fn update(
             m = m.multi_az(r.bool("multi_az")?);
         }
         if touches(fields, "password") {
-            m = m.master_user_password(password(r)?);
+            m = if managed(r)? {
+                m.manage_master_user_password(true)
+            } else if live.attrs.get("password").and_then(Value::as_str) == Some(MANAGED) {
+                m.manage_master_user_password(false)
+                    .master_user_password(password(r)?)
+            } else {
+                m.master_user_password(password(r)?)
+            };
         }
         if touches(fields, "backup_retention_days") {
             m = m.set_backup_retention_period(int(r, "backup_retention_days")?);
@@ -398,12 +434,20 @@ pub async fn update(
     let retag = touches(fields, "tags") || touches(fields, "protect");
     if retag || touches(fields, "password") {
         let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-        let extra = if touches(fields, "password") {
+        let extra = if touches(fields, "password") && !managed(r)? {
             vec![verifier_tag(r)?]
         } else {
             Vec::new()
         };
         super::retag(cloud, r, live, &arn, extra).await?;
+        if touches(fields, "password") && managed(r)? {
+            rds.remove_tags_from_resource()
+                .resource_name(&arn)
+                .tag_keys(PASSWORD_TAG)
+                .send()
+                .await
+                .map_err(ProviderError::api("RemoveTagsFromResource"))?;
+        }
     }
     settled(cloud, r, id).await
 }

@@ -73,7 +73,7 @@ pub const OPTIONS: &[Opt] = &[
             "a string or a sensitive value (sops_file)",
             is_password,
         ),
-        "the master user's password, 8 to 128 characters; never printed",
+        "the master user's password, 8 to 128 characters; never printed; or \"managed\": RDS makes it and keeps it in Secrets Manager",
     ),
     def(
         "backup_retention_days",
@@ -187,6 +187,9 @@ fn rds_postgres(
     }
     let mut deps = Deps::default();
     let password = match deps.value(o.get("password").expect("checked by the schema")) {
+        // RDS makes and keeps the password (Secrets Manager): a setting,
+        // not a secret.
+        Value::Str(p) if p == instance::MANAGED => Value::Str(p),
         // A password written in the script is held as a secret all the
         // same: never shown in plans; the hash names where it belongs.
         Value::Str(p) => Value::Sensitive(crate::model::Secret {
@@ -198,7 +201,10 @@ fn rds_postgres(
         }),
         other => other,
     };
-    if let Ok(Value::Str(p)) = password.reveal() {
+    if let Ok(Value::Str(p)) = password.reveal().map(|p| match p {
+        Value::Str(m) if m == instance::MANAGED && !password.is_sensitive() => Value::Null,
+        other => other,
+    }) {
         if !(8..=128).contains(&p.len()) || p.contains(['/', '"', '@', ' ']) {
             return problem(
                 Problem::new(format!(
@@ -373,7 +379,7 @@ pub fn register(engine: &mut rhai::Engine, state: &Shared) {
     engine.register_get("name", |d: &mut RdsPostgres| {
         Output::attr(&d.0, "name", Some(d.0.name.clone()))
     });
-    for prop in ["arn", "endpoint", "port"] {
+    for prop in ["arn", "endpoint", "port", "password_secret_arn"] {
         engine.register_get(prop, move |d: &mut RdsPostgres| {
             Output::attr(&d.0, prop, None)
         });
