@@ -368,6 +368,8 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     let lint = session.lint_facts();
     let sensitive_vars = session.sensitive_vars();
     let vars_given = session.vars_given();
+    let mut graph = graph;
+    seal_sensitive_vars(&mut graph, &sensitive_vars, &vars_given);
     Ok(Evaluation {
         name,
         region: options.region.clone(),
@@ -395,6 +397,74 @@ fn collect_secrets(v: &Value, out: &mut Vec<String>) {
         }
         Value::List(l) => l.iter().for_each(|x| collect_secrets(x, out)),
         Value::Map(m) => m.values().for_each(|x| collect_secrets(x, out)),
+        _ => {}
+    }
+}
+
+/// Every secret the evaluation holds is registered with the redactor, and
+/// every copy of a sensitive variable's value that reached a field not
+/// marked sensitive (a Helm value, a tag) becomes sensitive there too: no
+/// plan shows it, and saved plans keep only a hash of it.
+fn seal_sensitive_vars(
+    graph: &mut Graph,
+    sensitive: &BTreeSet<String>,
+    given: &BTreeMap<String, String>,
+) {
+    let values: Vec<&str> = sensitive
+        .iter()
+        .filter_map(|k| given.get(k))
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .collect();
+    for v in &values {
+        crate::redact::register(v);
+    }
+    let addresses: Vec<crate::model::Address> = graph.iter().map(|r| r.address.clone()).collect();
+    for a in addresses {
+        let Some(r) = graph.get_mut(&a) else { continue };
+        let mut secrets = Vec::new();
+        collect_secrets(&Value::Map(r.spec.clone()), &mut secrets);
+        for s in &secrets {
+            crate::redact::register(s);
+        }
+        if values.is_empty() {
+            continue;
+        }
+        let context = a.to_string();
+        for (k, v) in r.spec.iter_mut() {
+            seal(v, &values, &[&context, k]);
+        }
+    }
+}
+
+fn seal(v: &mut Value, secrets: &[&str], path: &[&str]) {
+    match v {
+        Value::Str(s)
+            if secrets
+                .iter()
+                .any(|x| s == x || (x.len() >= 8 && s.contains(x))) =>
+        {
+            let hash = crate::model::verifier::script_secret_hash(s, path);
+            *v = Value::Sensitive(crate::model::Secret {
+                hash,
+                value: Some(Box::new(Value::Str(std::mem::take(s)))),
+            });
+        }
+        Value::List(l) => {
+            for (i, x) in l.iter_mut().enumerate() {
+                let i = i.to_string();
+                let mut p = path.to_vec();
+                p.push(&i);
+                seal(x, secrets, &p);
+            }
+        }
+        Value::Map(m) => {
+            for (k, x) in m.iter_mut() {
+                let mut p = path.to_vec();
+                p.push(k);
+                seal(x, secrets, &p);
+            }
+        }
         _ => {}
     }
 }

@@ -625,3 +625,103 @@ fn a_release_with_wait_shows_its_wait_on_the_live_view() {
         "{status:?}"
     );
 }
+
+/// A canary passed with `--var` into a Secret's data (so the variable is
+/// sensitive) and into a Helm value: no output, saved plan, helm argv or
+/// private folder shows it, in plain, base64 or JSON-escaped form, though
+/// both reach the cluster; helm is not pointed elsewhere by `HELM_*`
+/// variables in the environment.
+#[test]
+fn a_sensitive_variable_reaches_helm_and_a_secret_without_leaking() {
+    const CANARY: &str = "canary-helm-PW-31c7";
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("bp.rhai"),
+        r#"
+let c = existing_cluster("demo");
+let ns = c.namespace("apps");
+ns.secret("db", #{ data: #{ password: var("db_password") } });
+c.helm_release("local", #{ namespace: "apps", chart: "./charts/demo",
+    values: #{ password: var("db_password"), replicas: 1 } });
+"#,
+    )
+    .unwrap();
+    let private = env.dir.path().join("run");
+    std::fs::create_dir_all(&private).unwrap();
+    let forms = {
+        use base64::Engine as _;
+        vec![
+            CANARY.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(CANARY),
+        ]
+    };
+    let clean = |what: &str, text: &str| {
+        for f in &forms {
+            assert!(
+                !text.contains(f.as_str()),
+                "{what} shows the canary:\n{text}"
+            );
+        }
+    };
+    let bp = |args: &[&str], status: i32| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(["--kubeconfig".into(), env.kube.kubeconfig_arg()]);
+        all.extend(["--helm".into(), env.spy.to_string_lossy().into_owned()]);
+        all.extend(["--var".into(), format!("db_password={CANARY}")]);
+        let out = Test::new()
+            .current_dir(env.dir.path())
+            .moto(&env.moto)
+            .env("XDG_RUNTIME_DIR", &private.to_string_lossy())
+            .env("HELM_KUBEAPISERVER", "https://127.0.0.1:9")
+            .env("HELM_KUBETOKEN", "not-this-one")
+            .env("HELM_NAMESPACE", "elsewhere")
+            .env("HELM_DRIVER", "memory")
+            .env(
+                "HELM_CACHE_HOME",
+                &env.dir.path().join(".helm-cache").to_string_lossy(),
+            )
+            .args(all)
+            .status(status)
+            .run();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        clean(&args.join(" "), &text);
+        text
+    };
+    let out = bp(&["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    assert!(out.contains("values.password = (sensitive)"), "{out}");
+    bp(&["plan", "bp.rhai", "--json"], 0);
+    bp(&["plan", "bp.rhai", "-o", "plan.json"], 0);
+    clean(
+        "the saved plan",
+        &std::fs::read_to_string(env.dir.path().join("plan.json")).unwrap(),
+    );
+    bp(&["apply", "plan.json"], 0);
+    let out = bp(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(out.contains("No changes."), "{out}");
+    // It reached the cluster, in the right namespace, through helm's
+    // records in Secrets (not the memory driver).
+    let values = env.helm_json(&["get", "values", "local", "-n", "apps", "-o", "json"]);
+    assert_eq!(values["password"], CANARY);
+    let secret = env.kube.get_json(&["secret", "db", "-n", "apps"]);
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["password"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(decoded, CANARY.as_bytes());
+    // helm's argv, and what is left in the private folders.
+    let log = std::fs::read_to_string(&env.spy_log).unwrap();
+    clean("helm's argv", &log);
+    assert!(
+        log.contains(" -- local ./charts/demo") || log.contains(" -- local /"),
+        "{log}"
+    );
+    let mut left = Vec::new();
+    for e in std::fs::read_dir(&private).unwrap().flatten() {
+        left.push(e.path());
+    }
+    assert!(left.is_empty(), "private folders left: {left:?}");
+}
