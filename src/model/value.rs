@@ -159,6 +159,26 @@ impl Value {
         })
     }
 
+    /// The clear text of every secret inside whose value is known, depth
+    /// first: what must be kept out of everything printed.
+    pub fn secrets_in_clear(&self) -> Vec<String> {
+        fn collect(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Sensitive(s) => match s.value.as_deref().map(Value::reveal) {
+                    Some(Ok(Value::Str(t))) => out.push(t),
+                    Some(Ok(other)) => out.push(other.to_string()),
+                    _ => {}
+                },
+                Value::List(l) => l.iter().for_each(|x| collect(x, out)),
+                Value::Map(m) => m.values().for_each(|x| collect(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        collect(self, &mut out);
+        out
+    }
+
     /// Every reference inside this value, depth first.
     pub fn refs(&self) -> Vec<&Ref> {
         let mut out = Vec::new();

@@ -321,28 +321,10 @@ pub struct Planned {
 impl Planned {
     /// A resolved spec with its secrets revealed for the API call.
     pub fn reveal(address: &Address, resolved: &Value) -> Result<Planned, String> {
-        fn collect(v: &Value, out: &mut Vec<String>) {
-            match v {
-                Value::Sensitive(s) => {
-                    if let Some(inner) = &s.value {
-                        match inner.reveal() {
-                            Ok(Value::Str(t)) => out.push(t),
-                            Ok(other) => out.push(other.to_string()),
-                            Err(_) => {}
-                        }
-                    }
-                }
-                Value::List(l) => l.iter().for_each(|x| collect(x, out)),
-                Value::Map(m) => m.values().for_each(|x| collect(x, out)),
-                _ => {}
-            }
-        }
-        let mut found = Vec::new();
-        collect(resolved, &mut found);
         // Also for the whole process: a log line or an error naming it
         // later is redacted too.
         let mut secrets = crate::redact::Redactor::default();
-        for s in found {
+        for s in resolved.secrets_in_clear() {
             crate::redact::register(&s);
             secrets.add(&s);
         }

@@ -250,10 +250,11 @@ impl Session {
         let st = self.state.borrow();
         let mut out: BTreeSet<String> = st.secret_vars.keys().cloned().collect();
         out.extend(st.vars_sensitive.iter().cloned());
-        let mut secrets = Vec::new();
-        for r in st.graph.iter() {
-            collect_secrets(&Value::Map(r.spec.clone()), &mut secrets);
-        }
+        let secrets: Vec<String> = st
+            .graph
+            .iter()
+            .flat_map(|r| Value::Map(r.spec.clone()).secrets_in_clear())
+            .collect();
         for (name, value) in &st.vars_read {
             let passed = st.vars.get(name) == Some(value);
             let used_as_secret = secrets
@@ -266,12 +267,23 @@ impl Session {
         out
     }
 
-    /// The variables given to the run with their values in clear (those of
-    /// an encrypted var file only when it was decrypted).
+    /// The variables given to the run that the script read, with their
+    /// values in clear (those of an encrypted var file only when it was
+    /// decrypted). Variables it did not read (a `BP_VAR_*` meant for another
+    /// blueprint) are left out: a saved plan never records them.
     pub fn vars_given(&self) -> BTreeMap<String, String> {
         let st = self.state.borrow();
-        let mut out = st.vars.clone();
-        for (k, v) in &st.secret_vars {
+        let mut out: BTreeMap<String, String> = st
+            .vars
+            .iter()
+            .filter(|(k, _)| st.vars_read.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in st
+            .secret_vars
+            .iter()
+            .filter(|(k, _)| st.vars_read.contains_key(*k))
+        {
             if let Some(Value::Str(t)) = &v.value {
                 out.insert(k.clone(), t.clone());
             } else if let Some(other) = &v.value {
@@ -341,8 +353,9 @@ pub struct Evaluation {
     pub lint: crate::lint::Facts,
     /// The variables read whose values are secrets ([`Session::sensitive_vars`]).
     pub sensitive_vars: BTreeSet<String>,
-    /// Every variable the run was given (`--var`, var files, `BP_VAR_*`),
-    /// sensitive ones included: what a saved plan records.
+    /// Every variable the run was given (`--var`, var files, `BP_VAR_*`)
+    /// and the script read, sensitive ones included: what a saved plan
+    /// records.
     pub vars_given: BTreeMap<String, String>,
 }
 
@@ -383,24 +396,6 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     })
 }
 
-/// The clear text of every secret in a value.
-fn collect_secrets(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Sensitive(s) => {
-            if let Some(inner) = &s.value {
-                match inner.reveal() {
-                    Ok(Value::Str(t)) => out.push(t),
-                    Ok(other) => out.push(other.to_string()),
-                    Err(_) => {}
-                }
-            }
-        }
-        Value::List(l) => l.iter().for_each(|x| collect_secrets(x, out)),
-        Value::Map(m) => m.values().for_each(|x| collect_secrets(x, out)),
-        _ => {}
-    }
-}
-
 /// Every secret the evaluation holds is registered with the redactor, and
 /// every copy of a sensitive variable's value that reached a field not
 /// marked sensitive (a Helm value, a tag) becomes sensitive there too: no
@@ -422,9 +417,7 @@ fn seal_sensitive_vars(
     let addresses: Vec<crate::model::Address> = graph.iter().map(|r| r.address.clone()).collect();
     for a in addresses {
         let Some(r) = graph.get_mut(&a) else { continue };
-        let mut secrets = Vec::new();
-        collect_secrets(&Value::Map(r.spec.clone()), &mut secrets);
-        for s in &secrets {
+        for s in &Value::Map(r.spec.clone()).secrets_in_clear() {
             crate::redact::register(s);
         }
         if values.is_empty() {

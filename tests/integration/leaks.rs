@@ -78,18 +78,6 @@ fn secrets() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// A KMS key made with boto3.
-fn kms_key(m: &Moto) -> String {
-    let out = m.python(&[
-        "-c",
-        &format!(
-            "import boto3; print({}.create_key()['KeyMetadata']['Arn'])",
-            m.boto3("kms")
-        ),
-    ]);
-    String::from_utf8(out).unwrap().trim().to_string()
-}
-
 /// The sops file's data key, as KMS gives it back in clear (base64): what a
 /// trace of the SDK's wire would show.
 fn data_key(m: &Moto, file: &Path) -> String {
@@ -149,7 +137,7 @@ fn a_canary_secret_leaks_through_no_channel() {
     use age::secrecy::ExposeSecret;
     let age_key = identity.to_string().expose_secret().to_string();
     let recipient = identity.to_public().to_string();
-    let key = kms_key(&m);
+    let key = m.create_kms_key();
     let run = Run {
         m: &m,
         dir: d,
@@ -233,13 +221,19 @@ fn a_canary_secret_leaks_through_no_channel() {
         let v = vars[name]["sensitive"].as_str().unwrap_or_default();
         assert!(v.starts_with("pbkdf2-sha256:600000:"), "{name}: {vars}");
     }
+    // A BP_VAR_ the blueprint does not read (another team's) is not
+    // recorded either.
     run.bp(
         &args(&with_vars(&["plan", "bp.rhai", "-o", "plan.json"])),
-        &token,
+        &[
+            ("BP_VAR_api_token", API_TOKEN),
+            ("BP_VAR_other_team_secret", "canary-other-team-77"),
+        ],
         0,
     );
     let saved = std::fs::read_to_string(d.join("plan.json")).unwrap();
     assert_no_leak("the saved plan", &saved, &secrets());
+    assert!(!saved.contains("canary-other-team-77"), "{saved}");
 
     // Applying the saved plan needs the sensitive variables again: refused,
     // naming the variable, when one is missing or another value.

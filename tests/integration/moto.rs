@@ -96,6 +96,18 @@ impl Moto {
         )
     }
 
+    /// A KMS key made on the emulator with boto3 (not with Blueprint): its ARN.
+    pub fn create_kms_key(&self) -> String {
+        let out = self.python(&[
+            "-c",
+            &format!(
+                "import boto3; print({}.create_key()['KeyMetadata']['Arn'])",
+                self.boto3("kms")
+            ),
+        ]);
+        String::from_utf8(out).unwrap().trim().to_string()
+    }
+
     /// Runs a Python program with the project's boto3 (`args` as for
     /// `python`: a script under tests/support and its arguments, or `-c`
     /// and code), which must succeed; its stdout.

@@ -7,21 +7,6 @@ use std::process::Command;
 
 const PLAIN: &str = "{\n\t\"db\": {\n\t\t\"user\": \"admin\",\n\t\t\"password\": \"hunter2-secret\",\n\t\t\"port\": 5432,\n\t\t\"tls\": true\n\t},\n\t\"hosts\": [\n\t\t\"a.example\",\n\t\t\"b.example\"\n\t],\n\t\"note_unencrypted\": \"visible\"\n}\n";
 
-/// A KMS key made on the emulator with boto3 (not with Blueprint).
-fn create_kms_key(moto: &Moto) -> String {
-    let out = Command::new(crate::harness::repo().join(".venv/bin/python"))
-        .args([
-            "-c",
-            &format!(
-                "import boto3; c = boto3.client('kms', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t'); print(c.create_key()['KeyMetadata']['Arn'])",
-                moto.url
-            ),
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// What the independent Python reader (age CLI + cryptography) makes of
 /// an encrypted file in `dir`, decrypted with `dir/key.txt`.
 fn independent_reading(dir: &std::path::Path, file: &str) -> serde_json::Value {
@@ -256,7 +241,7 @@ fn rotate_and_edit() {
 #[test]
 fn kms_with_and_without_an_encryption_context() {
     let moto = Moto::start();
-    let arn = create_kms_key(&moto);
+    let arn = moto.create_kms_key();
     assert!(arn.starts_with("arn:aws:kms:us-east-1:"), "{arn}");
     for context in [None, Some("app=blueprint")] {
         let mut args = vec![
@@ -633,7 +618,7 @@ fn interoperates_with_the_original_sops() {
         sops.display()
     );
     let moto = Moto::start();
-    let arn = create_kms_key(&moto);
+    let arn = moto.create_kms_key();
     let plain = "db:\n    user: admin\n    password: hunter2-secret\n    port: 5432\n    ratio: 0.5\n    tls: true\nhosts:\n    - a\n    - b\n";
     let (_keep, dir) = workdir(&[("p.yaml", plain)]);
     let sops_cmd = |args: &[&str]| {
@@ -767,7 +752,7 @@ kms_key("k", #{ tags: #{ user: s.db.user, password: s.db.password, cert: s.cert 
 #[test]
 fn check_needs_no_aws_and_plan_decrypts_with_the_commands_settings() {
     let moto = Moto::start();
-    let arn = create_kms_key(&moto);
+    let arn = moto.create_kms_key();
     let (_keep, dir) = workdir(&[
         ("s.json", "{\"token\": \"kms-PLAINTEXT-7\"}"),
         (

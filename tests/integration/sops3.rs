@@ -110,17 +110,6 @@ fn data(m: &Moto, text: &str) -> serde_json::Value {
     serde_json::from_slice(&out).unwrap()
 }
 
-fn kms_key(m: &Moto) -> String {
-    let out = m.python(&[
-        "-c",
-        &format!(
-            "import boto3; print({}.create_key()['KeyMetadata']['Arn'])",
-            m.boto3("kms")
-        ),
-    ]);
-    String::from_utf8(out).unwrap().trim().to_string()
-}
-
 /// Files the Go sops encrypts (YAML with age, JSON with KMS) decrypt with
 /// `bp` to what sops itself decrypts them to: values, comments, block
 /// scalars, and whole JSON numbers written as whole numbers.
@@ -128,7 +117,7 @@ fn kms_key(m: &Moto) -> String {
 fn files_from_go_sops_decrypt_with_bp() {
     let m = Moto::start();
     let k = keys();
-    let key = kms_key(&m);
+    let key = m.create_kms_key();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("s.yaml"), YAML).unwrap();
@@ -171,7 +160,7 @@ fn files_from_go_sops_decrypt_with_bp() {
 fn files_from_bp_decrypt_with_go_sops() {
     let m = Moto::start();
     let k = keys();
-    let key = kms_key(&m);
+    let key = m.create_kms_key();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("s.yaml"), YAML).unwrap();

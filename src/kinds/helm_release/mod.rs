@@ -465,9 +465,7 @@ fn check<'a>(
     })
 }
 
-/// The chart arguments of `helm upgrade` and `helm template`: the chart
-/// (path, reference or name with `--repo`) and `--version`.
-/// The chart as helm takes it: the positional chart (a path, an oci://
+/// The chart as `helm upgrade` and `helm template` take it: the positional chart (a path, an oci://
 /// reference or a chart name) and the flags that go with it, each flag and
 /// its value in one argument.
 fn chart_args(r: &Planned) -> Result<(String, Vec<String>), ProviderError> {

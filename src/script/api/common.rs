@@ -63,8 +63,9 @@ pub fn register(engine: &mut Engine, state: &Shared) {
                     None => Err(not_set(&ctx, &st, &name)),
                 };
             }
-            if let Some(v) = st.secret_vars.get(&name) {
-                return Ok(Dynamic::from(v.clone()));
+            if let Some(v) = st.secret_vars.get(&name).cloned() {
+                st.vars_read.insert(name, crate::redact::MASK.to_string());
+                return Ok(Dynamic::from(v));
             }
             let Some(raw) = st.vars.get(&name).cloned() else {
                 st.vars_read.insert(name, default.to_string());
@@ -168,8 +169,10 @@ pub fn register(engine: &mut Engine, state: &Shared) {
 /// The value of a variable given to the run, if it was: a sensitive value
 /// when it came from an encrypted var file or the script declared it so.
 fn given(st: &mut State, name: &str, sensitive: bool) -> Option<Dynamic> {
-    if let Some(v) = st.secret_vars.get(name) {
-        return Some(Dynamic::from(v.clone()));
+    if let Some(v) = st.secret_vars.get(name).cloned() {
+        st.vars_read
+            .insert(name.to_string(), crate::redact::MASK.to_string());
+        return Some(Dynamic::from(v));
     }
     let raw = st.vars.get(name).cloned()?;
     st.vars_read.insert(name.to_string(), raw.clone());
