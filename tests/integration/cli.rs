@@ -355,3 +355,36 @@ fn rust_version_covers_every_locked_dependency() {
         "rust-version {ours} is older than {needed}, which {name} needs"
     );
 }
+
+/// AWS calls go through the proxy that `HTTP_PROXY` names (the emulator is
+/// plain http), and straight to the endpoint when `NO_PROXY` names it.
+#[test]
+fn aws_calls_go_through_http_proxy_unless_no_proxy_names_the_endpoint() {
+    let m = Moto::start();
+    let proxy = crate::proxy::Proxy::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), "kms_key(\"proxied\");\n").unwrap();
+    let bp = |args: &[&str], no_proxy: Option<&str>| {
+        let mut t = Test::new()
+            .current_dir(dir.path())
+            .moto(&m)
+            .env("HTTP_PROXY", &proxy.url)
+            .args(args.iter().copied());
+        if let Some(n) = no_proxy {
+            t = t.env("NO_PROXY", n);
+        }
+        t.run();
+    };
+    bp(&["apply", "bp.rhai", "--auto-approve"], None);
+    let through = proxy.count("FORWARD 127.0.0.1:");
+    assert!(through > 0, "no AWS request went through the proxy");
+    bp(
+        &["plan", "bp.rhai", "--detailed-exitcode"],
+        Some("127.0.0.1"),
+    );
+    assert_eq!(
+        proxy.count("FORWARD 127.0.0.1:"),
+        through,
+        "NO_PROXY was not honoured"
+    );
+}

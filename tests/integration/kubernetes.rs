@@ -1061,34 +1061,8 @@ fn namespace_deletion_waits_on_the_live_view() {
 fn clusters_are_reached_through_https_proxy_unless_no_proxy_names_them() {
     let env = Env::new("let c = existing_cluster(\"demo\");\nc.namespace(\"proxied\");\n");
     let d = env.dir.path();
-    let port_file = d.join("proxy.port");
-    let log = d.join("proxy.log");
-    let mut proxy = std::process::Command::new(crate::harness::repo().join(".venv/bin/python"))
-        .arg(crate::harness::repo().join("tests/support/connect_proxy.py"))
-        .arg(&port_file)
-        .arg(&log)
-        .spawn()
-        .unwrap();
-    struct Stop<'a>(&'a mut std::process::Child);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _stop = Stop(&mut proxy);
-    let start = std::time::Instant::now();
-    while !port_file.exists() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "the proxy did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let proxy_url = format!(
-        "http://127.0.0.1:{}",
-        std::fs::read_to_string(&port_file).unwrap()
-    );
+    let proxy = crate::proxy::Proxy::start();
+    let proxy_url = proxy.url.clone();
     let kubeconfig = env.kube.kubeconfig_arg();
     let bp = |args: &[&str], extra: &[(&str, &str)]| {
         let mut t = Test::new()
@@ -1103,13 +1077,7 @@ fn clusters_are_reached_through_https_proxy_unless_no_proxy_names_them() {
         let out = t.run();
         String::from_utf8_lossy(&out.stdout).to_string()
     };
-    let tunnels = || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("CONNECT 127.0.0.1:"))
-            .count()
-    };
+    let tunnels = || proxy.count("CONNECT 127.0.0.1:");
     bp(&["apply", "bp.rhai", "--auto-approve"], &[]);
     assert!(tunnels() > 0, "nothing went through the proxy");
     assert_eq!(

@@ -4,6 +4,7 @@ mod harness;
 mod kube;
 mod moto;
 mod plan_schema;
+mod proxy;
 
 mod adopt;
 mod aws_backup;
