@@ -22,8 +22,10 @@ pub mod network;
 pub mod rds;
 pub mod s3_bucket;
 
+pub use crate::model::schema::{
+    Diff, Field, FieldDiff, GuardFn, Lifecycle, ReplaceStrategy, PROTECT, TAGS,
+};
 use crate::model::{Address, Kind, Live};
-use crate::plan::FieldDiff;
 use crate::providers::{Cloud, Planned, ProviderError};
 use crate::script::schema::FnDoc;
 use crate::script::state::Shared;
@@ -164,139 +166,6 @@ impl KindDef {
             _ => format!("aws:{region}"),
         }
     }
-}
-
-/// How a replacement runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplaceStrategy {
-    /// Delete the old resource, then create the new one (names are unique).
-    DeleteThenCreate,
-    /// Create the new resource first, then delete the old one (ids differ,
-    /// names may repeat): no gap while dependents switch over.
-    CreateThenDelete,
-}
-
-/// How one spec field compares with its live value.
-#[derive(Clone, Copy, Debug)]
-pub enum Diff {
-    /// The whole value compares as one.
-    Atomic,
-    /// A list whose order does not matter.
-    Set,
-    /// A map compared key by key over the keys of both sides: a key that is
-    /// no longer declared is removed (tags, labels).
-    Map,
-    /// A map compared over the declared keys only, each with its own
-    /// semantics (a node group's `scaling`).
-    Struct(&'static [Field]),
-    /// A list of maps matched by one of their keys, order ignored.
-    ListByKey(&'static str),
-    /// A value never shown, only whether it changed.
-    Sensitive,
-    /// A map compared key by key, each value never shown (Secret data).
-    SensitiveMap,
-    /// A map compared key by key over the keys of both sides, nested maps
-    /// likewise (Kubernetes specs), so that changes show by path.
-    Tree,
-    /// A setting of the declaration, not of the resource: never compared
-    /// (`adopt`).
-    Local,
-    /// A secret AWS never returns (a database password): the live side is
-    /// a verifier ([`crate::model::verifier`]) the kind keeps on the
-    /// resource; they match when the declared secret verifies against it.
-    /// Never shown.
-    Verified,
-}
-
-/// One field of a kind's spec: how it diffs, and whether changing it
-/// forces a replacement (and why).
-#[derive(Clone, Copy, Debug)]
-pub struct Field {
-    pub name: &'static str,
-    pub diff: Diff,
-    /// Why a change cannot happen in place, shown in plans.
-    pub replace: Option<&'static str>,
-    /// The field refers to other resources (ids, ARNs, names): a live
-    /// resource depends on the resources its value names.
-    pub reference: bool,
-    /// A check of a change of this field against what exists, made when
-    /// planning: a message refuses the plan (a major engine upgrade that
-    /// was not asked for).
-    pub guard: Option<GuardFn>,
-    /// With `replace`: setting the field where it had no value happens in
-    /// place; only changing or removing a value replaces (EKS associates a
-    /// secrets key with a cluster that has none, once).
-    pub set_in_place: bool,
-}
-
-/// Checks a changed field: the declared spec and the live attributes;
-/// `Some(why)` refuses the change.
-pub type GuardFn = fn(&crate::model::Map, &crate::model::Map) -> Option<String>;
-
-impl Field {
-    pub const fn new(name: &'static str) -> Field {
-        Field {
-            name,
-            diff: Diff::Atomic,
-            replace: None,
-            reference: false,
-            guard: None,
-            set_in_place: false,
-        }
-    }
-    pub const fn diff(mut self, d: Diff) -> Field {
-        self.diff = d;
-        self
-    }
-    pub const fn set(self) -> Field {
-        self.diff(Diff::Set)
-    }
-    pub const fn map(self) -> Field {
-        self.diff(Diff::Map)
-    }
-    pub const fn replaces(mut self, why: &'static str) -> Field {
-        self.replace = Some(why);
-        self
-    }
-    /// Marks the field as set in place where it had no value (see the
-    /// field of the same name). Only for top-level fields of plain values
-    /// that also `replaces`.
-    pub const fn set_in_place(mut self) -> Field {
-        self.set_in_place = true;
-        self
-    }
-    pub const fn refers(mut self) -> Field {
-        self.reference = true;
-        self
-    }
-    pub const fn guarded(mut self, g: GuardFn) -> Field {
-        self.guard = Some(g);
-        self
-    }
-}
-
-/// The `tags` field every AWS kind has.
-pub const TAGS: Field = Field::new("tags").map();
-/// The `protect` field of kinds that hold data.
-pub const PROTECT: Field = Field::new("protect");
-
-/// Whether and how resources of a kind are protected from deletion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lifecycle {
-    pub replace: ReplaceStrategy,
-    /// `Some(default)` for kinds that take `protect`.
-    pub protect: Option<bool>,
-}
-
-impl Lifecycle {
-    pub const PLAIN: Lifecycle = Lifecycle {
-        replace: ReplaceStrategy::DeleteThenCreate,
-        protect: None,
-    };
-    pub const DATA: Lifecycle = Lifecycle {
-        replace: ReplaceStrategy::DeleteThenCreate,
-        protect: Some(true),
-    };
 }
 
 /// Everything about one kind.

@@ -8,6 +8,7 @@ mod live;
 pub mod names;
 pub mod regions;
 mod resource;
+pub mod schema;
 pub mod validate;
 mod value;
 pub mod verifier;

@@ -1,7 +1,7 @@
 //! Field-level comparison of a desired spec with live attributes.
 
 use super::FieldDiff;
-use crate::kinds::{Diff, Field};
+use crate::model::schema::{Diff, Field};
 use crate::model::{Address, Map, Part, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -264,7 +264,7 @@ fn same_by_key(d: &Value, l: &Value, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::TAGS;
+    use crate::model::schema::TAGS;
     use crate::model::{Kind, Ref};
 
     fn map(pairs: &[(&str, Value)]) -> Value {

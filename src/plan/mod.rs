@@ -32,26 +32,7 @@ impl Action {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FieldDiff {
-    /// `scaling.desired`, `tags.team`, `ingress`.
-    pub path: String,
-    pub before: Value,
-    pub after: Value,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub forces_replacement: bool,
-}
-
-/// Whether any of `fields` is `field` or inside it (`scaling` covers
-/// `scaling.desired`).
-pub fn touches(fields: &[FieldDiff], field: &str) -> bool {
-    fields.iter().any(|f| {
-        f.path == field
-            || f.path
-                .strip_prefix(field)
-                .is_some_and(|rest| rest.starts_with('.'))
-    })
-}
+pub use crate::model::schema::{touches, FieldDiff};
 
 /// Why a change deletes or replaces a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -680,7 +661,7 @@ fn compare(
 /// path, empty values left out, settings of the declaration (`adopt`) left
 /// out, and the values of sensitive fields hidden.
 fn creation_fields(def: &crate::kinds::KindDef, spec: &Value) -> Vec<FieldDiff> {
-    use crate::kinds::Diff;
+    use crate::model::schema::Diff;
     let mut out = Vec::new();
     let Some(m) = spec.as_map() else {
         return out;
