@@ -10,6 +10,7 @@ pub mod defs;
 pub mod diagnostic;
 pub mod interrupt;
 pub mod kinds;
+mod layers;
 pub mod lint;
 pub mod model;
 pub mod plan;
