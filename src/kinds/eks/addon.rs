@@ -259,30 +259,7 @@ async fn describe(
 /// The add-ons of the owned clusters: one list per cluster, then each
 /// add-on's description (which carries its tags).
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
-        cloud
-            .eks()
-            .list_addons()
-            .cluster_name(c)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ProviderError::api("ListAddons"))
-    })
-    .await?;
-    let described =
-        futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
-    let mut out = Vec::new();
-    for a in described {
-        if let Some(a) = a? {
-            if a.status() != Some(&AddonStatus::Deleting) {
-                out.extend(live_of(cloud, &a));
-            }
-        }
-    }
-    Ok(out)
+    read_per_cluster!(cloud, clusters, list_addons, "ListAddons", AddonStatus)
 }
 
 /// The version to run: the declared one, or EKS's default for the

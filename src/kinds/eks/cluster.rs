@@ -329,50 +329,26 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("UpdateClusterVersion"))?;
-        wait_update(cloud, name, out.update(), None, None).await?;
-        wait_active(cloud, name).await?;
+        settled_after(cloud, name, out.update()).await?;
     }
     if changed("logging") {
-        let out = cloud
-            .eks()
-            .update_cluster_config()
-            .name(name)
-            .logging(logging(r)?)
-            .send()
-            .await
-            .map_err(ProviderError::api("UpdateClusterConfig"))?;
-        wait_update(cloud, name, out.update(), None, None).await?;
-        wait_active(cloud, name).await?;
+        update_config(cloud, name, |u| Ok(u.logging(logging(r)?))).await?;
     }
     if changed("endpoint") {
         // The whole VPC configuration, unchanged subnets and groups included:
         // some endpoints (the emulator) replace it rather than merge it.
-        let out = cloud
-            .eks()
-            .update_cluster_config()
-            .name(name)
-            .resources_vpc_config(vpc_config(r)?)
-            .send()
-            .await
-            .map_err(ProviderError::api("UpdateClusterConfig"))?;
-        wait_update(cloud, name, out.update(), None, None).await?;
-        wait_active(cloud, name).await?;
+        update_config(cloud, name, |u| Ok(u.resources_vpc_config(vpc_config(r)?))).await?;
     }
     if changed("authentication_mode") {
-        let out = cloud
-            .eks()
-            .update_cluster_config()
-            .name(name)
-            .access_config(
+        let mode = r.str("authentication_mode")?;
+        update_config(cloud, name, |u| {
+            Ok(u.access_config(
                 aws_sdk_eks::types::UpdateAccessConfigRequest::builder()
-                    .authentication_mode(r.str("authentication_mode")?.into())
+                    .authentication_mode(mode.into())
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(ProviderError::api("UpdateClusterConfig"))?;
-        wait_update(cloud, name, out.update(), None, None).await?;
-        wait_active(cloud, name).await?;
+            ))
+        })
+        .await?;
     }
     if changed("secrets_key") {
         // Only ever from no key to one: anything else is a replacement.
@@ -384,14 +360,40 @@ pub async fn update(
             .send()
             .await
             .map_err(ProviderError::api("AssociateEncryptionConfig"))?;
-        wait_update(cloud, name, out.update(), None, None).await?;
-        wait_active(cloud, name).await?;
+        settled_after(cloud, name, out.update()).await?;
     }
     if changed("tags") {
         let arn = live.outputs.get("arn").cloned().unwrap_or_default();
         sync_tags(cloud, &arn, r, live).await?;
     }
     wait_active(cloud, name).await
+}
+
+type ConfigUpdate =
+    aws_sdk_eks::operation::update_cluster_config::builders::UpdateClusterConfigFluentBuilder;
+
+/// One UpdateClusterConfig call (logging, the endpoint, the authentication
+/// mode), waited for.
+async fn update_config(
+    cloud: &Cloud,
+    name: &str,
+    set: impl FnOnce(ConfigUpdate) -> Result<ConfigUpdate, ProviderError>,
+) -> Result<(), ProviderError> {
+    let out = set(cloud.eks().update_cluster_config().name(name))?
+        .send()
+        .await
+        .map_err(ProviderError::api("UpdateClusterConfig"))?;
+    settled_after(cloud, name, out.update()).await
+}
+
+/// Waits for a cluster update to finish and the cluster to be ACTIVE again.
+async fn settled_after(
+    cloud: &Cloud,
+    name: &str,
+    update: Option<&aws_sdk_eks::types::Update>,
+) -> Result<(), ProviderError> {
+    wait_update(cloud, name, update, None, None).await?;
+    wait_active(cloud, name).await.map(|_| ())
 }
 
 /// Waits for an EKS update (of the cluster, a node group or an add-on) to

@@ -67,30 +67,13 @@ async fn describe(
 }
 
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
-        cloud
-            .eks()
-            .list_fargate_profiles()
-            .cluster_name(c)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ProviderError::api("ListFargateProfiles"))
-    })
-    .await?;
-    let described =
-        futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
-    let mut out = Vec::new();
-    for p in described {
-        if let Some(p) = p? {
-            if p.status() != Some(&FargateProfileStatus::Deleting) {
-                out.extend(live_of(cloud, &p));
-            }
-        }
-    }
-    Ok(out)
+    read_per_cluster!(
+        cloud,
+        clusters,
+        list_fargate_profiles,
+        "ListFargateProfiles",
+        FargateProfileStatus
+    )
 }
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {

@@ -4,6 +4,37 @@
 //! `irsa_role`, and `taint`), their option schemas, and the family's read;
 //! each kind's own module holds its registry entry and its calls.
 
+/// The read of an EKS sub-resource kind (node groups, Fargate profiles,
+/// add-ons): its list operation in each cluster, then the module's own
+/// `describe` of each item, concurrently, keeping those not being deleted
+/// that the module's `live_of` owns.
+macro_rules! read_per_cluster {
+    ($cloud:expr, $clusters:expr, $list:ident, $op:literal, $status:ident) => {
+        crate::providers::aws::described_per_cluster(
+            $clusters,
+            |c| async move {
+                $cloud
+                    .eks()
+                    .$list()
+                    .cluster_name(c)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Result<Vec<_>, _>>()
+                    .await
+                    .map_err(ProviderError::api($op))
+            },
+            |c, n| async move { describe($cloud, &c, &n).await },
+            |x| {
+                (x.status() != Some(&$status::Deleting))
+                    .then(|| live_of($cloud, x))
+                    .flatten()
+            },
+        )
+        .await
+    };
+}
+
 pub mod access_entry;
 pub mod addon;
 pub mod cluster;

@@ -122,30 +122,13 @@ async fn describe(
 
 /// Node groups of the owned clusters.
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    let pairs = crate::providers::aws::per_cluster(clusters, |c| async move {
-        cloud
-            .eks()
-            .list_nodegroups()
-            .cluster_name(c)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(ProviderError::api("ListNodegroups"))
-    })
-    .await?;
-    let described =
-        futures::future::join_all(pairs.iter().map(|(c, n)| describe(cloud, c, n))).await;
-    let mut out = Vec::new();
-    for g in described {
-        if let Some(g) = g? {
-            if g.status() != Some(&NodegroupStatus::Deleting) {
-                out.extend(live_of(cloud, &g));
-            }
-        }
-    }
-    Ok(out)
+    read_per_cluster!(
+        cloud,
+        clusters,
+        list_nodegroups,
+        "ListNodegroups",
+        NodegroupStatus
+    )
 }
 
 fn scaling(r: &Planned) -> NodegroupScalingConfig {

@@ -29,6 +29,33 @@ where
     Ok(pairs)
 }
 
+/// Every item `list` finds in each cluster, described one by one with
+/// `describe` (EKS has no batched read of node groups, Fargate profiles or
+/// add-ons), all concurrently; `live` turns each into an owned live
+/// resource, or leaves it out (another owner's, or being deleted).
+pub async fn described_per_cluster<T, F, Fut, D, DFut>(
+    clusters: &[String],
+    list: F,
+    describe: D,
+    live: impl Fn(&T) -> Option<crate::model::Live>,
+) -> Result<Vec<crate::model::Live>, ProviderError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<Vec<String>, ProviderError>>,
+    D: Fn(String, String) -> DFut,
+    DFut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let pairs = per_cluster(clusters, list).await?;
+    let described = futures::future::join_all(pairs.into_iter().map(|(c, n)| describe(c, n))).await;
+    let mut out = Vec::new();
+    for d in described {
+        if let Some(d) = d? {
+            out.extend(live(&d));
+        }
+    }
+    Ok(out)
+}
+
 /// `tag:blueprint:name = <blueprint>`.
 pub fn owned(cloud: &Cloud) -> Filter {
     Filter::builder()
