@@ -101,7 +101,7 @@ pub const TAGS_OPT: Opt = opt(
 
 /// The functions that belong to no kind.
 pub const COMMON: &[FnDoc] = &[
-    FnDoc { name: "var", signature: "var(name) / var(name, default)", doc: "An input from --var name=value; with a default, the value takes the default's type.", options: &[], method_of: None },
+    FnDoc { name: "var", signature: "var(name) / var(name, default) / var(name, #{ sensitive: true, default? })", doc: "An input from --var name=value, BP_VAR_name or --var-file; with a default, the value takes the default's type; a sensitive one is a sensitive value, never shown or saved.", options: &[], method_of: None },
     FnDoc { name: "region", signature: "region() -> string", doc: "The target region (--region, AWS_REGION, AWS_DEFAULT_REGION, the profile's, else us-east-1).", options: &[], method_of: None },
     FnDoc { name: "blueprint_name", signature: "blueprint_name(name)", doc: "The blueprint's name, which tags everything it owns (default: the file name without .rhai). Two blueprints must not share a name.", options: &[], method_of: None },
     FnDoc { name: "tags", signature: "tags(#{ key: value })", doc: "Default tags for every resource declared after this call.", options: &[], method_of: None },
