@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cost;
 pub mod defs;
 pub mod diagnostic;
+pub mod engine;
 pub mod interrupt;
 pub mod kinds;
 mod layers;

@@ -249,11 +249,16 @@ pub fn make_plan_locked(
         }
         let reading = read_live(&cloud, aws, &eval.graph).await?;
         let live = reading.live;
-        let mut plan = plan::compute(&eval.name, &eval.region, &eval.graph, &live);
-        plan.unread = reading.unread;
-        insights(&mut plan, &eval, &live, aws)?;
-        refuse_protected(&plan)?;
-        check_in_cluster(&cloud, &mut plan, &eval.graph, &live).await?;
+        let prices = prices(aws.prices.as_deref())?;
+        let mut plan = blueprint::engine::pipeline::plan_from(
+            &cloud,
+            &(&eval).into(),
+            &live,
+            reading.unread,
+            &prices,
+            blueprint::lint::Date::today(),
+        )
+        .await?;
         plan.source = Some(plan::Source::new(
             script.file.clone(),
             &eval.vars_given,
@@ -266,174 +271,6 @@ pub fn make_plan_locked(
             graph: eval.graph,
         })
     })
-}
-
-/// What a plan adds to the diff: the lint findings about the resources it
-/// creates or changes, and what it does to the monthly bill.
-fn insights(
-    plan: &mut plan::Plan,
-    eval: &blueprint::script::Evaluation,
-    live: &[blueprint::model::Live],
-    aws: &AwsArgs,
-) -> Result<()> {
-    use blueprint::plan::Action;
-    let today = blueprint::lint::Date::today();
-    let touched: std::collections::BTreeSet<&blueprint::model::Address> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Delete)
-        .map(|c| &c.address)
-        .collect();
-    plan.findings = blueprint::lint::lint(&eval.graph, &eval.lint, &eval.sources, today)
-        .into_iter()
-        .filter(|f| touched.contains(&f.address))
-        .collect();
-    let prices = prices(aws.prices.as_deref())?;
-    let region = &eval.region;
-    let before = blueprint::cost::breakdown(
-        live.iter().map(|l| (&l.address, &l.attrs)),
-        region,
-        &prices,
-        today,
-    );
-    let after = blueprint::cost::breakdown(
-        eval.graph.iter().map(|r| (&r.address, &r.spec)),
-        region,
-        &prices,
-        today,
-    );
-    let changed: Vec<&blueprint::model::Address> =
-        plan.changes.iter().map(|c| &c.address).collect();
-    plan.cost = Some(blueprint::cost::plan_cost(
-        &before, &after, &changed, &prices,
-    ));
-    Ok(())
-}
-
-/// Every in-cluster create and update is checked by its cluster before the
-/// plan is shown: an object that exists but belongs to someone else, and
-/// anything the server refuses (a server-side apply with `dryRun=All`), is
-/// an error here rather than halfway through an apply. Objects whose
-/// values are known only after apply, or whose cluster does not exist yet,
-/// are checked when they are applied, as are objects inside a namespace
-/// the same plan creates.
-async fn check_in_cluster(
-    cloud: &Cloud,
-    plan: &mut Plan,
-    graph: &blueprint::model::Graph,
-    live: &[blueprint::model::Live],
-) -> Result<()> {
-    use blueprint::kinds::Read;
-    let unread: Vec<&str> = plan.unread.iter().map(|u| u.provider.as_str()).collect();
-    // Outputs that stay as they are: of resources neither created nor replaced.
-    let changing: Vec<&blueprint::model::Address> = plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, plan::Action::Create | plan::Action::Replace))
-        .map(|c| &c.address)
-        .collect();
-    let known: std::collections::HashMap<
-        blueprint::model::Address,
-        &std::collections::BTreeMap<String, String>,
-    > = live
-        .iter()
-        .filter(|l| !changing.contains(&&l.address))
-        .map(|l| (l.address.clone(), &l.outputs))
-        .collect();
-    let resolved = |a: &blueprint::model::Address,
-                    independent: bool|
-     -> Option<providers::Planned> {
-        let r = graph.get(a)?;
-        let spec = blueprint::plan::resolve(&blueprint::model::Value::Map(r.spec.clone()), &known);
-        if !spec.refs().is_empty() && !independent {
-            return None; // known after apply: checked when applied
-        }
-        providers::Planned::reveal(a, &spec).ok()
-    };
-    let checks = plan.changes.iter().enumerate().filter_map(|(i, c)| {
-        let Read::InCluster(k) = c.address.kind.def().read else {
-            return None;
-        };
-        // A replacement deletes the object first: checking the new one
-        // against the old would only meet the immutable fields.
-        if matches!(c.action, plan::Action::Delete | plan::Action::Replace)
-            || unread.contains(&c.provider.as_str())
-        {
-            return None;
-        }
-        // Inside a namespace (or on a role) created by the same plan: the
-        // server cannot check it before that exists.
-        if !k.independent
-            && graph
-                .get(&c.address)
-                .is_some_and(|r| r.depends_on.iter().any(|d| changing.contains(&d)))
-        {
-            return None;
-        }
-        let planned = resolved(&c.address, k.independent)?;
-        let current = live.iter().find(|l| l.address == c.address);
-        Some(async move {
-            let notes = (k.check)(cloud, &planned, current)
-                .await
-                .map_err(|e| format!("  {}: {e}", c.address))?;
-            Ok::<_, String>((i, notes))
-        })
-    });
-    let mut failures = Vec::new();
-    for result in futures::future::join_all(checks).await {
-        match result {
-            Ok((i, notes)) => plan.changes[i].notes = notes,
-            Err(e) => failures.push(e),
-        }
-    }
-    if failures.is_empty() {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "{} of the planned changes would fail:\n{}",
-        failures.len(),
-        failures.join("\n")
-    )
-}
-
-/// A plan that would delete or replace a protected resource is an error
-/// naming each one and why.
-pub fn refuse_protected(plan: &Plan) -> Result<()> {
-    if !plan.refused.is_empty() {
-        let lines: Vec<String> = plan
-            .refused
-            .iter()
-            .map(|r| format!("  {} ({}): {}", r.address, r.field, r.message))
-            .collect();
-        anyhow::bail!(
-            "the plan makes changes that are refused as declared:\n{}",
-            lines.join("\n")
-        );
-    }
-    if plan.protected.is_empty() {
-        return Ok(());
-    }
-    let lines: Vec<String> = plan
-        .protected
-        .iter()
-        .map(|p| {
-            let what = match p.action {
-                plan::Action::Replace => "replace",
-                _ => "delete",
-            };
-            match &p.kept_for {
-                Some(by) => format!(
-                    "  {} would {what} it: {} (the protected {by} uses it)",
-                    p.address, p.reason
-                ),
-                None => format!("  {} would {what} it: {}", p.address, p.reason),
-            }
-        })
-        .collect();
-    anyhow::bail!(
-        "the plan would delete or replace protected resources:\n{}\n  = hint: protection is recorded on the resource itself; to remove one, first apply it declared with protect: false",
-        lines.join("\n")
-    )
 }
 
 /// Asks for "yes" on a terminal; without one, refuses unless auto-approved.

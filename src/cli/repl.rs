@@ -136,6 +136,7 @@ pub fn run(a: &ReplArgs) -> Result<i32> {
         profile: a.aws.profile.clone(),
         endpoint_url: a.aws.endpoint_url.clone(),
         kube: a.aws.kube_target()?,
+        prices: a.aws.prices.clone(),
     };
     let mut repl = Repl::new(&options, aws, &root);
     // Ctrl-C stops a running evaluation; at the prompt the editor takes it.

@@ -9,7 +9,7 @@ mod show;
 
 use crate::model::Kind;
 use crate::plan;
-use crate::providers::{self, Cloud, Target};
+use crate::providers::{Cloud, Target};
 use crate::script::{handles, schema, Options, Session};
 use complete::Names;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,8 @@ pub struct AwsTarget {
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
     pub kube: crate::providers::kube::KubeTarget,
+    /// A price table for `:plan`'s cost (`--prices`), else the one built in.
+    pub prices: Option<PathBuf>,
 }
 
 /// One REPL: a script session plus what the meta-commands need.
@@ -220,22 +222,42 @@ impl Repl {
             Ok(n) => n,
             Err(e) => return Outcome::Error(e.render()),
         };
+        let prices = match &self.aws.prices {
+            Some(f) => match crate::cost::Prices::from_file(f) {
+                Ok(p) => p,
+                Err(e) => return Outcome::Error(format!("error: {e}\n")),
+            },
+            None => crate::cost::Prices::embedded(),
+        };
         let cloud = match self.connect(&name) {
             Ok(c) => c,
             Err(e) => return Outcome::Error(e),
         };
         let region = self.session.options().region.clone();
+        let lint = self.session.lint_facts();
+        let sources = self.session.sources().clone();
         let rt = match self.runtime() {
             Ok(rt) => rt,
             Err(e) => return Outcome::Error(e),
         };
-        match rt.block_on(providers::read_all(&cloud, &graph)) {
-            Ok(reading) => Outcome::Output(
-                plan::render::human(&plan::compute(&name, &region, &graph, &reading.live))
-                    .trim_end()
-                    .to_string(),
-            ),
-            Err(e) => Outcome::Error(format!("error: cannot read the live state: {e}\n")),
+        // The same pipeline as `bp plan`: findings, cost, refusals and the
+        // clusters' own checks included.
+        let desired = crate::engine::pipeline::Desired {
+            name: &name,
+            region: &region,
+            graph: &graph,
+            lint: &lint,
+            sources: &sources,
+        };
+        let made = rt.block_on(crate::engine::pipeline::plan(
+            &cloud,
+            &desired,
+            &prices,
+            crate::lint::Date::today(),
+        ));
+        match made {
+            Ok((plan, _)) => Outcome::Output(plan::render::human(&plan).trim_end().to_string()),
+            Err(e) => Outcome::Error(format!("error: {e}\n")),
         }
     }
 

@@ -128,6 +128,10 @@ fn plan_and_live_against_the_emulator() {
     ready(&mut p, "bp> ");
     p.send_line(":plan").unwrap();
     p.exp_string("+ cluster.repl").unwrap();
+    // The same pipeline as `bp plan`: lint findings and the cost too.
+    p.exp_string("Findings for what this plan creates or changes")
+        .unwrap();
+    p.exp_string("Monthly cost:").unwrap();
     p.exp_string("Plan: 6 to add, 0 to change, 0 to replace, 0 to destroy.")
         .unwrap();
     ready(&mut p, "bp> ");
