@@ -388,3 +388,55 @@ fn aws_calls_go_through_http_proxy_unless_no_proxy_names_the_endpoint() {
         "NO_PROXY was not honoured"
     );
 }
+
+/// `examples/embed.rs` (built by `cargo test` with the other targets)
+/// plans through the same pipeline as `bp plan`: what `bp apply` then
+/// makes, the example finds, and its plan is empty.
+#[test]
+fn the_embedding_example_plans_through_the_engine() {
+    let example = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|debug| debug.join("examples/embed"))
+        .unwrap();
+    assert!(
+        example.exists(),
+        "{} is missing: cargo test builds the examples",
+        example.display()
+    );
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bp.rhai");
+    std::fs::write(
+        &file,
+        "kms_key(\"embedded\", #{ tags: #{ team: var(\"team\") } });\n",
+    )
+    .unwrap();
+    let run = || {
+        let out = Command::new(&example)
+            .arg(&file)
+            .arg("team=core")
+            .envs(m.env())
+            .env("BP_TODAY", crate::harness::TODAY)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = run();
+    assert!(out.contains("+ kms_key.embedded"), "{out}");
+    assert!(out.contains("Monthly cost:"), "{out}");
+    assert!(out.contains("Plan: 1 to add"), "{out}");
+    m.bp(
+        dir.path(),
+        &["apply", "bp.rhai", "--auto-approve", "--var", "team=core"],
+        0,
+    );
+    let out = run();
+    assert!(out.contains("No changes. 1 resources match"), "{out}");
+}
