@@ -343,6 +343,16 @@ async fn edit(a: &SecretsArgs, file: &Path) -> Result<()> {
     let watched = blueprint::private::Child::watch(child.id());
     let status = child.wait()?;
     drop(watched);
+    // A signal that ended the editor ends bp too: its handler removes the
+    // plaintext and exits 130, and nothing is saved meanwhile.
+    if !status.success() || blueprint::interrupt::requested() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if blueprint::interrupt::requested() {
+            loop {
+                std::thread::park();
+            }
+        }
+    }
     if !status.success() {
         bail!(
             "the editor `{editor}` failed ({status}); {} is unchanged",

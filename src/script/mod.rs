@@ -243,8 +243,8 @@ impl Session {
 
     /// The variables whose values are secrets: declared so
     /// (`var(name, #{ sensitive: true })`), given in an encrypted var file,
-    /// or passed in plain text and used as a secret (a password, a
-    /// Secret's data). Their values never leave the process; saved plans
+    /// or passed in plain text and used whole as a secret (a password, a
+    /// Secret's data value). Their values never leave the process; saved plans
     /// keep verifiers of them.
     pub fn sensitive_vars(&self) -> BTreeSet<String> {
         let st = self.state.borrow();
@@ -257,9 +257,9 @@ impl Session {
             .collect();
         for (name, value) in &st.vars_read {
             let passed = st.vars.get(name) == Some(value);
-            let used_as_secret = secrets
-                .iter()
-                .any(|s| s == value || (value.len() >= 8 && s.contains(value.as_str())));
+            // The whole secret, not a part of one: a host name inside a
+            // connection string a sops file holds is not a secret itself.
+            let used_as_secret = secrets.iter().any(|s| s == value);
             if passed && !value.is_empty() && used_as_secret {
                 out.insert(name.clone());
             }
