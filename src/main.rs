@@ -23,14 +23,6 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let _ = ctrlc::set_handler(blueprint::interrupt::on_signal);
-    // A panic leaves no plaintext behind, even where nothing unwinds.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        blueprint::private::remove_all();
-        default_hook(info);
-        // The apply lock is given back too (on a thread of its own).
-        blueprint::interrupt::run_exit_hook();
-    }));
     cli::set_color(parsed.color);
     cli::init_logging(parsed.verbosity(), parsed.log_json);
     match cli::run(parsed) {

@@ -3,8 +3,7 @@
 //! filesystem when there is one (`$XDG_RUNTIME_DIR`, then `/dev/shm`),
 //! files in them 0600, and removed on every way out of the process: when
 //! dropped (normal return, error, panic unwinding), and by [`remove_all`],
-//! which the signal handler and the panic hook call before the process
-//! ends. Children working on the plaintext (an editor) are registered too,
+//! which the signal handler calls before the process ends. Children working on the plaintext (an editor) are registered too,
 //! and ended on an interruption.
 
 use std::path::{Path, PathBuf};
@@ -99,7 +98,7 @@ impl Drop for Child {
 }
 
 /// Ends the watched children and removes every private folder: for the
-/// signal handler and the panic hook, just before the process ends.
+/// signal handler, just before the process ends.
 pub fn remove_all() {
     let children: Vec<u32> = CHILDREN
         .lock()

@@ -127,6 +127,12 @@ impl Held {
         Ok(())
     }
 
+    /// A guard that gives the lock back if the command panics (the
+    /// unwinding drops it); on every other way out, [`Held::release`] does.
+    pub fn on_panic(&self) -> ReleaseOnPanic {
+        ReleaseOnPanic(self.clone())
+    }
+
     /// Gives the lock back, if it was taken.
     pub fn release(&self, rt: &tokio::runtime::Runtime) {
         blueprint::interrupt::on_exit(None);
@@ -271,6 +277,22 @@ pub fn make_plan_locked(
             graph: eval.graph,
         })
     })
+}
+
+/// See [`Held::on_panic`].
+pub struct ReleaseOnPanic(Held);
+
+impl Drop for ReleaseOnPanic {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        blueprint::interrupt::on_exit(None);
+        let lock = (self.0).0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(l) = lock {
+            let _ = l.release_blocking();
+        }
+    }
 }
 
 /// Asks for "yes" on a terminal; without one, refuses unless auto-approved.

@@ -31,6 +31,7 @@ pub struct DestroyArgs {
 pub fn run(a: &DestroyArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
     let held = cloud::Held::default();
+    let _released_on_panic = held.on_panic();
     let out = run_locked(&rt, a, &held);
     held.release(&rt);
     out

@@ -353,8 +353,8 @@ impl Lock {
         }
     }
 
-    /// [`Lock::release`] from anywhere, an async runtime's thread or a
-    /// panic hook included: on a thread of its own.
+    /// [`Lock::release`] from anywhere, an async runtime's thread or
+    /// unwinding from a panic included: on a thread of its own.
     pub fn release_blocking(&self) -> Result<(), ProviderError> {
         let lock = self.clone();
         std::thread::spawn(move || {

@@ -165,7 +165,6 @@ pub fn register(engine: &mut Engine, state: &Shared) {
     );
 }
 
-/// Parses a `--var` string into the type of the default value.
 /// The value of a variable given to the run, if it was: a sensitive value
 /// when it came from an encrypted var file or the script declared it so.
 fn given(st: &mut State, name: &str, sensitive: bool) -> Option<Dynamic> {
@@ -219,6 +218,7 @@ fn not_set(ctx: &NativeCallContext, st: &State, name: &str) -> Box<rhai::EvalAlt
     )
 }
 
+/// Parses a `--var` string into the type of the default value.
 fn typed_like(raw: &str, default: &Dynamic) -> Option<Dynamic> {
     if default.is_int() {
         return raw.trim().parse::<i64>().ok().map(Dynamic::from);
