@@ -442,13 +442,24 @@ async fn client_for(
         .find(|c| c.name == context)
         .and_then(|c| c.context.as_ref())
         .and_then(|c| kc.clusters.iter().find(|k| k.name == c.cluster))
-        .and_then(|k| k.cluster.as_ref()?.proxy_url.as_ref())
-        .is_some();
+        .and_then(|k| k.cluster.as_ref()?.proxy_url.clone());
     let mut config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(|e| unreachable(cluster, format!("context `{context}`: {e}")))?;
-    if !explicit && config.proxy_url.is_some() && !proxied(&config.cluster_url) {
-        config.proxy_url = None;
+    match explicit {
+        // kube-client drops it when NO_PROXY names the proxy's own host.
+        Some(url) => {
+            config.proxy_url = Some(url.parse().map_err(|_| {
+                unreachable(
+                    cluster,
+                    format!("context `{context}`: proxy-url is not a URL"),
+                )
+            })?);
+        }
+        None if config.proxy_url.is_some() && !proxied(&config.cluster_url) => {
+            config.proxy_url = None;
+        }
+        None => {}
     }
     kube::Client::try_from(config).map_err(|e| unreachable(cluster, e))
 }

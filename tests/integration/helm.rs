@@ -715,6 +715,16 @@ c.helm_release("local", #{ namespace: "apps", chart: "./charts/demo",
     // helm's argv, and what is left in the private folders.
     let log = std::fs::read_to_string(&env.spy_log).unwrap();
     clean("helm's argv", &log);
+    // Its values and kubeconfig went through private folders on the memory
+    // filesystem (here the test's XDG_RUNTIME_DIR), gone now.
+    let dirs: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("DIR ")).collect();
+    assert!(!dirs.is_empty(), "{log}");
+    for d in &dirs {
+        assert!(
+            Path::new(d).starts_with(&private),
+            "{d} is not private:\n{log}"
+        );
+    }
     assert!(
         log.contains(" -- local ./charts/demo") || log.contains(" -- local /"),
         "{log}"

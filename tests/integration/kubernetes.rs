@@ -1096,4 +1096,27 @@ fn clusters_are_reached_through_https_proxy_unless_no_proxy_names_them() {
     );
     assert!(out.contains("No changes."), "{out}");
     assert_eq!(tunnels(), before, "NO_PROXY was not honoured");
+
+    // A cluster's own proxy-url in the kubeconfig is used as it is, even
+    // where NO_PROXY names the host and no HTTPS_PROXY is set.
+    let mut kc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(env.kube.kubeconfig()).unwrap()).unwrap();
+    for c in kc["clusters"].as_array_mut().unwrap() {
+        c["cluster"]["proxy-url"] = serde_json::Value::String(proxy_url.clone());
+    }
+    let own = d.join("proxied-kubeconfig");
+    std::fs::write(&own, kc.to_string()).unwrap();
+    let out = Test::new()
+        .current_dir(d)
+        .moto(&env.moto)
+        .args(["plan", "bp.rhai", "--detailed-exitcode", "--kubeconfig"])
+        .args([own.to_string_lossy().into_owned()])
+        .env("NO_PROXY", "localhost,127.0.0.1")
+        .run();
+    let out = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.contains("No changes."), "{out}");
+    assert!(
+        tunnels() > before,
+        "the kubeconfig's proxy-url was not used"
+    );
 }

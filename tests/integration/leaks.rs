@@ -268,9 +268,14 @@ fn a_canary_secret_leaks_through_no_channel() {
         "{err}"
     );
 
-    // Applied with every log on: the SDK's wire (the RDS password in
-    // CreateDBInstance, KMS's plaintext data key) stays out of the logs.
-    let trace = [("BP_VAR_api_token", API_TOKEN), ("RUST_LOG", "trace")];
+    // Applied with every log on, and the SDK asked to print the bodies of
+    // sensitive answers too (LOG_SENSITIVE_BODIES: KMS Decrypt's plaintext
+    // data key): Blueprint's caps keep them out of the logs.
+    let trace = [
+        ("BP_VAR_api_token", API_TOKEN),
+        ("RUST_LOG", "trace"),
+        ("LOG_SENSITIVE_BODIES", "true"),
+    ];
     let (_, err) = run.bp(&args(&with_vars(&["apply", "plan.json"])), &trace, 0);
     assert!(err.contains("TRACE"), "no trace logs were written:\n{err}");
     assert!(
@@ -351,7 +356,11 @@ fn the_region_comes_from_the_profile() {
         let out = t.run();
         String::from_utf8_lossy(&out.stdout).to_string()
     };
-    let out = bp(&["plan", "bp.rhai", "--json"], &[("AWS_PROFILE", "eu")]);
+    // An empty AWS_REGION counts as none.
+    let out = bp(
+        &["plan", "bp.rhai", "--json"],
+        &[("AWS_PROFILE", "eu"), ("AWS_REGION", "")],
+    );
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(plan["region"], "eu-west-1", "{out}");
     bp(
@@ -514,5 +523,65 @@ fn an_interrupted_edit_leaves_no_plaintext() {
             encrypted,
             "{name}: the file changed"
         );
+    }
+}
+
+/// Where variables come from, and which wins: `--var-file` files in order
+/// (YAML or JSON, the later wins), then `BP_VAR_<name>`, then `--var`; a
+/// declared-sensitive variable with a default is a sensitive value.
+#[test]
+fn var_files_bp_var_and_var_win_in_that_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bp.rhai"),
+        "kms_key(var(\"a\"));\nkms_key(var(\"b\"));\nkms_key(var(\"c\"));\n\
+         kms_key(\"k\", #{ tags: #{ s: var(\"s\", #{ sensitive: true, default: \"default-secret-1\" }) } });\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("one.json"),
+        "{\"a\": \"json-a\", \"b\": \"json-b\", \"c\": \"json-c\"}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("two.yaml"), "# later file\na: yaml-a\nb: yaml-b\n").unwrap();
+    let out = Test::new()
+        .current_dir(d)
+        .env("BP_VAR_b", "env-b")
+        .env("BP_VAR_a", "env-a")
+        .args([
+            "check",
+            "bp.rhai",
+            "--json",
+            "--var-file",
+            "one.json",
+            "--var-file",
+            "two.yaml",
+            "--var",
+            "a=flag-a",
+        ])
+        .run();
+    let out = String::from_utf8_lossy(&out.stdout).to_string();
+    for address in ["kms_key.flag-a", "kms_key.env-b", "kms_key.json-c"] {
+        assert!(out.contains(address), "{address}:\n{out}");
+    }
+    assert!(!out.contains("default-secret-1"), "{out}");
+    assert!(out.contains("\"$sensitive\": \"pbkdf2-sha256:"), "{out}");
+    // Without BP_VAR_ and --var, the later file wins.
+    let out = Test::new()
+        .current_dir(d)
+        .args([
+            "check",
+            "bp.rhai",
+            "--json",
+            "--var-file",
+            "one.json",
+            "--var-file",
+            "two.yaml",
+        ])
+        .run();
+    let out = String::from_utf8_lossy(&out.stdout).to_string();
+    for address in ["kms_key.yaml-a", "kms_key.yaml-b", "kms_key.json-c"] {
+        assert!(out.contains(address), "{address}:\n{out}");
     }
 }
