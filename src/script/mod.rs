@@ -246,20 +246,17 @@ impl Session {
     /// or passed in plain text and used whole as a secret (a password, a
     /// Secret's data value). Their values never leave the process; saved plans
     /// keep verifiers of them.
-    pub fn sensitive_vars(&self) -> BTreeSet<String> {
+    /// `secrets` are the clear texts of the secrets the graph holds
+    /// ([`graph_secrets`]).
+    pub fn sensitive_vars(&self, secrets: &BTreeSet<String>) -> BTreeSet<String> {
         let st = self.state.borrow();
         let mut out: BTreeSet<String> = st.secret_vars.keys().cloned().collect();
         out.extend(st.vars_sensitive.iter().cloned());
-        let secrets: Vec<String> = st
-            .graph
-            .iter()
-            .flat_map(|r| Value::Map(r.spec.clone()).secrets_in_clear())
-            .collect();
         for (name, value) in &st.vars_read {
             let passed = st.vars.get(name) == Some(value);
             // The whole secret, not a part of one: a host name inside a
             // connection string a sops file holds is not a secret itself.
-            let used_as_secret = secrets.iter().any(|s| s == value);
+            let used_as_secret = secrets.contains(value);
             if passed && !value.is_empty() && used_as_secret {
                 out.insert(name.clone());
             }
@@ -379,10 +376,11 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         .map(|p| p.to_string())
         .collect();
     let lint = session.lint_facts();
-    let sensitive_vars = session.sensitive_vars();
+    let secrets = graph_secrets(&graph);
+    let sensitive_vars = session.sensitive_vars(&secrets);
     let vars_given = session.vars_given();
     let mut graph = graph;
-    seal_sensitive_vars(&mut graph, &sensitive_vars, &vars_given);
+    seal_sensitive_vars(&mut graph, &secrets, &sensitive_vars, &vars_given);
     Ok(Evaluation {
         name,
         region: options.region.clone(),
@@ -396,12 +394,22 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     })
 }
 
-/// Every secret the evaluation holds is registered with the redactor, and
-/// every copy of a sensitive variable's value that reached a field not
-/// marked sensitive (a Helm value, a tag) becomes sensitive there too: no
-/// plan shows it, and saved plans keep only a hash of it.
+/// The clear text of every secret the graph's specs hold.
+pub fn graph_secrets(graph: &Graph) -> BTreeSet<String> {
+    graph
+        .iter()
+        .flat_map(|r| r.spec.values().flat_map(Value::secrets_in_clear))
+        .collect()
+}
+
+/// Every secret the evaluation holds (`secrets`, and the values of the
+/// sensitive variables) is registered with the redactor, and every copy of
+/// a sensitive variable's value that reached a field not marked sensitive
+/// (a Helm value, a tag) becomes sensitive there too: no plan shows it,
+/// and saved plans keep only a hash of it.
 fn seal_sensitive_vars(
     graph: &mut Graph,
+    secrets: &BTreeSet<String>,
     sensitive: &BTreeSet<String>,
     given: &BTreeMap<String, String>,
 ) {
@@ -411,18 +419,19 @@ fn seal_sensitive_vars(
         .map(String::as_str)
         .filter(|v| !v.is_empty())
         .collect();
-    for v in &values {
-        crate::redact::register(v);
+    for s in secrets
+        .iter()
+        .map(String::as_str)
+        .chain(values.iter().copied())
+    {
+        crate::redact::register(s);
+    }
+    if values.is_empty() {
+        return;
     }
     let addresses: Vec<crate::model::Address> = graph.iter().map(|r| r.address.clone()).collect();
     for a in addresses {
         let Some(r) = graph.get_mut(&a) else { continue };
-        for s in &Value::Map(r.spec.clone()).secrets_in_clear() {
-            crate::redact::register(s);
-        }
-        if values.is_empty() {
-            continue;
-        }
         let context = a.to_string();
         for (k, v) in r.spec.iter_mut() {
             seal(v, &values, &[&context, k]);

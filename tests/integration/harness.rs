@@ -245,6 +245,13 @@ pub fn on_terminal(
     rexpect::session::spawn_command(cmd, Some(30_000)).unwrap()
 }
 
+/// Writes an executable script (a scripted editor, a helm wrapper).
+pub fn executable(path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).expect("write script");
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod script");
+}
+
 /// The date every `bp` the harness runs takes as today (`BP_TODAY`).
 pub const TODAY: &str = "2026-11-21";
 

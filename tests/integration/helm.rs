@@ -170,9 +170,9 @@ impl Env {
         );
         let spy = dir.path().join("helm-spy");
         let spy_log = dir.path().join("helm-spy.log");
-        std::fs::write(
+        crate::harness::executable(
             &spy,
-            format!(
+            &format!(
                 "#!/bin/sh\n\
                  echo \"ARGV $*\" >> '{log}'\n\
                  for a in \"$@\"; do a=\"${{a#--*=}}\"; case \"$a\" in */kubeconfig|*/values.json) ls -l \"$a\" >> '{log}'; echo \"DIR $(dirname \"$a\")\" >> '{log}';; esac; done\n\
@@ -180,10 +180,7 @@ impl Env {
                 log = spy_log.display(),
                 helm = helm_bin().display()
             ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&spy, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        );
         let env = Env {
             moto: Moto::start(),
             kube: Kube::start(&["demo"]),
@@ -217,13 +214,22 @@ impl Env {
 
     /// Runs `bp` with the emulators, the chart repository and the spy.
     fn bp(&self, args: &[&str], status: i32) -> String {
+        self.bp_with(args, &[], status)
+    }
+
+    /// [`Env::bp`] with more environment.
+    fn bp_with(&self, args: &[&str], env: &[(&str, &str)], status: i32) -> String {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         if matches!(args[0], "plan" | "apply" | "destroy") {
             all.extend(["--kubeconfig".into(), self.kube.kubeconfig_arg()]);
             all.extend(["--helm".into(), self.spy.to_string_lossy().into_owned()]);
         }
         all.extend(["--var".into(), format!("repo={}", self.charts.url)]);
-        let out = Test::new()
+        let mut t = Test::new();
+        for (k, v) in env {
+            t = t.env(k, v);
+        }
+        let out = t
             .current_dir(self.dir.path())
             .moto(&self.moto)
             .env("SOPS_AGE_KEY", &self.key.0)
@@ -663,30 +669,21 @@ c.helm_release("local", #{ namespace: "apps", chart: "./charts/demo",
             );
         }
     };
+    let var = format!("db_password={CANARY}");
+    let private_dir = private.to_string_lossy().into_owned();
     let bp = |args: &[&str], status: i32| {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.extend(["--kubeconfig".into(), env.kube.kubeconfig_arg()]);
-        all.extend(["--helm".into(), env.spy.to_string_lossy().into_owned()]);
-        all.extend(["--var".into(), format!("db_password={CANARY}")]);
-        let out = Test::new()
-            .current_dir(env.dir.path())
-            .moto(&env.moto)
-            .env("XDG_RUNTIME_DIR", &private.to_string_lossy())
-            .env("HELM_KUBEAPISERVER", "https://127.0.0.1:9")
-            .env("HELM_KUBETOKEN", "not-this-one")
-            .env("HELM_NAMESPACE", "elsewhere")
-            .env("HELM_DRIVER", "memory")
-            .env(
-                "HELM_CACHE_HOME",
-                &env.dir.path().join(".helm-cache").to_string_lossy(),
-            )
-            .args(all)
-            .status(status)
-            .run();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let mut all = args.to_vec();
+        all.extend(["--var", &var]);
+        let text = env.bp_with(
+            &all,
+            &[
+                ("XDG_RUNTIME_DIR", &private_dir),
+                ("HELM_KUBEAPISERVER", "https://127.0.0.1:9"),
+                ("HELM_KUBETOKEN", "not-this-one"),
+                ("HELM_NAMESPACE", "elsewhere"),
+                ("HELM_DRIVER", "memory"),
+            ],
+            status,
         );
         clean(&args.join(" "), &text);
         text

@@ -449,12 +449,7 @@ fn an_interrupted_edit_leaves_no_plaintext() {
     // An editor that says where the plaintext is and which process it is,
     // then waits.
     let editor = d.join("ed.sh");
-    std::fs::write(
-        &editor,
-        "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/path.tmp\"\necho $$ > \"$(dirname \"$0\")/pid.tmp\"\nmv \"$(dirname \"$0\")/path.tmp\" \"$(dirname \"$0\")/path\"\nexec sleep 60\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    crate::harness::executable(&editor, "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/path.tmp\"\necho $$ > \"$(dirname \"$0\")/pid.tmp\"\nmv \"$(dirname \"$0\")/path.tmp\" \"$(dirname \"$0\")/path\"\nexec sleep 60\n");
     for (signal, name) in [
         (libc::SIGINT, "SIGINT"),
         (libc::SIGTERM, "SIGTERM"),

@@ -307,31 +307,17 @@ fn rds_managed_master_password() {
     );
     std::fs::write(dir.path().join("bp.rhai"), bp).unwrap();
     let d = dir.path();
-    let with = |pw: &str| format!("pw={pw}");
-    let out = m.bp(d, &["plan", "bp.rhai", "--var", &with("managed")], 0);
+    // `bp ARGS --var pw=PW`, which must exit with `status`.
+    let bp = |args: &[&str], pw: &str, status: i32| {
+        let var = format!("pw={pw}");
+        let mut all = args.to_vec();
+        all.extend(["--var", &var]);
+        m.bp(d, &all, status)
+    };
+    let out = bp(&["plan", "bp.rhai"], "managed", 0);
     assert!(out.contains("password = \"managed\""), "{out}");
-    m.bp(
-        d,
-        &[
-            "apply",
-            "bp.rhai",
-            "--auto-approve",
-            "--var",
-            &with("managed"),
-        ],
-        0,
-    );
-    m.bp(
-        d,
-        &[
-            "plan",
-            "bp.rhai",
-            "--detailed-exitcode",
-            "--var",
-            &with("managed"),
-        ],
-        0,
-    );
+    bp(&["apply", "bp.rhai", "--auto-approve"], "managed", 0);
+    bp(&["plan", "bp.rhai", "--detailed-exitcode"], "managed", 0);
     let db = |s: &Json| s["instances"]["orders-db"].clone();
     let s = db(&rds_state(&m));
     assert_eq!(s["managed_password"], true, "{s}");
@@ -356,28 +342,16 @@ fn rds_managed_master_password() {
     std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
 
     // To a declared password, in place: the secret goes, a verifier comes.
-    let out = m.bp(
-        d,
-        &[
-            "plan",
-            "bp.rhai",
-            "--detailed-exitcode",
-            "--var",
-            &with("Declared-Passw0rd"),
-        ],
+    let out = bp(
+        &["plan", "bp.rhai", "--detailed-exitcode"],
+        "Declared-Passw0rd",
         2,
     );
     assert!(out.contains("~ rds_postgres.orders-db"), "{out}");
     assert!(!out.contains("Declared-Passw0rd"), "{out}");
-    m.bp(
-        d,
-        &[
-            "apply",
-            "bp.rhai",
-            "--auto-approve",
-            "--var",
-            &with("Declared-Passw0rd"),
-        ],
+    bp(
+        &["apply", "bp.rhai", "--auto-approve"],
+        "Declared-Passw0rd",
         0,
     );
     let s = db(&rds_state(&m));
@@ -388,41 +362,15 @@ fn rds_managed_master_password() {
             .is_some_and(|v| v.starts_with("pbkdf2-sha256:600000:")),
         "{s}"
     );
-    m.bp(
-        d,
-        &[
-            "plan",
-            "bp.rhai",
-            "--detailed-exitcode",
-            "--var",
-            &with("Declared-Passw0rd"),
-        ],
+    bp(
+        &["plan", "bp.rhai", "--detailed-exitcode"],
+        "Declared-Passw0rd",
         0,
     );
     // And back.
-    m.bp(
-        d,
-        &[
-            "apply",
-            "bp.rhai",
-            "--auto-approve",
-            "--var",
-            &with("managed"),
-        ],
-        0,
-    );
+    bp(&["apply", "bp.rhai", "--auto-approve"], "managed", 0);
     let s = db(&rds_state(&m));
     assert_eq!(s["managed_password"], true, "{s}");
     assert!(s["tags"].get("blueprint:password").is_none(), "{s}");
-    m.bp(
-        d,
-        &[
-            "plan",
-            "bp.rhai",
-            "--detailed-exitcode",
-            "--var",
-            &with("managed"),
-        ],
-        0,
-    );
+    bp(&["plan", "bp.rhai", "--detailed-exitcode"], "managed", 0);
 }

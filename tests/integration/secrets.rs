@@ -208,8 +208,7 @@ fn rotate_and_edit() {
     // An editor that changes a value: re-encrypted, readable, and no
     // plaintext left behind in the temporary folder.
     let script = dir.join("ed.sh");
-    std::fs::write(&script, "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/edited-path\"\nsed -i 's/hunter2-secret/n3w-s3cret/' \"$1\"\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    crate::harness::executable(&script, "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/edited-path\"\nsed -i 's/hunter2-secret/n3w-s3cret/' \"$1\"\n");
     Test::new()
         .current_dir(&dir)
         .env("SOPS_AGE_KEY", &secret)
@@ -566,12 +565,10 @@ fn yaml_keeps_its_layout_and_edits_change_only_what_was_edited() {
     assert_eq!(theirs["app"]["padding"], "two breaks\n\n");
 
     let script = dir.join("ed.sh");
-    std::fs::write(
+    crate::harness::executable(
         &script,
         "#!/bin/sh\nsed -i 's/hunter2-secret/n3w-s3cret/' \"$1\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     Test::new()
         .current_dir(&dir)
         .env("SOPS_AGE_KEY", &secret)

@@ -110,18 +110,24 @@ fn data(m: &Moto, text: &str) -> serde_json::Value {
     serde_json::from_slice(&out).unwrap()
 }
 
+/// The emulator, an age identity, a KMS key, and a folder with the plain
+/// YAML and JSON files.
+fn setup() -> (Moto, Keys, String, tempfile::TempDir) {
+    let m = Moto::start();
+    let key = m.create_kms_key();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), YAML).unwrap();
+    std::fs::write(dir.path().join("s.json"), JSON).unwrap();
+    (m, keys(), key, dir)
+}
+
 /// Files the Go sops encrypts (YAML with age, JSON with KMS) decrypt with
 /// `bp` to what sops itself decrypts them to: values, comments, block
 /// scalars, and whole JSON numbers written as whole numbers.
 #[test]
 fn files_from_go_sops_decrypt_with_bp() {
-    let m = Moto::start();
-    let k = keys();
-    let key = m.create_kms_key();
-    let dir = tempfile::tempdir().unwrap();
+    let (m, k, key, dir) = setup();
     let d = dir.path();
-    std::fs::write(d.join("s.yaml"), YAML).unwrap();
-    std::fs::write(d.join("s.json"), JSON).unwrap();
     let enc = go_sops(d, &k, &m, &["encrypt", "--age", &k.recipient, "s.yaml"]);
     assert!(
         !enc.contains("hunter2") && enc.contains("#ENC[AES256_GCM"),
@@ -158,13 +164,8 @@ fn files_from_go_sops_decrypt_with_bp() {
 /// decrypts with sops (same data key, a new MAC).
 #[test]
 fn files_from_bp_decrypt_with_go_sops() {
-    let m = Moto::start();
-    let k = keys();
-    let key = m.create_kms_key();
-    let dir = tempfile::tempdir().unwrap();
+    let (m, k, key, dir) = setup();
     let d = dir.path();
-    std::fs::write(d.join("s.yaml"), YAML).unwrap();
-    std::fs::write(d.join("s.json"), JSON).unwrap();
     bp(
         d,
         &k,
@@ -203,12 +204,10 @@ fn files_from_bp_decrypt_with_go_sops() {
     let enc = go_sops(d, &k, &m, &["encrypt", "--age", &k.recipient, "s.yaml"]);
     std::fs::write(d.join("go.enc.yaml"), enc).unwrap();
     let editor = d.join("ed.sh");
-    std::fs::write(
+    crate::harness::executable(
         &editor,
         "#!/bin/sh\nsed -i 's/hunter2-secret/n3w-s3cret/' \"$1\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     Test::new()
         .current_dir(d)
         .env("SOPS_AGE_KEY", &k.age_key)
