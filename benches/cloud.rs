@@ -3,7 +3,8 @@
 //! and 500 resources, the time and AWS requests of an apply from empty and
 //! of the no-op plan that follows. Prints figures; asserts only convergence.
 
-use blueprint::providers::{read_all, Cloud, Target};
+use blueprint::engine::ops::read_all;
+use blueprint::providers::{Cloud, Target};
 use blueprint::script::{evaluate, Options};
 use blueprint::{apply, plan};
 use std::fmt::Write;

@@ -4,8 +4,9 @@
 //! the no-op plan: wall time, and the Kubernetes requests of its reads
 //! (the target is at most 15, and under 0.5 s). Asserts only convergence.
 
+use blueprint::engine::ops::read_all;
 use blueprint::providers::kube::KubeTarget;
-use blueprint::providers::{read_all, Cloud, Target};
+use blueprint::providers::{Cloud, Target};
 use blueprint::script::{evaluate, Options};
 use blueprint::{apply, plan};
 use std::fmt::Write;

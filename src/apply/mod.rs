@@ -8,7 +8,7 @@ pub use order::{operations, Op, OpKind};
 
 use crate::model::{Address, Live, Value};
 use crate::plan::{diff_fields, resolve, Plan};
-use crate::providers::{self, Cloud, Planned, ProviderError};
+use crate::providers::{Cloud, Planned, ProviderError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -233,13 +233,13 @@ async fn run_op(
                 .replaced
                 .remove(&op.address);
             if let Some(old) = old {
-                providers::delete(cloud, &old).await?;
+                crate::engine::ops::delete(cloud, &old).await?;
                 return Ok(Some(old.id));
             }
             let live = current.ok_or_else(|| {
                 ProviderError::Unexpected(format!("{} does not exist", op.address))
             })?;
-            providers::delete(cloud, &live).await?;
+            crate::engine::ops::delete(cloud, &live).await?;
             state
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -249,7 +249,7 @@ async fn run_op(
         }
         OpKind::Create => {
             let p = planned(graph, state, &op.address)?;
-            let live = providers::create(cloud, &p).await?;
+            let live = crate::engine::ops::create(cloud, &p).await?;
             let id = live.id.clone();
             let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
             // Create-then-delete: the old resource is still there.
@@ -264,14 +264,14 @@ async fn run_op(
             })?;
             let p = planned(graph, state, &op.address)?;
             let fields = diff_fields(
-                op.address.kind.def().fields,
+                op.address.kind.schema().fields,
                 &Value::Map(p.spec.clone()),
                 &Value::Map(live.attrs.clone()),
             );
             if fields.is_empty() {
                 return Ok(Some(live.id));
             }
-            let live = providers::update(cloud, &p, &live, &fields).await?;
+            let live = crate::engine::ops::update(cloud, &p, &live, &fields).await?;
             let id = live.id.clone();
             state
                 .lock()

@@ -45,7 +45,7 @@ pub struct Op {
 /// - a resource that refers to others only once both exist gets a Finish
 ///   step after those others are created.
 pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
-    operations_with(plan, live, &|a| a.kind.def().lifecycle.replace)
+    operations_with(plan, live, &|a| a.kind.schema().lifecycle.replace)
 }
 
 /// Replacements that go create-then-delete: those whose kind asks for it,
@@ -217,10 +217,11 @@ mod tests {
     use crate::model::{Kind, Map};
     use crate::plan::{Change, Desired};
 
-    /// `kind.name`, for kinds made up for the test.
+    /// `kind.name`: a registered kind (whose schema says which fields
+    /// refer to others), or one made up for the test.
     fn addr(s: &'static str) -> Address {
         let (kind, name) = s.split_once('.').unwrap();
-        Address::new(Kind::new(kind), name)
+        Address::new(kind.parse().unwrap_or_else(|_| Kind::new(kind)), name)
     }
 
     /// A plan of `(address, action, depends_on)`.

@@ -49,7 +49,7 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
             a.script.file.display()
         );
     }
-    let def = address.kind.def();
+    let def = blueprint::kinds::def(address.kind);
     let tag = match def.adopt {
         Adopt::ByTags(f) => f,
         Adopt::No(why) => bail!(

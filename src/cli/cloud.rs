@@ -190,7 +190,7 @@ pub async fn read_live(
         .kube
         .requests
         .load(std::sync::atomic::Ordering::Relaxed);
-    let reading = providers::read_all(cloud, desired)
+    let reading = blueprint::engine::ops::read_all(cloud, desired)
         .await
         .context("cannot read the live state")?;
     if aws.verbose > 0 {

@@ -52,7 +52,7 @@ pub async fn plan(
     prices: &crate::cost::Prices,
     today: crate::lint::Date,
 ) -> Result<(Plan, Vec<Live>), PipelineError> {
-    let reading = providers::read_all(cloud, desired.graph).await?;
+    let reading = crate::engine::ops::read_all(cloud, desired.graph).await?;
     let plan = plan_from(cloud, desired, &reading.live, reading.unread, prices, today).await?;
     Ok((plan, reading.live))
 }
@@ -185,7 +185,7 @@ async fn check_in_cluster(
         providers::Planned::reveal(a, &spec).ok()
     };
     let checks = plan.changes.iter().enumerate().filter_map(|(i, c)| {
-        let Read::InCluster(k) = c.address.kind.def().read else {
+        let Read::InCluster(k) = crate::kinds::def(c.address.kind).read else {
             return None;
         };
         // A replacement deletes the object first: checking the new one

@@ -8,6 +8,7 @@
 
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{
@@ -26,21 +27,26 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 
 crate::handle_type!(DynamodbTable);
 
-pub const KIND: Kind = Kind::new("dynamodb_table");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "dynamodb_table",
     handle: "DynamodbTable",
     default_attr: "arn",
     names: NameRule::chars(3, 255, table_char, "letters, digits, `_`, `-` and `.`"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::DATA,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name"],
     functions: FUNCTIONS,
     register,
     wrap: DynamodbTable::wrap,
     unwrap: DynamodbTable::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -3,6 +3,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -243,21 +244,26 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 crate::handle_type!(KmsKey);
 
-pub const KIND: Kind = Kind::new("kms_key");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "kms_key",
     handle: "KmsKey",
     default_attr: "arn",
     names: NameRule::TAG,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "id", "name"],
     functions: FUNCTIONS,
     register,
     wrap: KmsKey::wrap,
     unwrap: KmsKey::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

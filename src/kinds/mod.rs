@@ -20,7 +20,10 @@ pub mod k8s;
 pub mod kms_key;
 pub mod network;
 pub mod rds;
+pub mod registry;
 pub mod s3_bucket;
+
+pub use registry::REGISTRY;
 
 pub use crate::model::schema::{
     Diff, Field, FieldDiff, GuardFn, Lifecycle, ReplaceStrategy, PROTECT, TAGS,
@@ -30,50 +33,6 @@ use crate::providers::{Cloud, Planned, ProviderError};
 use crate::script::schema::FnDoc;
 use crate::script::state::Shared;
 use futures::future::BoxFuture;
-
-/// Every kind, in the order `bp check` lists them.
-pub static REGISTRY: &[&KindDef] = &[
-    &network::vpc::DEF,
-    &network::subnet::DEF,
-    &network::internet_gateway::DEF,
-    &network::elastic_ip::DEF,
-    &network::nat_gateway::DEF,
-    &network::route_table::DEF,
-    &network::security_group::DEF,
-    &iam::role::DEF,
-    &iam::oidc_provider::DEF,
-    &kms_key::DEF,
-    &compute::instance_profile::DEF,
-    &compute::instance::DEF,
-    &eks::cluster::DEF,
-    &eks::node_group::DEF,
-    &eks::fargate_profile::DEF,
-    &eks::addon::DEF,
-    &eks::access_entry::DEF,
-    &s3_bucket::DEF,
-    &dynamodb_table::DEF,
-    &efs::file_system::DEF,
-    &efs::mount_target::DEF,
-    &efs::access_point::DEF,
-    &rds::subnet_group::DEF,
-    &rds::parameter_group::DEF,
-    &rds::instance::DEF,
-    &aws_backup::vault::DEF,
-    &aws_backup::plan::DEF,
-    &aws_backup::selection::DEF,
-    &k8s::namespace::DEF,
-    &k8s::config_map::DEF,
-    &k8s::secret::DEF,
-    &k8s::service_account::DEF,
-    &k8s::network_policy::DEF,
-    &k8s::role::DEF,
-    &k8s::role_binding::DEF,
-    &k8s::cluster_role::DEF,
-    &k8s::cluster_role_binding::DEF,
-    &k8s::storage_class::DEF,
-    &k8s::manifest::DEF,
-    &helm_release::DEF,
-];
 
 /// How the REPL shows the values families define (`rule(...)`, `taint(...)`).
 pub fn show_value(v: &rhai::Dynamic) -> Option<String> {
@@ -85,13 +44,20 @@ pub fn lookup(name: &str) -> Option<&'static KindDef> {
     REGISTRY.iter().copied().find(|d| d.kind.as_str() == name)
 }
 
-/// The registry entry of a handle type name (`Cluster`).
-pub fn by_handle(type_name: &str) -> Option<&'static KindDef> {
-    REGISTRY.iter().copied().find(|d| d.handle == type_name)
+/// The registry entry of a kind: its behaviour.
+pub fn def(kind: Kind) -> &'static KindDef {
+    lookup(kind.as_str()).unwrap_or_else(|| panic!("kind `{kind}` is not registered"))
 }
 
-/// Whole-graph checks of a kind: problems, each about one resource.
-pub type ValidateFn = fn(&crate::model::Graph, &str, &mut Vec<(Address, crate::model::Problem)>);
+/// The registry entry of a handle type name (`Cluster`).
+pub fn by_handle(type_name: &str) -> Option<&'static KindDef> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|d| d.kind.schema().handle == type_name)
+}
+
+pub use crate::model::validate::GraphCheck as ValidateFn;
 pub type ReadFn = for<'a> fn(&'a Cloud) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
 pub type CreateFn =
     for<'a> fn(&'a Cloud, &'a Planned) -> BoxFuture<'a, Result<Live, ProviderError>>;
@@ -150,34 +116,19 @@ impl KindDef {
     pub fn aws_read(&self) -> Option<ReadFn> {
         match self.read {
             Read::Own(f) => Some(f),
-            Read::With(k) => match k.def().read {
+            Read::With(k) => match def(k).read {
                 Read::Own(f) => Some(f),
                 _ => None,
             },
             Read::InCluster(_) => None,
         }
     }
-
-    /// The provider instance a resource of this kind belongs to:
-    /// `aws:<region>`, or `kubernetes:<cluster>`.
-    pub fn provider(&self, address: &Address, region: &str) -> String {
-        match self.read {
-            Read::InCluster(_) => format!("kubernetes:{}", k8s::object::cluster_of(address)),
-            _ => format!("aws:{region}"),
-        }
-    }
 }
 
-/// Everything about one kind.
+/// The behaviour of one kind; what every layer knows about it is its
+/// schema (`kind.schema()`).
 pub struct KindDef {
     pub kind: Kind,
-    /// The handle type scripts see (`type_of(x)`), e.g. `Cluster`.
-    pub handle: &'static str,
-    /// The attribute a handle stands for where another resource expects it
-    /// (a subnet handle stands for its id, a role handle for its ARN).
-    pub default_attr: &'static str,
-    /// What AWS accepts as a name.
-    pub names: crate::model::names::NameRule,
     /// Properties and methods of the handle, for completion and `:help`.
     pub members: &'static [&'static str],
     /// Constructors and methods, with their option schemas and docs.
@@ -190,9 +141,6 @@ pub struct KindDef {
     pub unwrap: fn(&rhai::Dynamic) -> Option<Address>,
     /// Checks over the whole desired graph (CIDR blocks inside their VPC).
     pub validate: Option<ValidateFn>,
-    /// The spec's fields and how each diffs.
-    pub fields: &'static [Field],
-    pub lifecycle: Lifecycle,
     pub read: Read,
     pub create: CreateFn,
     /// `None` when the kind never changes in place.
@@ -229,24 +177,6 @@ pub const NOT_ADOPTABLE_YET: &str =
 /// Why in-cluster kinds are adopted in the script.
 pub const ADOPT_IN_CLUSTER: &str =
     "declare it with adopt: true in its options: the next apply takes it over";
-
-impl KindDef {
-    /// The field at `path` (`scaling.desired` finds `desired` inside
-    /// `scaling`), if the schema has it.
-    pub fn field(&self, path: &str) -> Option<&'static Field> {
-        let mut fields = self.fields;
-        let mut found = None;
-        for part in path.split('.') {
-            let f = fields.iter().find(|f| f.name == part)?;
-            found = Some(f);
-            fields = match f.diff {
-                Diff::Struct(inner) => inner,
-                _ => &[],
-            };
-        }
-        found
-    }
-}
 
 /// Defines a handle type for a kind: a Rhai custom type holding the
 /// resource's address, with `address`, `to_string` and equality.
@@ -306,7 +236,7 @@ mod tests {
     fn names_and_handles_are_unique() {
         let names: BTreeSet<&str> = REGISTRY.iter().map(|d| d.kind.as_str()).collect();
         assert_eq!(names.len(), REGISTRY.len());
-        let handles: BTreeSet<&str> = REGISTRY.iter().map(|d| d.handle).collect();
+        let handles: BTreeSet<&str> = REGISTRY.iter().map(|d| d.kind.schema().handle).collect();
         assert_eq!(handles.len(), REGISTRY.len());
     }
 
@@ -318,11 +248,25 @@ mod tests {
             match d.read {
                 Read::Own(_) | Read::InCluster(_) => {}
                 Read::With(other) => assert!(
-                    matches!(other.def().read, Read::Own(_)),
+                    matches!(def(other).read, Read::Own(_)),
                     "{} is read with {other}, which has no read of its own",
                     d.kind
                 ),
             }
+        }
+    }
+
+    /// The planner reads from the schema whether a kind changes in place;
+    /// a kind with an update must say so, and one without must not.
+    #[test]
+    fn the_schema_says_whether_a_kind_updates_in_place() {
+        for d in REGISTRY {
+            assert_eq!(
+                d.update.is_some(),
+                d.kind.schema().lifecycle.in_place,
+                "{}",
+                d.kind
+            );
         }
     }
 
@@ -331,8 +275,8 @@ mod tests {
         for d in REGISTRY {
             let a = Address::new(d.kind, "x");
             assert_eq!((d.unwrap)(&(d.wrap)(a.clone())), Some(a));
-            if d.lifecycle.protect.is_some() {
-                assert!(d.field("protect").is_some(), "{}", d.kind);
+            if d.kind.schema().lifecycle.protect.is_some() {
+                assert!(d.kind.schema().field("protect").is_some(), "{}", d.kind);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -383,7 +384,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 crate::handle_type!(S3Bucket);
 
-pub const KIND: Kind = Kind::new("s3_bucket");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 fn bucket_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
@@ -421,20 +422,25 @@ fn check_bucket(name: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "s3_bucket",
     handle: "S3Bucket",
     default_attr: "arn",
     names: NameRule::chars(3, 63, bucket_char, "lowercase letters, digits, `-` and `.`")
         .with(check_bucket),
+    fields: FIELDS,
+    lifecycle: Lifecycle::DATA,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name"],
     functions: FUNCTIONS,
     register,
     wrap: S3Bucket::wrap,
     unwrap: S3Bucket::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -5,37 +5,52 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// A kind of resource: a name from the kind registry ([`crate::kinds`]),
-/// which holds everything about it. Kinds order as the registry lists them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Kind(&'static str);
+use super::schema::Schema;
+
+/// A kind of resource: its schema ([`Schema`]), which every layer may read.
+/// Kinds compare by name and order as the kind registry lists them.
+#[derive(Clone, Copy)]
+pub struct Kind(&'static Schema);
 
 impl Kind {
-    /// A kind constant for a kind module; the registry test checks that
-    /// every registered name is unique.
-    pub const fn new(name: &'static str) -> Kind {
-        Kind(name)
+    /// The kind of a schema: each kind module declares `KIND` this way.
+    pub const fn of(schema: &'static Schema) -> Kind {
+        Kind(schema)
+    }
+
+    /// A kind with a bare schema of this name, for tests of the layers
+    /// that need kinds but not real ones.
+    #[cfg(test)]
+    pub fn new(name: &'static str) -> Kind {
+        Kind(Box::leak(Box::new(Schema {
+            name,
+            handle: "Widget",
+            default_attr: "id",
+            names: super::names::NameRule::TAG,
+            fields: &[],
+            lifecycle: super::schema::Lifecycle::PLAIN,
+            scope: super::schema::Scope::Aws,
+        })))
     }
 
     pub fn as_str(self) -> &'static str {
-        self.0
+        self.0.name
     }
 
-    /// Everything about this kind.
-    pub fn def(self) -> &'static crate::kinds::KindDef {
-        crate::kinds::lookup(self.0)
-            .unwrap_or_else(|| panic!("kind `{}` is not registered", self.0))
+    /// Everything every layer knows about this kind.
+    pub fn schema(self) -> &'static Schema {
+        self.0
     }
 
     /// Every registered kind, in registry order.
     pub fn all() -> impl Iterator<Item = Kind> {
-        crate::kinds::REGISTRY.iter().map(|d| d.kind)
+        super::schema::registered().iter().copied()
     }
 
     fn position(self) -> usize {
-        crate::kinds::REGISTRY
+        super::schema::registered()
             .iter()
-            .position(|d| d.kind.0 == self.0)
+            .position(|k| k.as_str() == self.as_str())
             .unwrap_or(usize::MAX)
     }
 
@@ -43,7 +58,27 @@ impl Kind {
     /// another resource expects it (a subnet handle stands for its id, a role
     /// handle for its ARN).
     pub fn default_attr(self) -> &'static str {
-        self.def().default_attr
+        self.0.default_attr
+    }
+}
+
+impl fmt::Debug for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Kind({})", self.as_str())
+    }
+}
+
+impl PartialEq for Kind {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Kind {}
+
+impl std::hash::Hash for Kind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -57,7 +92,7 @@ impl Ord for Kind {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.position()
             .cmp(&other.position())
-            .then(self.0.cmp(other.0))
+            .then(self.as_str().cmp(other.as_str()))
     }
 }
 
@@ -70,8 +105,8 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::kinds::lookup(s)
-            .map(|d| d.kind)
+        Kind::all()
+            .find(|k| k.as_str() == s)
             .ok_or_else(|| format!("unknown resource kind `{s}`"))
     }
 }

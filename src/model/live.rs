@@ -38,3 +38,12 @@ impl Live {
         self
     }
 }
+
+/// A provider instance whose resources are planned as creates without
+/// reads: it does not exist yet (a cluster created by the same plan), so
+/// values read from it are known only after apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unread {
+    pub provider: String,
+    pub why: String,
+}

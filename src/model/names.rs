@@ -58,7 +58,7 @@ impl NameRule {
 
 /// Checks a resource name against what AWS accepts for its kind.
 pub fn check_name(kind: Kind, name: &str) -> Result<(), Problem> {
-    check_with(&kind.def().names, kind, name)
+    check_with(&kind.schema().names, kind, name)
 }
 
 fn check_with(r: &NameRule, kind: Kind, name: &str) -> Result<(), Problem> {

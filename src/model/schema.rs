@@ -126,16 +126,26 @@ pub struct Lifecycle {
     pub replace: ReplaceStrategy,
     /// `Some(default)` for kinds that take `protect`.
     pub protect: Option<bool>,
+    /// Whether a resource of the kind changes in place at all; a kind
+    /// that never does is replaced for any change.
+    pub in_place: bool,
 }
 
 impl Lifecycle {
     pub const PLAIN: Lifecycle = Lifecycle {
         replace: ReplaceStrategy::DeleteThenCreate,
         protect: None,
+        in_place: true,
+    };
+    /// A kind that is replaced for any change (AWS has no update call).
+    pub const REPLACED: Lifecycle = Lifecycle {
+        in_place: false,
+        ..Lifecycle::PLAIN
     };
     pub const DATA: Lifecycle = Lifecycle {
         replace: ReplaceStrategy::DeleteThenCreate,
         protect: Some(true),
+        in_place: true,
     };
 }
 
@@ -158,4 +168,77 @@ pub fn touches(fields: &[FieldDiff], field: &str) -> bool {
                 .strip_prefix(field)
                 .is_some_and(|rest| rest.starts_with('.'))
     })
+}
+
+/// Where a kind's resources live, and so which provider instance reads and
+/// changes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// In the AWS region the blueprint targets.
+    Aws,
+    /// An AWS resource that is a Kubernetes cluster: in-cluster objects
+    /// name one as the first segment of their address.
+    AwsCluster,
+    /// Inside a Kubernetes cluster (the first segment of the address).
+    InCluster,
+}
+
+/// What every layer knows about a kind: its names, its handle, its spec's
+/// fields and how they diff, how it is replaced and protected, and where it
+/// lives. Pure data; its behaviour (reads, creates, script functions) is
+/// handed to the layers that need it by the kind registry.
+#[derive(Debug)]
+pub struct Schema {
+    /// `vpc`, `node_group`: the first part of an address.
+    pub name: &'static str,
+    /// The handle type scripts see (`type_of(x)`), e.g. `Cluster`.
+    pub handle: &'static str,
+    /// The attribute a handle stands for where another resource expects it
+    /// (a subnet handle stands for its id, a role handle for its ARN).
+    pub default_attr: &'static str,
+    /// What AWS accepts as a name.
+    pub names: super::names::NameRule,
+    /// The spec's fields and how each diffs.
+    pub fields: &'static [Field],
+    pub lifecycle: Lifecycle,
+    pub scope: Scope,
+}
+
+impl Schema {
+    /// The field at `path` (`scaling.desired` finds `desired` inside
+    /// `scaling`), if the schema has it.
+    pub fn field(&self, path: &str) -> Option<&'static Field> {
+        let mut fields = self.fields;
+        let mut found = None;
+        for part in path.split('.') {
+            let f = fields.iter().find(|f| f.name == part)?;
+            found = Some(f);
+            fields = match f.diff {
+                Diff::Struct(inner) => inner,
+                _ => &[],
+            };
+        }
+        found
+    }
+
+    /// The provider instance a resource of this kind belongs to:
+    /// `aws:<region>`, or `kubernetes:<cluster>`.
+    pub fn provider(&self, address: &super::Address, region: &str) -> String {
+        match self.scope {
+            Scope::InCluster => format!("kubernetes:{}", address.parent_name()),
+            Scope::Aws | Scope::AwsCluster => format!("aws:{region}"),
+        }
+    }
+}
+
+/// Where the kind registry hands its list to this layer: one element, the
+/// kinds in the order `bp check` lists them. The list is linked in, never
+/// named here, so nothing below the registry depends on it.
+#[linkme::distributed_slice]
+pub static REGISTERED: [fn() -> Vec<super::Kind>];
+
+/// Every registered kind, in registry order.
+pub fn registered() -> &'static [super::Kind] {
+    static ALL: std::sync::OnceLock<Vec<super::Kind>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| REGISTERED.iter().flat_map(|list| list()).collect())
 }

@@ -33,6 +33,7 @@ impl Action {
 }
 
 pub use crate::model::schema::{touches, FieldDiff};
+pub use crate::model::Unread;
 
 /// Why a change deletes or replaces a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,15 +146,6 @@ pub struct Refused {
     pub address: Address,
     pub field: String,
     pub message: String,
-}
-
-/// A provider instance whose resources are planned as creates without
-/// reads: it does not exist yet (a cluster created by the same plan), so
-/// values read from it are known only after apply.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Unread {
-    pub provider: String,
-    pub why: String,
 }
 
 /// The blueprint and inputs a plan was made from.
@@ -383,7 +375,7 @@ pub fn compute_with(
         changes.push(Change {
             address: l.address.clone(),
             action: Action::Delete,
-            provider: l.address.kind.def().provider(&l.address, region),
+            provider: l.address.kind.schema().provider(&l.address, region),
             reason: Some(reason),
             fields: Vec::new(),
             id: Some(l.id.clone()),
@@ -428,7 +420,7 @@ fn refusals(changes: &[Change], desired: &Graph, live: &[Live]) -> Vec<Refused> 
         ) else {
             continue;
         };
-        for f in c.address.kind.def().fields {
+        for f in c.address.kind.schema().fields {
             let Some(guard) = f.guard else { continue };
             if !c
                 .fields
@@ -524,7 +516,7 @@ fn is_protected(live: Option<&&Live>) -> bool {
 /// its reference fields (as the kind's schema marks them) that are another
 /// resource's id or one of its outputs other than its name.
 pub fn live_dependencies<'a>(l: &Live, others: &[&'a Live]) -> Vec<&'a Address> {
-    let def = l.address.kind.def();
+    let def = l.address.kind.schema();
     let mut names: Vec<&str> = Vec::new();
     for f in def.fields.iter().filter(|f| f.reference) {
         if let Some(v) = l.attrs.get(f.name) {
@@ -609,7 +601,7 @@ fn compare(
     known: &HashMap<Address, &BTreeMap<String, String>>,
     region: &str,
 ) -> Option<Change> {
-    let provider = r.address.kind.def().provider(&r.address, region);
+    let provider = r.address.kind.schema().provider(&r.address, region);
     let resolved = resolve(&Value::Map(r.spec.clone()), known);
     let Some(l) = live else {
         return Some(Change {
@@ -617,12 +609,12 @@ fn compare(
             action: Action::Create,
             provider: provider.to_string(),
             reason: None,
-            fields: creation_fields(r.address.kind.def(), &resolved),
+            fields: creation_fields(r.address.kind.schema(), &resolved),
             id: None,
             notes: Vec::new(),
         });
     };
-    let def = r.address.kind.def();
+    let def = r.address.kind.schema();
     let fields = diff_fields(def.fields, &resolved, &Value::Map(l.attrs.clone()));
     if fields.is_empty() {
         return None;
@@ -640,7 +632,7 @@ fn compare(
                 message: why.to_string(),
             })
         });
-    let action = if reason.is_some() || def.update.is_none() {
+    let action = if reason.is_some() || !def.lifecycle.in_place {
         Action::Replace
     } else {
         Action::Update
@@ -660,7 +652,7 @@ fn compare(
 /// The fields of a new resource as the plan lists them: nested maps by
 /// path, empty values left out, settings of the declaration (`adopt`) left
 /// out, and the values of sensitive fields hidden.
-fn creation_fields(def: &crate::kinds::KindDef, spec: &Value) -> Vec<FieldDiff> {
+fn creation_fields(def: &crate::model::schema::Schema, spec: &Value) -> Vec<FieldDiff> {
     use crate::model::schema::Diff;
     let mut out = Vec::new();
     let Some(m) = spec.as_map() else {
@@ -719,7 +711,36 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<FieldDiff>) {
 #[cfg(test)]
 mod duplicate_tests {
     use super::*;
-    use crate::kinds::network::{elastic_ip, nat_gateway};
+    use crate::model::names::NameRule;
+    use crate::model::schema::{Field, Lifecycle, Schema, Scope};
+    use crate::model::Kind;
+
+    /// Small made-up kinds: an address and a gateway whose `allocation`
+    /// refers to one.
+    static IP: Schema = Schema {
+        name: "ip",
+        handle: "Ip",
+        default_attr: "id",
+        names: NameRule::TAG,
+        fields: &[],
+        lifecycle: Lifecycle::PLAIN,
+        scope: Scope::Aws,
+    };
+    static GATEWAY: Schema = Schema {
+        name: "gateway",
+        handle: "Gateway",
+        default_attr: "id",
+        names: NameRule::TAG,
+        fields: &[Field::new("allocation").refers()],
+        lifecycle: Lifecycle::PLAIN,
+        scope: Scope::Aws,
+    };
+    mod elastic_ip {
+        pub const KIND: super::Kind = super::Kind::of(&super::IP);
+    }
+    mod nat_gateway {
+        pub const KIND: super::Kind = super::Kind::of(&super::GATEWAY);
+    }
 
     fn eip(id: &str) -> Live {
         Live::new(Address::new(elastic_ip::KIND, "p/nat-a"), id)

@@ -1,8 +1,8 @@
 //! Read-only listings of live resources of a kind, owned or not, for the
-//! REPL's `:live` (finding ids, checking what exists). Each kind lists its
-//! own; this module dispatches by kind name and filters.
+//! REPL's `:live` (finding ids, checking what exists): the rows and the
+//! owner helpers each kind's listing shares; the engine dispatches by kind.
 
-use crate::providers::{Cloud, ProviderError, TAG_ADDRESS, TAG_NAME};
+use crate::providers::{TAG_ADDRESS, TAG_NAME};
 
 /// One live resource: its id, a name, a few details and its owner, if any.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,35 +34,4 @@ pub fn tag_owner(get: impl Fn(&str) -> Option<String>) -> Option<String> {
         Some(a) => format!("{n} {a}"),
         None => n,
     })
-}
-
-/// The kind names `:live` takes: every registered kind.
-pub fn kinds() -> impl Iterator<Item = &'static str> {
-    crate::kinds::REGISTRY.iter().map(|d| d.kind.as_str())
-}
-
-/// Lists live resources of `kind`. With a filter, only rows whose id, name,
-/// details (a node group's cluster, a subnet's VPC) or owner contain it.
-pub async fn list(
-    cloud: &Cloud,
-    kind: &str,
-    filter: Option<&str>,
-) -> Result<Vec<Row>, ProviderError> {
-    let Some(def) = crate::kinds::lookup(kind) else {
-        return Err(ProviderError::Unsupported(format!(
-            "unknown kind `{kind}` for :live; kinds: {}",
-            kinds().collect::<Vec<_>>().join(", ")
-        )));
-    };
-    let mut rows = (def.list)(cloud).await?;
-    if let Some(f) = filter {
-        rows.retain(|r| {
-            r.id.contains(f)
-                || r.name.contains(f)
-                || r.details.contains(f)
-                || r.owner.as_deref().is_some_and(|o| o.contains(f))
-        });
-    }
-    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    Ok(rows)
 }

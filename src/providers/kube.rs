@@ -3,6 +3,7 @@
 //! client, so any kind (built-in or custom) goes through the same calls.
 
 use super::{Cloud, ProviderError};
+use crate::model::schema::Scope;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -294,14 +295,14 @@ impl Cloud {
 pub fn clusters(desired: &crate::model::Graph) -> BTreeMap<String, Option<crate::model::Address>> {
     let mut out: BTreeMap<String, Option<crate::model::Address>> = BTreeMap::new();
     for r in desired.iter() {
-        if !matches!(r.address.kind.def().read, crate::kinds::Read::InCluster(_)) {
+        if r.address.kind.schema().scope != Scope::InCluster {
             continue;
         }
-        let cluster = crate::kinds::k8s::object::cluster_of(&r.address).to_string();
+        let cluster = r.address.parent_name().to_string();
         let resource = r
             .depends_on
             .iter()
-            .find(|d| d.name == cluster && d.kind == crate::kinds::eks::cluster::KIND)
+            .find(|d| d.name == cluster && d.kind.schema().scope == Scope::AwsCluster)
             .cloned();
         let entry = out.entry(cluster).or_default();
         if entry.is_none() {

@@ -12,9 +12,7 @@ pub mod lock;
 pub use error::ProviderError;
 pub use inventory::Row;
 
-use crate::kinds::{Read, REGISTRY};
-use crate::model::{Address, Graph, Live, Map, Value};
-use crate::plan::{FieldDiff, Unread};
+use crate::model::{Address, Live, Map, Unread, Value};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -64,7 +62,7 @@ impl Intercept for RequestCounter {
     }
 
     /// The creates in [`UNSAFE_TO_RESEND`] are sent once per call: their
-    /// retries are [`create`]'s, after it looked for the first.
+    /// retries are the engine's, after it looked for the first.
     fn modify_before_retry_loop(
         &self,
         _: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
@@ -346,7 +344,7 @@ impl Planned {
     /// The value of a spec field. Asking for a field the kind's schema does
     /// not have is an error, never a silent empty value.
     pub fn get(&self, k: &str) -> Result<Option<&Value>, ProviderError> {
-        if self.address.kind.def().field(k).is_none() {
+        if self.address.kind.schema().field(k).is_none() {
             return Err(ProviderError::Spec(format!(
                 "{}: `{k}` is not a field of a {}",
                 self.address, self.address.kind
@@ -400,143 +398,11 @@ pub fn stale_tag_keys(r: &Planned, live: &Live) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads every owned resource of every kind, the kinds in parallel: one
-/// batched read per kind that has its own (see [`crate::kinds::Read`]);
-/// then, in each cluster the blueprint declares objects in, one LIST per
-/// in-cluster kind. A cluster the blueprint creates and that does not exist
-/// yet is not read: its objects are planned as creates.
-pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, ProviderError> {
-    let reads = REGISTRY.iter().filter_map(|d| match d.read {
-        Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
-        _ => None,
-    });
-    let mut live = Vec::new();
-    for part in futures::future::join_all(reads).await {
-        live.extend(part?);
-    }
-    // Then each cluster the blueprint declares objects in, once it exists.
-    let mut unread = Vec::new();
-    let mut conns = Vec::new();
-    let declared = kube::clusters(desired);
-    for (cluster, resource) in &declared {
-        match resource {
-            Some(a) if !live.iter().any(|l| &l.address == a) => unread.push(Unread {
-                provider: format!("kubernetes:{cluster}"),
-                why: format!("cluster {cluster} does not exist yet"),
-            }),
-            _ => conns.push(cloud.kube(cluster).await?),
-        }
-    }
-    // And the clusters the blueprint owns where it declares nothing (any
-    // more): what it put there before is found and pruned. Only through a
-    // kubeconfig context: a cluster it cannot reach that way is left alone.
-    for l in live
-        .iter()
-        .filter(|l| l.address.kind == crate::kinds::eks::cluster::KIND)
-        .filter(|l| !declared.contains_key(&l.address.name))
-    {
-        if let Some(conn) = cloud.kube_if_configured(&l.address.name).await? {
-            conns.push(conn);
-        }
-    }
-    let reads = conns.iter().flat_map(|conn| {
-        REGISTRY.iter().filter_map(move |d| match d.read {
-            Read::InCluster(k) => {
-                Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn, desired)))
-            }
-            _ => None,
-        })
-    });
-    for part in futures::future::join_all(reads).await {
-        live.extend(part?);
-    }
-    crate::plan::separate_duplicates(&mut live);
-    live.sort_by(|a, b| a.address.cmp(&b.address));
-    Ok(Reading { live, unread })
-}
-
 /// What a read found, and the provider instances it could not read yet.
 #[derive(Debug, Default)]
 pub struct Reading {
     pub live: Vec<Live>,
     pub unread: Vec<Unread>,
-}
-
-/// How many times a create is tried when AWS throttles it or its answer
-/// is lost.
-const CREATE_ATTEMPTS: u32 = 5;
-
-/// Creates a resource; returns what now exists.
-///
-/// A create whose answer was lost (no answer, a 5xx, or "already exists"
-/// on a second try) may have happened: before trying again, the kind's
-/// read looks for it by its ownership tags, and when it is there, that is
-/// the resource, brought to the declaration in place where it differs (a
-/// VPC made but its DNS settings not). So a lost answer never makes a
-/// duplicate. Throttled creates are tried again after a pause. (The SDK
-/// itself never resends the creates that have no idempotency token; see
-/// [`UNSAFE_TO_RESEND`].)
-pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
-    let def = r.address.kind.def();
-    let read = def.aws_read();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let err = match (def.create)(cloud, r).await {
-            Ok(l) => return Ok(l),
-            Err(e) => e,
-        };
-        let Some(read) = read else { return Err(err) };
-        if attempt >= CREATE_ATTEMPTS || !(err.is_throttling() || err.maybe_done()) {
-            return Err(err);
-        }
-        if err.maybe_done() {
-            let found = read(cloud)
-                .await?
-                .into_iter()
-                .find(|l| l.address == r.address);
-            if let Some(found) = found {
-                tracing::info!(
-                    target: "blueprint::apply",
-                    address = %r.address,
-                    id = %found.id,
-                    error = %err,
-                    "the create happened although its answer was lost: using what exists"
-                );
-                return converge(cloud, r, found).await;
-            }
-            // "Already exists" and nothing of ours there: a real clash of
-            // names (a bucket name taken elsewhere), not a lost answer.
-            if err.is_already_exists() {
-                return Err(err);
-            }
-        }
-        let pause = cloud.poll_interval.min(Duration::from_secs(1)) * 2u32.pow(attempt);
-        let jitter =
-            Duration::from_millis(u64::from(std::process::id() % 7) * 37 * u64::from(attempt));
-        tokio::time::sleep(pause.min(Duration::from_secs(20)) + jitter).await;
-    }
-}
-
-/// A resource found after a create whose answer was lost, changed in place
-/// to match the declaration where it does not yet (the steps of the create
-/// after the lost call).
-async fn converge(cloud: &Cloud, r: &Planned, found: Live) -> Result<Live, ProviderError> {
-    let def = r.address.kind.def();
-    // What can change in place; a field that would need a replacement is
-    // left for the next plan to show.
-    let fields: Vec<FieldDiff> = crate::plan::diff_fields(
-        def.fields,
-        &Value::Map(r.spec.clone()),
-        &Value::Map(found.attrs.clone()),
-    )
-    .into_iter()
-    .filter(|f| !f.forces_replacement)
-    .collect();
-    match def.update {
-        Some(update) if !fields.is_empty() => update(cloud, r, &found, &fields).await,
-        _ => Ok(found),
-    }
 }
 
 /// Creates with no idempotency token, which would make a second resource
@@ -551,27 +417,6 @@ pub const UNSAFE_TO_RESEND: &[&str] = &[
     "CreateSecurityGroup",
     "CreateKey",
 ];
-
-/// Changes a resource in place; returns what now exists.
-pub async fn update(
-    cloud: &Cloud,
-    r: &Planned,
-    live: &Live,
-    fields: &[FieldDiff],
-) -> Result<Live, ProviderError> {
-    match r.address.kind.def().update {
-        Some(update) => update(cloud, r, live, fields).await,
-        None => Err(ProviderError::Unsupported(format!(
-            "{}: a {} cannot change in place",
-            r.address, r.address.kind
-        ))),
-    }
-}
-
-/// Deletes a resource and waits until it is gone.
-pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    (live.address.kind.def().delete)(cloud, live).await
-}
 
 tokio::task_local! {
     /// Where a wait says what it waits for: the applier sets it for each

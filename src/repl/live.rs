@@ -1,6 +1,7 @@
 //! `:live KIND [filter]`: live resources from AWS as a table.
 
-pub use crate::providers::inventory::{kinds, list, Row};
+pub use crate::engine::ops::{kinds, list};
+pub use crate::providers::Row;
 
 pub fn table(kind: &str, rows: &[Row]) -> String {
     if rows.is_empty() {

@@ -13,17 +13,17 @@ pub fn kind_of(v: &Dynamic) -> Option<Kind> {
 
 /// The address a handle stands for, whatever its kind.
 pub fn address_of(v: &Dynamic) -> Option<Address> {
-    crate::kinds::REGISTRY.iter().find_map(|d| (d.unwrap)(v))
+    super::hooks::kinds().iter().find_map(|k| (k.unwrap)(v))
 }
 
 /// Wraps an address in the handle type of its kind.
 pub fn handle_for(a: Address) -> Dynamic {
-    (a.kind.def().wrap)(a)
+    (super::hooks::of(a.kind).wrap)(a)
 }
 
 /// The type name a script sees (`type_of(x)`), per kind.
 pub fn type_name(k: Kind) -> &'static str {
-    k.def().handle
+    k.schema().handle
 }
 
 /// The type name of any script value, for messages.
@@ -216,7 +216,7 @@ pub fn register_values(engine: &mut rhai::Engine) {
 
 /// The properties and methods of each handle type, for completion and `:help`.
 pub fn members(type_name: &str) -> &'static [&'static str] {
-    crate::kinds::by_handle(type_name)
+    super::hooks::by_handle(type_name)
         .map(|d| d.members)
         .unwrap_or(&["address"])
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod engine;
 mod error;
 pub mod handles;
+pub mod hooks;
 pub(crate) mod resolver;
 pub mod schema;
 pub mod state;
@@ -196,7 +197,7 @@ impl Session {
                 );
             }
         }
-        for (a, p) in validate::graph(&st.graph, &st.region, &reported) {
+        for (a, p) in validate::graph(&st.graph, &st.region, &reported, hooks::graph_checks()) {
             let frames = st
                 .graph
                 .get(&a)

@@ -115,9 +115,9 @@ pub const COMMON: &[FnDoc] = &[
 /// Every function the language offers: each kind's, in registry order,
 /// then the common ones.
 pub fn functions() -> impl Iterator<Item = &'static FnDoc> {
-    crate::kinds::REGISTRY
+    super::hooks::kinds()
         .iter()
-        .flat_map(|d| d.functions.iter())
+        .flat_map(|k| k.functions.iter())
         .chain(COMMON.iter())
 }
 
@@ -140,8 +140,8 @@ impl Ty {
             Ty::PolicyMap => "a map of policy name to policy document".into(),
             Ty::Enum(v) => format!("one of {}", quoted(v)),
             Ty::EnumList(v) => format!("a list of {}", quoted(v)),
-            Ty::Handle(k) | Ty::HandleOrStr(k) => format!("a {} handle", k.def().handle),
-            Ty::HandleList(k) => format!("a list of {} handles", k.def().handle),
+            Ty::Handle(k) | Ty::HandleOrStr(k) => format!("a {} handle", k.schema().handle),
+            Ty::HandleList(k) => format!("a list of {} handles", k.schema().handle),
             Ty::Azs => "an AZ count or a list of AZ names".into(),
             Ty::StrOrList => "a string or a list of strings".into(),
             Ty::Values(what, _) => format!("a list of {what} values"),

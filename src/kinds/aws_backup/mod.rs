@@ -497,7 +497,7 @@ pub async fn retag(
         .await
         .map_err(ProviderError::api("TagResource"))?;
     let mut stale = crate::providers::stale_tag_keys(r, live);
-    if r.address.kind.def().lifecycle.protect.is_some()
+    if r.address.kind.schema().lifecycle.protect.is_some()
         && !want.contains_key(crate::providers::TAG_PROTECT)
     {
         stale.push(crate::providers::TAG_PROTECT.into());

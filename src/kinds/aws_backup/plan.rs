@@ -6,6 +6,7 @@
 use super::{build_err, client, owner, tags_of, user_tags, with_tags};
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -16,21 +17,26 @@ use aws_sdk_backup::types::{
 use aws_sdk_backup::Client;
 use std::collections::HashMap;
 
-pub const KIND: Kind = Kind::new("backup_plan");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "backup_plan",
     handle: "BackupPlan",
     default_attr: "id",
     names: NameRule::chars(1, 50, plan_char, "letters, digits, `-`, `_` and `.`"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "id", "name", "vault"],
     functions: &[super::DOC],
     register: super::register,
     wrap: super::BackupPlan::wrap,
     unwrap: super::BackupPlan::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::vault::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

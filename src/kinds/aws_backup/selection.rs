@@ -7,6 +7,7 @@
 use super::{build_err, client};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use aws_sdk_backup::operation::get_backup_selection::GetBackupSelectionOutput;
@@ -15,10 +16,10 @@ use aws_sdk_backup::Client;
 
 crate::handle_type!(BackupSelection);
 
-pub const KIND: Kind = Kind::new("backup_selection");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "backup_selection",
     handle: "BackupSelection",
     default_attr: "id",
     names: NameRule::chars(
@@ -27,14 +28,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
         "letters, digits, `-`, `_` and `.`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::REPLACED,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| BackupSelection::register_type(e),
     wrap: BackupSelection::wrap,
     unwrap: BackupSelection::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::vault::KIND),
     create: crate::boxed!(create create),
     update: None,

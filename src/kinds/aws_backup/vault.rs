@@ -5,6 +5,7 @@
 use super::{client, owner, tags_of, user_tags, with_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{protected_by, Cloud, Planned, ProviderError, Row};
@@ -13,21 +14,26 @@ use aws_sdk_backup::Client;
 
 crate::handle_type!(BackupVault);
 
-pub const KIND: Kind = Kind::new("backup_vault");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "backup_vault",
     handle: "BackupVault",
     default_attr: "name",
     names: NameRule::chars(2, 50, vault_char, "letters, digits, `-` and `_`"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::DATA,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name"],
     functions: &[],
     register: |e, _| BackupVault::register_type(e),
     wrap: BackupVault::wrap,
     unwrap: BackupVault::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
     read: Read::Own(crate::boxed!(read super::read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -9,6 +9,7 @@
 use super::{arch, AMI_ALIASES};
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::aws::{ec2_live, ec2_tag, owned, read_tags, sync_ec2_tags, tag_spec};
@@ -22,7 +23,7 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine as _;
 
-pub const KIND: Kind = Kind::new("instance");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 /// Where the alias an instance was created from is recorded.
 const AMI_TAG: &str = "blueprint:ami";
@@ -30,19 +31,24 @@ const AMI_TAG: &str = "blueprint:ami";
 /// instance has none, and an Elastic IP is not one it was launched with).
 const PUBLIC_IP_TAG: &str = "blueprint:public-ip";
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "instance",
     handle: "Instance",
     default_attr: "id",
     names: NameRule::chars(1, 255, |c| c != '\0', "any characters"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "id", "name", "private_ip", "public_ip"],
     functions: super::FUNCTIONS,
     register: super::register,
     wrap: super::Instance::wrap,
     unwrap: super::Instance::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -6,6 +6,7 @@
 use crate::kinds::iam::role::{iam_tags, role_path};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -13,10 +14,10 @@ use aws_sdk_iam::types::InstanceProfile;
 
 crate::handle_type!(InstanceProfileHandle);
 
-pub const KIND: Kind = Kind::new("instance_profile");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "instance_profile",
     handle: "InstanceProfile",
     default_attr: "arn",
     names: NameRule::chars(
@@ -25,14 +26,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c),
         "letters, digits and `+=,.@-_`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| InstanceProfileHandle::register_type(e),
     wrap: InstanceProfileHandle::wrap,
     unwrap: InstanceProfileHandle::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

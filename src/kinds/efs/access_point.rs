@@ -6,6 +6,7 @@
 use super::{client, efs_tags, user_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row, TAG_ADDRESS, TAG_NAME};
@@ -15,13 +16,20 @@ use aws_sdk_efs::Client;
 
 crate::handle_type!(EfsAccessPoint);
 
-pub const KIND: Kind = Kind::new("efs_access_point");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "efs_access_point",
     handle: "EfsAccessPoint",
     default_attr: "id",
     names: NameRule::chars(1, 255, |c| c != ' ', "no spaces"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "id"],
     functions: &[],
     register: |e, _| {
@@ -36,8 +44,6 @@ pub static DEF: KindDef = KindDef {
     wrap: EfsAccessPoint::wrap,
     unwrap: EfsAccessPoint::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::file_system::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -7,6 +7,7 @@
 use super::{client, efs_tags, user_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{
@@ -18,10 +19,10 @@ use aws_sdk_efs::types::{
 };
 use aws_sdk_efs::Client;
 
-pub const KIND: Kind = Kind::new("efs");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "efs",
     handle: "Efs",
     default_attr: "id",
     names: NameRule::chars(
@@ -30,14 +31,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
         "letters, digits, `-`, `_` and `.`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::DATA,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["access_point", "address", "arn", "dns_name", "id", "name"],
     functions: super::FUNCTIONS,
     register: super::register,
     wrap: super::Efs::wrap,
     unwrap: super::Efs::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),
@@ -303,7 +309,7 @@ pub async fn retag(cloud: &Cloud, r: &Planned, live: &Live, id: &str) -> Result<
         .map_err(ProviderError::api("TagResource"))?;
     let mut stale = crate::providers::stale_tag_keys(r, live);
     // Kinds that take `protect` lose the tag when it is turned off.
-    if r.address.kind.def().lifecycle.protect.is_some()
+    if r.address.kind.schema().lifecycle.protect.is_some()
         && r.spec.get("protect").and_then(Value::as_bool) != Some(true)
     {
         stale.push(crate::providers::TAG_PROTECT.into());

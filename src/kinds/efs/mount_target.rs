@@ -6,6 +6,7 @@
 use super::client;
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row, TAG_ADDRESS};
@@ -14,21 +15,26 @@ use aws_sdk_efs::Client;
 
 crate::handle_type!(EfsMountTarget);
 
-pub const KIND: Kind = Kind::new("efs_mount_target");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "efs_mount_target",
     handle: "EfsMountTarget",
     default_attr: "id",
     names: NameRule::chars(1, 255, |c| c != ' ', "no spaces"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| EfsMountTarget::register_type(e),
     wrap: EfsMountTarget::wrap,
     unwrap: EfsMountTarget::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::file_system::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

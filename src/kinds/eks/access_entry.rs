@@ -9,6 +9,7 @@ use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -19,7 +20,7 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 
 crate::handle_type!(AccessEntryHandle);
 
-pub const KIND: Kind = Kind::new("access_entry");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 /// Where EKS's access policies live.
 pub const POLICY_PREFIX: &str = "arn:aws:eks::aws:cluster-access-policy/";
@@ -79,19 +80,24 @@ pub const DOC: FnDoc = FnDoc {
     method_of: Some("Cluster"),
 };
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "access_entry",
     handle: "AccessEntry",
     default_attr: "arn",
     names: NameRule::chars(1, 512, |c| c != ' ', "no spaces"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[DOC],
     register,
     wrap: AccessEntryHandle::wrap,
     unwrap: AccessEntryHandle::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::cluster::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -11,6 +11,7 @@ use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row};
@@ -25,7 +26,7 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 
 crate::handle_type!(EksAddon);
 
-pub const KIND: Kind = Kind::new("eks_addon");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 /// Where the Kubernetes version an add-on's version was chosen for is kept.
 const K8S_TAG: &str = "blueprint:k8s-version";
@@ -65,8 +66,8 @@ pub const DOC: FnDoc = FnDoc {
     method_of: Some("Cluster"),
 };
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "eks_addon",
     handle: "EksAddon",
     default_attr: "name",
     names: NameRule::chars(
@@ -75,14 +76,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/',
         "lowercase letters, digits and `-`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name", "version"],
     functions: &[DOC],
     register,
     wrap: EksAddon::wrap,
     unwrap: EksAddon::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::cluster::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

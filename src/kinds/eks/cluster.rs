@@ -4,6 +4,7 @@
 
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -497,10 +498,10 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("cluster");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "cluster",
     handle: "Cluster",
     default_attr: "name",
     names: NameRule::chars(
@@ -509,6 +510,13 @@ pub static DEF: KindDef = KindDef {
         alnum_dash_underscore,
         "letters, digits, `-` and `_`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::AwsCluster,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &[
         "access_entry",
         "addon",
@@ -531,8 +539,6 @@ pub static DEF: KindDef = KindDef {
     wrap: super::Cluster::wrap,
     unwrap: super::Cluster::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read super::read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -3,6 +3,7 @@
 use super::cluster::{owned_tags, tag_map};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::{alnum_dash_underscore, NameRule};
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::providers::Row;
@@ -171,22 +172,27 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("fargate_profile");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "fargate_profile",
     handle: "FargateProfile",
     default_attr: "name",
     names: NameRule::chars(1, 63, alnum_dash_underscore, "letters, digits, `-` and `_`"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::REPLACED,
+    // Listed per cluster: the EKS family's read returns them with clusters.
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name"],
     functions: super::FARGATE_PROFILE_FUNCTIONS,
     register: super::register_fargate_profile,
     wrap: super::FargateProfile::wrap,
     unwrap: super::FargateProfile::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    // Listed per cluster: the EKS family's read returns them with clusters.
     read: Read::With(super::cluster::KIND),
     create: crate::boxed!(create create),
     update: None,

@@ -3,6 +3,7 @@
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -339,22 +340,27 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("node_group");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "node_group",
     handle: "NodeGroup",
     default_attr: "name",
     names: NameRule::chars(1, 63, alnum_dash_underscore, "letters, digits, `-` and `_`"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    // Listed per cluster: the EKS family's read returns them with clusters.
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name"],
     functions: super::NODE_GROUP_FUNCTIONS,
     register: super::register_node_group,
     wrap: super::NodeGroup::wrap,
     unwrap: super::NodeGroup::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    // Listed per cluster: the EKS family's read returns them with clusters.
     read: Read::With(super::cluster::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

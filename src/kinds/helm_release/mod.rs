@@ -12,6 +12,7 @@ pub mod records;
 use super::k8s::object::{owner_value, MANAGED_BY, OWNER_LABEL, WHERE};
 use super::k8s::{on_clusters, ClusterRef, ADOPT_OPT};
 use crate::kinds::{Diff, Field, InCluster, KindDef, Lifecycle, Read};
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Graph, Kind, Live, Map, Problem, Value};
 use crate::providers::helm::File;
 use crate::providers::kube::Conn;
@@ -23,7 +24,7 @@ use futures::future::BoxFuture;
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::path::Path;
 
-pub const KIND: Kind = Kind::new("helm_release");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 crate::handle_type!(HelmRelease);
 
@@ -833,8 +834,8 @@ fn release_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
 }
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "helm_release",
     handle: "HelmRelease",
     default_attr: "name",
     names: crate::model::names::NameRule::chars(
@@ -843,14 +844,19 @@ pub static DEF: KindDef = KindDef {
         release_char,
         "lowercase letters, digits and `-`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::InCluster,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: FUNCTIONS,
     register,
     wrap: HelmRelease::wrap,
     unwrap: HelmRelease::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::InCluster(&IN_CLUSTER),
     create,
     update: Some(update),

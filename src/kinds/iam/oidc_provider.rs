@@ -4,25 +4,31 @@
 use super::role::{iam_tags, owned};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 
-pub const KIND: Kind = Kind::new("oidc_provider");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "oidc_provider",
     handle: "OidcProvider",
     default_attr: "arn",
     names: NameRule::TAG,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| super::OidcProvider::register_type(e),
     wrap: super::OidcProvider::wrap,
     unwrap: super::OidcProvider::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::role::KIND),
     create: crate::boxed!(create create_oidc_provider),
     update: Some(crate::boxed!(update update_oidc_provider)),

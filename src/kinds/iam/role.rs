@@ -4,6 +4,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Address, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -525,25 +526,30 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
     .await
 }
 
-pub const KIND: Kind = Kind::new("iam_role");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 fn iam_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-' | '_')
 }
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "iam_role",
     handle: "IamRole",
     default_attr: "arn",
     names: NameRule::chars(1, 64, iam_char, "letters, digits and `+=,.@-_`"),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "name"],
     functions: super::FUNCTIONS,
     register: super::register,
     wrap: super::IamRole::wrap,
     unwrap: super::IamRole::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create_role),
     update: Some(crate::boxed!(update update_role)),

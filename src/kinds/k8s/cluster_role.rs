@@ -4,14 +4,12 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_clusters, ClusterRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map};
+use crate::model::Map;
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
-
-pub const KIND: Kind = Kind::new("cluster_role");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -68,6 +66,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "cluster_role", cluster_role);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: ClusterRole, names: super::RBAC_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "cluster_role", def: ClusterRole, names: super::RBAC_NAME);
 
 const FIELDS: &[Field] = &[Field::new("rules"), LABELS, ANNOTATIONS, ADOPT, WHERE];

@@ -4,14 +4,12 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_clusters, ClusterRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map};
+use crate::model::Map;
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
-
-pub const KIND: Kind = Kind::new("cluster_role_binding");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -67,7 +65,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "cluster_role_binding", cluster_role_binding);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: ClusterRoleBinding, names: super::RBAC_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "cluster_role_binding", def: ClusterRoleBinding, names: super::RBAC_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("roleRef").replaces("a binding's roleRef cannot change"),

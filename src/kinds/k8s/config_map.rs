@@ -4,13 +4,11 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map};
+use crate::model::Map;
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::borrow::Cow;
-
-pub const KIND: Kind = Kind::new("config_map");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -62,6 +60,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "config_map", config_map);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: ConfigMap, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "config_map", def: ConfigMap, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[Field::new("data").map(), LABELS, ANNOTATIONS, ADOPT, WHERE];

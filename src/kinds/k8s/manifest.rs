@@ -14,6 +14,7 @@
 use super::object::{self, ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{declare_object, ClusterRef, Declaration, NamespaceRef};
 use crate::kinds::{Diff, Field, InCluster, KindDef, Lifecycle, Read};
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Graph, Kind, Live, Map, Problem, Value};
 use crate::providers::kube::Conn;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -24,7 +25,7 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-pub const KIND: Kind = Kind::new("manifest");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 crate::handle_type!(Manifest);
 
@@ -754,19 +755,24 @@ const FIELDS: &[Field] = &[
     WHERE,
 ];
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "manifest",
     handle: "Manifest",
     default_attr: "name",
     names: crate::model::names::NameRule::TAG,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::InCluster,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: FUNCTIONS,
     register,
     wrap: Manifest::wrap,
     unwrap: Manifest::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::InCluster(&IN_CLUSTER),
     create,
     update: Some(update),

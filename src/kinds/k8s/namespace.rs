@@ -7,6 +7,7 @@ use super::object::{self, ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, declare_object, on_clusters, ClusterRef, Declaration, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT, SYSTEM_NAMESPACES};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Map, Problem};
 use crate::script::api::name_arg;
 use crate::script::schema::{FnDoc, Opt};
@@ -14,7 +15,7 @@ use crate::script::state::{fail, Deps, Fallible, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::borrow::Cow;
 
-pub const KIND: Kind = Kind::new("namespace");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -150,19 +151,24 @@ crate::object_kind!(OBJ, wait_on_delete = true);
 
 const FIELDS: &[Field] = &[LABELS, ANNOTATIONS, ADOPT, WHERE];
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "namespace",
     handle: "Namespace",
     default_attr: "name",
     names: super::LABEL_NAME,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::InCluster,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "cluster", "name"],
     functions: FUNCTIONS,
     register,
     wrap: Namespace::wrap,
     unwrap: Namespace::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::InCluster(&IN_CLUSTER),
     create,
     update: Some(update),

@@ -6,14 +6,12 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map, Value};
+use crate::model::{Map, Value};
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
 use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
-
-pub const KIND: Kind = Kind::new("network_policy");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -125,7 +123,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "network_policy", network_policy);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: NetworkPolicy, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "network_policy", def: NetworkPolicy, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("spec").diff(crate::kinds::Diff::Tree),

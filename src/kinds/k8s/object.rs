@@ -645,22 +645,29 @@ pub async fn list(obj: &ObjectKind, cloud: &Cloud) -> Result<Vec<Row>, ProviderE
 /// `FUNCTIONS`, `register` and `FIELDS`.
 #[macro_export]
 macro_rules! object_kind {
-    ($obj:path, wait_on_delete = $wait:expr, def: $handle:ident, names: $names:expr) => {
+    ($obj:path, wait_on_delete = $wait:expr, kind: $name:literal, def: $handle:ident, names: $names:expr) => {
         $crate::object_kind!($obj, wait_on_delete = $wait);
 
-        pub static DEF: $crate::kinds::KindDef = $crate::kinds::KindDef {
-            kind: KIND,
+        pub const KIND: $crate::model::Kind = $crate::model::Kind::of(&SCHEMA);
+
+        pub static SCHEMA: $crate::model::schema::Schema = $crate::model::schema::Schema {
+            name: $name,
             handle: stringify!($handle),
             default_attr: "name",
             names: $names,
+            fields: FIELDS,
+            lifecycle: $crate::model::schema::Lifecycle::PLAIN,
+            scope: $crate::model::schema::Scope::InCluster,
+        };
+
+        pub static DEF: $crate::kinds::KindDef = $crate::kinds::KindDef {
+            kind: KIND,
             members: &["address"],
             functions: FUNCTIONS,
             register,
             wrap: $handle::wrap,
             unwrap: $handle::unwrap,
             validate: None,
-            fields: FIELDS,
-            lifecycle: $crate::kinds::Lifecycle::PLAIN,
             read: $crate::kinds::Read::InCluster(&IN_CLUSTER),
             create,
             update: Some(update),

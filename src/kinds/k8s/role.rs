@@ -4,14 +4,12 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map};
+use crate::model::Map;
 use crate::script::schema::{req, FnDoc, Opt, Ty};
 use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
-
-pub const KIND: Kind = Kind::new("role");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -67,6 +65,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "role", role);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: Role, names: super::RBAC_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "role", def: Role, names: super::RBAC_NAME);
 
 const FIELDS: &[Field] = &[Field::new("rules"), LABELS, ANNOTATIONS, ADOPT, WHERE];

@@ -6,13 +6,11 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map, Value};
+use crate::model::{Map, Value};
 use crate::script::schema::{def, req, FnDoc, Opt, Ty};
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::borrow::Cow;
-
-pub const KIND: Kind = Kind::new("secret");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -105,7 +103,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "secret", secret);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: Secret, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "secret", def: Secret, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("data").diff(crate::kinds::Diff::SensitiveMap),

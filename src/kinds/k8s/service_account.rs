@@ -7,14 +7,12 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_namespaces, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Address, Kind, Map, Problem, Value};
+use crate::model::{Address, Map, Problem, Value};
 use crate::script::schema::{opt, FnDoc, Opt, Ty};
 use crate::script::state::fail;
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::borrow::Cow;
-
-pub const KIND: Kind = Kind::new("service_account");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -165,6 +163,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "service_account", service_account);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: ServiceAccount, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "service_account", def: ServiceAccount, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[LABELS, ANNOTATIONS, ADOPT, WHERE];

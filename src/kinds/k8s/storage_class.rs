@@ -6,14 +6,12 @@ use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_clusters, ClusterRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT};
 use crate::kinds::Field;
-use crate::model::{Kind, Map, Value};
+use crate::model::{Map, Value};
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty};
 use std::borrow::Cow;
 
 use crate::script::state::{Deps, Fallible, Opts, Shared};
 use rhai::{Dynamic, Engine, NativeCallContext};
-
-pub const KIND: Kind = Kind::new("storage_class");
 
 pub static OBJ: ObjectKind = ObjectKind {
     kind: KIND,
@@ -115,7 +113,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "storage_class", storage_class);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, def: StorageClass, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "storage_class", def: StorageClass, names: super::SUBDOMAIN_NAME);
 
 const FIELDS: &[Field] = &[
     Field::new("provisioner").replaces("a StorageClass's provisioner cannot change"),

@@ -2,6 +2,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::Live;
 use crate::plan::FieldDiff;
@@ -97,21 +98,26 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("elastic_ip");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "elastic_ip",
     handle: "ElasticIp",
     default_attr: "id",
     names: NameRule::TAG,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| super::ElasticIp::register_type(e),
     wrap: super::ElasticIp::wrap,
     unwrap: super::ElasticIp::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

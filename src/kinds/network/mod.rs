@@ -1153,7 +1153,7 @@ mod tests {
         for r in rs {
             g.insert(r).unwrap();
         }
-        validate::graph(&g, "us-east-1", &BTreeSet::new())
+        validate::graph(&g, "us-east-1", &BTreeSet::new(), &[super::validate])
             .into_iter()
             .map(|(_, p)| p.message)
             .collect()

@@ -2,6 +2,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -262,21 +263,26 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("route_table");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "route_table",
     handle: "RouteTable",
     default_attr: "id",
     names: NameRule::TAG,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| super::RouteTable::register_type(e),
     wrap: super::RouteTable::wrap,
     unwrap: super::RouteTable::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

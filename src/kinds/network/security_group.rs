@@ -3,6 +3,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -343,7 +344,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("security_group");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 fn tag_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
@@ -359,20 +360,25 @@ fn not_an_id(name: &str) -> Result<(), crate::model::Problem> {
     Ok(())
 }
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "security_group",
     handle: "SecurityGroup",
     default_attr: "id",
     names: NameRule::chars(1, 255, tag_name_char, "letters, digits, `-`, `_` and `.`")
         .with(not_an_id),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["add_egress", "add_ingress", "address", "id", "name"],
     functions: super::SECURITY_GROUP_FUNCTIONS,
     register: super::register_security_group,
     wrap: super::SecurityGroup::wrap,
     unwrap: super::SecurityGroup::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -2,6 +2,7 @@
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -206,13 +207,20 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     .await
 }
 
-pub const KIND: Kind = Kind::new("vpc");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "vpc",
     handle: "Vpc",
     default_attr: "id",
     names: NameRule::TAG,
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &[
         "address",
         "azs",
@@ -228,8 +236,6 @@ pub static DEF: KindDef = KindDef {
     wrap: super::Vpc::wrap,
     unwrap: super::Vpc::unwrap,
     validate: Some(super::validate),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -6,6 +6,7 @@
 use super::{client, major, owner, rds_tags, tag, user_tags};
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::verifier;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -13,7 +14,7 @@ use crate::providers::{protected_by, wait_for, Cloud, Planned, ProviderError, Ro
 use aws_sdk_rds::types::{DbInstance, Tag};
 use aws_sdk_rds::Client;
 
-pub const KIND: Kind = Kind::new("rds_postgres");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
 /// The tag that holds the verifier of the master password.
 const PASSWORD_TAG: &str = "blueprint:password";
@@ -21,8 +22,8 @@ const PASSWORD_TAG: &str = "blueprint:password";
 /// `password: "managed"`: RDS manages the master password.
 pub const MANAGED: &str = "managed";
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "rds_postgres",
     handle: "RdsPostgres",
     default_attr: "endpoint",
     names: NameRule::chars(
@@ -31,14 +32,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
         "lowercase letters, digits and `-`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::DATA,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address", "arn", "endpoint", "name", "port"],
     functions: super::FUNCTIONS,
     register: super::register,
     wrap: super::RdsPostgres::wrap,
     unwrap: super::RdsPostgres::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

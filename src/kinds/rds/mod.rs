@@ -452,7 +452,7 @@ pub async fn retag(
         .map_err(ProviderError::api("AddTagsToResource"))?;
     let mut stale = crate::providers::stale_tag_keys(r, live);
     // Kinds that take `protect` lose the tag when it is turned off.
-    if r.address.kind.def().lifecycle.protect.is_some()
+    if r.address.kind.schema().lifecycle.protect.is_some()
         && r.spec.get("protect").and_then(Value::as_bool) != Some(true)
     {
         stale.push(crate::providers::TAG_PROTECT.into());

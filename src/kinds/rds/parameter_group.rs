@@ -8,6 +8,7 @@ use super::subnet_group::tags_of;
 use super::{client, owner, rds_tags, user_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -16,10 +17,10 @@ use aws_sdk_rds::Client;
 
 crate::handle_type!(DbParameterGroupHandle);
 
-pub const KIND: Kind = Kind::new("db_parameter_group");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "db_parameter_group",
     handle: "DbParameterGroup",
     default_attr: "name",
     names: NameRule::chars(
@@ -28,14 +29,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_alphanumeric() || c == '-',
         "letters, digits and `-`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| DbParameterGroupHandle::register_type(e),
     wrap: DbParameterGroupHandle::wrap,
     unwrap: DbParameterGroupHandle::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::With(super::subnet_group::KIND),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

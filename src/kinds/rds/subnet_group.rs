@@ -4,6 +4,7 @@
 use super::{client, owner, rds_tags, user_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
 use crate::model::names::NameRule;
+use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -12,10 +13,10 @@ use aws_sdk_rds::Client;
 
 crate::handle_type!(DbSubnetGroupHandle);
 
-pub const KIND: Kind = Kind::new("db_subnet_group");
+pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
+pub static SCHEMA: Schema = Schema {
+    name: "db_subnet_group",
     handle: "DbSubnetGroup",
     default_attr: "name",
     names: NameRule::chars(
@@ -24,14 +25,19 @@ pub static DEF: KindDef = KindDef {
         |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '),
         "letters, digits, spaces, `-`, `_` and `.`",
     ),
+    fields: FIELDS,
+    lifecycle: Lifecycle::PLAIN,
+    scope: Scope::Aws,
+};
+
+pub static DEF: KindDef = KindDef {
+    kind: KIND,
     members: &["address"],
     functions: &[],
     register: |e, _| DbSubnetGroupHandle::register_type(e),
     wrap: DbSubnetGroupHandle::wrap,
     unwrap: DbSubnetGroupHandle::unwrap,
     validate: None,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
     read: Read::Own(crate::boxed!(read read)),
     create: crate::boxed!(create create),
     update: Some(crate::boxed!(update update)),

@@ -14,8 +14,8 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 pub fn register(engine: &mut Engine, state: &Shared) {
     common::register(engine, state);
     common::register_helpers(engine);
-    for def in crate::kinds::REGISTRY {
-        (def.register)(engine, state);
+    for k in super::hooks::kinds() {
+        (k.register)(engine, state);
     }
     secrets::register(engine, state);
     facts::register(engine, state);

@@ -1,0 +1,195 @@
+//! The kinds' behaviour, dispatched: every owned resource read (the kinds
+//! in parallel), and one resource created, updated or deleted by its kind.
+//! The layers below never reach for a kind's functions; they come from
+//! here, where the registry is.
+
+use crate::kinds::{self, Read, REGISTRY};
+use crate::model::schema::Scope;
+use crate::model::{Graph, Live, Value};
+use crate::plan::{self, FieldDiff, Unread};
+use crate::providers::{self, kube, Cloud, Planned, ProviderError, Reading};
+use std::time::Duration;
+
+/// Reads every owned resource of every kind, the kinds in parallel: one
+/// batched read per kind that has its own (see [`Read`]);
+/// then, in each cluster the blueprint declares objects in, one LIST per
+/// in-cluster kind. A cluster the blueprint creates and that does not exist
+/// yet is not read: its objects are planned as creates.
+pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, ProviderError> {
+    let reads = REGISTRY.iter().filter_map(|d| match d.read {
+        Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
+        _ => None,
+    });
+    let mut live = Vec::new();
+    for part in futures::future::join_all(reads).await {
+        live.extend(part?);
+    }
+    // Then each cluster the blueprint declares objects in, once it exists.
+    let mut unread = Vec::new();
+    let mut conns = Vec::new();
+    let declared = kube::clusters(desired);
+    for (cluster, resource) in &declared {
+        match resource {
+            Some(a) if !live.iter().any(|l| &l.address == a) => unread.push(Unread {
+                provider: format!("kubernetes:{cluster}"),
+                why: format!("cluster {cluster} does not exist yet"),
+            }),
+            _ => conns.push(cloud.kube(cluster).await?),
+        }
+    }
+    // And the clusters the blueprint owns where it declares nothing (any
+    // more): what it put there before is found and pruned. Only through a
+    // kubeconfig context: a cluster it cannot reach that way is left alone.
+    for l in live
+        .iter()
+        .filter(|l| l.address.kind.schema().scope == Scope::AwsCluster)
+        .filter(|l| !declared.contains_key(&l.address.name))
+    {
+        if let Some(conn) = cloud.kube_if_configured(&l.address.name).await? {
+            conns.push(conn);
+        }
+    }
+    let reads = conns.iter().flat_map(|conn| {
+        REGISTRY.iter().filter_map(move |d| match d.read {
+            Read::InCluster(k) => {
+                Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn, desired)))
+            }
+            _ => None,
+        })
+    });
+    for part in futures::future::join_all(reads).await {
+        live.extend(part?);
+    }
+    plan::separate_duplicates(&mut live);
+    live.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Reading { live, unread })
+}
+
+/// How many times a create is tried when AWS throttles it or its answer
+/// is lost.
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// Creates a resource; returns what now exists.
+///
+/// A create whose answer was lost (no answer, a 5xx, or "already exists"
+/// on a second try) may have happened: before trying again, the kind's
+/// read looks for it by its ownership tags, and when it is there, that is
+/// the resource, brought to the declaration in place where it differs (a
+/// VPC made but its DNS settings not). So a lost answer never makes a
+/// duplicate. Throttled creates are tried again after a pause. (The SDK
+/// itself never resends the creates that have no idempotency token; see
+/// [`providers::UNSAFE_TO_RESEND`].)
+pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    let def = kinds::def(r.address.kind);
+    let read = def.aws_read();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let err = match (def.create)(cloud, r).await {
+            Ok(l) => return Ok(l),
+            Err(e) => e,
+        };
+        let Some(read) = read else { return Err(err) };
+        if attempt >= CREATE_ATTEMPTS || !(err.is_throttling() || err.maybe_done()) {
+            return Err(err);
+        }
+        if err.maybe_done() {
+            let found = read(cloud)
+                .await?
+                .into_iter()
+                .find(|l| l.address == r.address);
+            if let Some(found) = found {
+                tracing::info!(
+                    target: "blueprint::apply",
+                    address = %r.address,
+                    id = %found.id,
+                    error = %err,
+                    "the create happened although its answer was lost: using what exists"
+                );
+                return converge(cloud, r, found).await;
+            }
+            // "Already exists" and nothing of ours there: a real clash of
+            // names (a bucket name taken elsewhere), not a lost answer.
+            if err.is_already_exists() {
+                return Err(err);
+            }
+        }
+        let pause = cloud.poll_interval.min(Duration::from_secs(1)) * 2u32.pow(attempt);
+        let jitter =
+            Duration::from_millis(u64::from(std::process::id() % 7) * 37 * u64::from(attempt));
+        tokio::time::sleep(pause.min(Duration::from_secs(20)) + jitter).await;
+    }
+}
+
+/// A resource found after a create whose answer was lost, changed in place
+/// to match the declaration where it does not yet (the steps of the create
+/// after the lost call).
+async fn converge(cloud: &Cloud, r: &Planned, found: Live) -> Result<Live, ProviderError> {
+    let def = kinds::def(r.address.kind);
+    // What can change in place; a field that would need a replacement is
+    // left for the next plan to show.
+    let fields: Vec<FieldDiff> = plan::diff_fields(
+        r.address.kind.schema().fields,
+        &Value::Map(r.spec.clone()),
+        &Value::Map(found.attrs.clone()),
+    )
+    .into_iter()
+    .filter(|f| !f.forces_replacement)
+    .collect();
+    match def.update {
+        Some(update) if !fields.is_empty() => update(cloud, r, &found, &fields).await,
+        _ => Ok(found),
+    }
+}
+
+/// Changes a resource in place; returns what now exists.
+pub async fn update(
+    cloud: &Cloud,
+    r: &Planned,
+    live: &Live,
+    fields: &[FieldDiff],
+) -> Result<Live, ProviderError> {
+    match kinds::def(r.address.kind).update {
+        Some(update) => update(cloud, r, live, fields).await,
+        None => Err(ProviderError::Unsupported(format!(
+            "{}: a {} cannot change in place",
+            r.address, r.address.kind
+        ))),
+    }
+}
+
+/// Deletes a resource and waits until it is gone.
+pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    (kinds::def(live.address.kind).delete)(cloud, live).await
+}
+
+/// The kind names `:live` takes: every registered kind.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().map(|d| d.kind.as_str())
+}
+
+/// Lists live resources of `kind`. With a filter, only rows whose id, name,
+/// details (a node group's cluster, a subnet's VPC) or owner contain it.
+pub async fn list(
+    cloud: &Cloud,
+    kind: &str,
+    filter: Option<&str>,
+) -> Result<Vec<providers::Row>, ProviderError> {
+    let Some(def) = kinds::lookup(kind) else {
+        return Err(ProviderError::Unsupported(format!(
+            "unknown kind `{kind}` for :live; kinds: {}",
+            kinds().collect::<Vec<_>>().join(", ")
+        )));
+    };
+    let mut rows = (def.list)(cloud).await?;
+    if let Some(f) = filter {
+        rows.retain(|r| {
+            r.id.contains(f)
+                || r.name.contains(f)
+                || r.details.contains(f)
+                || r.owner.as_deref().is_some_and(|o| o.contains(f))
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(rows)
+}

@@ -1,0 +1,72 @@
+//! The one list of every kind. Nothing else names them all: the layers
+//! below take the list handed to them ([`crate::model::Kind::all`] is
+//! linked from here) or are handed each kind's behaviour by the engine.
+
+use super::KindDef;
+use crate::model::Kind;
+
+/// Every kind, in the order `bp check` lists them.
+pub static REGISTRY: &[&KindDef] = &[
+    &super::network::vpc::DEF,
+    &super::network::subnet::DEF,
+    &super::network::internet_gateway::DEF,
+    &super::network::elastic_ip::DEF,
+    &super::network::nat_gateway::DEF,
+    &super::network::route_table::DEF,
+    &super::network::security_group::DEF,
+    &super::iam::role::DEF,
+    &super::iam::oidc_provider::DEF,
+    &super::kms_key::DEF,
+    &super::compute::instance_profile::DEF,
+    &super::compute::instance::DEF,
+    &super::eks::cluster::DEF,
+    &super::eks::node_group::DEF,
+    &super::eks::fargate_profile::DEF,
+    &super::eks::addon::DEF,
+    &super::eks::access_entry::DEF,
+    &super::s3_bucket::DEF,
+    &super::dynamodb_table::DEF,
+    &super::efs::file_system::DEF,
+    &super::efs::mount_target::DEF,
+    &super::efs::access_point::DEF,
+    &super::rds::subnet_group::DEF,
+    &super::rds::parameter_group::DEF,
+    &super::rds::instance::DEF,
+    &super::aws_backup::vault::DEF,
+    &super::aws_backup::plan::DEF,
+    &super::aws_backup::selection::DEF,
+    &super::k8s::namespace::DEF,
+    &super::k8s::config_map::DEF,
+    &super::k8s::secret::DEF,
+    &super::k8s::service_account::DEF,
+    &super::k8s::network_policy::DEF,
+    &super::k8s::role::DEF,
+    &super::k8s::role_binding::DEF,
+    &super::k8s::cluster_role::DEF,
+    &super::k8s::cluster_role_binding::DEF,
+    &super::k8s::storage_class::DEF,
+    &super::k8s::manifest::DEF,
+    &super::helm_release::DEF,
+];
+
+/// The kinds, in registry order, for the model layer.
+#[linkme::distributed_slice(crate::model::schema::REGISTERED)]
+static KINDS: fn() -> Vec<Kind> = || REGISTRY.iter().map(|d| d.kind).collect();
+
+/// Each kind's part of the language, in registry order, for the script
+/// layer.
+#[linkme::distributed_slice(crate::script::hooks::KINDS)]
+static SCRIPT: fn() -> Vec<crate::script::hooks::ScriptKind> = || {
+    REGISTRY
+        .iter()
+        .map(|d| crate::script::hooks::ScriptKind {
+            kind: d.kind,
+            members: d.members,
+            functions: d.functions,
+            register: d.register,
+            wrap: d.wrap,
+            unwrap: d.unwrap,
+            validate: d.validate,
+        })
+        .collect()
+};
