@@ -1,6 +1,6 @@
 //! Turns a plan into operations with their ordering constraints.
 
-use crate::kinds::ReplaceStrategy;
+use crate::model::schema::ReplaceStrategy;
 use crate::model::Address;
 use crate::model::Live;
 use crate::plan::{live_dependencies, Action, Plan};

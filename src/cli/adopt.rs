@@ -56,6 +56,18 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
             "bp adopt cannot take over a resource of kind {}: {why}",
             address.kind
         ),
+        Adopt::NotYet => {
+            let adoptable: Vec<&str> = blueprint::kinds::REGISTRY
+                .iter()
+                .filter(|d| matches!(d.adopt, Adopt::ByTags(_)))
+                .map(|d| d.kind.as_str())
+                .collect();
+            bail!(
+                "bp adopt cannot take over a resource of kind {} yet; it takes over {} so far",
+                address.kind,
+                adoptable.join(", ")
+            )
+        }
     };
     rt.block_on(async {
         let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;

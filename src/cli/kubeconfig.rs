@@ -44,7 +44,7 @@ pub fn run(a: &KubeconfigArgs) -> Result<i32> {
     let mut names: Vec<String> = eval
         .graph
         .iter()
-        .filter(|r| r.address.kind == blueprint::kinds::eks::cluster::KIND)
+        .filter(|r| r.address.kind.schema().scope == blueprint::model::schema::Scope::AwsCluster)
         .map(|r| r.address.name.clone())
         .collect();
     for c in kube::clusters(&eval.graph).into_keys() {

@@ -6,8 +6,8 @@
 
 pub mod render;
 
-use crate::lint::{versions_extended, Date};
-use crate::model::{Address, Map, Value};
+use crate::lint::Date;
+use crate::model::{Address, Kind, Map, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -110,7 +110,7 @@ pub struct Cost {
 }
 
 impl Cost {
-    fn fixed(monthly: f64, detail: String) -> Cost {
+    pub fn fixed(monthly: f64, detail: String) -> Cost {
         Cost {
             monthly,
             low: monthly,
@@ -129,11 +129,12 @@ pub enum Estimate {
     NoPrice(String),
 }
 
-fn money(x: f64) -> String {
+pub fn money(x: f64) -> String {
     render::money(x)
 }
 
-fn rate(x: f64) -> String {
+/// An hourly or per-GB rate: `$0.0450`, trailing zeros cut to two places.
+pub fn rate(x: f64) -> String {
     let s = format!("{x:.4}");
     let mut s = s.trim_end_matches('0').to_string();
     while s.split_once('.').is_some_and(|(_, f)| f.len() < 2) {
@@ -144,7 +145,7 @@ fn rate(x: f64) -> String {
 
 /// The monthly cost of one resource of `kind` with fields `spec` (a desired
 /// spec, or a live resource's observed fields, which have the same shape).
-pub fn estimate(kind: &str, spec: &Map, region: &str, prices: &Prices, today: Date) -> Estimate {
+pub fn estimate(kind: Kind, spec: &Map, region: &str, prices: &Prices, today: Date) -> Estimate {
     match prices.regions.get(region) {
         Some(p) => priced_in(kind, spec, region, p, today),
         // What would cost money in a region the table prices has no price.
@@ -155,180 +156,66 @@ pub fn estimate(kind: &str, spec: &Map, region: &str, prices: &Prices, today: Da
     }
 }
 
+/// How a kind's resources are priced: every kind's registry entry says,
+/// so a kind that costs money is never silently free.
+#[derive(Clone, Copy)]
+pub enum Pricing {
+    /// The resource itself costs nothing (a VPC, a role, a Kubernetes
+    /// object); what runs on it is priced elsewhere.
+    Free,
+    /// Priced from the table by the kind's own function.
+    Priced(fn(&Quote) -> Estimate),
+}
+
+/// What a kind's price function is given: the resource's fields and one
+/// region's prices.
+pub struct Quote<'a> {
+    pub spec: &'a Map,
+    pub region: &'a str,
+    pub prices: &'a RegionPrices,
+    pub today: Date,
+}
+
+impl Quote<'_> {
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.spec.get(key).and_then(Value::as_str)
+    }
+
+    pub fn int(&self, key: &str) -> Option<i64> {
+        self.spec.get(key).and_then(Value::as_int)
+    }
+
+    /// No price for `what` in this region.
+    pub fn missing(&self, what: String) -> Estimate {
+        Estimate::NoPrice(format!("no price for {what} in {}", self.region))
+    }
+}
+
+/// Where the kind registry hands each kind's pricing down: one element.
+#[linkme::distributed_slice]
+pub static PRICING: [fn() -> Vec<(Kind, Pricing)>];
+
+/// How `kind` is priced. A kind the registry does not know (made up in a
+/// test) is free.
+pub fn pricing(kind: Kind) -> Pricing {
+    static ALL: std::sync::OnceLock<Vec<(Kind, Pricing)>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| PRICING.iter().flat_map(|list| list()).collect())
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, p)| *p)
+        .unwrap_or(Pricing::Free)
+}
+
 /// [`estimate`] with one region's prices.
-fn priced_in(kind: &str, spec: &Map, region: &str, p: &RegionPrices, today: Date) -> Estimate {
-    let str_of = |k: &str| spec.get(k).and_then(Value::as_str);
-    let int_of = |k: &str| spec.get(k).and_then(Value::as_int);
-    let missing = |what: String| Estimate::NoPrice(format!("no price for {what} in {region}"));
-    match kind {
-        "cluster" => {
-            let version = str_of("version").unwrap_or("");
-            let (hour, what) = if versions_extended(version, today) {
-                (
-                    p.eks_extended_hour,
-                    format!("EKS extended support (Kubernetes {version})"),
-                )
-            } else {
-                (p.eks_cluster_hour, "EKS control plane".to_string())
-            };
-            match hour {
-                Some(h) => Estimate::Priced(Cost::fixed(
-                    h * HOURS,
-                    format!("{what}: {HOURS} h × {}", rate(h)),
-                )),
-                None => missing(what),
-            }
-        }
-        "node_group" => {
-            let types: Vec<&str> = spec
-                .get("instance_types")
-                .and_then(Value::as_list)
-                .map(|l| l.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let Some(t) = types.first() else {
-                return Estimate::NoPrice("no instance type".into());
-            };
-            let Some(hour) = p.ec2_hour.get(*t).copied() else {
-                return missing(format!("instance type {t}"));
-            };
-            let scaling = spec.get("scaling");
-            let n = |k: &str| {
-                scaling
-                    .and_then(|s| s.get(k))
-                    .and_then(Value::as_int)
-                    .unwrap_or(0) as f64
-            };
-            let (min, desired, max) = (n("min"), n("desired"), n("max"));
-            let disk = int_of("disk_size").unwrap_or(20) as f64;
-            let Some(gp3) = p.ebs_gb_month.get("gp3").copied() else {
-                return missing("EBS gp3 volumes".into());
-            };
-            let per_node = hour * HOURS;
-            let spot = str_of("capacity_type") == Some("SPOT");
-            let (low_share, share, high_share) = if spot {
-                (SPOT_LOW, SPOT_EXPECTED, SPOT_HIGH)
-            } else {
-                (1.0, 1.0, 1.0)
-            };
-            let node = |count: f64, s: f64| count * (per_node * s + disk * gp3);
-            let mut detail = format!(
-                "{desired} × {t} × {HOURS} h × {}{} + {desired} × {disk} GB gp3 × {}",
-                rate(hour),
-                if spot {
-                    format!(" × {:.0}% (spot)", SPOT_EXPECTED * 100.0)
-                } else {
-                    String::new()
-                },
-                rate(gp3)
-            );
-            if types.len() > 1 {
-                detail.push_str(&format!(
-                    " (priced as {t}, the first of {} types)",
-                    types.len()
-                ));
-            }
-            detail.push_str(&format!("; {min}-{max} nodes"));
-            Estimate::Priced(Cost {
-                monthly: node(desired, share),
-                low: node(min, low_share),
-                high: node(max, high_share),
-                detail,
-            })
-        }
-        "nat_gateway" => match (p.nat_gateway_hour, p.nat_gateway_gb) {
-            (Some(h), Some(gb)) => Estimate::Priced(Cost::fixed(
-                h * HOURS + gb * NAT_GB,
-                format!("{HOURS} h × {} + {NAT_GB} GB × {}", rate(h), rate(gb)),
-            )),
-            _ => missing("NAT gateways".into()),
-        },
-        "elastic_ip" => match p.public_ipv4_hour {
-            Some(h) => Estimate::Priced(Cost::fixed(
-                h * HOURS,
-                format!("public IPv4 address: {HOURS} h × {}", rate(h)),
-            )),
-            None => missing("public IPv4 addresses".into()),
-        },
-        "instance" => {
-            let t = str_of("instance_type").unwrap_or("");
-            let Some(hour) = p.ec2_hour.get(t).copied() else {
-                return missing(format!("instance type {t}"));
-            };
-            let root = spec.get("root_volume");
-            let size = root
-                .and_then(|r| r.get("size_gb"))
-                .and_then(Value::as_int)
-                .map(|s| s as f64)
-                .unwrap_or(ROOT_GB);
-            let vtype = root
-                .and_then(|r| r.get("type"))
-                .and_then(Value::as_str)
-                .unwrap_or("gp3");
-            let Some(gb) = p.ebs_gb_month.get(vtype).copied() else {
-                return missing(format!("EBS {vtype} volumes"));
-            };
-            let mut total = hour * HOURS + size * gb;
-            let mut detail = format!(
-                "{t} × {HOURS} h × {} + {size} GB {vtype} × {}",
-                rate(hour),
-                rate(gb)
-            );
-            if spec.get("public_ip").and_then(Value::as_bool) == Some(true) {
-                if let Some(ip) = p.public_ipv4_hour {
-                    total += ip * HOURS;
-                    detail.push_str(&format!(" + public IPv4 {HOURS} h × {}", rate(ip)));
-                }
-            }
-            Estimate::Priced(Cost::fixed(total, detail))
-        }
-        "rds_postgres" => {
-            let class = str_of("instance_class").unwrap_or("");
-            let Some(hour) = p.rds_postgres_hour.get(class).copied() else {
-                return missing(format!("RDS PostgreSQL {class}"));
-            };
-            let Some(gb) = p.rds_gb_month.get("gp3").copied() else {
-                return missing("RDS gp3 storage".into());
-            };
-            let storage = int_of("storage_gb")
-                .or_else(|| int_of("initial_storage_gb"))
-                .unwrap_or(20) as f64;
-            let multi = spec.get("multi_az").and_then(Value::as_bool) == Some(true);
-            let copies = if multi { 2.0 } else { 1.0 };
-            Estimate::Priced(Cost::fixed(
-                copies * (hour * HOURS + storage * gb),
-                format!(
-                    "{}{class} × {HOURS} h × {} + {storage} GB gp3 × {}",
-                    if multi { "2 × (multi-AZ) " } else { "" },
-                    rate(hour),
-                    rate(gb)
-                ),
-            ))
-        }
-        "efs" => match p.efs_gb_month {
-            Some(gb) => Estimate::Priced(Cost::fixed(
-                gb * EFS_GB,
-                format!("{EFS_GB} GB assumed × {}", rate(gb)),
-            )),
-            None => missing("EFS storage".into()),
-        },
-        "s3_bucket" => match p.s3_gb_month {
-            Some(gb) => Estimate::Priced(Cost::fixed(
-                gb * S3_GB,
-                format!("{S3_GB} GB assumed × {}", rate(gb)),
-            )),
-            None => missing("S3 storage".into()),
-        },
-        "dynamodb_table" => match str_of("billing") {
-            // On demand is billed per request, which the blueprint does
-            // not say; provisioned capacity is not in the table.
-            Some("provisioned") => missing("DynamoDB provisioned capacity".into()),
-            _ => Estimate::Free,
-        },
-        "kms_key" => match p.kms_key_month {
-            Some(m) => Estimate::Priced(Cost::fixed(m, format!("one key × {}", money(m)))),
-            None => missing("KMS keys".into()),
-        },
-        _ => Estimate::Free,
+fn priced_in(kind: Kind, spec: &Map, region: &str, p: &RegionPrices, today: Date) -> Estimate {
+    match pricing(kind) {
+        Pricing::Free => Estimate::Free,
+        Pricing::Priced(price) => price(&Quote {
+            spec,
+            region,
+            prices: p,
+            today,
+        }),
     }
 }
 
@@ -365,7 +252,7 @@ pub fn breakdown<'a>(
 ) -> Breakdown {
     let mut b = Breakdown::default();
     for (address, spec) in items {
-        match estimate(address.kind.as_str(), spec, region, prices, today) {
+        match estimate(address.kind, spec, region, prices, today) {
             Estimate::Free => {}
             Estimate::Priced(c) => b.lines.push((address.clone(), c)),
             Estimate::NoPrice(why) => b.no_price.push((address.clone(), why)),
@@ -473,7 +360,13 @@ mod tests {
 
     /// The estimate of one resource in us-east-1 from the embedded table.
     fn us_east_spec(kind: &str, s: &Map) -> Estimate {
-        estimate(kind, s, "us-east-1", &Prices::embedded(), TODAY)
+        estimate(
+            kind.parse().unwrap(),
+            s,
+            "us-east-1",
+            &Prices::embedded(),
+            TODAY,
+        )
     }
 
     fn us_east(kind: &str, json: serde_json::Value) -> Estimate {
@@ -517,10 +410,13 @@ mod tests {
         );
         let s = spec(serde_json::json!({ "version": "1.35" }));
         assert_eq!(
-            estimate("cluster", &s, "ap-south-2", &p, TODAY),
+            estimate("cluster".parse().unwrap(), &s, "ap-south-2", &p, TODAY),
             Estimate::NoPrice("no prices for region ap-south-2".into())
         );
-        assert_eq!(estimate("vpc", &s, "ap-south-2", &p, TODAY), Estimate::Free);
+        assert_eq!(
+            estimate("vpc".parse().unwrap(), &s, "ap-south-2", &p, TODAY),
+            Estimate::Free
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ const CREATE_ATTEMPTS: u32 = 5;
 /// VPC made but its DNS settings not). So a lost answer never makes a
 /// duplicate. Throttled creates are tried again after a pause. (The SDK
 /// itself never resends the creates that have no idempotency token; see
-/// [`providers::UNSAFE_TO_RESEND`].)
+/// [`providers::unsafe_to_resend`].)
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let def = kinds::def(r.address.kind);
     let read = def.aws_read();

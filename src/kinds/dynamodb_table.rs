@@ -53,6 +53,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt adopt),
+    rules: &[],
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: true,
+    unsafe_to_resend: &[],
 };
 
 const KEYS_FIXED: &str = "a DynamoDB table's key schema cannot change";
@@ -672,6 +676,17 @@ async fn adopt(cloud: &Cloud, name: &str, tags: &[(String, String)]) -> Result<(
         .await
         .map_err(ProviderError::api("TagResource"))?;
     Ok(())
+}
+
+/// What a DynamoDB table costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::Estimate;
+    match q.str("billing") {
+        // On demand is billed per request, which the blueprint does
+        // not say; provisioned capacity is not in the table.
+        Some("provisioned") => q.missing("DynamoDB provisioned capacity".into()),
+        _ => Estimate::Free,
+    }
 }
 
 #[cfg(test)]

@@ -270,6 +270,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt adopt),
+    rules: &[],
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: false,
+    unsafe_to_resend: &["CreateKey"],
 };
 
 const FIELDS: &[Field] = &[
@@ -435,4 +439,13 @@ async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(),
         .await
         .map_err(ProviderError::api("TagResource"))?;
     Ok(())
+}
+
+/// What a KMS key costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{money, Cost, Estimate};
+    match q.prices.kms_key_month {
+        Some(m) => Estimate::Priced(Cost::fixed(m, format!("one key × {}", money(m)))),
+        None => q.missing("KMS keys".into()),
+    }
 }

@@ -150,6 +150,17 @@ pub struct KindDef {
     pub list: ListFn,
     /// Whether `bp adopt` takes over one that exists.
     pub adopt: Adopt,
+    /// The lint rules about resources of this kind (`&[]`: none).
+    pub rules: &'static [crate::lint::Rule],
+    /// How a resource of this kind is priced.
+    pub price: crate::cost::Pricing,
+    /// Whether AWS Backup backs it up: its handle may be listed in a
+    /// backup plan's `resources`.
+    pub backed_up: bool,
+    /// The AWS operations of its create that carry no idempotency token:
+    /// sent again after a lost answer, they would make a second resource,
+    /// so the SDK never resends them (see `engine::ops::create`).
+    pub unsafe_to_resend: &'static [&'static str],
 }
 
 /// Writes tags on the resource with this id: `bp adopt` marks it as the
@@ -169,11 +180,10 @@ pub enum Adopt {
     ByTags(AdoptFn),
     /// Not, and why (with what to do instead).
     No(&'static str),
+    /// Not yet: `bp adopt` says which kinds it takes over so far.
+    NotYet,
 }
 
-/// Why most kinds cannot be adopted yet.
-pub const NOT_ADOPTABLE_YET: &str =
-    "bp adopt takes over VPCs, subnets, internet and NAT gateways, elastic IPs, route tables, security groups, EC2 instances, KMS keys, S3 buckets and DynamoDB tables so far";
 /// Why in-cluster kinds are adopted in the script.
 pub const ADOPT_IN_CLUSTER: &str =
     "declare it with adopt: true in its options: the next apply takes it over";
@@ -254,6 +264,52 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// Each kind's hooks reach the layers below through the registry
+    /// alone: the creates the SDK must not resend, the rules, the prices.
+    #[test]
+    fn the_registry_hands_each_kinds_hooks_down() {
+        let mut resend = crate::providers::unsafe_to_resend().to_vec();
+        resend.sort();
+        assert_eq!(
+            resend,
+            [
+                "AllocateAddress",
+                "CreateInternetGateway",
+                "CreateKey",
+                "CreateRouteTable",
+                "CreateSecurityGroup",
+                "CreateSubnet",
+                "CreateVpc"
+            ]
+        );
+        assert_eq!(crate::lint::rules().len(), 19);
+        let priced: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|d| {
+                matches!(
+                    crate::cost::pricing(d.kind),
+                    crate::cost::Pricing::Priced(_)
+                )
+            })
+            .map(|d| d.kind.as_str())
+            .collect();
+        assert_eq!(
+            priced,
+            [
+                "elastic_ip",
+                "nat_gateway",
+                "kms_key",
+                "instance",
+                "cluster",
+                "node_group",
+                "s3_bucket",
+                "dynamodb_table",
+                "efs",
+                "rds_postgres"
+            ]
+        );
     }
 
     /// The planner reads from the schema whether a kind changes in place;

@@ -70,3 +70,22 @@ static SCRIPT: fn() -> Vec<crate::script::hooks::ScriptKind> = || {
         })
         .collect()
 };
+
+/// Every kind's lint rules, for the lint layer.
+#[linkme::distributed_slice(crate::lint::RULE_LISTS)]
+static RULES: fn() -> Vec<&'static crate::lint::Rule> =
+    || REGISTRY.iter().flat_map(|d| d.rules.iter()).collect();
+
+/// Every kind's pricing, for the cost layer.
+#[linkme::distributed_slice(crate::cost::PRICING)]
+static PRICING: fn() -> Vec<(Kind, crate::cost::Pricing)> =
+    || REGISTRY.iter().map(|d| (d.kind, d.price)).collect();
+
+/// The creates the SDK must never resend, for the providers layer.
+#[linkme::distributed_slice(crate::providers::NO_RESEND)]
+static NO_RESEND: fn() -> Vec<&'static str> = || {
+    REGISTRY
+        .iter()
+        .flat_map(|d| d.unsafe_to_resend.iter().copied())
+        .collect()
+};

@@ -1,18 +1,19 @@
 //! Security checks over the desired state, before any AWS call: a rule set
 //! with stable ids (`BP001`...), each with a severity, a rationale and a fix
-//! (docs/RULES.md is generated from [`rules::RULES`]). Findings point at the
+//! (docs/RULES.md is generated from [`rules()`], which the kinds hand down). Findings point at the
 //! option that causes them, in the same renderer as errors. A blueprint
 //! allows a rule with a reason, for itself (`allow("BP004", "why")`) or for
 //! one resource (`allow: #{ BP004: "why" }` in its options); the reason is
 //! kept and shown by `bp lint --show-suppressed`.
 
+pub mod check;
 pub mod date;
 pub mod render;
 pub mod rules;
-mod versions;
+pub mod versions;
 
 pub use date::Date;
-pub use rules::{Rule, RULES};
+pub use rules::{rules, Rule, RULE_LISTS};
 
 /// Whether a cluster of a Kubernetes version is billed for EKS extended
 /// support on a day (in it, or past it).
@@ -137,7 +138,7 @@ pub fn lint(graph: &Graph, facts: &Facts, sources: &Sources, today: Date) -> Vec
         production: production(graph, facts),
     };
     let mut out = Vec::new();
-    for rule in RULES {
+    for rule in rules() {
         let mut hits = Vec::new();
         (rule.check)(&ctx, &mut hits);
         for h in hits {
@@ -214,11 +215,11 @@ pub fn production(graph: &Graph, facts: &Facts) -> Option<String> {
 
 /// Checks an `allow` entry: a known rule id and a reason.
 pub fn check_allow(id: &str, reason: &rhai::Dynamic) -> Result<String, Problem> {
-    if !RULES.iter().any(|r| r.id == id) {
-        let hint = match suggest(id, RULES.iter().map(|r| r.id)) {
+    if !rules().iter().any(|r| r.id == id) {
+        let hint = match suggest(id, rules().iter().map(|r| r.id)) {
             Some(s) => format!("did you mean `{s}`? docs/RULES.md lists the rules"),
             None => "rules are BP001 to BP0NN; docs/RULES.md lists them"
-                .replace("BP0NN", RULES.last().map(|r| r.id).unwrap_or("BP001")),
+                .replace("BP0NN", rules().last().map(|r| r.id).unwrap_or("BP001")),
         };
         return Err(Problem::new(format!("`{id}` is not a lint rule")).hint(hint));
     }

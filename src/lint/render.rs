@@ -2,7 +2,7 @@
 //! systems (SARIF 2.1.0), for plans (one line each), and the rule reference
 //! (docs/RULES.md).
 
-use super::{Finding, Severity, RULES};
+use super::{rules, Finding, Severity};
 use crate::diagnostic::{Diagnostic, Sources};
 use std::fmt::Write;
 
@@ -53,7 +53,7 @@ pub fn summary(findings: &[Finding], resources: usize) -> String {
         format!(
             "No findings: {} checked against {}{allowed}.",
             plural(resources, "resource"),
-            plural(RULES.len(), "rule")
+            plural(rules().len(), "rule")
         )
     } else {
         format!(
@@ -130,7 +130,7 @@ pub fn json(findings: &[Finding], unused: &[super::Unused], resources: usize) ->
         "unused_allows": unused,
         "summary": { "error": e, "warning": w, "note": n, "allowed": allowed },
         "resources": resources,
-        "rules": RULES.len(),
+        "rules": rules().len(),
     })
 }
 
@@ -201,7 +201,7 @@ fn physical(s: &crate::model::Span) -> serde_json::Value {
 /// SARIF 2.1.0: one run, the rule table as the driver's rules, allowed
 /// findings as results with an in-source suppression and its reason.
 pub fn sarif(findings: &[Finding]) -> serde_json::Value {
-    let rules: Vec<_> = RULES
+    let table: Vec<_> = rules()
         .iter()
         .map(|r| {
             serde_json::json!({
@@ -218,7 +218,7 @@ pub fn sarif(findings: &[Finding]) -> serde_json::Value {
     let results: Vec<_> = findings
         .iter()
         .map(|f| {
-            let index = RULES.iter().position(|r| r.id == f.rule).unwrap_or(0);
+            let index = rules().iter().position(|r| r.id == f.rule).unwrap_or(0);
             let mut message = f.message.clone();
             if let Some(h) = &f.hint {
                 message.push_str(&format!(" (hint: {h})"));
@@ -271,7 +271,7 @@ pub fn sarif(findings: &[Finding]) -> serde_json::Value {
             "tool": { "driver": {
                 "name": "blueprint",
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
+                "rules": table,
             }},
             "columnKind": "unicodeCodePoints",
             "results": results,
@@ -302,7 +302,7 @@ pub fn rules_markdown() -> String {
          `env`, `environment` or `stage` read as `prod` or `production`, or a tag with such a key and value.\n\n\
          | Rule | Title | Severity |\n|---|---|---|\n",
     );
-    for r in RULES {
+    for r in rules() {
         let _ = writeln!(
             out,
             "| [{}](#{}) | {} | {} |",
@@ -312,7 +312,7 @@ pub fn rules_markdown() -> String {
             r.severity.as_str()
         );
     }
-    for r in RULES {
+    for r in rules() {
         let _ = write!(
             out,
             "\n## {}\n\n**{}** ({})\n\n{}\n\n**Fix:** {}\n",
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn rule_ids_are_unique_and_in_order() {
-        for (i, r) in RULES.iter().enumerate() {
+        for (i, r) in rules().iter().enumerate() {
             assert_eq!(r.id, format!("BP{:03}", i + 1));
         }
     }

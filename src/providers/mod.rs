@@ -61,7 +61,7 @@ impl Intercept for RequestCounter {
         "blueprint-request-counter"
     }
 
-    /// The creates in [`UNSAFE_TO_RESEND`] are sent once per call: their
+    /// The creates in [`unsafe_to_resend`] are sent once per call: their
     /// retries are the engine's, after it looked for the first.
     fn modify_before_retry_loop(
         &self,
@@ -72,7 +72,7 @@ impl Intercept for RequestCounter {
         let op = cfg
             .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
             .map(|m| m.name().to_string());
-        if op.is_some_and(|op| UNSAFE_TO_RESEND.contains(&op.as_str())) {
+        if op.is_some_and(|op| unsafe_to_resend().contains(&op.as_str())) {
             cfg.interceptor_state()
                 .store_put(aws_smithy_types::retry::RetryConfig::disabled());
         }
@@ -405,18 +405,18 @@ pub struct Reading {
     pub unread: Vec<Unread>,
 }
 
-/// Creates with no idempotency token, which would make a second resource
-/// if the SDK sent them again after a lost answer: the SDK never resends
-/// them, and [`create`] looks for the first before trying again.
-pub const UNSAFE_TO_RESEND: &[&str] = &[
-    "CreateVpc",
-    "CreateSubnet",
-    "CreateInternetGateway",
-    "AllocateAddress",
-    "CreateRouteTable",
-    "CreateSecurityGroup",
-    "CreateKey",
-];
+/// Where the kind registry hands down the creates with no idempotency
+/// token (each kind lists its own): sent again after a lost answer they
+/// would make a second resource, so the SDK never resends them, and the
+/// engine's create looks for the first before trying again.
+#[linkme::distributed_slice]
+pub static NO_RESEND: [fn() -> Vec<&'static str>];
+
+/// Every create the SDK must not resend.
+pub fn unsafe_to_resend() -> &'static [&'static str] {
+    static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| NO_RESEND.iter().flat_map(|list| list()).collect())
+}
 
 tokio::task_local! {
     /// Where a wait says what it waits for: the applier sets it for each

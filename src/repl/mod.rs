@@ -273,8 +273,9 @@ impl Repl {
             Err(e) => return Outcome::Error(e),
         };
         // In-cluster kinds list the clusters the session declares objects in.
-        let in_cluster = crate::kinds::lookup(kind)
-            .is_some_and(|d| matches!(d.read, crate::kinds::Read::InCluster(_)));
+        let in_cluster = kind
+            .parse::<Kind>()
+            .is_ok_and(|k| k.schema().scope == crate::model::schema::Scope::InCluster);
         let clusters: Vec<String> = if in_cluster {
             crate::providers::kube::clusters(&self.session.graph())
                 .into_keys()

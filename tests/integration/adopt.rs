@@ -179,6 +179,23 @@ fn what_cannot_be_adopted_is_refused_with_the_reason() {
     );
     assert!(out.contains("existing_role(arn)"), "{out}");
 
+    // A kind bp adopt does not take over yet names the ones it does.
+    std::fs::write(
+        d.join("backups.rhai"),
+        r#"let t = dynamodb_table("adopt-orders", #{ hash_key: "id", attributes: #{ id: "S" }, billing: "pay_per_request" });
+backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_days: 7 }], resources: [t] });"#,
+    )
+    .unwrap();
+    let out = m.bp(
+        d,
+        &["adopt", "backups.rhai", "backup_plan.nightly", "p-1"],
+        1,
+    );
+    assert!(
+        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, kms_key, instance, s3_bucket, dynamodb_table so far"),
+        "{out}"
+    );
+
     let out = m.bp(
         d,
         &["adopt", "bp.rhai", "vpc.main", "vpc-00000000000000000"],

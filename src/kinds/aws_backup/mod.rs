@@ -10,11 +10,12 @@
 //! All three are read by one batched read ([`read`]): the vaults and plans
 //! with their tags, then the selections of the owned plans.
 
+pub mod lint;
 pub mod plan;
 pub mod selection;
 pub mod vault;
 
-use crate::model::{Address, Kind, Live, Map, Problem, Value};
+use crate::model::{Address, Live, Map, Problem, Value};
 use crate::providers::{Cloud, ProviderError, TAG_ADDRESS, TAG_NAME};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
@@ -23,16 +24,6 @@ use crate::script::state::{check_name, check_tags, declare, fail, Deps, Fallible
 use aws_sdk_backup::Client;
 use rhai::{Dynamic, NativeCallContext};
 use std::collections::HashMap;
-
-/// The kinds whose resources a plan can back up: their handles stand for
-/// their ARN in `resources`. A kind that AWS Backup supports adds itself
-/// here.
-pub const BACKED_UP: &[Kind] = &[
-    super::dynamodb_table::KIND,
-    super::efs::file_system::KIND,
-    super::rds::instance::KIND,
-    super::s3_bucket::KIND,
-];
 
 const RULE: &[Opt] = &[
     req("name", Ty::Str, "the rule's name"),
@@ -53,7 +44,8 @@ fn is_resources(v: &Dynamic) -> bool {
     v.read_lock::<rhai::Array>().is_some_and(|a| {
         !a.is_empty()
             && a.iter().all(|x| {
-                crate::script::handles::address_of(x).is_some_and(|r| BACKED_UP.contains(&r.kind))
+                crate::script::handles::address_of(x)
+                    .is_some_and(|r| crate::kinds::def(r.kind).backed_up)
                     || x.clone().into_string().is_ok_and(|s| s.starts_with("arn:"))
             })
     })

@@ -46,7 +46,11 @@ pub static DEF: KindDef = KindDef {
     update: None,
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
+    adopt: crate::kinds::Adopt::NotYet,
+    rules: super::lint::SELECTION,
+    price: crate::cost::Pricing::Free,
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIXED: &str = "AWS Backup cannot change a selection in place";

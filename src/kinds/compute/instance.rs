@@ -55,6 +55,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
+    rules: super::lint::INSTANCE,
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -604,4 +608,39 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             }
         })
         .collect())
+}
+
+/// What an EC2 instance costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS, ROOT_GB};
+    let t = q.str("instance_type").unwrap_or("");
+    let Some(hour) = q.prices.ec2_hour.get(t).copied() else {
+        return q.missing(format!("instance type {t}"));
+    };
+    let root = q.spec.get("root_volume");
+    let size = root
+        .and_then(|r| r.get("size_gb"))
+        .and_then(Value::as_int)
+        .map(|s| s as f64)
+        .unwrap_or(ROOT_GB);
+    let vtype = root
+        .and_then(|r| r.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("gp3");
+    let Some(gb) = q.prices.ebs_gb_month.get(vtype).copied() else {
+        return q.missing(format!("EBS {vtype} volumes"));
+    };
+    let mut total = hour * HOURS + size * gb;
+    let mut detail = format!(
+        "{t} × {HOURS} h × {} + {size} GB {vtype} × {}",
+        rate(hour),
+        rate(gb)
+    );
+    if q.spec.get("public_ip").and_then(Value::as_bool) == Some(true) {
+        if let Some(ip) = q.prices.public_ipv4_hour {
+            total += ip * HOURS;
+            detail.push_str(&format!(" + public IPv4 {HOURS} h × {}", rate(ip)));
+        }
+    }
+    Estimate::Priced(Cost::fixed(total, detail))
 }

@@ -49,7 +49,11 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
+    adopt: crate::kinds::Adopt::NotYet,
+    rules: super::lint::FILE_SYSTEM,
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: true,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -361,4 +365,16 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             owner: crate::providers::inventory::tag_owner(|k| tag(f, k).map(String::from)),
         })
         .collect())
+}
+
+/// What an EFS file system costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, EFS_GB};
+    match q.prices.efs_gb_month {
+        Some(gb) => Estimate::Priced(Cost::fixed(
+            gb * EFS_GB,
+            format!("{EFS_GB} GB assumed × {}", rate(gb)),
+        )),
+        None => q.missing("EFS storage".into()),
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod access_point;
 pub mod file_system;
+pub mod lint;
 pub mod mount_target;
 
 use super::network::{subnet, vpc};

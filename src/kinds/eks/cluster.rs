@@ -544,7 +544,11 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
+    adopt: crate::kinds::Adopt::NotYet,
+    rules: super::lint::CLUSTER,
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -629,6 +633,27 @@ pub async fn all_names(cloud: &Cloud) -> Result<Vec<String>, ProviderError> {
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(ProviderError::api("ListClusters"))
+}
+
+/// What an EKS cluster costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS};
+    let version = q.str("version").unwrap_or("");
+    let (hour, what) = if crate::lint::versions_extended(version, q.today) {
+        (
+            q.prices.eks_extended_hour,
+            format!("EKS extended support (Kubernetes {version})"),
+        )
+    } else {
+        (q.prices.eks_cluster_hour, "EKS control plane".to_string())
+    };
+    match hour {
+        Some(h) => Estimate::Priced(Cost::fixed(
+            h * HOURS,
+            format!("{what}: {HOURS} h × {}", rate(h)),
+        )),
+        None => q.missing(what),
+    }
 }
 
 #[cfg(test)]

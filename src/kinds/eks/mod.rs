@@ -39,6 +39,7 @@ pub mod access_entry;
 pub mod addon;
 pub mod cluster;
 pub mod fargate_profile;
+pub mod lint;
 pub mod node_group;
 
 use super::iam::{

@@ -366,7 +366,11 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
+    adopt: crate::kinds::Adopt::NotYet,
+    rules: super::lint::NODE_GROUP,
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -422,4 +426,64 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             owner: None,
         })
         .collect())
+}
+
+/// What a node group costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS, SPOT_EXPECTED, SPOT_HIGH, SPOT_LOW};
+    let types: Vec<&str> = q
+        .spec
+        .get("instance_types")
+        .and_then(Value::as_list)
+        .map(|l| l.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(t) = types.first() else {
+        return Estimate::NoPrice("no instance type".into());
+    };
+    let Some(hour) = q.prices.ec2_hour.get(*t).copied() else {
+        return q.missing(format!("instance type {t}"));
+    };
+    let scaling = q.spec.get("scaling");
+    let n = |k: &str| {
+        scaling
+            .and_then(|s| s.get(k))
+            .and_then(Value::as_int)
+            .unwrap_or(0) as f64
+    };
+    let (min, desired, max) = (n("min"), n("desired"), n("max"));
+    let disk = q.int("disk_size").unwrap_or(20) as f64;
+    let Some(gp3) = q.prices.ebs_gb_month.get("gp3").copied() else {
+        return q.missing("EBS gp3 volumes".into());
+    };
+    let per_node = hour * HOURS;
+    let spot = q.str("capacity_type") == Some("SPOT");
+    let (low_share, share, high_share) = if spot {
+        (SPOT_LOW, SPOT_EXPECTED, SPOT_HIGH)
+    } else {
+        (1.0, 1.0, 1.0)
+    };
+    let node = |count: f64, s: f64| count * (per_node * s + disk * gp3);
+    let mut detail = format!(
+        "{desired} × {t} × {HOURS} h × {}{} + {desired} × {disk} GB gp3 × {}",
+        rate(hour),
+        if spot {
+            format!(" × {:.0}% (spot)", SPOT_EXPECTED * 100.0)
+        } else {
+            String::new()
+        },
+        rate(gp3)
+    );
+    if types.len() > 1 {
+        detail.push_str(&format!(
+            " (priced as {t}, the first of {} types)",
+            types.len()
+        ));
+    }
+    detail.push_str(&format!("; {min}-{max} nodes"));
+    Estimate::Priced(Cost {
+        monthly: node(desired, share),
+        low: node(min, low_share),
+        high: node(max, high_share),
+        detail,
+    })
 }

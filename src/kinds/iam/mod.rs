@@ -2,6 +2,7 @@
 //! declare for the user) and OIDC providers.
 
 pub mod existing;
+pub mod lint;
 pub mod oidc_provider;
 pub mod role;
 

@@ -556,6 +556,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete_role),
     list: crate::boxed!(read list),
     adopt: crate::kinds::Adopt::No("an IAM role's path cannot change, and the blueprint's roles live under its own path (/blueprint/<name>/): refer to it with existing_role(arn) instead"),
+    rules: super::lint::ROLE,
+    price: crate::cost::Pricing::Free,
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[

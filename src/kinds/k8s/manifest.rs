@@ -779,6 +779,10 @@ pub static DEF: KindDef = KindDef {
     delete,
     list,
     adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
+    rules: &[],
+    price: crate::cost::Pricing::Free,
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 pub mod cluster_role;
 pub mod cluster_role_binding;
 pub mod config_map;
+pub mod lint;
 pub mod manifest;
 pub mod namespace;
 pub mod network_policy;

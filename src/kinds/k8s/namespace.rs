@@ -175,4 +175,8 @@ pub static DEF: KindDef = KindDef {
     delete,
     list,
     adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
+    rules: super::lint::NAMESPACE,
+    price: crate::cost::Pricing::Free,
+    backed_up: false,
+    unsafe_to_resend: &[],
 };

@@ -646,6 +646,9 @@ pub async fn list(obj: &ObjectKind, cloud: &Cloud) -> Result<Vec<Row>, ProviderE
 #[macro_export]
 macro_rules! object_kind {
     ($obj:path, wait_on_delete = $wait:expr, kind: $name:literal, def: $handle:ident, names: $names:expr) => {
+        $crate::object_kind!($obj, wait_on_delete = $wait, kind: $name, def: $handle, names: $names, rules: &[]);
+    };
+    ($obj:path, wait_on_delete = $wait:expr, kind: $name:literal, def: $handle:ident, names: $names:expr, rules: $rules:expr) => {
         $crate::object_kind!($obj, wait_on_delete = $wait);
 
         pub const KIND: $crate::model::Kind = $crate::model::Kind::of(&SCHEMA);
@@ -674,6 +677,10 @@ macro_rules! object_kind {
             delete,
             list,
             adopt: $crate::kinds::Adopt::No($crate::kinds::ADOPT_IN_CLUSTER),
+            rules: $rules,
+            price: $crate::cost::Pricing::Free,
+            backed_up: false,
+            unsafe_to_resend: &[],
         };
     };
     ($obj:path, wait_on_delete = $wait:expr) => {

@@ -103,7 +103,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "secret", secret);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, kind: "secret", def: Secret, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "secret", def: Secret, names: super::SUBDOMAIN_NAME, rules: super::lint::SECRET);
 
 const FIELDS: &[Field] = &[
     Field::new("data").diff(crate::kinds::Diff::SensitiveMap),

@@ -124,6 +124,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
+    rules: &[],
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: false,
+    unsafe_to_resend: &["AllocateAddress"],
 };
 
 const FIELDS: &[Field] = &[Field::new("name"), TAGS];
@@ -151,4 +155,16 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             .collect()
     };
     Ok(rows)
+}
+
+/// What an elastic IP costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS};
+    match q.prices.public_ipv4_hour {
+        Some(h) => Estimate::Priced(Cost::fixed(
+            h * HOURS,
+            format!("public IPv4 address: {HOURS} h × {}", rate(h)),
+        )),
+        None => q.missing("public IPv4 addresses".into()),
+    }
 }

@@ -8,6 +8,7 @@
 pub mod elastic_ip;
 pub mod existing;
 pub mod internet_gateway;
+pub mod lint;
 pub mod nat_gateway;
 pub mod route_table;
 pub mod security_group;

@@ -168,6 +168,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
+    rules: &[],
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -205,4 +209,16 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             .collect()
     };
     Ok(rows)
+}
+
+/// What a NAT gateway costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS, NAT_GB};
+    match (q.prices.nat_gateway_hour, q.prices.nat_gateway_gb) {
+        (Some(h), Some(gb)) => Estimate::Priced(Cost::fixed(
+            h * HOURS + gb * NAT_GB,
+            format!("{HOURS} h × {} + {NAT_GB} GB × {}", rate(h), rate(gb)),
+        )),
+        _ => q.missing("NAT gateways".into()),
+    }
 }

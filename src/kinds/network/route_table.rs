@@ -289,6 +289,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
+    rules: &[],
+    price: crate::cost::Pricing::Free,
+    backed_up: false,
+    unsafe_to_resend: &["CreateRouteTable"],
 };
 
 const FIELDS: &[Field] = &[

@@ -50,7 +50,11 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
+    adopt: crate::kinds::Adopt::NotYet,
+    rules: super::lint::INSTANCE,
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: true,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -518,4 +522,31 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             }),
         })
         .collect())
+}
+
+/// What a PostgreSQL database costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS};
+    let class = q.str("instance_class").unwrap_or("");
+    let Some(hour) = q.prices.rds_postgres_hour.get(class).copied() else {
+        return q.missing(format!("RDS PostgreSQL {class}"));
+    };
+    let Some(gb) = q.prices.rds_gb_month.get("gp3").copied() else {
+        return q.missing("RDS gp3 storage".into());
+    };
+    let storage = q
+        .int("storage_gb")
+        .or_else(|| q.int("initial_storage_gb"))
+        .unwrap_or(20) as f64;
+    let multi = q.spec.get("multi_az").and_then(Value::as_bool) == Some(true);
+    let copies = if multi { 2.0 } else { 1.0 };
+    Estimate::Priced(Cost::fixed(
+        copies * (hour * HOURS + storage * gb),
+        format!(
+            "{}{class} × {HOURS} h × {} + {storage} GB gp3 × {}",
+            if multi { "2 × (multi-AZ) " } else { "" },
+            rate(hour),
+            rate(gb)
+        ),
+    ))
 }

@@ -11,6 +11,7 @@
 //! password shows as an in-place change, `(sensitive)`.
 
 pub mod instance;
+pub mod lint;
 pub mod parameter_group;
 pub mod subnet_group;
 

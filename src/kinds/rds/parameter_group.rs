@@ -47,7 +47,11 @@ pub static DEF: KindDef = KindDef {
     update: Some(crate::boxed!(update update)),
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No(crate::kinds::NOT_ADOPTABLE_YET),
+    adopt: crate::kinds::Adopt::NotYet,
+    rules: &[],
+    price: crate::cost::Pricing::Free,
+    backed_up: false,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[

@@ -1,6 +1,8 @@
 //! S3 buckets: versioning, default encryption, an expiry lifecycle rule and
 //! the public-access block. Found by tag. A bucket is only deleted empty.
 
+pub mod lint;
+
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
@@ -447,6 +449,10 @@ pub static DEF: KindDef = KindDef {
     delete: crate::boxed!(delete delete),
     list: crate::boxed!(read list),
     adopt: crate::boxed!(adopt adopt),
+    rules: lint::BUCKET,
+    price: crate::cost::Pricing::Priced(price),
+    backed_up: true,
+    unsafe_to_resend: &[],
 };
 
 const FIELDS: &[Field] = &[
@@ -607,6 +613,18 @@ async fn adopt(cloud: &Cloud, name: &str, tags: &[(String, String)]) -> Result<(
         set.push(Tag::builder().key(k).value(v).build().map_err(build_err)?);
     }
     write_tag_set(cloud, name, set).await
+}
+
+/// What an S3 bucket costs a month (see [`crate::cost`]).
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, S3_GB};
+    match q.prices.s3_gb_month {
+        Some(gb) => Estimate::Priced(Cost::fixed(
+            gb * S3_GB,
+            format!("{S3_GB} GB assumed × {}", rate(gb)),
+        )),
+        None => q.missing("S3 storage".into()),
+    }
 }
 
 #[cfg(test)]
