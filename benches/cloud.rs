@@ -3,10 +3,12 @@
 //! and 500 resources, the time and AWS requests of an apply from empty and
 //! of the no-op plan that follows. Prints figures; asserts only convergence.
 
-use blueprint::engine::ops::read_all;
+use blueprint::apply;
+use blueprint::cost::Prices;
+use blueprint::engine::pipeline;
+use blueprint::lint::Date;
 use blueprint::providers::{Cloud, Target};
 use blueprint::script::{evaluate, Options};
-use blueprint::{apply, plan};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -69,8 +71,10 @@ async fn run(size: &str, subnets: usize, groups: usize, node_groups: usize) {
     let cloud = Cloud::connect(&target, &eval.name).await;
 
     let t = Instant::now();
-    let live = read_all(&cloud, &eval.graph).await.unwrap().live;
-    let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+    let prices = Prices::embedded();
+    let (p, live) = pipeline::plan(&cloud, &(&eval).into(), &prices, Date::today())
+        .await
+        .unwrap();
     let report = apply::apply(&cloud, &p, &eval.graph, &live, 10, |_| {}).await;
     assert!(report.ok(), "{:?}", report.failed);
     let apply_time = t.elapsed();
@@ -81,8 +85,9 @@ async fn run(size: &str, subnets: usize, groups: usize, node_groups: usize) {
     for _ in 0..5 {
         let before = cloud.requests.get();
         let t = Instant::now();
-        let live = read_all(&cloud, &eval.graph).await.unwrap().live;
-        let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+        let (p, _) = pipeline::plan(&cloud, &(&eval).into(), &prices, Date::today())
+            .await
+            .unwrap();
         times.push(t.elapsed());
         requests = cloud.requests.get() - before;
         assert!(!p.has_changes(), "not converged: {:?}", p.changes.first());

@@ -4,11 +4,13 @@
 //! the no-op plan: wall time, and the Kubernetes requests of its reads
 //! (the target is at most 15, and under 0.5 s). Asserts only convergence.
 
-use blueprint::engine::ops::read_all;
+use blueprint::apply;
+use blueprint::cost::Prices;
+use blueprint::engine::pipeline;
+use blueprint::lint::Date;
 use blueprint::providers::kube::KubeTarget;
 use blueprint::providers::{Cloud, Target};
 use blueprint::script::{evaluate, Options};
-use blueprint::{apply, plan};
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -89,8 +91,10 @@ async fn run() {
     let kube_requests = || cloud.kube.requests.load(Ordering::Relaxed);
 
     let t = Instant::now();
-    let live = read_all(&cloud, &eval.graph).await.unwrap().live;
-    let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+    let prices = Prices::embedded();
+    let (p, live) = pipeline::plan(&cloud, &(&eval).into(), &prices, Date::today())
+        .await
+        .unwrap();
     let report = apply::apply(&cloud, &p, &eval.graph, &live, 10, |_| {}).await;
     assert!(report.ok(), "{:?}", report.failed);
     let apply_time = t.elapsed();
@@ -101,8 +105,9 @@ async fn run() {
     for _ in 0..5 {
         let before = kube_requests();
         let t = Instant::now();
-        let live = read_all(&cloud, &eval.graph).await.unwrap().live;
-        let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+        let (p, _) = pipeline::plan(&cloud, &(&eval).into(), &prices, Date::today())
+            .await
+            .unwrap();
         times.push(t.elapsed());
         requests = kube_requests() - before;
         assert!(!p.has_changes(), "not converged: {:?}", p.changes.first());
@@ -167,8 +172,10 @@ async fn releases() {
     let cloud = Cloud::connect(&target, &eval.name).await;
     let kube_requests = || cloud.kube.requests.load(Ordering::Relaxed);
     let t = Instant::now();
-    let live = read_all(&cloud, &eval.graph).await.unwrap().live;
-    let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+    let prices = Prices::embedded();
+    let (p, live) = pipeline::plan(&cloud, &(&eval).into(), &prices, Date::today())
+        .await
+        .unwrap();
     let report = apply::apply(&cloud, &p, &eval.graph, &live, 10, |_| {}).await;
     assert!(report.ok(), "{:?}", report.failed);
     let apply_time = t.elapsed();
@@ -177,8 +184,9 @@ async fn releases() {
     for _ in 0..5 {
         let before = kube_requests();
         let t = Instant::now();
-        let live = read_all(&cloud, &eval.graph).await.unwrap().live;
-        let p = plan::compute(&eval.name, "us-east-1", &eval.graph, &live);
+        let (p, _) = pipeline::plan(&cloud, &(&eval).into(), &prices, Date::today())
+            .await
+            .unwrap();
         times.push(t.elapsed());
         requests = kube_requests() - before;
         assert!(!p.has_changes(), "not converged: {:?}", p.changes.first());

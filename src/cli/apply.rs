@@ -133,12 +133,17 @@ fn saved(
     } else {
         plan.desired_graph()
     };
-    let (cloud, live) = rt.block_on(async {
-        let cloud = cloud::connect(&a.aws, &plan.region, &plan.blueprint).await?;
-        held.take(&cloud, &a.lock, command).await?;
-        let live = cloud::read_live(&cloud, &a.aws, &graph).await?.live;
-        Ok::<_, anyhow::Error>((cloud, live))
-    })?;
+    let target = cloud::target(&a.aws, &plan.region)?;
+    let keep = |l| held.keep(l);
+    let lock = cloud::lock_request(&keep, &a.lock, command);
+    let (cloud, reading, read) = rt.block_on(blueprint::engine::pipeline::connect_and_read(
+        &target,
+        &plan.blueprint,
+        &graph,
+        Some(&lock),
+    ))?;
+    cloud::report_read(&a.aws, &read);
+    let live = reading.live;
     if plan::fingerprint(&live) != plan.fingerprint {
         bail!(
             "the saved plan {} is stale: what exists in AWS changed since it was made; run `bp plan` again",

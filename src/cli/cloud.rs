@@ -3,11 +3,11 @@
 
 use super::ScriptArgs;
 use anyhow::{Context, Result};
+use blueprint::engine::pipeline::{self, LockRequest, Made, Options, ReadStats};
 use blueprint::plan::{self, Plan};
 use blueprint::providers::{self, Cloud, Target};
 use clap::Args;
 use std::io::IsTerminal;
-use std::time::Instant;
 
 #[derive(Args, Debug, Clone)]
 pub struct AwsArgs {
@@ -100,31 +100,14 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 pub struct Held(std::sync::Arc<std::sync::Mutex<Option<providers::lock::Lock>>>);
 
 impl Held {
-    /// Takes the blueprint's lock for `command`, before anything is read.
-    pub async fn take(&self, cloud: &Cloud, args: &LockArgs, command: &str) -> Result<()> {
-        use providers::lock::{acquire, Holder, LockError};
-        let lock = match acquire(cloud, Holder::me(command), args.lock_timeout).await {
-            Ok(l) => l,
-            Err(LockError::Held { blueprint, holder }) => {
-                let gone = if holder.is_dead_here() {
-                    " (that process is not running on this host)"
-                } else {
-                    ""
-                };
-                anyhow::bail!(
-                    "blueprint {blueprint} is locked by {holder}{gone}\n  = hint: wait for it (--lock-timeout 5m); if that process is gone, `bp lock status FILE` shows the lock and `bp lock break FILE` removes it"
-                )
-            }
-            Err(LockError::Provider(e)) => {
-                return Err(anyhow::Error::new(e).context("cannot take the blueprint's lock"))
-            }
-        };
+    /// The lock request for `command`, for the pipeline: once it holds the
+    /// lock, [`Held::keep`] keeps it here for [`Held::release`].
+    pub fn keep(&self, lock: providers::lock::Lock) {
         let on_exit = lock.clone();
         blueprint::interrupt::on_exit(Some(Box::new(move || {
             let _ = on_exit.release_blocking();
         })));
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
-        Ok(())
     }
 
     /// A guard that gives the lock back if the command panics (the
@@ -164,56 +147,52 @@ pub fn decrypting(aws: &AwsArgs) -> blueprint::script::Secrets {
     })
 }
 
-pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Result<Cloud> {
-    Ok(Cloud::connect(
-        &Target {
-            region: region.to_string(),
-            profile: aws.profile.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-            kube: aws.kube_target()?,
-            static_credentials: None,
-        },
-        blueprint,
-    )
-    .await)
+/// Where the command's AWS and Kubernetes calls go, in `region`.
+pub fn target(aws: &AwsArgs, region: &str) -> Result<Target> {
+    Ok(Target {
+        region: region.to_string(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        kube: aws.kube_target()?,
+        static_credentials: None,
+    })
 }
 
-/// Reads what the blueprint owns, reporting the cost with `-v`.
-pub async fn read_live(
-    cloud: &Cloud,
-    aws: &AwsArgs,
-    desired: &blueprint::model::Graph,
-) -> Result<providers::Reading> {
-    let start = Instant::now();
-    let before = cloud.requests.get();
-    let kube_before = cloud
-        .kube
-        .requests
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let reading = blueprint::engine::ops::read_all(cloud, desired)
-        .await
-        .context("cannot read the live state")?;
-    if aws.verbose > 0 {
-        eprintln!(
-            "read {} owned resources in {:.0} ms with {} AWS requests and {} Kubernetes requests",
-            reading.live.len(),
-            start.elapsed().as_secs_f64() * 1e3,
-            cloud.requests.get() - before,
-            cloud
-                .kube
-                .requests
-                .load(std::sync::atomic::Ordering::Relaxed)
-                - kube_before
-        );
-        if let Ok(times) = cloud.read_times.lock() {
-            let parts: Vec<String> = times
-                .iter()
-                .map(|(k, d)| format!("{k} {:.0} ms", d.as_secs_f64() * 1e3))
-                .collect();
-            eprintln!("  by kind: {}", parts.join(", "));
-        }
+pub async fn connect(aws: &AwsArgs, region: &str, blueprint: &str) -> Result<Cloud> {
+    Ok(Cloud::connect(&target(aws, region)?, blueprint).await)
+}
+
+/// With `-v`, what reading the live state cost.
+pub fn report_read(aws: &AwsArgs, read: &ReadStats) {
+    if aws.verbose == 0 {
+        return;
     }
-    Ok(reading)
+    eprintln!(
+        "read {} owned resources in {:.0} ms with {} AWS requests and {} Kubernetes requests",
+        read.owned,
+        read.elapsed.as_secs_f64() * 1e3,
+        read.aws_requests,
+        read.kube_requests
+    );
+    let parts: Vec<String> = read
+        .by_kind
+        .iter()
+        .map(|(k, d)| format!("{k} {:.0} ms", d.as_secs_f64() * 1e3))
+        .collect();
+    eprintln!("  by kind: {}", parts.join(", "));
+}
+
+/// The lock request of `command` for the pipeline, kept by `held`.
+pub fn lock_request<'a>(
+    held: &'a (dyn Fn(providers::lock::Lock) + Send + Sync),
+    args: &LockArgs,
+    command: &str,
+) -> LockRequest<'a> {
+    LockRequest {
+        holder: providers::lock::Holder::me(command),
+        wait: args.lock_timeout,
+        taken: held,
+    }
 }
 
 /// A plan with everything needed to apply it.
@@ -226,7 +205,7 @@ pub struct Planned {
 }
 
 /// Evaluates the blueprint (outside the async runtime: `sops_file` may
-/// call KMS), then reads live state and compares them.
+/// call KMS), then runs the engine's pipeline: read live state and compare.
 pub fn make_plan(
     rt: &tokio::runtime::Runtime,
     script: &ScriptArgs,
@@ -248,35 +227,47 @@ pub fn make_plan_locked(
         ..script.options_in(aws.profile.as_deref())?
     };
     let eval = blueprint::script::evaluate(&script.file, &options)?;
-    rt.block_on(async {
-        let cloud = connect(aws, &eval.region, &eval.name).await?;
-        if let Some((held, args, command)) = lock {
-            held.take(&cloud, args, command).await?;
-        }
-        let reading = read_live(&cloud, aws, &eval.graph).await?;
-        let live = reading.live;
-        let prices = prices(aws.prices.as_deref())?;
-        let mut plan = blueprint::engine::pipeline::plan_from(
-            &cloud,
-            &(&eval).into(),
-            &live,
-            reading.unread,
-            &prices,
-            blueprint::lint::Date::today(),
-        )
-        .await?;
-        plan.source = Some(plan::Source::new(
-            script.file.clone(),
-            &eval.vars_given,
-            &eval.sensitive_vars,
-        ));
-        Ok(Planned {
-            plan,
-            cloud,
-            live,
-            graph: eval.graph,
-        })
+    let made = plan_evaluated(rt, &eval, aws, lock, plan::Mode::default())?;
+    let mut plan = made.plan;
+    plan.source = Some(plan::Source::new(
+        script.file.clone(),
+        &eval.vars_given,
+        &eval.sensitive_vars,
+    ));
+    Ok(Planned {
+        plan,
+        cloud: made.cloud,
+        live: made.live,
+        graph: eval.graph,
     })
+}
+
+/// The pipeline over an evaluated blueprint, for `plan`, `apply` and
+/// `destroy` (by `mode`).
+pub fn plan_evaluated(
+    rt: &tokio::runtime::Runtime,
+    eval: &blueprint::script::Evaluation,
+    aws: &AwsArgs,
+    lock: Option<(&Held, &LockArgs, &str)>,
+    mode: plan::Mode,
+) -> Result<Made> {
+    let prices = prices(aws.prices.as_deref())?;
+    let target = target(aws, &eval.region)?;
+    let keep = |l: providers::lock::Lock| {
+        if let Some((held, ..)) = lock {
+            held.keep(l);
+        }
+    };
+    let options = Options {
+        target: &target,
+        lock: lock.map(|(_, args, command)| lock_request(&keep, args, command)),
+        prices: &prices,
+        today: blueprint::lint::Date::today(),
+        mode,
+    };
+    let made = rt.block_on(pipeline::run(&eval.into(), &options))?;
+    report_read(aws, &made.read);
+    Ok(made)
 }
 
 /// See [`Held::on_panic`].

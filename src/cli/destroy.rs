@@ -6,7 +6,7 @@ use super::cloud::{self, AwsArgs};
 use super::ScriptArgs;
 use anyhow::Result;
 use blueprint::model::Graph;
-use blueprint::plan::{self, render, Mode};
+use blueprint::plan::{render, Mode};
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -42,19 +42,14 @@ fn run_locked(rt: &tokio::runtime::Runtime, a: &DestroyArgs, held: &cloud::Held)
         &a.script.file,
         &a.script.options_in(a.aws.profile.as_deref())?,
     )?;
-    let (cloud, live) = rt.block_on(async {
-        let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;
-        let command = format!("bp destroy {}", a.script.file.display());
-        held.take(&cloud, &a.lock, &command).await?;
-        let live = cloud::read_live(&cloud, &a.aws, &eval.graph).await?.live;
-        Ok::<_, anyhow::Error>((cloud, live))
-    })?;
-    let graph = Graph::new();
+    let command = format!("bp destroy {}", a.script.file.display());
     let mode = Mode {
         destroy: true,
         include_protected: a.include_protected,
     };
-    let plan = plan::compute_with(&eval.name, &eval.region, &graph, &live, mode);
+    let made = cloud::plan_evaluated(rt, &eval, &a.aws, Some((held, &a.lock, &command)), mode)?;
+    let (plan, cloud, live) = (made.plan, made.cloud, made.live);
+    let graph = Graph::new();
     print!("{}", super::plan_text(render::human(&plan)));
     if !plan.protected.is_empty() && !a.include_protected {
         println!(

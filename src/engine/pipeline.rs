@@ -1,14 +1,19 @@
-//! The plan pipeline after the live state is read, shared by `bp plan`,
-//! `apply` and the REPL's `:plan`: compute the diff, add what lint finds
-//! about the resources it creates or changes and what it does to the
-//! monthly bill, refuse what is protected or refused as declared, and let
-//! each cluster check the in-cluster changes it would make.
+//! The plan pipeline every front end runs (`bp plan`, `apply` and
+//! `destroy`, the REPL's `:plan`, the benches, embedders): from an
+//! evaluated blueprint, connect, take the blueprint's lock, read what it
+//! owns, compute the diff, add what lint finds about the resources it
+//! creates or changes and what it does to the monthly bill, refuse what is
+//! protected or refused as declared, and let each cluster check the
+//! in-cluster changes it would make. It takes plain options, never the
+//! command line's.
 
 use crate::diagnostic::Sources;
 use crate::model::{Address, Graph, Live, Value};
 use crate::plan::{self, Action, Plan, Unread};
-use crate::providers::{self, Cloud, ProviderError};
+use crate::providers::lock::{self, Holder, Lock, LockError};
+use crate::providers::{self, Cloud, ProviderError, Target};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 /// What the plan is made from: the evaluated blueprint.
 pub struct Desired<'a> {
@@ -36,6 +41,14 @@ impl<'a> From<&'a crate::script::Evaluation> for Desired<'a> {
 pub enum PipelineError {
     #[error("cannot read the live state: {0}")]
     Read(#[from] ProviderError),
+    /// Another run holds the blueprint's lock.
+    #[error("blueprint {blueprint} is locked by {holder}{gone}\n  = hint: wait for it (--lock-timeout 5m); if that process is gone, `bp lock status FILE` shows the lock and `bp lock break FILE` removes it", gone = if holder.is_dead_here() { " (that process is not running on this host)" } else { "" })]
+    Locked {
+        blueprint: String,
+        holder: Box<Holder>,
+    },
+    #[error("cannot take the blueprint's lock: {0}")]
+    Lock(ProviderError),
     /// Changes refused as declared, or deletes and replacements of
     /// protected resources, each named.
     #[error("{0}")]
@@ -43,6 +56,125 @@ pub enum PipelineError {
     /// In-cluster changes the server would refuse, each named.
     #[error("{0}")]
     InCluster(String),
+}
+
+/// The blueprint's lock, taken before anything is read.
+pub struct LockRequest<'a> {
+    /// Who takes it: this process, for a command.
+    pub holder: Holder,
+    /// How long to wait while another run holds it.
+    pub wait: Duration,
+    /// Called as soon as it is held: the caller gives it back (on every
+    /// way out, Ctrl-C included), also when a later step fails.
+    pub taken: &'a (dyn Fn(Lock) + Send + Sync),
+}
+
+/// What a plan is made with: plain values.
+pub struct Options<'a> {
+    /// Where: the region, profile, endpoint and Kubernetes access.
+    pub target: &'a Target,
+    pub lock: Option<LockRequest<'a>>,
+    pub prices: &'a crate::cost::Prices,
+    pub today: crate::lint::Date,
+    /// A plan, or a destroy (everything the blueprint owns, protected
+    /// resources only when asked).
+    pub mode: plan::Mode,
+}
+
+/// What the read cost: for `-v` and the benches.
+#[derive(Clone, Debug, Default)]
+pub struct ReadStats {
+    pub owned: usize,
+    pub elapsed: Duration,
+    pub aws_requests: usize,
+    pub kube_requests: usize,
+    /// How long each kind took.
+    pub by_kind: Vec<(&'static str, Duration)>,
+}
+
+/// A plan, and what it was made from.
+pub struct Made {
+    pub plan: Plan,
+    pub cloud: Cloud,
+    pub live: Vec<Live>,
+    pub read: ReadStats,
+}
+
+/// The whole pipeline: connect, lock, read, then plan ([`plan_from`]), or
+/// for a destroy, plan the deletion of everything owned.
+pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, PipelineError> {
+    let (cloud, reading, read) =
+        connect_and_read(opts.target, desired.name, desired.graph, opts.lock.as_ref()).await?;
+    let plan = if opts.mode.destroy {
+        plan::compute_with(
+            desired.name,
+            desired.region,
+            &Graph::new(),
+            &reading.live,
+            opts.mode,
+        )
+    } else {
+        plan_from(
+            &cloud,
+            desired,
+            &reading.live,
+            reading.unread,
+            opts.prices,
+            opts.today,
+        )
+        .await?
+    };
+    Ok(Made {
+        plan,
+        cloud,
+        live: reading.live,
+        read,
+    })
+}
+
+/// Connects to `target` for blueprint `name`, takes its lock when asked,
+/// and reads what it owns (the clusters `graph` declares objects in
+/// included): what every command that changes anything starts with.
+pub async fn connect_and_read(
+    target: &Target,
+    name: &str,
+    graph: &Graph,
+    lock: Option<&LockRequest<'_>>,
+) -> Result<(Cloud, providers::Reading, ReadStats), PipelineError> {
+    let cloud = Cloud::connect(target, name).await;
+    if let Some(l) = lock {
+        match lock::acquire(&cloud, l.holder.clone(), l.wait).await {
+            Ok(held) => (l.taken)(held),
+            Err(LockError::Held { blueprint, holder }) => {
+                return Err(PipelineError::Locked {
+                    blueprint,
+                    holder: Box::new(holder),
+                })
+            }
+            Err(LockError::Provider(e)) => return Err(PipelineError::Lock(e)),
+        }
+    }
+    let start = Instant::now();
+    let kube = || {
+        cloud
+            .kube
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let (aws_before, kube_before) = (cloud.requests.get(), kube());
+    let reading = crate::engine::ops::read_all(&cloud, graph).await?;
+    let read = ReadStats {
+        owned: reading.live.len(),
+        elapsed: start.elapsed(),
+        aws_requests: cloud.requests.get() - aws_before,
+        kube_requests: kube() - kube_before,
+        by_kind: cloud
+            .read_times
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default(),
+    };
+    Ok((cloud, reading, read))
 }
 
 /// Reads what the blueprint owns, then makes the plan ([`plan_from`]).
