@@ -11,9 +11,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
-use crate::providers::{
-    protected_by, wait_for, Cloud, Planned, ProviderError, Row, TAG_ADDRESS, TAG_NAME,
-};
+use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row, TAG_NAME};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
 use crate::script::schema::{def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
@@ -305,11 +303,10 @@ async fn pitr(db: &Client, name: &str) -> Result<bool, ProviderError> {
 }
 
 fn live_of(cloud: &Cloud, t: &TableDescription, tags: &[Tag], recovery: bool) -> Option<Live> {
-    let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
-    if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
-        return None;
-    }
-    let address: Address = get(TAG_ADDRESS)?.parse().ok()?;
+    let owned = cloud.owned(
+        tags.iter().map(|t| (t.key(), t.value())),
+        crate::providers::NameTag::IsATag,
+    )?;
     let name = t.table_name()?;
     let key = |kt: KeyType| {
         t.key_schema()
@@ -332,22 +329,14 @@ fn live_of(cloud: &Cloud, t: &TableDescription, tags: &[Tag], recovery: bool) ->
         Some(BillingMode::PayPerRequest) => "pay_per_request",
         _ => "provisioned",
     };
-    let user: Map = tags
-        .iter()
-        .filter(|t| !t.key().starts_with("blueprint:"))
-        .map(|t| (t.key().to_string(), Value::str(t.value())))
-        .collect();
-    let mut l = Live::new(address, name)
+    let mut l = Live::new(owned.address.clone(), name)
         .attr("name", Value::str(name))
         .attr("hash_key", key(KeyType::Hash))
         .attr("range_key", key(KeyType::Range))
         .attr("attributes", Value::Map(attributes))
         .attr("billing", Value::str(billing))
         .attr("point_in_time_recovery", Value::Bool(recovery))
-        .attr(
-            "protect",
-            Value::Bool(protected_by(tags.iter().map(|t| (t.key(), t.value())))),
-        )
+        .attr("protect", Value::Bool(owned.protected))
         .output("name", name)
         .output("arn", t.table_arn().unwrap_or_default());
     if billing == "provisioned" {
@@ -367,8 +356,8 @@ fn live_of(cloud: &Cloud, t: &TableDescription, tags: &[Tag], recovery: bool) ->
             ])),
         );
     }
-    if !user.is_empty() {
-        l.attrs.insert("tags".into(), Value::Map(user));
+    if let Some(t) = owned.user_tags() {
+        l.attrs.insert("tags".into(), t);
     }
     Some(l)
 }

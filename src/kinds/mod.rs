@@ -18,6 +18,7 @@ pub mod helm_release;
 pub mod iam;
 pub mod k8s;
 pub mod kms_key;
+pub mod log_group;
 pub mod network;
 pub mod rds;
 pub mod registry;

@@ -33,6 +33,79 @@ pub fn protected_by<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> b
     tags.any(|(k, v)| k == TAG_PROTECT && v == "true")
 }
 
+/// Whether a kind keeps its name in the `Name` tag (EC2, EFS): then that
+/// tag is the name, not one of the user's tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameTag {
+    IsTheName,
+    IsATag,
+}
+
+/// The ownership-tag codec, read side: a resource's tags as `(key,
+/// value)` pairs, whatever the service's tag type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Owned {
+    /// The address the blueprint gave it (`blueprint:address`).
+    pub address: Address,
+    /// The user's own tags: without the ownership tags (and without
+    /// `Name` where it is the name).
+    pub tags: Map,
+    /// The `Name` tag, where it is the name.
+    pub name: Option<String>,
+    pub protected: bool,
+}
+
+impl Owned {
+    /// The user's tags as a spec field: `None` when there are none (a spec
+    /// without `tags` compares as one with no tags).
+    pub fn user_tags(&self) -> Option<Value> {
+        (!self.tags.is_empty()).then(|| Value::Map(self.tags.clone()))
+    }
+}
+
+/// What `pairs`, the tags of a resource, say when blueprint `blueprint`
+/// owns it; `None` when it does not.
+pub fn owned_by<'a, I>(blueprint: &str, pairs: I, name: NameTag) -> Option<Owned>
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I::IntoIter: Clone,
+{
+    let pairs = pairs.into_iter();
+    let get = |key: &str| pairs.clone().find(|(k, _)| *k == key).map(|(_, v)| v);
+    if get(TAG_NAME) != Some(blueprint) {
+        return None;
+    }
+    let address: Address = get(TAG_ADDRESS)?.parse().ok()?;
+    let tags = match user_tags(pairs.clone(), name) {
+        Some(Value::Map(m)) => m,
+        _ => Map::new(),
+    };
+    Some(Owned {
+        address,
+        tags,
+        name: match name {
+            NameTag::IsTheName => get("Name").map(String::from),
+            NameTag::IsATag => None,
+        },
+        protected: protected_by(pairs),
+    })
+}
+
+/// The user's tags among `pairs` as a spec field, `None` when there are
+/// none (see [`Owned::user_tags`]).
+pub fn user_tags<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    name: NameTag,
+) -> Option<Value> {
+    let user: Map = pairs
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("blueprint:"))
+        .filter(|(k, _)| name == NameTag::IsATag || *k != "Name")
+        .map(|(k, v)| (k.to_string(), Value::str(v)))
+        .collect();
+    (!user.is_empty()).then_some(Value::Map(user))
+}
+
 /// How to reach AWS and the Kubernetes clusters.
 #[derive(Clone, Debug, Default)]
 pub struct Target {
@@ -206,6 +279,26 @@ impl Cloud {
             .downcast_ref::<C>()
             .cloned()
             .expect("clients are cached under their own type")
+    }
+
+    /// The ownership-tag codec, read side: what `pairs` say, when this
+    /// blueprint owns the resource they are the tags of (see [`owned_by`]).
+    pub fn owned<'a, I>(&self, pairs: I, name: NameTag) -> Option<Owned>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
+        owned_by(&self.blueprint, pairs, name)
+    }
+
+    /// The address of the resource `pairs` are the tags of, when this
+    /// blueprint owns it.
+    pub fn owner<'a, I>(&self, pairs: I) -> Option<Address>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
+        self.owned(pairs, NameTag::IsATag).map(|o| o.address)
     }
 
     /// The ownership tags for a resource, plus its own tags and Name.
@@ -503,5 +596,39 @@ mod wait_tests {
             *said.lock().unwrap(),
             vec!["cluster demo to become ACTIVE".to_string()]
         );
+    }
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+
+    #[test]
+    fn ownership_tags_decode_to_an_address_user_tags_and_protection() {
+        let tags = [
+            (TAG_NAME, "pms"),
+            (TAG_ADDRESS, "vpc.pms"),
+            (TAG_PROTECT, "true"),
+            ("Name", "pms"),
+            ("team", "platform"),
+        ];
+        let o = owned_by("pms", tags, NameTag::IsTheName).unwrap();
+        assert_eq!(o.address.to_string(), "vpc.pms");
+        assert_eq!(o.name.as_deref(), Some("pms"));
+        assert!(o.protected);
+        assert_eq!(
+            o.user_tags(),
+            Some(Value::Map(Map::from([(
+                "team".into(),
+                Value::str("platform")
+            )])))
+        );
+        // Where Name is not the name, it is one of the user's tags.
+        let o = owned_by("pms", tags, NameTag::IsATag).unwrap();
+        assert_eq!(o.tags.len(), 2);
+        assert_eq!(o.name, None);
+        // Another blueprint's, or no address: not ours.
+        assert!(owned_by("other", tags, NameTag::IsATag).is_none());
+        assert!(owned_by("pms", [(TAG_NAME, "pms")], NameTag::IsATag).is_none());
     }
 }

@@ -28,6 +28,7 @@ mod leaks;
 mod lifecycle;
 mod lint;
 mod lock;
+mod log_group;
 mod rds;
 mod repl;
 mod secrets;

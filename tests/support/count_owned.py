@@ -129,4 +129,8 @@ for r in ec2.describe_instances(Filters=owner)["Reservations"]:
 counts["instance"] = instances
 counts["instance_profile"] = len(iam.list_instance_profiles(PathPrefix=f"/blueprint/{blueprint}/")["InstanceProfiles"])
 
+logs = boto3.client("logs", **kw)
+counts["log_group"] = len([g for g in logs.describe_log_groups()["logGroups"]
+                           if logs.list_tags_for_resource(resourceArn=g["logGroupArn"])["tags"].get("blueprint:name") == blueprint])
+
 print(json.dumps(counts, sort_keys=True))

@@ -16,7 +16,7 @@ pub mod selection;
 pub mod vault;
 
 use crate::model::{Address, Live, Map, Problem, Value};
-use crate::providers::{Cloud, ProviderError, TAG_ADDRESS, TAG_NAME};
+use crate::providers::{Cloud, ProviderError};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
 use crate::script::schema::{def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
@@ -457,20 +457,16 @@ pub async fn with_tags<'a, T>(
 
 /// The blueprint's address of a resource with these tags, if it owns it.
 pub fn owner(cloud: &Cloud, tags: &HashMap<String, String>) -> Option<Address> {
-    if tags.get(TAG_NAME) != Some(&cloud.blueprint) {
-        return None;
-    }
-    tags.get(TAG_ADDRESS)?.parse().ok()
+    cloud.owner(pairs(tags))
 }
 
 /// The user's tags among a resource's tags.
 pub fn user_tags(tags: &HashMap<String, String>) -> Option<Value> {
-    let user: Map = tags
-        .iter()
-        .filter(|(k, _)| !k.starts_with("blueprint:"))
-        .map(|(k, v)| (k.clone(), Value::str(v)))
-        .collect();
-    (!user.is_empty()).then_some(Value::Map(user))
+    crate::providers::user_tags(pairs(tags), crate::providers::NameTag::IsATag)
+}
+
+fn pairs(tags: &HashMap<String, String>) -> impl Iterator<Item = (&str, &str)> + Clone {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 /// Tags and untags a vault or plan to match the declaration.

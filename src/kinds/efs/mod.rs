@@ -377,10 +377,8 @@ pub fn efs_tags(
 
 /// The user's tags among an EFS resource's tags.
 pub fn user_tags(tags: &[aws_sdk_efs::types::Tag]) -> Option<Value> {
-    let user: Map = tags
-        .iter()
-        .filter(|t| !t.key().starts_with("blueprint:") && t.key() != "Name")
-        .map(|t| (t.key().to_string(), Value::str(t.value())))
-        .collect();
-    (!user.is_empty()).then_some(Value::Map(user))
+    crate::providers::user_tags(
+        tags.iter().map(|t| (t.key(), t.value())),
+        crate::providers::NameTag::IsTheName,
+    )
 }

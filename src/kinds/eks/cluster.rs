@@ -10,7 +10,7 @@ use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::inventory::tag_owner;
 use crate::providers::Row;
-use crate::providers::{wait_for, Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
+use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider,
     VpcConfigRequest,
@@ -22,17 +22,9 @@ pub fn owned_tags(
     cloud: &Cloud,
     tags: Option<&HashMap<String, String>>,
 ) -> Option<(crate::model::Address, Map)> {
-    let tags = tags?;
-    if tags.get(TAG_NAME) != Some(&cloud.blueprint) {
-        return None;
-    }
-    let address = tags.get(TAG_ADDRESS)?.parse().ok()?;
-    let user = tags
-        .iter()
-        .filter(|(k, _)| !k.starts_with("blueprint:"))
-        .map(|(k, v)| (k.clone(), Value::str(v)))
-        .collect();
-    Some((address, user))
+    let pairs = tags?.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let o = cloud.owned(pairs, crate::providers::NameTag::IsATag)?;
+    Some((o.address, o.tags))
 }
 
 pub fn tag_map(cloud: &Cloud, r: &Planned) -> HashMap<String, String> {

@@ -9,7 +9,7 @@ use crate::model::Kind;
 use crate::model::{Address, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::Row;
-use crate::providers::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
+use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_iam::types::{EntityType, RoleDetail, Tag};
 
 pub fn role_path(cloud: &Cloud) -> String {
@@ -154,17 +154,9 @@ fn trust_attrs(trust: &Value) -> Map {
 }
 
 pub fn owned(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map)> {
-    let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
-    if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
-        return None;
-    }
-    let address = get(TAG_ADDRESS)?.parse().ok()?;
-    let user = tags
-        .iter()
-        .filter(|t| !t.key().starts_with("blueprint:"))
-        .map(|t| (t.key().to_string(), Value::str(t.value())))
-        .collect();
-    Some((address, user))
+    let pairs = tags.iter().map(|t| (t.key(), t.value()));
+    let o = cloud.owned(pairs, crate::providers::NameTag::IsATag)?;
+    Some((o.address, o.tags))
 }
 
 fn role_live(cloud: &Cloud, r: &RoleDetail) -> Option<Live> {

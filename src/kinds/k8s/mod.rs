@@ -10,16 +10,13 @@
 //! LIST per kind per cluster by that selector; applies are server-side
 //! applies with the field manager `blueprint`.
 
-pub mod cluster_role;
-pub mod cluster_role_binding;
 pub mod config_map;
 pub mod lint;
 pub mod manifest;
 pub mod namespace;
 pub mod network_policy;
 pub mod object;
-pub mod role;
-pub mod role_binding;
+pub mod rbac;
 pub mod secret;
 pub mod service_account;
 pub mod storage_class;
@@ -449,18 +446,18 @@ pub fn register_family(engine: &mut Engine, _state: &Shared) {
 
 /// A binding's `role`: a Role or ClusterRole handle, or a ClusterRole name.
 pub fn is_role_ref(d: &Dynamic) -> bool {
-    d.is_string() || d.is::<role::Role>() || d.is::<cluster_role::ClusterRole>()
+    d.is_string() || d.is::<rbac::role::Role>() || d.is::<rbac::cluster_role::ClusterRole>()
 }
 
 /// The `roleRef` of a binding.
 pub fn role_ref(deps: &mut Deps, d: &Dynamic) -> Value {
-    let (kind, name) = if let Some(r) = d.read_lock::<role::Role>() {
+    let (kind, name) = if let Some(r) = d.read_lock::<rbac::role::Role>() {
         deps.add(&r.0);
         (
             "Role",
             r.0.name.rsplit('/').next().unwrap_or_default().to_string(),
         )
-    } else if let Some(r) = d.read_lock::<cluster_role::ClusterRole>() {
+    } else if let Some(r) = d.read_lock::<rbac::cluster_role::ClusterRole>() {
         deps.add(&r.0);
         (
             "ClusterRole",

@@ -415,21 +415,17 @@ pub fn tag<'a>(tags: &'a [aws_sdk_rds::types::Tag], k: &str) -> Option<&'a str> 
 
 /// The owner address of RDS tags, if the blueprint owns the resource.
 pub fn owner(cloud: &Cloud, tags: &[aws_sdk_rds::types::Tag]) -> Option<Address> {
-    if tag(tags, crate::providers::TAG_NAME) != Some(cloud.blueprint.as_str()) {
-        return None;
-    }
-    tag(tags, crate::providers::TAG_ADDRESS)?.parse().ok()
+    cloud.owner(pairs(tags))
 }
 
 /// The user's tags among RDS tags.
 pub fn user_tags(tags: &[aws_sdk_rds::types::Tag]) -> Option<Value> {
-    let user: Map = tags
-        .iter()
+    crate::providers::user_tags(pairs(tags), crate::providers::NameTag::IsATag)
+}
+
+fn pairs(tags: &[aws_sdk_rds::types::Tag]) -> impl Iterator<Item = (&str, &str)> + Clone {
+    tags.iter()
         .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
-        .filter(|(k, _)| !k.starts_with("blueprint:"))
-        .map(|(k, v)| (k.to_string(), Value::str(v)))
-        .collect();
-    (!user.is_empty()).then_some(Value::Map(user))
 }
 
 /// Adds the declared tags to an RDS resource and removes the user tags it

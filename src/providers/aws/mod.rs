@@ -6,7 +6,7 @@
 pub mod clients;
 pub mod tagging;
 
-use super::{Cloud, Planned, ProviderError, TAG_ADDRESS, TAG_NAME};
+use super::{Cloud, Planned, ProviderError, TAG_NAME};
 use crate::model::{Address, Live, Map, Value};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use std::future::Future;
@@ -83,22 +83,11 @@ pub fn tag_spec(cloud: &Cloud, kind: ResourceType, r: &Planned) -> TagSpecificat
 /// The owner address and the user's tags of an EC2 resource (without the
 /// ownership tags and Name); `None` when it is not ours.
 pub fn read_tags(cloud: &Cloud, tags: &[Tag]) -> Option<(Address, Map, Option<String>)> {
-    let get = |k: &str| {
-        tags.iter()
-            .find(|t| t.key() == Some(k))
-            .and_then(|t| t.value())
-    };
-    if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
-        return None;
-    }
-    let address: Address = get(TAG_ADDRESS)?.parse().ok()?;
-    let user: Map = tags
+    let pairs = tags
         .iter()
-        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
-        .filter(|(k, _)| *k != "Name" && !k.starts_with("blueprint:"))
-        .map(|(k, v)| (k.to_string(), Value::str(v)))
-        .collect();
-    Some((address, user, get("Name").map(String::from)))
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+    let o = cloud.owned(pairs, crate::providers::NameTag::IsTheName)?;
+    Some((o.address, o.tags, o.name))
 }
 
 /// A Live entry for an EC2 resource with its common attributes.

@@ -1,8 +1,8 @@
 //! Finding owned KMS keys and S3 buckets by tag, one paginated call per
 //! kind, through the Resource Groups Tagging API.
 
-use crate::model::{Address, Map, Value};
-use crate::providers::{Cloud, ProviderError, TAG_ADDRESS, TAG_NAME};
+use crate::model::{Address, Map};
+use crate::providers::{Cloud, ProviderError, TAG_NAME};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 /// An owned resource: its ARN, address and the user's tags.
@@ -35,24 +35,13 @@ pub async fn owned(cloud: &Cloud, resource_type: &str) -> Result<Vec<Tagged>, Pr
     Ok(items
         .iter()
         .filter_map(|m| {
-            let tags = m.tags();
-            let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
-            if get(TAG_NAME) != Some(cloud.blueprint.as_str()) {
-                return None;
-            }
-            let address = get(TAG_ADDRESS)?.parse().ok()?;
-            let user = tags
-                .iter()
-                .filter(|t| !t.key().starts_with("blueprint:"))
-                .map(|t| (t.key().to_string(), Value::str(t.value())))
-                .collect();
+            let pairs = m.tags().iter().map(|t| (t.key(), t.value()));
+            let o = cloud.owned(pairs, crate::providers::NameTag::IsATag)?;
             Some(Tagged {
                 arn: m.resource_arn()?.to_string(),
-                address,
-                tags: user,
-                protected: crate::providers::protected_by(
-                    tags.iter().map(|t| (t.key(), t.value())),
-                ),
+                address: o.address,
+                tags: o.tags,
+                protected: o.protected,
             })
         })
         .collect())
