@@ -10,6 +10,8 @@
 //! - one `velero.io/v1` Schedule per entry, after the release (whose chart
 //!   installs the CRDs).
 
+use super::helm_release::HelmRelease;
+use super::iam::IamRole;
 use super::k8s::ClusterRef;
 use super::s3_bucket;
 use crate::model::{Address, Map, Problem, Value};
@@ -211,9 +213,23 @@ pub fn backups(
                 .hint("declare at least one schedule: #{ name, cron }"),
         ));
     }
+    let max_ttl = check_schedules(ctx, &schedules)?;
+    harden_bucket(state, ctx, &bucket, max_ttl)?;
+    let role = velero_role(state, ctx, c, cluster, &bucket)?;
+    let release = velero_release(state, ctx, c, &o, &bucket, &role)?;
+    // One Schedule per entry, after the release that installs the CRDs.
+    for s in &schedules {
+        declare_schedule(state, ctx, c, &release, s)?;
+    }
+    Ok(())
+}
+
+/// Checks the schedules (distinct names, cron expressions, at least a day
+/// kept); returns the longest any keeps its backups.
+fn check_schedules(ctx: &NativeCallContext, schedules: &[rhai::Map]) -> Fallible<i64> {
     let mut names = std::collections::BTreeSet::new();
     let mut max_ttl = 0;
-    for s in &schedules {
+    for s in schedules {
         let so = Opts(s);
         let name = so.str("name").unwrap_or_default();
         crate::script::state::check_name(ctx, super::k8s::namespace::KIND, &name)?;
@@ -237,11 +253,20 @@ pub fn backups(
         max_ttl = max_ttl.max(ttl);
     }
 
-    // The bucket: versioned, private, encrypted (SSE always), expiring what
-    // no backup refers to anymore, and protected from deletion.
+    Ok(max_ttl)
+}
+
+/// The bucket: versioned, private, encrypted (SSE always), expiring what
+/// no backup refers to anymore, and protected from deletion.
+fn harden_bucket(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    bucket: &Address,
+    max_ttl: i64,
+) -> Fallible<()> {
     {
         let mut st = state.borrow_mut();
-        let Some(r) = st.graph.get_mut(&bucket) else {
+        let Some(r) = st.graph.get_mut(bucket) else {
             return Err(fail(
                 ctx,
                 Problem::new(format!("{bucket} is not declared (yet)"))
@@ -272,12 +297,22 @@ pub fn backups(
         }
     }
 
-    // Velero's role, assumed by its service account through the cluster's
-    // OIDC provider.
+    Ok(())
+}
+
+/// Velero's role, assumed by its service account through the cluster's
+/// OIDC provider.
+fn velero_role(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &ClusterRef,
+    cluster: &Address,
+    bucket: &Address,
+) -> Fallible<IamRole> {
     let role_opts = map(vec![
         ("namespace", text(NAMESPACE)),
         ("service_account", text(SERVICE_ACCOUNT)),
-        ("inline_policies", map(vec![("velero", policy(&bucket))])),
+        ("inline_policies", map(vec![("velero", policy(bucket))])),
         (
             "allow",
             map(vec![(
@@ -286,15 +321,25 @@ pub fn backups(
             )]),
         ),
     ]);
-    let role = super::eks::irsa_role(
+    super::eks::irsa_role(
         state,
         ctx,
         cluster,
         &text(&format!("{}-velero", c.name)),
         &role_opts,
-    )?;
+    )
+}
 
-    // The Velero release, configured for the bucket and region.
+/// The Velero release, configured for the bucket and region, with the
+/// blueprint's own values merged over.
+fn velero_release(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &ClusterRef,
+    o: &Opts,
+    bucket: &Address,
+    role: &IamRole,
+) -> Fallible<HelmRelease> {
     let region = state.borrow().region.clone();
     let bucket_name = bucket.name.clone();
     let mut values = rhai::Map::new();
@@ -391,65 +436,71 @@ pub fn backups(
         ),
         ("values", Dynamic::from(values)),
     ]);
-    let release = super::helm_release::helm_release(state, ctx, c, &text("velero"), &release_opts)?;
+    super::helm_release::helm_release(state, ctx, c, &text("velero"), &release_opts)
+}
 
-    // One Schedule per entry, after the release that installs the CRDs.
-    for s in &schedules {
-        let so = Opts(s);
-        let name = so.str("name").unwrap_or_default();
-        let ttl = so.int("ttl_days").unwrap_or(30);
-        let to_list = |k: &str| -> Option<Value> {
-            so.get(k)
-                .map(|v| Value::List(strs(v).iter().map(|x| Value::Str(x.to_string())).collect()))
-        };
-        let mut template = Map::new();
-        template.insert(
-            "includedNamespaces".into(),
-            to_list("namespaces").unwrap_or_else(|| Value::List(vec![Value::str("*")])),
-        );
-        if let Some(x) = to_list("exclude_namespaces") {
-            template.insert("excludedNamespaces".into(), x);
-        }
-        template.insert("ttl".into(), Value::Str(format!("{}h0m0s", ttl * 24)));
-        template.insert(
-            "snapshotVolumes".into(),
-            Value::Bool(so.bool_or("snapshot_volumes", true)),
-        );
-        template.insert("storageLocation".into(), Value::str("default"));
-        let object = Map::from([
-            ("apiVersion".into(), Value::str("velero.io/v1")),
-            ("kind".into(), Value::str("Schedule")),
-            (
-                "metadata".into(),
-                Value::Map(Map::from([
-                    ("name".into(), Value::Str(name.clone())),
-                    ("namespace".into(), Value::str(NAMESPACE)),
-                ])),
-            ),
-            (
-                "spec".into(),
-                Value::Map(Map::from([
-                    (
-                        "schedule".into(),
-                        Value::Str(so.str("cron").unwrap_or_default()),
-                    ),
-                    ("useOwnerReferencesInBackup".into(), Value::Bool(false)),
-                    ("template".into(), Value::Map(template)),
-                ])),
-            ),
-        ]);
-        let mut deps = Deps::default();
-        deps.add(&release.0);
-        super::k8s::manifest::declare_one(
-            state,
-            ctx,
-            c,
-            None,
-            object,
-            deps,
-            &format!("backups schedule {name}"),
-        )?;
+/// One Velero Schedule, after the release that installs its CRD.
+fn declare_schedule(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &ClusterRef,
+    release: &HelmRelease,
+    s: &rhai::Map,
+) -> Fallible<()> {
+    let so = Opts(s);
+    let name = so.str("name").unwrap_or_default();
+    let ttl = so.int("ttl_days").unwrap_or(30);
+    let to_list = |k: &str| -> Option<Value> {
+        so.get(k)
+            .map(|v| Value::List(strs(v).iter().map(|x| Value::Str(x.to_string())).collect()))
+    };
+    let mut template = Map::new();
+    template.insert(
+        "includedNamespaces".into(),
+        to_list("namespaces").unwrap_or_else(|| Value::List(vec![Value::str("*")])),
+    );
+    if let Some(x) = to_list("exclude_namespaces") {
+        template.insert("excludedNamespaces".into(), x);
     }
+    template.insert("ttl".into(), Value::Str(format!("{}h0m0s", ttl * 24)));
+    template.insert(
+        "snapshotVolumes".into(),
+        Value::Bool(so.bool_or("snapshot_volumes", true)),
+    );
+    template.insert("storageLocation".into(), Value::str("default"));
+    let object = Map::from([
+        ("apiVersion".into(), Value::str("velero.io/v1")),
+        ("kind".into(), Value::str("Schedule")),
+        (
+            "metadata".into(),
+            Value::Map(Map::from([
+                ("name".into(), Value::Str(name.clone())),
+                ("namespace".into(), Value::str(NAMESPACE)),
+            ])),
+        ),
+        (
+            "spec".into(),
+            Value::Map(Map::from([
+                (
+                    "schedule".into(),
+                    Value::Str(so.str("cron").unwrap_or_default()),
+                ),
+                ("useOwnerReferencesInBackup".into(), Value::Bool(false)),
+                ("template".into(), Value::Map(template)),
+            ])),
+        ),
+    ]);
+    let mut deps = Deps::default();
+    deps.add(&release.0);
+    super::k8s::manifest::declare_one(
+        state,
+        ctx,
+        c,
+        None,
+        object,
+        deps,
+        &format!("backups schedule {name}"),
+    )?;
     Ok(())
 }
 

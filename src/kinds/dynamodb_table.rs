@@ -11,6 +11,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row, TAG_NAME};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
@@ -461,8 +462,7 @@ async fn set_recovery(db: &Client, name: &str, on: bool) -> Result<(), ProviderE
         )
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("UpdateContinuousBackups"))
+        .done("UpdateContinuousBackups")
 }
 
 async fn wait_active(cloud: &Cloud, name: &str) -> Result<TableDescription, ProviderError> {
@@ -591,14 +591,11 @@ pub async fn update(
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     let db = client(cloud);
-    let out = db
-        .delete_table()
+    db.delete_table()
         .table_name(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteTable"));
-    ProviderError::absent_ok(out)?;
+        .gone("DeleteTable")?;
     wait_for(
         cloud,
         &format!("DynamoDB table {} to be deleted", live.id),

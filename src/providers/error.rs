@@ -165,3 +165,25 @@ impl ProviderError {
         })
     }
 }
+
+/// What an AWS call's result becomes, in one step: the provider's error
+/// naming the operation, with the answer dropped when nothing needs it.
+pub trait AwsResult<T> {
+    /// Done, the answer dropped; the error names `operation`.
+    fn done(self, operation: &'static str) -> Result<(), ProviderError>;
+    /// Done, or gone already (a delete of what someone else deleted).
+    fn gone(self, operation: &'static str) -> Result<(), ProviderError>;
+}
+
+impl<T, E> AwsResult<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn done(self, operation: &'static str) -> Result<(), ProviderError> {
+        self.map(|_| ()).map_err(ProviderError::api(operation))
+    }
+
+    fn gone(self, operation: &'static str) -> Result<(), ProviderError> {
+        ProviderError::absent_ok(self.done(operation)).map(|_| ())
+    }
+}

@@ -9,7 +9,7 @@ pub mod inventory;
 pub mod kube;
 pub mod lock;
 
-pub use error::ProviderError;
+pub use error::{AwsResult, ProviderError};
 pub use inventory::Row;
 
 use crate::model::{Address, Live, Map, Unread, Value};

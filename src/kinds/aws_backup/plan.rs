@@ -9,6 +9,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
 use aws_sdk_backup::types::{
@@ -256,14 +257,12 @@ async fn converge(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = client(cloud)
+    client(cloud)
         .delete_backup_plan()
         .backup_plan_id(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteBackupPlan"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteBackupPlan")
 }
 
 /// Every plan in the region, owned or not, for `:live`.

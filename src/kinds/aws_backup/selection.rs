@@ -9,6 +9,7 @@ use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use aws_sdk_backup::operation::get_backup_selection::GetBackupSelectionOutput;
 use aws_sdk_backup::types::BackupSelection as SelectionInput;
@@ -178,15 +179,13 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     let (plan, id) = live.id.split_once('/').unwrap_or_default();
-    let out = client(cloud)
+    client(cloud)
         .delete_backup_selection()
         .backup_plan_id(plan)
         .selection_id(id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteBackupSelection"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteBackupSelection")
 }
 
 /// The selections of every plan in the region, for `:live`.

@@ -8,6 +8,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{protected_by, Cloud, Planned, ProviderError, Row};
 use aws_sdk_backup::types::BackupVaultListMember;
 use aws_sdk_backup::Client;
@@ -182,14 +183,12 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = client(cloud)
+    client(cloud)
         .delete_backup_vault()
         .backup_vault_name(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteBackupVault"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteBackupVault")
 }
 
 /// Every vault in the region, owned or not, for `:live`.

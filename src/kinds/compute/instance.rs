@@ -14,6 +14,7 @@ use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::aws::{ec2_live, ec2_tag, owned, read_tags, sync_ec2_tags, tag_spec};
 use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row};
 use aws_sdk_ec2::types::{
     AttributeValue, BlockDeviceMapping, EbsBlockDevice, HttpTokensState,
@@ -555,15 +556,13 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = cloud
+    cloud
         .ec2()
         .terminate_instances()
         .instance_ids(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("TerminateInstances"));
-    ProviderError::absent_ok(out)?;
+        .gone("TerminateInstances")?;
     wait_for(
         cloud,
         &format!("instance {} to be terminated", live.id),

@@ -9,6 +9,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use aws_sdk_iam::types::InstanceProfile;
 
@@ -182,24 +183,18 @@ pub async fn update(
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     let iam = cloud.iam();
     if let Some(role) = live.attrs.get("role").and_then(Value::as_str) {
-        let out = iam
-            .remove_role_from_instance_profile()
+        iam.remove_role_from_instance_profile()
             .instance_profile_name(&live.id)
             .role_name(role)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("RemoveRoleFromInstanceProfile"));
-        ProviderError::absent_ok(out)?;
+            .gone("RemoveRoleFromInstanceProfile")?;
     }
-    let out = iam
-        .delete_instance_profile()
+    iam.delete_instance_profile()
         .instance_profile_name(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteInstanceProfile"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteInstanceProfile")
 }
 
 /// Every instance profile, for `:live`.

@@ -9,6 +9,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row, TAG_ADDRESS, TAG_NAME};
 use crate::script::handles::Output;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory};
@@ -196,14 +197,12 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = client(cloud)
+    client(cloud)
         .delete_access_point()
         .access_point_id(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteAccessPoint"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteAccessPoint")
 }
 
 /// Every access point in the region, for `:live`.

@@ -10,6 +10,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{
     protected_by, wait_for, Cloud, Planned, ProviderError, Row, TAG_ADDRESS, TAG_NAME,
 };
@@ -231,8 +232,7 @@ async fn set_ia(efs: &Client, id: &str, days: Option<i64>) -> Result<(), Provide
         .set_lifecycle_policies(Some(policies))
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("PutLifecycleConfiguration"))
+        .done("PutLifecycleConfiguration")
 }
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
@@ -326,20 +326,16 @@ pub async fn retag(cloud: &Cloud, r: &Planned, live: &Live, id: &str) -> Result<
         .set_tag_keys(Some(stale))
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("UntagResource"))
+        .done("UntagResource")
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     let efs = client(cloud);
-    let out = efs
-        .delete_file_system()
+    efs.delete_file_system()
         .file_system_id(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteFileSystem"));
-    ProviderError::absent_ok(out)?;
+        .gone("DeleteFileSystem")?;
     wait_for(
         cloud,
         &format!("EFS file system {} to be deleted", live.id),

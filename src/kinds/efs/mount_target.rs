@@ -9,6 +9,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row, TAG_ADDRESS};
 use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, MountTargetDescription};
 use aws_sdk_efs::Client;
@@ -224,14 +225,11 @@ pub async fn update(
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     let efs = client(cloud);
-    let out = efs
-        .delete_mount_target()
+    efs.delete_mount_target()
         .mount_target_id(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteMountTarget"));
-    ProviderError::absent_ok(out)?;
+        .gone("DeleteMountTarget")?;
     // The file system can only go once its mount targets are gone.
     let fs = live
         .attrs

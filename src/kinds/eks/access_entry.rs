@@ -12,6 +12,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use crate::script::schema::{def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared};
@@ -550,16 +551,14 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .id
         .split_once('|')
         .ok_or_else(|| ProviderError::Unexpected(format!("bad access entry id {}", live.id)))?;
-    let out = cloud
+    cloud
         .eks()
         .delete_access_entry()
         .cluster_name(cluster)
         .principal_arn(principal)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteAccessEntry"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteAccessEntry")
 }
 
 /// The access entries of every cluster in the region, for `:live`.

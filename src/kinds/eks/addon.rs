@@ -14,6 +14,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
@@ -484,16 +485,14 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .id
         .split_once('/')
         .ok_or_else(|| ProviderError::Unexpected(format!("bad add-on id {}", live.id)))?;
-    let out = cloud
+    cloud
         .eks()
         .delete_addon()
         .cluster_name(cluster)
         .addon_name(name)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteAddon"));
-    ProviderError::absent_ok(out)?;
+        .gone("DeleteAddon")?;
     wait_for(
         cloud,
         &format!("add-on {name} of {cluster} to be deleted"),

@@ -9,6 +9,7 @@ use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::inventory::tag_owner;
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{
@@ -478,8 +479,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .name(&live.id)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteCluster"))
+            .done("DeleteCluster")
     })
     .await?;
     wait_for(

@@ -6,6 +6,7 @@ use crate::model::names::{alnum_dash_underscore, NameRule};
 use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
@@ -155,8 +156,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .fargate_profile_name(name)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteFargateProfile"))
+            .done("DeleteFargateProfile")
     })
     .await?;
     wait_for(

@@ -7,6 +7,7 @@ use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_eks::types::{
@@ -323,8 +324,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .nodegroup_name(name)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteNodegroup"))
+            .done("DeleteNodegroup")
     })
     .await?;
     wait_for(

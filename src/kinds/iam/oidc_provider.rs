@@ -7,6 +7,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
@@ -219,8 +220,7 @@ pub async fn delete_oidc_provider(cloud: &Cloud, live: &Live) -> Result<(), Prov
             .open_id_connect_provider_arn(&live.id)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteOpenIDConnectProvider"))
+            .done("DeleteOpenIDConnectProvider")
     })
     .await
 }

@@ -8,6 +8,7 @@ use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
 use crate::model::{Address, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_iam::types::{EntityType, RoleDetail, Tag};
@@ -512,8 +513,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
             .role_name(name)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteRole"))
+            .done("DeleteRole")
     })
     .await
 }

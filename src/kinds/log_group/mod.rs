@@ -14,6 +14,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, NameTag, Planned, ProviderError, Row};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
@@ -310,15 +311,13 @@ async fn set_retention(logs: &Client, r: &Planned) -> Result<(), ProviderError> 
             .retention_in_days(days as i32)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("PutRetentionPolicy")),
+            .done("PutRetentionPolicy"),
         None => logs
             .delete_retention_policy()
             .log_group_name(name)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteRetentionPolicy")),
+            .done("DeleteRetentionPolicy"),
     }
 }
 
@@ -390,19 +389,16 @@ async fn tag(cloud: &Cloud, arn: &str, tags: Vec<(String, String)>) -> Result<()
         .set_tags(Some(tags.into_iter().collect()))
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("TagResource"))
+        .done("TagResource")
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = client(cloud)
+    client(cloud)
         .delete_log_group()
         .log_group_name(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteLogGroup"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteLogGroup")
 }
 
 /// `bp adopt`: writes the ownership tags on the group named `id` (one EKS

@@ -8,6 +8,7 @@ use crate::model::Live;
 use crate::plan::FieldDiff;
 use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{DomainType, ResourceType};
@@ -88,8 +89,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
                     .allocation_id(&live.id)
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(ProviderError::api("ReleaseAddress"))
+                    .done("ReleaseAddress")
             })
             .await?;
             Ok((!exists(cloud, &live.id).await?).then_some(()))

@@ -342,16 +342,90 @@ fn az_letter(az: &str) -> char {
 }
 
 fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) -> Fallible<Vpc> {
+    let v = parse_vpc(state, ctx, name, opts)?;
+    let cidr = validate_vpc(ctx, &v)?;
+    declare_vpc(state, ctx, &v, cidr)
+}
+
+/// Where NAT gateways go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nat {
+    None,
+    Single,
+    OnePerAz,
+}
+
+/// One subnet of a VPC's layout: its leaf name (`private-a`), block and zone.
+type Slot = (String, String, String);
+
+/// What `vpc(name, #{ ... })` asks for, parsed.
+struct VpcDecl {
+    name: String,
+    nat: Nat,
+    nat_word: String,
+    cidr: String,
+    secondary: Vec<String>,
+    dns_hostnames: bool,
+    azs: Vec<String>,
+    public: Vec<Slot>,
+    private: Vec<Slot>,
+    tags: Option<Dynamic>,
+}
+
+/// Parses the constructor's arguments: the name, the zones (a count, a
+/// list, or as many as the subnets need), the NAT layout and the subnets
+/// laid out over the zones.
+fn parse_vpc(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<VpcDecl> {
     let name = name_arg(ctx, "vpc", name)?;
     let map = opts_arg(ctx, "vpc", opts, VPC)?;
     let o = Opts(&map);
     check_name(ctx, vpc::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
-    let region = state.borrow().region.clone();
-    let zones = regions::zones(&region);
     let public = o.strs("public_subnets");
     let private = o.strs("private_subnets");
-    let azs: Vec<String> = match o.get("azs") {
+    let azs = vpc_azs(state, ctx, &o, public.len().max(private.len()))?;
+    let nat_word = o.str("nat").unwrap_or_else(|| {
+        if !public.is_empty() && !private.is_empty() {
+            "single".into()
+        } else {
+            "none".into()
+        }
+    });
+    let nat = match nat_word.as_str() {
+        "single" => Nat::Single,
+        "one_per_az" => Nat::OnePerAz,
+        _ => Nat::None,
+    };
+    Ok(VpcDecl {
+        nat,
+        nat_word,
+        cidr: o.str("cidr").unwrap_or_default(),
+        secondary: o.strs("secondary_cidrs"),
+        dns_hostnames: o.bool_or("dns_hostnames", true),
+        public: layout(&azs, "public", &public),
+        private: layout(&azs, "private", &private),
+        azs,
+        tags: o.get("tags").cloned(),
+        name,
+    })
+}
+
+/// The zones of a VPC: `azs: 3`, `azs: ["us-east-1a", ...]`, or as many
+/// as its widest subnet list (at least one).
+fn vpc_azs(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    o: &Opts,
+    widest: usize,
+) -> Fallible<Vec<String>> {
+    let region = state.borrow().region.clone();
+    let zones = regions::zones(&region);
+    match o.get("azs") {
         Some(v) if v.is_int() => {
             let n = v.as_int().unwrap_or(0);
             if n < 1 || n as usize > zones.len() {
@@ -368,7 +442,7 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
                     )),
                 ));
             }
-            zones[..n as usize].to_vec()
+            Ok(zones[..n as usize].to_vec())
         }
         Some(_) => {
             let list = o.strs("azs");
@@ -384,30 +458,46 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
             if list.is_empty() {
                 return Err(fail(ctx, Problem::new("azs must name at least one zone")));
             }
-            list
+            Ok(list)
         }
-        None => {
-            let n = public.len().max(private.len()).clamp(1, zones.len());
-            zones[..n].to_vec()
-        }
-    };
-    let nat = o.str("nat").unwrap_or_else(|| {
-        if !public.is_empty() && !private.is_empty() {
-            "single".into()
-        } else {
-            "none".into()
-        }
-    });
-    if nat != "none" && public.is_empty() {
+        None => Ok(zones[..widest.clamp(1, zones.len())].to_vec()),
+    }
+}
+
+/// Subnets of one role laid out round-robin over the zones: `private-a`,
+/// `private-b`, then `private-a2`, ...
+fn layout(azs: &[String], role: &str, cidrs: &[String]) -> Vec<Slot> {
+    cidrs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let az = azs[i % azs.len()].clone();
+            let round = i / azs.len();
+            let leaf = if round == 0 {
+                format!("{role}-{}", az_letter(&az))
+            } else {
+                format!("{role}-{}{}", az_letter(&az), round + 1)
+            };
+            (leaf, c.clone(), az)
+        })
+        .collect()
+}
+
+/// Checks what parsing cannot: NAT gateways need public subnets (in every
+/// zone with private ones, for one per zone), and AWS's block sizes.
+/// Returns the VPC's block.
+fn validate_vpc(ctx: &NativeCallContext, v: &VpcDecl) -> Fallible<Cidr> {
+    if v.nat != Nat::None && v.public.is_empty() {
         return Err(fail(
             ctx,
             Problem::new(format!(
-                "nat is \"{nat}\", but the VPC has no public subnets"
+                "nat is \"{}\", but the VPC has no public subnets",
+                v.nat_word
             ))
             .hint("NAT gateways live in public subnets: add public_subnets, or set nat: \"none\""),
         ));
     }
-    let cidr = parse_cidr(ctx, &o.str("cidr").unwrap_or_default())?;
+    let cidr = parse_cidr(ctx, &v.cidr)?;
     if cidr.prefix < 16 || cidr.prefix > 28 {
         return Err(fail(
             ctx,
@@ -418,53 +508,9 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
             .hint("use a block between /16 and /28, e.g. \"10.0.0.0/16\""),
         ));
     }
-    let secondary = o.strs("secondary_cidrs");
-
-    let vpc_addr = Address::new(vpc::KIND, &name);
-    let mut deps = Deps::default();
-    let tags = state.borrow().tags(o.get("tags"), &mut deps);
-    let mut spec = Map::new();
-    spec.insert("name".into(), Value::str(&name));
-    spec.insert("cidr".into(), Value::str(cidr.to_string()));
-    spec.insert(
-        "secondary_cidrs".into(),
-        Value::List(secondary.iter().map(Value::str).collect()),
-    );
-    spec.insert(
-        "dns_hostnames".into(),
-        Value::Bool(o.bool_or("dns_hostnames", true)),
-    );
-    spec.insert("dns_support".into(), Value::Bool(true));
-    if let Some(t) = tags.clone() {
-        spec.insert("tags".into(), t);
-    }
-    declare(state, ctx, vpc_addr.clone(), spec, deps)?;
-    *state.borrow_mut().fact_mut::<VpcInfo>(&vpc_addr) = VpcInfo {
-        azs: azs.clone(),
-        ..VpcInfo::default()
-    };
-
-    let layout = |role: &str, cidrs: &[String]| -> Vec<(String, String, String)> {
-        cidrs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let az = azs[i % azs.len()].clone();
-                let round = i / azs.len();
-                let leaf = if round == 0 {
-                    format!("{role}-{}", az_letter(&az))
-                } else {
-                    format!("{role}-{}{}", az_letter(&az), round + 1)
-                };
-                (leaf, c.clone(), az)
-            })
-            .collect()
-    };
-    let public_layout = layout("public", &public);
-    let private_layout = layout("private", &private);
-    if nat == "one_per_az" {
-        for (leaf, _, az) in &private_layout {
-            if !public_layout.iter().any(|(_, _, paz)| paz == az) {
+    if v.nat == Nat::OnePerAz {
+        for (leaf, _, az) in &v.private {
+            if !v.public.iter().any(|(_, _, paz)| paz == az) {
                 return Err(fail(
                     ctx,
                     Problem::new(format!(
@@ -475,82 +521,123 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
             }
         }
     }
+    Ok(cidr)
+}
 
-    for (leaf, c, az) in &public_layout {
-        declare_subnet(
-            state,
-            ctx,
-            &vpc_addr,
-            &name,
-            leaf,
-            c,
-            az,
-            true,
-            tags.clone(),
-        )?;
+/// Declares the VPC, its subnets, its internet gateway and public routes,
+/// its NAT gateways and private routes.
+fn declare_vpc(state: &Shared, ctx: &NativeCallContext, v: &VpcDecl, cidr: Cidr) -> Fallible<Vpc> {
+    let name = &v.name;
+    let vpc_addr = Address::new(vpc::KIND, name);
+    let mut deps = Deps::default();
+    let tags = state.borrow().tags(v.tags.as_ref(), &mut deps);
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(name));
+    spec.insert("cidr".into(), Value::str(cidr.to_string()));
+    spec.insert(
+        "secondary_cidrs".into(),
+        Value::List(v.secondary.iter().map(Value::str).collect()),
+    );
+    spec.insert("dns_hostnames".into(), Value::Bool(v.dns_hostnames));
+    spec.insert("dns_support".into(), Value::Bool(true));
+    if let Some(t) = tags.clone() {
+        spec.insert("tags".into(), t);
     }
-    for (leaf, c, az) in &private_layout {
-        declare_subnet(
-            state,
-            ctx,
-            &vpc_addr,
-            &name,
-            leaf,
-            c,
-            az,
-            false,
-            tags.clone(),
-        )?;
-    }
-
-    let vpc_ref = ref_to(&vpc_addr);
-    if !public.is_empty() {
-        let igw = Address::new(internet_gateway::KIND, &name);
-        let mut spec = Map::new();
-        spec.insert("name".into(), Value::str(&name));
-        spec.insert("vpc".into(), vpc_ref.clone());
-        if let Some(t) = tags.clone() {
-            spec.insert("tags".into(), t);
+    declare(state, ctx, vpc_addr.clone(), spec, deps)?;
+    *state.borrow_mut().fact_mut::<VpcInfo>(&vpc_addr) = VpcInfo {
+        azs: v.azs.clone(),
+        ..VpcInfo::default()
+    };
+    for (slots, public) in [(&v.public, true), (&v.private, false)] {
+        for (leaf, c, az) in slots {
+            declare_subnet(
+                state,
+                ctx,
+                &vpc_addr,
+                name,
+                leaf,
+                c,
+                az,
+                public,
+                tags.clone(),
+            )?;
         }
-        let mut d = Deps::default();
-        d.add(&vpc_addr);
-        declare(state, ctx, igw.clone(), spec, d)?;
-        let subnets: Vec<Address> = public_layout
-            .iter()
-            .map(|(leaf, ..)| Address::new(subnet::KIND, format!("{name}/{leaf}")))
-            .collect();
-        let route = route("gateway", &igw);
-        declare_route_table(
-            state,
-            ctx,
-            &vpc_addr,
-            &name,
-            "public",
-            vec![(route, igw)],
-            &subnets,
-            tags.clone(),
-        )?;
     }
+    if !v.public.is_empty() {
+        declare_public_routing(state, ctx, v, &vpc_addr, tags.clone())?;
+    }
+    let nats = declare_nats(state, ctx, v, tags.clone())?;
+    if !v.private.is_empty() {
+        declare_private_routing(state, ctx, v, &vpc_addr, &nats, tags)?;
+    }
+    Ok(Vpc(vpc_addr))
+}
 
-    // NAT gateways: one in the first public subnet, or one per zone.
-    let mut nat_by_zone: Vec<(String, Address)> = Vec::new();
-    let nat_zones: Vec<String> = match nat.as_str() {
-        "single" => public_layout
+/// The internet gateway and the public subnets' route table.
+fn declare_public_routing(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    v: &VpcDecl,
+    vpc_addr: &Address,
+    tags: Option<Value>,
+) -> Fallible<()> {
+    let name = &v.name;
+    let igw = Address::new(internet_gateway::KIND, name);
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(name));
+    spec.insert("vpc".into(), ref_to(vpc_addr));
+    if let Some(t) = tags.clone() {
+        spec.insert("tags".into(), t);
+    }
+    let mut d = Deps::default();
+    d.add(vpc_addr);
+    declare(state, ctx, igw.clone(), spec, d)?;
+    let subnets: Vec<Address> = v
+        .public
+        .iter()
+        .map(|(leaf, ..)| Address::new(subnet::KIND, format!("{name}/{leaf}")))
+        .collect();
+    let route = route("gateway", &igw);
+    declare_route_table(
+        state,
+        ctx,
+        vpc_addr,
+        name,
+        "public",
+        vec![(route, igw)],
+        &subnets,
+        tags,
+    )
+}
+
+/// NAT gateways, each with its elastic IP: one in the first public subnet,
+/// or one per zone with private subnets. Returns them by zone.
+fn declare_nats(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    v: &VpcDecl,
+    tags: Option<Value>,
+) -> Fallible<Vec<(String, Address)>> {
+    let name = &v.name;
+    let zones: Vec<String> = match v.nat {
+        Nat::Single => v
+            .public
             .first()
             .map(|(_, _, az)| vec![az.clone()])
             .unwrap_or_default(),
-        "one_per_az" => {
-            let mut z: Vec<String> = private_layout.iter().map(|(_, _, az)| az.clone()).collect();
-            z.dedup();
+        Nat::OnePerAz => {
+            let mut z: Vec<String> = v.private.iter().map(|(_, _, az)| az.clone()).collect();
             z.sort();
             z.dedup();
             z
         }
-        _ => Vec::new(),
+        Nat::None => Vec::new(),
     };
-    for az in &nat_zones {
+    let mut nats = Vec::new();
+    for az in &zones {
         let letter = az_letter(az);
-        let (public_leaf, ..) = public_layout
+        let (public_leaf, ..) = v
+            .public
             .iter()
             .find(|(_, _, paz)| paz == az)
             .ok_or_else(|| {
@@ -579,55 +666,60 @@ fn vpc(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         d.add(&subnet);
         d.add(&eip);
         // Outbound traffic through a NAT gateway needs the internet gateway.
-        d.add(&Address::new(internet_gateway::KIND, &name));
+        d.add(&Address::new(internet_gateway::KIND, name));
         declare(state, ctx, ngw.clone(), spec, d)?;
-        nat_by_zone.push((az.clone(), ngw));
+        nats.push((az.clone(), ngw));
     }
+    Ok(nats)
+}
 
-    if !private_layout.is_empty() {
-        let subnet_addr = |leaf: &str| Address::new(subnet::KIND, format!("{name}/{leaf}"));
-        if nat == "one_per_az" {
-            for (az, ngw) in &nat_by_zone {
-                let subnets: Vec<Address> = private_layout
-                    .iter()
-                    .filter(|(_, _, z)| z == az)
-                    .map(|(leaf, ..)| subnet_addr(leaf))
-                    .collect();
-                let leaf = format!("private-{}", az_letter(az));
-                let r = route("nat_gateway", ngw);
-                declare_route_table(
-                    state,
-                    ctx,
-                    &vpc_addr,
-                    &name,
-                    &leaf,
-                    vec![(r, ngw.clone())],
-                    &subnets,
-                    tags.clone(),
-                )?;
-            }
-        } else {
-            let subnets: Vec<Address> = private_layout
+/// The private subnets' route tables: one per zone through its NAT
+/// gateway, or one through the single NAT gateway (or none).
+fn declare_private_routing(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    v: &VpcDecl,
+    vpc_addr: &Address,
+    nats: &[(String, Address)],
+    tags: Option<Value>,
+) -> Fallible<()> {
+    let name = &v.name;
+    let subnet_addr = |leaf: &str| Address::new(subnet::KIND, format!("{name}/{leaf}"));
+    if v.nat == Nat::OnePerAz {
+        for (az, ngw) in nats {
+            let subnets: Vec<Address> = v
+                .private
                 .iter()
+                .filter(|(_, _, z)| z == az)
                 .map(|(leaf, ..)| subnet_addr(leaf))
                 .collect();
-            let routes = nat_by_zone
-                .first()
-                .map(|(_, ngw)| vec![(route("nat_gateway", ngw), ngw.clone())])
-                .unwrap_or_default();
+            let leaf = format!("private-{}", az_letter(az));
+            let r = route("nat_gateway", ngw);
             declare_route_table(
                 state,
                 ctx,
-                &vpc_addr,
-                &name,
-                "private",
-                routes,
+                vpc_addr,
+                name,
+                &leaf,
+                vec![(r, ngw.clone())],
                 &subnets,
                 tags.clone(),
             )?;
         }
+        return Ok(());
     }
-    Ok(Vpc(vpc_addr))
+    let subnets: Vec<Address> = v
+        .private
+        .iter()
+        .map(|(leaf, ..)| subnet_addr(leaf))
+        .collect();
+    let routes = nats
+        .first()
+        .map(|(_, ngw)| vec![(route("nat_gateway", ngw), ngw.clone())])
+        .unwrap_or_default();
+    declare_route_table(
+        state, ctx, vpc_addr, name, "private", routes, &subnets, tags,
+    )
 }
 
 fn route(target_key: &str, target: &Address) -> Value {

@@ -9,6 +9,7 @@ use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
@@ -338,8 +339,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .group_id(&live.id)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteSecurityGroup"))
+            .done("DeleteSecurityGroup")
     })
     .await
 }

@@ -10,6 +10,7 @@ use crate::providers::aws::{
     bool_attr, ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec,
 };
 use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
@@ -109,8 +110,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .subnet_id(&live.id)
             .send()
             .await
-            .map(|_| ())
-            .map_err(ProviderError::api("DeleteSubnet"))
+            .done("DeleteSubnet")
     })
     .await
 }

@@ -10,6 +10,7 @@ use crate::model::schema::{Schema, Scope};
 use crate::model::verifier;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{protected_by, wait_for, Cloud, Planned, ProviderError, Row};
 use aws_sdk_rds::types::{DbInstance, Tag};
 use aws_sdk_rds::Client;
@@ -483,17 +484,14 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .map(|d| d.as_secs())
             .unwrap_or_default()
     );
-    let out = rds
-        .delete_db_instance()
+    rds.delete_db_instance()
         .db_instance_identifier(id)
         .skip_final_snapshot(false)
         .final_db_snapshot_identifier(&snapshot)
         .delete_automated_backups(false)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteDBInstance"));
-    ProviderError::absent_ok(out)?;
+        .gone("DeleteDBInstance")?;
     wait_for(
         cloud,
         &format!("RDS instance {id} to be deleted"),

@@ -137,6 +137,57 @@ fn rds_postgres(
     let o = Opts(&map);
     check_name(ctx, instance::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
+    let mut deps = Deps::default();
+    let db = validate_postgres(state, ctx, &name, &o, &mut deps)?;
+    let group = declare_subnet_group(state, ctx, &name, &o, &db.subnets)?;
+    deps.add(&group);
+    let params = declare_parameters(state, ctx, &name, &o, &db.version)?;
+    if let Some(p) = &params {
+        deps.add(p);
+    }
+    let groups = security_groups(state, ctx, &name, &o, &db.vpc)?;
+    for g in &groups {
+        if let Value::Ref(r) = g {
+            deps.add(&r.address);
+        }
+    }
+    let attached = Attached {
+        group,
+        params,
+        groups,
+    };
+    declare_instance(state, ctx, &name, &o, db, attached, deps)
+}
+
+/// What the instance is declared with: its subnet group, its parameter
+/// group if any, and its security groups.
+struct Attached {
+    group: Address,
+    params: Option<Address>,
+    groups: Vec<Value>,
+}
+
+/// What the checks of `rds_postgres` established.
+struct Postgres {
+    version: String,
+    storage: i64,
+    retention: i64,
+    user: String,
+    password: Value,
+    vpc: Address,
+    subnets: Vec<Address>,
+}
+
+/// The checks RDS would make, before any call: the version's form, the
+/// storage and its autoscaling ceiling, backup retention, the master
+/// user's name and password, encryption, and subnets in two zones.
+fn validate_postgres(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+    o: &Opts,
+    deps: &mut Deps,
+) -> Fallible<Postgres> {
     let problem = |p: Problem| Err(fail(ctx, p));
     let version = o.str("engine_version").unwrap_or_default();
     let parts: Vec<&str> = version.split('.').collect();
@@ -186,7 +237,6 @@ fn rds_postgres(
                 .hint("1 to 63 letters, digits and `_`, starting with a letter; not postgres, rdsadmin or admin"),
         );
     }
-    let mut deps = Deps::default();
     let password = match deps.value(o.get("password").expect("checked by the schema")) {
         // RDS makes and keeps the password (Secrets Manager): a setting,
         // not a secret.
@@ -196,7 +246,7 @@ fn rds_postgres(
         Value::Str(p) => Value::Sensitive(crate::model::Secret {
             hash: crate::model::verifier::script_secret_hash(
                 &p,
-                &["rds_postgres", &name, "password"],
+                &["rds_postgres", name, "password"],
             ),
             value: Some(Box::new(Value::Str(p))),
         }),
@@ -243,11 +293,29 @@ fn rds_postgres(
         );
     }
 
-    // The subnet group.
-    let group = Address::new(subnet_group::KIND, &name);
+    Ok(Postgres {
+        version,
+        storage,
+        retention,
+        user,
+        password,
+        vpc,
+        subnets,
+    })
+}
+
+/// The instance's subnet group, named after it.
+fn declare_subnet_group(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+    o: &Opts,
+    subnets: &[Address],
+) -> Fallible<Address> {
+    let group = Address::new(subnet_group::KIND, name);
     let mut gdeps = Deps::default();
     let mut gspec = Map::new();
-    gspec.insert("name".into(), Value::str(&name));
+    gspec.insert("name".into(), Value::str(name));
     gspec.insert(
         "description".into(),
         Value::Str(format!("Subnets of RDS instance {name}")),
@@ -268,52 +336,88 @@ fn rds_postgres(
         gspec.insert("tags".into(), t);
     }
     declare(state, ctx, group.clone(), gspec, gdeps)?;
-    deps.add(&group);
 
-    // The parameter group.
-    let params = if let Some(p) = o.get("parameters") {
+    Ok(group)
+}
+
+/// The instance's parameter group, when it declares `parameters`.
+fn declare_parameters(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+    o: &Opts,
+    version: &str,
+) -> Fallible<Option<Address>> {
+    Ok(if let Some(p) = o.get("parameters") {
         // Named after its family: a major upgrade makes a new group, and
         // the old one goes once the instance has moved to the new one.
-        let group_name = format!("{name}-{}", family(&version));
+        let group_name = format!("{name}-{}", family(version));
         let addr = Address::new(parameter_group::KIND, &group_name);
         let mut pdeps = Deps::default();
         let mut pspec = Map::new();
         pspec.insert("name".into(), Value::str(&group_name));
-        pspec.insert("family".into(), Value::Str(family(&version)));
+        pspec.insert("family".into(), Value::Str(family(version)));
         pspec.insert("parameters".into(), pdeps.value(p));
         if let Some(t) = state.borrow().tags(o.get("tags"), &mut pdeps) {
             pspec.insert("tags".into(), t);
         }
         declare(state, ctx, addr.clone(), pspec, pdeps)?;
-        deps.add(&addr);
         Some(addr)
     } else {
         None
-    };
+    })
+}
 
-    // The security groups.
-    let groups: Vec<Value> = if o.has("security_groups") {
+/// The instance's security groups: those declared, or one made for it that
+/// lets the VPC reach PostgreSQL.
+fn security_groups(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+    o: &Opts,
+    vpc: &Address,
+) -> Fallible<Vec<Value>> {
+    Ok(if o.has("security_groups") {
         o.addresses("security_groups").iter().map(ref_to).collect()
     } else {
         let sg = super::network::vpc_port_group(
             state,
             ctx,
-            &vpc,
+            vpc,
             &format!("{name}-db"),
             5432,
             &format!("PostgreSQL of RDS instance {name}"),
         )?;
         vec![ref_to(&sg)]
-    };
-    for g in &groups {
-        if let Value::Ref(r) = g {
-            deps.add(&r.address);
-        }
-    }
+    })
+}
 
-    let addr = Address::new(instance::KIND, &name);
+/// The instance itself.
+fn declare_instance(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+    o: &Opts,
+    db: Postgres,
+    attached: Attached,
+    mut deps: Deps,
+) -> Fallible<RdsPostgres> {
+    let Attached {
+        group,
+        params,
+        groups,
+    } = attached;
+    let Postgres {
+        version,
+        storage,
+        retention,
+        user,
+        password,
+        ..
+    } = db;
+    let addr = Address::new(instance::KIND, name);
     let mut spec = Map::new();
-    spec.insert("name".into(), Value::str(&name));
+    spec.insert("name".into(), Value::str(name));
     spec.insert("engine_version".into(), Value::Str(version));
     spec.insert(
         "allow_major_upgrade".into(),

@@ -11,6 +11,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
@@ -280,14 +281,12 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = client(cloud)
+    client(cloud)
         .delete_db_parameter_group()
         .db_parameter_group_name(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteDBParameterGroup"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteDBParameterGroup")
 }
 
 /// Every group in the region, for `:live`.

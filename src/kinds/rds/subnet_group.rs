@@ -7,6 +7,7 @@ use crate::model::names::NameRule;
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
+use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use aws_sdk_rds::types::{DbSubnetGroup, Tag};
 use aws_sdk_rds::Client;
@@ -201,14 +202,12 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let out = client(cloud)
+    client(cloud)
         .delete_db_subnet_group()
         .db_subnet_group_name(&live.id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(ProviderError::api("DeleteDBSubnetGroup"));
-    ProviderError::absent_ok(out).map(|_| ())
+        .gone("DeleteDBSubnetGroup")
 }
 
 /// Every group in the region, for `:live`.
