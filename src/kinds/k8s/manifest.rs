@@ -110,6 +110,97 @@ pub(crate) fn declare_one(
     mut deps: Deps,
     what: &str,
 ) -> Fallible<Address> {
+    let Parsed {
+        api_version,
+        kind,
+        name,
+        what,
+        namespace,
+        opts,
+        content,
+    } = parse_manifest(ctx, object, forced_ns, what)?;
+    order_after(state, cluster, &api_version, &kind, &mut deps);
+    let crd_group = (kind == CRD)
+        .then(|| {
+            content
+                .get("spec")
+                .and_then(|s| s.get("group"))
+                .and_then(Value::as_str)
+        })
+        .flatten()
+        .map(str::to_string);
+    // A namespace this blueprint declares comes first, wherever it is declared.
+    let ns_ref = namespace.as_ref().map(|n| {
+        forced_ns.cloned().unwrap_or_else(|| {
+            let a = super::namespace::OBJ.address(&cluster.name, None, n);
+            let declared = state.borrow().graph.contains(&a);
+            NamespaceRef {
+                cluster: cluster.clone(),
+                name: n.clone(),
+                resource: declared.then_some(a),
+            }
+        })
+    });
+    let mut body = Map::new();
+    body.insert("api_version".into(), Value::Str(api_version));
+    body.insert("content".into(), Value::Map(content));
+    let obj = ObjectKind {
+        kind: KIND,
+        api_version: Cow::Borrowed(""),
+        k8s_kind: Cow::Owned(kind.clone()),
+        plural: Cow::Borrowed(""),
+        namespaced: namespace.is_some(),
+        body: &[],
+        base64_data: false,
+        content: true,
+    };
+    // The declaration's name carries the kind: `<Kind>/<name>`.
+    let local = format!("{kind}/{name}");
+    check_object_name(ctx, &what, &name)?;
+    let address = declare_object(
+        state,
+        ctx,
+        Declaration {
+            obj: &obj,
+            cluster,
+            namespace: ns_ref.as_ref(),
+            name: &local,
+            opts: &opts,
+            body,
+            annotations: Map::new(),
+            deps,
+        },
+    )?;
+    if let Some(g) = crd_group {
+        crd_before_its_resources(state, &g, &address);
+    }
+    Ok(address)
+}
+
+/// A manifest's parts, checked.
+struct Parsed {
+    api_version: String,
+    kind: String,
+    name: String,
+    /// What the declaration is, for messages: `what (Kind name)`.
+    what: String,
+    namespace: Option<String>,
+    /// `labels` and `annotations`, as a constructor's options.
+    opts: rhai::Map,
+    /// The object's own fields (all but apiVersion, kind, metadata, status).
+    content: Map,
+}
+
+/// Takes a manifest apart and checks it: apiVersion, kind and name are
+/// there, the namespace fits the kind (and `ns.manifest(...)`), Secrets go
+/// through `ns.secret(...)`, labels and annotations are strings, and no
+/// field the server sets is given.
+fn parse_manifest(
+    ctx: &NativeCallContext,
+    object: Map,
+    forced_ns: Option<&NamespaceRef>,
+    what: &str,
+) -> Fallible<Parsed> {
     let api_version = str_at(&object, "apiVersion")
         .ok_or_else(|| fail(ctx, bad(what, "`apiVersion` is missing or not a string")))?
         .to_string();
@@ -193,8 +284,27 @@ pub(crate) fn declare_one(
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"))
         .collect();
-    // Custom resources come after the CRD that defines their group, and a
-    // CRD before the custom resources already declared.
+    Ok(Parsed {
+        api_version,
+        kind,
+        name,
+        what,
+        namespace,
+        opts,
+        content,
+    })
+}
+
+/// What an object waits for: custom resources come after the CRD that
+/// defines their group; workloads after the cluster's node groups and
+/// Fargate profiles, which run them.
+fn order_after(
+    state: &Shared,
+    cluster: &ClusterRef,
+    api_version: &str,
+    kind: &str,
+    deps: &mut Deps,
+) {
     let group = api_version.rsplit_once('/').map(|(g, _)| g.to_string());
     {
         let st = state.borrow();
@@ -210,7 +320,7 @@ pub(crate) fn declare_one(
             }
         }
     }
-    if WORKLOADS.contains(&kind.as_str()) && cluster.resource.is_some() {
+    if WORKLOADS.contains(&kind) && cluster.resource.is_some() {
         let prefix = format!("{}/", cluster.name);
         let st = state.borrow();
         for r in st.graph.iter().filter(|r| {
@@ -221,78 +331,29 @@ pub(crate) fn declare_one(
             deps.add(&r.address);
         }
     }
-    let crd_group = (kind == CRD)
-        .then(|| {
-            content
-                .get("spec")
-                .and_then(|s| s.get("group"))
-                .and_then(Value::as_str)
+}
+
+/// A CRD of `group` comes before the custom resources of that group
+/// declared already.
+fn crd_before_its_resources(state: &Shared, group: &str, crd: &Address) {
+    let mut st = state.borrow_mut();
+    let dependents: Vec<Address> = st
+        .graph
+        .iter()
+        .filter(|r| {
+            r.address.kind == KIND
+                && r.spec
+                    .get("api_version")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with(&format!("{group}/")))
         })
-        .flatten()
-        .map(str::to_string);
-    // A namespace this blueprint declares comes first, wherever it is declared.
-    let ns_ref = namespace.as_ref().map(|n| {
-        forced_ns.cloned().unwrap_or_else(|| {
-            let a = super::namespace::OBJ.address(&cluster.name, None, n);
-            let declared = state.borrow().graph.contains(&a);
-            NamespaceRef {
-                cluster: cluster.clone(),
-                name: n.clone(),
-                resource: declared.then_some(a),
-            }
-        })
-    });
-    let mut body = Map::new();
-    body.insert("api_version".into(), Value::Str(api_version));
-    body.insert("content".into(), Value::Map(content));
-    let obj = ObjectKind {
-        kind: KIND,
-        api_version: Cow::Borrowed(""),
-        k8s_kind: Cow::Owned(kind.clone()),
-        plural: Cow::Borrowed(""),
-        namespaced: namespace.is_some(),
-        body: &[],
-        base64_data: false,
-        content: true,
-    };
-    // The declaration's name carries the kind: `<Kind>/<name>`.
-    let local = format!("{kind}/{name}");
-    check_object_name(ctx, &what, &name)?;
-    let address = declare_object(
-        state,
-        ctx,
-        Declaration {
-            obj: &obj,
-            cluster,
-            namespace: ns_ref.as_ref(),
-            name: &local,
-            opts: &opts,
-            body,
-            annotations: Map::new(),
-            deps,
-        },
-    )?;
-    if let Some(g) = crd_group {
-        let mut st = state.borrow_mut();
-        let dependents: Vec<Address> = st
-            .graph
-            .iter()
-            .filter(|r| {
-                r.address.kind == KIND
-                    && r.spec
-                        .get("api_version")
-                        .and_then(Value::as_str)
-                        .is_some_and(|v| v.starts_with(&format!("{g}/")))
-            })
-            .map(|r| r.address.clone())
-            .collect();
-        for a in dependents {
-            if let Some(r) = st.graph.get_mut(&a) {
-                r.depends_on.insert(address.clone());
-            }
+        .map(|r| r.address.clone())
+        .collect();
+    for a in dependents {
+        if let Some(r) = st.graph.get_mut(&a) {
+            r.depends_on.insert(crd.clone());
         }
     }
-    Ok(address)
 }
 
 fn check_object_name(ctx: &NativeCallContext, what: &str, name: &str) -> Fallible<()> {
