@@ -8,7 +8,7 @@
 
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -28,15 +28,15 @@ crate::handle_type!(DynamodbTable);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "dynamodb_table",
-    handle: "DynamodbTable",
-    default_attr: "arn",
-    names: NameRule::chars(3, 255, table_char, "letters, digits, `_`, `-` and `.`"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("dynamodb_table", "DynamodbTable", FIELDS)
+    .attr("arn")
+    .names(NameRule::chars(
+        3,
+        255,
+        table_char,
+        "letters, digits, `_`, `-` and `.`",
+    ))
+    .lifecycle(Lifecycle::DATA);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -1,9 +1,8 @@
 //! KMS keys: description, yearly rotation, an alias, tags. Found by tag;
 //! deleting schedules the deletion (the 7-day minimum).
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
-use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -246,15 +245,7 @@ crate::handle_type!(KmsKey);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "kms_key",
-    handle: "KmsKey",
-    default_attr: "arn",
-    names: NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("kms_key", "KmsKey", FIELDS).attr("arn");
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

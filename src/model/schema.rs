@@ -205,6 +205,44 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// A kind named `name` whose handle type scripts see as `handle`: an
+    /// AWS resource whose handles stand for its `id`, whose names are Name
+    /// tags, replaced delete-then-create and not protected, unless the
+    /// builder methods say otherwise.
+    pub const fn new(name: &'static str, handle: &'static str, fields: &'static [Field]) -> Schema {
+        Schema {
+            name,
+            handle,
+            default_attr: "id",
+            names: super::names::NameRule::TAG,
+            fields,
+            lifecycle: Lifecycle::PLAIN,
+            scope: Scope::Aws,
+        }
+    }
+
+    /// The attribute a handle stands for (`arn`, `name`).
+    pub const fn attr(mut self, default_attr: &'static str) -> Schema {
+        self.default_attr = default_attr;
+        self
+    }
+
+    /// What AWS (or Kubernetes) accepts as a name.
+    pub const fn names(mut self, names: super::names::NameRule) -> Schema {
+        self.names = names;
+        self
+    }
+
+    pub const fn lifecycle(mut self, lifecycle: Lifecycle) -> Schema {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    pub const fn scope(mut self, scope: Scope) -> Schema {
+        self.scope = scope;
+        self
+    }
+
     /// The field at `path` (`scaling.desired` finds `desired` inside
     /// `scaling`), if the schema has it.
     pub fn field(&self, path: &str) -> Option<&'static Field> {

@@ -4,9 +4,9 @@
 //! the name cannot.
 
 use super::{build_err, client, owner, tags_of, user_tags, with_tags};
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -20,15 +20,9 @@ use std::collections::HashMap;
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "backup_plan",
-    handle: "BackupPlan",
-    default_attr: "id",
-    names: NameRule::chars(1, 50, plan_char, "letters, digits, `-`, `_` and `.`"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("backup_plan", "BackupPlan", FIELDS).names(
+    NameRule::chars(1, 50, plan_char, "letters, digits, `-`, `_` and `.`"),
+);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -7,7 +7,7 @@
 use super::{build_err, client};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
@@ -19,20 +19,14 @@ crate::handle_type!(BackupSelection);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "backup_selection",
-    handle: "BackupSelection",
-    default_attr: "id",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("backup_selection", "BackupSelection", FIELDS)
+    .names(NameRule::chars(
         1,
         50,
         |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
         "letters, digits, `-`, `_` and `.`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::REPLACED,
-    scope: Scope::Aws,
-};
+    ))
+    .lifecycle(Lifecycle::REPLACED);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

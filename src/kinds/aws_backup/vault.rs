@@ -5,7 +5,7 @@
 use super::{client, owner, tags_of, user_tags, with_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -17,15 +17,15 @@ crate::handle_type!(BackupVault);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "backup_vault",
-    handle: "BackupVault",
-    default_attr: "name",
-    names: NameRule::chars(2, 50, vault_char, "letters, digits, `-` and `_`"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("backup_vault", "BackupVault", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
+        2,
+        50,
+        vault_char,
+        "letters, digits, `-` and `_`",
+    ))
+    .lifecycle(Lifecycle::DATA);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

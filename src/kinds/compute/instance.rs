@@ -7,9 +7,9 @@
 //! newer image behind the alias does not replace a running host.
 
 use super::{arch, AMI_ALIASES};
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::aws::{ec2_live, ec2_tag, owned, read_tags, sync_ec2_tags, tag_spec};
@@ -32,15 +32,12 @@ const AMI_TAG: &str = "blueprint:ami";
 /// instance has none, and an Elastic IP is not one it was launched with).
 const PUBLIC_IP_TAG: &str = "blueprint:public-ip";
 
-pub static SCHEMA: Schema = Schema {
-    name: "instance",
-    handle: "Instance",
-    default_attr: "id",
-    names: NameRule::chars(1, 255, |c| c != '\0', "any characters"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("instance", "Instance", FIELDS).names(NameRule::chars(
+    1,
+    255,
+    |c| c != '\0',
+    "any characters",
+));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

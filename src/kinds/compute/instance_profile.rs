@@ -4,9 +4,9 @@
 //! found. The role changes in place.
 
 use crate::kinds::iam::role::{iam_tags, role_path};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::{Field, KindDef, Read};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -17,20 +17,14 @@ crate::handle_type!(InstanceProfileHandle);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "instance_profile",
-    handle: "InstanceProfile",
-    default_attr: "arn",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("instance_profile", "InstanceProfile", FIELDS)
+    .attr("arn")
+    .names(NameRule::chars(
         1,
         128,
         |c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c),
         "letters, digits and `+=,.@-_`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

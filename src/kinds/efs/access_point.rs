@@ -4,9 +4,9 @@
 //! a create whose answer was lost does not make a second one.
 
 use super::{client, efs_tags, user_tags};
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -19,15 +19,8 @@ crate::handle_type!(EfsAccessPoint);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "efs_access_point",
-    handle: "EfsAccessPoint",
-    default_attr: "id",
-    names: NameRule::chars(1, 255, |c| c != ' ', "no spaces"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("efs_access_point", "EfsAccessPoint", FIELDS)
+    .names(NameRule::chars(1, 255, |c| c != ' ', "no spaces"));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -7,7 +7,7 @@
 use super::{client, efs_tags, user_tags};
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -22,20 +22,14 @@ use aws_sdk_efs::Client;
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "efs",
-    handle: "Efs",
-    default_attr: "id",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("efs", "Efs", FIELDS)
+    .names(NameRule::chars(
         1,
         128,
         |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
         "letters, digits, `-`, `_` and `.`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
-    scope: Scope::Aws,
-};
+    ))
+    .lifecycle(Lifecycle::DATA);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -4,9 +4,9 @@
 //! a new subnet is a new mount target.
 
 use super::client;
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::{Field, KindDef, Read};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -18,15 +18,8 @@ crate::handle_type!(EfsMountTarget);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "efs_mount_target",
-    handle: "EfsMountTarget",
-    default_attr: "id",
-    names: NameRule::chars(1, 255, |c| c != ' ', "no spaces"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("efs_mount_target", "EfsMountTarget", FIELDS)
+    .names(NameRule::chars(1, 255, |c| c != ' ', "no spaces"));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -7,9 +7,9 @@
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -81,15 +81,9 @@ pub const DOC: FnDoc = FnDoc {
     method_of: Some("Cluster"),
 };
 
-pub static SCHEMA: Schema = Schema {
-    name: "access_entry",
-    handle: "AccessEntry",
-    default_attr: "arn",
-    names: NameRule::chars(1, 512, |c| c != ' ', "no spaces"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("access_entry", "AccessEntry", FIELDS)
+    .attr("arn")
+    .names(NameRule::chars(1, 512, |c| c != ' ', "no spaces"));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -9,9 +9,9 @@
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -67,20 +67,14 @@ pub const DOC: FnDoc = FnDoc {
     method_of: Some("Cluster"),
 };
 
-pub static SCHEMA: Schema = Schema {
-    name: "eks_addon",
-    handle: "EksAddon",
-    default_attr: "name",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("eks_addon", "EksAddon", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
         1,
         100,
         |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/',
         "lowercase letters, digits and `-`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

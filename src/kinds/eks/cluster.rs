@@ -2,7 +2,7 @@
 //! logging and endpoint access update in place, the version is upgraded in
 //! place (where the endpoint supports it).
 
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
 use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
@@ -492,20 +492,15 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "cluster",
-    handle: "Cluster",
-    default_attr: "name",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("cluster", "Cluster", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
         1,
         100,
         alnum_dash_underscore,
         "letters, digits, `-` and `_`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::AwsCluster,
-};
+    ))
+    .scope(Scope::AwsCluster);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -3,7 +3,7 @@
 use super::cluster::{owned_tags, tag_map};
 use crate::kinds::{Field, KindDef, Lifecycle, Read};
 use crate::model::names::{alnum_dash_underscore, NameRule};
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::providers::AwsResult as _;
@@ -174,16 +174,15 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "fargate_profile",
-    handle: "FargateProfile",
-    default_attr: "name",
-    names: NameRule::chars(1, 63, alnum_dash_underscore, "letters, digits, `-` and `_`"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::REPLACED,
-    // Listed per cluster: the EKS family's read returns them with clusters.
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("fargate_profile", "FargateProfile", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
+        1,
+        63,
+        alnum_dash_underscore,
+        "letters, digits, `-` and `_`",
+    ))
+    .lifecycle(Lifecycle::REPLACED);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

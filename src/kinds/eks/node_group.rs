@@ -1,9 +1,9 @@
 //! EKS managed node groups: scaling, labels and taints update in place.
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -342,16 +342,14 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "node_group",
-    handle: "NodeGroup",
-    default_attr: "name",
-    names: NameRule::chars(1, 63, alnum_dash_underscore, "letters, digits, `-` and `_`"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    // Listed per cluster: the EKS family's read returns them with clusters.
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("node_group", "NodeGroup", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
+        1,
+        63,
+        alnum_dash_underscore,
+        "letters, digits, `-` and `_`",
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

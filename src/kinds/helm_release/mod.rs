@@ -11,7 +11,7 @@ pub mod records;
 
 use super::k8s::object::{owner_value, MANAGED_BY, OWNER_LABEL, WHERE};
 use super::k8s::{on_clusters, ClusterRef, ADOPT_OPT};
-use crate::kinds::{Diff, Field, InCluster, KindDef, Lifecycle, Read};
+use crate::kinds::{Diff, Field, InCluster, KindDef, Read};
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Graph, Kind, Live, Map, Problem, Value};
 use crate::providers::helm::File;
@@ -834,20 +834,15 @@ fn release_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
 }
 
-pub static SCHEMA: Schema = Schema {
-    name: "helm_release",
-    handle: "HelmRelease",
-    default_attr: "name",
-    names: crate::model::names::NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("helm_release", "HelmRelease", FIELDS)
+    .attr("name")
+    .names(crate::model::names::NameRule::chars(
         1,
         53,
         release_char,
         "lowercase letters, digits and `-`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::InCluster,
-};
+    ))
+    .scope(Scope::InCluster);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -2,9 +2,8 @@
 //! Read together with IAM roles ([`super::role::read`]).
 
 use super::role::{iam_tags, owned};
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
-use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -12,15 +11,7 @@ use crate::providers::{Cloud, Planned, ProviderError, Row};
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "oidc_provider",
-    handle: "OidcProvider",
-    default_attr: "arn",
-    names: NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("oidc_provider", "OidcProvider", FIELDS).attr("arn");
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -2,9 +2,9 @@
 //! the path `/blueprint/<name>/`, so one paginated call finds every owned
 //! role with all its policies.
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Address, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -524,15 +524,14 @@ fn iam_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-' | '_')
 }
 
-pub static SCHEMA: Schema = Schema {
-    name: "iam_role",
-    handle: "IamRole",
-    default_attr: "arn",
-    names: NameRule::chars(1, 64, iam_char, "letters, digits and `+=,.@-_`"),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("iam_role", "IamRole", FIELDS)
+    .attr("arn")
+    .names(NameRule::chars(
+        1,
+        64,
+        iam_char,
+        "letters, digits and `+=,.@-_`",
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

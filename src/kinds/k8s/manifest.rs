@@ -13,7 +13,7 @@
 
 use super::object::{self, ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{declare_object, ClusterRef, Declaration, NamespaceRef};
-use crate::kinds::{Diff, Field, InCluster, KindDef, Lifecycle, Read};
+use crate::kinds::{Diff, Field, InCluster, KindDef, Read};
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Graph, Kind, Live, Map, Problem, Value};
 use crate::providers::kube::Conn;
@@ -816,15 +816,10 @@ const FIELDS: &[Field] = &[
     WHERE,
 ];
 
-pub static SCHEMA: Schema = Schema {
-    name: "manifest",
-    handle: "Manifest",
-    default_attr: "name",
-    names: crate::model::names::NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::InCluster,
-};
+pub static SCHEMA: Schema = Schema::new("manifest", "Manifest", FIELDS)
+    .attr("name")
+    .names(crate::model::names::NameRule::TAG)
+    .scope(Scope::InCluster);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

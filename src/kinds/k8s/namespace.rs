@@ -6,7 +6,7 @@
 use super::object::{self, ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, declare_object, on_clusters, ClusterRef, Declaration, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT, SYSTEM_NAMESPACES};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::kinds::{Field, KindDef, Read};
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Map, Problem};
 use crate::script::api::name_arg;
@@ -151,15 +151,10 @@ crate::object_kind!(OBJ, wait_on_delete = true);
 
 const FIELDS: &[Field] = &[LABELS, ANNOTATIONS, ADOPT, WHERE];
 
-pub static SCHEMA: Schema = Schema {
-    name: "namespace",
-    handle: "Namespace",
-    default_attr: "name",
-    names: super::LABEL_NAME,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::InCluster,
-};
+pub static SCHEMA: Schema = Schema::new("namespace", "Namespace", FIELDS)
+    .attr("name")
+    .names(super::LABEL_NAME)
+    .scope(Scope::InCluster);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -653,15 +653,11 @@ macro_rules! object_kind {
 
         pub const KIND: $crate::model::Kind = $crate::model::Kind::of(&SCHEMA);
 
-        pub static SCHEMA: $crate::model::schema::Schema = $crate::model::schema::Schema {
-            name: $name,
-            handle: stringify!($handle),
-            default_attr: "name",
-            names: $names,
-            fields: FIELDS,
-            lifecycle: $crate::model::schema::Lifecycle::PLAIN,
-            scope: $crate::model::schema::Scope::InCluster,
-        };
+        pub static SCHEMA: $crate::model::schema::Schema =
+            $crate::model::schema::Schema::new($name, stringify!($handle), FIELDS)
+                .attr("name")
+                .names($names)
+                .scope($crate::model::schema::Scope::InCluster);
 
         pub static DEF: $crate::kinds::KindDef = $crate::kinds::KindDef {
             kind: KIND,

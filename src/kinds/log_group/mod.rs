@@ -9,9 +9,9 @@
 //! The worked example of docs/ARCHITECTURE.md: everything about the kind is
 //! in this folder, plus one line in the registry.
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -29,20 +29,14 @@ crate::handle_type!(LogGroup);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "log_group",
-    handle: "LogGroup",
-    default_attr: "name",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("log_group", "LogGroup", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
         1,
         512,
         name_char,
         "letters, digits, `.`, `-`, `_`, `/` and `#`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -1,8 +1,7 @@
 //! Elastic IPs (for NAT gateways).
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
-use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::Live;
 use crate::plan::FieldDiff;
@@ -100,15 +99,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "elastic_ip",
-    handle: "ElasticIp",
-    default_attr: "id",
-    names: NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("elastic_ip", "ElasticIp", FIELDS);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -1,9 +1,8 @@
 //! NAT gateways: created with a client token, waited for until available,
 //! and waited for until deleted.
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
-use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::FieldDiff;
@@ -144,15 +143,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "nat_gateway",
-    handle: "NatGateway",
-    default_attr: "id",
-    names: NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("nat_gateway", "NatGateway", FIELDS);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

@@ -1,8 +1,7 @@
 //! Route tables: routes and subnet associations, both compared as sets.
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
-use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -265,15 +264,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "route_table",
-    handle: "RouteTable",
-    default_attr: "id",
-    names: NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("route_table", "RouteTable", FIELDS);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

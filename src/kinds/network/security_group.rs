@@ -1,9 +1,9 @@
 //! Security groups; ingress and egress rules are reconciled as sets. Rules
 //! naming a group that does not exist yet wait for the Finish step.
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -360,16 +360,9 @@ fn not_an_id(name: &str) -> Result<(), crate::model::Problem> {
     Ok(())
 }
 
-pub static SCHEMA: Schema = Schema {
-    name: "security_group",
-    handle: "SecurityGroup",
-    default_attr: "id",
-    names: NameRule::chars(1, 255, tag_name_char, "letters, digits, `-`, `_` and `.`")
-        .with(not_an_id),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("security_group", "SecurityGroup", FIELDS).names(
+    NameRule::chars(1, 255, tag_name_char, "letters, digits, `-`, `_` and `.`").with(not_an_id),
+);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

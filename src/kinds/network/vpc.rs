@@ -1,8 +1,7 @@
 //! VPCs: the primary block, secondary blocks, DNS attributes, tags.
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
-use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -209,15 +208,7 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "vpc",
-    handle: "Vpc",
-    default_attr: "id",
-    names: NameRule::TAG,
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("vpc", "Vpc", FIELDS);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

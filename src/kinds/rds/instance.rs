@@ -6,7 +6,7 @@
 use super::{client, major, owner, rds_tags, tag, user_tags};
 use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::verifier;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -23,20 +23,15 @@ const PASSWORD_TAG: &str = "blueprint:password";
 /// `password: "managed"`: RDS manages the master password.
 pub const MANAGED: &str = "managed";
 
-pub static SCHEMA: Schema = Schema {
-    name: "rds_postgres",
-    handle: "RdsPostgres",
-    default_attr: "endpoint",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("rds_postgres", "RdsPostgres", FIELDS)
+    .attr("endpoint")
+    .names(NameRule::chars(
         1,
         63,
         |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
         "lowercase letters, digits and `-`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
-    scope: Scope::Aws,
-};
+    ))
+    .lifecycle(Lifecycle::DATA);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

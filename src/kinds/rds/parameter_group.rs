@@ -6,9 +6,9 @@
 
 use super::subnet_group::tags_of;
 use super::{client, owner, rds_tags, user_tags};
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -20,20 +20,14 @@ crate::handle_type!(DbParameterGroupHandle);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "db_parameter_group",
-    handle: "DbParameterGroup",
-    default_attr: "name",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("db_parameter_group", "DbParameterGroup", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
         1,
         255,
         |c| c.is_ascii_alphanumeric() || c == '-',
         "letters, digits and `-`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

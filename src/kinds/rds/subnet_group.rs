@@ -2,9 +2,9 @@
 //! instance may live in. Subnets and description change in place.
 
 use super::{client, owner, rds_tags, user_tags};
-use crate::kinds::{Field, KindDef, Lifecycle, Read, TAGS};
+use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
@@ -16,20 +16,14 @@ crate::handle_type!(DbSubnetGroupHandle);
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-pub static SCHEMA: Schema = Schema {
-    name: "db_subnet_group",
-    handle: "DbSubnetGroup",
-    default_attr: "name",
-    names: NameRule::chars(
+pub static SCHEMA: Schema = Schema::new("db_subnet_group", "DbSubnetGroup", FIELDS)
+    .attr("name")
+    .names(NameRule::chars(
         1,
         255,
         |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '),
         "letters, digits, spaces, `-`, `_` and `.`",
-    ),
-    fields: FIELDS,
-    lifecycle: Lifecycle::PLAIN,
-    scope: Scope::Aws,
-};
+    ));
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,

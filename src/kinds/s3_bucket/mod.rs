@@ -5,7 +5,7 @@ pub mod lint;
 
 use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
 use crate::model::names::NameRule;
-use crate::model::schema::{Schema, Scope};
+use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
@@ -424,16 +424,13 @@ fn check_bucket(name: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-pub static SCHEMA: Schema = Schema {
-    name: "s3_bucket",
-    handle: "S3Bucket",
-    default_attr: "arn",
-    names: NameRule::chars(3, 63, bucket_char, "lowercase letters, digits, `-` and `.`")
-        .with(check_bucket),
-    fields: FIELDS,
-    lifecycle: Lifecycle::DATA,
-    scope: Scope::Aws,
-};
+pub static SCHEMA: Schema = Schema::new("s3_bucket", "S3Bucket", FIELDS)
+    .attr("arn")
+    .names(
+        NameRule::chars(3, 63, bucket_char, "lowercase letters, digits, `-` and `.`")
+            .with(check_bucket),
+    )
+    .lifecycle(Lifecycle::DATA);
 
 pub static DEF: KindDef = KindDef {
     kind: KIND,
