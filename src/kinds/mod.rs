@@ -1,12 +1,13 @@
-//! The kind registry. Each resource kind lives in one module (or one folder
-//! for a family) that holds everything about it: its constructor(s) and
-//! option schema, naming rules, handle properties and methods, the diff
-//! semantics of each spec field, its live read, create, update and delete,
-//! its listing for the REPL's `:live`, and its lifecycle rules.
+//! The kinds. Each resource kind lives in one module (or one folder for a
+//! family) that holds everything about it: its schema (names, fields and
+//! how they diff, lifecycle, scope), its constructor(s) and option schema,
+//! handle properties and methods, its live read, create, update and delete,
+//! its listing for the REPL's `:live`, its lint rules, its pricing and its
+//! other hooks ([`KindDef`]).
 //!
-//! The engine, planner, applier, REPL and docs generator iterate
-//! [`REGISTRY`]; none of them names a kind. Adding a kind is its module plus
-//! one line here (see docs/ARCHITECTURE.md).
+//! [`registry`] is the one list of them. The engine dispatches through it;
+//! the layers below are handed what they need from it (see
+//! docs/ARCHITECTURE.md). Adding a kind is its module plus one line there.
 
 pub mod aws_backup;
 pub mod backups;
