@@ -804,3 +804,93 @@ mod duplicate_tests {
         assert_eq!(gone.len(), 2, "{gone:?}");
     }
 }
+
+/// `compute` on made-up kinds: what the planner does follows from the
+/// schema a kind carries, nothing else.
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use crate::model::schema::{Field, Lifecycle, Schema};
+    use crate::model::Kind;
+
+    static BOX_FIELDS: &[Field] = &[
+        Field::new("size").replaces("a box cannot be resized"),
+        Field::new("colour"),
+        Field::new("ports").set(),
+    ];
+    static BOX: Schema = Schema::new("box", "Box", BOX_FIELDS);
+    static SEALED: Schema =
+        Schema::new("sealed", "Sealed", BOX_FIELDS).lifecycle(Lifecycle::REPLACED);
+
+    fn declared(kind: Kind, spec: &[(&str, Value)]) -> Graph {
+        let mut g = Graph::new();
+        let spec: Map = spec
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        g.insert(Resource::new(Address::new(kind, "b"), spec))
+            .unwrap();
+        g
+    }
+
+    fn live(kind: Kind, spec: &[(&str, Value)]) -> Live {
+        spec.iter()
+            .fold(Live::new(Address::new(kind, "b"), "box-1"), |l, (k, v)| {
+                l.attr(k, v.clone())
+            })
+    }
+
+    fn ports(p: &[&str]) -> Value {
+        Value::List(p.iter().map(|s| Value::str(*s)).collect())
+    }
+
+    #[test]
+    fn the_schema_decides_update_replace_and_order() {
+        let kind = Kind::of(&BOX);
+        let now = [
+            ("size", Value::Int(1)),
+            ("colour", Value::str("red")),
+            ("ports", ports(&["a", "b"])),
+        ];
+        // A set compares without order: no change.
+        let same = [
+            ("size", Value::Int(1)),
+            ("colour", Value::str("red")),
+            ("ports", ports(&["b", "a"])),
+        ];
+        let p = compute("t", "r", &declared(kind, &same), &[live(kind, &now)]);
+        assert!(!p.has_changes(), "{:?}", p.changes);
+        // A field that changes in place: an update.
+        let recoloured = [
+            ("size", Value::Int(1)),
+            ("colour", Value::str("blue")),
+            ("ports", ports(&["a", "b"])),
+        ];
+        let p = compute("t", "r", &declared(kind, &recoloured), &[live(kind, &now)]);
+        assert_eq!(p.changes[0].action, Action::Update);
+        // A field that `replaces`: a replacement, with the schema's reason.
+        let resized = [
+            ("size", Value::Int(2)),
+            ("colour", Value::str("red")),
+            ("ports", ports(&["a", "b"])),
+        ];
+        let p = compute("t", "r", &declared(kind, &resized), &[live(kind, &now)]);
+        assert_eq!(p.changes[0].action, Action::Replace);
+        assert_eq!(
+            p.changes[0].reason,
+            Some(Reason::Immutable {
+                field: "size".into(),
+                message: "a box cannot be resized".into()
+            })
+        );
+        // A kind that never changes in place is replaced for any change.
+        let sealed = Kind::of(&SEALED);
+        let p = compute(
+            "t",
+            "r",
+            &declared(sealed, &recoloured),
+            &[live(sealed, &now)],
+        );
+        assert_eq!(p.changes[0].action, Action::Replace);
+    }
+}
