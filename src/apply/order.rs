@@ -232,6 +232,7 @@ mod tests {
             region: "us-east-1".into(),
             protected: vec![],
             unread: vec![],
+            unlisted: vec![],
             refused: vec![],
             changes: items
                 .iter()

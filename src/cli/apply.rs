@@ -141,6 +141,7 @@ fn saved(
         &plan.blueprint,
         &graph,
         Some(&lock),
+        a.aws.strict,
     ))?;
     cloud::report_read(&a.aws, &read);
     let live = reading.live;

@@ -37,6 +37,11 @@ pub struct AwsArgs {
     /// A price table for the plan's cost estimate (from scripts/update-prices) [default: the one built in]
     #[arg(long, value_name = "FILE.json")]
     pub prices: Option<std::path::PathBuf>,
+    /// Refuse to plan when a kind cannot be listed, even one the blueprint
+    /// does not declare (by default the plan goes on with a warning, and
+    /// what the blueprint owned of that kind is not pruned)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The price table: `--prices FILE`, else the one built in.
@@ -264,6 +269,7 @@ pub fn plan_evaluated(
         prices: &prices,
         today: blueprint::lint::Date::today(),
         mode,
+        strict: aws.strict,
     };
     let made = rt.block_on(pipeline::run(&eval.into(), &options))?;
     report_read(aws, &made.read);

@@ -3,9 +3,9 @@
 //! The layers below never reach for a kind's functions; they come from
 //! here, where the registry is.
 
-use crate::kinds::{self, Read, REGISTRY};
+use crate::kinds::{self, KindDef, Read, REGISTRY};
 use crate::model::schema::Scope;
-use crate::model::{Graph, Live, Value};
+use crate::model::{Graph, Kind, Live, Unlisted, Value};
 use crate::plan::{self, FieldDiff, Unread};
 use crate::providers::{self, kube, Cloud, Planned, ProviderError, Reading};
 use std::time::Duration;
@@ -15,14 +15,40 @@ use std::time::Duration;
 /// then, in each cluster the blueprint declares objects in, one LIST per
 /// in-cluster kind. A cluster the blueprint creates and that does not exist
 /// yet is not read: its objects are planned as creates.
-pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, ProviderError> {
-    let reads = REGISTRY.iter().filter_map(|d| match d.read {
+///
+/// A kind's list call that is refused (no permission, or an endpoint that
+/// does not serve it) stops the read only when the blueprint declares that
+/// kind (or one read with it), or when `strict`; otherwise the kind is
+/// listed in [`Reading::unlisted`] and the read goes on.
+pub async fn read_all(
+    cloud: &Cloud,
+    desired: &Graph,
+    strict: bool,
+) -> Result<Reading, ProviderError> {
+    let own: Vec<&KindDef> = REGISTRY
+        .iter()
+        .copied()
+        .filter(|d| matches!(d.read, Read::Own(_)))
+        .collect();
+    let reads = own.iter().filter_map(|d| match d.read {
         Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
         _ => None,
     });
     let mut live = Vec::new();
-    for part in futures::future::join_all(reads).await {
-        live.extend(part?);
+    let mut unlisted = Vec::new();
+    cloud.take_unlisted();
+    for (d, part) in own.iter().zip(futures::future::join_all(reads).await) {
+        match part {
+            Ok(found) => live.extend(found),
+            Err(e) if e.is_refused() => {
+                unlisted.push(refused(d, &read_with(d), desired, strict, e)?)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // The kinds a read that lists several could not list.
+    for (kind, e) in cloud.take_unlisted() {
+        unlisted.push(refused(kinds::def(kind), &[kind], desired, strict, e)?);
     }
     // Then each cluster the blueprint declares objects in, once it exists.
     let mut unread = Vec::new();
@@ -62,7 +88,52 @@ pub async fn read_all(cloud: &Cloud, desired: &Graph) -> Result<Reading, Provide
     }
     plan::separate_duplicates(&mut live);
     live.sort_by(|a, b| a.address.cmp(&b.address));
-    Ok(Reading { live, unread })
+    Ok(Reading {
+        live,
+        unread,
+        unlisted,
+    })
+}
+
+/// The kinds a kind's own read returns: itself and those read with it.
+fn read_with(d: &KindDef) -> Vec<Kind> {
+    REGISTRY
+        .iter()
+        .filter(|x| x.kind == d.kind || matches!(x.read, Read::With(k) if k == d.kind))
+        .map(|x| x.kind)
+        .collect()
+}
+
+/// A refused list call, which would have returned the kinds `covered`: an
+/// error when the blueprint declares one of them (or `strict`), otherwise
+/// the kind, unlisted.
+fn refused(
+    d: &KindDef,
+    covered: &[Kind],
+    desired: &Graph,
+    strict: bool,
+    e: ProviderError,
+) -> Result<Unlisted, ProviderError> {
+    let declared = covered
+        .iter()
+        .find(|k| desired.of_kind(**k).next().is_some());
+    if let Some(k) = declared {
+        return Err(ProviderError::Unsupported(format!(
+            "cannot list {} ({e}), which the blueprint declares\n  = hint: allow the call for the credentials in use, or use an endpoint that serves it",
+            k
+        )));
+    }
+    if strict {
+        return Err(ProviderError::Unsupported(format!(
+            "cannot list {} ({e}); --strict refuses to plan without it\n  = hint: allow the call for the credentials in use, or plan without --strict (what the blueprint owned of that kind is then not pruned)",
+            d.kind
+        )));
+    }
+    tracing::debug!(target: "blueprint::read", kind = %d.kind, error = %e, "cannot list a kind the blueprint does not declare");
+    Ok(Unlisted {
+        kind: d.kind.to_string(),
+        why: e.to_string(),
+    })
 }
 
 /// How many times a create is tried when AWS throttles it or its answer

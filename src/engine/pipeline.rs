@@ -40,7 +40,7 @@ impl<'a> From<&'a crate::script::Evaluation> for Desired<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("cannot read the live state: {0}")]
-    Read(#[from] ProviderError),
+    Read(ProviderError),
     /// Another run holds the blueprint's lock.
     #[error("blueprint {blueprint} is locked by {holder}{gone}\n  = hint: wait for it (--lock-timeout 5m); if that process is gone, `bp lock status FILE` shows the lock and `bp lock break FILE` removes it", gone = if holder.is_dead_here() { " (that process is not running on this host)" } else { "" })]
     Locked {
@@ -56,6 +56,13 @@ pub enum PipelineError {
     /// In-cluster changes the server would refuse, each named.
     #[error("{0}")]
     InCluster(String),
+}
+
+// The read's error is part of the message, not a source: shown once.
+impl From<ProviderError> for PipelineError {
+    fn from(e: ProviderError) -> PipelineError {
+        PipelineError::Read(e)
+    }
 }
 
 /// The blueprint's lock, taken before anything is read.
@@ -79,6 +86,8 @@ pub struct Options<'a> {
     /// A plan, or a destroy (everything the blueprint owns, protected
     /// resources only when asked).
     pub mode: plan::Mode,
+    /// Refuse to plan when any kind cannot be listed, declared or not.
+    pub strict: bool,
 }
 
 /// What the read cost: for `-v` and the benches.
@@ -103,9 +112,15 @@ pub struct Made {
 /// The whole pipeline: connect, lock, read, then plan ([`plan_from`]), or
 /// for a destroy, plan the deletion of everything owned.
 pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, PipelineError> {
-    let (cloud, reading, read) =
-        connect_and_read(opts.target, desired.name, desired.graph, opts.lock.as_ref()).await?;
-    let plan = if opts.mode.destroy {
+    let (cloud, reading, read) = connect_and_read(
+        opts.target,
+        desired.name,
+        desired.graph,
+        opts.lock.as_ref(),
+        opts.strict,
+    )
+    .await?;
+    let mut plan = if opts.mode.destroy {
         plan::compute_with(
             desired.name,
             desired.region,
@@ -124,6 +139,7 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         )
         .await?
     };
+    plan.unlisted = reading.unlisted;
     Ok(Made {
         plan,
         cloud,
@@ -140,6 +156,7 @@ pub async fn connect_and_read(
     name: &str,
     graph: &Graph,
     lock: Option<&LockRequest<'_>>,
+    strict: bool,
 ) -> Result<(Cloud, providers::Reading, ReadStats), PipelineError> {
     let cloud = Cloud::connect(target, name).await;
     if let Some(l) = lock {
@@ -162,7 +179,7 @@ pub async fn connect_and_read(
             .load(std::sync::atomic::Ordering::Relaxed)
     };
     let (aws_before, kube_before) = (cloud.requests.get(), kube());
-    let reading = crate::engine::ops::read_all(&cloud, graph).await?;
+    let reading = crate::engine::ops::read_all(&cloud, graph, strict).await?;
     let read = ReadStats {
         owned: reading.live.len(),
         elapsed: start.elapsed(),
@@ -184,8 +201,9 @@ pub async fn plan(
     prices: &crate::cost::Prices,
     today: crate::lint::Date,
 ) -> Result<(Plan, Vec<Live>), PipelineError> {
-    let reading = crate::engine::ops::read_all(cloud, desired.graph).await?;
-    let plan = plan_from(cloud, desired, &reading.live, reading.unread, prices, today).await?;
+    let reading = crate::engine::ops::read_all(cloud, desired.graph, false).await?;
+    let mut plan = plan_from(cloud, desired, &reading.live, reading.unread, prices, today).await?;
+    plan.unlisted = reading.unlisted;
     Ok((plan, reading.live))
 }
 

@@ -39,6 +39,17 @@ impl Live {
     }
 }
 
+/// A kind whose resources could not be listed (the call was refused or the
+/// endpoint does not serve it) while the blueprint declares none of them:
+/// the plan goes on, but what the blueprint owned of that kind and no
+/// longer declares is not pruned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unlisted {
+    pub kind: String,
+    /// The refused call and what AWS said.
+    pub why: String,
+}
+
 /// A provider instance whose resources are planned as creates without
 /// reads: it does not exist yet (a cluster created by the same plan), so
 /// values read from it are known only after apply.

@@ -16,6 +16,6 @@ pub mod verifier;
 pub use address::{Address, Kind};
 pub use cidr::Cidr;
 pub use graph::{Cycle, Graph};
-pub use live::{Live, Unread};
+pub use live::{Live, Unlisted, Unread};
 pub use resource::{Origin, Problem, Resource, Span, EXISTING};
 pub use value::{Map, Part, Ref, Secret, Value};

@@ -115,6 +115,10 @@ pub struct Plan {
     /// Provider instances not read because they do not exist yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<Unread>,
+    /// Kinds the blueprint does not declare whose resources could not be
+    /// listed: what it owned of them is not pruned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<crate::model::Unlisted>,
     /// Changes the kind refuses to make as declared (a major engine
     /// upgrade not asked for), each with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -388,6 +392,7 @@ pub fn compute_with(
         region: region.to_string(),
         protected,
         unread: Vec::new(),
+        unlisted: Vec::new(),
         refused: refusals(&changes, desired, live),
         changes,
         unchanged,

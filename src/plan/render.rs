@@ -144,6 +144,13 @@ pub fn human(p: &Plan) -> String {
             u.provider, u.why
         );
     }
+    for u in &p.unlisted {
+        let _ = writeln!(
+            out,
+            "Warning: cannot list {} ({}); resources of this kind that the blueprint no longer declares will not be pruned.",
+            u.kind, u.why
+        );
+    }
     out.push_str(&summary_line(p));
     out.push('\n');
     out
@@ -181,6 +188,7 @@ mod tests {
             region: "us-east-1".into(),
             protected: vec![],
             unread: vec![],
+            unlisted: vec![],
             refused: vec![],
             changes,
             unchanged: 3,

@@ -156,6 +156,28 @@ impl ProviderError {
         }
     }
 
+    /// The call was refused (no permission) or the endpoint does not serve
+    /// it: asking again will not help, and nothing happened.
+    pub fn is_refused(&self) -> bool {
+        match self {
+            ProviderError::NotImplemented { .. } => true,
+            ProviderError::Api { code, status, .. } => {
+                matches!(
+                    code.as_str(),
+                    "AccessDenied"
+                        | "AccessDeniedException"
+                        | "UnauthorizedOperation"
+                        | "UnauthorizedAccess"
+                        | "AuthorizationError"
+                        | "UnknownOperationException"
+                        | "InvalidAction"
+                        | "NotImplemented"
+                ) || *status == 501
+            }
+            _ => false,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.code().is_some_and(|c| {
             c.contains("NotFound")

@@ -205,6 +205,9 @@ pub struct Cloud {
     pub requests: RequestCounter,
     /// How long each kind took to read, for `-v`.
     pub read_times: Arc<std::sync::Mutex<Vec<(&'static str, Duration)>>>,
+    /// Kinds a read could not list (a refused call), for the engine to
+    /// judge: see [`Cloud::listed`].
+    unlisted: Arc<std::sync::Mutex<Vec<(crate::model::Kind, ProviderError)>>>,
     /// How long to wait for clusters, node groups and NAT gateways.
     pub wait_timeout: Duration,
     pub poll_interval: Duration,
@@ -252,6 +255,7 @@ impl Cloud {
             region: target.region.clone(),
             requests,
             read_times: Arc::default(),
+            unlisted: Arc::default(),
             wait_timeout,
             poll_interval,
             sdk: conf,
@@ -325,6 +329,35 @@ impl Cloud {
             tags.push((TAG_PROTECT.into(), "true".into()));
         }
         tags
+    }
+
+    /// The resources of `kind` a read found, or none when the call that
+    /// lists them was refused (no permission, or an endpoint that does not
+    /// serve it): the refusal is kept for the engine, which fails the plan
+    /// when the blueprint declares that kind and warns otherwise. For reads
+    /// that list several kinds (a cluster's node groups, add-ons, ...).
+    pub fn listed(
+        &self,
+        kind: crate::model::Kind,
+        found: Result<Vec<Live>, ProviderError>,
+    ) -> Result<Vec<Live>, ProviderError> {
+        match found {
+            Err(e) if e.is_refused() => {
+                if let Ok(mut u) = self.unlisted.lock() {
+                    u.push((kind, e));
+                }
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
+    /// The kinds reads could not list since the last call.
+    pub fn take_unlisted(&self) -> Vec<(crate::model::Kind, ProviderError)> {
+        self.unlisted
+            .lock()
+            .map(|mut u| std::mem::take(&mut *u))
+            .unwrap_or_default()
     }
 
     /// Runs one kind's read and records how long it took.
@@ -496,6 +529,8 @@ pub fn stale_tag_keys(r: &Planned, live: &Live) -> Vec<String> {
 pub struct Reading {
     pub live: Vec<Live>,
     pub unread: Vec<Unread>,
+    /// Kinds the blueprint does not declare that could not be listed.
+    pub unlisted: Vec<crate::model::Unlisted>,
 }
 
 /// Where the kind registry hands down the creates with no idempotency

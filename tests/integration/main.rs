@@ -33,3 +33,4 @@ mod rds;
 mod repl;
 mod secrets;
 mod sops3;
+mod unlisted;

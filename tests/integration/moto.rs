@@ -24,14 +24,34 @@ fn venv_bin(name: &str) -> PathBuf {
 }
 
 impl Moto {
+    /// The project's AWS emulator: moto plus what it lacks
+    /// (tests/support/awsemu).
     pub fn start() -> Moto {
+        let script = repo().join("tests/support/awsemu/awsemu.py");
+        Moto::launch(|| {
+            let mut c = Command::new(venv_bin("python"));
+            c.arg(&script);
+            c
+        })
+    }
+
+    /// Plain moto (`moto_server`), without the project's additions: what a
+    /// user who points Blueprint at moto gets.
+    pub fn start_plain() -> Moto {
+        Moto::launch(|| {
+            let mut c = Command::new(venv_bin("moto_server"));
+            c.env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+            c
+        })
+    }
+
+    fn launch(program: impl Fn() -> Command) -> Moto {
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("free port")
                 .port();
-            let mut child = Command::new(venv_bin("python"))
-                .arg(repo().join("tests/support/awsemu/awsemu.py"))
+            let mut child = program()
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .stdin(Stdio::null())

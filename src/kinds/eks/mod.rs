@@ -312,10 +312,10 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         )
     );
     let mut all = clusters;
-    all.extend(groups?);
-    all.extend(profiles?);
-    all.extend(addons?);
-    all.extend(entries?);
+    all.extend(cloud.listed(node_group::KIND, groups)?);
+    all.extend(cloud.listed(fargate_profile::KIND, profiles)?);
+    all.extend(cloud.listed(addon::KIND, addons)?);
+    all.extend(cloud.listed(access_entry::KIND, entries)?);
     Ok(all)
 }
 
