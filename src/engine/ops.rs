@@ -41,14 +41,21 @@ pub async fn read_all(
         match part {
             Ok(found) => live.extend(found),
             Err(e) if e.is_refused() => {
-                unlisted.push(refused(d, &read_with(d), desired, strict, e)?)
+                unlisted.push(refused(cloud, d, &read_with(d), desired, strict, e)?)
             }
             Err(e) => return Err(e),
         }
     }
     // The kinds a read that lists several could not list.
     for (kind, e) in cloud.take_unlisted() {
-        unlisted.push(refused(kinds::def(kind), &[kind], desired, strict, e)?);
+        unlisted.push(refused(
+            cloud,
+            kinds::def(kind),
+            &[kind],
+            desired,
+            strict,
+            e,
+        )?);
     }
     // Then each cluster the blueprint declares objects in, once it exists.
     let mut unread = Vec::new();
@@ -108,30 +115,40 @@ fn read_with(d: &KindDef) -> Vec<Kind> {
 /// error when the blueprint declares one of them (or `strict`), otherwise
 /// the kind, unlisted.
 fn refused(
+    cloud: &Cloud,
     d: &KindDef,
     covered: &[Kind],
     desired: &Graph,
     strict: bool,
     e: ProviderError,
 ) -> Result<Unlisted, ProviderError> {
+    let action = e.operation().and_then(|op| cloud.requests.iam_action(op));
+    let call = match &action {
+        Some(a) => format!("{a}: {e}"),
+        None => e.to_string(),
+    };
+    let allow = match &action {
+        Some(a) => format!("allow {a} for the credentials in use"),
+        None => "allow the call for the credentials in use".to_string(),
+    };
     let declared = covered
         .iter()
         .find(|k| desired.of_kind(**k).next().is_some());
     if let Some(k) = declared {
         return Err(ProviderError::Unsupported(format!(
-            "cannot list {} ({e}), which the blueprint declares\n  = hint: allow the call for the credentials in use, or use an endpoint that serves it",
-            k
+            "cannot list {k} ({call}), which the blueprint declares\n  = hint: {allow}, or use an endpoint that serves it"
         )));
     }
     if strict {
         return Err(ProviderError::Unsupported(format!(
-            "cannot list {} ({e}); --strict refuses to plan without it\n  = hint: allow the call for the credentials in use, or plan without --strict (what the blueprint owned of that kind is then not pruned)",
+            "cannot list {} ({call}); --strict refuses to plan without it\n  = hint: {allow}, or plan without --strict (what the blueprint owned of that kind is then not pruned)",
             d.kind
         )));
     }
     tracing::debug!(target: "blueprint::read", kind = %d.kind, error = %e, "cannot list a kind the blueprint does not declare");
     Ok(Unlisted {
         kind: d.kind.to_string(),
+        action,
         why: e.to_string(),
     })
 }

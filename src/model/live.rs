@@ -46,7 +46,10 @@ impl Live {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unlisted {
     pub kind: String,
-    /// The refused call and what AWS said.
+    /// The IAM action of the refused call (`eks:ListAddons`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// What AWS (or the endpoint) said.
     pub why: String,
 }
 

@@ -145,10 +145,14 @@ pub fn human(p: &Plan) -> String {
         );
     }
     for u in &p.unlisted {
+        let call = match &u.action {
+            Some(a) => format!("{a}: {}", u.why),
+            None => u.why.clone(),
+        };
         let _ = writeln!(
             out,
-            "Warning: cannot list {} ({}); resources of this kind that the blueprint no longer declares will not be pruned.",
-            u.kind, u.why
+            "Warning: cannot list {} ({call}); resources of this kind that the blueprint no longer declares will not be pruned.",
+            u.kind
         );
     }
     out.push_str(&summary_line(p));

@@ -99,6 +99,16 @@ impl ProviderError {
         }
     }
 
+    /// The AWS operation that failed, if this is about one.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            ProviderError::Api { operation, .. }
+            | ProviderError::Lost { operation, .. }
+            | ProviderError::NotImplemented { operation, .. } => Some(operation),
+            _ => None,
+        }
+    }
+
     /// The service error code, if this is an API error.
     pub fn code(&self) -> Option<&str> {
         match self {

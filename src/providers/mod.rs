@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,11 +120,31 @@ pub struct Target {
     pub static_credentials: Option<(String, String)>,
 }
 
-/// Counts HTTP requests sent to AWS, for `-v` and the benchmarks.
+/// Counts HTTP requests sent to AWS, for `-v` and the benchmarks, and
+/// keeps the IAM action of each operation sent (`ListAddons` is
+/// `eks:ListAddons`), for messages about refused calls.
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<AtomicUsize>);
+pub struct RequestCounter(
+    Arc<AtomicUsize>,
+    Arc<std::sync::Mutex<HashMap<String, String>>>,
+);
+
+/// The IAM prefix of a service as the SDK names it.
+fn iam_prefix(service: &str) -> String {
+    match service {
+        "EFS" => "elasticfilesystem".into(),
+        "CloudWatch Logs" => "logs".into(),
+        "Resource Groups Tagging API" => "tag".into(),
+        other => other.to_ascii_lowercase().replace(' ', ""),
+    }
+}
 
 impl RequestCounter {
+    /// The IAM action of an operation this client has sent.
+    pub fn iam_action(&self, operation: &str) -> Option<String> {
+        self.1.lock().ok()?.get(operation).cloned()
+    }
+
     pub fn get(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }
@@ -159,6 +180,14 @@ impl Intercept for RequestCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         self.0.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            if let Ok(mut ops) = self.1.lock() {
+                if !ops.contains_key(m.name()) {
+                    let action = format!("{}:{}", iam_prefix(m.service()), m.name());
+                    ops.insert(m.name().to_string(), action);
+                }
+            }
+        }
         cfg.interceptor_state()
             .store_put(Sent(std::time::Instant::now()));
         Ok(())
@@ -665,5 +694,20 @@ mod owner_tests {
         // Another blueprint's, or no address: not ours.
         assert!(owned_by("other", tags, NameTag::IsATag).is_none());
         assert!(owned_by("pms", [(TAG_NAME, "pms")], NameTag::IsATag).is_none());
+    }
+
+    #[test]
+    fn iam_prefixes_of_the_services_blueprint_calls() {
+        for (service, prefix) in [
+            ("EC2", "ec2"),
+            ("EKS", "eks"),
+            ("EFS", "elasticfilesystem"),
+            ("CloudWatch Logs", "logs"),
+            ("Resource Groups Tagging API", "tag"),
+            ("DynamoDB", "dynamodb"),
+            ("Backup", "backup"),
+        ] {
+            assert_eq!(iam_prefix(service), prefix);
+        }
     }
 }

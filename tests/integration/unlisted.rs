@@ -25,8 +25,8 @@ fn kinds_that_cannot_be_listed_warn_unless_declared_or_strict() {
         ("access_entry", "ListAccessEntries"),
     ] {
         let warning = format!(
-            "Warning: cannot list {} ({} is not supported by this endpoint (HTTP 404)); resources of this kind that the blueprint no longer declares will not be pruned.",
-            kind.0, kind.1
+            "Warning: cannot list {} (eks:{}: {} is not supported by this endpoint (HTTP 404)); resources of this kind that the blueprint no longer declares will not be pruned.",
+            kind.0, kind.1, kind.1
         );
         assert_eq!(out.matches(&warning).count(), 1, "{out}");
     }
@@ -34,17 +34,24 @@ fn kinds_that_cannot_be_listed_warn_unless_declared_or_strict() {
 
     let json: serde_json::Value =
         serde_json::from_str(&m.bp(d, &["plan", "bp.rhai", "--json"], 0)).unwrap();
-    let kinds: Vec<&str> = json["unlisted"]
+    let kinds: Vec<(&str, &str)> = json["unlisted"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| u["kind"].as_str().unwrap())
+        .map(|u| (u["kind"].as_str().unwrap(), u["action"].as_str().unwrap()))
         .collect();
-    assert_eq!(kinds, ["eks_addon", "access_entry"], "{json}");
+    assert_eq!(
+        kinds,
+        [
+            ("eks_addon", "eks:ListAddons"),
+            ("access_entry", "eks:ListAccessEntries")
+        ],
+        "{json}"
+    );
 
     let out = m.bp(d, &["plan", "bp.rhai", "--strict"], 1);
     assert!(
-        out.contains("cannot list eks_addon (ListAddons is not supported by this endpoint (HTTP 404)); --strict refuses to plan without it"),
+        out.contains("cannot list eks_addon (eks:ListAddons: ListAddons is not supported by this endpoint (HTTP 404)); --strict refuses to plan without it"),
         "{out}"
     );
 
@@ -54,7 +61,10 @@ fn kinds_that_cannot_be_listed_warn_unless_declared_or_strict() {
     )
     .unwrap();
     let out = m.bp(d, &["plan", "bp.rhai"], 1);
-    let error = "cannot list eks_addon (ListAddons is not supported by this endpoint (HTTP 404)), which the blueprint declares";
+    let error = "cannot list eks_addon (eks:ListAddons: ListAddons is not supported by this endpoint (HTTP 404)), which the blueprint declares";
     assert_eq!(out.matches(error).count(), 1, "said once:\n{out}");
-    assert!(out.contains("= hint: allow the call"), "{out}");
+    assert!(
+        out.contains("= hint: allow eks:ListAddons for the credentials in use"),
+        "{out}"
+    );
 }
