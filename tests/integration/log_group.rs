@@ -114,6 +114,15 @@ fn a_group_that_exists_is_adopted_not_taken() {
             m.boto3("logs")
         ),
     ]);
+    // `:live` lists it, with its retention and no owner.
+    crate::harness::Test::new()
+        .moto(&m)
+        .args(["repl"])
+        .stdin(":live log_group eks\n")
+        .stdout_contains("/aws/eks/old/cluster")
+        .stdout_contains("kept forever")
+        .stdout_contains("1 log_group")
+        .run();
     let out = m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 1);
     assert!(
         out.contains("log group /aws/eks/old/cluster exists and is not this blueprint's: `bp adopt` takes it over"),

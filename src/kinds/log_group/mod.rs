@@ -261,18 +261,29 @@ fn live_of(cloud: &Cloud, g: &Group, tags: &HashMap<String, String>) -> Option<L
     Some(l)
 }
 
+/// Every log group in the region with its tags: one paginated list, then
+/// each group's tags in parallel.
+async fn tagged_groups(
+    cloud: &Cloud,
+) -> Result<Vec<(Group, HashMap<String, String>)>, ProviderError> {
+    let logs = client(cloud);
+    let all = groups(&logs, None).await?;
+    let tags = futures::future::join_all(all.iter().map(|g| tags_of(&logs, g))).await;
+    all.into_iter()
+        .zip(tags)
+        .map(|(g, t)| Ok((g, t?)))
+        .collect()
+}
+
 /// Owned log groups. Neither DescribeLogGroups nor the emulator's tagging
 /// API filters by tag, so: one paginated list, then each group's tags in
 /// parallel.
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let logs = client(cloud);
-    let all = groups(&logs, None).await?;
-    let tags = futures::future::join_all(all.iter().map(|g| tags_of(&logs, g))).await;
-    let mut out = Vec::new();
-    for (g, t) in all.iter().zip(tags) {
-        out.extend(live_of(cloud, g, &t?));
-    }
-    Ok(out)
+    Ok(tagged_groups(cloud)
+        .await?
+        .iter()
+        .filter_map(|(g, t)| live_of(cloud, g, t))
+        .collect())
 }
 
 /// The group named `name`, if it exists.
@@ -410,12 +421,8 @@ pub async fn adopt(
 
 /// Every log group in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let logs = client(cloud);
-    let all = groups(&logs, None).await?;
-    let tags = futures::future::join_all(all.iter().map(|g| tags_of(&logs, g))).await;
     let mut rows = Vec::new();
-    for (g, t) in all.iter().zip(tags) {
-        let t = t?;
+    for (g, t) in tagged_groups(cloud).await? {
         let name = g.log_group_name().unwrap_or_default();
         rows.push(Row {
             id: name.into(),
