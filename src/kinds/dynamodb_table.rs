@@ -6,7 +6,8 @@
 //! Written as the worked example of docs/ARCHITECTURE.md: everything about
 //! the kind is in this file, plus one line in the registry.
 
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, Lifecycle, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
@@ -17,6 +18,7 @@ use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
 use crate::script::schema::{def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
+use crate::{handle, ops};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     ProvisionedThroughput, ScalarAttributeType, TableDescription, TableStatus, Tag,
@@ -38,25 +40,14 @@ pub static SCHEMA: Schema = Schema::new("dynamodb_table", "DynamodbTable", FIELD
     ))
     .lifecycle(Lifecycle::DATA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: FUNCTIONS,
-    register,
-    wrap: DynamodbTable::wrap,
-    unwrap: DynamodbTable::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt adopt),
-    rules: &[],
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: true,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(DynamodbTable; FUNCTIONS, register; ["address", "arn", "name"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt adopt))
+.backed_up();
 
 const KEYS_FIXED: &str = "a DynamoDB table's key schema cannot change";
 

@@ -1,7 +1,8 @@
 //! KMS keys: description, yearly rotation, an alias, tags. Found by tag;
 //! deleting schedules the deletion (the 7-day minimum).
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Map, Problem};
 use crate::model::{Live, Value};
@@ -13,6 +14,7 @@ use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
 use crate::script::schema::{def, opt, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
+use crate::{handle, ops};
 use aws_sdk_kms::types::{KeyState, Tag};
 use rhai::{Dynamic, Engine, NativeCallContext};
 
@@ -247,25 +249,14 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("kms_key", "KmsKey", FIELDS).attr("arn");
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "id", "name"],
-    functions: FUNCTIONS,
-    register,
-    wrap: KmsKey::wrap,
-    unwrap: KmsKey::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt adopt),
-    rules: &[],
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: false,
-    unsafe_to_resend: &["CreateKey"],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(KmsKey; FUNCTIONS, register; ["address", "arn", "id", "name"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt adopt))
+.unsafe_to_resend(&["CreateKey"]);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

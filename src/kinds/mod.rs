@@ -165,6 +165,93 @@ pub struct KindDef {
     pub unsafe_to_resend: &'static [&'static str],
 }
 
+/// A kind's handle type in scripts, as [`KindDef::new`] takes it: made by
+/// [`crate::handle!`].
+#[derive(Clone, Copy)]
+pub struct Handle {
+    pub members: &'static [&'static str],
+    pub functions: &'static [FnDoc],
+    pub register: fn(&mut rhai::Engine, &Shared),
+    pub wrap: fn(Address) -> rhai::Dynamic,
+    pub unwrap: fn(&rhai::Dynamic) -> Option<Address>,
+}
+
+/// A kind's live operations, as [`KindDef::new`] takes them: made by
+/// [`crate::ops!`] for a module with the usual `read`, `create`, `update`,
+/// `delete` and `list`.
+#[derive(Clone, Copy)]
+pub struct Ops {
+    pub read: Read,
+    pub create: CreateFn,
+    pub update: Option<UpdateFn>,
+    pub delete: DeleteFn,
+    pub list: ListFn,
+}
+
+impl KindDef {
+    /// A kind with its handle and operations, and how it is priced. Until
+    /// the builders below say otherwise, it checks nothing over the graph,
+    /// has no lint rules, is not backed up, every call of its create may
+    /// be resent, and `bp adopt` does not take it over yet.
+    pub const fn new(kind: Kind, price: crate::cost::Pricing, handle: Handle, ops: Ops) -> Self {
+        KindDef {
+            kind,
+            members: handle.members,
+            functions: handle.functions,
+            register: handle.register,
+            wrap: handle.wrap,
+            unwrap: handle.unwrap,
+            validate: None,
+            read: ops.read,
+            create: ops.create,
+            update: ops.update,
+            delete: ops.delete,
+            list: ops.list,
+            adopt: Adopt::NotYet,
+            rules: &[],
+            price,
+            backed_up: false,
+            unsafe_to_resend: &[],
+        }
+    }
+
+    /// An in-cluster kind: it costs nothing in AWS, and is adopted in the
+    /// script ([`ADOPT_IN_CLUSTER`]).
+    pub const fn in_cluster(kind: Kind, handle: Handle, ops: Ops) -> Self {
+        Self::new(kind, crate::cost::Pricing::Free, handle, ops).adopt(Adopt::No(ADOPT_IN_CLUSTER))
+    }
+
+    /// How `bp adopt` takes one over, or why it does not.
+    pub const fn adopt(mut self, adopt: Adopt) -> Self {
+        self.adopt = adopt;
+        self
+    }
+
+    /// Its checks over the whole desired graph.
+    pub const fn validate(mut self, check: ValidateFn) -> Self {
+        self.validate = Some(check);
+        self
+    }
+
+    /// Its lint rules.
+    pub const fn rules(mut self, rules: &'static [crate::lint::Rule]) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// AWS Backup backs it up.
+    pub const fn backed_up(mut self) -> Self {
+        self.backed_up = true;
+        self
+    }
+
+    /// The operations of its create that must never be resent.
+    pub const fn unsafe_to_resend(mut self, operations: &'static [&'static str]) -> Self {
+        self.unsafe_to_resend = operations;
+        self
+    }
+}
+
 /// Writes tags on the resource with this id: `bp adopt` marks it as the
 /// blueprint's with the ownership tags.
 pub type AdoptFn = for<'a> fn(
@@ -216,6 +303,70 @@ macro_rules! handle_type {
                 engine.register_fn("!=", |a: $ty, b: $ty| a != b);
             }
         }
+    };
+}
+
+/// A kind's [`Handle`]: its handle type (made by [`crate::handle_type!`]),
+/// then optionally its functions, its register function and its members:
+/// `handle!(Vpc; FUNCTIONS, register; ["address", "cidr", "id"])`. Without
+/// them the handle has no functions, only its type is registered and its
+/// one member is `address`.
+#[macro_export]
+macro_rules! handle {
+    ($ty:path) => {
+        $crate::kinds::Handle {
+            members: &["address"],
+            functions: &[],
+            register: |e, _| <$ty>::register_type(e),
+            wrap: <$ty>::wrap,
+            unwrap: <$ty>::unwrap,
+        }
+    };
+    ($ty:path; $functions:expr, $register:expr; $members:expr) => {
+        $crate::kinds::Handle {
+            members: &$members,
+            functions: $functions,
+            register: $register,
+            wrap: <$ty>::wrap,
+            unwrap: <$ty>::unwrap,
+        }
+    };
+}
+
+/// A kind's [`Ops`] from the `create`, `update`, `delete` and `list` of the
+/// module it is written in, read by its own `read` (`ops!(own)`), by
+/// another function (`ops!(own super::read)`) or with another kind
+/// (`ops!(with super::cluster::KIND)`); `, no_update` after it for kinds
+/// that never change in place. `ops!(in_cluster)` takes the module's
+/// `IN_CLUSTER` and its functions themselves (they return boxed futures).
+#[macro_export]
+macro_rules! ops {
+    (@ $read:expr, $update:expr) => {
+        $crate::kinds::Ops {
+            read: $read,
+            create: $crate::boxed!(create create),
+            update: $update,
+            delete: $crate::boxed!(delete delete),
+            list: $crate::boxed!(read list),
+        }
+    };
+    (@read own) => { $crate::kinds::Read::Own($crate::boxed!(read read)) };
+    (@read own $f:path) => { $crate::kinds::Read::Own($crate::boxed!(read $f)) };
+    (@read with $k:path) => { $crate::kinds::Read::With($k) };
+    (in_cluster) => {
+        $crate::kinds::Ops {
+            read: $crate::kinds::Read::InCluster(&IN_CLUSTER),
+            create,
+            update: Some(update),
+            delete,
+            list,
+        }
+    };
+    ($how:ident $($what:path)?) => {
+        $crate::ops!(@ $crate::ops!(@read $how $($what)?), Some($crate::boxed!(update update)))
+    };
+    ($how:ident $($what:path)?, no_update) => {
+        $crate::ops!(@ $crate::ops!(@read $how $($what)?), None)
     };
 }
 

@@ -4,13 +4,15 @@
 //! the name cannot.
 
 use super::{build_err, client, owner, tags_of, user_tags, with_tags};
-use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
 use aws_sdk_backup::types::{
     BackupPlanInput, BackupPlansListMember, BackupRuleInput, Lifecycle as RuleLifecycle,
@@ -24,25 +26,13 @@ pub static SCHEMA: Schema = Schema::new("backup_plan", "BackupPlan", FIELDS).nam
     NameRule::chars(1, 50, plan_char, "letters, digits, `-`, `_` and `.`"),
 );
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "id", "name", "vault"],
-    functions: &[super::DOC],
-    register: super::register,
-    wrap: super::BackupPlan::wrap,
-    unwrap: super::BackupPlan::unwrap,
-    validate: None,
-    read: Read::With(super::vault::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::BackupPlan; &[super::DOC], super::register;
+        ["address", "arn", "id", "name", "vault"]),
+    ops!(with super::vault::KIND),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a backup plan's name cannot change"),

@@ -5,12 +5,14 @@
 //! the one named after the plan.
 
 use super::{build_err, client};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, Lifecycle};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_backup::operation::get_backup_selection::GetBackupSelectionOutput;
 use aws_sdk_backup::types::BackupSelection as SelectionInput;
 use aws_sdk_backup::Client;
@@ -28,25 +30,13 @@ pub static SCHEMA: Schema = Schema::new("backup_selection", "BackupSelection", F
     ))
     .lifecycle(Lifecycle::REPLACED);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| BackupSelection::register_type(e),
-    wrap: BackupSelection::wrap,
-    unwrap: BackupSelection::unwrap,
-    validate: None,
-    read: Read::With(super::vault::KIND),
-    create: crate::boxed!(create create),
-    update: None,
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: super::lint::SELECTION,
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(BackupSelection),
+    ops!(with super::vault::KIND, no_update),
+)
+.rules(super::lint::SELECTION);
 
 const FIXED: &str = "AWS Backup cannot change a selection in place";
 

@@ -3,13 +3,15 @@
 //! one that still holds any. Its name and key cannot change.
 
 use super::{client, owner, tags_of, user_tags, with_tags};
-use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, Lifecycle, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{protected_by, Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_backup::types::BackupVaultListMember;
 use aws_sdk_backup::Client;
 
@@ -27,25 +29,13 @@ pub static SCHEMA: Schema = Schema::new("backup_vault", "BackupVault", FIELDS)
     ))
     .lifecycle(Lifecycle::DATA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: &[],
-    register: |e, _| BackupVault::register_type(e),
-    wrap: BackupVault::wrap,
-    unwrap: BackupVault::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read super::read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(BackupVault; &[], |e, _| BackupVault::register_type(e,
+); ["address", "arn", "name"]),
+    ops!(own super::read),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a backup vault's name cannot change"),

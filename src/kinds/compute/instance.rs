@@ -7,7 +7,8 @@
 //! newer image behind the alias does not replace a running host.
 
 use super::{arch, AMI_ALIASES};
-use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
@@ -16,6 +17,7 @@ use crate::providers::aws::{ec2_live, ec2_tag, owned, read_tags, sync_ec2_tags, 
 use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::{
     AttributeValue, BlockDeviceMapping, EbsBlockDevice, HttpTokensState,
     IamInstanceProfileSpecification, Instance as Ec2Instance, InstanceAttributeName,
@@ -39,25 +41,15 @@ pub static SCHEMA: Schema = Schema::new("instance", "Instance", FIELDS).names(Na
     "any characters",
 ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "id", "name", "private_ip", "public_ip"],
-    functions: super::FUNCTIONS,
-    register: super::register,
-    wrap: super::Instance::wrap,
-    unwrap: super::Instance::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: super::lint::INSTANCE,
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(super::Instance; super::FUNCTIONS, super::register;
+        ["address", "arn", "id", "name", "private_ip", "public_ip"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+.rules(super::lint::INSTANCE);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -3,14 +3,16 @@
 //! IAM path (`/blueprint/<name>/`), as its roles do, which is how they are
 //! found. The role changes in place.
 
+use crate::cost::Pricing;
 use crate::kinds::iam::role::{iam_tags, role_path};
-use crate::kinds::{Field, KindDef, Read};
+use crate::kinds::{Field, KindDef};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_iam::types::InstanceProfile;
 
 crate::handle_type!(InstanceProfileHandle);
@@ -26,25 +28,12 @@ pub static SCHEMA: Schema = Schema::new("instance_profile", "InstanceProfile", F
         "letters, digits and `+=,.@-_`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| InstanceProfileHandle::register_type(e),
-    wrap: InstanceProfileHandle::wrap,
-    unwrap: InstanceProfileHandle::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(InstanceProfileHandle),
+    ops!(own),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("an instance profile's name cannot change"),

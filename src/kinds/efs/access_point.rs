@@ -4,7 +4,8 @@
 //! a create whose answer was lost does not make a second one.
 
 use super::{client, efs_tags, user_tags};
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
@@ -12,6 +13,7 @@ use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row, TAG_ADDRESS, TAG_NAME};
 use crate::script::handles::Output;
+use crate::{handle, ops};
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory};
 use aws_sdk_efs::Client;
 
@@ -22,33 +24,23 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 pub static SCHEMA: Schema = Schema::new("efs_access_point", "EfsAccessPoint", FIELDS)
     .names(NameRule::chars(1, 255, |c| c != ' ', "no spaces"));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "id"],
-    functions: &[],
-    register: |e, _| {
-        EfsAccessPoint::register_type(e);
-        e.register_get("id", |a: &mut EfsAccessPoint| {
-            Output::attr(&a.0, "id", None)
-        });
-        e.register_get("arn", |a: &mut EfsAccessPoint| {
-            Output::attr(&a.0, "arn", None)
-        });
-    },
-    wrap: EfsAccessPoint::wrap,
-    unwrap: EfsAccessPoint::unwrap,
-    validate: None,
-    read: Read::With(super::file_system::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(EfsAccessPoint; &[], register; ["address", "arn", "id"]),
+    ops!(with super::file_system::KIND),
+);
+
+/// The handle type, and its `id` and `arn` (known after apply).
+fn register(e: &mut rhai::Engine, _: &crate::script::state::Shared) {
+    EfsAccessPoint::register_type(e);
+    e.register_get("id", |a: &mut EfsAccessPoint| {
+        Output::attr(&a.0, "id", None)
+    });
+    e.register_get("arn", |a: &mut EfsAccessPoint| {
+        Output::attr(&a.0, "arn", None)
+    });
+}
 
 const FIXED: &str = "EFS cannot change an access point";
 

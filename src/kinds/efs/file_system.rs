@@ -5,7 +5,8 @@
 //! change in place. They hold data: protected by default.
 
 use super::{client, efs_tags, user_tags};
-use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, Lifecycle, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
@@ -14,6 +15,7 @@ use crate::providers::AwsResult as _;
 use crate::providers::{
     protected_by, wait_for, Cloud, Planned, ProviderError, Row, TAG_ADDRESS, TAG_NAME,
 };
+use crate::{handle, ops};
 use aws_sdk_efs::types::{
     FileSystemDescription, LifeCycleState, LifecyclePolicy, PerformanceMode, ThroughputMode,
     TransitionToIaRules,
@@ -31,25 +33,15 @@ pub static SCHEMA: Schema = Schema::new("efs", "Efs", FIELDS)
     ))
     .lifecycle(Lifecycle::DATA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["access_point", "address", "arn", "dns_name", "id", "name"],
-    functions: super::FUNCTIONS,
-    register: super::register,
-    wrap: super::Efs::wrap,
-    unwrap: super::Efs::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: super::lint::FILE_SYSTEM,
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: true,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(super::Efs; super::FUNCTIONS, super::register;
+        ["access_point", "address", "arn", "dns_name", "id", "name"]),
+    ops!(own),
+)
+.rules(super::lint::FILE_SYSTEM)
+.backed_up();
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -4,13 +4,15 @@
 //! a new subnet is a new mount target.
 
 use super::client;
-use crate::kinds::{Field, KindDef, Read};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row, TAG_ADDRESS};
+use crate::{handle, ops};
 use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, MountTargetDescription};
 use aws_sdk_efs::Client;
 
@@ -21,25 +23,12 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 pub static SCHEMA: Schema = Schema::new("efs_mount_target", "EfsMountTarget", FIELDS)
     .names(NameRule::chars(1, 255, |c| c != ' ', "no spaces"));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| EfsMountTarget::register_type(e),
-    wrap: EfsMountTarget::wrap,
-    unwrap: EfsMountTarget::unwrap,
-    validate: None,
-    read: Read::With(super::file_system::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(EfsMountTarget),
+    ops!(with super::file_system::KIND),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("file_system")

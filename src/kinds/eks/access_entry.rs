@@ -7,7 +7,8 @@
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
-use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
@@ -16,6 +17,7 @@ use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
 use crate::script::schema::{def, opt, req, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared};
+use crate::{handle, ops};
 use aws_sdk_eks::types::{AccessEntry, AccessScope, AccessScopeType};
 use rhai::{Dynamic, Engine, NativeCallContext};
 
@@ -85,25 +87,12 @@ pub static SCHEMA: Schema = Schema::new("access_entry", "AccessEntry", FIELDS)
     .attr("arn")
     .names(NameRule::chars(1, 512, |c| c != ' ', "no spaces"));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[DOC],
-    register,
-    wrap: AccessEntryHandle::wrap,
-    unwrap: AccessEntryHandle::unwrap,
-    validate: None,
-    read: Read::With(super::cluster::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(AccessEntryHandle; &[DOC], register; ["address"]),
+    ops!(with super::cluster::KIND),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("cluster")

@@ -9,7 +9,8 @@
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
-use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
@@ -22,6 +23,7 @@ use crate::script::schema::{def, opt, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{
     check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
 };
+use crate::{handle, ops};
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
 use rhai::{Dynamic, Engine, NativeCallContext};
 
@@ -76,25 +78,12 @@ pub static SCHEMA: Schema = Schema::new("eks_addon", "EksAddon", FIELDS)
         "lowercase letters, digits and `-`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name", "version"],
-    functions: &[DOC],
-    register,
-    wrap: EksAddon::wrap,
-    unwrap: EksAddon::unwrap,
-    validate: None,
-    read: Read::With(super::cluster::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(EksAddon; &[DOC], register; ["address", "arn", "name", "version"]),
+    ops!(with super::cluster::KIND),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("cluster")

@@ -2,7 +2,8 @@
 //! logging and endpoint access update in place, the version is upgraded in
 //! place (where the endpoint supports it).
 
-use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
 use crate::model::schema::{Schema, Scope};
 use crate::model::Kind;
@@ -12,6 +13,7 @@ use crate::providers::inventory::tag_owner;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider,
     VpcConfigRequest,
@@ -502,41 +504,16 @@ pub static SCHEMA: Schema = Schema::new("cluster", "Cluster", FIELDS)
     ))
     .scope(Scope::AwsCluster);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &[
-        "access_entry",
-        "addon",
-        "address",
-        "arn",
-        "authentication_mode",
-        "certificate_authority",
-        "endpoint",
-        "fargate_profile",
-        "irsa_role",
-        "name",
-        "node_group",
-        "oidc_issuer",
-        "oidc_provider_arn",
-        "security_group_id",
-        "version",
-    ],
-    functions: super::CLUSTER_FUNCTIONS,
-    register: super::register_cluster,
-    wrap: super::Cluster::wrap,
-    unwrap: super::Cluster::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read super::read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: super::lint::CLUSTER,
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(super::Cluster; super::CLUSTER_FUNCTIONS, super::register_cluster;
+        ["access_entry", "addon", "address", "arn", "authentication_mode",
+        "certificate_authority", "endpoint", "fargate_profile", "irsa_role", "name",
+        "node_group", "oidc_issuer", "oidc_provider_arn", "security_group_id", "version"]),
+    ops!(own super::read),
+)
+.rules(super::lint::CLUSTER);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

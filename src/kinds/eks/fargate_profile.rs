@@ -1,7 +1,8 @@
 //! EKS Fargate profiles: immutable, so any change replaces them.
 
 use super::cluster::{owned_tags, tag_map};
-use crate::kinds::{Field, KindDef, Lifecycle, Read};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, Lifecycle};
 use crate::model::names::{alnum_dash_underscore, NameRule};
 use crate::model::schema::Schema;
 use crate::model::Kind;
@@ -9,6 +10,7 @@ use crate::model::{Live, Map, Value};
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
 
 fn live_of(cloud: &Cloud, p: &FargateProfile) -> Option<Live> {
@@ -184,25 +186,14 @@ pub static SCHEMA: Schema = Schema::new("fargate_profile", "FargateProfile", FIE
     ))
     .lifecycle(Lifecycle::REPLACED);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: super::FARGATE_PROFILE_FUNCTIONS,
-    register: super::register_fargate_profile,
-    wrap: super::FargateProfile::wrap,
-    unwrap: super::FargateProfile::unwrap,
-    validate: None,
-    read: Read::With(super::cluster::KIND),
-    create: crate::boxed!(create create),
-    update: None,
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::FargateProfile;
+        super::FARGATE_PROFILE_FUNCTIONS, super::register_fargate_profile;
+        ["address", "arn", "name"]),
+    ops!(with super::cluster::KIND, no_update),
+);
 
 const CHANGED: &str = "a Fargate profile cannot be changed, only replaced";
 

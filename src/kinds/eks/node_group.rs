@@ -1,7 +1,8 @@
 //! EKS managed node groups: scaling, labels and taints update in place.
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
-use crate::kinds::{Diff, Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
 use crate::model::schema::Schema;
 use crate::model::Kind;
@@ -10,6 +11,7 @@ use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
     TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
@@ -351,25 +353,14 @@ pub static SCHEMA: Schema = Schema::new("node_group", "NodeGroup", FIELDS)
         "letters, digits, `-` and `_`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: super::NODE_GROUP_FUNCTIONS,
-    register: super::register_node_group,
-    wrap: super::NodeGroup::wrap,
-    unwrap: super::NodeGroup::unwrap,
-    validate: None,
-    read: Read::With(super::cluster::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: super::lint::NODE_GROUP,
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(super::NodeGroup; super::NODE_GROUP_FUNCTIONS, super::register_node_group;
+        ["address", "arn", "name"]),
+    ops!(with super::cluster::KIND),
+)
+.rules(super::lint::NODE_GROUP);
 
 const FIELDS: &[Field] = &[
     Field::new("cluster").refers(),

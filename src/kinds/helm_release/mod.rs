@@ -11,7 +11,8 @@ pub mod records;
 
 use super::k8s::object::{owner_value, MANAGED_BY, OWNER_LABEL, WHERE};
 use super::k8s::{on_clusters, ClusterRef, ADOPT_OPT};
-use crate::kinds::{Diff, Field, InCluster, KindDef, Read};
+use crate::handle;
+use crate::kinds::{Diff, Field, InCluster, KindDef};
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Graph, Kind, Live, Map, Problem, Value};
 use crate::providers::helm::File;
@@ -844,25 +845,11 @@ pub static SCHEMA: Schema = Schema::new("helm_release", "HelmRelease", FIELDS)
     ))
     .scope(Scope::InCluster);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: HelmRelease::wrap,
-    unwrap: HelmRelease::unwrap,
-    validate: None,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-    adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::in_cluster(
+    KIND,
+    handle!(HelmRelease; FUNCTIONS, register; ["address"]),
+    crate::ops!(in_cluster),
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,8 @@
 //! Read together with IAM roles ([`super::role::read`]).
 
 use super::role::{iam_tags, owned};
+use crate::cost::Pricing;
+use crate::handle;
 use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Value};
@@ -13,25 +15,18 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("oidc_provider", "OidcProvider", FIELDS).attr("arn");
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| super::OidcProvider::register_type(e),
-    wrap: super::OidcProvider::wrap,
-    unwrap: super::OidcProvider::unwrap,
-    validate: None,
-    read: Read::With(super::role::KIND),
-    create: crate::boxed!(create create_oidc_provider),
-    update: Some(crate::boxed!(update update_oidc_provider)),
-    delete: crate::boxed!(delete delete_oidc_provider),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::OidcProvider),
+    crate::kinds::Ops {
+        read: Read::With(super::role::KIND),
+        create: crate::boxed!(create create_oidc_provider),
+        update: Some(crate::boxed!(update update_oidc_provider)),
+        delete: crate::boxed!(delete delete_oidc_provider),
+        list: crate::boxed!(read list),
+    },
+);
 
 const FIELDS: &[Field] = &[
     Field::new("url")

@@ -2,6 +2,8 @@
 //! the path `/blueprint/<name>/`, so one paginated call finds every owned
 //! role with all its policies.
 
+use crate::cost::Pricing;
+use crate::handle;
 use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
@@ -533,25 +535,24 @@ pub static SCHEMA: Schema = Schema::new("iam_role", "IamRole", FIELDS)
         "letters, digits and `+=,.@-_`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: super::FUNCTIONS,
-    register: super::register,
-    wrap: super::IamRole::wrap,
-    unwrap: super::IamRole::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create_role),
-    update: Some(crate::boxed!(update update_role)),
-    delete: crate::boxed!(delete delete_role),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::No("an IAM role's path cannot change, and the blueprint's roles live under its own path (/blueprint/<name>/): refer to it with existing_role(arn) instead"),
-    rules: super::lint::ROLE,
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::IamRole; super::FUNCTIONS, super::register; ["address", "arn", "name"]),
+    crate::kinds::Ops {
+        read: Read::Own(crate::boxed!(read read)),
+        create: crate::boxed!(create create_role),
+        update: Some(crate::boxed!(update update_role)),
+        delete: crate::boxed!(delete delete_role),
+        list: crate::boxed!(read list),
+    },
+)
+.adopt(crate::kinds::Adopt::No(NOT_ADOPTED))
+.rules(super::lint::ROLE);
+
+/// Why `bp adopt` does not take over a role.
+const NOT_ADOPTED: &str = "an IAM role's path cannot change, and the blueprint's roles live \
+    under its own path (/blueprint/<name>/): refer to it with existing_role(arn) instead";
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

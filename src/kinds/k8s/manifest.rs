@@ -13,7 +13,8 @@
 
 use super::object::{self, ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{declare_object, ClusterRef, Declaration, NamespaceRef};
-use crate::kinds::{Diff, Field, InCluster, KindDef, Read};
+use crate::handle;
+use crate::kinds::{Diff, Field, InCluster, KindDef};
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Graph, Kind, Live, Map, Problem, Value};
 use crate::providers::kube::Conn;
@@ -821,25 +822,11 @@ pub static SCHEMA: Schema = Schema::new("manifest", "Manifest", FIELDS)
     .names(crate::model::names::NameRule::TAG)
     .scope(Scope::InCluster);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: FUNCTIONS,
-    register,
-    wrap: Manifest::wrap,
-    unwrap: Manifest::unwrap,
-    validate: None,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-    adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::in_cluster(
+    KIND,
+    handle!(Manifest; FUNCTIONS, register; ["address"]),
+    crate::ops!(in_cluster),
+);
 
 #[cfg(test)]
 mod tests {

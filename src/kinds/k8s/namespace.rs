@@ -6,7 +6,8 @@
 use super::object::{self, ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, declare_object, on_clusters, ClusterRef, Declaration, NamespaceRef};
 use super::{ADOPT_OPT, ANNOTATIONS_OPT, LABELS_OPT, SYSTEM_NAMESPACES};
-use crate::kinds::{Field, KindDef, Read};
+use crate::handle;
+use crate::kinds::{Field, KindDef};
 use crate::model::schema::{Schema, Scope};
 use crate::model::{Address, Kind, Map, Problem};
 use crate::script::api::name_arg;
@@ -156,22 +157,9 @@ pub static SCHEMA: Schema = Schema::new("namespace", "Namespace", FIELDS)
     .names(super::LABEL_NAME)
     .scope(Scope::InCluster);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "cluster", "name"],
-    functions: FUNCTIONS,
-    register,
-    wrap: Namespace::wrap,
-    unwrap: Namespace::unwrap,
-    validate: None,
-    read: Read::InCluster(&IN_CLUSTER),
-    create,
-    update: Some(update),
-    delete,
-    list,
-    adopt: crate::kinds::Adopt::No(crate::kinds::ADOPT_IN_CLUSTER),
-    rules: super::lint::NAMESPACE,
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::in_cluster(
+    KIND,
+    handle!(Namespace; FUNCTIONS, register; ["address", "cluster", "name"]),
+    crate::ops!(in_cluster),
+)
+.rules(super::lint::NAMESPACE);

@@ -659,25 +659,12 @@ macro_rules! object_kind {
                 .names($names)
                 .scope($crate::model::schema::Scope::InCluster);
 
-        pub static DEF: $crate::kinds::KindDef = $crate::kinds::KindDef {
-            kind: KIND,
-            members: &["address"],
-            functions: FUNCTIONS,
-            register,
-            wrap: $handle::wrap,
-            unwrap: $handle::unwrap,
-            validate: None,
-            read: $crate::kinds::Read::InCluster(&IN_CLUSTER),
-            create,
-            update: Some(update),
-            delete,
-            list,
-            adopt: $crate::kinds::Adopt::No($crate::kinds::ADOPT_IN_CLUSTER),
-            rules: $rules,
-            price: $crate::cost::Pricing::Free,
-            backed_up: false,
-            unsafe_to_resend: &[],
-        };
+        pub static DEF: $crate::kinds::KindDef = $crate::kinds::KindDef::in_cluster(
+            KIND,
+            $crate::handle!($handle; FUNCTIONS, register; ["address"]),
+            $crate::ops!(in_cluster),
+        )
+        .rules($rules);
     };
     ($obj:path, wait_on_delete = $wait:expr) => {
         fn read<'a>(

@@ -9,7 +9,8 @@
 //! The worked example of docs/ARCHITECTURE.md: everything about the kind is
 //! in this folder, plus one line in the registry.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
@@ -20,6 +21,7 @@ use crate::script::api::{name_arg, opts_arg};
 use crate::script::handles::Output;
 use crate::script::schema::{opt, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{check_name, check_tags, declare, fail, Deps, Fallible, Opts, Shared};
+use crate::{handle, ops};
 use aws_sdk_cloudwatchlogs::types::LogGroup as Group;
 use aws_sdk_cloudwatchlogs::Client;
 use rhai::{Dynamic, Engine, NativeCallContext};
@@ -38,25 +40,13 @@ pub static SCHEMA: Schema = Schema::new("log_group", "LogGroup", FIELDS)
         "letters, digits, `.`, `-`, `_`, `/` and `#`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: FUNCTIONS, // log_group(...), cluster.control_plane_logs(...)
-    register,             // the constructors and the getters
-    wrap: LogGroup::wrap,
-    unwrap: LogGroup::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt adopt), // bp adopt: a group EKS made first
-    rules: &[],
-    price: crate::cost::Pricing::Free, // billed by use, which a blueprint does not say
-    backed_up: false,
-    unsafe_to_resend: &[], // CreateLogGroup fails on a second send
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(LogGroup; FUNCTIONS, register; ["address", "arn", "name"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt adopt));
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a log group cannot be renamed"),

@@ -1,6 +1,7 @@
 //! Internet gateways and their VPC attachment.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
@@ -10,6 +11,7 @@ use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::ResourceType;
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
@@ -141,25 +143,14 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("internet_gateway", "InternetGateway", FIELDS);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| super::InternetGateway::register_type(e),
-    wrap: super::InternetGateway::wrap,
-    unwrap: super::InternetGateway::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &["CreateInternetGateway"],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::InternetGateway),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+.unsafe_to_resend(&["CreateInternetGateway"]);
 
 const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS];
 

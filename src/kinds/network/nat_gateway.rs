@@ -1,7 +1,8 @@
 //! NAT gateways: created with a client token, waited for until available,
 //! and waited for until deleted.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
@@ -10,6 +11,7 @@ use crate::providers::aws::{ec2_live, owned, read_tags, sync_ec2_tags, tag_spec}
 use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 
 fn gone(s: Option<&NatGatewayState>) -> bool {
@@ -145,25 +147,13 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("nat_gateway", "NatGateway", FIELDS);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| super::NatGateway::register_type(e),
-    wrap: super::NatGateway::wrap,
-    unwrap: super::NatGateway::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: &[],
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(super::NatGateway),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2));
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

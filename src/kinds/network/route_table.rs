@@ -1,6 +1,7 @@
 //! Route tables: routes and subnet associations, both compared as sets.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
@@ -10,6 +11,7 @@ use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable};
 
 /// A route as specs write it: destination and one target.
@@ -266,25 +268,9 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("route_table", "RouteTable", FIELDS);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| super::RouteTable::register_type(e),
-    wrap: super::RouteTable::wrap,
-    unwrap: super::RouteTable::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &["CreateRouteTable"],
-};
+pub static DEF: KindDef = KindDef::new(KIND, Pricing::Free, handle!(super::RouteTable), ops!(own))
+    .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+    .unsafe_to_resend(&["CreateRouteTable"]);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

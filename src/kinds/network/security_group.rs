@@ -1,7 +1,8 @@
 //! Security groups; ingress and egress rules are reconciled as sets. Rules
 //! naming a group that does not exist yet wait for the Finish step.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::Kind;
@@ -12,6 +13,7 @@ use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
 
 /// A rule as specs write it.
@@ -364,25 +366,17 @@ pub static SCHEMA: Schema = Schema::new("security_group", "SecurityGroup", FIELD
     NameRule::chars(1, 255, tag_name_char, "letters, digits, `-`, `_` and `.`").with(not_an_id),
 );
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["add_egress", "add_ingress", "address", "id", "name"],
-    functions: super::SECURITY_GROUP_FUNCTIONS,
-    register: super::register_security_group,
-    wrap: super::SecurityGroup::wrap,
-    unwrap: super::SecurityGroup::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: super::lint::SECURITY_GROUP,
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &["CreateSecurityGroup"],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::SecurityGroup;
+        super::SECURITY_GROUP_FUNCTIONS, super::register_security_group;
+        ["add_egress", "add_ingress", "address", "id", "name"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+.rules(super::lint::SECURITY_GROUP)
+.unsafe_to_resend(&["CreateSecurityGroup"]);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a security group cannot be renamed"),

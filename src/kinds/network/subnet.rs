@@ -1,6 +1,7 @@
 //! Subnets: CIDR, zone, public IPs on launch, tags.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
@@ -12,6 +13,7 @@ use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
@@ -118,25 +120,15 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("subnet", "Subnet", FIELDS);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "az", "cidr", "id", "name"],
-    functions: super::SUBNET_FUNCTIONS,
-    register: super::register_subnet,
-    wrap: super::Subnet::wrap,
-    unwrap: super::Subnet::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &["CreateSubnet"],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::Subnet; super::SUBNET_FUNCTIONS, super::register_subnet;
+        ["address", "az", "cidr", "id", "name"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+.unsafe_to_resend(&["CreateSubnet"]);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -1,6 +1,7 @@
 //! VPCs: the primary block, secondary blocks, DNS attributes, tags.
 
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
@@ -10,6 +11,7 @@ use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
+use crate::{handle, ops};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType, VpcAttributeName, VpcCidrBlockStateCode,
 };
@@ -210,34 +212,17 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("vpc", "Vpc", FIELDS);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &[
-        "address",
-        "azs",
-        "cidr",
-        "id",
-        "name",
-        "private_subnets",
-        "public_subnets",
-        "subnets",
-    ],
-    functions: super::VPC_FUNCTIONS,
-    register: super::register_vpc,
-    wrap: super::Vpc::wrap,
-    unwrap: super::Vpc::unwrap,
-    validate: Some(super::validate),
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt crate::providers::aws::adopt_ec2),
-    rules: super::lint::VPC,
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &["CreateVpc"],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(super::Vpc; super::VPC_FUNCTIONS, super::register_vpc;
+        ["address", "azs", "cidr", "id", "name", "private_subnets", "public_subnets", "subnets"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+.validate(super::validate)
+.rules(super::lint::VPC)
+.unsafe_to_resend(&["CreateVpc"]);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

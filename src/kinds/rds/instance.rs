@@ -4,7 +4,8 @@
 //! subnet group cannot. Deleting one takes a final snapshot first.
 
 use super::{client, major, owner, rds_tags, tag, user_tags};
-use crate::kinds::{Diff, Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Diff, Field, KindDef, Lifecycle, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::verifier;
@@ -12,6 +13,7 @@ use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{protected_by, wait_for, Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_rds::types::{DbInstance, Tag};
 use aws_sdk_rds::Client;
 
@@ -33,25 +35,15 @@ pub static SCHEMA: Schema = Schema::new("rds_postgres", "RdsPostgres", FIELDS)
     ))
     .lifecycle(Lifecycle::DATA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "endpoint", "name", "port"],
-    functions: super::FUNCTIONS,
-    register: super::register,
-    wrap: super::RdsPostgres::wrap,
-    unwrap: super::RdsPostgres::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: super::lint::INSTANCE,
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: true,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(super::RdsPostgres; super::FUNCTIONS, super::register;
+        ["address", "arn", "endpoint", "name", "port"]),
+    ops!(own),
+)
+.rules(super::lint::INSTANCE)
+.backed_up();
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("an RDS instance's identifier is its name"),

@@ -6,13 +6,15 @@
 
 use super::subnet_group::tags_of;
 use super::{client, owner, rds_tags, user_tags};
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
 
@@ -29,25 +31,12 @@ pub static SCHEMA: Schema = Schema::new("db_parameter_group", "DbParameterGroup"
         "letters, digits and `-`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| DbParameterGroupHandle::register_type(e),
-    wrap: DbParameterGroupHandle::wrap,
-    unwrap: DbParameterGroupHandle::unwrap,
-    validate: None,
-    read: Read::With(super::subnet_group::KIND),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Free,
+    handle!(DbParameterGroupHandle),
+    ops!(with super::subnet_group::KIND),
+);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a parameter group's name cannot change"),

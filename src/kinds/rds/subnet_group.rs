@@ -2,13 +2,15 @@
 //! instance may live in. Subnets and description change in place.
 
 use super::{client, owner, rds_tags, user_tags};
-use crate::kinds::{Field, KindDef, Read, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::AwsResult as _;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
+use crate::{handle, ops};
 use aws_sdk_rds::types::{DbSubnetGroup, Tag};
 use aws_sdk_rds::Client;
 
@@ -25,25 +27,8 @@ pub static SCHEMA: Schema = Schema::new("db_subnet_group", "DbSubnetGroup", FIEL
         "letters, digits, spaces, `-`, `_` and `.`",
     ));
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address"],
-    functions: &[],
-    register: |e, _| DbSubnetGroupHandle::register_type(e),
-    wrap: DbSubnetGroupHandle::wrap,
-    unwrap: DbSubnetGroupHandle::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::kinds::Adopt::NotYet,
-    rules: &[],
-    price: crate::cost::Pricing::Free,
-    backed_up: false,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef =
+    KindDef::new(KIND, Pricing::Free, handle!(DbSubnetGroupHandle), ops!(own));
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a DB subnet group's name cannot change"),

@@ -3,7 +3,8 @@
 
 pub mod lint;
 
-use crate::kinds::{Field, KindDef, Lifecycle, Read, PROTECT, TAGS};
+use crate::cost::Pricing;
+use crate::kinds::{Field, KindDef, Lifecycle, PROTECT, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Map, Problem};
@@ -18,6 +19,7 @@ use crate::script::schema::{def, opt, FnDoc, Opt, Ty, TAGS_OPT};
 use crate::script::state::{
     check_name, check_tags, declare, fail, ref_to, Deps, Fallible, Opts, Shared,
 };
+use crate::{handle, ops};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
     CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
@@ -432,25 +434,15 @@ pub static SCHEMA: Schema = Schema::new("s3_bucket", "S3Bucket", FIELDS)
     )
     .lifecycle(Lifecycle::DATA);
 
-pub static DEF: KindDef = KindDef {
-    kind: KIND,
-    members: &["address", "arn", "name"],
-    functions: FUNCTIONS,
-    register,
-    wrap: S3Bucket::wrap,
-    unwrap: S3Bucket::unwrap,
-    validate: None,
-    read: Read::Own(crate::boxed!(read read)),
-    create: crate::boxed!(create create),
-    update: Some(crate::boxed!(update update)),
-    delete: crate::boxed!(delete delete),
-    list: crate::boxed!(read list),
-    adopt: crate::boxed!(adopt adopt),
-    rules: lint::BUCKET,
-    price: crate::cost::Pricing::Priced(price),
-    backed_up: true,
-    unsafe_to_resend: &[],
-};
+pub static DEF: KindDef = KindDef::new(
+    KIND,
+    Pricing::Priced(price),
+    handle!(S3Bucket; FUNCTIONS, register; ["address", "arn", "name"]),
+    ops!(own),
+)
+.adopt(crate::boxed!(adopt adopt))
+.rules(lint::BUCKET)
+.backed_up();
 
 const FIELDS: &[Field] = &[
     Field::new("name"),
