@@ -609,15 +609,16 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
                 .find(|t| t.key() == k)
                 .map(|t| t.value().to_string())
         };
-        rows.push(Row {
-            id: n.clone(),
-            name: n.clone(),
-            details: t
-                .table_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            owner: crate::providers::inventory::tag_owner(get),
-        });
+        rows.push(
+            Row::new(
+                n.clone(),
+                n.clone(),
+                t.table_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+            .owner(get),
+        );
     }
     Ok(rows)
 }

@@ -315,12 +315,7 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
                     .find(|a| a.target_key_id() == Some(id))
                     .and_then(|a| a.alias_name())
                     .unwrap_or_default();
-                Row {
-                    id: id.into(),
-                    name: alias.into(),
-                    details: k.key_arn().unwrap_or_default().into(),
-                    owner: None,
-                }
+                Row::new(id, alias, k.key_arn().unwrap_or_default())
             })
             .collect()
     };

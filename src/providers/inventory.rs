@@ -13,6 +13,38 @@ pub struct Row {
     pub owner: Option<String>,
 }
 
+impl Row {
+    /// A row with no owner: one whose kind carries no tags to say it.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, details: impl Into<String>) -> Row {
+        Row {
+            id: id.into(),
+            name: name.into(),
+            details: details.into(),
+            owner: None,
+        }
+    }
+
+    /// Its owner, from its tags as `get` reads them.
+    pub fn owner(mut self, get: impl Fn(&str) -> Option<String>) -> Row {
+        self.owner = tag_owner(get);
+        self
+    }
+
+    /// An EC2 resource's row: its name (the `Name` tag) and owner come
+    /// from its tags.
+    pub fn ec2(
+        id: Option<&str>,
+        tags: &[aws_sdk_ec2::types::Tag],
+        details: impl Into<String>,
+    ) -> Row {
+        let (owner, name) = ec2_owner_and_name(tags);
+        Row {
+            owner,
+            ..Row::new(id.unwrap_or_default(), name, details)
+        }
+    }
+}
+
 /// The owner (`blueprint address`) and Name of an EC2 resource.
 pub fn ec2_owner_and_name(tags: &[aws_sdk_ec2::types::Tag]) -> (Option<String>, String) {
     let get = |k: &str| {

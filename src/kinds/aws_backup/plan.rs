@@ -255,12 +255,14 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let plans = all(&b).await?;
     let mut rows = Vec::new();
     for (p, t) in with_tags(&b, &plans, |p| p.backup_plan_arn()).await? {
-        rows.push(Row {
-            id: p.backup_plan_id().unwrap_or_default().into(),
-            name: p.backup_plan_name().unwrap_or_default().into(),
-            details: p.version_id().unwrap_or_default().into(),
-            owner: crate::providers::inventory::tag_owner(|k| t.get(k).cloned()),
-        });
+        rows.push(
+            Row::new(
+                p.backup_plan_id().unwrap_or_default(),
+                p.backup_plan_name().unwrap_or_default(),
+                p.version_id().unwrap_or_default(),
+            )
+            .owner(|k| t.get(k).cloned()),
+        );
     }
     Ok(rows)
 }

@@ -180,12 +180,11 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     for p in &plans {
         let plan = p.backup_plan_id().unwrap_or_default();
         for (id, name) in ids(&b, plan).await? {
-            rows.push(Row {
-                id: format!("{plan}/{id}"),
+            rows.push(Row::new(
+                format!("{plan}/{id}"),
                 name,
-                details: format!("plan {}", p.backup_plan_name().unwrap_or_default()),
-                owner: None,
-            });
+                format!("plan {}", p.backup_plan_name().unwrap_or_default()),
+            ));
         }
     }
     Ok(rows)

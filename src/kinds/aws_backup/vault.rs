@@ -187,12 +187,14 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let vaults = all(&b).await?;
     let mut rows = Vec::new();
     for (v, t) in with_tags(&b, &vaults, |v| v.backup_vault_arn()).await? {
-        rows.push(Row {
-            id: v.backup_vault_name().unwrap_or_default().into(),
-            name: v.backup_vault_name().unwrap_or_default().into(),
-            details: format!("{} recovery points", v.number_of_recovery_points()),
-            owner: crate::providers::inventory::tag_owner(|k| t.get(k).cloned()),
-        });
+        rows.push(
+            Row::new(
+                v.backup_vault_name().unwrap_or_default(),
+                v.backup_vault_name().unwrap_or_default(),
+                format!("{} recovery points", v.number_of_recovery_points()),
+            )
+            .owner(|k| t.get(k).cloned()),
+        );
     }
     Ok(rows)
 }

@@ -14,7 +14,6 @@ use crate::model::schema::Schema;
 use crate::model::{Kind, Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::aws::{ec2_live, ec2_tag, owned, read_tags, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError, Row};
 use crate::{handle, ops};
@@ -569,31 +568,15 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 /// Every instance in the region, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let out = cloud
-        .ec2()
-        .describe_instances()
-        .send()
-        .await
-        .map_err(ProviderError::api("DescribeInstances"))?;
-    Ok(out
-        .reservations()
+    let all = crate::ec2_pages!(cloud, describe_instances, "DescribeInstances", all)?;
+    Ok(all
         .iter()
         .flat_map(|r| r.instances())
         .map(|i| {
-            let (owner, name) = ec2_owner_and_name(i.tags());
-            Row {
-                id: i.instance_id().unwrap_or_default().into(),
-                name,
-                details: format!(
-                    "{} {}",
-                    i.instance_type().map(|t| t.as_str()).unwrap_or_default(),
-                    i.state()
-                        .and_then(|s| s.name())
-                        .map(|s| s.as_str())
-                        .unwrap_or_default()
-                ),
-                owner,
-            }
+            let kind = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
+            let state = i.state().and_then(|s| s.name()).map(|s| s.as_str());
+            let details = format!("{kind} {}", state.unwrap_or_default());
+            Row::ec2(i.instance_id(), i.tags(), details)
         })
         .collect())
 }

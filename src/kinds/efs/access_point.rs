@@ -207,16 +207,16 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
                     .find(|t| t.key() == k)
                     .map(|t| t.value().to_string())
             };
-            Row {
-                id: a.access_point_id().unwrap_or_default().into(),
-                name: a.name().unwrap_or_default().into(),
-                details: format!(
+            Row::new(
+                a.access_point_id().unwrap_or_default(),
+                a.name().unwrap_or_default(),
+                format!(
                     "{} {}",
                     a.file_system_id().unwrap_or_default(),
                     a.root_directory().and_then(|r| r.path()).unwrap_or("/")
                 ),
-                owner: crate::providers::inventory::tag_owner(tag),
-            }
+            )
+            .owner(tag)
         })
         .collect())
 }

@@ -336,15 +336,17 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     Ok(all(&efs)
         .await?
         .iter()
-        .map(|f| Row {
-            id: f.file_system_id().into(),
-            name: tag(f, "Name").unwrap_or_default().into(),
-            details: format!(
-                "{} mount targets, {}",
-                f.number_of_mount_targets(),
-                f.life_cycle_state().as_str()
-            ),
-            owner: crate::providers::inventory::tag_owner(|k| tag(f, k).map(String::from)),
+        .map(|f| {
+            Row::new(
+                f.file_system_id(),
+                tag(f, "Name").unwrap_or_default(),
+                format!(
+                    "{} mount targets, {}",
+                    f.number_of_mount_targets(),
+                    f.life_cycle_state().as_str()
+                ),
+            )
+            .owner(|k| tag(f, k).map(String::from))
         })
         .collect())
 }

@@ -245,12 +245,11 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
         .file_systems()
     {
         for m in targets(&efs, f.file_system_id()).await? {
-            rows.push(Row {
-                id: m.mount_target_id().into(),
-                name: f.file_system_id().into(),
-                details: format!("{} {}", m.subnet_id(), m.ip_address().unwrap_or_default()),
-                owner: None,
-            });
+            rows.push(Row::new(
+                m.mount_target_id(),
+                f.file_system_id(),
+                format!("{} {}", m.subnet_id(), m.ip_address().unwrap_or_default()),
+            ));
         }
     }
     Ok(rows)

@@ -564,12 +564,11 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             continue;
         };
         for p in out.access_entries() {
-            rows.push(Row {
-                id: format!("{c}|{p}"),
-                name: p.clone(),
-                details: format!("cluster {c}"),
-                owner: None,
-            });
+            rows.push(Row::new(
+                format!("{c}|{p}"),
+                p.clone(),
+                format!("cluster {c}"),
+            ));
         }
     }
     Ok(rows)

@@ -408,12 +408,7 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     .await?;
     Ok(pairs
         .into_iter()
-        .map(|(c, n)| Row {
-            id: format!("{c}/{n}"),
-            name: n,
-            details: format!("cluster {c}"),
-            owner: None,
-        })
+        .map(|(c, n)| Row::new(format!("{c}/{n}"), n, format!("cluster {c}")))
         .collect())
 }
 

@@ -48,15 +48,12 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
         out.open_id_connect_provider_list()
             .iter()
             .filter_map(|p| p.arn())
-            .map(|arn| Row {
-                id: arn.into(),
-                name: arn
-                    .rsplit(":oidc-provider/")
-                    .next()
-                    .unwrap_or_default()
-                    .into(),
-                details: String::new(),
-                owner: None,
+            .map(|arn| {
+                Row::new(
+                    arn,
+                    arn.rsplit(":oidc-provider/").next().unwrap_or_default(),
+                    String::new(),
+                )
             })
             .collect()
     };

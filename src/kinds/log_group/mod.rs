@@ -414,15 +414,17 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     let mut rows = Vec::new();
     for (g, t) in tagged_groups(cloud).await? {
         let name = g.log_group_name().unwrap_or_default();
-        rows.push(Row {
-            id: name.into(),
-            name: name.into(),
-            details: match g.retention_in_days() {
-                Some(d) => format!("kept {d} days"),
-                None => "kept forever".into(),
-            },
-            owner: crate::providers::inventory::tag_owner(|k| t.get(k).cloned()),
-        });
+        rows.push(
+            Row::new(
+                name,
+                name,
+                match g.retention_in_days() {
+                    Some(d) => format!("kept {d} days"),
+                    None => "kept forever".into(),
+                },
+            )
+            .owner(|k| t.get(k).cloned()),
+        );
     }
     Ok(rows)
 }

@@ -7,7 +7,6 @@ use crate::model::Kind;
 use crate::model::Live;
 use crate::plan::FieldDiff;
 use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
@@ -116,27 +115,23 @@ const FIELDS: &[Field] = &[Field::new("name"), TAGS];
 
 /// Every elastic_ip in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_addresses()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeAddresses"))?;
-        out.addresses()
-            .iter()
-            .map(|a| {
-                let (owner, name) = ec2_owner_and_name(a.tags());
-                Row {
-                    id: a.allocation_id().unwrap_or_default().into(),
-                    name,
-                    details: a.public_ip().unwrap_or_default().into(),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let out = cloud
+        .ec2()
+        .describe_addresses()
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeAddresses"))?;
+    Ok(out
+        .addresses()
+        .iter()
+        .map(|a| {
+            Row::ec2(
+                a.allocation_id(),
+                a.tags(),
+                a.public_ip().unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 /// What an elastic IP costs a month (see [`crate::cost`]).

@@ -6,8 +6,7 @@ use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
-use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::aws::{ec2_live, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
@@ -15,16 +14,12 @@ use crate::{handle, ops};
 use aws_sdk_ec2::types::ResourceType;
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let igws = cloud
-        .ec2()
-        .describe_internet_gateways()
-        .filters(owned(cloud))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeInternetGateways"))?;
+    let igws = crate::ec2_pages!(
+        cloud,
+        describe_internet_gateways,
+        "DescribeInternetGateways",
+        owned
+    )?;
     Ok(igws
         .iter()
         .filter_map(|g| {
@@ -156,30 +151,17 @@ const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS]
 
 /// Every internet_gateway in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_internet_gateways()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeInternetGateways"))?;
-        out.internet_gateways()
-            .iter()
-            .map(|g| {
-                let (owner, name) = ec2_owner_and_name(g.tags());
-                let vpc = g
-                    .attachments()
-                    .first()
-                    .and_then(|a| a.vpc_id())
-                    .unwrap_or("detached");
-                Row {
-                    id: g.internet_gateway_id().unwrap_or_default().into(),
-                    name,
-                    details: vpc.into(),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let all = crate::ec2_pages!(
+        cloud,
+        describe_internet_gateways,
+        "DescribeInternetGateways",
+        all
+    )?;
+    Ok(all
+        .iter()
+        .map(|g| {
+            let vpc = g.attachments().first().and_then(|a| a.vpc_id());
+            Row::ec2(g.internet_gateway_id(), g.tags(), vpc.unwrap_or("detached"))
+        })
+        .collect())
 }

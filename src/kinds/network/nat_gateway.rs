@@ -8,7 +8,6 @@ use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::FieldDiff;
 use crate::providers::aws::{ec2_live, owned, read_tags, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use crate::{handle, ops};
@@ -168,28 +167,23 @@ const FIELDS: &[Field] = &[
 
 /// Every nat_gateway in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_nat_gateways()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeNatGateways"))?;
-        out.nat_gateways()
-            .iter()
-            .map(|g| {
-                let (owner, name) = ec2_owner_and_name(g.tags());
-                let state = g.state().map(|s| s.as_str()).unwrap_or_default();
-                Row {
-                    id: g.nat_gateway_id().unwrap_or_default().into(),
-                    name,
-                    details: format!("{} {state}", g.subnet_id().unwrap_or_default()),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let all = cloud
+        .ec2()
+        .describe_nat_gateways()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("DescribeNatGateways"))?;
+    Ok(all
+        .iter()
+        .map(|g| {
+            let state = g.state().map(|s| s.as_str()).unwrap_or_default();
+            let details = format!("{} {state}", g.subnet_id().unwrap_or_default());
+            Row::ec2(g.nat_gateway_id(), g.tags(), details)
+        })
+        .collect())
 }
 
 /// What a NAT gateway costs a month (see [`crate::cost`]).

@@ -6,8 +6,7 @@ use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
-use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::aws::{ec2_live, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
@@ -54,16 +53,7 @@ fn associations(t: &RouteTable) -> Vec<(String, String)> {
 }
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let tables = cloud
-        .ec2()
-        .describe_route_tables()
-        .filters(owned(cloud))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeRouteTables"))?;
+    let tables = crate::ec2_pages!(cloud, describe_route_tables, "DescribeRouteTables", owned)?;
     Ok(tables
         .iter()
         .filter_map(|t| {
@@ -284,25 +274,9 @@ const FIELDS: &[Field] = &[
 
 /// Every route_table in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_route_tables()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeRouteTables"))?;
-        out.route_tables()
-            .iter()
-            .map(|t| {
-                let (owner, name) = ec2_owner_and_name(t.tags());
-                Row {
-                    id: t.route_table_id().unwrap_or_default().into(),
-                    name,
-                    details: t.vpc_id().unwrap_or_default().into(),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let all = crate::ec2_pages!(cloud, describe_route_tables, "DescribeRouteTables", all)?;
+    Ok(all
+        .iter()
+        .map(|t| Row::ec2(t.route_table_id(), t.tags(), t.vpc_id().unwrap_or_default()))
+        .collect())
 }

@@ -8,8 +8,7 @@ use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
-use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::aws::{ec2_live, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
@@ -102,16 +101,12 @@ fn live_of(cloud: &Cloud, g: &SecurityGroup) -> Option<Live> {
 }
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let groups = cloud
-        .ec2()
-        .describe_security_groups()
-        .filters(owned(cloud))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeSecurityGroups"))?;
+    let groups = crate::ec2_pages!(
+        cloud,
+        describe_security_groups,
+        "DescribeSecurityGroups",
+        owned
+    )?;
     Ok(groups.iter().filter_map(|g| live_of(cloud, g)).collect())
 }
 
@@ -391,27 +386,19 @@ const FIELDS: &[Field] = &[
 
 /// Every security_group in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_security_groups()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeSecurityGroups"))?;
-        out.security_groups()
-            .iter()
-            .map(|g| {
-                let (owner, _) = ec2_owner_and_name(g.tags());
-                Row {
-                    id: g.group_id().unwrap_or_default().into(),
-                    name: g.group_name().unwrap_or_default().into(),
-                    details: g.vpc_id().unwrap_or_default().into(),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let all = crate::ec2_pages!(
+        cloud,
+        describe_security_groups,
+        "DescribeSecurityGroups",
+        all
+    )?;
+    Ok(all
+        .iter()
+        .map(|g| Row {
+            name: g.group_name().unwrap_or_default().into(),
+            ..Row::ec2(g.group_id(), g.tags(), g.vpc_id().unwrap_or_default())
+        })
+        .collect())
 }
 
 #[cfg(test)]

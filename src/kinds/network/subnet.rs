@@ -7,9 +7,8 @@ use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
 use crate::providers::aws::{
-    bool_attr, ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec,
+    bool_attr, ec2_live, read_tags, retry_in_use, sync_ec2_tags, tag_spec,
 };
-use crate::providers::inventory::ec2_owner_and_name;
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
@@ -17,16 +16,7 @@ use crate::{handle, ops};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let subnets = cloud
-        .ec2()
-        .describe_subnets()
-        .filters(owned(cloud))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeSubnets"))?;
+    let subnets = crate::ec2_pages!(cloud, describe_subnets, "DescribeSubnets", owned)?;
     Ok(subnets
         .iter()
         .filter_map(|s| {
@@ -143,30 +133,16 @@ const FIELDS: &[Field] = &[
 
 /// Every subnet in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_subnets()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeSubnets"))?;
-        out.subnets()
-            .iter()
-            .map(|s| {
-                let (owner, name) = ec2_owner_and_name(s.tags());
-                Row {
-                    id: s.subnet_id().unwrap_or_default().into(),
-                    name,
-                    details: format!(
-                        "{} {} {}",
-                        s.vpc_id().unwrap_or_default(),
-                        s.cidr_block().unwrap_or_default(),
-                        s.availability_zone().unwrap_or_default()
-                    ),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let all = crate::ec2_pages!(cloud, describe_subnets, "DescribeSubnets", all)?;
+    Ok(all
+        .iter()
+        .map(|s| {
+            let (vpc, cidr) = (
+                s.vpc_id().unwrap_or_default(),
+                s.cidr_block().unwrap_or_default(),
+            );
+            let az = s.availability_zone().unwrap_or_default();
+            Row::ec2(s.subnet_id(), s.tags(), format!("{vpc} {cidr} {az}"))
+        })
+        .collect())
 }

@@ -6,8 +6,7 @@ use crate::model::schema::Schema;
 use crate::model::Kind;
 use crate::model::{Live, Value};
 use crate::plan::{touches, FieldDiff};
-use crate::providers::aws::{ec2_live, owned, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
-use crate::providers::inventory::ec2_owner_and_name;
+use crate::providers::aws::{ec2_live, read_tags, retry_in_use, sync_ec2_tags, tag_spec};
 use crate::providers::AwsResult as _;
 use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
@@ -17,16 +16,7 @@ use aws_sdk_ec2::types::{
 };
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let vpcs = cloud
-        .ec2()
-        .describe_vpcs()
-        .filters(owned(cloud))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeVpcs"))?;
+    let vpcs = crate::ec2_pages!(cloud, describe_vpcs, "DescribeVpcs", owned)?;
     let mut out = Vec::new();
     for v in vpcs {
         let Some((address, tags, name)) = read_tags(cloud, v.tags()) else {
@@ -235,30 +225,17 @@ const FIELDS: &[Field] = &[
 
 /// Every vpc in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let rows = {
-        let out = cloud
-            .ec2()
-            .describe_vpcs()
-            .send()
-            .await
-            .map_err(ProviderError::api("DescribeVpcs"))?;
-        out.vpcs()
-            .iter()
-            .map(|v| {
-                let (owner, name) = ec2_owner_and_name(v.tags());
-                let default = if v.is_default() == Some(true) {
-                    " (default)"
-                } else {
-                    ""
-                };
-                Row {
-                    id: v.vpc_id().unwrap_or_default().into(),
-                    name,
-                    details: format!("{}{default}", v.cidr_block().unwrap_or_default()),
-                    owner,
-                }
-            })
-            .collect()
-    };
-    Ok(rows)
+    let all = crate::ec2_pages!(cloud, describe_vpcs, "DescribeVpcs", all)?;
+    Ok(all
+        .iter()
+        .map(|v| {
+            let default = if v.is_default() == Some(true) {
+                " (default)"
+            } else {
+                ""
+            };
+            let details = format!("{}{default}", v.cidr_block().unwrap_or_default());
+            Row::ec2(v.vpc_id(), v.tags(), details)
+        })
+        .collect())
 }

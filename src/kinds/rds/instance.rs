@@ -493,18 +493,18 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     Ok(all(&rds)
         .await?
         .iter()
-        .map(|d| Row {
-            id: d.db_instance_identifier().unwrap_or_default().into(),
-            name: d.db_instance_identifier().unwrap_or_default().into(),
-            details: format!(
-                "{} {} {}",
-                d.engine().unwrap_or_default(),
-                d.engine_version().unwrap_or_default(),
-                d.db_instance_status().unwrap_or_default()
-            ),
-            owner: crate::providers::inventory::tag_owner(|k| {
-                tag(d.tag_list(), k).map(String::from)
-            }),
+        .map(|d| {
+            Row::new(
+                d.db_instance_identifier().unwrap_or_default(),
+                d.db_instance_identifier().unwrap_or_default(),
+                format!(
+                    "{} {} {}",
+                    d.engine().unwrap_or_default(),
+                    d.engine_version().unwrap_or_default(),
+                    d.db_instance_status().unwrap_or_default()
+                ),
+            )
+            .owner(|k| tag(d.tag_list(), k).map(String::from))
         })
         .collect())
 }

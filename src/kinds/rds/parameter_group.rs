@@ -278,11 +278,12 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     Ok(all(&rds)
         .await?
         .iter()
-        .map(|g| Row {
-            id: g.db_parameter_group_name().unwrap_or_default().into(),
-            name: g.db_parameter_group_name().unwrap_or_default().into(),
-            details: g.db_parameter_group_family().unwrap_or_default().into(),
-            owner: None,
+        .map(|g| {
+            Row::new(
+                g.db_parameter_group_name().unwrap_or_default(),
+                g.db_parameter_group_name().unwrap_or_default(),
+                g.db_parameter_group_family().unwrap_or_default(),
+            )
         })
         .collect())
 }

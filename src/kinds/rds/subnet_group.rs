@@ -195,11 +195,12 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
     Ok(all(&rds)
         .await?
         .iter()
-        .map(|g| Row {
-            id: g.db_subnet_group_name().unwrap_or_default().into(),
-            name: g.db_subnet_group_name().unwrap_or_default().into(),
-            details: format!("{} subnets", g.subnets().len()),
-            owner: None,
+        .map(|g| {
+            Row::new(
+                g.db_subnet_group_name().unwrap_or_default(),
+                g.db_subnet_group_name().unwrap_or_default(),
+                format!("{} subnets", g.subnets().len()),
+            )
         })
         .collect())
 }

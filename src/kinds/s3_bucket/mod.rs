@@ -500,11 +500,12 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             .map_err(ProviderError::api("ListBuckets"))?;
         out.buckets()
             .iter()
-            .map(|b| Row {
-                id: b.name().unwrap_or_default().into(),
-                name: b.name().unwrap_or_default().into(),
-                details: String::new(),
-                owner: None,
+            .map(|b| {
+                Row::new(
+                    b.name().unwrap_or_default(),
+                    b.name().unwrap_or_default(),
+                    String::new(),
+                )
             })
             .collect()
     };

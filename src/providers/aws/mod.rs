@@ -64,6 +64,31 @@ pub fn owned(cloud: &Cloud) -> Filter {
         .build()
 }
 
+/// Every resource an EC2 describe call returns, page by page: the owned
+/// ones (`ec2_pages!(cloud, describe_vpcs, "DescribeVpcs", owned)`) or all
+/// of them (`..., all)`, for `:live`).
+#[macro_export]
+macro_rules! ec2_pages {
+    ($cloud:expr, $op:ident, $name:literal, owned) => {
+        $crate::ec2_pages!(@ $cloud, $op, $name, Some(vec![$crate::providers::aws::owned($cloud)]))
+    };
+    ($cloud:expr, $op:ident, $name:literal, all) => {
+        $crate::ec2_pages!(@ $cloud, $op, $name, None)
+    };
+    (@ $cloud:expr, $op:ident, $name:literal, $filters:expr) => {
+        $cloud
+            .ec2()
+            .$op()
+            .set_filters($filters)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err($crate::providers::ProviderError::api($name))
+    };
+}
+
 pub fn ec2_tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
 }
