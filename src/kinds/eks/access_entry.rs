@@ -245,15 +245,14 @@ async fn describe(
     cluster: &str,
     principal: &str,
 ) -> Result<Option<AccessEntry>, ProviderError> {
-    let out = cloud
-        .eks()
-        .describe_access_entry()
-        .cluster_name(cluster)
-        .principal_arn(principal)
-        .send()
-        .await
-        .map_err(ProviderError::api("DescribeAccessEntry"));
-    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.access_entry().cloned()))
+    describe_in_cluster!(
+        cloud,
+        cluster,
+        describe_access_entry,
+        principal_arn(principal),
+        "DescribeAccessEntry",
+        access_entry
+    )
 }
 
 async fn policies(
@@ -546,14 +545,9 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 /// The access entries of every cluster in the region, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let clusters = cloud
-        .eks()
-        .list_clusters()
-        .send()
-        .await
-        .map_err(ProviderError::api("ListClusters"))?;
+    let clusters = super::cluster::all_names(cloud).await?;
     let mut rows = Vec::new();
-    for c in clusters.clusters() {
+    for c in &clusters {
         let Ok(out) = cloud
             .eks()
             .list_access_entries()

@@ -239,15 +239,14 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Addon>, ProviderError> {
-    let out = cloud
-        .eks()
-        .describe_addon()
-        .cluster_name(cluster)
-        .addon_name(name)
-        .send()
-        .await
-        .map_err(ProviderError::api("DescribeAddon"));
-    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.addon().cloned()))
+    describe_in_cluster!(
+        cloud,
+        cluster,
+        describe_addon,
+        addon_name(name),
+        "DescribeAddon",
+        addon
+    )
 }
 
 /// The add-ons of the owned clusters: one list per cluster, then each
@@ -464,10 +463,7 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let (cluster, name) = live
-        .id
-        .split_once('/')
-        .ok_or_else(|| ProviderError::Unexpected(format!("bad add-on id {}", live.id)))?;
+    let (cluster, name) = super::id_parts(live, "add-on")?;
     cloud
         .eks()
         .delete_addon()
@@ -476,29 +472,17 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         .send()
         .await
         .gone("DeleteAddon")?;
-    wait_for(
-        cloud,
-        &format!("add-on {name} of {cluster} to be deleted"),
-        || async {
-            Ok(describe(cloud, cluster, name)
-                .await?
-                .is_none()
-                .then_some(()))
-        },
-    )
+    super::wait_gone(cloud, &format!("add-on {name} of {cluster}"), || {
+        describe(cloud, cluster, name)
+    })
     .await
 }
 
 /// The add-ons of every cluster in the region, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let clusters = cloud
-        .eks()
-        .list_clusters()
-        .send()
-        .await
-        .map_err(ProviderError::api("ListClusters"))?;
+    let clusters = super::cluster::all_names(cloud).await?;
     let mut rows = Vec::new();
-    for c in clusters.clusters() {
+    for c in &clusters {
         let names = cloud
             .eks()
             .list_addons()

@@ -136,15 +136,7 @@ async fn describe(cloud: &Cloud, name: &str) -> Result<Option<Cluster>, Provider
 }
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let names = cloud
-        .eks()
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("ListClusters"))?;
+    let names = all_names(cloud).await?;
     let described = futures::future::join_all(names.iter().map(|n| describe(cloud, n))).await;
     let mut out = Vec::new();
     for c in described {
@@ -558,15 +550,7 @@ fn forward_mode(spec: &crate::model::Map, live: &crate::model::Map) -> Option<St
 
 /// Every cluster in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let names = cloud
-        .eks()
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("ListClusters"))?;
+    let names = all_names(cloud).await?;
     let described = futures::future::join_all(names.iter().map(|n| describe(cloud, n))).await;
     let mut rows = Vec::new();
     for (n, d) in names.iter().zip(described) {

@@ -59,15 +59,14 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<FargateProfile>, ProviderError> {
-    let out = cloud
-        .eks()
-        .describe_fargate_profile()
-        .cluster_name(cluster)
-        .fargate_profile_name(name)
-        .send()
-        .await
-        .map_err(ProviderError::api("DescribeFargateProfile"));
-    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.fargate_profile().cloned()))
+    describe_in_cluster!(
+        cloud,
+        cluster,
+        describe_fargate_profile,
+        fargate_profile_name(name),
+        "DescribeFargateProfile",
+        fargate_profile
+    )
 }
 
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
@@ -146,10 +145,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let (cluster, name) = live
-        .id
-        .split_once('/')
-        .ok_or_else(|| ProviderError::Unexpected(format!("bad Fargate profile id {}", live.id)))?;
+    let (cluster, name) = super::id_parts(live, "Fargate profile")?;
     crate::providers::aws::retry_in_use(cloud, "DeleteFargateProfile", || async {
         cloud
             .eks()
@@ -161,16 +157,9 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .done("DeleteFargateProfile")
     })
     .await?;
-    wait_for(
-        cloud,
-        &format!("Fargate profile {} to be deleted", live.id),
-        || async {
-            Ok(describe(cloud, cluster, name)
-                .await?
-                .is_none()
-                .then_some(()))
-        },
-    )
+    super::wait_gone(cloud, &format!("Fargate profile {}", live.id), || {
+        describe(cloud, cluster, name)
+    })
     .await
 }
 

@@ -35,6 +35,43 @@ macro_rules! read_per_cluster {
     };
 }
 
+/// The description of one of a cluster's sub-resources, `None` when EKS
+/// does not find it: `describe_in_cluster!(cloud, cluster, describe_addon,
+/// addon_name(name), "DescribeAddon", addon)`.
+macro_rules! describe_in_cluster {
+    ($cloud:expr, $cluster:expr, $op:ident, $key:ident($name:expr), $label:literal, $get:ident) => {{
+        let out = $cloud
+            .eks()
+            .$op()
+            .cluster_name($cluster)
+            .$key($name)
+            .send()
+            .await
+            .map_err(ProviderError::api($label));
+        Ok(ProviderError::absent_ok(out)?.and_then(|o| o.$get().cloned()))
+    }};
+}
+
+/// The cluster and name in the id (`cluster/name`) of a cluster's
+/// sub-resource; `what` names its kind in the error.
+fn id_parts<'a>(live: &'a Live, what: &str) -> Result<(&'a str, &'a str), ProviderError> {
+    live.id
+        .split_once('/')
+        .ok_or_else(|| ProviderError::Unexpected(format!("bad {what} id {}", live.id)))
+}
+
+/// Waits until `describe` no longer finds `what`, which is being deleted.
+async fn wait_gone<T, F, Fut>(cloud: &Cloud, what: &str, describe: F) -> Result<(), ProviderError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ProviderError>>,
+{
+    crate::providers::wait_for(cloud, &format!("{what} to be deleted"), || async {
+        Ok(describe().await?.is_none().then_some(()))
+    })
+    .await
+}
+
 pub mod access_entry;
 pub mod addon;
 pub mod cluster;

@@ -113,15 +113,14 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Nodegroup>, ProviderError> {
-    let out = cloud
-        .eks()
-        .describe_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .send()
-        .await
-        .map_err(ProviderError::api("DescribeNodegroup"));
-    Ok(ProviderError::absent_ok(out)?.and_then(|o| o.nodegroup().cloned()))
+    describe_in_cluster!(
+        cloud,
+        cluster,
+        describe_nodegroup,
+        nodegroup_name(name),
+        "DescribeNodegroup",
+        nodegroup
+    )
 }
 
 /// Node groups of the owned clusters.
@@ -314,10 +313,7 @@ pub async fn update(
 }
 
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    let (cluster, name) = live
-        .id
-        .split_once('/')
-        .ok_or_else(|| ProviderError::Unexpected(format!("bad node group id {}", live.id)))?;
+    let (cluster, name) = super::id_parts(live, "node group")?;
     crate::providers::aws::retry_in_use(cloud, "DeleteNodegroup", || async {
         cloud
             .eks()
@@ -329,16 +325,9 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
             .done("DeleteNodegroup")
     })
     .await?;
-    wait_for(
-        cloud,
-        &format!("node group {} to be deleted", live.id),
-        || async {
-            Ok(describe(cloud, cluster, name)
-                .await?
-                .is_none()
-                .then_some(()))
-        },
-    )
+    super::wait_gone(cloud, &format!("node group {}", live.id), || {
+        describe(cloud, cluster, name)
+    })
     .await
 }
 
