@@ -200,10 +200,14 @@ fn known_outputs(state: &Mutex<State>) -> HashMap<Address, BTreeMap<String, Stri
         .collect()
 }
 
+/// The resource at `address` as it is to be made, its references resolved;
+/// for an update of `live`, the fields it leaves to others keep their live
+/// values.
 fn planned(
     graph: &crate::model::Graph,
     state: &Mutex<State>,
     address: &Address,
+    live: Option<&Live>,
 ) -> Result<Planned, ProviderError> {
     let r = graph.get(address).ok_or_else(|| {
         ProviderError::Unexpected(format!("{address} is not in the plan's desired state"))
@@ -211,8 +215,11 @@ fn planned(
     let outputs = known_outputs(state);
     let known: HashMap<Address, &BTreeMap<String, String>> =
         outputs.iter().map(|(a, o)| (a.clone(), o)).collect();
-    Planned::reveal(address, &resolve(&Value::Map(r.spec.clone()), &known))
-        .map_err(|e| ProviderError::Spec(format!("{address}: {e}")))
+    let mut spec = resolve(&Value::Map(r.spec.clone()), &known);
+    if let (Some(l), Value::Map(m)) = (live, &mut spec) {
+        crate::model::ignore::keep_live(m, &r.ignore, &l.attrs);
+    }
+    Planned::reveal(address, &spec).map_err(|e| ProviderError::Spec(format!("{address}: {e}")))
 }
 
 async fn run_op(
@@ -248,7 +255,7 @@ async fn run_op(
             Ok(Some(live.id))
         }
         OpKind::Create => {
-            let p = planned(graph, state, &op.address)?;
+            let p = planned(graph, state, &op.address, None)?;
             let live = crate::engine::ops::create(cloud, &p).await?;
             let id = live.id.clone();
             let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -262,7 +269,7 @@ async fn run_op(
             let live = current.ok_or_else(|| {
                 ProviderError::Unexpected(format!("{} does not exist", op.address))
             })?;
-            let p = planned(graph, state, &op.address)?;
+            let p = planned(graph, state, &op.address, Some(&live))?;
             let fields = diff_fields(
                 op.address.kind.schema().fields,
                 &Value::Map(p.spec.clone()),

@@ -234,6 +234,7 @@ mod tests {
             unread: vec![],
             unlisted: vec![],
             refused: vec![],
+            ignored: vec![],
             changes: items
                 .iter()
                 .map(|(a, action, _)| Change {
@@ -255,6 +256,7 @@ mod tests {
                     spec: Map::new(),
                     depends_on: deps.iter().map(|d| addr(d)).collect(),
                     after_create: vec![],
+                    ignore: vec![],
                 })
                 .collect(),
             source: None,

@@ -145,7 +145,7 @@ fn saved(
     ))?;
     cloud::report_read(&a.aws, &read);
     let live = reading.live;
-    if plan::fingerprint(&live) != plan.fingerprint {
+    if plan::fingerprint(&live, &graph) != plan.fingerprint {
         bail!(
             "the saved plan {} is stale: what exists in AWS changed since it was made; run `bp plan` again",
             a.script.file.display()

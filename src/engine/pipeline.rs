@@ -249,8 +249,22 @@ fn insights(
         prices,
         today,
     );
+    // What exists keeps the values of the fields it leaves to others (the
+    // autoscaler's node count): they cost what they cost now.
+    let live_at: HashMap<&Address, &Live> = live.iter().map(|l| (&l.address, l)).collect();
+    let kept: Vec<(&Address, crate::model::Map)> = desired
+        .graph
+        .iter()
+        .map(|r| {
+            let mut spec = r.spec.clone();
+            if let Some(l) = live_at.get(&r.address) {
+                crate::model::ignore::keep_live(&mut spec, &r.ignore, &l.attrs);
+            }
+            (&r.address, spec)
+        })
+        .collect();
     let after = crate::cost::breakdown(
-        desired.graph.iter().map(|r| (&r.address, &r.spec)),
+        kept.iter().map(|(a, spec)| (*a, spec)),
         desired.region,
         prices,
         today,

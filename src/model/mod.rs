@@ -4,6 +4,7 @@
 mod address;
 pub mod cidr;
 mod graph;
+pub mod ignore;
 mod live;
 pub mod names;
 pub mod regions;

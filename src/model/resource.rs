@@ -77,6 +77,9 @@ pub struct Resource {
     /// Lint rules this resource's declaration allows (`allow: #{ BP004:
     /// "why" }` in its options), by rule id, with the reason given.
     pub allow: std::collections::BTreeMap<String, String>,
+    /// Fields left to others once it exists (`ignore: [...]`, see
+    /// [`super::ignore`]), by path.
+    pub ignore: BTreeSet<String>,
 }
 
 impl Resource {
@@ -88,6 +91,7 @@ impl Resource {
             after_create: BTreeSet::new(),
             origin: Origin::default(),
             allow: Default::default(),
+            ignore: BTreeSet::new(),
         }
     }
 
@@ -116,12 +120,16 @@ impl Resource {
 
     /// The JSON shape of `bp check --json`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut j = serde_json::json!({
             "address": self.address,
             "kind": self.address.kind.as_str(),
             "depends_on": self.depends_on,
             "after_create": self.after_create,
             "spec": Value::Map(self.spec.clone()).to_json(),
-        })
+        });
+        if !self.ignore.is_empty() {
+            j["ignore"] = serde_json::json!(self.ignore);
+        }
+        j
     }
 }

@@ -90,6 +90,9 @@ pub struct Desired {
     pub depends_on: Vec<Address>,
     #[serde(default)]
     pub after_create: Vec<Address>,
+    /// Its fields left to others once it exists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 /// A protected resource the plan would delete or replace.
@@ -123,6 +126,10 @@ pub struct Plan {
     /// upgrade not asked for), each with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<Refused>,
+    /// Fields left to others (`ignore`) whose live value differs from the
+    /// declared one: information, never a change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<crate::model::ignore::Ignored>,
     /// Changes in the order they are listed (dependencies first, deletes last).
     pub changes: Vec<Change>,
     pub unchanged: usize,
@@ -239,6 +246,7 @@ impl Plan {
             let mut r = Resource::new(d.address.clone(), d.spec.clone());
             r.depends_on = d.depends_on.iter().cloned().collect();
             r.after_create = d.after_create.iter().cloned().collect();
+            r.ignore = d.ignore.iter().cloned().collect();
             let _ = g.insert(r);
         }
         g
@@ -246,7 +254,8 @@ impl Plan {
 }
 
 /// A stable hash of live state: addresses, ids and observed fields.
-pub fn fingerprint(live: &[Live]) -> String {
+/// Fields the blueprint leaves to others are left out.
+pub fn fingerprint(live: &[Live], desired: &Graph) -> String {
     let mut sorted: Vec<&Live> = live.iter().collect();
     sorted.sort_by(|a, b| a.address.cmp(&b.address));
     let mut h = Sha256::new();
@@ -255,7 +264,11 @@ pub fn fingerprint(live: &[Live]) -> String {
         h.update([0]);
         h.update(l.id.as_bytes());
         h.update([0]);
-        h.update(Value::Map(l.attrs.clone()).to_json().to_string().as_bytes());
+        let attrs = match desired.get(&l.address) {
+            Some(r) => crate::model::ignore::without(&l.attrs, &r.ignore),
+            None => l.attrs.clone(),
+        };
+        h.update(Value::Map(attrs).to_json().to_string().as_bytes());
         h.update([0]);
     }
     hex::encode(h.finalize())
@@ -394,9 +407,10 @@ pub fn compute_with(
         unread: Vec::new(),
         unlisted: Vec::new(),
         refused: refusals(&changes, desired, live),
+        ignored: ignored(desired, &by_address),
         changes,
         unchanged,
-        fingerprint: fingerprint(live),
+        fingerprint: fingerprint(live, desired),
         desired: desired
             .iter()
             .map(|r| Desired {
@@ -404,12 +418,36 @@ pub fn compute_with(
                 spec: r.spec.clone(),
                 depends_on: r.depends_on.iter().cloned().collect(),
                 after_create: r.after_create.iter().cloned().collect(),
+                ignore: r.ignore.iter().cloned().collect(),
             })
             .collect(),
         source: None,
         findings: Vec::new(),
         cost: None,
     }
+}
+
+/// The ignored fields of resources that exist whose live value differs
+/// from the declared one.
+fn ignored(desired: &Graph, live: &HashMap<&Address, &Live>) -> Vec<crate::model::ignore::Ignored> {
+    let mut out = Vec::new();
+    for r in desired.iter().filter(|r| !r.ignore.is_empty()) {
+        let Some(l) = live.get(&r.address) else {
+            continue;
+        };
+        let mut spec = r.spec.clone();
+        for (field, declared, live) in
+            crate::model::ignore::keep_live(&mut spec, &r.ignore, &l.attrs)
+        {
+            out.push(crate::model::ignore::Ignored {
+                address: r.address.clone(),
+                field,
+                declared,
+                live,
+            });
+        }
+    }
+    out
 }
 
 /// The changes that a guard of one of their changed fields refuses.
@@ -619,6 +657,10 @@ fn compare(
             notes: Vec::new(),
         });
     };
+    let mut resolved = resolved;
+    if let Value::Map(spec) = &mut resolved {
+        crate::model::ignore::keep_live(spec, &r.ignore, &l.attrs);
+    }
     let def = r.address.kind.schema();
     let fields = diff_fields(def.fields, &resolved, &Value::Map(l.attrs.clone()));
     if fields.is_empty() {

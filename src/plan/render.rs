@@ -155,6 +155,16 @@ pub fn human(p: &Plan) -> String {
             u.kind
         );
     }
+    for i in &p.ignored {
+        let _ = writeln!(
+            out,
+            "Left to others: {} {} is {} live, declared {} (ignored: not a change).",
+            i.address,
+            i.field,
+            show(&i.live),
+            show(&i.declared)
+        );
+    }
     out.push_str(&summary_line(p));
     out.push('\n');
     out
@@ -194,6 +204,7 @@ mod tests {
             unread: vec![],
             unlisted: vec![],
             refused: vec![],
+            ignored: vec![],
             changes,
             unchanged: 3,
             fingerprint: String::new(),

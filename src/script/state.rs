@@ -367,6 +367,10 @@ pub fn declare(
         Some((o, allow)) if *o == origin => allow.clone(),
         _ => BTreeMap::new(),
     });
+    r.ignore = PENDING_IGNORE.with(|p| match &*p.borrow() {
+        Some((o, kinds, paths)) if *o == origin && kinds.contains(&r.address.kind) => paths.clone(),
+        _ => BTreeSet::new(),
+    });
     r.depends_on = deps.hard;
     r.after_create = deps.after_create;
     r.depends_on.remove(&r.address);
@@ -404,9 +408,86 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
-/// Forgets the `allow` of the last constructor call (a new evaluation).
+/// The `ignore` option of a constructor call: its origin, the kinds the
+/// constructor declares, and the field paths.
+type PendingIgnore = (Origin, Vec<Kind>, BTreeSet<String>);
+
+thread_local! {
+    /// The `ignore` option of the constructor call running now.
+    static PENDING_IGNORE: RefCell<Option<PendingIgnore>> = const { RefCell::new(None) };
+}
+
+/// Forgets the `allow` and `ignore` of the last constructor call (a new
+/// evaluation).
 pub fn reset_allow() {
     PENDING_ALLOW.with(|p| *p.borrow_mut() = None);
+    PENDING_IGNORE.with(|p| *p.borrow_mut() = None);
+}
+
+/// Takes the `ignore` option out of the options of `what`: the fields the
+/// resource it declares leaves to others once it exists (see
+/// [`crate::model::ignore`]), each checked against the kind's fields. It
+/// applies to the resources of the kind the constructor is written for
+/// (`node_group(...)`: the node group), not to others the call declares
+/// with it.
+pub fn take_ignore(ctx: &NativeCallContext, what: &str, map: &mut rhai::Map) -> Fallible<()> {
+    let value = map.remove("ignore");
+    if ctx.fn_name() != what {
+        // A constructor calling another one: the script's call decides.
+        return Ok(());
+    }
+    let o = origin(ctx);
+    let Some(v) = value else {
+        PENDING_IGNORE.with(|p| *p.borrow_mut() = Some((o, Vec::new(), BTreeSet::new())));
+        return Ok(());
+    };
+    let hint = "ignore: [\"scaling.desired\"], the paths of fields as the plan shows them";
+    let paths: Option<Vec<String>> = v.read_lock::<rhai::Array>().and_then(|a| {
+        a.iter()
+            .map(|x| {
+                x.clone()
+                    .into_immutable_string()
+                    .ok()
+                    .map(|s| s.to_string())
+            })
+            .collect()
+    });
+    let Some(paths) = paths else {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "option `ignore` must be a list of field paths, but it is {}",
+                super::schema::describe_value(&v)
+            ))
+            .hint(hint),
+        ));
+    };
+    let kinds: Vec<Kind> = super::hooks::kinds()
+        .iter()
+        .filter(|k| k.functions.iter().any(|f| f.name == what))
+        .map(|k| k.kind)
+        .collect();
+    let Some(first) = kinds.first().filter(|_| !DECLARES_NOTHING.contains(&what)) else {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "{what}(...) declares no resource of its own: `ignore` would leave nothing alone"
+            ))
+            .hint("give `ignore` to the constructor of the resource whose fields others change"),
+        ));
+    };
+    for path in &paths {
+        if kinds
+            .iter()
+            .all(|k| crate::model::ignore::check(k.schema(), path).is_err())
+        {
+            let why = crate::model::ignore::check(first.schema(), path).unwrap_err();
+            return Err(fail(ctx, Problem::new(format!("ignore: {why}")).hint(hint)));
+        }
+    }
+    let paths = paths.into_iter().collect();
+    PENDING_IGNORE.with(|p| *p.borrow_mut() = Some((o, kinds, paths)));
+    Ok(())
 }
 
 /// Functions with options that declare nothing themselves: `allow` there

@@ -145,7 +145,7 @@ let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2,
     public_subnets: ["10.0.1.0/24", "10.0.2.0/24"], private_subnets: ["10.0.11.0/24", "10.0.12.0/24"] });
 let c = cluster("demo", #{ version: "1.35", vpc: v, subnets: v.private_subnets, irsa: false,
     endpoint: #{ public: false, private: true }, secrets_key: kms_key("demo", #{}), logging: ["api", "audit"] });
-c.node_group("app", #{ instance_types: ["t3.medium"], min: 1, max: 6, desired: var("desired", 2) });
+c.node_group("app", #{ instance_types: ["t3.medium"], min: 1, max: 6, desired: var("desired", 2), scaling: #{ manage_desired: true } });
 security_group(v, "bastion", #{
     ingress: [rule(#{ protocol: "tcp", port: 22, cidr: "0.0.0.0/0" })],
 });

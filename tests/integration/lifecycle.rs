@@ -246,6 +246,24 @@ fn lifecycle(c: &Case) {
             "No changes. {total} resources match the blueprint.\n"
         ))
         .run();
+    // 3b. the cluster autoscaler moves every node group's desired size:
+    // still no changes
+    let moved = moto.python(&["support:autoscale.py", &moto.url, c.blueprint]);
+    let moved: u64 = String::from_utf8_lossy(&moved).trim().parse().unwrap();
+    assert_eq!(
+        moved,
+        want.get("node_group").copied().unwrap_or(0),
+        "{}",
+        c.file
+    );
+    if moved > 0 {
+        bp(&emu, &["plan", c.file, "--detailed-exitcode"], &[])
+            .stdout_contains("Left to others: node_group.")
+            .stdout_contains(&format!(
+                "No changes. {total} resources match the blueprint.\n"
+            ))
+            .run();
+    }
     // 4. an in-place update shows exactly that, and apply converges
     let (vars, lines) = c.update;
     let mut t = bp(&emu, &["plan", c.file, "--detailed-exitcode"], vars)
@@ -351,7 +369,7 @@ fn pms_prod() {
     lifecycle(&Case {
         file: "blueprints/pms.rhai",
         blueprint: "pms-prod",
-        update: (&["app_desired=8"], &["  ~ node_group.pms-prod/app-nodes", "      scaling.desired: 6 -> 8\n"]),
+        update: (&["app_max=30"], &["  ~ node_group.pms-prod/app-nodes", "      scaling.max: 20 -> 30\n"]),
         replace: (
             &["app_instance_type=m6i.xlarge"],
             &["  -/+ node_group.pms-prod/app-nodes  (replace: a node group's instance types cannot change in place)"],
@@ -366,7 +384,7 @@ fn digibee() {
     lifecycle(&Case {
         file: "blueprints/digibee.rhai",
         blueprint: "digibee",
-        update: (&["platform_desired=4"], &["  ~ node_group.digibee/platform", "      scaling.desired: 3 -> 4\n"]),
+        update: (&["platform_max=12"], &["  ~ node_group.digibee/platform", "      scaling.max: 9 -> 12\n"]),
         replace: (
             &["jobs_spot=false"],
             &["  -/+ node_group.digibee/jobs  (replace: a node group's capacity type (spot or on-demand) cannot change in place)"],
@@ -382,10 +400,10 @@ fn eks_intro() {
         file: "blueprints/eks-intro.rhai",
         blueprint: "eks-intro",
         update: (
-            &["desired=4"],
+            &["max=8"],
             &[
                 "  ~ node_group.eks-intro/workers",
-                "      scaling.desired: 3 -> 4\n",
+                "      scaling.max: 6 -> 8\n",
             ],
         ),
         replace: (
@@ -409,10 +427,10 @@ fn harmonix() {
         file: "blueprints/harmonix.rhai",
         blueprint: "harmonix",
         update: (
-            &["desired=3"],
+            &["max=4"],
             &[
                 "  ~ node_group.harmonix/custom-node-group",
-                "      scaling.desired: 2 -> 3\n",
+                "      scaling.max: 3 -> 4\n",
             ],
         ),
         replace: (
@@ -520,10 +538,10 @@ fn naas_prod() {
         file: "blueprints/naas.rhai",
         blueprint: "naas-prod",
         update: (
-            &["naas_desired=4"],
+            &["naas_max=12"],
             &[
                 "  ~ node_group.naas-prod/naas",
-                "      scaling.desired: 3 -> 4\n",
+                "      scaling.max: 10 -> 12\n",
             ],
         ),
         replace: (
@@ -895,8 +913,8 @@ fn saved_plans_apply_exactly_or_not_at_all() {
         .stdout_contains("No changes.")
         .run();
 
-    bp(&emu, &["plan", file, "-o", saved], &["desired=5"]).run();
-    bp(&emu, &["apply", file, "--auto-approve"], &["desired=4"]).run();
+    bp(&emu, &["plan", file, "-o", saved], &["max=8"]).run();
+    bp(&emu, &["apply", file, "--auto-approve"], &["max=7"]).run();
     bp(&emu, &["apply", saved], &[])
         .status(1)
         .stderr_contains("is stale: what exists in AWS changed since it was made")

@@ -29,6 +29,7 @@ mod lifecycle;
 mod lint;
 mod lock;
 mod log_group;
+mod moving;
 mod rds;
 mod repl;
 mod secrets;

@@ -222,7 +222,16 @@ pub const NODE_GROUP: &[Opt] = &[
     ),
     req("min", Ty::Int, "minimum size"),
     req("max", Ty::Int, "maximum size"),
-    req("desired", Ty::Int, "desired size"),
+    req(
+        "desired",
+        Ty::Int,
+        "desired size at creation; then the cluster autoscaler's (see scaling)",
+    ),
+    opt(
+        "scaling",
+        Ty::Nested(SCALING),
+        "#{ manage_desired: true } keeps desired as declared on every apply",
+    ),
     def("disk_size", Ty::Int, "20", "root volume size in GiB"),
     opt(
         "ami_type",
@@ -253,6 +262,14 @@ pub const NODE_GROUP: &[Opt] = &[
     ),
     TAGS_OPT,
 ];
+
+/// How a node group's size is managed.
+pub const SCALING: &[Opt] = &[def(
+    "manage_desired",
+    Ty::Bool,
+    "false",
+    "compare and set desired on every plan; by default it is set at creation and then left to the cluster autoscaler",
+)];
 
 pub const SELECTOR: &[Opt] = &[
     req("namespace", Ty::Str, "namespace whose pods run on Fargate"),
@@ -835,6 +852,19 @@ fn node_group(
     }
     let addr = Address::new(node_group::KIND, format!("{}/{name}", c.name));
     declare(state, ctx, addr.clone(), spec, deps)?;
+    // The autoscaler moves the desired size: after creation it is its.
+    let manage_desired = o
+        .get("scaling")
+        .and_then(|s| {
+            s.read_lock::<rhai::Map>()
+                .map(|m| Opts(&m).bool_or("manage_desired", false))
+        })
+        .unwrap_or(false);
+    if !manage_desired {
+        if let Some(r) = state.borrow_mut().graph.get_mut(&addr) {
+            r.ignore.insert("scaling.desired".into());
+        }
+    }
     Ok(NodeGroup(addr))
 }
 

@@ -141,10 +141,13 @@ fn scaling(r: &Planned) -> NodegroupScalingConfig {
             .and_then(Value::as_int)
             .unwrap_or_default() as i32
     };
+    let (min, max) = (get("min"), get("max"));
+    // The desired size the autoscaler left (kept as live) may lie outside
+    // new bounds: EKS refuses that, so it moves to the nearest bound.
     NodegroupScalingConfig::builder()
-        .min_size(get("min"))
-        .max_size(get("max"))
-        .desired_size(get("desired"))
+        .min_size(min)
+        .max_size(max)
+        .desired_size(get("desired").clamp(min, max.max(min)))
         .build()
 }
 

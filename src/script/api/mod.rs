@@ -52,6 +52,7 @@ pub fn opts_arg(
         ));
     };
     crate::script::state::take_allow(ctx, what, &mut map)?;
+    crate::script::state::take_ignore(ctx, what, &mut map)?;
     schema::check(schema, &map, what).map_err(|p| fail(ctx, p))?;
     Ok(map)
 }

@@ -1,0 +1,163 @@
+//! A platform that moves (issue 24): fields other controllers own. A node
+//! group's desired size belongs to the cluster autoscaler once the group
+//! exists, and `ignore: [...]` leaves any field to others; played here by
+//! changing them with boto3 as the autoscaler (or a person) would.
+
+use crate::moto::Moto;
+use serde_json::Value as Json;
+
+const BP: &str = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false });
+c.node_group("app", #{ instance_types: ["m6i.large"], min: parse_int(var("min", "1")),
+                       max: parse_int(var("max", "5")), desired: parse_int(var("desired", "2")),
+                       scaling: #{ manage_desired: var("manage", "no") == "yes" } });
+log_group("/app/orders", #{ retention_days: 7, ignore: ["retention_days"] });
+"#;
+
+/// The node group's scaling on the emulator.
+fn scaling(m: &Moto) -> Json {
+    m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nprint(json.dumps({}.describe_nodegroup(clusterName='demo', nodegroupName='app')['nodegroup']['scalingConfig']))",
+            m.boto3("eks")
+        ),
+    ])
+}
+
+/// Sets the desired size as the cluster autoscaler does.
+fn autoscale(m: &Moto, desired: i64) {
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\n{}.update_nodegroup_config(clusterName='demo', nodegroupName='app', scalingConfig={{'minSize': 1, 'maxSize': 5, 'desiredSize': {desired}}})",
+            m.boto3("eks")
+        ),
+    ]);
+}
+
+#[test]
+fn the_autoscaler_owns_desired_and_ignored_fields_are_left_alone() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), BP).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    assert_eq!(scaling(&m)["desiredSize"], 2, "created as declared");
+
+    // The autoscaler scales out, and someone keeps the orders' logs longer.
+    autoscale(&m, 4);
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\n{}.put_retention_policy(logGroupName='/app/orders', retentionInDays=30)",
+            m.boto3("logs")
+        ),
+    ]);
+    // Neither is a change: the plan says so as information, exits 0.
+    let out = m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(
+        out.contains("Left to others: node_group.demo/app scaling.desired is 4 live, declared 2 (ignored: not a change)."),
+        "{out}"
+    );
+    assert!(
+        out.contains("Left to others: log_group.app/orders retention_days is 30 live, declared 7"),
+        "{out}"
+    );
+    assert!(out.contains("No changes."), "{out}");
+    let json: Json = serde_json::from_str(&m.bp(d, &["plan", "bp.rhai", "--json"], 0)).unwrap();
+    let ignored = json["ignored"].as_array().unwrap();
+    assert_eq!(ignored.len(), 2, "{json}");
+    let group = ignored
+        .iter()
+        .find(|i| i["address"] == "node_group.demo/app")
+        .unwrap();
+    assert_eq!(group["field"], "scaling.desired");
+    assert_eq!(group["declared"], 2);
+    assert_eq!(group["live"], 4);
+    // The nodes the autoscaler added cost what they cost now, before and after.
+    assert_eq!(
+        json["cost"]["before"], json["cost"]["after"],
+        "{}",
+        json["cost"]
+    );
+
+    // A saved plan stays good while the autoscaler moves.
+    m.bp(
+        d,
+        &["plan", "bp.rhai", "--var", "max=6", "-o", "plan.json"],
+        0,
+    );
+    autoscale(&m, 5);
+    let out = m.bp(d, &["apply", "plan.json"], 0);
+    assert!(out.contains("1 to change"), "{out}");
+    // Changing max sends the autoscaler's desired back, not the declared.
+    let s = scaling(&m);
+    assert_eq!(
+        (s["maxSize"].as_i64(), s["desiredSize"].as_i64()),
+        (Some(6), Some(5)),
+        "{s}"
+    );
+    assert_eq!(
+        m.python_json(&["-c", &format!("import boto3, json\nprint(json.dumps({}.describe_log_groups(logGroupNamePrefix='/app/orders')['logGroups'][0]['retentionInDays']))", m.boto3("logs"))]),
+        30
+    );
+
+    // A minimum above what the autoscaler left moves desired up to it.
+    let raise = ["--var", "max=6", "--var", "min=6", "--var", "desired=6"];
+    let apply: Vec<&str> = ["apply", "bp.rhai", "--auto-approve"]
+        .into_iter()
+        .chain(raise)
+        .collect();
+    let out = m.bp(d, &apply, 0);
+    assert!(out.contains("scaling.min: 1 -> 6"), "{out}");
+    assert_eq!(scaling(&m)["desiredSize"], 6);
+
+    // Managed, desired is compared and set again.
+    let args = ["--var", "max=6", "--var", "min=1", "--var", "manage=yes"];
+    let plan: Vec<&str> = ["plan", "bp.rhai", "--detailed-exitcode"]
+        .into_iter()
+        .chain(args)
+        .collect();
+    let out = m.bp(d, &plan, 2);
+    assert!(out.contains("scaling.desired: 6 -> 2"), "{out}");
+    assert!(!out.contains("Left to others: node_group"), "{out}");
+    let apply: Vec<&str> = ["apply", "bp.rhai", "--auto-approve"]
+        .into_iter()
+        .chain(args)
+        .collect();
+    m.bp(d, &apply, 0);
+    assert_eq!(scaling(&m)["desiredSize"], 2);
+}
+
+#[test]
+fn ignore_names_fields_of_the_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |script: &str| {
+        std::fs::write(dir.path().join("bp.rhai"), script).unwrap();
+        let out = crate::harness::Test::new()
+            .current_dir(dir.path())
+            .args(["check", "bp.rhai"])
+            .status(1)
+            .run();
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = check("log_group(\"/a\", #{ retention_days: 7, ignore: [\"retention\"] });\n");
+    assert!(
+        err.contains("ignore: `retention` is not a field of log_group: `retention` is none of name, retention_days, tags"),
+        "{err}"
+    );
+    assert!(err.contains("bp.rhai:1:1"), "{err}");
+    assert!(err.contains("hint: ignore: [\"scaling.desired\"]"), "{err}");
+    let err = check("log_group(\"/a\", #{ ignore: \"retention_days\" });\n");
+    assert!(
+        err.contains("option `ignore` must be a list of field paths, but it is the string \"retention_days\""),
+        "{err}"
+    );
+    let err = check("let r = rule(#{ ports: 443, ignore: [\"ports\"] });\n");
+    assert!(
+        err.contains("rule(...) declares no resource of its own"),
+        "{err}"
+    );
+}
