@@ -183,16 +183,6 @@ pub fn backups(
 ) -> Fallible<()> {
     let map_opts = opts_arg(ctx, "backups", opts, OPTS)?;
     let o = Opts(&map_opts);
-    let Some(cluster) = &c.resource else {
-        return Err(fail(
-            ctx,
-            Problem::new(format!(
-                "backups of {} need its OIDC provider, which this blueprint does not declare",
-                c.name
-            ))
-            .hint("declare the cluster with cluster(...) to back it up with Velero"),
-        ));
-    };
     let bucket = o
         .get("bucket")
         .and_then(crate::script::handles::address_of)
@@ -215,7 +205,7 @@ pub fn backups(
     }
     let max_ttl = check_schedules(ctx, &schedules)?;
     harden_bucket(state, ctx, &bucket, max_ttl)?;
-    let role = velero_role(state, ctx, c, cluster, &bucket)?;
+    let role = velero_role(state, ctx, c, &bucket)?;
     let release = velero_release(state, ctx, c, &o, &bucket, &role)?;
     // One Schedule per entry, after the release that installs the CRDs.
     for s in &schedules {
@@ -306,7 +296,6 @@ fn velero_role(
     state: &Shared,
     ctx: &NativeCallContext,
     c: &ClusterRef,
-    cluster: &Address,
     bucket: &Address,
 ) -> Fallible<IamRole> {
     let role_opts = map(vec![
@@ -324,7 +313,7 @@ fn velero_role(
     super::eks::irsa_role(
         state,
         ctx,
-        cluster,
+        c,
         &text(&format!("{}-velero", c.name)),
         &role_opts,
     )

@@ -404,3 +404,127 @@ c.node_group("edge", #{ instance_types: ["t3.medium"], min: 1, max: 2, desired: 
     );
     assert!(!out.contains("BP006"), "{out}");
 }
+
+/// A team's blueprint on the platform team's cluster: `existing_cluster`
+/// declares roles for its service accounts through the OIDC provider that
+/// exists for the cluster's issuer, looked up when planning.
+#[test]
+fn roles_trust_service_accounts_of_an_existing_cluster() {
+    let m = Moto::start();
+    let made = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\n\
+ec2, eks, iam = {}, {}, {}\n\
+vpc = ec2.create_vpc(CidrBlock='10.70.0.0/16')['Vpc']['VpcId']\n\
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.70.1.0/24', 'us-east-1a'), ('10.70.2.0/24', 'us-east-1b')]]\n\
+role = iam.create_role(RoleName='platform-eks', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
+issuer = eks.create_cluster(name='platform', roleArn=role, resourcesVpcConfig={{'subnetIds': subnets}})['cluster']['identity']['oidc']['issuer']\n\
+print(json.dumps({{'issuer': issuer}}))",
+            m.boto3("ec2"),
+            m.boto3("eks"),
+            m.boto3("iam")
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bp.rhai"),
+        "let c = existing_cluster(var(\"cluster\", \"platform\"));\n\
+         c.irsa_role(\"orders-api\", #{ namespace: \"orders\", service_account: \"api\" });\n",
+    )
+    .unwrap();
+    // bp check reads nothing: the provider is a placeholder.
+    m.bp(d, &["check", "bp.rhai"], 0);
+
+    // A cluster without a provider for its issuer, or no such cluster: a
+    // clear error at the call, before any change.
+    let out = m.bp(d, &["plan", "bp.rhai"], 1);
+    assert!(
+        out.contains("cluster platform has no IAM OIDC provider for its issuer https://"),
+        "{out}"
+    );
+    assert!(out.contains("bp.rhai:2:3"), "{out}");
+    assert!(
+        out.contains("eksctl utils associate-iam-oidc-provider"),
+        "{out}"
+    );
+    let out = m.bp(d, &["plan", "bp.rhai", "--var", "cluster=nope"], 1);
+    assert!(
+        out.contains("cluster nope does not exist in us-east-1"),
+        "{out}"
+    );
+
+    // The platform team makes the provider.
+    let provider = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\niam = {}\niam.create_open_id_connect_provider(Url='{}', ClientIDList=['sts.amazonaws.com'], ThumbprintList=['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'])\nprint(json.dumps(iam.list_open_id_connect_providers()['OpenIDConnectProviderList'][0]['Arn']))",
+            m.boto3("iam"),
+            made["issuer"].as_str().unwrap()
+        ),
+    ]);
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    let trust = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nprint(json.dumps({}.get_role(RoleName='orders-api')['Role']['AssumeRolePolicyDocument']))",
+            m.boto3("iam")
+        ),
+    ]);
+    let statement = &trust["Statement"][0];
+    assert_eq!(statement["Principal"]["Federated"], provider, "{trust}");
+    assert_eq!(
+        statement["Action"], "sts:AssumeRoleWithWebIdentity",
+        "{trust}"
+    );
+    let host = made["issuer"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("https://");
+    assert_eq!(
+        statement["Condition"]["StringEquals"][format!("{host}:sub")],
+        "system:serviceaccount:orders:api",
+        "{trust}"
+    );
+
+    // Backups and service accounts with roles need the same trust: on an
+    // existing cluster they are declared too.
+    std::fs::write(
+        d.join("backups.rhai"),
+        "let c = existing_cluster(\"platform\");\n\
+         c.backups(#{ bucket: s3_bucket(\"platform-velero-backups\", #{}), schedules: [#{ name: \"daily\", cron: \"0 3 * * *\" }] });\n\
+         let reader = iam_role(\"reader\", #{ service: \"ec2.amazonaws.com\" });\n\
+         c.existing_namespace(\"orders\").service_account(\"worker\", #{ role: reader });\n",
+    )
+    .unwrap();
+    let out = Test::new()
+        .current_dir(d)
+        .args(["check", "backups.rhai", "--json"])
+        .run();
+    let checked: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let spec = |address: &str| {
+        checked["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == address)
+            .unwrap_or_else(|| panic!("{address} in {checked}"))["spec"]
+            .clone()
+    };
+    let velero = spec("iam_role.platform-velero");
+    assert_eq!(
+        velero["irsa"]["service_account"], "velero-server",
+        "{velero}"
+    );
+    let worker = &spec("iam_role.reader")["service_accounts"][0];
+    assert_eq!(worker["service_account"], "worker", "{worker}");
+    assert!(
+        worker["provider"]
+            .as_str()
+            .unwrap()
+            .ends_with("/id/PLACEHOLDER"),
+        "bp check reads nothing: {worker}"
+    );
+}

@@ -161,3 +161,68 @@ fn ignore_names_fields_of_the_kind() {
         "{err}"
     );
 }
+
+/// The AWS Load Balancer Controller finds subnets by their tags: public
+/// ones for internet-facing load balancers, private ones for internal, and
+/// the cluster's own.
+#[test]
+fn subnets_carry_the_tags_the_load_balancer_controller_looks_for() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = r#"
+let tag = var("tag", "yes") == "yes";
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, public_subnets: ["10.0.1.0/24", "10.0.2.0/24"],
+                      private_subnets: ["10.0.10.0/24", "10.0.11.0/24"], elb_role_tags: tag });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false, tag_subnets: tag });
+c.node_group("edge", #{ instance_types: ["m6i.large"], min: 1, max: 2, desired: 1, subnets: [v.public_subnets[0]] });
+"#;
+    std::fs::write(dir.path().join("bp.rhai"), bp).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    let tags = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\nout = {{}}\nfor s in {}.describe_subnets()['Subnets']:\n    t = {{x['Key']: x['Value'] for x in s.get('Tags', [])}}\n    if 'Name' in t: out[t['Name']] = {{k: v for k, v in t.items() if k.startswith('kubernetes.io/')}}\nprint(json.dumps(out))",
+                m.boto3("ec2")
+            ),
+        ])
+    };
+    let t = tags();
+    let shared = "kubernetes.io/cluster/demo";
+    assert_eq!(t["demo-public-a"]["kubernetes.io/role/elb"], "1", "{t}");
+    assert_eq!(t["demo-public-b"]["kubernetes.io/role/elb"], "1", "{t}");
+    assert_eq!(
+        t["demo-private-a"]["kubernetes.io/role/internal-elb"], "1",
+        "{t}"
+    );
+    assert_eq!(
+        t["demo-private-b"]["kubernetes.io/role/internal-elb"], "1",
+        "{t}"
+    );
+    // The cluster's subnets and its node group's are the cluster's.
+    assert_eq!(t["demo-private-a"][shared], "shared", "{t}");
+    assert_eq!(t["demo-private-b"][shared], "shared", "{t}");
+    assert_eq!(t["demo-public-a"][shared], "shared", "{t}");
+    assert_eq!(t["demo-public-b"].get(shared), None, "{t}");
+
+    // Turned off, the tags go in place.
+    let out = m.bp(
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "tag=no"],
+        0,
+    );
+    assert!(
+        out.contains("Apply complete: 0 created, 4 updated, 0 deleted."),
+        "{out}"
+    );
+    let t = tags();
+    assert!(
+        t.as_object()
+            .unwrap()
+            .values()
+            .all(|v| v.as_object().unwrap().is_empty()),
+        "{t}"
+    );
+}

@@ -83,6 +83,7 @@ use super::iam::{
     declare_role, inline_policies, oidc_provider, role, service_trust, IamRole, RoleSpec,
     AWS_POLICY,
 };
+use super::k8s::{ClusterRef, ExistingCluster};
 use super::network::{security_group, subnet, vpc};
 use crate::model::{names, validate, Address, Live, Map, Problem, Value};
 use crate::providers::{Cloud, ProviderError};
@@ -107,6 +108,9 @@ pub struct ClusterInfo {
     pub node_role: Option<Address>,
     pub fargate_role: Option<Address>,
     pub irsa: bool,
+    /// Its subnets, and its node groups', are tagged as its own
+    /// (`kubernetes.io/cluster/<name>`).
+    pub tag_subnets: bool,
 }
 
 /// A node taint made by `taint(key, value, effect)`.
@@ -210,6 +214,12 @@ pub const CLUSTER: &[Opt] = &[
         Ty::Enum(cluster::AUTH_MODES),
         "\"API_AND_CONFIG_MAP\"",
         "who may use the cluster: access entries (API), the aws-auth ConfigMap (CONFIG_MAP), or both; moves forward only",
+    ),
+    def(
+        "tag_subnets",
+        Ty::Bool,
+        "true",
+        "tag its subnets and its node groups' kubernetes.io/cluster/<name>: shared, for the load balancer controller",
     ),
     TAGS_OPT,
 ];
@@ -317,7 +327,7 @@ pub const IRSA_ROLE: &[Opt] = &[
 
 pub const CLUSTER_FUNCTIONS: &[FnDoc] = &[
     FnDoc { name: "cluster", signature: "cluster(name, #{ version, vpc, subnets, ... }) -> Cluster", doc: "An EKS cluster.", options: CLUSTER, method_of: None },
-    FnDoc { name: "irsa_role", signature: "cluster.irsa_role(name, #{ namespace, service_account, ... }) -> IamRole", doc: "An IAM role that one Kubernetes service account assumes through the cluster's OIDC provider.", options: IRSA_ROLE, method_of: Some("Cluster") },
+    FnDoc { name: "irsa_role", signature: "cluster.irsa_role(name, #{ namespace, service_account, ... }) -> IamRole", doc: "An IAM role that one Kubernetes service account assumes through the cluster's OIDC provider; on existing_cluster(name), the provider that exists for the cluster's issuer, looked up when planning.", options: IRSA_ROLE, method_of: Some("Cluster") },
 ];
 pub const NODE_GROUP_FUNCTIONS: &[FnDoc] = &[
     FnDoc {
@@ -384,7 +394,22 @@ pub fn register_cluster(engine: &mut Engine, state: &Shared) {
     engine.register_fn(
         "irsa_role",
         move |ctx: NativeCallContext, c: &mut Cluster, name: Dynamic, opts: Dynamic| {
-            irsa_role(&s, &ctx, &c.0, &name, &opts)
+            let c = ClusterRef {
+                name: c.0.name.clone(),
+                resource: Some(c.0.clone()),
+            };
+            irsa_role(&s, &ctx, &c, &name, &opts)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "irsa_role",
+        move |ctx: NativeCallContext, c: &mut ExistingCluster, name: Dynamic, opts: Dynamic| {
+            let c = ClusterRef {
+                name: c.0.clone(),
+                resource: None,
+            };
+            irsa_role(&s, &ctx, &c, &name, &opts)
         },
     );
     register_cluster_getters(engine, state);
@@ -498,6 +523,145 @@ pub fn oidc_provider(
                 .hint("declare the cluster before using it"),
         )),
     }
+}
+
+/// How a role trusts service accounts of a cluster: the cluster's IAM OIDC
+/// provider and issuer as spec values, and what the role then waits for.
+pub struct OidcTrust {
+    pub provider: Value,
+    pub issuer: Value,
+    pub deps: Vec<Address>,
+}
+
+impl OidcTrust {
+    /// The role's `irsa` (or one of its `service_accounts`) entry.
+    pub fn entry(&self, namespace: &str, service_account: &str) -> Value {
+        Value::Map(Map::from([
+            ("provider".into(), self.provider.clone()),
+            ("issuer".into(), self.issuer.clone()),
+            ("namespace".into(), Value::str(namespace)),
+            ("service_account".into(), Value::str(service_account)),
+        ]))
+    }
+}
+
+/// The OIDC trust of a cluster: the provider this blueprint declares for
+/// it, or, for `existing_cluster(name)`, the one that exists for its
+/// issuer, looked up when planning (placeholders in `bp check`).
+pub fn oidc_trust(state: &Shared, ctx: &NativeCallContext, c: &ClusterRef) -> Fallible<OidcTrust> {
+    let Some(cluster) = &c.resource else {
+        let (arn, issuer) = existing_oidc(state, ctx, &c.name)?;
+        return Ok(OidcTrust {
+            provider: Value::Str(arn),
+            issuer: Value::Str(issuer),
+            deps: Vec::new(),
+        });
+    };
+    let provider = oidc_provider(state, ctx, cluster)?;
+    Ok(OidcTrust {
+        provider: ref_to(&provider),
+        issuer: Value::Ref(crate::model::Ref {
+            address: cluster.clone(),
+            attr: "oidc_issuer".into(),
+        }),
+        deps: vec![provider, cluster.clone()],
+    })
+}
+
+/// The IAM OIDC provider (ARN) and issuer of a cluster this blueprint
+/// does not manage, read once: its issuer from DescribeCluster, its
+/// provider the one ListOpenIDConnectProviders has for that issuer.
+#[derive(Default)]
+struct ExistingOidc(Option<(String, String)>);
+
+fn existing_oidc(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &str,
+) -> Fallible<(String, String)> {
+    let key = Address::new(cluster::KIND, name);
+    if let Some(ExistingOidc(Some(found))) = state.borrow().fact::<ExistingOidc>(&key) {
+        return Ok(found.clone());
+    }
+    let region = state.borrow().region.clone();
+    let asked = name.to_string();
+    let in_region = region.clone();
+    let read = crate::script::api::facts::read_aws(
+        state,
+        ctx,
+        "existing_cluster(...) IRSA",
+        |conf| async move {
+            let eks = aws_sdk_eks::Client::new(&conf);
+            let issuer = match eks.describe_cluster().name(&asked).send().await {
+                Ok(out) => out
+                    .cluster()
+                    .and_then(|c| c.identity())
+                    .and_then(|i| i.oidc())
+                    .and_then(|o| o.issuer())
+                    .map(String::from),
+                Err(e)
+                    if crate::script::api::facts::error_code(&e).as_deref()
+                        == Some("ResourceNotFoundException") =>
+                {
+                    return Ok(Err(Problem::new(format!(
+                        "cluster {asked} does not exist in {in_region}"
+                    ))
+                    .hint("check the name and the region (--region) of this command")));
+                }
+                Err(e) => {
+                    return Err(crate::script::api::facts::api_problem(
+                        "existing_cluster(...)",
+                        "EKS DescribeCluster",
+                        &e,
+                    ))
+                }
+            };
+            let Some(issuer) = issuer else {
+                return Ok(Err(Problem::new(format!(
+                    "cluster {asked} has no OIDC issuer"
+                ))));
+            };
+            let iam = aws_sdk_iam::Client::new(&conf);
+            let providers = iam
+                .list_open_id_connect_providers()
+                .send()
+                .await
+                .map_err(|e| {
+                    crate::script::api::facts::api_problem(
+                        "existing_cluster(...)",
+                        "IAM ListOpenIDConnectProviders",
+                        &e,
+                    )
+                })?;
+            let host = issuer.trim_start_matches("https://").to_string();
+            let arn = providers
+                .open_id_connect_provider_list()
+                .iter()
+                .filter_map(|p| p.arn())
+                .find(|a| a.ends_with(&format!(":oidc-provider/{host}")))
+                .map(String::from);
+            Ok(match arn {
+            Some(arn) => Ok((arn, issuer)),
+            None => Err(Problem::new(format!(
+                "cluster {asked} has no IAM OIDC provider for its issuer {issuer}, so no role can trust its service accounts"
+            ))
+            .hint("create the provider for the cluster's issuer (its owners' blueprint, or `eksctl utils associate-iam-oidc-provider`), then plan again")),
+        })
+        },
+    )?;
+    let found = match read {
+        Some(Ok(found)) => found,
+        Some(Err(problem)) => return Err(fail(ctx, problem)),
+        None => {
+            let host = format!("oidc.eks.{region}.amazonaws.com/id/PLACEHOLDER");
+            (
+                format!("arn:aws:iam::000000000000:oidc-provider/{host}"),
+                format!("https://{host}"),
+            )
+        }
+    };
+    state.borrow_mut().fact_mut::<ExistingOidc>(&key).0 = Some(found.clone());
+    Ok(found)
 }
 
 fn cluster(
@@ -636,12 +800,40 @@ fn cluster(
             d,
         )?;
     }
+    let tag_subnets = o.bool_or("tag_subnets", true);
+    if tag_subnets {
+        tag_cluster_subnets(state, &name, &subnets);
+    }
     *state.borrow_mut().fact_mut::<ClusterInfo>(&addr) = ClusterInfo {
         subnets,
         irsa,
+        tag_subnets,
         ..ClusterInfo::default()
     };
     Ok(Cluster(addr))
+}
+
+/// Tags the subnets a cluster uses that this blueprint declares with
+/// `kubernetes.io/cluster/<name>: shared`: the AWS Load Balancer Controller
+/// and the cloud provider look for it. Subnets that exist outside the
+/// blueprint are not its to tag.
+fn tag_cluster_subnets(state: &Shared, cluster: &str, subnets: &[Address]) {
+    let mut st = state.borrow_mut();
+    for s in subnets {
+        let Some(r) = st.graph.get_mut(s).filter(|r| !r.is_existing()) else {
+            continue;
+        };
+        let tags = r
+            .spec
+            .entry("tags".into())
+            .or_insert_with(|| Value::Map(Map::new()));
+        if let Value::Map(t) = tags {
+            t.insert(
+                format!("kubernetes.io/cluster/{cluster}"),
+                Value::str("shared"),
+            );
+        }
+    }
 }
 
 /// EKS wants subnets in two zones at least.
@@ -793,6 +985,9 @@ fn node_group(
         Some(r) => r,
         None => shared_role(state, ctx, c, false)?,
     };
+    if info.tag_subnets {
+        tag_cluster_subnets(state, &c.name, &subnets);
+    }
     let mut deps = Deps::default();
     deps.add(c);
     deps.add(&role);
@@ -1017,7 +1212,7 @@ fn fargate_profile(
 pub(crate) fn irsa_role(
     state: &Shared,
     ctx: &NativeCallContext,
-    c: &Address,
+    c: &ClusterRef,
     name: &Dynamic,
     opts: &Dynamic,
 ) -> Fallible<IamRole> {
@@ -1025,28 +1220,15 @@ pub(crate) fn irsa_role(
     let map = opts_arg(ctx, "irsa_role", opts, IRSA_ROLE)?;
     let o = Opts(&map);
     check_tags(ctx, o.get("tags"))?;
-    let provider = oidc_provider(state, ctx, c)?;
+    let trust = oidc_trust(state, ctx, c)?;
     let mut deps = Deps::default();
-    deps.add(&provider);
-    let irsa = Value::Map(Map::from([
-        ("provider".into(), ref_to(&provider)),
-        (
-            "issuer".into(),
-            Value::Ref(crate::model::Ref {
-                address: c.clone(),
-                attr: "oidc_issuer".into(),
-            }),
-        ),
-        (
-            "namespace".into(),
-            Value::str(o.str("namespace").unwrap_or_default()),
-        ),
-        (
-            "service_account".into(),
-            Value::str(o.str("service_account").unwrap_or_default()),
-        ),
-    ]));
-    deps.add(c);
+    for d in &trust.deps {
+        deps.add(d);
+    }
+    let irsa = trust.entry(
+        &o.str("namespace").unwrap_or_default(),
+        &o.str("service_account").unwrap_or_default(),
+    );
     let inline = inline_policies(&o, &mut deps);
     let tags = state.borrow().tags(o.get("tags"), &mut deps);
     let addr = declare_role(

@@ -116,32 +116,8 @@ fn trust(
             return Ok(());
         }
     }
-    let Some(cluster) = &ns.cluster.resource else {
-        return Err(fail(
-            ctx,
-            Problem::new(format!(
-                "{role} cannot trust a service account of {}: this blueprint does not declare that cluster's OIDC provider",
-                ns.cluster.name
-            ))
-            .hint(format!(
-                "declare the role with c.irsa_role(..., #{{ namespace: \"{}\", service_account: \"{name}\" }})",
-                ns.name
-            )),
-        ));
-    };
-    let provider = crate::kinds::eks::oidc_provider(state, ctx, cluster)?;
-    let entry = Value::Map(Map::from([
-        ("provider".into(), crate::script::state::ref_to(&provider)),
-        (
-            "issuer".into(),
-            Value::Ref(crate::model::Ref {
-                address: cluster.clone(),
-                attr: "oidc_issuer".into(),
-            }),
-        ),
-        ("namespace".into(), Value::str(&ns.name)),
-        ("service_account".into(), Value::str(name)),
-    ]));
+    let trust = crate::kinds::eks::oidc_trust(state, ctx, &ns.cluster)?;
+    let entry = trust.entry(&ns.name, name);
     let mut st = state.borrow_mut();
     let r = st.graph.get_mut(role).expect("checked above");
     let list = r
@@ -153,8 +129,7 @@ fn trust(
             l.push(entry);
         }
     }
-    r.depends_on.insert(provider);
-    r.depends_on.insert(cluster.clone());
+    r.depends_on.extend(trust.deps);
     Ok(())
 }
 

@@ -78,6 +78,7 @@ pub const VPC: &[Opt] = &[
     opt("private_subnets", Ty::CidrList, "CIDRs of private subnets, one per AZ in order"),
     def("nat", Ty::Enum(NAT), "\"single\" when there are public and private subnets, else \"none\"", "NAT gateways for private subnets"),
     def("dns_hostnames", Ty::Bool, "true", "enable DNS hostnames"),
+    def("elb_role_tags", Ty::Bool, "true", "tag public subnets kubernetes.io/role/elb and private ones kubernetes.io/role/internal-elb, where the load balancer controller puts internet-facing and internal load balancers"),
     TAGS_OPT,
 ];
 
@@ -366,6 +367,7 @@ struct VpcDecl {
     cidr: String,
     secondary: Vec<String>,
     dns_hostnames: bool,
+    elb_role_tags: bool,
     azs: Vec<String>,
     public: Vec<Slot>,
     private: Vec<Slot>,
@@ -407,6 +409,7 @@ fn parse_vpc(
         cidr: o.str("cidr").unwrap_or_default(),
         secondary: o.strs("secondary_cidrs"),
         dns_hostnames: o.bool_or("dns_hostnames", true),
+        elb_role_tags: o.bool_or("elb_role_tags", true),
         public: layout(&azs, "public", &public),
         private: layout(&azs, "private", &private),
         azs,
@@ -549,6 +552,16 @@ fn declare_vpc(state: &Shared, ctx: &NativeCallContext, v: &VpcDecl, cidr: Cidr)
         ..VpcInfo::default()
     };
     for (slots, public) in [(&v.public, true), (&v.private, false)] {
+        // Where the load balancer controller puts internet-facing and
+        // internal load balancers.
+        let role = if public { "elb" } else { "internal-elb" };
+        let mut subnet_tags = tags.clone();
+        if v.elb_role_tags {
+            let t = subnet_tags.get_or_insert_with(|| Value::Map(Map::new()));
+            if let Value::Map(t) = t {
+                t.insert(format!("kubernetes.io/role/{role}"), Value::str("1"));
+            }
+        }
         for (leaf, c, az) in slots {
             declare_subnet(
                 state,
@@ -559,7 +572,7 @@ fn declare_vpc(state: &Shared, ctx: &NativeCallContext, v: &VpcDecl, cidr: Cidr)
                 c,
                 az,
                 public,
-                tags.clone(),
+                subnet_tags.clone(),
             )?;
         }
     }
