@@ -175,6 +175,9 @@ fn walk(
                 );
             }
         }
+        Diff::Atomic if is_policy(d) && (is_policy(l) || matches!(l, Value::Null)) => {
+            policy(path, d, l, replace, out)
+        }
         _ => {
             let equal = match field.diff {
                 Diff::ListByKey(key) => same_by_key(d, l, key),
@@ -217,6 +220,107 @@ fn walk(
                 forces_replacement: replace.is_some() && !set_where_none,
             });
         }
+    }
+}
+
+/// Whether a value is an IAM policy document (a trust policy, an inline
+/// policy, a bucket or key policy).
+fn is_policy(v: &Value) -> bool {
+    v.as_map()
+        .is_some_and(|m| m.contains_key("Statement") && !v.is_sensitive())
+}
+
+/// A policy document compared statement by statement, so that a plan shows
+/// the statement that changed rather than the whole document as one value:
+/// statements with the same `Sid` on both sides are one statement changed
+/// (`policy.Statement[DenyInsecure]`); others match when they are equal,
+/// and the rest are removed or added (`policy.Statement[2]`, their place
+/// in their own document). The other keys (`Version`) compare as values.
+fn policy(
+    path: &str,
+    d: &Value,
+    l: &Value,
+    replace: Option<&'static str>,
+    out: &mut Vec<FieldDiff>,
+) {
+    let empty = Map::new();
+    let (dm, lm) = (d.as_map().unwrap_or(&empty), l.as_map().unwrap_or(&empty));
+    let statements = |m: &Map| -> Vec<Value> {
+        match m.get("Statement") {
+            Some(Value::List(l)) => l.clone(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(one) => vec![one.clone()],
+        }
+    };
+    let keys: BTreeSet<&String> = dm
+        .keys()
+        .chain(lm.keys())
+        .filter(|k| *k != "Statement")
+        .collect();
+    for k in keys {
+        let (dv, lv) = (
+            dm.get(k).unwrap_or(&Value::Null),
+            lm.get(k).unwrap_or(&Value::Null),
+        );
+        walk(
+            &Field::new("?"),
+            &format!("{path}.{k}"),
+            dv,
+            lv,
+            replace,
+            out,
+        );
+    }
+    let (want, have) = (statements(dm), statements(lm));
+    let sid = |s: &Value| s.get("Sid").and_then(Value::as_str).map(String::from);
+    let mut matched_have = vec![false; have.len()];
+    let mut pending: Vec<(usize, &Value)> = Vec::new();
+    for (i, s) in want.iter().enumerate() {
+        let same_sid = sid(s).and_then(|id| {
+            have.iter()
+                .enumerate()
+                .find(|(j, h)| !matched_have[*j] && sid(h).as_deref() == Some(id.as_str()))
+        });
+        let equal = have
+            .iter()
+            .enumerate()
+            .find(|(j, h)| !matched_have[*j] && same(s, h, false));
+        match (equal, same_sid) {
+            (Some((j, _)), _) => matched_have[j] = true,
+            (None, Some((j, h))) => {
+                matched_have[j] = true;
+                walk(
+                    &Field::new("?"),
+                    &format!("{path}.Statement[{}]", sid(s).unwrap_or_default()),
+                    s,
+                    h,
+                    replace,
+                    out,
+                );
+            }
+            (None, None) => pending.push((i, s)),
+        }
+    }
+    let label = |i: usize, s: &Value| sid(s).unwrap_or_else(|| (i + 1).to_string());
+    for (j, h) in have.iter().enumerate().filter(|(j, _)| !matched_have[*j]) {
+        walk(
+            &Field::new("?"),
+            &format!("{path}.Statement[{}]", label(j, h)),
+            &Value::Null,
+            h,
+            replace,
+            out,
+        );
+    }
+    for (i, s) in pending {
+        walk(
+            &Field::new("?"),
+            &format!("{path}.Statement[{}]", label(i, s)),
+            s,
+            &Value::Null,
+            replace,
+            out,
+        );
     }
 }
 
@@ -568,5 +672,57 @@ mod tests {
         let outputs = BTreeMap::from([("arn".to_string(), "A".to_string())]);
         let known = HashMap::from([(c, &outputs)]);
         assert_eq!(resolve(&t, &known), s("arn:A/x"));
+    }
+
+    #[test]
+    fn policies_differ_statement_by_statement() {
+        const FIELDS: &[Field] = &[Field::new("policy")];
+        let stmt = |sid: &str, action: &str| {
+            let mut m = vec![
+                ("Effect", s("Allow")),
+                ("Action", s(action)),
+                ("Resource", s("*")),
+            ];
+            if !sid.is_empty() {
+                m.push(("Sid", s(sid)));
+            }
+            map(&m)
+        };
+        let doc = |statements: Vec<Value>| {
+            map(&[(
+                "policy",
+                map(&[
+                    ("Version", s("2012-10-17")),
+                    ("Statement", Value::List(statements)),
+                ]),
+            )])
+        };
+        let want = doc(vec![
+            stmt("Read", "s3:GetObject"),
+            stmt("", "s3:ListBucket"),
+        ]);
+        // Order does not matter.
+        let reordered = doc(vec![
+            stmt("", "s3:ListBucket"),
+            stmt("Read", "s3:GetObject"),
+        ]);
+        assert!(diff_fields(FIELDS, &want, &reordered).is_empty());
+        // One statement changed (same Sid), one added behind our back.
+        let live = doc(vec![
+            stmt("Read", "s3:*"),
+            stmt("", "s3:ListBucket"),
+            stmt("", "s3:DeleteObject"),
+        ]);
+        let changes = diff_fields(FIELDS, &want, &live);
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["policy.Statement[Read]", "policy.Statement[3]"]);
+        assert_eq!(changes[0].before.get("Action"), Some(&s("s3:*")));
+        assert_eq!(changes[0].after.get("Action"), Some(&s("s3:GetObject")));
+        assert_eq!(changes[1].before.get("Action"), Some(&s("s3:DeleteObject")));
+        assert_eq!(changes[1].after, Value::Null);
+        // No policy live: every declared statement is added.
+        let changes = diff_fields(FIELDS, &want, &map(&[]));
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert_eq!(changes[0].path, "policy.Version");
     }
 }

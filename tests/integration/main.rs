@@ -12,6 +12,7 @@ mod backup;
 mod check;
 mod cli;
 mod cost;
+mod drift;
 mod duplicates;
 mod efs;
 mod eks_access;

@@ -1,5 +1,6 @@
-//! S3 buckets: versioning, default encryption, an expiry lifecycle rule and
-//! the public-access block. Found by tag. A bucket is only deleted empty.
+//! S3 buckets: versioning, default encryption, an expiry lifecycle rule,
+//! the public-access block and a bucket policy. Found by tag. A bucket is
+//! only deleted empty.
 
 pub mod lint;
 
@@ -58,14 +59,30 @@ fn optional<T>(r: Result<T, ProviderError>, unset: &str) -> Result<Option<T>, Pr
     }
 }
 
-async fn describe(cloud: &Cloud, name: &str) -> Result<(bool, Value, Value, bool), ProviderError> {
+/// What a bucket is configured with, as the spec says it.
+struct Described {
+    versioning: bool,
+    key: Value,
+    expire: Value,
+    blocked: bool,
+    policy: Value,
+}
+
+async fn describe(cloud: &Cloud, name: &str) -> Result<Described, ProviderError> {
     let s3 = &cloud.s3();
-    let (v, e, l, p) = tokio::join!(
+    let (v, e, l, p, pol) = tokio::join!(
         s3.get_bucket_versioning().bucket(name).send(),
         s3.get_bucket_encryption().bucket(name).send(),
         s3.get_bucket_lifecycle_configuration().bucket(name).send(),
         s3.get_public_access_block().bucket(name).send(),
+        s3.get_bucket_policy().bucket(name).send(),
     );
+    let policy = optional(
+        pol.map_err(ProviderError::api("GetBucketPolicy")),
+        "NoSuchBucketPolicy",
+    )?
+    .and_then(|o| o.policy().map(crate::kinds::iam::role::policy_value))
+    .unwrap_or(Value::Null);
     let versioning = match v {
         Ok(o) => o.status() == Some(&BucketVersioningStatus::Enabled),
         Err(e) => {
@@ -113,7 +130,13 @@ async fn describe(cloud: &Cloud, name: &str) -> Result<(bool, Value, Value, bool
                 && c.block_public_policy() == Some(true)
                 && c.restrict_public_buckets() == Some(true)
         });
-    Ok((versioning, key, expire, blocked))
+    Ok(Described {
+        versioning,
+        key,
+        expire,
+        blocked,
+        policy,
+    })
 }
 
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
@@ -125,17 +148,18 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     .await;
     let mut out = Vec::new();
     for (b, d) in buckets.into_iter().zip(described) {
-        let (name, (versioning, key, expire, blocked)) = match d {
+        let (name, found) = match d {
             Ok(x) => x,
             Err(e) if e.code() == Some("NoSuchBucket") => continue,
             Err(e) => return Err(e),
         };
         let mut l = Live::new(b.address.clone(), &name)
             .attr("name", Value::str(&name))
-            .attr("versioning", Value::Bool(versioning))
-            .attr("encryption_key", key)
-            .attr("expire_days", expire)
-            .attr("public_access_block", Value::Bool(blocked))
+            .attr("versioning", Value::Bool(found.versioning))
+            .attr("encryption_key", found.key)
+            .attr("expire_days", found.expire)
+            .attr("public_access_block", Value::Bool(found.blocked))
+            .attr("policy", found.policy)
             .attr("protect", Value::Bool(b.protected))
             .output("name", &name)
             .output("arn", &b.arn);
@@ -290,6 +314,33 @@ async fn set_public_access_block(cloud: &Cloud, name: &str, on: bool) -> Result<
     Ok(())
 }
 
+/// Sets the bucket policy, or removes it (`None`).
+async fn set_policy(
+    cloud: &Cloud,
+    name: &str,
+    policy: Option<&Value>,
+) -> Result<(), ProviderError> {
+    match policy.filter(|p| !matches!(p, Value::Null)) {
+        Some(p) => cloud
+            .s3()
+            .put_bucket_policy()
+            .bucket(name)
+            .policy(p.to_json().to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("PutBucketPolicy")),
+        None => cloud
+            .s3()
+            .delete_bucket_policy()
+            .bucket(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::api("DeleteBucketPolicy")),
+    }
+}
+
 fn settled(r: &Planned, name: &str) -> Live {
     let mut l = Live::new(r.address.clone(), name);
     l.attrs = r.spec.clone();
@@ -330,6 +381,9 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     if r.bool("public_access_block")? {
         set_public_access_block(cloud, name, true).await?;
     }
+    if let Some(p) = r.spec.get("policy").filter(|p| !matches!(p, Value::Null)) {
+        set_policy(cloud, name, Some(p)).await?;
+    }
     Ok(settled(r, name))
 }
 
@@ -362,6 +416,9 @@ pub async fn update(
     }
     if changed("public_access_block") {
         set_public_access_block(cloud, name, r.bool("public_access_block")?).await?;
+    }
+    if changed("policy") {
+        set_policy(cloud, name, r.spec.get("policy")).await?;
     }
     if changed("tags") || changed("protect") {
         put_tags(cloud, r, name).await?;
@@ -450,6 +507,7 @@ const FIELDS: &[Field] = &[
     Field::new("encryption_key").refers(),
     Field::new("expire_days"),
     Field::new("public_access_block"),
+    Field::new("policy"),
     PROTECT,
     TAGS,
 ];
@@ -477,6 +535,11 @@ pub const OPTIONS: &[Opt] = &[
         Ty::Bool,
         "true",
         "block all public access",
+    ),
+    opt(
+        "policy",
+        Ty::AnyMap,
+        "the bucket policy: a policy document #{ Version, Statement: [...] }; none when absent",
     ),
     TAGS_OPT,
 ];
@@ -577,6 +640,12 @@ fn s3_bucket(
         Value::Bool(o.bool_or("public_access_block", true)),
     );
     spec.insert("protect".into(), Value::Bool(o.bool_or("protect", true)));
+    spec.insert(
+        "policy".into(),
+        o.get("policy")
+            .map(|p| deps.value(p))
+            .unwrap_or(Value::Null),
+    );
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
