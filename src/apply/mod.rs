@@ -106,7 +106,7 @@ pub async fn apply(
                 let waits = progress.clone();
                 let key = format!("{} {}", symbol(op.kind), op.address);
                 let waiting: Arc<dyn Fn(&str) + Send + Sync> =
-                    Arc::new(move |what: &str| waits(&format!("{key}: waiting for {what}")));
+                    Arc::new(move |what: &str| waits(&format!("{key}: {what}")));
                 let task = running.spawn(crate::providers::WAITING.scope(waiting, async move {
                     let start = Instant::now();
                     let result = run_op(&cloud, &graph, &state, &op)

@@ -77,6 +77,9 @@ impl View {
                 bar.set_message(format!("{key}: {rest}"));
                 bar.enable_steady_tick(TICK);
                 running.insert(key.to_string(), bar);
+            } else if !ends_an_operation(rest) {
+                // A note of a running operation (a leftover it removed):
+                // printed above the view, its line stays.
             } else if let Some(bar) = running.remove(key) {
                 bar.finish_and_clear();
                 let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,6 +116,14 @@ impl View {
     }
 }
 
+/// Whether an event ends its operation: it says what was done, or that it
+/// failed.
+fn ends_an_operation(rest: &str) -> bool {
+    ["created", "updated", "finished", "deleted", "FAILED"]
+        .iter()
+        .any(|v| rest.starts_with(v))
+}
+
 /// Whether an event says what an operation waits for.
 pub fn is_wait(rest: &str) -> bool {
     rest.starts_with("waiting for ")
@@ -133,6 +144,17 @@ mod tests {
         );
         v.event("+ cluster.demo: created [demo] after 6m12s");
         assert_eq!(v.shown("+ cluster.demo"), None);
+        v.finish();
+    }
+
+    #[test]
+    fn a_note_is_printed_and_does_not_end_its_operation() {
+        let v = View::new(1);
+        v.event("- cluster.demo: deleting...");
+        v.event("- cluster.demo: removed load balancer k8s-web that cluster demo's controllers left in vpc-1");
+        assert!(v.shown("- cluster.demo").is_some());
+        v.event("- cluster.demo: deleted [demo] after 1s");
+        assert_eq!(v.shown("- cluster.demo"), None);
         v.finish();
     }
 }

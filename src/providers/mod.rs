@@ -134,6 +134,7 @@ fn iam_prefix(service: &str) -> String {
     match service {
         "EFS" => "elasticfilesystem".into(),
         "CloudWatch Logs" => "logs".into(),
+        "Elastic Load Balancing v2" => "elasticloadbalancing".into(),
         "Resource Groups Tagging API" => "tag".into(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
@@ -585,6 +586,13 @@ tokio::task_local! {
 /// Says what the running operation waits for now, to the applier's live
 /// view (through [`WAITING`]); nothing outside an apply.
 pub fn report_wait(what: &str) {
+    let _ = WAITING.try_with(|report| report(&format!("waiting for {what}")));
+}
+
+/// Says something the running operation did on its way (a load balancer a
+/// controller left, removed), to the applier's output (through
+/// [`WAITING`]); nothing outside an apply.
+pub fn report_note(what: &str) {
     let _ = WAITING.try_with(|report| report(what));
 }
 
@@ -658,7 +666,7 @@ mod wait_tests {
             .await;
         assert_eq!(
             *said.lock().unwrap(),
-            vec!["cluster demo to become ACTIVE".to_string()]
+            vec!["waiting for cluster demo to become ACTIVE".to_string()]
         );
     }
 }

@@ -226,3 +226,73 @@ c.node_group("edge", #{ instance_types: ["m6i.large"], min: 1, max: 2, desired: 
         "{t}"
     );
 }
+
+/// Destroy after controllers: the load balancer controller's load
+/// balancer, target group and security group, left in the VPC when the
+/// cluster goes (played here with boto3), are removed and named, and the
+/// VPC goes too.
+#[test]
+fn destroy_removes_what_the_clusters_controllers_left_in_its_vpc() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, public_subnets: ["10.0.1.0/24", "10.0.2.0/24"],
+                      private_subnets: ["10.0.10.0/24", "10.0.11.0/24"], nat: "none" });
+cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false });
+"#;
+    std::fs::write(dir.path().join("bp.rhai"), bp).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    // The controller, serving an Ingress and a Service of the cluster, and
+    // someone else's load balancer in another VPC.
+    let play = format!(
+        "import boto3, json\n\
+ec2, elb = {}, {}\n\
+owned = [{{'Name': 'tag:blueprint:name', 'Values': ['bp']}}]\n\
+vpc = ec2.describe_vpcs(Filters=owned)['Vpcs'][0]['VpcId']\n\
+public = sorted(s['SubnetId'] for s in ec2.describe_subnets(Filters=owned)['Subnets'] if s['MapPublicIpOnLaunch'])\n\
+tag = [{{'Key': 'elbv2.k8s.aws/cluster', 'Value': 'demo'}}, {{'Key': 'ingress.k8s.aws/stack', 'Value': 'shop/web'}}]\n\
+sg = ec2.create_security_group(GroupName='k8s-shop-web', Description='[k8s] Managed SecurityGroup for LoadBalancer', VpcId=vpc, TagSpecifications=[{{'ResourceType': 'security-group', 'Tags': tag}}])['GroupId']\n\
+elb.create_load_balancer(Name='k8s-shop-web', Subnets=public, SecurityGroups=[sg], Tags=tag)\n\
+elb.create_target_group(Name='k8s-shop-web-tg', Protocol='HTTP', Port=80, VpcId=vpc, TargetType='ip', Tags=tag)\n\
+other = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\n\
+subs = [ec2.create_subnet(VpcId=other, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.9.1.0/24', 'us-east-1a'), ('10.9.2.0/24', 'us-east-1b')]]\n\
+elb.create_load_balancer(Name='someone-elses', Subnets=subs, Tags=[{{'Key': 'elbv2.k8s.aws/cluster', 'Value': 'demo'}}])\n\
+print(json.dumps(sg))",
+        m.boto3("ec2"),
+        m.boto3("elbv2")
+    );
+    let sg = m.python_json(&["-c", &play]);
+    let out = m.bp(d, &["destroy", "bp.rhai", "--auto-approve"], 0);
+    for line in [
+        "- cluster.demo: removed load balancer k8s-shop-web that cluster demo's controllers left in vpc-",
+        "- cluster.demo: removed target group k8s-shop-web-tg that cluster demo's controllers left in vpc-",
+        &format!("- cluster.demo: removed security group {} (k8s-shop-web) that cluster demo's controllers left in vpc-", sg.as_str().unwrap()),
+    ] {
+        assert!(out.contains(line), "no `{line}` in\n{out}");
+    }
+    assert!(
+        out.contains("Apply complete: 0 created, 0 updated, "),
+        "{out}"
+    );
+    let left = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nelb = {}\nprint(json.dumps([l['LoadBalancerName'] for l in elb.describe_load_balancers()['LoadBalancers']] + [g['TargetGroupName'] for g in elb.describe_target_groups()['TargetGroups']]))",
+            m.boto3("elbv2")
+        ),
+    ]);
+    // Only what is outside the cluster's VPC stays.
+    assert_eq!(left, serde_json::json!(["someone-elses"]));
+    assert_eq!(
+        m.owned("bp")
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|n| n.as_u64() != Some(0))
+            .count(),
+        0,
+        "{}",
+        m.owned("bp")
+    );
+}

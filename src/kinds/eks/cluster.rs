@@ -465,7 +465,38 @@ pub async fn sync_tags(
     Ok(())
 }
 
+/// The cluster's VPC: as EKS says it, or that of its first subnet (an
+/// endpoint that does not say it).
+async fn vpc_of(
+    cloud: &Cloud,
+    c: &aws_sdk_eks::types::Cluster,
+) -> Result<Option<String>, ProviderError> {
+    let config = c.resources_vpc_config();
+    if let Some(vpc) = config.and_then(|v| v.vpc_id()) {
+        return Ok(Some(vpc.to_string()));
+    }
+    let Some(subnet) = config.and_then(|v| v.subnet_ids().first()) else {
+        return Ok(None);
+    };
+    let out = cloud
+        .ec2()
+        .describe_subnets()
+        .subnet_ids(subnet)
+        .send()
+        .await
+        .map_err(ProviderError::api("DescribeSubnets"))?;
+    Ok(out
+        .subnets()
+        .first()
+        .and_then(|s| s.vpc_id())
+        .map(String::from))
+}
+
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
+    let vpc = match describe(cloud, &live.id).await? {
+        Some(c) => vpc_of(cloud, &c).await?,
+        None => None,
+    };
     crate::providers::aws::retry_in_use(cloud, "DeleteCluster", || async {
         cloud
             .eks()
@@ -481,7 +512,12 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
         &format!("cluster {} to be deleted", live.id),
         || async { Ok(describe(cloud, &live.id).await?.is_none().then_some(())) },
     )
-    .await
+    .await?;
+    // What its controllers made in the VPC would stop the VPC's deletion.
+    match vpc {
+        Some(vpc) => super::leftovers::sweep(cloud, &live.id, &vpc).await,
+        None => Ok(()),
+    }
 }
 
 pub const KIND: Kind = Kind::of(&SCHEMA);

@@ -76,6 +76,7 @@ pub mod access_entry;
 pub mod addon;
 pub mod cluster;
 pub mod fargate_profile;
+pub mod leftovers;
 pub mod lint;
 pub mod node_group;
 
