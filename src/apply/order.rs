@@ -4,7 +4,7 @@ use crate::model::schema::ReplaceStrategy;
 use crate::model::Address;
 use crate::model::Live;
 use crate::plan::{live_dependencies, Action, Plan};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
@@ -48,46 +48,6 @@ pub fn operations(plan: &Plan, live: &[Live]) -> Vec<Op> {
     operations_with(plan, live, &|a| a.kind.schema().lifecycle.replace)
 }
 
-/// Replacements that go create-then-delete: those whose kind asks for it,
-/// unless something they depend on, directly or not, is itself replaced
-/// delete-then-create (the new one could not exist before the old one is
-/// gone, which waits for this one's old copy to go: a cycle).
-fn create_first_set(
-    plan: &Plan,
-    graph: &crate::model::Graph,
-    strategy: &dyn Fn(&Address) -> ReplaceStrategy,
-) -> HashSet<Address> {
-    let replaced: HashSet<&Address> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Replace)
-        .map(|c| &c.address)
-        .collect();
-    let wants = |a: &Address| strategy(a) == ReplaceStrategy::CreateThenDelete;
-    let mut out = HashSet::new();
-    for a in replaced.iter().filter(|a| wants(a)) {
-        let mut seen: HashSet<&Address> = HashSet::new();
-        let mut stack: Vec<&Address> = vec![a];
-        let mut blocked = false;
-        while let Some(x) = stack.pop() {
-            let Some(r) = graph.get(x) else { continue };
-            for d in &r.depends_on {
-                if !seen.insert(d) {
-                    continue;
-                }
-                if replaced.contains(d) && !wants(d) {
-                    blocked = true;
-                }
-                stack.push(d);
-            }
-        }
-        if !blocked {
-            out.insert((*a).clone());
-        }
-    }
-    out
-}
-
 fn operations_with(
     plan: &Plan,
     live: &[Live],
@@ -115,7 +75,7 @@ fn operations_with(
             }
         }
     }
-    let create_first_set = create_first_set(plan, &graph, strategy);
+    let create_first_set = crate::plan::strategy::create_first(plan, &graph, strategy);
     let create_first = |a: &Address| create_first_set.contains(a);
     let deleted: Vec<&Live> = live
         .iter()
@@ -235,6 +195,7 @@ mod tests {
             unlisted: vec![],
             refused: vec![],
             ignored: vec![],
+            create_first: vec![],
             changes: items
                 .iter()
                 .map(|(a, action, _)| Change {
@@ -274,7 +235,7 @@ mod tests {
         };
         let (i, j) = (at(first), at(then));
         let mut stack = vec![j];
-        let mut seen = HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         while let Some(x) = stack.pop() {
             if x == i {
                 return true;

@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod render;
+pub mod strategy;
 
 pub use diff::{diff_fields, resolve};
 
@@ -130,6 +131,11 @@ pub struct Plan {
     /// declared one: information, never a change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<crate::model::ignore::Ignored>,
+    /// Replacements that create the new resource before deleting the old
+    /// one (their kind allows two at once, and nothing they depend on is
+    /// replaced delete-first); the others delete first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_first: Vec<Address>,
     /// Changes in the order they are listed (dependencies first, deletes last).
     pub changes: Vec<Change>,
     pub unchanged: usize,
@@ -399,7 +405,7 @@ pub fn compute_with(
             notes: Vec::new(),
         });
     }
-    Plan {
+    let mut plan = Plan {
         format_version: 2,
         blueprint: blueprint.to_string(),
         region: region.to_string(),
@@ -408,6 +414,7 @@ pub fn compute_with(
         unlisted: Vec::new(),
         refused: refusals(&changes, desired, live),
         ignored: ignored(desired, &by_address),
+        create_first: Vec::new(),
         changes,
         unchanged,
         fingerprint: fingerprint(live, desired),
@@ -424,7 +431,11 @@ pub fn compute_with(
         source: None,
         findings: Vec::new(),
         cost: None,
-    }
+    };
+    let first = strategy::create_first(&plan, desired, &|a| a.kind.schema().lifecycle.replace);
+    plan.create_first = first.into_iter().collect();
+    plan.create_first.sort();
+    plan
 }
 
 /// The ignored fields of resources that exist whose live value differs

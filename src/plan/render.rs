@@ -78,9 +78,19 @@ fn field(out: &mut String, f: &FieldDiff, action: Action) {
     );
 }
 
-fn change(out: &mut String, c: &Change) {
-    let _ = write!(out, "  {} {}", c.action.symbol(), c.address);
+/// One change; `create_first` are the replacements that make the new
+/// resource before deleting the old one (`+/-`, not `-/+`).
+fn change(out: &mut String, c: &Change, create_first: &[crate::model::Address]) {
+    let symbol = if c.action == Action::Replace && create_first.contains(&c.address) {
+        "+/-"
+    } else {
+        c.action.symbol()
+    };
+    let _ = write!(out, "  {symbol} {}", c.address);
     match (&c.action, &c.reason, &c.id) {
+        (Action::Replace, Some(r), _) if create_first.contains(&c.address) => {
+            let _ = write!(out, "  (replace, the new one first: {r})");
+        }
         (Action::Replace, Some(r), _) => {
             let _ = write!(out, "  (replace: {r})");
         }
@@ -124,7 +134,7 @@ pub fn human(p: &Plan) -> String {
             p.blueprint, p.region
         );
         for c in &p.changes {
-            change(&mut out, c);
+            change(&mut out, c, &p.create_first);
         }
         out.push('\n');
         let findings = crate::lint::render::plan_lines(&p.findings);
@@ -205,6 +215,7 @@ mod tests {
             unlisted: vec![],
             refused: vec![],
             ignored: vec![],
+            create_first: vec![],
             changes,
             unchanged: 3,
             fingerprint: String::new(),

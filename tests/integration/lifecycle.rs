@@ -372,7 +372,7 @@ fn pms_prod() {
         update: (&["app_max=30"], &["  ~ node_group.pms-prod/app-nodes", "      scaling.max: 20 -> 30\n"]),
         replace: (
             &["app_instance_type=m6i.xlarge"],
-            &["  -/+ node_group.pms-prod/app-nodes  (replace: a node group's instance types cannot change in place)"],
+            &["  +/- node_group.pms-prod/app-nodes  (replace, the new one first: a node group's instance types cannot change in place)"],
         ),
         remove: (&["spot=false"], &["  - node_group.pms-prod/spot-nodes", "1 to destroy."]),
         remove_refused: false,
@@ -387,7 +387,7 @@ fn digibee() {
         update: (&["platform_max=12"], &["  ~ node_group.digibee/platform", "      scaling.max: 9 -> 12\n"]),
         replace: (
             &["jobs_spot=false"],
-            &["  -/+ node_group.digibee/jobs  (replace: a node group's capacity type (spot or on-demand) cannot change in place)"],
+            &["  +/- node_group.digibee/jobs  (replace, the new one first: a node group's capacity type (spot or on-demand) cannot change in place)"],
         ),
         remove: (&["pipelines_test=false"], &["  - node_group.digibee/pipelines-test", "1 to destroy."]),
         remove_refused: false,
@@ -408,7 +408,7 @@ fn eks_intro() {
         ),
         replace: (
             &["instance_type=t3.large"],
-            &["  -/+ node_group.eks-intro/workers"],
+            &["  +/- node_group.eks-intro/workers"],
         ),
         remove: (
             &["nat=single"],
@@ -435,7 +435,7 @@ fn harmonix() {
         ),
         replace: (
             &["instance_type=m5.xlarge"],
-            &["  -/+ node_group.harmonix/custom-node-group"],
+            &["  +/- node_group.harmonix/custom-node-group"],
         ),
         remove: (
             &["nodes=fargate"],
@@ -546,7 +546,7 @@ fn naas_prod() {
         ),
         replace: (
             &["naas_instance_type=m6i.xlarge"],
-            &["  -/+ node_group.naas-prod/naas"],
+            &["  +/- node_group.naas-prod/naas"],
         ),
         remove: (
             &["files_bucket=false"],

@@ -296,3 +296,104 @@ print(json.dumps(sg))",
         m.owned("bp")
     );
 }
+
+/// Create before destroy: a node group whose instance type changes is
+/// replaced by a new group made first (under a suffixed name while the old
+/// one holds its own), so the pool never goes away.
+#[test]
+fn node_groups_are_replaced_new_one_first() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false });
+c.node_group("app", #{ instance_types: [var("type", "m6i.large")], min: 1, max: 3, desired: 1 });
+"#;
+    std::fs::write(dir.path().join("bp.rhai"), bp).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let groups = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\neks = {}\nprint(json.dumps(sorted([[n, eks.describe_nodegroup(clusterName='demo', nodegroupName=n)['nodegroup']['instanceTypes'][0]] for n in eks.list_nodegroups(clusterName='demo')['nodegroups']])))",
+                m.boto3("eks")
+            ),
+        ])
+    };
+    assert_eq!(groups(), serde_json::json!([["app", "m6i.large"]]));
+
+    let out = m.bp(d, &["plan", "bp.rhai", "--var", "type=m6i.xlarge"], 0);
+    assert!(
+        out.contains("  +/- node_group.demo/app  (replace, the new one first: a node group's instance types cannot change in place)"),
+        "{out}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&m.bp(
+        d,
+        &["plan", "bp.rhai", "--json", "--var", "type=m6i.xlarge"],
+        0,
+    ))
+    .unwrap();
+    assert_eq!(
+        json["create_first"],
+        serde_json::json!(["node_group.demo/app"])
+    );
+    let out = m.bp(
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--var",
+            "type=m6i.xlarge",
+        ],
+        0,
+    );
+    // The new group exists before the old one is deleted.
+    let created = out.find("+ node_group.demo/app: created").expect("created");
+    let deleting = out
+        .find("- node_group.demo/app: deleting")
+        .expect("deleting");
+    assert!(created < deleting, "{out}");
+    let g = groups();
+    let name = g[0][0].as_str().unwrap().to_string();
+    assert_eq!(g.as_array().unwrap().len(), 1, "{g}");
+    assert!(name.starts_with("app-") && name.len() == 8, "{g}");
+    assert_eq!(g[0][1], "m6i.xlarge");
+    m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--detailed-exitcode",
+            "--var",
+            "type=m6i.xlarge",
+        ],
+        0,
+    );
+
+    // Replaced again, the group takes its own name back.
+    m.bp(
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--var",
+            "type=m6i.2xlarge",
+        ],
+        0,
+    );
+    assert_eq!(groups(), serde_json::json!([["app", "m6i.2xlarge"]]));
+    m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--detailed-exitcode",
+            "--var",
+            "type=m6i.2xlarge",
+        ],
+        0,
+    );
+}

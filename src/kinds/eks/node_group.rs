@@ -1,10 +1,14 @@
-//! EKS managed node groups: scaling, labels and taints update in place.
+//! EKS managed node groups: scaling, labels and taints update in place. A
+//! replacement makes the new group first (named `<name>-<4 hex>` while the
+//! old one holds the name), so the pool never goes away; the group's
+//! identity is its address tag, so its EKS name may differ from the
+//! declared one.
 
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use crate::cost::Pricing;
 use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::{alnum_dash_underscore, NameRule};
-use crate::model::schema::Schema;
+use crate::model::schema::{Lifecycle, ReplaceStrategy, Schema};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::plan::{touches, FieldDiff};
@@ -55,9 +59,11 @@ fn live_of(cloud: &Cloud, g: &Nodegroup) -> Option<Live> {
         .labels()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
         .unwrap_or_default();
+    // The declared name: a replacement's EKS name carries a suffix.
+    let declared = address.name.rsplit('/').next().unwrap_or(name).to_string();
     let mut l = Live::new(address, format!("{cluster}/{name}"))
         .attr("cluster", Value::str(cluster))
-        .attr("name", Value::str(name))
+        .attr("name", Value::str(declared))
         .attr("version", Value::str(g.version().unwrap_or_default()))
         .attr(
             "instance_types",
@@ -210,9 +216,23 @@ async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, P
     .await
 }
 
+/// The EKS name of a new group: the declared one, or, while another group
+/// holds it (the one a replacement makes the new group before deleting),
+/// the declared one with a random suffix.
+async fn free_name(cloud: &Cloud, cluster: &str, declared: &str) -> Result<String, ProviderError> {
+    if describe(cloud, cluster, declared).await?.is_none() {
+        return Ok(declared.to_string());
+    }
+    let mut bytes = [0u8; 2];
+    let _ = getrandom::getrandom(&mut bytes);
+    let stem: String = declared.chars().take(58).collect();
+    Ok(format!("{stem}-{}", hex::encode(bytes)))
+}
+
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let cluster = r.str("cluster")?;
-    let name = r.str("name")?;
+    let name = free_name(cloud, cluster, r.str("name")?).await?;
+    let name = name.as_str();
     let mut call = cloud
         .eks()
         .create_nodegroup()
@@ -250,8 +270,7 @@ pub async fn update(
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
     let changed = |p: &str| touches(fields, p);
-    let cluster = r.str("cluster")?;
-    let name = r.str("name")?;
+    let (cluster, name) = super::id_parts(live, "node group")?;
     if changed("version") {
         // After the cluster's own upgrade (the group depends on it).
         let out = cloud
@@ -343,7 +362,11 @@ pub static SCHEMA: Schema = Schema::new("node_group", "NodeGroup", FIELDS)
         63,
         alnum_dash_underscore,
         "letters, digits, `-` and `_`",
-    ));
+    ))
+    .lifecycle(Lifecycle {
+        replace: ReplaceStrategy::CreateThenDelete,
+        ..Lifecycle::PLAIN
+    });
 
 pub static DEF: KindDef = KindDef::new(
     KIND,
