@@ -375,3 +375,49 @@ k8s::efs_storage_class(c, "efs", fs, #{ uid: 1001, default: true });
         "{spec}"
     );
 }
+
+/// The README's figures for the main job come from `bp check`: how many
+/// resources the PMS seed declares, in AWS, in the cluster and as Helm
+/// releases.
+#[test]
+fn the_readme_counts_the_main_jobs_resources_as_bp_check_does() {
+    let out = Test::new()
+        .current_dir(repo())
+        .args([
+            "check",
+            "blueprints/pms.rhai",
+            "--var",
+            "env=prod",
+            "--json",
+        ])
+        .run();
+    let checked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    const IN_CLUSTER: &[&str] = &[
+        "namespace",
+        "config_map",
+        "secret",
+        "service_account",
+        "network_policy",
+        "role",
+        "role_binding",
+        "cluster_role",
+        "cluster_role_binding",
+        "storage_class",
+        "manifest",
+    ];
+    let kinds: Vec<&str> = checked["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    let helm = kinds.iter().filter(|k| **k == "helm_release").count();
+    let objects = kinds.iter().filter(|k| IN_CLUSTER.contains(k)).count();
+    let aws = kinds.len() - helm - objects;
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let said = format!(
+        "{} resources, {aws} in AWS, {objects} in-cluster objects and {helm} Helm releases",
+        kinds.len()
+    );
+    assert!(readme.contains(&said), "README.md should say `{said}`");
+}

@@ -481,7 +481,7 @@ print(json.dumps({{'vpc': vpc, 'private': private, 'role': role}}))",
         "+ subnet.",
         "+ nat_gateway.",
         "+ internet_gateway.",
-        "cluster-admin",
+        "+ iam_role.harmonix-cluster-admin",
     ] {
         assert!(!plan.contains(absent), "{absent} in\n{plan}");
     }
