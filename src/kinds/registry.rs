@@ -19,6 +19,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &super::kms_key::DEF,
     &super::compute::instance_profile::DEF,
     &super::compute::instance::DEF,
+    &super::compute::launch_template::DEF,
     &super::eks::cluster::DEF,
     &super::eks::node_group::DEF,
     &super::eks::fargate_profile::DEF,

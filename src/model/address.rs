@@ -30,6 +30,7 @@ impl Kind {
             fields: &[],
             lifecycle: super::schema::Lifecycle::PLAIN,
             scope: super::schema::Scope::Aws,
+            outputs_on_update: &[],
         })))
     }
 

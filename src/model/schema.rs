@@ -202,6 +202,10 @@ pub struct Schema {
     pub fields: &'static [Field],
     pub lifecycle: Lifecycle,
     pub scope: Scope,
+    /// Outputs an update changes (a launch template's `version`): while
+    /// one is planned, what refers to them is planned as unknown until
+    /// applied, so it changes in the same apply.
+    pub outputs_on_update: &'static [&'static str],
 }
 
 impl Schema {
@@ -218,6 +222,7 @@ impl Schema {
             fields,
             lifecycle: Lifecycle::PLAIN,
             scope: Scope::Aws,
+            outputs_on_update: &[],
         }
     }
 
@@ -235,6 +240,11 @@ impl Schema {
 
     pub const fn lifecycle(mut self, lifecycle: Lifecycle) -> Schema {
         self.lifecycle = lifecycle;
+        self
+    }
+
+    pub const fn outputs_on_update(mut self, outputs: &'static [&'static str]) -> Schema {
+        self.outputs_on_update = outputs;
         self
     }
 

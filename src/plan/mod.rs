@@ -317,6 +317,23 @@ pub fn compute_with(
     // come first in `order`; references that only need both resources to
     // exist (after_create) may point forward, so those resources are
     // compared again once every identity is settled.
+    // The outputs an update changes (a launch template's version) are not
+    // known while it is planned: what refers to them changes with it.
+    let updated_outputs: HashMap<&Address, BTreeMap<String, String>> = live
+        .iter()
+        .filter(|l| !l.address.kind.schema().outputs_on_update.is_empty())
+        .map(|l| {
+            let mut o = l.outputs.clone();
+            o.retain(|k, _| {
+                !l.address
+                    .kind
+                    .schema()
+                    .outputs_on_update
+                    .contains(&k.as_str())
+            });
+            (&l.address, o)
+        })
+        .collect();
     let mut known: HashMap<Address, &BTreeMap<String, String>> = order
         .iter()
         .filter_map(|a| by_address.get(a).map(|l| (a.clone(), &l.outputs)))
@@ -329,6 +346,8 @@ pub fn compute_with(
         let change = compare(r, by_address.get(address).copied(), &known, region);
         if change.as_ref().is_some_and(|c| c.action != Action::Update) {
             known.remove(address);
+        } else if let (Some(_), Some(o)) = (&change, updated_outputs.get(address)) {
+            known.insert(address.clone(), o);
         }
         decided.insert(address.clone(), change);
     }
@@ -783,6 +802,7 @@ mod duplicate_tests {
         fields: &[],
         lifecycle: Lifecycle::PLAIN,
         scope: Scope::Aws,
+        outputs_on_update: &[],
     };
     static GATEWAY: Schema = Schema {
         name: "gateway",
@@ -792,6 +812,7 @@ mod duplicate_tests {
         fields: &[Field::new("allocation").refers()],
         lifecycle: Lifecycle::PLAIN,
         scope: Scope::Aws,
+        outputs_on_update: &[],
     };
     mod elastic_ip {
         pub const KIND: super::Kind = super::Kind::of(&super::IP);

@@ -374,7 +374,7 @@ fn pms_prod() {
             &["app_instance_type=m6i.xlarge"],
             &["  +/- node_group.pms-prod/app-nodes  (replace, the new one first: a node group's instance types cannot change in place)"],
         ),
-        remove: (&["spot=false"], &["  - node_group.pms-prod/spot-nodes", "1 to destroy."]),
+        remove: (&["spot=false"], &["  - node_group.pms-prod/spot-nodes", "  - launch_template.pms-prod/spot-nodes", "2 to destroy."]),
         remove_refused: false,
     });
 }

@@ -397,3 +397,82 @@ c.node_group("app", #{ instance_types: [var("type", "m6i.large")], min: 1, max: 
         0,
     );
 }
+
+/// Node launch templates: a node group given security groups, a disk and
+/// metadata settings runs a launch template Blueprint declares; a change
+/// makes a new template version and rolls the group to it in the same
+/// apply. The PMS workers' security group is attached this way.
+#[test]
+fn node_groups_run_a_declared_launch_template_and_roll_to_its_versions() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false });
+let workers = security_group(v, "workers", #{ description: "EKS worker nodes" });
+c.node_group("app", #{ instance_types: ["m6i.large"], min: 1, max: 3, desired: 1,
+    security_groups: [workers], disk: #{ size: 50, type: "gp3" },
+    imds: #{ hop_limit: parse_int(var("hops", "1")) } });
+"#;
+    std::fs::write(dir.path().join("bp.rhai"), bp).unwrap();
+    let d = dir.path();
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    assert!(out.contains("+ launch_template.demo/app"), "{out}");
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    let state = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\nec2, eks = {}, {}\n\
+ng = eks.describe_nodegroup(clusterName='demo', nodegroupName='app')['nodegroup']\n\
+lt = ng['launchTemplate']\n\
+data = ec2.describe_launch_template_versions(LaunchTemplateId=lt['id'], Versions=[lt['version']])['LaunchTemplateVersions'][0]['LaunchTemplateData']\n\
+sg = [g['GroupId'] for g in ec2.describe_security_groups(Filters=[{{'Name': 'group-name', 'Values': ['workers']}}])['SecurityGroups']]\n\
+print(json.dumps({{'version': lt['version'], 'groups': data['SecurityGroupIds'], 'workers': sg, 'disk': data['BlockDeviceMappings'][0]['Ebs'], 'hops': data['MetadataOptions']['HttpPutResponseHopLimit'], 'tokens': data['MetadataOptions']['HttpTokens'], 'disk_size': ng.get('diskSize')}}))",
+                m.boto3("ec2"),
+                m.boto3("eks")
+            ),
+        ])
+    };
+    let s = state();
+    assert_eq!(s["version"], "1", "{s}");
+    assert_eq!(
+        s["groups"], s["workers"],
+        "the nodes are in the workers' group: {s}"
+    );
+    assert_eq!(s["disk"]["VolumeSize"], 50, "{s}");
+    assert_eq!(s["disk"]["VolumeType"], "gp3", "{s}");
+    assert_eq!(s["disk"]["Encrypted"], true, "{s}");
+    assert_eq!(
+        (s["hops"].as_i64(), s["tokens"].as_str()),
+        (Some(1), Some("required")),
+        "{s}"
+    );
+
+    // A change is a new version, and the group rolls to it in one apply.
+    let out = m.bp(d, &["plan", "bp.rhai", "--var", "hops=2"], 0);
+    assert!(out.contains("  ~ launch_template.demo/app"), "{out}");
+    assert!(out.contains("      imds.hop_limit: 1 -> 2\n"), "{out}");
+    assert!(out.contains("  ~ node_group.demo/app"), "{out}");
+    assert!(
+        out.contains("      launch_template.version: \"1\" -> (known after apply)\n"),
+        "{out}"
+    );
+    m.bp(
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "hops=2"],
+        0,
+    );
+    let s = state();
+    assert_eq!(
+        (s["version"].as_str(), s["hops"].as_i64()),
+        (Some("2"), Some(2)),
+        "{s}"
+    );
+    m.bp(
+        d,
+        &["plan", "bp.rhai", "--detailed-exitcode", "--var", "hops=2"],
+        0,
+    );
+}

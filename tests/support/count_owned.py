@@ -29,6 +29,8 @@ counts = {
                         if owned(g.get("Tags")) and g["State"] in ("pending", "available")]),
     "route_table": len(ec2.describe_route_tables(Filters=owner)["RouteTables"]),
     "security_group": len(ec2.describe_security_groups(Filters=owner)["SecurityGroups"]),
+    "launch_template": len([t for t in ec2.describe_launch_templates()["LaunchTemplates"]
+                            if owned(t.get("Tags"))]),
 }
 
 iam = boto3.client("iam", **kw)

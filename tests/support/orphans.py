@@ -41,6 +41,8 @@ counts["route_table"] = len([r for r in ec2.describe_route_tables()["RouteTables
                              and r["VpcId"] not in default_vpcs and untagged(r.get("Tags"))])
 counts["security_group"] = len([g for g in ec2.describe_security_groups()["SecurityGroups"]
                                 if g["GroupName"] != "default" and untagged(g.get("Tags"))])
+counts["launch_template"] = len([t for t in ec2.describe_launch_templates()["LaunchTemplates"]
+                                 if untagged(t.get("Tags"))])
 # AWS-managed keys (alias/aws/ebs, made when an encrypted volume is first
 # created) are AWS's own, though moto marks them as the customer's.
 aws_managed = {a["TargetKeyId"] for a in kms.list_aliases()["Aliases"]

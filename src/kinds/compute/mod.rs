@@ -7,6 +7,7 @@
 
 pub mod instance;
 pub mod instance_profile;
+pub mod launch_template;
 pub mod lint;
 
 use super::network::{security_group, subnet};

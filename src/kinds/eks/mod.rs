@@ -271,7 +271,61 @@ pub const NODE_GROUP: &[Opt] = &[
         Ty::Handle(role::KIND),
         "node role; a shared role \"<cluster>-node\" is declared when absent",
     ),
+    opt(
+        "security_groups",
+        Ty::HandleList(security_group::KIND),
+        "the nodes' security groups (a launch template is declared for them)",
+    ),
+    opt(
+        "disk",
+        Ty::Nested(DISK),
+        "the nodes' root volume, instead of disk_size (a launch template is declared for it)",
+    ),
+    opt(
+        "imds",
+        Ty::Nested(IMDS),
+        "instance metadata: #{ v2_required: true, hop_limit: 2 } (a launch template is declared for it)",
+    ),
+    opt(
+        "user_data",
+        Ty::Str,
+        "extra user data, e.g. an AL2023 nodeadm NodeConfig in MIME form (a launch template is declared for it)",
+    ),
     TAGS_OPT,
+];
+
+/// A node group's root volume.
+pub const DISK: &[Opt] = &[
+    def("size", Ty::Int, "20", "size in GiB"),
+    def(
+        "type",
+        Ty::Enum(&["gp3", "gp2", "io1", "io2"]),
+        "\"gp3\"",
+        "EBS volume type",
+    ),
+    opt("iops", Ty::Int, "provisioned IOPS (gp3, io1, io2)"),
+    def("encrypted", Ty::Bool, "true", "encrypted at rest"),
+    opt(
+        "kms_key",
+        Ty::Handle(super::kms_key::KIND),
+        "the KMS key; AWS's own EBS key when absent",
+    ),
+];
+
+/// A node group's instance metadata service settings.
+pub const IMDS: &[Opt] = &[
+    def(
+        "v2_required",
+        Ty::Bool,
+        "true",
+        "require IMDSv2 session tokens",
+    ),
+    def(
+        "hop_limit",
+        Ty::Int,
+        "2",
+        "hops a metadata response may travel; 2 lets pods reach it, 1 keeps it to the node",
+    ),
 ];
 
 /// How a node group's size is managed.
@@ -1046,6 +1100,23 @@ fn node_group(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
+    if let Some(t) = node_launch_template(state, ctx, c, &name, &o, disk)? {
+        deps.add(&t);
+        spec.remove("disk_size");
+        spec.insert(
+            "launch_template".into(),
+            Value::Map(Map::from([
+                ("id".into(), ref_to(&t)),
+                (
+                    "version".into(),
+                    Value::Ref(crate::model::Ref {
+                        address: t.clone(),
+                        attr: "version".into(),
+                    }),
+                ),
+            ])),
+        );
+    }
     let addr = Address::new(node_group::KIND, format!("{}/{name}", c.name));
     declare(state, ctx, addr.clone(), spec, deps)?;
     // The autoscaler moves the desired size: after creation it is its.
@@ -1062,6 +1133,123 @@ fn node_group(
         }
     }
     Ok(NodeGroup(addr))
+}
+
+/// The launch template of a node group that takes security groups, a disk,
+/// metadata settings or user data (`launch_template.<cluster>/<group>`),
+/// with the disk from `disk_size` when no `disk` is given: EKS takes the
+/// disk from the template then.
+fn node_launch_template(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &Address,
+    group: &str,
+    o: &Opts,
+    disk_size: i64,
+) -> Fallible<Option<Address>> {
+    if !["security_groups", "disk", "imds", "user_data"]
+        .iter()
+        .any(|k| o.has(k))
+    {
+        return Ok(None);
+    }
+    if o.has("disk") && o.has("disk_size") {
+        return Err(fail(
+            ctx,
+            Problem::new("node_group takes disk or disk_size, not both")
+                .hint("give the size inside disk: #{ size: 50 }"),
+        ));
+    }
+    let mut deps = Deps::default();
+    let nested = |k: &str| {
+        o.get(k)
+            .and_then(|d| d.read_lock::<rhai::Map>().map(|m| m.clone()))
+            .unwrap_or_default()
+    };
+    let d = nested("disk");
+    let d = Opts(&d);
+    // Bottlerocket keeps its data on the second volume.
+    let bottlerocket = o
+        .str("ami_type")
+        .is_some_and(|a| a.starts_with("BOTTLEROCKET"));
+    let mut disk = Map::from([
+        (
+            "device".into(),
+            Value::str(if bottlerocket {
+                "/dev/xvdb"
+            } else {
+                "/dev/xvda"
+            }),
+        ),
+        (
+            "size".into(),
+            Value::Int(d.int("size").unwrap_or(disk_size)),
+        ),
+        (
+            "type".into(),
+            Value::str(d.str("type").unwrap_or_else(|| "gp3".into())),
+        ),
+        (
+            "encrypted".into(),
+            Value::Bool(d.bool_or("encrypted", true)),
+        ),
+    ]);
+    if let Some(iops) = d.int("iops") {
+        disk.insert("iops".into(), Value::Int(iops));
+    }
+    if let Some(k) = d.address("kms_key") {
+        deps.add(&k);
+        disk.insert(
+            "kms_key".into(),
+            Value::Ref(crate::model::Ref {
+                address: k,
+                attr: "arn".into(),
+            }),
+        );
+    }
+    let i = nested("imds");
+    let i = Opts(&i);
+    let hop_limit = i.int("hop_limit").unwrap_or(2);
+    if !(1..=64).contains(&hop_limit) {
+        return Err(fail(
+            ctx,
+            Problem::new(format!("imds hop_limit {hop_limit} is outside 1..64")),
+        ));
+    }
+    let groups = o.addresses("security_groups");
+    for g in &groups {
+        deps.add(g);
+    }
+    let mut spec = Map::new();
+    spec.insert("name".into(), Value::str(format!("{}-{group}", c.name)));
+    spec.insert(
+        "security_groups".into(),
+        Value::List(groups.iter().map(ref_to).collect()),
+    );
+    spec.insert("disk".into(), Value::Map(disk));
+    spec.insert(
+        "imds".into(),
+        Value::Map(Map::from([
+            (
+                "v2_required".into(),
+                Value::Bool(i.bool_or("v2_required", true)),
+            ),
+            ("hop_limit".into(), Value::Int(hop_limit)),
+        ])),
+    );
+    spec.insert(
+        "user_data".into(),
+        o.str("user_data").map(Value::Str).unwrap_or_default(),
+    );
+    if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
+        spec.insert("tags".into(), t);
+    }
+    let addr = Address::new(
+        crate::kinds::compute::launch_template::KIND,
+        format!("{}/{group}", c.name),
+    );
+    declare(state, ctx, addr.clone(), spec, deps)?;
+    Ok(Some(addr))
 }
 
 fn taint_value(t: &Taint) -> Value {

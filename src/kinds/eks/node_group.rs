@@ -17,8 +17,8 @@ use crate::providers::Row;
 use crate::providers::{wait_for, Cloud, Planned, ProviderError};
 use crate::{handle, ops};
 use aws_sdk_eks::types::{
-    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint,
-    TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+    AmiTypes, CapacityTypes, LaunchTemplateSpecification, Nodegroup, NodegroupScalingConfig,
+    NodegroupStatus, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use std::collections::HashMap;
 
@@ -106,6 +106,20 @@ fn live_of(cloud: &Cloud, g: &Nodegroup) -> Option<Live> {
             Value::List(g.subnets().iter().map(Value::str).collect()),
         )
         .attr("role", Value::str(g.node_role().unwrap_or_default()))
+        .attr(
+            "launch_template",
+            g.launch_template()
+                .map(|t| {
+                    Value::Map(Map::from([
+                        ("id".into(), Value::str(t.id().unwrap_or_default())),
+                        (
+                            "version".into(),
+                            Value::str(t.version().unwrap_or_default()),
+                        ),
+                    ]))
+                })
+                .unwrap_or_default(),
+        )
         .output("name", name)
         .output("arn", g.nodegroup_arn().unwrap_or_default());
     if !tags.is_empty() {
@@ -155,6 +169,18 @@ fn scaling(r: &Planned) -> NodegroupScalingConfig {
         .max_size(max)
         .desired_size(get("desired").clamp(min, max.max(min)))
         .build()
+}
+
+/// The launch template the group runs, at its version, if it has one.
+fn launch_template(r: &Planned) -> Option<LaunchTemplateSpecification> {
+    let t = r.spec.get("launch_template")?.as_map()?;
+    let get = |k: &str| t.get(k).and_then(Value::as_str).map(String::from);
+    Some(
+        LaunchTemplateSpecification::builder()
+            .set_id(get("id"))
+            .set_version(get("version"))
+            .build(),
+    )
 }
 
 fn labels(v: Option<&Value>) -> HashMap<String, String> {
@@ -251,6 +277,9 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     if let Some(d) = r.spec.get("disk_size").and_then(Value::as_int) {
         call = call.disk_size(d as i32);
     }
+    if let Some(t) = launch_template(r) {
+        call = call.launch_template(t);
+    }
     if let Some(a) = r.spec.get("ami_type").and_then(Value::as_str) {
         call = call.ami_type(AmiTypes::from(a));
     }
@@ -271,14 +300,21 @@ pub async fn update(
 ) -> Result<Live, ProviderError> {
     let changed = |p: &str| touches(fields, p);
     let (cluster, name) = super::id_parts(live, "node group")?;
-    if changed("version") {
-        // After the cluster's own upgrade (the group depends on it).
-        let out = cloud
+    if changed("version") || changed("launch_template") {
+        // After the cluster's own upgrade (the group depends on it), or a
+        // new version of its launch template: the nodes roll.
+        let mut call = cloud
             .eks()
             .update_nodegroup_version()
             .cluster_name(cluster)
-            .nodegroup_name(name)
-            .version(r.str("version")?)
+            .nodegroup_name(name);
+        if changed("version") {
+            call = call.version(r.str("version")?);
+        }
+        if changed("launch_template") {
+            call = call.set_launch_template(launch_template(r));
+        }
+        let out = call
             .send()
             .await
             .map_err(ProviderError::api("UpdateNodegroupVersion"))?;
@@ -402,6 +438,12 @@ const FIELDS: &[Field] = &[
     Field::new("role")
         .replaces("a node group's IAM role cannot change")
         .refers(),
+    Field::new("launch_template").diff(Diff::Struct(&[
+        Field::new("id")
+            .replaces("a node group cannot move to another launch template")
+            .refers(),
+        Field::new("version").refers(),
+    ])),
     TAGS,
 ];
 

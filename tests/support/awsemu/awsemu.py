@@ -593,7 +593,11 @@ def update_nodegroup_version(self):
     if ng is None:
         raise EksNotFound(clusterName=cluster.name, nodegroupName=name, fargateProfileName=None,
                           addonName=None, message=f"No node group found for name: {name}.")
-    version = self._get_param("version") or cluster.version
+    template = self._get_param("launchTemplate")
+    if template:
+        # A new version of the group's launch template: the nodes roll.
+        ng.launch_template = {**(ng.launch_template or {}), **template}
+    version = self._get_param("version") or (ng.version if template else cluster.version)
     if [int(x) for x in version.split(".")] > [int(x) for x in cluster.version.split(".")]:
         raise EksInvalid(clusterName=cluster.name, nodegroupName=name, addonName=None,
                          message=f"Requested Kubernetes version {version} is newer than the cluster's {cluster.version}")
