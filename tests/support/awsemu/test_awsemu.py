@@ -163,6 +163,14 @@ eks.create_nodegroup(clusterName="c1", nodegroupName="ng", nodeRole="arn:aws:iam
 eks.update_nodegroup_version(clusterName="c1", nodegroupName="ng", version="1.33")
 check(eks.describe_nodegroup(clusterName="c1", nodegroupName="ng")["nodegroup"]["version"] == "1.33",
       "UpdateNodegroupVersion changes the version")
+lt_ec2 = boto3.client("ec2", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+lt = lt_ec2.create_launch_template(LaunchTemplateName="nodes", LaunchTemplateData={})["LaunchTemplate"]["LaunchTemplateId"]
+eks.create_nodegroup(clusterName="c1", nodegroupName="templated", nodeRole="arn:aws:iam::123456789012:role/n",
+                     subnets=["subnet-1"], launchTemplate={"id": lt, "version": "1"})
+eks.update_nodegroup_version(clusterName="c1", nodegroupName="templated", launchTemplate={"id": lt, "version": "2"})
+templated = eks.describe_nodegroup(clusterName="c1", nodegroupName="templated")["nodegroup"]
+check(templated["launchTemplate"]["version"] == "2" and templated["launchTemplate"]["id"] == lt,
+      "UpdateNodegroupVersion rolls a group to its launch template's new version")
 arn = eks.describe_addon(clusterName="c1", addonName="coredns")["addon"]["addonArn"]
 eks.tag_resource(resourceArn=arn, tags={"team": "platform"})
 check(eks.describe_addon(clusterName="c1", addonName="coredns")["addon"]["tags"] == {"team": "platform"},
