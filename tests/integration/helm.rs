@@ -732,3 +732,106 @@ c.helm_release("local", #{ namespace: "apps", chart: "./charts/demo",
     }
     assert!(left.is_empty(), "private folders left: {left:?}");
 }
+
+/// A release an interrupted helm left `pending-upgrade` (played here by
+/// writing the record helm writes when an upgrade starts) blocks every
+/// later upgrade; the plan shows its recovery, and apply rolls it back to
+/// the last deployed revision before upgrading.
+#[test]
+fn a_release_left_pending_is_recovered_before_the_upgrade() {
+    let env = Env::new();
+    env.bp(
+        &["apply", "bp.rhai", "--auto-approve", "--var", "local=no"],
+        0,
+    );
+    // Revision 2 of web, as helm writes it when an upgrade begins.
+    let record = env.kube.kubectl(&[
+        "get",
+        "secret",
+        "sh.helm.release.v1.web.v1",
+        "-n",
+        "apps",
+        "-o",
+        "json",
+    ]);
+    let file = env.dir.path().join("pending.json");
+    std::fs::write(env.dir.path().join("v1.json"), record).unwrap();
+    env.moto.python(&[
+        "-c",
+        &format!(
+            "import base64, gzip, json\n\
+s = json.load(open('{v1}'))\n\
+body = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(s['data']['release']))))\n\
+body['version'] = 2\n\
+body['info']['status'] = 'pending-upgrade'\n\
+s['data']['release'] = base64.b64encode(base64.b64encode(gzip.compress(json.dumps(body).encode()))).decode()\n\
+meta = s['metadata']\n\
+s['metadata'] = {{'name': 'sh.helm.release.v1.web.v2', 'namespace': meta['namespace'], 'labels': dict(meta['labels'], version='2', status='pending-upgrade')}}\n\
+json.dump(s, open('{out}', 'w'))",
+            v1 = env.dir.path().join("v1.json").display(),
+            out = file.display()
+        ),
+    ]);
+    env.kube.kubectl(&["create", "-f", &file.to_string_lossy()]);
+    let status = |env: &Env| {
+        env.releases()
+            .into_iter()
+            .find(|r| r.0 == "web")
+            .map(|r| r.2)
+            .unwrap()
+    };
+    assert_eq!(status(&env), "pending-upgrade");
+
+    let out = env.bp(
+        &[
+            "plan",
+            "bp.rhai",
+            "--var",
+            "local=no",
+            "--var",
+            "greeting=hello",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("recovery: the release is pending-upgrade; apply first rolls it back to revision 1, the last deployed"),
+        "{out}"
+    );
+    let out = env.bp(
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--var",
+            "local=no",
+            "--var",
+            "greeting=hello",
+        ],
+        0,
+    );
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(status(&env), "deployed");
+    let history = env.helm_json(&["history", "web", "-n", "apps", "-o", "json"]);
+    let descriptions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["description"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        descriptions.iter().any(|d| d.starts_with("Rollback to 1")),
+        "{history}"
+    );
+    env.bp(
+        &[
+            "plan",
+            "bp.rhai",
+            "--detailed-exitcode",
+            "--var",
+            "local=no",
+            "--var",
+            "greeting=hello",
+        ],
+        0,
+    );
+}

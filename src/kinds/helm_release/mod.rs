@@ -372,6 +372,12 @@ fn to_live(cluster: &str, r: &records::Release) -> Live {
         .attr("values", Value::from_json(&r.values).unwrap_or(Value::Null))
         .attr("status", Value::str(&r.status))
         .attr(
+            "last_deployed",
+            r.last_deployed
+                .map(|d| Value::Int(d as i64))
+                .unwrap_or_default(),
+        )
+        .attr(
             "where",
             Value::List(vec![
                 Value::Str(format!("cluster.{cluster}")),
@@ -459,11 +465,13 @@ fn check<'a>(
         cloud.helm().await?;
         let (cluster, _, _) = locate(&r.address)?;
         let conn = cloud.kube(cluster).await?;
-        if live.is_none() {
+        let Some(live) = live else {
             refuse_foreign(cloud, &conn, r).await?;
             return Ok(Vec::new());
-        }
-        Ok(manifest_diff(cloud, &conn, r).await)
+        };
+        let mut notes: Vec<String> = recovery(live).into_iter().map(|(_, said)| said).collect();
+        notes.extend(manifest_diff(cloud, &conn, r).await);
+        Ok(notes)
     })
 }
 
@@ -743,13 +751,65 @@ fn create<'a>(cloud: &'a Cloud, r: &'a Planned) -> BoxFuture<'a, Result<Live, Pr
     })
 }
 
+/// How a release an interrupted helm left pending (`pending-install`,
+/// `pending-upgrade`, `pending-rollback`) is recovered before it is
+/// upgraded (helm refuses "another operation is in progress" until then):
+/// the helm arguments, and what the plan says of it. A rollback to the last
+/// revision that was deployed, or an uninstall when none ever was.
+fn recovery(live: &Live) -> Option<(Vec<String>, String)> {
+    let status = live.attrs.get("status").and_then(Value::as_str)?;
+    if !status.starts_with("pending-") {
+        return None;
+    }
+    Some(match live.attrs.get("last_deployed").and_then(Value::as_int) {
+        Some(rev) => (
+            vec!["rollback".into(), "--".into(), String::new(), rev.to_string()],
+            format!("recovery: the release is {status}; apply first rolls it back to revision {rev}, the last deployed"),
+        ),
+        None => (
+            vec!["uninstall".into(), "--".into(), String::new()],
+            format!("recovery: the release is {status} and was never deployed; apply first uninstalls it"),
+        ),
+    })
+}
+
 fn update<'a>(
     cloud: &'a Cloud,
     r: &'a Planned,
-    _live: &'a Live,
+    live: &'a Live,
     _fields: &'a [crate::plan::FieldDiff],
 ) -> BoxFuture<'a, Result<Live, ProviderError>> {
-    Box::pin(install(cloud, r))
+    Box::pin(async move {
+        if let Some((mut args, _)) = recovery(live) {
+            let helm = cloud.helm().await?;
+            let (cluster, ns, name) = locate(&r.address)?;
+            let conn = cloud.kube(cluster).await?;
+            // The release's name goes in the slot after `--`.
+            if let Some(slot) = args.iter_mut().find(|a| a.is_empty()) {
+                *slot = name.to_string();
+            }
+            let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+            args.splice(
+                at..at,
+                [
+                    format!("--namespace={ns}"),
+                    "--kubeconfig={dir}/kubeconfig".into(),
+                    format!("--kube-context={}", conn.context),
+                ],
+            );
+            let kubeconfig = kubeconfig_file(&conn)?;
+            helm.run(
+                &format!("recover {}", r.address),
+                &args,
+                &[File {
+                    name: "kubeconfig",
+                    text: &kubeconfig,
+                }],
+            )
+            .await?;
+        }
+        install(cloud, r).await
+    })
 }
 
 fn delete<'a>(cloud: &'a Cloud, l: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
@@ -854,6 +914,30 @@ pub static DEF: KindDef = KindDef::in_cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pending(status: &str, last_deployed: Option<i64>) -> Live {
+        let a: Address = "helm_release.demo/apps/web".parse().unwrap();
+        Live::new(a, "apps/web")
+            .attr("status", Value::str(status))
+            .attr(
+                "last_deployed",
+                last_deployed.map(Value::Int).unwrap_or_default(),
+            )
+    }
+
+    #[test]
+    fn a_pending_release_is_rolled_back_or_uninstalled() {
+        assert!(recovery(&pending("deployed", Some(1))).is_none());
+        let (args, said) = recovery(&pending("pending-upgrade", Some(3))).unwrap();
+        assert_eq!(args, ["rollback", "--", "", "3"]);
+        assert!(said.contains("rolls it back to revision 3"), "{said}");
+        let (args, said) = recovery(&pending("pending-install", None)).unwrap();
+        assert_eq!(args, ["uninstall", "--", ""]);
+        assert!(
+            said.contains("was never deployed; apply first uninstalls it"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn values_merge_key_by_key() {

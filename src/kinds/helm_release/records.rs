@@ -24,6 +24,9 @@ pub struct Release {
     pub manifest: String,
     /// The labels of the record (Helm 3.13+ `--labels` adds the caller's).
     pub labels: BTreeMap<String, String>,
+    /// The latest revision that was deployed (`deployed` or `superseded`),
+    /// what a release stuck pending goes back to.
+    pub last_deployed: Option<u64>,
 }
 
 /// Decodes the `release` field of a record (as the API returns it, base64).
@@ -48,6 +51,7 @@ pub fn decode(release_b64: &str) -> Result<Json, String> {
 /// The latest revision of every release among the listed record Secrets.
 pub fn latest(items: &[Json]) -> Vec<Release> {
     let mut best: BTreeMap<(String, String), Release> = BTreeMap::new();
+    let mut deployed: BTreeMap<(String, String), u64> = BTreeMap::new();
     for item in items {
         let meta = &item["metadata"];
         let labels: BTreeMap<String, String> = meta["labels"]
@@ -70,6 +74,13 @@ pub fn latest(items: &[Json]) -> Vec<Release> {
             .and_then(|v| v.parse().ok())
             .unwrap_or_default();
         let key = (namespace.clone(), name.clone());
+        if matches!(
+            labels.get("status").map(String::as_str),
+            Some("deployed" | "superseded")
+        ) {
+            let d = deployed.entry(key.clone()).or_default();
+            *d = (*d).max(revision);
+        }
         if best.get(&key).is_some_and(|r| r.revision >= revision) {
             continue;
         }
@@ -102,10 +113,16 @@ pub fn latest(items: &[Json]) -> Vec<Release> {
                 },
                 manifest: body["manifest"].as_str().unwrap_or_default().to_string(),
                 labels,
+                last_deployed: None,
             },
         );
     }
-    best.into_values().collect()
+    best.into_iter()
+        .map(|(key, mut r)| {
+            r.last_deployed = deployed.get(&key).copied().filter(|d| *d < r.revision);
+            r
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -148,5 +165,23 @@ mod tests {
         let db = got.iter().find(|r| r.name == "db").unwrap();
         assert_eq!(db.status, "failed");
         assert_eq!(db.values, serde_json::json!({}));
+    }
+
+    #[test]
+    fn a_pending_release_knows_its_last_deployed_revision() {
+        let items = vec![
+            record("web", 1, "superseded", Json::Null),
+            record("web", 2, "deployed", Json::Null),
+            record("web", 3, "pending-upgrade", Json::Null),
+            record("db", 1, "pending-install", Json::Null),
+        ];
+        let got = latest(&items);
+        let web = got.iter().find(|r| r.name == "web").unwrap();
+        assert_eq!(
+            (web.status.as_str(), web.last_deployed),
+            ("pending-upgrade", Some(2))
+        );
+        let db = got.iter().find(|r| r.name == "db").unwrap();
+        assert_eq!(db.last_deployed, None, "never deployed");
     }
 }
