@@ -45,7 +45,15 @@ impl Emulators {
     fn start() -> Emulators {
         Emulators {
             moto: Moto::start(),
-            kube: Kube::start(&["pms-prod", "naas-prod", "digibee", "eks-intro", "harmonix"]),
+            kube: Kube::start(&[
+                "pms-prod",
+                "pms-dev",
+                "naas-prod",
+                "naas-dev",
+                "digibee",
+                "eks-intro",
+                "harmonix",
+            ]),
             charts: Charts::start(SEED_CHARTS),
         }
     }
@@ -1041,4 +1049,80 @@ fn dynamodb_tables_and_protection() {
     .stdout_contains("Apply complete: 0 created, 0 updated, 1 deleted.")
     .run();
     assert_eq!(moto.owned("audit")["dynamodb_table"], 0);
+}
+
+/// A variant of a seed that the other lifecycle tests only check: applied
+/// from nothing, what exists matches what `bp check` declares, the plan
+/// after is a no-op (also once the autoscaler has moved), and destroy
+/// leaves nothing.
+fn variant_converges(file: &str, blueprint: &str, vars: &[&str]) {
+    let emu = Emulators::start();
+    let moto = &emu.moto;
+    let want = declared(file, vars);
+    let total: u64 = want.values().sum();
+    bp(&emu, &["apply", file, "--auto-approve"], vars)
+        .stdout_contains(&format!(
+            "Apply complete: {total} created, 0 updated, 0 deleted."
+        ))
+        .run();
+    let (want_aws, want_k8s) = split(want.clone());
+    assert_eq!(
+        owned_nonzero(moto, blueprint),
+        want_aws,
+        "{file} {vars:?}: in AWS"
+    );
+    assert_eq!(
+        in_cluster(&emu.kube, blueprint),
+        want_k8s,
+        "{file} {vars:?}: in the cluster"
+    );
+    bp(&emu, &["plan", file, "--detailed-exitcode"], vars)
+        .stdout(&format!(
+            "No changes. {total} resources match the blueprint.\n"
+        ))
+        .run();
+    moto.python(&["support:autoscale.py", &moto.url, blueprint]);
+    bp(&emu, &["plan", file, "--detailed-exitcode"], vars)
+        .stdout_contains(&format!(
+            "No changes. {total} resources match the blueprint.\n"
+        ))
+        .run();
+    bp(
+        &emu,
+        &["destroy", file, "--auto-approve", "--include-protected"],
+        vars,
+    )
+    .stdout_contains(&format!(
+        "Apply complete: 0 created, 0 updated, {total} deleted."
+    ))
+    .run();
+    assert_eq!(
+        owned_nonzero(moto, blueprint),
+        BTreeMap::new(),
+        "{file} {vars:?}: left after destroy"
+    );
+    assert_eq!(
+        in_cluster(&emu.kube, blueprint),
+        BTreeMap::new(),
+        "{file} {vars:?}: left in the cluster"
+    );
+}
+
+#[test]
+fn pms_dev() {
+    variant_converges("blueprints/pms.rhai", "pms-dev", &["env=dev"]);
+}
+
+#[test]
+fn naas_dev() {
+    variant_converges("blueprints/naas.rhai", "naas-dev", &["env=dev"]);
+}
+
+#[test]
+fn harmonix_on_fargate_with_a_private_endpoint() {
+    variant_converges(
+        "blueprints/harmonix.rhai",
+        "harmonix",
+        &["nodes=fargate", "endpoint=private"],
+    );
 }
