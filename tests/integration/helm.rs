@@ -835,3 +835,59 @@ json.dump(s, open('{out}', 'w'))",
         0,
     );
 }
+
+/// Edits made behind Helm's back (a ConfigMap value, a Secret's value) show
+/// in the plan as drift, the Secret's without its value; apply's upgrade
+/// reverts them, and the plan after is a no-op.
+#[test]
+fn edits_behind_helms_back_are_drift_that_apply_reverts() {
+    let env = Env::new();
+    let vars = ["--var", "local=no"];
+    let with = |args: &[&'static str]| -> Vec<&'static str> {
+        args.iter().chain(vars.iter()).copied().collect()
+    };
+    env.bp(&with(&["apply", "bp.rhai", "--auto-approve"]), 0);
+    env.bp(&with(&["plan", "bp.rhai", "--detailed-exitcode"]), 0);
+    env.kube.kubectl(&[
+        "patch",
+        "configmap",
+        "web-config",
+        "-n",
+        "apps",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"greeting":"by-hand"}}"#,
+    ]);
+    env.kube.kubectl(&[
+        "patch",
+        "secret",
+        "web-credentials",
+        "-n",
+        "apps",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"password":"ZWRpdGVkLVNFQ1JFVA=="}}"#,
+    ]);
+    let out = env.bp(&with(&["plan", "bp.rhai", "--detailed-exitcode"]), 2);
+    assert!(out.contains("  ~ helm_release.demo/apps/web"), "{out}");
+    assert!(
+        out.contains(
+            r#"ConfigMap apps/web-config data.greeting: \"by-hand\" live, \"hi\" in the release"#
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Secret apps/web-credentials data.password: (sensitive) changed"),
+        "{out}"
+    );
+    assert!(!out.contains("edited-SECRET"), "{out}");
+    env.bp(&with(&["apply", "bp.rhai", "--auto-approve"]), 0);
+    assert_eq!(
+        env.kube
+            .get_json(&["configmap", "web-config", "-n", "apps"])["data"]["greeting"],
+        "hi"
+    );
+    env.bp(&with(&["plan", "bp.rhai", "--detailed-exitcode"]), 0);
+}

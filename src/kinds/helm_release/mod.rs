@@ -7,6 +7,7 @@
 //! with values and kubeconfig in private files.
 
 mod chart_ref;
+mod drift;
 pub mod records;
 
 use super::k8s::object::{owner_value, MANAGED_BY, OWNER_LABEL, WHERE};
@@ -307,6 +308,8 @@ pub(crate) fn helm_release(
     }
     spec.insert("values".into(), values);
     spec.insert("status".into(), Value::str("deployed"));
+    // Edits made behind Helm's back are none.
+    spec.insert("drift".into(), Value::List(Vec::new()));
     for (k, d) in [
         ("create_namespace", false),
         ("wait", false),
@@ -413,11 +416,20 @@ fn read<'a>(
                 ),
             )
             .await?;
-        Ok(records::latest(&items)
+        let mut out = Vec::new();
+        for r in records::latest(&items)
             .iter()
             .filter(|r| owned(r, &cloud.blueprint))
-            .map(|r| to_live(&conn.cluster, r))
-            .collect())
+        {
+            let mut live = to_live(&conn.cluster, r);
+            let drift = drift::of(conn, &r.manifest, &r.namespace).await;
+            live.attrs.insert(
+                "drift".into(),
+                Value::List(drift.into_iter().map(Value::Str).collect()),
+            );
+            out.push(live);
+        }
+        Ok(out)
     })
 }
 
@@ -882,6 +894,7 @@ const FIELDS: &[Field] = &[
     Field::new("chart_digest"),
     Field::new("values").diff(Diff::Tree),
     Field::new("status"),
+    Field::new("drift").set(),
     Field::new("source").diff(Diff::Local),
     Field::new("create_namespace").diff(Diff::Local),
     Field::new("wait").diff(Diff::Local),

@@ -1,0 +1,161 @@
+//! Edits made behind Helm's back: the objects of a release's stored
+//! manifest compared with what is live, field by field over what the
+//! manifest sets (one GET per object). A `kubectl edit` of a ConfigMap or
+//! a Deployment's replicas shows as drift, which the next apply's `helm
+//! upgrade` reverts (helm 3 patches with the live state as the third
+//! side). Secrets are compared but never shown.
+
+use crate::providers::kube::Conn;
+use base64::Engine as _;
+use serde_json::Value as Json;
+
+/// The metadata a manifest sets that the server keeps as given.
+const METADATA: &[&str] = &["labels", "annotations"];
+
+/// Each drifted field of the release's objects, in words:
+/// `ConfigMap apps/web-config data.greeting: "by-hand" live, "hi" in the
+/// release`. Objects the server no longer has are drift too.
+pub async fn of(conn: &Conn, manifest: &str, release_namespace: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, want) in super::objects(manifest) {
+        let (Some(api_version), Some(kind), Some(name)) = (
+            want["apiVersion"].as_str(),
+            want["kind"].as_str(),
+            want["metadata"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        let Ok(Some(resource)) = conn.resource(api_version, kind).await else {
+            continue;
+        };
+        let base = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
+        // Helm puts what names no namespace in the release's.
+        let ns = want["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(release_namespace);
+        let path = if resource.namespaced {
+            format!("{base}/namespaces/{ns}/{}/{name}", resource.plural)
+        } else {
+            format!("{base}/{}/{name}", resource.plural)
+        };
+        match conn
+            .get(&format!("read {key} of a Helm release"), &path)
+            .await
+        {
+            Ok(Some(live)) => compare(&key, &want, &live, &mut out),
+            Ok(None) => out.push(format!("{key}: deleted (the release has it)")),
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+/// The fields `want` sets that `live` has otherwise.
+fn compare(key: &str, want: &Json, live: &Json, out: &mut Vec<String>) {
+    let secret = want["kind"] == "Secret";
+    let Some(fields) = want.as_object() else {
+        return;
+    };
+    for (k, v) in fields {
+        match k.as_str() {
+            "apiVersion" | "kind" | "status" => {}
+            "metadata" => {
+                for m in METADATA {
+                    if let Some(w) = v.get(*m) {
+                        walk(
+                            key,
+                            &format!("metadata.{m}"),
+                            w,
+                            &live["metadata"][*m],
+                            false,
+                            out,
+                        );
+                    }
+                }
+            }
+            // A Secret's stringData is kept as base64 in data.
+            "stringData" if secret => {
+                if let Some(m) = v.as_object() {
+                    for (name, value) in m {
+                        let live_value = live["data"][name]
+                            .as_str()
+                            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                            .map(|b| Json::String(String::from_utf8_lossy(&b).into_owned()));
+                        if live_value.as_ref() != Some(value) {
+                            out.push(format!("{key} data.{name}: (sensitive) changed"));
+                        }
+                    }
+                }
+            }
+            _ => walk(key, k, v, &live[k.as_str()], secret, out),
+        }
+    }
+}
+
+fn walk(key: &str, path: &str, want: &Json, live: &Json, secret: bool, out: &mut Vec<String>) {
+    match want {
+        Json::Object(m) => {
+            for (k, v) in m {
+                walk(
+                    key,
+                    &format!("{path}.{k}"),
+                    v,
+                    &live[k.as_str()],
+                    secret,
+                    out,
+                );
+            }
+        }
+        _ if same(want, live) => {}
+        _ if secret => out.push(format!("{key} {path}: (sensitive) changed")),
+        _ => out.push(format!("{key} {path}: {live} live, {want} in the release")),
+    }
+}
+
+/// Equal, or equal as the server writes numbers and quantities (`2` and
+/// `"2"` are not; `1.0` and `1` are).
+fn same(want: &Json, live: &Json) -> bool {
+    match (want, live) {
+        (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => want == live,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_what_the_manifest_sets_is_compared_and_secrets_never_show() {
+        let want = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "web", "namespace": "apps", "labels": {"app": "web"}},
+            "data": {"greeting": "hi"}});
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "web", "namespace": "apps", "uid": "1", "labels": {"app": "web", "extra": "x"}},
+            "data": {"greeting": "by-hand", "added": "x"}});
+        let mut out = Vec::new();
+        compare("ConfigMap apps/web", &want, &live, &mut out);
+        assert_eq!(
+            out,
+            [r#"ConfigMap apps/web data.greeting: "by-hand" live, "hi" in the release"#]
+        );
+
+        let want = json!({"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "pw-1"}});
+        let live = json!({"kind": "Secret", "metadata": {"name": "s"},
+            "data": {"password": base64::engine::general_purpose::STANDARD.encode("pw-2")}});
+        let mut out = Vec::new();
+        compare("Secret apps/s", &want, &live, &mut out);
+        assert_eq!(out, ["Secret apps/s data.password: (sensitive) changed"]);
+        assert!(!out.concat().contains("pw-"));
+        let live = json!({"kind": "Secret", "metadata": {"name": "s"},
+            "data": {"password": base64::engine::general_purpose::STANDARD.encode("pw-1")}});
+        let mut out = Vec::new();
+        compare("Secret apps/s", &want, &live, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+    }
+}
