@@ -64,6 +64,7 @@ pub async fn apply(
 ) -> Report {
     crate::interrupt::clear();
     crate::interrupt::set_graceful(true);
+    crate::engine::ops::drain_deleted_clusters(cloud, plan, &progress).await;
     let ops = operations(plan, live);
     let graph = Arc::new(graph.clone());
     let state = Arc::new(Mutex::new(State {

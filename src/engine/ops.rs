@@ -281,3 +281,19 @@ pub async fn list(
     rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     Ok(rows)
 }
+
+/// Before a plan deletes clusters: what in them makes AWS resources is
+/// deleted first, while its controllers still run (see
+/// [`crate::kinds::eks::leftovers::drain`]); `say` reports each object.
+pub async fn drain_deleted_clusters(
+    cloud: &Cloud,
+    plan: &crate::plan::Plan,
+    say: &(dyn Fn(&str) + Send + Sync),
+) {
+    for c in plan.changes.iter().filter(|c| {
+        c.action == crate::plan::Action::Delete
+            && c.address.kind == crate::kinds::eks::cluster::KIND
+    }) {
+        crate::kinds::eks::leftovers::drain(cloud, &c.address.name, say).await;
+    }
+}

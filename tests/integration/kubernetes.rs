@@ -1120,3 +1120,41 @@ fn clusters_are_reached_through_https_proxy_unless_no_proxy_names_them() {
         "the kubeconfig's proxy-url was not used"
     );
 }
+
+/// Destroy after controllers, in the cluster: before the cluster goes, its
+/// Services of type LoadBalancer and its Ingresses (made here by hand, as
+/// an application team would) are deleted first, while the load balancer
+/// controller still runs, each named; other Services stay for the cluster's
+/// own deletion.
+#[test]
+fn destroy_deletes_load_balancer_services_and_ingresses_first() {
+    let env = Env::new(NEW_CLUSTER);
+    env.bp(&["apply", "bp.rhai", "--auto-approve"], 0);
+    let dir = env.dir.path();
+    let objects = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {type: LoadBalancer, ports: [{port: 80}], selector: {app: web}}\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {name: internal, namespace: default}\nspec: {type: ClusterIP, ports: [{port: 80}], selector: {app: web}}\n---\n\
+apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: shop, namespace: default}\nspec: {defaultBackend: {service: {name: internal, port: {number: 80}}}}\n";
+    std::fs::write(dir.join("objects.yaml"), objects).unwrap();
+    env.kube
+        .kubectl(&["apply", "-f", &dir.join("objects.yaml").to_string_lossy()]);
+    let out = env.bp(&["destroy", "bp.rhai", "--auto-approve"], 0);
+    for line in [
+        "- cluster.demo: first deleting Service default/web, so that its controller removes the load balancer it made",
+        "- cluster.demo: first deleting Ingress default/shop, so that its controller removes the load balancer it made",
+    ] {
+        assert!(out.contains(line), "no `{line}` in\n{out}");
+    }
+    // Before anything else of the destroy.
+    let first = out.find("first deleting").unwrap();
+    let other = out.find(": deleting...").unwrap();
+    assert!(first < other, "{out}");
+    assert!(!out.contains("Service default/internal"), "{out}");
+    let left = env
+        .kube
+        .kubectl(&["get", "services,ingresses", "-n", "default", "-o", "name"]);
+    assert!(
+        !left.contains("service/web") && !left.contains("ingress"),
+        "{left}"
+    );
+    assert!(left.contains("service/internal"), "{left}");
+}

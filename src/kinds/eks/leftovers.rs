@@ -21,6 +21,67 @@ fn client(cloud: &Cloud) -> Client {
     })
 }
 
+/// Before a cluster is deleted, the objects in it that make AWS resources
+/// (Services of type LoadBalancer, Ingresses) are deleted while their
+/// controllers still run, so that the controllers remove what they made;
+/// then what they made goes before the cluster's other objects and
+/// releases (the controllers' own among them) are deleted. Each object
+/// is said as it goes; it waits until they are gone (their finalizers
+/// wait for the controller), as long as the cloud's wait timeout. A
+/// cluster that cannot be reached has nothing to drain here: what its
+/// controllers left is swept after it is deleted ([`sweep`]).
+pub async fn drain(cloud: &Cloud, cluster: &str, say: &(dyn Fn(&str) + Send + Sync)) {
+    let Ok(conn) = cloud.kube(cluster).await else {
+        return;
+    };
+    let mut going: Vec<(String, String)> = Vec::new();
+    let kinds: [(&str, &str, &str); 2] = [
+        ("Service", "/api/v1", "services"),
+        ("Ingress", "/apis/networking.k8s.io/v1", "ingresses"),
+    ];
+    for (kind, base, plural) in kinds {
+        let what = format!("list the {plural} of cluster {cluster}");
+        let Ok(items) = conn.list(&what, &format!("{base}/{plural}"), "").await else {
+            continue;
+        };
+        for item in items {
+            if kind == "Service" && item["spec"]["type"] != "LoadBalancer" {
+                continue;
+            }
+            let meta = &item["metadata"];
+            let (Some(ns), Some(name)) = (meta["namespace"].as_str(), meta["name"].as_str()) else {
+                continue;
+            };
+            let path = format!("{base}/namespaces/{ns}/{plural}/{name}");
+            let shown = format!("{kind} {ns}/{name}");
+            if conn.delete(&format!("delete {shown}"), &path).await.is_ok() {
+                say(&format!(
+                    "- cluster.{cluster}: first deleting {shown}, so that its controller removes the load balancer it made"
+                ));
+                going.push((shown, path));
+            }
+        }
+    }
+    let start = std::time::Instant::now();
+    while !going.is_empty() && start.elapsed() < cloud.wait_timeout {
+        let mut left = Vec::new();
+        for (shown, path) in going {
+            if let Ok(Some(_)) = conn.get(&format!("read {shown}"), &path).await {
+                left.push((shown, path));
+            }
+        }
+        going = left;
+        if !going.is_empty() {
+            tokio::time::sleep(cloud.poll_interval).await;
+        }
+    }
+    for (shown, _) in going {
+        say(&format!(
+            "- cluster.{cluster}: {shown} is still there; what its controller made is swept after the cluster is deleted"
+        ));
+    }
+}
+
 /// Whether tags mark a resource as made for `cluster` by its controllers.
 fn for_cluster<'a>(cluster: &str, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
     let own = format!("kubernetes.io/cluster/{cluster}");
