@@ -39,18 +39,25 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let (keys, aliases) = tokio::join!(tagging::owned(cloud, "kms:key"), aliases(cloud));
     let (keys, aliases) = (keys?, aliases?);
     let described = futures::future::join_all(keys.iter().map(|k| async move {
-        let (d, r) = tokio::join!(
+        let (d, r, p) = tokio::join!(
             cloud.kms().describe_key().key_id(&k.arn).send(),
-            cloud.kms().get_key_rotation_status().key_id(&k.arn).send()
+            cloud.kms().get_key_rotation_status().key_id(&k.arn).send(),
+            cloud
+                .kms()
+                .get_key_policy()
+                .key_id(&k.arn)
+                .policy_name("default")
+                .send()
         );
         let d = d.map_err(ProviderError::api("DescribeKey"))?;
         let r = r.map_err(ProviderError::api("GetKeyRotationStatus"))?;
-        Ok::<_, ProviderError>((d, r))
+        let p = p.map_err(ProviderError::api("GetKeyPolicy"))?;
+        Ok::<_, ProviderError>((d, (r, p)))
     }))
     .await;
     let mut out = Vec::new();
     for (k, got) in keys.into_iter().zip(described) {
-        let (d, r) = got?;
+        let (d, (r, p)) = got?;
         let Some(meta) = d.key_metadata() else {
             continue;
         };
@@ -73,6 +80,12 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
             )
             .attr("rotation", Value::Bool(r.key_rotation_enabled()))
             .attr("alias", alias.map(Value::Str).unwrap_or(Value::Null))
+            .attr(
+                "policy",
+                p.policy()
+                    .map(crate::kinds::iam::role::policy_value)
+                    .unwrap_or_default(),
+            )
             .output("arn", &k.arn)
             .output("name", &k.address.name);
         if !k.tags.is_empty() {
@@ -123,6 +136,12 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
         .kms()
         .create_key()
         .description(r.str("description")?)
+        .set_policy(
+            r.spec
+                .get("policy")
+                .filter(|p| p.as_map().is_some())
+                .map(|p| p.to_json().to_string()),
+        )
         .set_tags(Some(kms_tags(cloud, r)))
         .send()
         .await
@@ -156,6 +175,19 @@ pub async fn update(
 ) -> Result<Live, ProviderError> {
     let changed = |p: &str| touches(fields, p);
     let id = live.id.as_str();
+    if changed("policy") {
+        if let Some(p) = r.spec.get("policy").filter(|p| p.as_map().is_some()) {
+            cloud
+                .kms()
+                .put_key_policy()
+                .key_id(id)
+                .policy_name("default")
+                .policy(p.to_json().to_string())
+                .send()
+                .await
+                .map_err(ProviderError::api("PutKeyPolicy"))?;
+        }
+    }
     if changed("description") {
         cloud
             .kms()
@@ -263,6 +295,8 @@ const FIELDS: &[Field] = &[
     Field::new("description"),
     Field::new("rotation"),
     Field::new("alias"),
+    // Compared only when declared: a key has AWS's default policy otherwise.
+    Field::new("policy"),
     TAGS,
 ];
 
@@ -278,6 +312,11 @@ pub const OPTIONS: &[Opt] = &[
         "alias",
         Ty::Str,
         "alias name, with or without the \"alias/\" prefix",
+    ),
+    opt(
+        "policy",
+        Ty::AnyMap,
+        "the key policy: a policy document #{ Version, Statement: [...] }; AWS's default (the account's root may use the key) when absent",
     ),
     TAGS_OPT,
 ];
@@ -387,6 +426,9 @@ fn kms_key(
         spec.insert("alias".into(), Value::Null);
     }
     let mut deps = Deps::default();
+    if let Some(p) = o.get("policy") {
+        spec.insert("policy".into(), deps.value(p));
+    }
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }

@@ -17,6 +17,12 @@ s3_bucket(bucket, #{ protect: false, policy: #{ Version: "2012-10-17", Statement
        Resource: ["arn:aws:s3:::" + bucket, "arn:aws:s3:::" + bucket + "/*"],
        Condition: #{ Bool: #{ "aws:SecureTransport": "false" } } },
 ] } });
+kms_key("drift", #{ policy: #{ Version: "2012-10-17", Statement: [
+    #{ Sid: "Admin", Effect: "Allow", Principal: #{ AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" },
+    #{ Sid: "Use", Effect: "Allow", Principal: #{ AWS: "arn:aws:iam::123456789012:root" },
+       Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*",
+       Condition: #{ StringEquals: #{ "aws:PrincipalTag/team": "core" } } },
+] } });
 iam_role("reader", #{ service: "ec2.amazonaws.com", inline_policies: #{ read: #{ Version: "2012-10-17",
     Statement: [#{ Sid: "Read", Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::" + bucket + "/*" }] } } });
 "#;
@@ -133,6 +139,20 @@ s3.put_bucket_policy(Bucket='drift-logs-0001', Policy=json.dumps(p))",
     assert!(out.contains("-     \"s3:*\""), "{out}");
     assert!(out.contains("+     \"s3:GetObject\""), "{out}");
     shows_and_restores(&m, d, "an inline policy", &["  ~ iam_role.reader"]);
+
+    // A key policy's statement.
+    behind_the_back(
+        &m,
+        "kms = boto3.client('kms', endpoint_url=iam.meta.endpoint_url, region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+key = [a['TargetKeyId'] for a in kms.list_aliases()['Aliases'] if a['AliasName'] == 'alias/drift'][0] if any(a['AliasName'] == 'alias/drift' for a in kms.list_aliases()['Aliases']) else [k for k in kms.list_keys()['Keys'] if kms.describe_key(KeyId=k['KeyId'])['KeyMetadata'].get('Description') == 'Blueprint key drift'][0]['KeyId']\n\
+p = json.loads(kms.get_key_policy(KeyId=key, PolicyName='default')['Policy'])\n\
+p['Statement'][1]['Condition']['StringEquals']['aws:PrincipalTag/team'] = 'everyone'\n\
+kms.put_key_policy(KeyId=key, PolicyName='default', Policy=json.dumps(p))",
+    );
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    assert!(out.contains("      policy.Statement[Use]:\n"), "{out}");
+    assert!(!out.contains("Statement[Admin]"), "{out}");
+    shows_and_restores(&m, d, "a key policy statement", &["  ~ kms_key.drift"]);
 
     // The autoscaler is not drift.
     behind_the_back(

@@ -121,14 +121,17 @@ fn instance_lifecycle() {
     let args = ["--var", "type=t3.medium", "--var", "msg=bye"];
     let out = m.bp(d, &[&["plan", "bp.rhai"][..], &args].concat(), 0);
     assert!(
-        out.contains("-/+ instance.sftp  (replace: user data runs at first boot: a change needs a new instance)"),
+        out.contains("+/- instance.sftp  (replace, the new one first: user data runs at first boot: a change needs a new instance)"),
         "{out}"
     );
-    m.bp(
+    let out = m.bp(
         d,
         &[&["apply", "bp.rhai", "--auto-approve"][..], &args].concat(),
         0,
     );
+    let created = out.find("+ instance.sftp: created").expect("created");
+    let deleting = out.find("- instance.sftp: deleting").expect("deleting");
+    assert!(created < deleting, "the new instance first: {out}");
     m.bp(
         d,
         &[&["plan", "bp.rhai", "--detailed-exitcode"][..], &args].concat(),

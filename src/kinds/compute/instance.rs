@@ -33,12 +33,14 @@ const AMI_TAG: &str = "blueprint:ami";
 /// instance has none, and an Elastic IP is not one it was launched with).
 const PUBLIC_IP_TAG: &str = "blueprint:public-ip";
 
-pub static SCHEMA: Schema = Schema::new("instance", "Instance", FIELDS).names(NameRule::chars(
-    1,
-    255,
-    |c| c != '\0',
-    "any characters",
-));
+pub static SCHEMA: Schema = Schema::new("instance", "Instance", FIELDS)
+    .names(NameRule::chars(1, 255, |c| c != '\0', "any characters"))
+    // Nothing about an instance's identity stops a second one: a replacement
+    // makes the new one first.
+    .lifecycle(crate::model::schema::Lifecycle {
+        replace: crate::model::schema::ReplaceStrategy::CreateThenDelete,
+        ..crate::model::schema::Lifecycle::PLAIN
+    });
 
 pub static DEF: KindDef = KindDef::new(
     KIND,
