@@ -392,19 +392,6 @@ fn the_readme_counts_the_main_jobs_resources_as_bp_check_does() {
         ])
         .run();
     let checked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    const IN_CLUSTER: &[&str] = &[
-        "namespace",
-        "config_map",
-        "secret",
-        "service_account",
-        "network_policy",
-        "role",
-        "role_binding",
-        "cluster_role",
-        "cluster_role_binding",
-        "storage_class",
-        "manifest",
-    ];
     let kinds: Vec<&str> = checked["resources"]
         .as_array()
         .unwrap()
@@ -412,7 +399,10 @@ fn the_readme_counts_the_main_jobs_resources_as_bp_check_does() {
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
     let helm = kinds.iter().filter(|k| **k == "helm_release").count();
-    let objects = kinds.iter().filter(|k| IN_CLUSTER.contains(k)).count();
+    let objects = kinds
+        .iter()
+        .filter(|k| **k != "helm_release" && crate::lifecycle::IN_CLUSTER.contains(k))
+        .count();
     let aws = kinds.len() - helm - objects;
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let said = format!(

@@ -89,7 +89,7 @@ fn bp(emu: &Emulators, args: &[&str], vars: &[&str]) -> Test {
 }
 
 /// The kinds of what lives inside a cluster.
-const IN_CLUSTER: &[&str] = &[
+pub(crate) const IN_CLUSTER: &[&str] = &[
     "namespace",
     "config_map",
     "secret",
