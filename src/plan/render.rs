@@ -41,6 +41,15 @@ fn is_large(v: &Value) -> bool {
     matches!(v, Value::Map(_) | Value::List(_)) && v.to_string().len() > 60
 }
 
+/// The items of a list of plain strings (empty for null), if it is one.
+fn strings(v: &Value) -> Option<Vec<&str>> {
+    match v {
+        Value::Null => Some(Vec::new()),
+        Value::List(l) => l.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(&shown_json(v)).unwrap_or_default()
 }
@@ -54,6 +63,19 @@ fn field(out: &mut String, f: &FieldDiff, action: Action) {
     if action == Action::Create {
         let _ = writeln!(out, "      {} = {}", f.path, show(&f.after));
         return;
+    }
+    // Lists of sentences (a Helm release's drift) read item by item.
+    if let (Some(before), Some(after)) = (strings(&f.before), strings(&f.after)) {
+        if is_large(&f.before) || is_large(&f.after) {
+            let _ = writeln!(out, "      {}:{marker}", f.path);
+            for gone in before.iter().filter(|s| !after.contains(s)) {
+                let _ = writeln!(out, "        - {gone}");
+            }
+            for new in after.iter().filter(|s| !before.contains(s)) {
+                let _ = writeln!(out, "        + {new}");
+            }
+            return;
+        }
     }
     if is_large(&f.before) || is_large(&f.after) {
         let _ = writeln!(out, "      {}:{marker}", f.path);
@@ -303,6 +325,24 @@ mod tests {
         assert!(
             text.ends_with("Plan: 0 to add, 1 to change, 1 to replace, 1 to destroy.\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn lists_of_sentences_show_item_by_item() {
+        let mut out = String::new();
+        let f = FieldDiff {
+            path: "drift".into(),
+            before: Value::List(vec![Value::str(
+                r#"ConfigMap apps/web data.greeting: "by-hand" live, "hi" in the release"#,
+            )]),
+            after: Value::List(vec![]),
+            forces_replacement: false,
+        };
+        field(&mut out, &f, Action::Update);
+        assert_eq!(
+            out,
+            "      drift:\n        - ConfigMap apps/web data.greeting: \"by-hand\" live, \"hi\" in the release\n"
         );
     }
 }

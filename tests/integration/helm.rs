@@ -874,12 +874,12 @@ fn edits_behind_helms_back_are_drift_that_apply_reverts() {
     assert!(out.contains("  ~ helm_release.demo/apps/web"), "{out}");
     assert!(
         out.contains(
-            r#"ConfigMap apps/web-config data.greeting: \"by-hand\" live, \"hi\" in the release"#
+            r#"        - ConfigMap apps/web-config data.greeting: "by-hand" live, "hi" in the release"#
         ),
         "{out}"
     );
     assert!(
-        out.contains("Secret apps/web-credentials data.password: (sensitive) changed"),
+        out.contains("        - Secret apps/web-credentials data.password: (sensitive) changed"),
         "{out}"
     );
     assert!(!out.contains("edited-SECRET"), "{out}");
