@@ -16,6 +16,8 @@ pub static REGISTRY: &[&KindDef] = &[
     &super::network::security_group::DEF,
     &super::iam::role::DEF,
     &super::iam::oidc_provider::DEF,
+    &super::iam::people::GROUP_DEF,
+    &super::iam::people::USER_DEF,
     &super::kms_key::DEF,
     &super::compute::instance_profile::DEF,
     &super::compute::instance::DEF,

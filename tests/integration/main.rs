@@ -23,6 +23,7 @@ mod existing;
 mod generated;
 mod graph;
 mod helm;
+mod iam_people;
 mod instance;
 mod kubernetes;
 mod leaks;

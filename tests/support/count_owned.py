@@ -35,6 +35,8 @@ counts = {
 
 iam = boto3.client("iam", **kw)
 counts["iam_role"] = len(iam.list_roles(PathPrefix=f"/blueprint/{blueprint}/")["Roles"])
+counts["iam_group"] = len(iam.list_groups(PathPrefix=f"/blueprint/{blueprint}/")["Groups"])
+counts["iam_user"] = len(iam.list_users(PathPrefix=f"/blueprint/{blueprint}/")["Users"])
 providers = 0
 for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
     if owned(iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"]).get("Tags")):

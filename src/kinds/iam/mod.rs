@@ -4,6 +4,7 @@
 pub mod existing;
 pub mod lint;
 pub mod oidc_provider;
+pub mod people;
 pub mod role;
 
 use crate::model::{Address, Map, Problem, Value};
@@ -50,6 +51,107 @@ pub const FUNCTIONS: &[FnDoc] = &[
     },
     existing::EXISTING_ROLE,
 ];
+
+pub const GROUP_OPTS: &[Opt] = &[
+    opt(
+        "managed_policies",
+        Ty::StrList,
+        "ARNs of managed policies its members get",
+    ),
+    opt(
+        "inline_policies",
+        Ty::PolicyMap,
+        "inline policies its members get: #{ name: policy document }",
+    ),
+];
+
+pub const USER_OPTS: &[Opt] = &[
+    opt(
+        "groups",
+        Ty::HandleList(people::GROUP),
+        "the groups it is in",
+    ),
+    TAGS_OPT,
+];
+
+pub const GROUP_FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "iam_group",
+    signature: "iam_group(name, #{ managed_policies?, inline_policies? }) -> IamGroup",
+    doc: "An IAM group under the blueprint's path, with the policies its members get (an MFA requirement among them).",
+    options: GROUP_OPTS,
+    method_of: None,
+}];
+
+pub const USER_FUNCTIONS: &[FnDoc] = &[FnDoc {
+    name: "iam_user",
+    signature: "iam_user(name, #{ groups?, tags? }) -> IamUser",
+    doc: "An IAM user under the blueprint's path, in the given groups; its password, access keys and MFA devices are its person's, never Blueprint's.",
+    options: USER_OPTS,
+    method_of: None,
+}];
+
+/// Registers `iam_group(...)` and `iam_user(...)`.
+pub fn register_people(engine: &mut Engine, state: &Shared) {
+    people::IamGroup::register_type(engine);
+    people::IamUser::register_type(engine);
+    let s = state.clone();
+    engine.register_fn(
+        "iam_group",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| -> Fallible<people::IamGroup> {
+            let name = name_arg(&ctx, "iam_group", &name)?;
+            let map = opts_arg(&ctx, "iam_group", &opts, GROUP_OPTS)?;
+            let o = Opts(&map);
+            check_name(&ctx, people::GROUP, &name)?;
+            let mut deps = Deps::default();
+            let mut spec = Map::new();
+            spec.insert("name".into(), Value::str(&name));
+            spec.insert(
+                "managed_policies".into(),
+                Value::List(o.strs("managed_policies").iter().map(Value::str).collect()),
+            );
+            spec.insert(
+                "inline_policies".into(),
+                Value::Map(inline_policies(&o, &mut deps)),
+            );
+            let addr = Address::new(people::GROUP, &name);
+            declare(&s, &ctx, addr.clone(), spec, deps)?;
+            Ok(people::IamGroup(addr))
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "iam_user",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| -> Fallible<people::IamUser> {
+            let name = name_arg(&ctx, "iam_user", &name)?;
+            let map = opts_arg(&ctx, "iam_user", &opts, USER_OPTS)?;
+            let o = Opts(&map);
+            check_name(&ctx, people::USER, &name)?;
+            check_tags(&ctx, o.get("tags"))?;
+            let mut deps = Deps::default();
+            let groups = o.addresses("groups");
+            let mut spec = Map::new();
+            spec.insert("name".into(), Value::str(&name));
+            spec.insert(
+                "groups".into(),
+                Value::List(
+                    groups
+                        .iter()
+                        .map(|g| {
+                            deps.add(g);
+                            crate::script::state::ref_to(g)
+                        })
+                        .collect(),
+                ),
+            );
+            if let Some(t) = s.borrow().tags(o.get("tags"), &mut deps) {
+                spec.insert("tags".into(), t);
+            }
+            let addr = Address::new(people::USER, &name);
+            declare(&s, &ctx, addr.clone(), spec, deps)?;
+            Ok(people::IamUser(addr))
+        },
+    );
+}
 
 pub fn register(engine: &mut Engine, state: &Shared) {
     IamRole::register_type(engine);

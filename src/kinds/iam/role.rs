@@ -212,17 +212,35 @@ async fn read_roles(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         .iam()
         .get_account_authorization_details()
         .filter(EntityType::Role)
+        .filter(EntityType::Group)
+        .filter(EntityType::User)
         .into_paginator()
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(ProviderError::api("GetAccountAuthorizationDetails"))?;
-    Ok(pages
+    let mut out: Vec<Live> = pages
         .iter()
         .flat_map(|p| p.role_detail_list())
         .filter(|r| r.path() == Some(path.as_str()))
         .filter_map(|r| role_live(cloud, r))
-        .collect())
+        .collect();
+    // The blueprint's groups and users, from the same pages.
+    out.extend(
+        pages
+            .iter()
+            .flat_map(|p| p.group_detail_list())
+            .filter(|g| g.path() == Some(path.as_str()))
+            .filter_map(super::people::group_live),
+    );
+    out.extend(
+        pages
+            .iter()
+            .flat_map(|p| p.user_detail_list())
+            .filter(|u| u.path() == Some(path.as_str()))
+            .filter_map(|u| super::people::user_live(cloud, u)),
+    );
+    Ok(out)
 }
 
 fn trust_document(r: &Planned) -> Result<String, ProviderError> {
@@ -522,7 +540,7 @@ pub async fn delete_role(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
 
 pub const KIND: Kind = Kind::of(&SCHEMA);
 
-fn iam_char(c: char) -> bool {
+pub fn iam_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-' | '_')
 }
 
