@@ -157,22 +157,23 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         "DescribeLaunchTemplates",
         owned
     )?;
-    let mut out = Vec::new();
-    for t in &templates {
-        let Some((address, tags, name)) = read_tags(cloud, t.tags()) else {
-            continue;
-        };
+    // Each one's default version, read in parallel.
+    let read = templates.iter().filter_map(|t| {
+        let (address, tags, name) = read_tags(cloud, t.tags())?;
         let id = t.launch_template_id().unwrap_or_default();
         let version = t.default_version_number().unwrap_or_default().to_string();
-        let mut l = crate::providers::aws::ec2_live(address, id, tags, name)
+        let l = crate::providers::aws::ec2_live(address, id, tags, name)
             .output("id", id)
             .output("version", &version);
-        if let Some(d) = default_version(cloud, id).await? {
-            attrs_of(&mut l, &d);
-        }
-        out.push(l);
-    }
-    Ok(out)
+        Some(async move {
+            let mut l = l;
+            if let Some(d) = default_version(cloud, id).await? {
+                attrs_of(&mut l, &d);
+            }
+            Ok::<_, ProviderError>(l)
+        })
+    });
+    futures::future::join_all(read).await.into_iter().collect()
 }
 
 /// What a template is once made or changed: the spec, with its id and

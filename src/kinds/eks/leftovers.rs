@@ -173,21 +173,12 @@ pub async fn sweep(cloud: &Cloud, cluster: &str, vpc: &str) -> Result<(), Provid
             short(&arn)
         ));
     }
-    let sgs = cloud
-        .ec2()
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(vpc)
-                .build(),
-        )
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeSecurityGroups"))?;
+    let in_vpc = aws_sdk_ec2::types::Filter::builder()
+        .name("vpc-id")
+        .values(vpc)
+        .build();
+    let sgs = crate::ec2_pages!(@ cloud, describe_security_groups, "DescribeSecurityGroups",
+        set_filters = Some(vec![in_vpc]))?;
     // Never a blueprint's own group: its blueprint deletes it.
     let owned = |g: &aws_sdk_ec2::types::SecurityGroup| {
         g.tags()

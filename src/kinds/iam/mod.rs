@@ -52,6 +52,68 @@ pub const FUNCTIONS: &[FnDoc] = &[
     existing::EXISTING_ROLE,
 ];
 
+/// The strings a live attribute lists (a role's managed policies, a user's
+/// groups); none when it lists nothing.
+pub fn listed(live: &crate::model::Live, key: &str) -> Vec<String> {
+    live.attrs
+        .get(key)
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Brings a set of names from `had` to `want`: `add` each missing one,
+/// then `remove` each extra one (policies attached to a role or group, a
+/// user's groups).
+pub async fn converge<A, FA, R, FR>(
+    want: &[String],
+    had: &[String],
+    add: A,
+    remove: R,
+) -> Result<(), crate::providers::ProviderError>
+where
+    A: Fn(String) -> FA,
+    FA: std::future::Future<Output = Result<(), crate::providers::ProviderError>>,
+    R: Fn(String) -> FR,
+    FR: std::future::Future<Output = Result<(), crate::providers::ProviderError>>,
+{
+    for x in want.iter().filter(|x| !had.contains(x)) {
+        add(x.clone()).await?;
+    }
+    for x in had.iter().filter(|x| !want.contains(x)) {
+        remove(x.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Writes a role's or user's declared tags (`tag`), then removes the ones
+/// it no longer declares (`untag`, only when there are any).
+pub async fn sync_tags<T, FT, U, FU>(
+    cloud: &crate::providers::Cloud,
+    r: &crate::providers::Planned,
+    live: &crate::model::Live,
+    tag: T,
+    untag: U,
+) -> Result<(), crate::providers::ProviderError>
+where
+    T: FnOnce(Vec<aws_sdk_iam::types::Tag>) -> FT,
+    FT: std::future::Future<Output = Result<(), crate::providers::ProviderError>>,
+    U: FnOnce(Vec<String>) -> FU,
+    FU: std::future::Future<Output = Result<(), crate::providers::ProviderError>>,
+{
+    tag(role::iam_tags(cloud, r)).await?;
+    let stale = crate::providers::stale_tag_keys(r, live);
+    if !stale.is_empty() {
+        untag(stale).await?;
+    }
+    Ok(())
+}
+
 pub const GROUP_OPTS: &[Opt] = &[
     opt(
         "managed_policies",

@@ -8,6 +8,7 @@
 //! them, and removes them only to delete the user.
 
 use super::role::{iam_tags, owned, policy_value, role_path};
+use super::{converge, listed, sync_tags};
 use crate::cost::Pricing;
 use crate::kinds::{Field, KindDef, Read, TAGS};
 use crate::model::schema::Schema;
@@ -85,19 +86,6 @@ fn strs(r: &Planned, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn was(live: &Live, key: &str) -> Vec<String> {
-    live.attrs
-        .get(key)
-        .and_then(Value::as_list)
-        .map(|l| {
-            l.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Brings a group's policies to the declared ones.
 async fn group_policies(
     cloud: &Cloud,
@@ -106,24 +94,22 @@ async fn group_policies(
     live: Option<&Live>,
 ) -> Result<(), ProviderError> {
     let iam = cloud.iam();
-    let want = strs(r, "managed_policies");
-    let had = live.map(|l| was(l, "managed_policies")).unwrap_or_default();
-    for arn in want.iter().filter(|a| !had.contains(a)) {
-        iam.attach_group_policy()
-            .group_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .done("AttachGroupPolicy")?;
-    }
-    for arn in had.iter().filter(|a| !want.contains(a)) {
-        iam.detach_group_policy()
-            .group_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .gone("DetachGroupPolicy")?;
-    }
+    let had = live
+        .map(|l| listed(l, "managed_policies"))
+        .unwrap_or_default();
+    converge(
+        &strs(r, "managed_policies"),
+        &had,
+        |arn| {
+            let call = iam.attach_group_policy().group_name(name).policy_arn(arn);
+            async move { call.send().await.done("AttachGroupPolicy") }
+        },
+        |arn| {
+            let call = iam.detach_group_policy().group_name(name).policy_arn(arn);
+            async move { call.send().await.gone("DetachGroupPolicy") }
+        },
+    )
+    .await?;
     let want = r
         .spec
         .get("inline_policies")
@@ -220,7 +206,7 @@ pub async fn delete_group(cloud: &Cloud, live: &Live) -> Result<(), ProviderErro
             .await
             .gone("RemoveUserFromGroup")?;
     }
-    for arn in was(live, "managed_policies") {
+    for arn in listed(live, "managed_policies") {
         iam.detach_group_policy()
             .group_name(name)
             .policy_arn(arn)
@@ -257,23 +243,19 @@ async fn memberships(
     had: &[String],
 ) -> Result<(), ProviderError> {
     let iam = cloud.iam();
-    for g in want.iter().filter(|g| !had.contains(g)) {
-        iam.add_user_to_group()
-            .group_name(g)
-            .user_name(name)
-            .send()
-            .await
-            .done("AddUserToGroup")?;
-    }
-    for g in had.iter().filter(|g| !want.contains(g)) {
-        iam.remove_user_from_group()
-            .group_name(g)
-            .user_name(name)
-            .send()
-            .await
-            .gone("RemoveUserFromGroup")?;
-    }
-    Ok(())
+    converge(
+        want,
+        had,
+        |g| {
+            let call = iam.add_user_to_group().group_name(g).user_name(name);
+            async move { call.send().await.done("AddUserToGroup") }
+        },
+        |g| {
+            let call = iam.remove_user_from_group().group_name(g).user_name(name);
+            async move { call.send().await.gone("RemoveUserFromGroup") }
+        },
+    )
+    .await
 }
 
 pub async fn create_user(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
@@ -303,28 +285,30 @@ pub async fn update_user(
 ) -> Result<Live, ProviderError> {
     let name = live.id.as_str();
     if touches(fields, "groups") {
-        memberships(cloud, name, &strs(r, "groups"), &was(live, "groups")).await?;
+        memberships(cloud, name, &strs(r, "groups"), &listed(live, "groups")).await?;
     }
     if touches(fields, "tags") {
-        cloud
-            .iam()
-            .tag_user()
-            .user_name(name)
-            .set_tags(Some(iam_tags(cloud, r)))
-            .send()
-            .await
-            .map_err(ProviderError::api("TagUser"))?;
-        let stale = crate::providers::stale_tag_keys(r, live);
-        if !stale.is_empty() {
-            cloud
-                .iam()
-                .untag_user()
-                .user_name(name)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(ProviderError::api("UntagUser"))?;
-        }
+        let iam = cloud.iam();
+        sync_tags(
+            cloud,
+            r,
+            live,
+            |tags| async {
+                let call = iam.tag_user().user_name(name).set_tags(Some(tags));
+                call.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("TagUser"))
+            },
+            |keys| async {
+                let call = iam.untag_user().user_name(name).set_tag_keys(Some(keys));
+                call.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("UntagUser"))
+            },
+        )
+        .await?;
     }
     Ok(settled(
         r,
@@ -380,7 +364,7 @@ pub async fn delete_user(cloud: &Cloud, live: &Live) -> Result<(), ProviderError
                 .gone("DeactivateMFADevice")?;
         }
     }
-    memberships(cloud, name, &[], &was(live, "groups")).await?;
+    memberships(cloud, name, &[], &listed(live, "groups")).await?;
     iam.delete_user()
         .user_name(name)
         .send()

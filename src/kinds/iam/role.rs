@@ -407,28 +407,23 @@ pub async fn update_role(
             .map_err(ProviderError::api("UpdateAssumeRolePolicy"))?;
     }
     if changed("managed_policies") {
-        let want = r.strs("managed_policies")?;
-        let had: Vec<String> = live
-            .attrs
-            .get("managed_policies")
-            .and_then(Value::as_list)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
-        for p in want.iter().filter(|p| !had.contains(p)) {
-            attach(cloud, name, p).await?;
-        }
-        for p in had.iter().filter(|p| !want.contains(p)) {
-            cloud
-                .iam()
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(p)
-                .send()
-                .await
-                .map_err(ProviderError::api("DetachRolePolicy"))?;
-        }
+        super::converge(
+            &r.strs("managed_policies")?,
+            &super::listed(live, "managed_policies"),
+            |p| async move { attach(cloud, name, &p).await },
+            |p| async move {
+                cloud
+                    .iam()
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(p)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("DetachRolePolicy"))
+            },
+        )
+        .await?;
     }
     if changed("inline_policies") {
         let want = inline(r);
@@ -455,25 +450,27 @@ pub async fn update_role(
         }
     }
     if changed("tags") {
-        cloud
-            .iam()
-            .tag_role()
-            .role_name(name)
-            .set_tags(Some(iam_tags(cloud, r)))
-            .send()
-            .await
-            .map_err(ProviderError::api("TagRole"))?;
-        let stale = crate::providers::stale_tag_keys(r, live);
-        if !stale.is_empty() {
-            cloud
-                .iam()
-                .untag_role()
-                .role_name(name)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(ProviderError::api("UntagRole"))?;
-        }
+        let iam = cloud.iam();
+        super::sync_tags(
+            cloud,
+            r,
+            live,
+            |tags| async {
+                let call = iam.tag_role().role_name(name).set_tags(Some(tags));
+                call.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("TagRole"))
+            },
+            |keys| async {
+                let call = iam.untag_role().role_name(name).set_tag_keys(Some(keys));
+                call.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("UntagRole"))
+            },
+        )
+        .await?;
     }
     Ok(role_settled(
         r,

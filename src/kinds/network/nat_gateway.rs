@@ -167,15 +167,7 @@ const FIELDS: &[Field] = &[
 
 /// Every nat_gateway in the region, owned or not, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let all = cloud
-        .ec2()
-        .describe_nat_gateways()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeNatGateways"))?;
+    let all = crate::ec2_pages!(@ cloud, describe_nat_gateways, "DescribeNatGateways", set_filter = None)?;
     Ok(all
         .iter()
         .map(|g| {

@@ -66,20 +66,22 @@ pub fn owned(cloud: &Cloud) -> Filter {
 
 /// Every resource an EC2 describe call returns, page by page: the owned
 /// ones (`ec2_pages!(cloud, describe_vpcs, "DescribeVpcs", owned)`) or all
-/// of them (`..., all)`, for `:live`).
+/// of them (`..., all)`, for `:live`); or with filters of one's own
+/// (`ec2_pages!(@ cloud, describe_x, "DescribeX", set_filters = Some(..))`,
+/// `set_filter` for the calls that name it so).
 #[macro_export]
 macro_rules! ec2_pages {
     ($cloud:expr, $op:ident, $name:literal, owned) => {
-        $crate::ec2_pages!(@ $cloud, $op, $name, Some(vec![$crate::providers::aws::owned($cloud)]))
+        $crate::ec2_pages!(@ $cloud, $op, $name, set_filters = Some(vec![$crate::providers::aws::owned($cloud)]))
     };
     ($cloud:expr, $op:ident, $name:literal, all) => {
-        $crate::ec2_pages!(@ $cloud, $op, $name, None)
+        $crate::ec2_pages!(@ $cloud, $op, $name, set_filters = None)
     };
-    (@ $cloud:expr, $op:ident, $name:literal, $filters:expr) => {
+    (@ $cloud:expr, $op:ident, $name:literal, $set:ident = $filters:expr) => {
         $cloud
             .ec2()
             .$op()
-            .set_filters($filters)
+            .$set($filters)
             .into_paginator()
             .items()
             .send()
