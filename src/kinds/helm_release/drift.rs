@@ -112,7 +112,10 @@ fn walk(key: &str, path: &str, want: &Json, live: &Json, secret: bool, out: &mut
         }
         _ if same(want, live) => {}
         _ if secret => out.push(format!("{key} {path}: (sensitive) changed")),
-        _ => out.push(format!("{key} {path}: {live} live, {want} in the release")),
+        // A chart may put a secret of the blueprint's in a ConfigMap.
+        _ => out.push(crate::redact::redact(&format!(
+            "{key} {path}: {live} live, {want} in the release"
+        ))),
     }
 }
 
@@ -157,5 +160,17 @@ mod tests {
         let mut out = Vec::new();
         compare("Secret apps/s", &want, &live, &mut out);
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn a_secret_of_the_blueprint_in_a_configmap_never_shows() {
+        crate::redact::register("drift-canary-s3cret");
+        let want = json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"dsn": "drift-canary-s3cret"}});
+        let live =
+            json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"dsn": "edited"}});
+        let mut out = Vec::new();
+        compare("ConfigMap apps/c", &want, &live, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(!out[0].contains("drift-canary-s3cret"), "{out:?}");
     }
 }
