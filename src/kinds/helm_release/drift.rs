@@ -1,23 +1,61 @@
 //! Edits made behind Helm's back: the objects of a release's stored
 //! manifest compared with what is live, field by field over what the
-//! manifest sets (one GET per object). A `kubectl edit` of a ConfigMap or
-//! a Deployment's replicas shows as drift, which the next apply's `helm
-//! upgrade` reverts (helm 3 patches with the live state as the third
-//! side). Secrets are compared but never shown.
+//! manifest sets. A `kubectl edit` of a ConfigMap or a Deployment's
+//! replicas shows as drift, which the next apply's `helm upgrade` reverts
+//! (helm 3 patches with the live state as the third side). Secrets are
+//! compared but never shown.
+//!
+//! Reads cost one LIST per kind and namespace holding two or more of the
+//! release's objects, and one GET for a kind holding one; the collections
+//! are read in parallel. Secrets are listed without Helm's own release
+//! records (`owner!=helm`), which are large. An object a LIST did not
+//! return is read once more by name before it counts as deleted.
 
 use crate::providers::kube::Conn;
 use base64::Engine as _;
 use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap};
 
 /// The metadata a manifest sets that the server keeps as given.
 const METADATA: &[&str] = &["labels", "annotations"];
+
+/// One of the release's objects: where it is in the manifest, its key in
+/// words, what the release says it is, and its name.
+struct Wanted {
+    index: usize,
+    key: String,
+    want: Json,
+    name: String,
+}
+
+/// How the objects of one collection (a kind in a namespace, or a
+/// cluster-wide kind) are read.
+#[derive(Debug, PartialEq)]
+enum Read {
+    /// The collection's URL and the label selector of its LIST.
+    List(String, &'static str),
+    /// The one object's URL.
+    Get(String),
+}
+
+fn read_of(collection: &str, count: usize, name: &str) -> Read {
+    if count < 2 {
+        return Read::Get(format!("{collection}/{name}"));
+    }
+    let selector = if collection.ends_with("/secrets") {
+        "owner!=helm"
+    } else {
+        ""
+    };
+    Read::List(collection.to_string(), selector)
+}
 
 /// Each drifted field of the release's objects, in words:
 /// `ConfigMap apps/web-config data.greeting: "by-hand" live, "hi" in the
 /// release`. Objects the server no longer has are drift too.
 pub async fn of(conn: &Conn, manifest: &str, release_namespace: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (key, want) in super::objects(manifest) {
+    let mut collections: BTreeMap<String, Vec<Wanted>> = BTreeMap::new();
+    for (index, (key, want)) in super::objects(manifest).into_iter().enumerate() {
         let (Some(api_version), Some(kind), Some(name)) = (
             want["apiVersion"].as_str(),
             want["kind"].as_str(),
@@ -37,19 +75,64 @@ pub async fn of(conn: &Conn, manifest: &str, release_namespace: &str) -> Vec<Str
         let ns = want["metadata"]["namespace"]
             .as_str()
             .unwrap_or(release_namespace);
-        let path = if resource.namespaced {
-            format!("{base}/namespaces/{ns}/{}/{name}", resource.plural)
+        let collection = if resource.namespaced {
+            format!("{base}/namespaces/{ns}/{}", resource.plural)
         } else {
-            format!("{base}/{}/{name}", resource.plural)
+            format!("{base}/{}", resource.plural)
         };
-        match conn
-            .get(&format!("read {key} of a Helm release"), &path)
-            .await
-        {
-            Ok(Some(live)) => compare(&key, &want, &live, &mut out),
-            Ok(None) => out.push(format!("{key}: deleted (the release has it)")),
+        let name = name.to_string();
+        collections.entry(collection).or_default().push(Wanted {
+            index,
+            key,
+            want,
+            name,
+        });
+    }
+    let reads = collections
+        .iter()
+        .map(|(collection, objects)| drifted(conn, collection, objects));
+    let mut found: Vec<(usize, String)> = futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    found.sort_by_key(|(index, _)| *index);
+    found.into_iter().map(|(_, line)| line).collect()
+}
+
+/// The drift of one collection's objects, each line with its object's
+/// place in the manifest. An object that cannot be read is left out.
+async fn drifted(conn: &Conn, collection: &str, objects: &[Wanted]) -> Vec<(usize, String)> {
+    let first = objects.first().map(|o| o.name.as_str()).unwrap_or_default();
+    let listed: HashMap<String, Json> = match read_of(collection, objects.len(), first) {
+        Read::List(url, selector) => {
+            let what = format!("list {collection} of a Helm release");
+            match conn.list(&what, &url, selector).await {
+                Ok(items) => items
+                    .into_iter()
+                    .filter_map(|i| Some((i["metadata"]["name"].as_str()?.to_string(), i)))
+                    .collect(),
+                Err(_) => return Vec::new(),
+            }
+        }
+        Read::Get(_) => HashMap::new(),
+    };
+    let mut out = Vec::new();
+    for o in objects {
+        let live = match listed.get(&o.name) {
+            Some(live) => Ok(Some(live.clone())),
+            None => {
+                let what = format!("read {} of a Helm release", o.key);
+                conn.get(&what, &format!("{collection}/{}", o.name)).await
+            }
+        };
+        let mut lines = Vec::new();
+        match live {
+            Ok(Some(live)) => compare(&o.key, &o.want, &live, &mut lines),
+            Ok(None) => lines.push(format!("{}: deleted (the release has it)", o.key)),
             Err(_) => {}
         }
+        out.extend(lines.into_iter().map(|l| (o.index, l)));
     }
     out
 }
@@ -160,6 +243,22 @@ mod tests {
         let mut out = Vec::new();
         compare("Secret apps/s", &want, &live, &mut out);
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn a_kind_with_several_objects_is_listed_once_and_a_lone_one_read_by_name() {
+        let cms = "/api/v1/namespaces/apps/configmaps";
+        assert_eq!(read_of(cms, 3, "a"), Read::List(cms.into(), ""));
+        assert_eq!(
+            read_of("/apis/apps/v1/namespaces/apps/deployments", 1, "web"),
+            Read::Get("/apis/apps/v1/namespaces/apps/deployments/web".into())
+        );
+        // Helm's own release records stay out of a Secret LIST.
+        let secrets = "/api/v1/namespaces/apps/secrets";
+        assert_eq!(
+            read_of(secrets, 2, "a"),
+            Read::List(secrets.into(), "owner!=helm")
+        );
     }
 
     #[test]

@@ -416,20 +416,21 @@ fn read<'a>(
                 ),
             )
             .await?;
-        let mut out = Vec::new();
-        for r in records::latest(&items)
+        // Each release's objects are read in parallel with the others'.
+        let releases = records::latest(&items);
+        let lives = releases
             .iter()
             .filter(|r| owned(r, &cloud.blueprint))
-        {
-            let mut live = to_live(&conn.cluster, r);
-            let drift = drift::of(conn, &r.manifest, &r.namespace).await;
-            live.attrs.insert(
-                "drift".into(),
-                Value::List(drift.into_iter().map(Value::Str).collect()),
-            );
-            out.push(live);
-        }
-        Ok(out)
+            .map(|r| async move {
+                let mut live = to_live(&conn.cluster, r);
+                let drift = drift::of(conn, &r.manifest, &r.namespace).await;
+                live.attrs.insert(
+                    "drift".into(),
+                    Value::List(drift.into_iter().map(Value::Str).collect()),
+                );
+                live
+            });
+        Ok(futures::future::join_all(lives).await)
     })
 }
 
