@@ -18,6 +18,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &super::iam::oidc_provider::DEF,
     &super::iam::people::GROUP_DEF,
     &super::iam::people::USER_DEF,
+    &super::iam::password_policy::DEF,
     &super::kms_key::DEF,
     &super::compute::instance_profile::DEF,
     &super::compute::instance::DEF,

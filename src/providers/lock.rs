@@ -109,7 +109,7 @@ pub struct Lock {
 /// The table that holds every blueprint's lock in an account and region.
 pub const TABLE: &str = "blueprint-locks";
 
-fn dynamodb(cloud: &Cloud) -> aws_sdk_dynamodb::Client {
+pub(super) fn dynamodb(cloud: &Cloud) -> aws_sdk_dynamodb::Client {
     cloud.client(|conf, counter| {
         aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(conf)
@@ -166,7 +166,7 @@ pub async fn status(cloud: &Cloud) -> Result<Option<Holder>, ProviderError> {
 
 /// Makes the lock table (on-demand, so it costs nothing at rest) and waits
 /// until it is active; another process making it at the same time is fine.
-async fn create_table(cloud: &Cloud) -> Result<(), ProviderError> {
+pub(super) async fn create_table(cloud: &Cloud) -> Result<(), ProviderError> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
     };

@@ -2,6 +2,7 @@
 //! owner tag), create, update and delete. Only this layer talks to AWS.
 
 pub mod aws;
+pub mod claims;
 pub mod eks_token;
 mod error;
 pub mod helm;

@@ -32,6 +32,7 @@ mod lint;
 mod lock;
 mod log_group;
 mod moving;
+mod password_policy;
 mod rds;
 mod repl;
 mod secrets;

@@ -37,6 +37,19 @@ iam = boto3.client("iam", **kw)
 counts["iam_role"] = len(iam.list_roles(PathPrefix=f"/blueprint/{blueprint}/")["Roles"])
 counts["iam_group"] = len(iam.list_groups(PathPrefix=f"/blueprint/{blueprint}/")["Groups"])
 counts["iam_user"] = len(iam.list_users(PathPrefix=f"/blueprint/{blueprint}/")["Users"])
+# The account's password policy takes no tags: the claim in the lock table
+# says whose it is, and it counts only while the policy exists.
+policy = 0
+try:
+    iam.get_account_password_policy()
+    item = boto3.client("dynamodb", **kw).get_item(
+        TableName="blueprint-locks",
+        Key={"blueprint": {"S": "claim:account-password-policy"}}).get("Item")
+    policy = int(bool(item) and item["owner"]["S"] == blueprint)
+except (iam.exceptions.NoSuchEntityException,
+        boto3.client("dynamodb", **kw).exceptions.ResourceNotFoundException):
+    pass
+counts["iam_password_policy"] = policy
 providers = 0
 for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
     if owned(iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"]).get("Tags")):

@@ -4,6 +4,7 @@
 pub mod existing;
 pub mod lint;
 pub mod oidc_provider;
+pub mod password_policy;
 pub mod people;
 pub mod role;
 
