@@ -476,3 +476,86 @@ print(json.dumps({{'version': lt['version'], 'groups': data['SecurityGroupIds'],
         0,
     );
 }
+
+#[test]
+fn fargate_profiles_are_replaced_new_one_first_and_a_foreign_one_is_never_taken() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false });
+c.fargate_profile("apps", #{ selectors: [#{ namespace: var("ns", "apps") }] });
+if var("other", "no") == "yes" {
+    c.fargate_profile("batch", #{ selectors: [#{ namespace: "batch" }] });
+}
+"#;
+    std::fs::write(dir.path().join("bp.rhai"), bp).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let profiles = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\neks = {}\nprint(json.dumps(sorted([[n, eks.describe_fargate_profile(clusterName='demo', fargateProfileName=n)['fargateProfile']['selectors'][0]['namespace']] for n in eks.list_fargate_profiles(clusterName='demo')['fargateProfileNames']])))",
+                m.boto3("eks")
+            ),
+        ])
+    };
+    assert_eq!(profiles(), serde_json::json!([["apps", "apps"]]));
+
+    let out = m.bp(d, &["plan", "bp.rhai", "--var", "ns=web"], 0);
+    assert!(
+        out.contains("  +/- fargate_profile.demo/apps  (replace, the new one first: a Fargate profile cannot be changed, only replaced)"),
+        "{out}"
+    );
+    let out = m.bp(
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "ns=web"],
+        0,
+    );
+    let created = out
+        .find("+ fargate_profile.demo/apps: created")
+        .expect("created");
+    let deleting = out
+        .find("- fargate_profile.demo/apps: deleting")
+        .expect("deleting");
+    assert!(created < deleting, "{out}");
+    let p = profiles();
+    assert_eq!(p.as_array().unwrap().len(), 1, "{p}");
+    let name = p[0][0].as_str().unwrap();
+    assert!(name.starts_with("apps-") && name.len() == 9, "{p}");
+    assert_eq!(p[0][1], "web");
+    m.bp(
+        d,
+        &["plan", "bp.rhai", "--detailed-exitcode", "--var", "ns=web"],
+        0,
+    );
+
+    // A profile of that name someone else made is refused, never suffixed.
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\neks = {}\nrole = {}.create_role(RoleName='fp', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\neks.create_fargate_profile(clusterName='demo', fargateProfileName='batch', podExecutionRoleArn=role, selectors=[{{'namespace': 'batch'}}])",
+            m.boto3("eks"),
+            m.boto3("iam")
+        ),
+    ]);
+    let out = m.bp(
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--var",
+            "ns=web",
+            "--var",
+            "other=yes",
+        ],
+        1,
+    );
+    assert!(
+        out.contains("Fargate profile batch exists and is not fargate_profile.demo/batch's"),
+        "{out}"
+    );
+    assert_eq!(profiles().as_array().unwrap().len(), 2);
+}

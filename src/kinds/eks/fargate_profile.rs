@@ -1,10 +1,12 @@
-//! EKS Fargate profiles: immutable, so any change replaces them.
+//! EKS Fargate profiles: immutable, so any change replaces them, the new
+//! one first (under the declared name with a suffix while the old one
+//! holds it), so pods that match keep a profile to schedule on.
 
 use super::cluster::{owned_tags, tag_map};
 use crate::cost::Pricing;
 use crate::kinds::{Field, KindDef, Lifecycle};
 use crate::model::names::{alnum_dash_underscore, NameRule};
-use crate::model::schema::Schema;
+use crate::model::schema::{ReplaceStrategy, Schema};
 use crate::model::Kind;
 use crate::model::{Live, Map, Value};
 use crate::providers::AwsResult as _;
@@ -34,9 +36,11 @@ fn live_of(cloud: &Cloud, p: &FargateProfile) -> Option<Live> {
             ]))
         })
         .collect();
+    // The declared name: a replacement's EKS name carries a suffix.
+    let declared = address.name.rsplit('/').next().unwrap_or(name).to_string();
     let mut l = Live::new(address, format!("{cluster}/{name}"))
         .attr("cluster", Value::str(cluster))
-        .attr("name", Value::str(name))
+        .attr("name", Value::str(declared))
         .attr("selectors", Value::List(selectors))
         .attr(
             "subnets",
@@ -81,7 +85,12 @@ pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, Provi
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let cluster = r.str("cluster")?;
-    let name = r.str("name")?;
+    let declared = r.str("name")?;
+    let holder = describe(cloud, cluster, declared)
+        .await?
+        .map(|p| live_of(cloud, &p).map(|l| l.address));
+    let name = super::free_name("Fargate profile", r, declared, holder)?;
+    let name = name.as_str();
     let selectors: Vec<FargateProfileSelector> = r
         .spec
         .get("selectors")
@@ -173,7 +182,10 @@ pub static SCHEMA: Schema = Schema::new("fargate_profile", "FargateProfile", FIE
         alnum_dash_underscore,
         "letters, digits, `-` and `_`",
     ))
-    .lifecycle(Lifecycle::REPLACED);
+    .lifecycle(Lifecycle {
+        replace: ReplaceStrategy::CreateThenDelete,
+        ..Lifecycle::REPLACED
+    });
 
 pub static DEF: KindDef = KindDef::new(
     KIND,

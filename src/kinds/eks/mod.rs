@@ -1434,3 +1434,31 @@ pub(crate) fn irsa_role(
     )?;
     Ok(IamRole(addr))
 }
+
+/// The EKS name of a new node group or Fargate profile: the declared one,
+/// or, while the old one of a replacement that makes the new one first
+/// holds it (`holder` is the address the one of that name is tagged
+/// with), the declared one with a random 4-hex suffix, within EKS's 63
+/// characters. Identity is the address tag, so the plan reads either as
+/// the declared resource. One of that name that is not this resource's is
+/// refused.
+pub fn free_name(
+    what: &str,
+    r: &crate::providers::Planned,
+    declared: &str,
+    holder: Option<Option<crate::model::Address>>,
+) -> Result<String, crate::providers::ProviderError> {
+    match holder {
+        None => Ok(declared.to_string()),
+        Some(Some(a)) if a == r.address => {
+            let mut bytes = [0u8; 2];
+            let _ = getrandom::getrandom(&mut bytes);
+            let stem: String = declared.chars().take(58).collect();
+            Ok(format!("{stem}-{}", hex::encode(bytes)))
+        }
+        Some(_) => Err(crate::providers::ProviderError::Spec(format!(
+            "{what} {declared} exists and is not {}'s: rename it in the blueprint, or delete that one",
+            r.address
+        ))),
+    }
+}

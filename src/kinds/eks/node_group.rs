@@ -242,22 +242,22 @@ async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, P
     .await
 }
 
-/// The EKS name of a new group: the declared one, or, while another group
-/// holds it (the one a replacement makes the new group before deleting),
-/// the declared one with a random suffix.
-async fn free_name(cloud: &Cloud, cluster: &str, declared: &str) -> Result<String, ProviderError> {
-    if describe(cloud, cluster, declared).await?.is_none() {
-        return Ok(declared.to_string());
-    }
-    let mut bytes = [0u8; 2];
-    let _ = getrandom::getrandom(&mut bytes);
-    let stem: String = declared.chars().take(58).collect();
-    Ok(format!("{stem}-{}", hex::encode(bytes)))
+/// The EKS name of a new group (see [`super::free_name`]).
+async fn free_name(
+    cloud: &Cloud,
+    r: &Planned,
+    cluster: &str,
+    declared: &str,
+) -> Result<String, ProviderError> {
+    let holder = describe(cloud, cluster, declared)
+        .await?
+        .map(|g| live_of(cloud, &g).map(|l| l.address));
+    super::free_name("node group", r, declared, holder)
 }
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     let cluster = r.str("cluster")?;
-    let name = free_name(cloud, cluster, r.str("name")?).await?;
+    let name = free_name(cloud, r, cluster, r.str("name")?).await?;
     let name = name.as_str();
     let mut call = cloud
         .eks()
