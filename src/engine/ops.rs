@@ -20,6 +20,31 @@ use std::time::Duration;
 /// does not serve it) stops the read only when the blueprint declares that
 /// kind (or one read with it), or when `strict`; otherwise the kind is
 /// listed in [`Reading::unlisted`] and the read goes on.
+/// The clusters `desired` names without owning them: `existing_cluster`s,
+/// those named by a plain name in a resource's `cluster` (an access entry
+/// of an `existing_cluster`), and those it declares in-cluster objects in.
+fn existing_clusters(desired: &Graph) -> Vec<String> {
+    let mut names: std::collections::BTreeSet<String> = kube::clusters(desired)
+        .into_iter()
+        .filter(|(_, owned)| owned.is_none())
+        .map(|(name, _)| name)
+        .collect();
+    names.extend(desired.existing_clusters().cloned());
+    names.extend(
+        desired
+            .iter()
+            .filter_map(|r| r.spec.get("cluster").and_then(crate::model::Value::as_str))
+            .map(String::from),
+    );
+    for r in desired
+        .iter()
+        .filter(|r| r.address.kind.schema().scope == Scope::AwsCluster)
+    {
+        names.remove(r.str("name").unwrap_or(&r.address.name));
+    }
+    names.into_iter().collect()
+}
+
 pub async fn read_all(
     cloud: &Cloud,
     desired: &Graph,
@@ -30,6 +55,7 @@ pub async fn read_all(
         .copied()
         .filter(|d| matches!(d.read, Read::Own(_)))
         .collect();
+    cloud.set_existing_clusters(existing_clusters(desired));
     let reads = own.iter().filter_map(|d| match d.read {
         Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
         _ => None,

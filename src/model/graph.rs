@@ -8,6 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Graph {
     resources: Vec<Resource>,
     index: HashMap<Address, usize>,
+    /// The clusters of others the script names (`existing_cluster(name)`):
+    /// what the blueprint put there is read while it names them, so that
+    /// what it no longer declares there is pruned.
+    existing_clusters: std::collections::BTreeSet<String>,
 }
 
 /// A dependency cycle, as the addresses along it (the first repeated at the end).
@@ -34,6 +38,16 @@ impl Graph {
         self.index.insert(r.address.clone(), self.resources.len());
         self.resources.push(r);
         Ok(())
+    }
+
+    /// Notes a cluster of others the script names.
+    pub fn name_existing_cluster(&mut self, name: &str) {
+        self.existing_clusters.insert(name.to_string());
+    }
+
+    /// The clusters of others the script names.
+    pub fn existing_clusters(&self) -> impl Iterator<Item = &String> {
+        self.existing_clusters.iter()
     }
 
     pub fn get(&self, a: &Address) -> Option<&Resource> {
@@ -91,7 +105,10 @@ impl Graph {
             .filter(|r| r.is_existing())
             .map(|r| (&r.address, r))
             .collect();
-        let mut managed = Graph::new();
+        let mut managed = Graph {
+            existing_clusters: self.existing_clusters.clone(),
+            ..Graph::new()
+        };
         for r in self.resources.iter().filter(|r| !r.is_existing()) {
             let mut r = r.clone();
             for v in r.spec.values_mut() {

@@ -239,6 +239,10 @@ pub struct Cloud {
     /// Kinds a read could not list (a refused call), for the engine to
     /// judge: see [`Cloud::listed`].
     unlisted: Arc<std::sync::Mutex<Vec<(crate::model::Kind, ProviderError)>>>,
+    /// The clusters the blueprint names but does not own
+    /// (`existing_cluster(name)`), whose access entries of its own are
+    /// read with those of its clusters.
+    existing_clusters: Arc<std::sync::Mutex<Vec<String>>>,
     /// How long to wait for clusters, node groups and NAT gateways.
     pub wait_timeout: Duration,
     pub poll_interval: Duration,
@@ -287,6 +291,7 @@ impl Cloud {
             requests,
             read_times: Arc::default(),
             unlisted: Arc::default(),
+            existing_clusters: Arc::default(),
             wait_timeout,
             poll_interval,
             sdk: conf,
@@ -381,6 +386,22 @@ impl Cloud {
             }
             other => other,
         }
+    }
+
+    /// Names the clusters the blueprint does not own but declares
+    /// resources in, before a read.
+    pub fn set_existing_clusters(&self, names: Vec<String>) {
+        if let Ok(mut e) = self.existing_clusters.lock() {
+            *e = names;
+        }
+    }
+
+    /// The clusters named by [`Cloud::set_existing_clusters`].
+    pub fn existing_clusters(&self) -> Vec<String> {
+        self.existing_clusters
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
     }
 
     /// The kinds reads could not list since the last call.

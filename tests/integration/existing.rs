@@ -528,3 +528,83 @@ print(json.dumps({{'issuer': issuer}}))",
         "bp check reads nothing: {worker}"
     );
 }
+
+/// A team's blueprint gives its role access to the platform team's
+/// cluster: an access entry on an `existing_cluster` is created, read back
+/// (a no-op plan), kept as declared and pruned when no longer declared,
+/// while the platform's own entries are left alone.
+#[test]
+fn access_entries_are_declared_on_an_existing_cluster() {
+    let m = Moto::start();
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\n\
+ec2, eks, iam = {}, {}, {}\n\
+vpc = ec2.create_vpc(CidrBlock='10.71.0.0/16')['Vpc']['VpcId']\n\
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.71.1.0/24', 'us-east-1a'), ('10.71.2.0/24', 'us-east-1b')]]\n\
+role = iam.create_role(RoleName='platform-eks', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
+eks.create_cluster(name='platform', roleArn=role, resourcesVpcConfig={{'subnetIds': subnets}}, accessConfig={{'authenticationMode': 'API_AND_CONFIG_MAP'}})\n\
+ops = iam.create_role(RoleName='platform-ops', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
+eks.create_access_entry(clusterName='platform', principalArn=ops)",
+            m.boto3("ec2"),
+            m.boto3("eks"),
+            m.boto3("iam")
+        ),
+    ]);
+    let entries = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\neks = {}\nprint(json.dumps(sorted(a.split('/')[-1] for a in eks.list_access_entries(clusterName='platform')['accessEntries'])))",
+                m.boto3("eks")
+            ),
+        ])
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bp = |policy: &str| {
+        format!(
+            "let c = existing_cluster(\"platform\");\n\
+             let deployer = iam_role(\"orders-deployer\", #{{ trust_policy: #{{ Version: \"2012-10-17\", Statement: [\n\
+                 #{{ Effect: \"Allow\", Principal: #{{ AWS: \"arn:aws:iam::123456789012:root\" }}, Action: \"sts:AssumeRole\" }}] }} }});\n\
+             {policy}"
+        )
+    };
+    let with_entry = bp("c.access_entry(deployer, #{ policies: [#{ policy: \"AmazonEKSEditPolicy\", scope: [\"orders\"] }] });\n");
+    std::fs::write(d.join("bp.rhai"), &with_entry).unwrap();
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    assert!(
+        out.contains("  + access_entry.platform/role/orders-deployer"),
+        "{out}"
+    );
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    assert_eq!(
+        entries(),
+        serde_json::json!(["orders-deployer", "platform-ops"])
+    );
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
+    // Its policies are kept as declared.
+    std::fs::write(
+        d.join("bp.rhai"),
+        with_entry.replace("AmazonEKSEditPolicy", "AmazonEKSViewPolicy"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    assert!(
+        out.contains("  ~ access_entry.platform/role/orders-deployer"),
+        "{out}"
+    );
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
+    // No longer declared, it is pruned; the platform's own entry stays.
+    std::fs::write(d.join("bp.rhai"), bp("")).unwrap();
+    let out = m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    assert!(
+        out.contains("- access_entry.platform/role/orders-deployer"),
+        "{out}"
+    );
+    assert_eq!(entries(), serde_json::json!(["platform-ops"]));
+}

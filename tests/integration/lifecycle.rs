@@ -53,6 +53,8 @@ impl Emulators {
                 "digibee",
                 "eks-intro",
                 "harmonix",
+                // The platform team's cluster Harmonix may provide on.
+                "platform",
             ]),
             charts: Charts::start(SEED_CHARTS),
         }
@@ -1056,11 +1058,14 @@ fn dynamodb_tables_and_protection() {
 /// after is a no-op (also once the autoscaler has moved), and destroy
 /// leaves nothing.
 fn variant_converges(file: &str, blueprint: &str, vars: &[&str]) {
-    let emu = Emulators::start();
+    variant_converges_on(&Emulators::start(), file, blueprint, vars);
+}
+
+fn variant_converges_on(emu: &Emulators, file: &str, blueprint: &str, vars: &[&str]) {
     let moto = &emu.moto;
     let want = declared(file, vars);
     let total: u64 = want.values().sum();
-    bp(&emu, &["apply", file, "--auto-approve"], vars)
+    bp(emu, &["apply", file, "--auto-approve"], vars)
         .stdout_contains(&format!(
             "Apply complete: {total} created, 0 updated, 0 deleted."
         ))
@@ -1076,19 +1081,19 @@ fn variant_converges(file: &str, blueprint: &str, vars: &[&str]) {
         want_k8s,
         "{file} {vars:?}: in the cluster"
     );
-    bp(&emu, &["plan", file, "--detailed-exitcode"], vars)
+    bp(emu, &["plan", file, "--detailed-exitcode"], vars)
         .stdout(&format!(
             "No changes. {total} resources match the blueprint.\n"
         ))
         .run();
     moto.python(&["support:autoscale.py", &moto.url, blueprint]);
-    bp(&emu, &["plan", file, "--detailed-exitcode"], vars)
+    bp(emu, &["plan", file, "--detailed-exitcode"], vars)
         .stdout_contains(&format!(
             "No changes. {total} resources match the blueprint.\n"
         ))
         .run();
     bp(
-        &emu,
+        emu,
         &["destroy", file, "--auto-approve", "--include-protected"],
         vars,
     )
@@ -1125,4 +1130,46 @@ fn harmonix_on_fargate_with_a_private_endpoint() {
         "harmonix",
         &["nodes=fargate", "endpoint=private"],
     );
+}
+
+/// Harmonix as a provider on a cluster the platform team runs: the
+/// cluster, its VPC and OIDC provider exist (made here with boto3), and
+/// the blueprint declares only its own part on them, service accounts with
+/// roles and an access entry among them.
+#[test]
+fn harmonix_on_an_existing_cluster() {
+    let emu = Emulators::start();
+    let m = &emu.moto;
+    let made = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\n\
+ec2, eks, iam = {}, {}, {}\n\
+vpc = ec2.create_vpc(CidrBlock='10.60.0.0/16')['Vpc']['VpcId']\n\
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.60.1.0/24', 'us-east-1a'), ('10.60.2.0/24', 'us-east-1b')]]\n\
+role = iam.create_role(RoleName='platform-eks', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
+issuer = eks.create_cluster(name='platform', roleArn=role, resourcesVpcConfig={{'subnetIds': subnets}}, accessConfig={{'authenticationMode': 'API_AND_CONFIG_MAP'}})['cluster']['identity']['oidc']['issuer']\n\
+iam.create_open_id_connect_provider(Url=issuer, ClientIDList=['sts.amazonaws.com'], ThumbprintList=['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'])\n\
+print(json.dumps({{'vpc': vpc}}))",
+            m.boto3("ec2"),
+            m.boto3("eks"),
+            m.boto3("iam")
+        ),
+    ]);
+    let vpc = format!("vpc_id={}", made["vpc"].as_str().unwrap());
+    let vars = ["cluster=existing", "cluster_name=platform", vpc.as_str()];
+    let want = declared("blueprints/harmonix.rhai", &vars);
+    assert_eq!(want.get("cluster"), None, "{want:?}");
+    assert_eq!(want.get("access_entry"), Some(&1), "{want:?}");
+    assert_eq!(want.get("helm_release"), Some(&2), "{want:?}");
+    variant_converges_on(&emu, "blueprints/harmonix.rhai", "harmonix", &vars);
+    // The platform's cluster is still there.
+    let left = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nprint(json.dumps({}.list_clusters()['clusters']))",
+            m.boto3("eks")
+        ),
+    ]);
+    assert_eq!(left, serde_json::json!(["platform"]));
 }

@@ -73,6 +73,14 @@ clusters = groups = profiles = addons = entries = 0
 for name in eks.list_clusters()["clusters"]:
     c = eks.describe_cluster(name=name)["cluster"]
     if c.get("tags", {}).get("blueprint:name") != blueprint:
+        # A cluster of others: only the access entries the blueprint put
+        # there are its own.
+        try:
+            for arn in eks.list_access_entries(clusterName=name)["accessEntries"]:
+                e = eks.describe_access_entry(clusterName=name, principalArn=arn)["accessEntry"]
+                entries += e.get("tags", {}).get("blueprint:name") == blueprint
+        except eks.exceptions.InvalidRequestException:
+            pass
         continue
     clusters += 1
     groups += len(eks.list_nodegroups(clusterName=name)["nodegroups"])

@@ -8,6 +8,7 @@
 use super::cluster::{owned_tags, sync_tags, tag_map};
 use super::Cluster;
 use crate::cost::Pricing;
+use crate::kinds::k8s::{ClusterRef, ExistingCluster};
 use crate::kinds::{Diff, Field, KindDef, TAGS};
 use crate::model::names::NameRule;
 use crate::model::schema::Schema;
@@ -119,7 +120,7 @@ fn policy_arn(p: &str) -> String {
 fn access_entry(
     state: &Shared,
     ctx: &NativeCallContext,
-    c: &Address,
+    c: &ClusterRef,
     principal: &Dynamic,
     opts: &Dynamic,
 ) -> Fallible<AccessEntryHandle> {
@@ -133,11 +134,13 @@ fn access_entry(
     let map = crate::script::api::opts_arg(ctx, "access_entry", opts, OPTIONS)?;
     let o = Opts(&map);
     check_tags(ctx, o.get("tags"))?;
-    let mode = state
-        .borrow()
-        .graph
-        .get(c)
-        .and_then(|r| r.str("authentication_mode").map(String::from));
+    let mode = c.resource.as_ref().and_then(|a| {
+        state
+            .borrow()
+            .graph
+            .get(a)
+            .and_then(|r| r.str("authentication_mode").map(String::from))
+    });
     if mode.as_deref() == Some("CONFIG_MAP") {
         return Err(fail(
             ctx,
@@ -151,7 +154,15 @@ fn access_entry(
         ));
     }
     let mut deps = Deps::default();
-    deps.add(c);
+    // A cluster of this blueprint's is waited for; an existing one is
+    // named as it is.
+    let cluster = match &c.resource {
+        Some(a) => {
+            deps.add(a);
+            ref_to(a)
+        }
+        None => Value::str(&c.name),
+    };
     // Named after the principal: `<cluster>/role/<name>` for a role.
     let (principal_value, key) = match crate::script::handles::address_of(principal) {
         Some(role) => {
@@ -202,7 +213,7 @@ fn access_entry(
         ])));
     }
     let mut spec = Map::new();
-    spec.insert("cluster".into(), ref_to(c));
+    spec.insert("cluster".into(), cluster);
     spec.insert("principal".into(), principal_value);
     spec.insert(
         "type".into(),
@@ -233,7 +244,25 @@ fn register(engine: &mut Engine, state: &Shared) {
     engine.register_fn(
         "access_entry",
         move |ctx: NativeCallContext, c: &mut Cluster, principal: Dynamic, opts: Dynamic| {
-            access_entry(&s, &ctx, &c.0, &principal, &opts)
+            let c = ClusterRef {
+                name: c.0.name.clone(),
+                resource: Some(c.0.clone()),
+            };
+            access_entry(&s, &ctx, &c, &principal, &opts)
+        },
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "access_entry",
+        move |ctx: NativeCallContext,
+              c: &mut ExistingCluster,
+              principal: Dynamic,
+              opts: Dynamic| {
+            let c = ClusterRef {
+                name: c.0.clone(),
+                resource: None,
+            };
+            access_entry(&s, &ctx, &c, &principal, &opts)
         },
     );
 }
@@ -330,8 +359,11 @@ pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, Provi
             .await
             .map_err(ProviderError::api("ListAccessEntries"));
         match out {
-            // CONFIG_MAP clusters answer that they have no entries.
-            Err(e) if e.code() == Some("InvalidRequestException") => Ok(Vec::new()),
+            // CONFIG_MAP clusters answer that they have no entries; an
+            // existing cluster the blueprint names may be gone.
+            Err(e) if e.code() == Some("InvalidRequestException") || e.is_not_found() => {
+                Ok(Vec::new())
+            }
             other => other,
         }
     })

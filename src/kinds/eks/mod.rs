@@ -418,6 +418,13 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         .iter()
         .filter_map(|c| c.outputs.get("name").cloned())
         .collect();
+    // Access entries may also be declared on clusters of others.
+    let mut with_entries = names.clone();
+    for c in cloud.existing_clusters() {
+        if !with_entries.contains(&c) {
+            with_entries.push(c);
+        }
+    }
     let (groups, profiles, addons, entries) = tokio::join!(
         cloud.timed(node_group::KIND.as_str(), node_group::read(cloud, &names)),
         cloud.timed(
@@ -427,7 +434,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         cloud.timed(addon::KIND.as_str(), addon::read(cloud, &names)),
         cloud.timed(
             access_entry::KIND.as_str(),
-            access_entry::read(cloud, &names)
+            access_entry::read(cloud, &with_entries)
         )
     );
     let mut all = clusters;

@@ -429,16 +429,18 @@ pub fn value(deps: &mut Deps, d: Option<&Dynamic>) -> Option<Value> {
 
 /// Registers the family's functions that belong to no single kind:
 /// `existing_cluster(name)`.
-pub fn register_family(engine: &mut Engine, _state: &Shared) {
+pub fn register_family(engine: &mut Engine, state: &Shared) {
     engine
         .register_type_with_name::<ExistingCluster>("ExistingCluster")
         .register_fn("to_string", |c: &mut ExistingCluster| c.0.clone())
         .register_get("name", |c: &mut ExistingCluster| c.0.clone());
+    let s = state.clone();
     engine.register_fn(
         "existing_cluster",
-        |ctx: NativeCallContext, name: Dynamic| -> Fallible<ExistingCluster> {
+        move |ctx: NativeCallContext, name: Dynamic| -> Fallible<ExistingCluster> {
             let name = name_arg(&ctx, "existing_cluster", &name)?;
             crate::script::state::check_name(&ctx, super::eks::cluster::KIND, &name)?;
+            s.borrow_mut().graph.name_existing_cluster(&name);
             Ok(ExistingCluster(name))
         },
     );
