@@ -870,8 +870,23 @@ fn edits_behind_helms_back_are_drift_that_apply_reverts() {
         "-p",
         r#"{"data":{"password":"ZWRpdGVkLVNFQ1JFVA=="}}"#,
     ]);
+    // The Deployment's replicas, as `kubectl scale` sets them.
+    env.kube.kubectl(&[
+        "scale",
+        "deployment",
+        "web-server",
+        "-n",
+        "apps",
+        "--replicas=3",
+    ]);
     let out = env.bp(&with(&["plan", "bp.rhai", "--detailed-exitcode"]), 2);
     assert!(out.contains("  ~ helm_release.demo/apps/web"), "{out}");
+    assert!(
+        out.contains(
+            "        - Deployment apps/web-server spec.replicas: 3 live, 1 in the release"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains(
             r#"        - ConfigMap apps/web-config data.greeting: "by-hand" live, "hi" in the release"#
@@ -888,6 +903,11 @@ fn edits_behind_helms_back_are_drift_that_apply_reverts() {
         env.kube
             .get_json(&["configmap", "web-config", "-n", "apps"])["data"]["greeting"],
         "hi"
+    );
+    assert_eq!(
+        env.kube
+            .get_json(&["deployment", "web-server", "-n", "apps"])["spec"]["replicas"],
+        1
     );
     env.bp(&with(&["plan", "bp.rhai", "--detailed-exitcode"]), 0);
 }

@@ -80,6 +80,12 @@ pub async fn of(conn: &Conn, manifest: &str, release_namespace: &str) -> Vec<Str
         } else {
             format!("{base}/{}", resource.plural)
         };
+        // The key names the namespace Helm put it in.
+        let key = if resource.namespaced && want["metadata"]["namespace"].is_null() {
+            format!("{kind} {ns}/{name}")
+        } else {
+            key
+        };
         let name = name.to_string();
         collections.entry(collection).or_default().push(Wanted {
             index,
