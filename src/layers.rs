@@ -19,6 +19,7 @@ mod tests {
         "script",
         "lint",
         "cost",
+        "permissions",
         "sops",
         "diagnostic",
         "redact",

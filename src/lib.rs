@@ -14,6 +14,7 @@ pub mod kinds;
 mod layers;
 pub mod lint;
 pub mod model;
+pub mod permissions;
 pub mod plan;
 pub mod private;
 pub mod providers;

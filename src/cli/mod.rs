@@ -14,6 +14,7 @@ mod graph;
 mod kubeconfig;
 mod lint;
 mod lock;
+mod permissions;
 mod plan;
 mod progress;
 mod repl;
@@ -203,6 +204,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Show what must change in AWS to match a blueprint
     Plan(plan::PlanArgs),
+    /// Print the least-privilege IAM policy a blueprint needs for plan, apply or destroy, with no AWS call
+    Permissions(permissions::PermissionsArgs),
     /// Change AWS to match a blueprint, or apply a saved plan exactly
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
@@ -351,6 +354,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Cost(a) => cost::run(&a),
         Command::Graph(a) => graph::run(&a),
         Command::Plan(a) => plan::run(&a),
+        Command::Permissions(a) => permissions::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Adopt(a) => adopt::run(&a),

@@ -108,16 +108,30 @@ pub async fn read_all(
             conns.push(conn);
         }
     }
-    let reads = conns.iter().flat_map(|conn| {
-        REGISTRY.iter().filter_map(move |d| match d.read {
-            Read::InCluster(k) => {
-                Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn, desired)))
-            }
-            _ => None,
+    let in_cluster: Vec<(&kube::Conn, &KindDef)> = conns
+        .iter()
+        .flat_map(|conn| {
+            REGISTRY
+                .iter()
+                .filter(|d| matches!(d.read, Read::InCluster(_)))
+                .map(move |d| (conn, *d))
         })
+        .collect();
+    let reads = in_cluster.iter().filter_map(|(conn, d)| match d.read {
+        Read::InCluster(k) => Some(cloud.timed(d.kind.as_str(), (k.read)(cloud, conn, desired))),
+        _ => None,
     });
-    for part in futures::future::join_all(reads).await {
-        live.extend(part?);
+    for ((conn, d), part) in in_cluster
+        .iter()
+        .zip(futures::future::join_all(reads).await)
+    {
+        match part {
+            Ok(found) => live.extend(found),
+            Err(e) if e.is_forbidden() => {
+                unlisted.push(forbidden(&conn.cluster, d, desired, strict, e)?)
+            }
+            Err(e) => return Err(e),
+        }
     }
     plan::separate_duplicates(&mut live);
     live.sort_by(|a, b| a.address.cmp(&b.address));
@@ -175,6 +189,41 @@ fn refused(
     Ok(Unlisted {
         kind: d.kind.to_string(),
         action,
+        why: e.to_string(),
+    })
+}
+
+/// A LIST the cluster's RBAC refused (403): an error when the blueprint
+/// declares that kind in the cluster (or `strict`), otherwise the kind,
+/// unlisted in that cluster.
+fn forbidden(
+    cluster: &str,
+    d: &KindDef,
+    desired: &Graph,
+    strict: bool,
+    e: ProviderError,
+) -> Result<Unlisted, ProviderError> {
+    let what = format!("{} in cluster {cluster}", d.kind);
+    let allow = format!(
+        "grant the credentials' Kubernetes user the list verb on that resource in cluster {cluster} (an RBAC ClusterRole, or an EKS access policy)"
+    );
+    let declared = desired
+        .of_kind(d.kind)
+        .any(|r| r.address.name.split('/').next() == Some(cluster));
+    if declared {
+        return Err(ProviderError::Unsupported(format!(
+            "cannot list {what} ({e}), which the blueprint declares\n  = hint: {allow}"
+        )));
+    }
+    if strict {
+        return Err(ProviderError::Unsupported(format!(
+            "cannot list {what} ({e}); --strict refuses to plan without it\n  = hint: {allow}, or plan without --strict (what the blueprint owned of that kind there is then not pruned)"
+        )));
+    }
+    tracing::debug!(target: "blueprint::read", kind = %d.kind, cluster, error = %e, "cannot list a kind the blueprint does not declare in the cluster");
+    Ok(Unlisted {
+        kind: what,
+        action: None,
         why: e.to_string(),
     })
 }

@@ -40,6 +40,28 @@ pub static SCHEMA: Schema = Schema::new("dynamodb_table", "DynamodbTable", FIELD
     ))
     .lifecycle(Lifecycle::DATA);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "dynamodb:ListTables",
+    "dynamodb:DescribeTable",
+    "dynamodb:ListTagsOfResource",
+    "dynamodb:DescribeContinuousBackups",
+])
+.create(&[
+    "dynamodb:CreateTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:TagResource",
+    "dynamodb:UpdateContinuousBackups",
+])
+.update(&[
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:TagResource",
+    "dynamodb:UntagResource",
+])
+.delete(&["dynamodb:DeleteTable"])
+.arns(&["arn:aws:dynamodb:{region}:{account}:table/{name}"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -47,7 +69,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt adopt))
-.backed_up();
+.backed_up()
+.iam(IAM);
 
 const KEYS_FIXED: &str = "a DynamoDB table's key schema cannot change";
 

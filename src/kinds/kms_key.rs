@@ -281,6 +281,33 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("kms_key", "KmsKey", FIELDS).attr("arn");
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "tag:GetResources",
+    "kms:ListAliases",
+    "kms:DescribeKey",
+    "kms:GetKeyRotationStatus",
+    "kms:GetKeyPolicy",
+])
+.create(&[
+    "kms:CreateKey",
+    "kms:TagResource",
+    "kms:CreateAlias",
+    "kms:EnableKeyRotation",
+    "kms:PutKeyPolicy",
+])
+.update(&[
+    "kms:PutKeyPolicy",
+    "kms:UpdateKeyDescription",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:TagResource",
+    "kms:UntagResource",
+])
+.delete(&["kms:DeleteAlias", "kms:ScheduleKeyDeletion"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -288,7 +315,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt adopt))
-.unsafe_to_resend(&["CreateKey"]);
+.unsafe_to_resend(&["CreateKey"])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

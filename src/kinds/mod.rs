@@ -163,6 +163,8 @@ pub struct KindDef {
     /// sent again after a lost answer, they would make a second resource,
     /// so the SDK never resends them (see `engine::ops::create`).
     pub unsafe_to_resend: &'static [&'static str],
+    /// The IAM actions its operations call, for `bp permissions`.
+    pub iam: crate::permissions::Iam,
 }
 
 /// A kind's handle type in scripts, as [`KindDef::new`] takes it: made by
@@ -212,6 +214,7 @@ impl KindDef {
             price,
             backed_up: false,
             unsafe_to_resend: &[],
+            iam: crate::permissions::Iam::NONE,
         }
     }
 
@@ -242,6 +245,12 @@ impl KindDef {
     /// AWS Backup backs it up.
     pub const fn backed_up(mut self) -> Self {
         self.backed_up = true;
+        self
+    }
+
+    /// The IAM actions of its operations.
+    pub const fn iam(mut self, iam: crate::permissions::Iam) -> Self {
+        self.iam = iam;
         self
     }
 
@@ -486,6 +495,118 @@ mod tests {
             assert_eq!((d.unwrap)(&(d.wrap)(a.clone())), Some(a));
             if d.kind.schema().lifecycle.protect.is_some() {
                 assert!(d.kind.schema().field("protect").is_some(), "{}", d.kind);
+            }
+        }
+    }
+
+    /// The AWS operations a kind's source calls (`api("X")`, `done("X")`,
+    /// `gone("X")`), outside its `:live` listings and `bp adopt`, which no
+    /// plan, apply or destroy sends.
+    fn operations_called(text: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut current = String::new();
+        for line in text.lines() {
+            let t = line.trim_start();
+            if let Some(rest) = t
+                .strip_prefix("pub async fn ")
+                .or_else(|| t.strip_prefix("async fn "))
+                .or_else(|| t.strip_prefix("pub fn "))
+                .or_else(|| t.strip_prefix("fn "))
+            {
+                current = rest
+                    .split(['(', '<'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            if current.starts_with("list") || current.starts_with("adopt") || t.starts_with("//") {
+                continue;
+            }
+            for marker in ["api(\"", "done(\"", "gone(\""] {
+                for piece in line.split(marker).skip(1) {
+                    let op: String = piece
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect();
+                    if op.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                        out.insert(op);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_aws_operation_a_kind_calls_is_in_some_kinds_iam_actions() {
+        let declared: BTreeSet<String> = REGISTRY
+            .iter()
+            .flat_map(|d| d.iam.all())
+            .map(|a| a.split(':').nth(1).unwrap_or_default().to_string())
+            .collect();
+        // The lock and the claims, which every policy has (see
+        // permissions::LOCK), are not a kind's.
+        let providers = [
+            "GetItem",
+            "PutItem",
+            "DeleteItem",
+            "CreateTable",
+            "DescribeTable",
+        ];
+        let mut files = Vec::new();
+        fn walk(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(p).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kinds"),
+            &mut files,
+        );
+        let mut missing = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for op in operations_called(&text) {
+                let s3 = crate::providers::iam_action("S3", &op);
+                let s3 = s3.trim_start_matches("s3:");
+                if !declared.contains(&op)
+                    && !declared.contains(s3)
+                    && !providers.contains(&op.as_str())
+                {
+                    missing.push(format!("{}: {op}", f.display()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "operations no kind declares in its IAM actions (bp permissions would leave them out):\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_aws_kind_declares_its_iam_actions() {
+        for d in REGISTRY {
+            if matches!(d.read, Read::InCluster(_)) {
+                assert!(d.iam.all().next().is_none(), "{}", d.kind);
+                continue;
+            }
+            assert!(
+                !d.iam.create.is_empty() && !d.iam.delete.is_empty(),
+                "{} declares no IAM actions of its create and delete",
+                d.kind
+            );
+            if matches!(d.read, Read::Own(_)) {
+                assert!(
+                    !d.iam.read.is_empty(),
+                    "{} declares no read actions",
+                    d.kind
+                );
             }
         }
     }

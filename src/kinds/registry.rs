@@ -94,3 +94,8 @@ static NO_RESEND: fn() -> Vec<&'static str> = || {
         .flat_map(|d| d.unsafe_to_resend.iter().copied())
         .collect()
 };
+
+/// Every kind's IAM actions, for `bp permissions`.
+#[linkme::distributed_slice(crate::permissions::IAM)]
+static IAM: fn() -> Vec<(Kind, crate::permissions::Iam)> =
+    || REGISTRY.iter().map(|d| (d.kind, d.iam)).collect();

@@ -183,9 +183,28 @@ impl ProviderError {
                         | "InvalidAction"
                         | "NotImplemented"
                 ) || *status == 501
+                    // A 403 that says nothing else (an endpoint answering a
+                    // JSON call in XML) is a refusal too, unless it is
+                    // about the credentials themselves.
+                    || (*status == 403
+                        && !matches!(
+                            code.as_str(),
+                            "ExpiredToken"
+                                | "ExpiredTokenException"
+                                | "InvalidClientTokenId"
+                                | "UnrecognizedClientException"
+                                | "SignatureDoesNotMatch"
+                                | "InvalidSignatureException"
+                                | "AuthFailure"
+                        ))
             }
             _ => false,
         }
+    }
+
+    /// The Kubernetes API server refused the call (RBAC: 403 Forbidden).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, ProviderError::Kube { code: 403, .. })
     }
 
     pub fn is_not_found(&self) -> bool {

@@ -130,6 +130,43 @@ pub struct RequestCounter(
     Arc<std::sync::Mutex<HashMap<String, String>>>,
 );
 
+/// The IAM action of an operation: its service's prefix and its name,
+/// except for the S3 operations IAM names otherwise.
+pub fn iam_action(service: &str, operation: &str) -> String {
+    const S3: &[(&str, &str)] = &[
+        ("ListBuckets", "ListAllMyBuckets"),
+        ("HeadBucket", "ListBucket"),
+        ("ListObjectsV2", "ListBucket"),
+        ("ListObjectVersions", "ListBucketVersions"),
+        ("DeleteObjects", "DeleteObject"),
+        ("GetBucketEncryption", "GetEncryptionConfiguration"),
+        ("PutBucketEncryption", "PutEncryptionConfiguration"),
+        (
+            "GetBucketLifecycleConfiguration",
+            "GetLifecycleConfiguration",
+        ),
+        (
+            "PutBucketLifecycleConfiguration",
+            "PutLifecycleConfiguration",
+        ),
+        ("DeleteBucketLifecycle", "PutLifecycleConfiguration"),
+        ("GetPublicAccessBlock", "GetBucketPublicAccessBlock"),
+        ("PutPublicAccessBlock", "PutBucketPublicAccessBlock"),
+        ("DeletePublicAccessBlock", "PutBucketPublicAccessBlock"),
+        ("DeleteBucketTagging", "PutBucketTagging"),
+    ];
+    let prefix = iam_prefix(service);
+    let name = if prefix == "s3" {
+        S3.iter()
+            .find(|(op, _)| *op == operation)
+            .map(|(_, a)| *a)
+            .unwrap_or(operation)
+    } else {
+        operation
+    };
+    format!("{prefix}:{name}")
+}
+
 /// The IAM prefix of a service as the SDK names it.
 fn iam_prefix(service: &str) -> String {
     match service {
@@ -185,8 +222,7 @@ impl Intercept for RequestCounter {
         if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
             if let Ok(mut ops) = self.1.lock() {
                 if !ops.contains_key(m.name()) {
-                    let action = format!("{}:{}", iam_prefix(m.service()), m.name());
-                    ops.insert(m.name().to_string(), action);
+                    ops.insert(m.name().to_string(), iam_action(m.service(), m.name()));
                 }
             }
         }
@@ -212,6 +248,7 @@ impl Intercept for RequestCounter {
             target: "blueprint::aws",
             service = meta.map(|m| m.service()).unwrap_or("?"),
             operation = meta.map(|m| m.name()).unwrap_or("?"),
+            action = meta.map(|m| iam_action(m.service(), m.name())).unwrap_or_default(),
             status = ctx.response().status().as_u16(),
             ms = format!("{ms:.0}"),
             "request"

@@ -192,7 +192,7 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
         1,
     );
     assert!(
-        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, kms_key, instance, launch_template, log_group, s3_bucket, dynamodb_table so far"),
+        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, iam_password_policy, kms_key, instance, launch_template, log_group, s3_bucket, dynamodb_table so far"),
         "{out}"
     );
 

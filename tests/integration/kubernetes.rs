@@ -1158,3 +1158,60 @@ apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: shop, namespac
     );
     assert!(left.contains("service/internal"), "{left}");
 }
+
+/// A cluster whose RBAC refuses to list a kind: a plan that declares no
+/// object of that kind there goes on with a warning naming it; one that
+/// declares one fails naming it; `--strict` fails either way.
+#[test]
+fn a_kind_the_clusters_rbac_will_not_list_is_a_warning_unless_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "let c = existing_cluster(\"demo\");\n\
+                  let ns = c.namespace(\"apps\");\n\
+                  ns.config_map(\"settings\", #{ data: #{ mode: \"prod\" } });\n\
+                  if var(\"policy\", \"no\") == \"yes\" {\n\
+                      ns.network_policy(\"default-deny\", #{ policy_types: [\"Ingress\"] });\n\
+                  }\n";
+    std::fs::write(dir.path().join("bp.rhai"), script).unwrap();
+    let env = Env {
+        moto: Moto::start(),
+        kube: Kube::start_with(&["demo"], &["--forbid-list", "networkpolicies"]),
+        dir,
+    };
+    let out = env.bp(&["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    assert!(
+        out.contains(
+            "Warning: cannot list network_policy in cluster demo (list networkpolicies in demo:"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("403"), "{out}");
+    assert!(
+        out.contains("cannot list resource \"networkpolicies\""),
+        "{out}"
+    );
+    assert!(out.contains("Plan: 2 to add"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&env.bp(&["plan", "bp.rhai", "--json"], 0)).unwrap();
+    assert_eq!(
+        json["unlisted"][0]["kind"], "network_policy in cluster demo",
+        "{json}"
+    );
+    env.bp(&["apply", "bp.rhai", "--auto-approve"], 0);
+    env.bp(&["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
+    let out = env.bp(&["plan", "bp.rhai", "--strict"], 1);
+    assert!(
+        out.contains("cannot list network_policy in cluster demo") && out.contains("--strict"),
+        "{out}"
+    );
+    let out = env.bp(&["plan", "bp.rhai", "--var", "policy=yes"], 1);
+    assert!(
+        out.contains("cannot list network_policy in cluster demo")
+            && out.contains("which the blueprint declares"),
+        "{out}"
+    );
+    assert!(
+        out.contains("grant the credentials' Kubernetes user the list verb"),
+        "{out}"
+    );
+}

@@ -24,8 +24,8 @@ struct Case {
 /// The AWS emulator, a Kubernetes emulator with a kubeconfig context named
 /// after each seed's cluster, and a chart repository serving stand-ins for
 /// the charts the seeds install (tests/support/chart_repo.py).
-struct Emulators {
-    moto: Moto,
+pub(crate) struct Emulators {
+    pub(crate) moto: Moto,
     kube: Kube,
     charts: Charts,
 }
@@ -42,7 +42,7 @@ const SEED_CHARTS: &[&str] = &[
 ];
 
 impl Emulators {
-    fn start() -> Emulators {
+    pub(crate) fn start() -> Emulators {
         Emulators {
             moto: Moto::start(),
             kube: Kube::start(&[
@@ -69,7 +69,7 @@ fn demo_key() -> String {
         .into_owned()
 }
 
-fn bp(emu: &Emulators, args: &[&str], vars: &[&str]) -> Test {
+pub(crate) fn bp(emu: &Emulators, args: &[&str], vars: &[&str]) -> Test {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     if matches!(args[0], "plan" | "apply" | "destroy") {
         all.push("--kubeconfig".into());
@@ -208,7 +208,7 @@ fn declared(file: &str, vars: &[&str]) -> BTreeMap<String, u64> {
     counts
 }
 
-fn owned_nonzero(moto: &Moto, blueprint: &str) -> BTreeMap<String, u64> {
+pub(crate) fn owned_nonzero(moto: &Moto, blueprint: &str) -> BTreeMap<String, u64> {
     moto.owned(blueprint)
         .as_object()
         .unwrap()

@@ -33,6 +33,7 @@ mod lock;
 mod log_group;
 mod moving;
 mod password_policy;
+mod permissions;
 mod rds;
 mod repl;
 mod secrets;

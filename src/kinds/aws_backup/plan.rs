@@ -26,13 +26,28 @@ pub static SCHEMA: Schema = Schema::new("backup_plan", "BackupPlan", FIELDS).nam
     NameRule::chars(1, 50, plan_char, "letters, digits, `-`, `_` and `.`"),
 );
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "backup:ListBackupPlans",
+    "backup:GetBackupPlan",
+    "backup:ListTags",
+])
+.create(&["backup:CreateBackupPlan", "backup:TagResource"])
+.update(&[
+    "backup:UpdateBackupPlan",
+    "backup:TagResource",
+    "backup:UntagResource",
+])
+.delete(&["backup:DeleteBackupPlan"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(super::BackupPlan; &[super::DOC], super::register;
         ["address", "arn", "id", "name", "vault"]),
     ops!(with super::vault::KIND),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a backup plan's name cannot change"),

@@ -30,13 +30,21 @@ pub static SCHEMA: Schema = Schema::new("backup_selection", "BackupSelection", F
     ))
     .lifecycle(Lifecycle::REPLACED);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["backup:ListBackupSelections", "backup:GetBackupSelection"])
+        .create(&["backup:CreateBackupSelection"])
+        .delete(&["backup:DeleteBackupSelection"])
+        .passes_role();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(BackupSelection),
     ops!(with super::vault::KIND, no_update),
 )
-.rules(super::lint::SELECTION);
+.rules(super::lint::SELECTION)
+.iam(IAM);
 
 const FIXED: &str = "AWS Backup cannot change a selection in place";
 

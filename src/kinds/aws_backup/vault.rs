@@ -29,13 +29,34 @@ pub static SCHEMA: Schema = Schema::new("backup_vault", "BackupVault", FIELDS)
     ))
     .lifecycle(Lifecycle::DATA);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["backup:ListBackupVaults", "backup:ListTags"])
+        // A vault's storage and its key.
+        .create(&[
+            "backup:CreateBackupVault",
+            "backup:TagResource",
+            "backup-storage:MountCapsule",
+            "kms:CreateGrant",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+            "kms:RetireGrant",
+            "kms:DescribeKey",
+        ])
+        .update(&["backup:TagResource", "backup:UntagResource"])
+        .delete(&[
+            "backup:ListRecoveryPointsByBackupVault",
+            "backup:DeleteBackupVault",
+        ]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(BackupVault; &[], |e, _| BackupVault::register_type(e,
 ); ["address", "arn", "name"]),
     ops!(own super::read),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a backup vault's name cannot change"),

@@ -42,6 +42,30 @@ pub static SCHEMA: Schema = Schema::new("instance", "Instance", FIELDS)
         ..crate::model::schema::Lifecycle::PLAIN
     });
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeVolumes",
+])
+.create(&[
+    "ec2:RunInstances",
+    "ec2:CreateTags",
+    "ssm:GetParameter",
+    "ec2:DescribeImages",
+])
+.update(&[
+    "ec2:StopInstances",
+    "ec2:StartInstances",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:ModifyInstanceMetadataOptions",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+])
+.delete(&["ec2:TerminateInstances"])
+.tag_condition()
+.passes_role();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -50,7 +74,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-.rules(super::lint::INSTANCE);
+.rules(super::lint::INSTANCE)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

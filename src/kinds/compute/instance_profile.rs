@@ -28,12 +28,33 @@ pub static SCHEMA: Schema = Schema::new("instance_profile", "InstanceProfile", F
         "letters, digits and `+=,.@-_`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["iam:ListInstanceProfiles", "iam:GetInstanceProfile"])
+        .create(&[
+            "iam:CreateInstanceProfile",
+            "iam:TagInstanceProfile",
+            "iam:AddRoleToInstanceProfile",
+        ])
+        .update(&[
+            "iam:AddRoleToInstanceProfile",
+            "iam:RemoveRoleFromInstanceProfile",
+        ])
+        .delete(&[
+            "iam:RemoveRoleFromInstanceProfile",
+            "iam:DeleteInstanceProfile",
+        ])
+        .arns(&["arn:aws:iam::{account}:instance-profile/blueprint/{blueprint}/*"])
+        .owned(&["arn:aws:iam::{account}:instance-profile/blueprint/{blueprint}/*"])
+        .passes_role();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(InstanceProfileHandle),
     ops!(own),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("an instance profile's name cannot change"),

@@ -293,6 +293,21 @@ pub static SCHEMA: Schema = Schema::new("launch_template", "LaunchTemplate", FIE
     ))
     .outputs_on_update(&["version"]);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+])
+.create(&["ec2:CreateLaunchTemplate", "ec2:CreateTags"])
+.update(&[
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+])
+.delete(&["ec2:DeleteLaunchTemplate"])
+.tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -300,7 +315,8 @@ pub static DEF: KindDef = KindDef::new(
     crate::ops!(own),
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-.unsafe_to_resend(&[]);
+.unsafe_to_resend(&[])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a launch template cannot be renamed"),

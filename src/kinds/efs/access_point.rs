@@ -24,12 +24,27 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 pub static SCHEMA: Schema = Schema::new("efs_access_point", "EfsAccessPoint", FIELDS)
     .names(NameRule::chars(1, 255, |c| c != ' ', "no spaces"));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["elasticfilesystem:DescribeAccessPoints"])
+        .create(&[
+            "elasticfilesystem:CreateAccessPoint",
+            "elasticfilesystem:TagResource",
+        ])
+        .update(&[
+            "elasticfilesystem:TagResource",
+            "elasticfilesystem:UntagResource",
+        ])
+        .delete(&["elasticfilesystem:DeleteAccessPoint"])
+        .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(EfsAccessPoint; &[], register; ["address", "arn", "id"]),
     ops!(with super::file_system::KIND),
-);
+)
+.iam(IAM);
 
 /// The handle type, and its `id` and `arn` (known after apply).
 fn register(e: &mut rhai::Engine, _: &crate::script::state::Shared) {

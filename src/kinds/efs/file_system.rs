@@ -33,6 +33,26 @@ pub static SCHEMA: Schema = Schema::new("efs", "Efs", FIELDS)
     ))
     .lifecycle(Lifecycle::DATA);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "elasticfilesystem:DescribeFileSystems",
+    "elasticfilesystem:DescribeLifecycleConfiguration",
+])
+.create(&[
+    "elasticfilesystem:CreateFileSystem",
+    "elasticfilesystem:TagResource",
+    "elasticfilesystem:PutLifecycleConfiguration",
+])
+.update(&[
+    "elasticfilesystem:UpdateFileSystem",
+    "elasticfilesystem:PutLifecycleConfiguration",
+    "elasticfilesystem:TagResource",
+    "elasticfilesystem:UntagResource",
+])
+.delete(&["elasticfilesystem:DeleteFileSystem"])
+.tag_condition()
+.service_linked(&["elasticfilesystem.amazonaws.com"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -41,7 +61,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .rules(super::lint::FILE_SYSTEM)
-.backed_up();
+.backed_up()
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -23,12 +23,28 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 pub static SCHEMA: Schema = Schema::new("efs_mount_target", "EfsMountTarget", FIELDS)
     .names(NameRule::chars(1, 255, |c| c != ' ', "no spaces"));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "elasticfilesystem:DescribeMountTargets",
+    "elasticfilesystem:DescribeMountTargetSecurityGroups",
+])
+// EFS makes the mount target's network interface as the caller.
+.create(&[
+    "elasticfilesystem:CreateMountTarget",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:CreateNetworkInterface",
+])
+.update(&["elasticfilesystem:ModifyMountTargetSecurityGroups"])
+.delete(&["elasticfilesystem:DeleteMountTarget"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(EfsMountTarget),
     ops!(with super::file_system::KIND),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("file_system")

@@ -88,12 +88,39 @@ pub static SCHEMA: Schema = Schema::new("access_entry", "AccessEntry", FIELDS)
     .attr("arn")
     .names(NameRule::chars(1, 512, |c| c != ' ', "no spaces"));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "eks:ListAccessEntries",
+    "eks:DescribeAccessEntry",
+    "eks:ListAssociatedAccessPolicies",
+])
+.create(&[
+    "eks:CreateAccessEntry",
+    "eks:UpdateAccessEntry",
+    "eks:AssociateAccessPolicy",
+    "eks:TagResource",
+])
+.update(&[
+    "eks:UpdateAccessEntry",
+    "eks:AssociateAccessPolicy",
+    "eks:DisassociateAccessPolicy",
+    "eks:TagResource",
+    "eks:UntagResource",
+])
+.delete(&["eks:DeleteAccessEntry"])
+.arns(&[
+    "arn:aws:eks:{region}:{account}:cluster/{cluster}",
+    "arn:aws:eks:{region}:{account}:access-entry/{cluster}/*",
+])
+.tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(AccessEntryHandle; &[DOC], register; ["address"]),
     ops!(with super::cluster::KIND),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("cluster")

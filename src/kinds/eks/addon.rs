@@ -78,12 +78,32 @@ pub static SCHEMA: Schema = Schema::new("eks_addon", "EksAddon", FIELDS)
         "lowercase letters, digits and `-`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["eks:ListAddons", "eks:DescribeAddon"])
+        .plan(&["eks:DescribeAddonVersions"])
+        .create(&["eks:CreateAddon", "eks:TagResource", "eks:DescribeUpdate"])
+        .update(&[
+            "eks:UpdateAddon",
+            "eks:DescribeUpdate",
+            "eks:TagResource",
+            "eks:UntagResource",
+        ])
+        .delete(&["eks:DeleteAddon"])
+        .arns(&[
+            "arn:aws:eks:{region}:{account}:cluster/{cluster}",
+            "arn:aws:eks:{region}:{account}:addon/{cluster}/{name}/*",
+        ])
+        .tag_condition()
+        .passes_role();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(EksAddon; &[DOC], register; ["address", "arn", "name", "version"]),
     ops!(with super::cluster::KIND),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("cluster")

@@ -532,6 +532,36 @@ pub static SCHEMA: Schema = Schema::new("cluster", "Cluster", FIELDS)
     ))
     .scope(Scope::AwsCluster);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["eks:ListClusters", "eks:DescribeCluster"])
+        .plan(&["ec2:DescribeSubnets"])
+        .create(&["eks:CreateCluster", "eks:TagResource", "eks:DescribeUpdate"])
+        .update(&[
+            "eks:UpdateClusterVersion",
+            "eks:UpdateClusterConfig",
+            "eks:AssociateEncryptionConfig",
+            "eks:DescribeUpdate",
+            "eks:TagResource",
+            "eks:UntagResource",
+        ])
+        .delete(&["eks:DeleteCluster"])
+        // What the Load Balancer Controller left in its VPC.
+        .sweep(&[
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:DeleteTargetGroup",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DeleteSecurityGroup",
+        ])
+        .arns(&["arn:aws:eks:{region}:{account}:cluster/{name}"])
+        .tag_condition()
+        .passes_role()
+        .service_linked(&["eks.amazonaws.com"])
+        .when(secrets_key_grants);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -541,7 +571,8 @@ pub static DEF: KindDef = KindDef::new(
         "node_group", "oidc_issuer", "oidc_provider_arn", "security_group_id", "version"]),
     ops!(own super::read),
 )
-.rules(super::lint::CLUSTER);
+.rules(super::lint::CLUSTER)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),
@@ -637,6 +668,15 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
             format!("{what}: {HOURS} h × {}", rate(h)),
         )),
         None => q.missing(what),
+    }
+}
+
+/// EKS encrypts Secrets with the declared key through a grant the caller
+/// makes on it.
+fn secrets_key_grants(r: &crate::model::Resource) -> Vec<&'static str> {
+    match r.spec.get("secrets_key") {
+        Some(v) if *v != Value::Null => vec!["kms:CreateGrant", "kms:DescribeKey"],
+        _ => Vec::new(),
     }
 }
 

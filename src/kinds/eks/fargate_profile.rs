@@ -187,6 +187,19 @@ pub static SCHEMA: Schema = Schema::new("fargate_profile", "FargateProfile", FIE
         ..Lifecycle::REPLACED
     });
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["eks:ListFargateProfiles", "eks:DescribeFargateProfile"])
+        .create(&["eks:CreateFargateProfile", "eks:TagResource"])
+        .delete(&["eks:DeleteFargateProfile"])
+        .arns(&[
+            "arn:aws:eks:{region}:{account}:cluster/{cluster}",
+            "arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/{name}*/*",
+        ])
+        .tag_condition()
+        .passes_role()
+        .service_linked(&["eks-fargate.amazonaws.com"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -194,7 +207,8 @@ pub static DEF: KindDef = KindDef::new(
         super::FARGATE_PROFILE_FUNCTIONS, super::register_fargate_profile;
         ["address", "arn", "name"]),
     ops!(with super::cluster::KIND, no_update),
-);
+)
+.iam(IAM);
 
 const CHANGED: &str = "a Fargate profile cannot be changed, only replaced";
 

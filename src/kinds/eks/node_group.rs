@@ -404,6 +404,31 @@ pub static SCHEMA: Schema = Schema::new("node_group", "NodeGroup", FIELDS)
         ..Lifecycle::PLAIN
     });
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["eks:ListNodegroups", "eks:DescribeNodegroup"])
+        .create(&[
+            "eks:CreateNodegroup",
+            "eks:TagResource",
+            "ec2:DescribeLaunchTemplateVersions",
+        ])
+        .update(&[
+            "eks:UpdateNodegroupConfig",
+            "eks:UpdateNodegroupVersion",
+            "eks:DescribeUpdate",
+            "eks:TagResource",
+            "eks:UntagResource",
+        ])
+        .delete(&["eks:DeleteNodegroup"])
+        // A replacement's name carries a suffix.
+        .arns(&[
+            "arn:aws:eks:{region}:{account}:cluster/{cluster}",
+            "arn:aws:eks:{region}:{account}:nodegroup/{cluster}/{name}*/*",
+        ])
+        .tag_condition()
+        .passes_role()
+        .service_linked(&["eks-nodegroup.amazonaws.com"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -411,7 +436,8 @@ pub static DEF: KindDef = KindDef::new(
         ["address", "arn", "name"]),
     ops!(with super::cluster::KIND),
 )
-.rules(super::lint::NODE_GROUP);
+.rules(super::lint::NODE_GROUP)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("cluster").refers(),

@@ -15,6 +15,25 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("oidc_provider", "OidcProvider", FIELDS).attr("arn");
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "iam:ListOpenIDConnectProviders",
+    "iam:GetOpenIDConnectProvider",
+])
+.create(&[
+    "iam:CreateOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider",
+])
+.update(&[
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:RemoveClientIDFromOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider",
+    "iam:UntagOpenIDConnectProvider",
+])
+.delete(&["iam:DeleteOpenIDConnectProvider"])
+.arns(&["arn:aws:iam::{account}:oidc-provider/*"])
+.owned(&["arn:aws:iam::{account}:oidc-provider/*"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -26,7 +45,8 @@ pub static DEF: KindDef = KindDef::new(
         delete: crate::boxed!(delete delete_oidc_provider),
         list: crate::boxed!(read list),
     },
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("url")

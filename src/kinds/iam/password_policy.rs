@@ -29,13 +29,23 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("iam_password_policy", "PasswordPolicy", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["iam:GetAccountPasswordPolicy"])
+        .create(&["iam:UpdateAccountPasswordPolicy"])
+        .update(&["iam:UpdateAccountPasswordPolicy"])
+        // The claim is an item of the lock table, whose actions every
+        // policy has.
+        .delete(&["iam:DeleteAccountPasswordPolicy"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(PasswordPolicy; FUNCTIONS, register; ["address"]),
     ops!(own),
 )
-.adopt(crate::boxed!(adopt adopt));
+.adopt(crate::boxed!(adopt adopt))
+.iam(IAM);
 
 /// The one address: an account has one password policy.
 pub const NAME: &str = "account";

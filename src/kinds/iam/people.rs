@@ -422,6 +422,29 @@ pub static USER_SCHEMA: Schema = Schema::new("iam_user", "IamUser", USER_FIELDS)
         "letters, digits and `+=,.@-_`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const GROUP_IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[])
+    .create(&[
+        "iam:CreateGroup",
+        "iam:PutGroupPolicy",
+        "iam:AttachGroupPolicy",
+    ])
+    .update(&[
+        "iam:PutGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        "iam:AttachGroupPolicy",
+        "iam:DetachGroupPolicy",
+    ])
+    .delete(&[
+        "iam:GetGroup",
+        "iam:RemoveUserFromGroup",
+        "iam:DetachGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        "iam:DeleteGroup",
+    ])
+    .arns(&["arn:aws:iam::{account}:group/blueprint/{blueprint}/*"])
+    .owned(&["arn:aws:iam::{account}:group/blueprint/{blueprint}/*"]);
+
 pub static GROUP_DEF: KindDef = KindDef::new(
     GROUP,
     Pricing::Free,
@@ -433,7 +456,36 @@ pub static GROUP_DEF: KindDef = KindDef::new(
         delete: crate::boxed!(delete delete_group),
         list: crate::boxed!(read list_groups),
     },
-);
+)
+.iam(GROUP_IAM);
+/// The IAM actions of its operations (`bp permissions`).
+pub const USER_IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[])
+    .create(&["iam:CreateUser", "iam:TagUser", "iam:AddUserToGroup"])
+    .update(&[
+        "iam:AddUserToGroup",
+        "iam:RemoveUserFromGroup",
+        "iam:TagUser",
+        "iam:UntagUser",
+    ])
+    .delete(&[
+        "iam:DeleteLoginProfile",
+        "iam:ListAccessKeys",
+        "iam:DeleteAccessKey",
+        "iam:ListMFADevices",
+        "iam:DeactivateMFADevice",
+        "iam:RemoveUserFromGroup",
+        "iam:DeleteUser",
+    ])
+    // Memberships are actions on the groups.
+    .arns(&[
+        "arn:aws:iam::{account}:user/blueprint/{blueprint}/*",
+        "arn:aws:iam::{account}:group/blueprint/{blueprint}/*",
+    ])
+    .owned(&[
+        "arn:aws:iam::{account}:user/blueprint/{blueprint}/*",
+        "arn:aws:iam::{account}:group/blueprint/{blueprint}/*",
+    ]);
+
 pub static USER_DEF: KindDef = KindDef::new(
     USER,
     Pricing::Free,
@@ -445,7 +497,8 @@ pub static USER_DEF: KindDef = KindDef::new(
         delete: crate::boxed!(delete delete_user),
         list: crate::boxed!(read list_users),
     },
-);
+)
+.iam(USER_IAM);
 
 const GROUP_FIELDS: &[Field] = &[
     Field::new("name").replaces("an IAM group cannot be renamed here"),

@@ -550,6 +550,36 @@ pub static SCHEMA: Schema = Schema::new("iam_role", "IamRole", FIELDS)
         "letters, digits and `+=,.@-_`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["iam:GetAccountAuthorizationDetails"])
+        .existing(&["iam:GetRole"])
+        .create(&[
+            "iam:CreateRole",
+            "iam:GetRole",
+            "iam:TagRole",
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+        ])
+        .update(&[
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+        ])
+        .delete(&[
+            "iam:ListAttachedRolePolicies",
+            "iam:DetachRolePolicy",
+            "iam:ListRolePolicies",
+            "iam:DeleteRolePolicy",
+            "iam:DeleteRole",
+        ])
+        .arns(&["arn:aws:iam::{account}:role/blueprint/{blueprint}/*"])
+        .owned(&["arn:aws:iam::{account}:role/blueprint/{blueprint}/*"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -563,7 +593,8 @@ pub static DEF: KindDef = KindDef::new(
     },
 )
 .adopt(crate::kinds::Adopt::No(NOT_ADOPTED))
-.rules(super::lint::ROLE);
+.rules(super::lint::ROLE)
+.iam(IAM);
 
 /// Why `bp adopt` does not take over a role.
 const NOT_ADOPTED: &str = "an IAM role's path cannot change, and the blueprint's roles live \

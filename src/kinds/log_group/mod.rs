@@ -40,13 +40,34 @@ pub static SCHEMA: Schema = Schema::new("log_group", "LogGroup", FIELDS)
         "letters, digits, `.`, `-`, `_`, `/` and `#`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["logs:DescribeLogGroups", "logs:ListTagsForResource"])
+        .create(&[
+            "logs:CreateLogGroup",
+            "logs:TagResource",
+            "logs:PutRetentionPolicy",
+        ])
+        .update(&[
+            "logs:PutRetentionPolicy",
+            "logs:DeleteRetentionPolicy",
+            "logs:TagResource",
+            "logs:UntagResource",
+        ])
+        .delete(&["logs:DeleteLogGroup"])
+        .arns(&[
+            "arn:aws:logs:{region}:{account}:log-group:{name}",
+            "arn:aws:logs:{region}:{account}:log-group:{name}:*",
+        ]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(LogGroup; FUNCTIONS, register; ["address", "arn", "name"]),
     ops!(own),
 )
-.adopt(crate::boxed!(adopt adopt));
+.adopt(crate::boxed!(adopt adopt))
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a log group cannot be renamed"),

@@ -102,6 +102,13 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("elastic_ip", "ElasticIp", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&["ec2:DescribeAddresses"])
+    .create(&["ec2:AllocateAddress", "ec2:CreateTags"])
+    .update(&["ec2:CreateTags", "ec2:DeleteTags"])
+    .delete(&["ec2:ReleaseAddress"])
+    .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -109,7 +116,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-.unsafe_to_resend(&["AllocateAddress"]);
+.unsafe_to_resend(&["AllocateAddress"])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[Field::new("name"), TAGS];
 

@@ -138,6 +138,23 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("internet_gateway", "InternetGateway", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["ec2:DescribeInternetGateways"])
+        .create(&[
+            "ec2:CreateInternetGateway",
+            "ec2:CreateTags",
+            "ec2:AttachInternetGateway",
+        ])
+        .update(&[
+            "ec2:AttachInternetGateway",
+            "ec2:DetachInternetGateway",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ])
+        .delete(&["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"])
+        .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -145,7 +162,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-.unsafe_to_resend(&["CreateInternetGateway"]);
+.unsafe_to_resend(&["CreateInternetGateway"])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS];
 

@@ -146,13 +146,22 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("nat_gateway", "NatGateway", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["ec2:DescribeNatGateways"])
+        .create(&["ec2:CreateNatGateway", "ec2:CreateTags"])
+        .update(&["ec2:CreateTags", "ec2:DeleteTags"])
+        .delete(&["ec2:DeleteNatGateway"])
+        .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
     handle!(super::NatGateway),
     ops!(own),
 )
-.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2));
+.adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

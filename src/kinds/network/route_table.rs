@@ -258,9 +258,35 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("route_table", "RouteTable", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["ec2:DescribeRouteTables"])
+        .create(&[
+            "ec2:CreateRouteTable",
+            "ec2:CreateTags",
+            "ec2:CreateRoute",
+            "ec2:AssociateRouteTable",
+        ])
+        .update(&[
+            "ec2:CreateRoute",
+            "ec2:ReplaceRoute",
+            "ec2:DeleteRoute",
+            "ec2:AssociateRouteTable",
+            "ec2:DisassociateRouteTable",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ])
+        .delete(&[
+            "ec2:DisassociateRouteTable",
+            "ec2:DeleteRoute",
+            "ec2:DeleteRouteTable",
+        ])
+        .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(KIND, Pricing::Free, handle!(super::RouteTable), ops!(own))
     .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-    .unsafe_to_resend(&["CreateRouteTable"]);
+    .unsafe_to_resend(&["CreateRouteTable"])
+    .iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

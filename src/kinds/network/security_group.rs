@@ -361,6 +361,32 @@ pub static SCHEMA: Schema = Schema::new("security_group", "SecurityGroup", FIELD
     NameRule::chars(1, 255, tag_name_char, "letters, digits, `-`, `_` and `.`").with(not_an_id),
 );
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["ec2:DescribeSecurityGroups"])
+        .existing(&["ec2:DescribeSecurityGroups"])
+        .create(&[
+            "ec2:CreateSecurityGroup",
+            "ec2:CreateTags",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupEgress",
+        ])
+        .update(&[
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ])
+        .delete(&[
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:DeleteSecurityGroup",
+        ])
+        .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -371,7 +397,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
 .rules(super::lint::SECURITY_GROUP)
-.unsafe_to_resend(&["CreateSecurityGroup"]);
+.unsafe_to_resend(&["CreateSecurityGroup"])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a security group cannot be renamed"),

@@ -110,6 +110,22 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("subnet", "Subnet", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&["ec2:DescribeSubnets"])
+    .existing(&["ec2:DescribeSubnets"])
+    .create(&[
+        "ec2:CreateSubnet",
+        "ec2:CreateTags",
+        "ec2:ModifySubnetAttribute",
+    ])
+    .update(&[
+        "ec2:ModifySubnetAttribute",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ])
+    .delete(&["ec2:DeleteSubnet"])
+    .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -118,7 +134,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-.unsafe_to_resend(&["CreateSubnet"]);
+.unsafe_to_resend(&["CreateSubnet"])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -202,6 +202,26 @@ pub const KIND: Kind = Kind::of(&SCHEMA);
 
 pub static SCHEMA: Schema = Schema::new("vpc", "Vpc", FIELDS);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute"])
+        .existing(&["ec2:DescribeVpcs", "ec2:DescribeSubnets"])
+        .create(&[
+            "ec2:CreateVpc",
+            "ec2:CreateTags",
+            "ec2:ModifyVpcAttribute",
+            "ec2:AssociateVpcCidrBlock",
+        ])
+        .update(&[
+            "ec2:ModifyVpcAttribute",
+            "ec2:AssociateVpcCidrBlock",
+            "ec2:DisassociateVpcCidrBlock",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ])
+        .delete(&["ec2:DeleteVpc"])
+        .tag_condition();
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
@@ -212,7 +232,8 @@ pub static DEF: KindDef = KindDef::new(
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
 .validate(super::validate)
 .rules(super::lint::VPC)
-.unsafe_to_resend(&["CreateVpc"]);
+.unsafe_to_resend(&["CreateVpc"])
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -35,6 +35,18 @@ pub static SCHEMA: Schema = Schema::new("rds_postgres", "RdsPostgres", FIELDS)
     ))
     .lifecycle(Lifecycle::DATA);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["rds:DescribeDBInstances", "rds:ListTagsForResource"])
+        .create(&["rds:CreateDBInstance", "rds:AddTagsToResource"])
+        .update(&[
+            "rds:ModifyDBInstance",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+        ])
+        .delete(&["rds:ModifyDBInstance", "rds:DeleteDBInstance"])
+        .service_linked(&["rds.amazonaws.com"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -43,7 +55,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .rules(super::lint::INSTANCE)
-.backed_up();
+.backed_up()
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("an RDS instance's identifier is its name"),

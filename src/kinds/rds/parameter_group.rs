@@ -31,12 +31,33 @@ pub static SCHEMA: Schema = Schema::new("db_parameter_group", "DbParameterGroup"
         "letters, digits and `-`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "rds:DescribeDBParameterGroups",
+    "rds:DescribeDBParameters",
+    "rds:ListTagsForResource",
+])
+.create(&[
+    "rds:CreateDBParameterGroup",
+    "rds:ModifyDBParameterGroup",
+    "rds:AddTagsToResource",
+])
+.update(&[
+    "rds:ModifyDBParameterGroup",
+    "rds:ResetDBParameterGroup",
+    "rds:AddTagsToResource",
+    "rds:RemoveTagsFromResource",
+])
+.delete(&["rds:DeleteDBParameterGroup"])
+.arns(&["arn:aws:rds:{region}:{account}:pg:{name}"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Free,
     handle!(DbParameterGroupHandle),
     ops!(with super::subnet_group::KIND),
-);
+)
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a parameter group's name cannot change"),

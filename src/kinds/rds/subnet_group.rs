@@ -27,8 +27,20 @@ pub static SCHEMA: Schema = Schema::new("db_subnet_group", "DbSubnetGroup", FIEL
         "letters, digits, spaces, `-`, `_` and `.`",
     ));
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam =
+    crate::permissions::Iam::reads(&["rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"])
+        .create(&["rds:CreateDBSubnetGroup", "rds:AddTagsToResource"])
+        .update(&[
+            "rds:ModifyDBSubnetGroup",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+        ])
+        .delete(&["rds:DeleteDBSubnetGroup"])
+        .arns(&["arn:aws:rds:{region}:{account}:subgrp:{name}"]);
+
 pub static DEF: KindDef =
-    KindDef::new(KIND, Pricing::Free, handle!(DbSubnetGroupHandle), ops!(own));
+    KindDef::new(KIND, Pricing::Free, handle!(DbSubnetGroupHandle), ops!(own)).iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a DB subnet group's name cannot change"),

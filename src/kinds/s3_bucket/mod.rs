@@ -491,6 +491,37 @@ pub static SCHEMA: Schema = Schema::new("s3_bucket", "S3Bucket", FIELDS)
     )
     .lifecycle(Lifecycle::DATA);
 
+/// The IAM actions of its operations (`bp permissions`).
+pub const IAM: crate::permissions::Iam = crate::permissions::Iam::reads(&[
+    "tag:GetResources",
+    "s3:GetBucketTagging",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketPublicAccessBlock",
+])
+.create(&[
+    "s3:CreateBucket",
+    "s3:PutBucketTagging",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketPolicy",
+])
+.update(&[
+    "s3:PutBucketTagging",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+])
+.delete(&["s3:DeleteBucket"])
+.arns(&["arn:aws:s3:::{name}"]);
+
 pub static DEF: KindDef = KindDef::new(
     KIND,
     Pricing::Priced(price),
@@ -499,7 +530,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt adopt))
 .rules(lint::BUCKET)
-.backed_up();
+.backed_up()
+.iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

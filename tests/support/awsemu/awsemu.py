@@ -47,6 +47,21 @@ EKS
     AssociateAccessPolicy, DisassociateAccessPolicy,
     ListAssociatedAccessPolicies (moto: 404), refused unless the cluster's
     mode allows them, as AWS does.
+
+IAM enforcement (moto's INITIAL_NO_AUTH_ACTION_COUNT)
+  - the signature of REST requests with no body (moto: SignatureDoesNotMatch
+    for every GET of EKS, Backup and EFS once enforcement is on);
+  - the Resource Groups Tagging API's actions as IAM names them,
+    `tag:GetResources` (moto: `tagging:GetResources`);
+  - S3 bucket encryption and public access block requests checked against
+    IAM's actions, `s3:GetEncryptionConfiguration`,
+    `s3:PutEncryptionConfiguration`, `s3:GetBucketPublicAccessBlock`,
+    `s3:PutBucketPublicAccessBlock` (moto: `s3:ListBucket`,
+    `s3:CreateBucket`, `s3:GetPublicAccessBlock`, ...);
+  - query-protocol requests whose values hold a space (moto re-encoded the
+    form with `+` and refused the signature).
+  moto checks the action of each request against the caller's policies; it
+  takes every request's resource as "*" and evaluates no conditions.
 """
 from urllib.parse import unquote
 
@@ -839,6 +854,82 @@ def run_instances_once(self, image_id, count, user_data, security_group_names, *
 NatGateways.create_nat_gateway = create_nat_gateway_response
 EC2Backend.create_nat_gateway = create_nat_gateway_once
 EC2Backend.run_instances = run_instances_once
+
+
+# IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT, /moto-api/reset-auth) ------------
+# moto signs a REST request with no body (every GET of EKS, Backup, EFS)
+# over its headers instead of the empty body, so it refuses each with
+# SignatureDoesNotMatch, and a query-protocol request whose values hold a
+# space over a body encoded otherwise than it was sent; and it names the Resource Groups Tagging API's
+# actions after the signing name (`tagging:GetResources`), where IAM says
+# `tag:GetResources`.
+
+from botocore.awsrequest import AWSRequest
+from moto.iam import access_control as _access_control
+
+
+def _signed_request(self):
+    signed = self._get_string_between(
+        "SignedHeaders=", ",", self._headers["Authorization"]).split(";")
+    headers = self._create_headers_for_aws_request(signed, self._headers)
+    # The body as it was sent (kept by _keep_raw_body below); a bodiless
+    # GET or DELETE has only headers in _data.
+    if self._body:
+        body = self._body
+    elif self._method == "POST":
+        body = self._data
+    else:
+        body = b""
+    request = AWSRequest(method=self._method, url=self._path, data=body, headers=headers)
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    return request
+
+
+_moto_iam_request_init = _access_control.IAMRequestBase.__init__
+
+
+def _iam_request_init(self, *args, **kwargs):
+    _moto_iam_request_init(self, *args, **kwargs)
+    if self._action.startswith("tagging:"):
+        self._action = "tag:" + self._action.split(":", 1)[1]
+
+
+# S3: moto checks a bucket request against an action it reads from the
+# query; it knows no `encryption` (so GetBucketEncryption is checked as
+# s3:ListBucket and PutBucketEncryption as s3:CreateBucket) and names the
+# public access block's actions otherwise than IAM.
+from moto.s3 import responses as _s3_responses
+
+_bucket_actions = _s3_responses.ACTION_MAP["BUCKET"]
+_bucket_actions["GET"]["encryption"] = "GetEncryptionConfiguration"
+_bucket_actions["PUT"]["encryption"] = "PutEncryptionConfiguration"
+_bucket_actions["DELETE"]["encryption"] = "PutEncryptionConfiguration"
+_bucket_actions["GET"]["publicAccessBlock"] = "GetBucketPublicAccessBlock"
+_bucket_actions["PUT"]["publicAccessBlock"] = "PutBucketPublicAccessBlock"
+_bucket_actions["DELETE"]["publicAccessBlock"] = "PutBucketPublicAccessBlock"
+_bucket_actions["GET"]["public_access_block"] = "GetBucketPublicAccessBlock"
+_bucket_actions["PUT"]["public_access_block"] = "PutBucketPublicAccessBlock"
+_bucket_actions["DELETE"]["public_access_block"] = "PutBucketPublicAccessBlock"
+
+# A form-encoded body (EC2, IAM) is parsed by the web framework before moto
+# sees it, and moto signs its own re-encoding of the form (a space as `+`,
+# where the Rust SDK sent %20): the raw body is kept first, so moto reads it.
+from moto.core import utils as _moto_utils
+
+_moto_flask_call = _moto_utils.convert_to_flask_response.__call__
+
+
+def _keep_raw_body(self, *args, **kwargs):
+    from flask import request as flask_request
+
+    flask_request.get_data(cache=True)
+    return _moto_flask_call(self, *args, **kwargs)
+
+
+_moto_utils.convert_to_flask_response.__call__ = _keep_raw_body
+
+_access_control.IAMRequestBase._create_aws_request = _signed_request
+_access_control.IAMRequestBase.__init__ = _iam_request_init
 
 
 if __name__ == "__main__":

@@ -254,4 +254,49 @@ check(ap() == ap(), "CreateAccessPoint with the same ClientToken answers with th
 check(len(efs.describe_access_points(FileSystemId=fs)["AccessPoints"]) == 1,
       "and makes no second access point")
 
+# IAM enforcement: a user allowed exactly eks:ListClusters and
+# tag:GetResources gets those (moto refused the bodiless EKS GET's
+# signature, and named the tagging action tagging:GetResources), and
+# nothing else.
+import json as _json
+import urllib.request as _request
+
+
+def enforce(count):
+    _request.urlopen(_request.Request(url + "/moto-api/reset-auth", data=count.encode(),
+                                      headers={"Content-Type": "text/plain"}, method="POST")).read()
+
+
+iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+iam.create_user(UserName="fenced")
+policy = iam.create_policy(PolicyName="fenced", PolicyDocument=_json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "eks:ListClusters", "tag:GetResources", "s3:GetEncryptionConfiguration", "ec2:DescribeVpcs"]}],
+}))["Policy"]["Arn"]
+iam.attach_user_policy(UserName="fenced", PolicyArn=policy)
+key = iam.create_access_key(UserName="fenced")["AccessKey"]
+boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+             aws_secret_access_key="test").create_bucket(Bucket="fenced-bucket")
+fenced = dict(endpoint_url=url, region_name="us-east-1",
+              aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+enforce("0")
+try:
+    check(isinstance(boto3.client("eks", **fenced).list_clusters()["clusters"], list),
+          "an allowed EKS GET passes the signature check")
+    check("ResourceTagMappingList" in boto3.client("resourcegroupstaggingapi", **fenced).get_resources(),
+          "tag:GetResources allows GetResources")
+    check(error_code(lambda: boto3.client("eks", **fenced).list_nodegroups(clusterName="x"))
+          in ("403", "AccessDeniedException"), "an action the policy does not allow is refused")
+    check(error_code(lambda: boto3.client("s3", **fenced).get_bucket_encryption(Bucket="fenced-bucket"))
+          != "AccessDenied", "s3:GetEncryptionConfiguration allows GetBucketEncryption")
+    check(error_code(lambda: boto3.client("s3", **fenced).get_public_access_block(Bucket="fenced-bucket"))
+          == "AccessDenied", "GetPublicAccessBlock needs s3:GetBucketPublicAccessBlock")
+    check(isinstance(boto3.client("ec2", **fenced).describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": ["with a space"]}])["Vpcs"], list),
+        "a query value with a space passes the signature check")
+finally:
+    enforce("inf")
+
 print(f"ok: {checks} checks")

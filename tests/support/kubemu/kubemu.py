@@ -988,6 +988,7 @@ class Cluster:
         self.history = collections.deque(maxlen=history)
         self.watchers = set()
         self.namespace_finalize_seconds = namespace_finalize_seconds
+        self.forbid_list = set()               # plurals whose LIST is refused (--forbid-list)
         self.crd_keys = {}                     # CRD name -> (group, plural) it registered
         self.next_cluster_ip = 1
         ns_type = self.registry.get(NAMESPACES)
@@ -1571,6 +1572,11 @@ class HttpApi:
             if method == "GET" and query.get("watch") in ("1", "true"):
                 return await self._watch(request, rt, version, namespace)
             if method == "GET":
+                if rt.plural in self.cluster.forbid_list:
+                    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+                    raise ApiError(403, "Forbidden",
+                                   f'{rt.qualified} is forbidden: User "blueprint" cannot list resource '
+                                   f'"{rt.plural}" in API group "{rt.group}" {scope}', _details(rt, ""))
                 return self._list(request, rt, version, namespace)
             if method == "POST" and (namespace is not None or not rt.namespaced):
                 obj = self.cluster.create(rt, version, namespace, await self._body(request), manager, dry_run)
@@ -2023,6 +2029,7 @@ async def serve(args):
     url_host = f"[{args.host}]" if ":" in args.host else args.host
 
     cluster = Cluster(args.namespace_finalize_seconds, args.watch_history)
+    cluster.forbid_list = set(args.forbid_list)
     api = HttpApi(cluster, os.path.join(args.dir, "requests.log"), f"{url_host}:{port}")
     runner = web.AppRunner(api.make_app(), handle_signals=False, access_log=None, handler_cancellation=True)
     await runner.setup()
@@ -2054,6 +2061,9 @@ def main(argv=None):
                         help="how long a deleted namespace stays Terminating")
     parser.add_argument("--watch-history", type=int, default=10000,
                         help="events kept for watches that start from an older resourceVersion")
+    parser.add_argument("--forbid-list", action="append", default=[], metavar="RESOURCE",
+                        help="answer a LIST of RESOURCE (its plural, e.g. networkpolicies) with 403 "
+                             "Forbidden, as RBAC does for a user without the list verb (repeatable)")
     args = parser.parse_args(argv)
     asyncio.run(serve(args))
 
