@@ -196,6 +196,8 @@ mod tests {
             refused: vec![],
             ignored: vec![],
             create_first: vec![],
+            selection: Default::default(),
+            left_out: Vec::new(),
             changes: items
                 .iter()
                 .map(|(a, action, _)| Change {

@@ -22,10 +22,26 @@ pub struct ApplyArgs {
     /// How many changes run at once
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
+    #[command(flatten)]
+    pub choice: cloud::ChoiceArgs,
+    /// Let --replace replace protected resources
+    #[arg(long)]
+    pub include_protected: bool,
 }
 
+/// Whether the file is a plan saved by `bp plan -o`, whatever its name
+/// (`tfplan`, `plan.json`): a JSON object with the plan's format version.
+/// A blueprint is Rhai, which never parses as such.
 fn is_saved_plan(path: &std::path::Path) -> bool {
-    path.extension().is_some_and(|e| e == "json")
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    if !text.trim_start().starts_with('{') {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .is_some_and(|v| v.get("format_version").is_some() && v.get("fingerprint").is_some())
 }
 
 pub fn run(a: &ApplyArgs) -> Result<i32> {
@@ -40,10 +56,24 @@ pub fn run(a: &ApplyArgs) -> Result<i32> {
 fn run_locked(rt: &tokio::runtime::Runtime, a: &ApplyArgs, held: &cloud::Held) -> Result<i32> {
     let command = format!("bp apply {}", a.script.file.display());
     let planned = if is_saved_plan(&a.script.file) {
+        if !a.choice.targets.is_empty()
+            || !a.choice.excludes.is_empty()
+            || !a.choice.replace.is_empty()
+        {
+            anyhow::bail!(
+                "a saved plan is applied as it was made: its --target, --exclude and --replace are in it; make a new plan to change them"
+            );
+        }
         saved(rt, a, held, &command)?
     } else {
-        let planned =
-            cloud::make_plan_locked(rt, &a.script, &a.aws, Some((held, &a.lock, &command)))?;
+        let choice = a.choice.parse(a.include_protected)?;
+        let planned = cloud::make_plan_locked(
+            rt,
+            &a.script,
+            &a.aws,
+            Some((held, &a.lock, &command)),
+            &choice,
+        )?;
         print!("{}", super::plan_text(render::human(&planned.plan)));
         if planned.plan.has_changes() && !cloud::confirm("apply these changes", a.auto_approve)? {
             println!("Apply cancelled.");

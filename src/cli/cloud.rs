@@ -44,6 +44,53 @@ pub struct AwsArgs {
     pub strict: bool,
 }
 
+/// What the operator chooses of a plan: part of the blueprint, and
+/// replacements (plan, apply; destroy takes the part only).
+#[derive(Args, Debug, Default, Clone)]
+pub struct ChoiceArgs {
+    /// Plan only this address and what it depends on (for destroy: what
+    /// depends on it); a glob such as 'node_group.pms-prod/*'; repeatable
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Leave out this address and what depends on it (for destroy: what it
+    /// depends on); a glob; repeatable
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub excludes: Vec<String>,
+    /// Replace this resource whatever its differences, the new one first
+    /// where its kind allows; repeatable
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+}
+
+/// [`ChoiceArgs`], parsed.
+#[derive(Clone, Debug, Default)]
+pub struct Choice {
+    pub selection: blueprint::plan::select::Selection,
+    pub replace: std::collections::BTreeSet<blueprint::model::Address>,
+    /// `--include-protected`: replace protected resources too.
+    pub include_protected: bool,
+}
+
+impl ChoiceArgs {
+    pub fn parse(&self, include_protected: bool) -> Result<Choice> {
+        let mut replace = std::collections::BTreeSet::new();
+        for r in &self.replace {
+            let a: blueprint::model::Address = r
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--replace {r}: {e}"))?;
+            replace.insert(a);
+        }
+        Ok(Choice {
+            selection: blueprint::plan::select::Selection {
+                targets: self.targets.clone(),
+                excludes: self.excludes.clone(),
+            },
+            replace,
+            include_protected,
+        })
+    }
+}
+
 /// The price table: `--prices FILE`, else the one built in.
 pub fn prices(file: Option<&std::path::Path>) -> Result<blueprint::cost::Prices> {
     Ok(match file {
@@ -215,8 +262,9 @@ pub fn make_plan(
     rt: &tokio::runtime::Runtime,
     script: &ScriptArgs,
     aws: &AwsArgs,
+    choice: &Choice,
 ) -> Result<Planned> {
-    make_plan_locked(rt, script, aws, None)
+    make_plan_locked(rt, script, aws, None, choice)
 }
 
 /// [`make_plan`], taking the blueprint's lock first when `lock` says so
@@ -226,13 +274,18 @@ pub fn make_plan_locked(
     script: &ScriptArgs,
     aws: &AwsArgs,
     lock: Option<(&Held, &LockArgs, &str)>,
+    choice: &Choice,
 ) -> Result<Planned> {
     let options = blueprint::script::Options {
         secrets: decrypting(aws),
         ..script.options_in(aws.profile.as_deref())?
     };
     let eval = blueprint::script::evaluate(&script.file, &options)?;
-    let made = plan_evaluated(rt, &eval, aws, lock, plan::Mode::default())?;
+    let mode = plan::Mode {
+        destroy: false,
+        include_protected: choice.include_protected,
+    };
+    let made = plan_evaluated(rt, &eval, aws, lock, mode, choice)?;
     let mut plan = made.plan;
     plan.source = Some(plan::Source::new(
         script.file.clone(),
@@ -255,6 +308,7 @@ pub fn plan_evaluated(
     aws: &AwsArgs,
     lock: Option<(&Held, &LockArgs, &str)>,
     mode: plan::Mode,
+    choice: &Choice,
 ) -> Result<Made> {
     let prices = prices(aws.prices.as_deref())?;
     let target = target(aws, &eval.region)?;
@@ -270,6 +324,8 @@ pub fn plan_evaluated(
         today: blueprint::lint::Date::today(),
         mode,
         strict: aws.strict,
+        selection: choice.selection.clone(),
+        replace: choice.replace.clone(),
     };
     let made = rt.block_on(pipeline::run(&eval.into(), &options))?;
     report_read(aws, &made.read);

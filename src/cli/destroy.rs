@@ -26,6 +26,8 @@ pub struct DestroyArgs {
     /// How many deletions run at once
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
+    #[command(flatten)]
+    pub choice: cloud::ChoiceArgs,
 }
 
 pub fn run(a: &DestroyArgs) -> Result<i32> {
@@ -47,7 +49,18 @@ fn run_locked(rt: &tokio::runtime::Runtime, a: &DestroyArgs, held: &cloud::Held)
         destroy: true,
         include_protected: a.include_protected,
     };
-    let made = cloud::plan_evaluated(rt, &eval, &a.aws, Some((held, &a.lock, &command)), mode)?;
+    if !a.choice.replace.is_empty() {
+        anyhow::bail!("--replace is for plan and apply: destroy replaces nothing");
+    }
+    let choice = a.choice.parse(a.include_protected)?;
+    let made = cloud::plan_evaluated(
+        rt,
+        &eval,
+        &a.aws,
+        Some((held, &a.lock, &command)),
+        mode,
+        &choice,
+    )?;
     let (plan, cloud, live) = (made.plan, made.cloud, made.live);
     let graph = Graph::new();
     print!("{}", super::plan_text(render::human(&plan)));

@@ -16,17 +16,24 @@ pub struct PlanArgs {
     /// Print the plan as JSON
     #[arg(long)]
     pub json: bool,
-    /// Save the plan, to apply exactly this later with `bp apply FILE.json`
-    #[arg(short = 'o', long = "out", value_name = "FILE.json")]
+    /// Save the plan (JSON, under any name), to apply exactly this later
+    /// with `bp apply FILE`
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on errors
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub choice: cloud::ChoiceArgs,
+    /// Let --replace replace protected resources
+    #[arg(long)]
+    pub include_protected: bool,
 }
 
 pub fn run(a: &PlanArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
-    let plan = cloud::make_plan(&rt, &a.script, &a.aws)?.plan;
+    let choice = a.choice.parse(a.include_protected)?;
+    let plan = cloud::make_plan(&rt, &a.script, &a.aws, &choice)?.plan;
     if a.json {
         println!("{}", super::plan_json(&plan)?);
     } else {

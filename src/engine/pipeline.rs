@@ -56,6 +56,9 @@ pub enum PipelineError {
     /// In-cluster changes the server would refuse, each named.
     #[error("{0}")]
     InCluster(String),
+    /// A `--target`, `--exclude` or `--replace` that names nothing it can.
+    #[error("{0}")]
+    Select(String),
 }
 
 // The read's error is part of the message, not a source: shown once.
@@ -88,6 +91,10 @@ pub struct Options<'a> {
     pub mode: plan::Mode,
     /// Refuse to plan when any kind cannot be listed, declared or not.
     pub strict: bool,
+    /// `--target` and `--exclude`: plan part of the blueprint.
+    pub selection: plan::select::Selection,
+    /// `--replace`: replace these whatever their differences.
+    pub replace: BTreeSet<Address>,
 }
 
 /// What the read cost: for `-v` and the benches.
@@ -121,21 +128,36 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
     )
     .await?;
     let mut plan = if opts.mode.destroy {
-        plan::compute_with(
+        let mut plan = plan::compute_with(
             desired.name,
             desired.region,
             &Graph::new(),
             &reading.live,
             opts.mode,
+        );
+        plan::select::restrict(
+            &mut plan,
+            desired.graph,
+            &reading.live,
+            &opts.selection,
+            true,
         )
+        .map_err(PipelineError::Select)?;
+        plan
     } else {
-        plan_from(
+        let chosen = Chosen {
+            selection: &opts.selection,
+            replace: &opts.replace,
+            mode: opts.mode,
+        };
+        plan_chosen(
             &cloud,
             desired,
             &reading.live,
             reading.unread,
             opts.prices,
             opts.today,
+            &chosen,
         )
         .await?
     };
@@ -216,10 +238,61 @@ pub async fn plan_from(
     prices: &crate::cost::Prices,
     today: crate::lint::Date,
 ) -> Result<Plan, PipelineError> {
-    let mut plan = plan::compute(desired.name, desired.region, desired.graph, live);
+    let chosen = Chosen {
+        selection: &plan::select::Selection::default(),
+        replace: &BTreeSet::new(),
+        mode: plan::Mode::default(),
+    };
+    plan_chosen(cloud, desired, live, unread, prices, today, &chosen).await
+}
+
+/// What the operator chose: part of the blueprint, and replacements.
+struct Chosen<'a> {
+    selection: &'a plan::select::Selection,
+    replace: &'a BTreeSet<Address>,
+    mode: plan::Mode,
+}
+
+/// [`plan_from`] with the operator's choices.
+async fn plan_chosen(
+    cloud: &Cloud,
+    desired: &Desired<'_>,
+    live: &[Live],
+    unread: Vec<Unread>,
+    prices: &crate::cost::Prices,
+    today: crate::lint::Date,
+    chosen: &Chosen<'_>,
+) -> Result<Plan, PipelineError> {
+    for a in chosen.replace {
+        if !desired.graph.contains(a) {
+            let near =
+                plan::select::nearest(&a.to_string(), desired.graph.iter().map(|r| &r.address));
+            return Err(PipelineError::Select(format!(
+                "--replace {a}: the blueprint declares no such address{}",
+                near.map(|n| format!("; the nearest is {n}"))
+                    .unwrap_or_default()
+            )));
+        }
+        if !live.iter().any(|l| &l.address == a) {
+            return Err(PipelineError::Select(format!(
+                "--replace {a}: it does not exist yet, so there is nothing to replace"
+            )));
+        }
+    }
+    let mut plan = plan::compute_replacing(
+        desired.name,
+        desired.region,
+        desired.graph,
+        live,
+        chosen.mode,
+        chosen.replace,
+    );
+    plan::select::restrict(&mut plan, desired.graph, live, chosen.selection, false)
+        .map_err(PipelineError::Select)?;
     plan.unread = unread;
     insights(&mut plan, desired, live, prices, today);
-    refuse_protected(&plan)?;
+    // With --include-protected, the protected changes are planned as asked.
+    refuse_protected(&plan, chosen.mode.include_protected)?;
     check_in_cluster(cloud, &mut plan, desired.graph, live).await?;
     Ok(plan)
 }
@@ -273,9 +346,10 @@ fn insights(
     plan.cost = Some(crate::cost::plan_cost(&before, &after, &changed, prices));
 }
 
-/// A plan that would delete or replace a protected resource, or that makes
-/// a change a field's guard refuses, is an error naming each one and why.
-pub fn refuse_protected(plan: &Plan) -> Result<(), PipelineError> {
+/// A plan that would delete or replace a protected resource (unless
+/// `included`: `--include-protected`), or that makes a change a field's
+/// guard refuses, is an error naming each one and why.
+pub fn refuse_protected(plan: &Plan, included: bool) -> Result<(), PipelineError> {
     if !plan.refused.is_empty() {
         let lines: Vec<String> = plan
             .refused
@@ -287,7 +361,7 @@ pub fn refuse_protected(plan: &Plan) -> Result<(), PipelineError> {
             lines.join("\n")
         )));
     }
-    if plan.protected.is_empty() {
+    if plan.protected.is_empty() || included {
         return Ok(());
     }
     let lines: Vec<String> = plan

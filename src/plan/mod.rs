@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod render;
+pub mod select;
 pub mod strategy;
 
 pub use diff::{diff_fields, resolve};
@@ -11,7 +12,7 @@ pub use diff::{diff_fields, resolve};
 use crate::model::{Address, Graph, Live, Map, Resource, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +50,8 @@ pub enum Reason {
     /// A second resource owned at one address (a create sent twice): the
     /// one with this id stays.
     Duplicate { of: String },
+    /// `--replace ADDRESS`.
+    Requested,
 }
 
 impl std::fmt::Display for Reason {
@@ -61,6 +64,7 @@ impl std::fmt::Display for Reason {
                 f,
                 "a duplicate of {of} (a create was sent twice); {of} stays"
             ),
+            Reason::Requested => f.write_str("requested with --replace"),
         }
     }
 }
@@ -138,6 +142,12 @@ pub struct Plan {
     pub create_first: Vec<Address>,
     /// Changes in the order they are listed (dependencies first, deletes last).
     pub changes: Vec<Change>,
+    /// `--target` and `--exclude`, when the plan was made with them.
+    #[serde(default, skip_serializing_if = "select::Selection::is_empty", flatten)]
+    pub selection: select::Selection,
+    /// The changes `--target` and `--exclude` left out, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<select::LeftOut>,
     pub unchanged: usize,
     /// A hash of the live state this plan was made from.
     pub fingerprint: String,
@@ -306,6 +316,20 @@ pub fn compute_with(
     live: &[Live],
     mode: Mode,
 ) -> Plan {
+    compute_replacing(blueprint, region, desired, live, mode, &BTreeSet::new())
+}
+
+/// [`compute_with`], replacing the resources at `replace` whatever their
+/// differences (`--replace`): what refers to their outputs changes with
+/// them, and their kind's strategy applies.
+pub fn compute_replacing(
+    blueprint: &str,
+    region: &str,
+    desired: &Graph,
+    live: &[Live],
+    mode: Mode,
+    replace: &BTreeSet<Address>,
+) -> Plan {
     let by_address: HashMap<&Address, &Live> = live.iter().map(|l| (&l.address, l)).collect();
     let order: Vec<Address> = match desired.topo_order() {
         Ok(o) => o.into_iter().cloned().collect(),
@@ -343,7 +367,10 @@ pub fn compute_with(
         let Some(r) = desired.get(address) else {
             continue;
         };
-        let change = compare(r, by_address.get(address).copied(), &known, region);
+        let mut change = compare(r, by_address.get(address).copied(), &known, region);
+        if let (true, Some(l)) = (replace.contains(address), by_address.get(address)) {
+            change = Some(requested(change, address, l, region));
+        }
         if change.as_ref().is_some_and(|c| c.action != Action::Update) {
             known.remove(address);
         } else if let (Some(_), Some(o)) = (&change, updated_outputs.get(address)) {
@@ -356,7 +383,10 @@ pub fn compute_with(
             continue;
         };
         if r.after_create.iter().any(|a| !known.contains_key(a)) {
-            let change = compare(r, by_address.get(address).copied(), &known, region);
+            let mut change = compare(r, by_address.get(address).copied(), &known, region);
+            if let (true, Some(l)) = (replace.contains(address), by_address.get(address)) {
+                change = Some(requested(change, address, l, region));
+            }
             decided.insert(address.clone(), change);
         }
     }
@@ -435,6 +465,8 @@ pub fn compute_with(
         ignored: ignored(desired, &by_address),
         create_first: Vec::new(),
         changes,
+        selection: select::Selection::default(),
+        left_out: Vec::new(),
         unchanged,
         fingerprint: fingerprint(live, desired),
         desired: desired
@@ -455,6 +487,24 @@ pub fn compute_with(
     plan.create_first = first.into_iter().collect();
     plan.create_first.sort();
     plan
+}
+
+/// A replacement asked for with `--replace`, with the differences there
+/// are.
+fn requested(change: Option<Change>, address: &Address, live: &Live, region: &str) -> Change {
+    let mut c = change.unwrap_or_else(|| Change {
+        address: address.clone(),
+        action: Action::Replace,
+        provider: address.kind.schema().provider(address, region),
+        reason: None,
+        fields: Vec::new(),
+        id: Some(live.id.clone()),
+        notes: Vec::new(),
+    });
+    c.action = Action::Replace;
+    c.reason = Some(Reason::Requested);
+    c.id = Some(live.id.clone());
+    c
 }
 
 /// The ignored fields of resources that exist whose live value differs

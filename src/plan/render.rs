@@ -197,6 +197,32 @@ pub fn human(p: &Plan) -> String {
             show(&i.declared)
         );
     }
+    if !p.selection.is_empty() {
+        if !p.left_out.is_empty() {
+            out.push_str("Left out by --target/--exclude:\n");
+            for l in &p.left_out {
+                let _ = writeln!(out, "  {} {}  ({})", l.action.symbol(), l.address, l.why);
+            }
+        }
+        let mut asked: Vec<String> = p
+            .selection
+            .targets
+            .iter()
+            .map(|t| format!("--target {t}"))
+            .collect();
+        asked.extend(
+            p.selection
+                .excludes
+                .iter()
+                .map(|e| format!("--exclude {e}")),
+        );
+        let _ = writeln!(
+            out,
+            "Note: this plan covers part of the blueprint ({}): {} change(s) left out; a plan without them shows the whole.",
+            asked.join(" "),
+            p.left_out.len()
+        );
+    }
     out.push_str(&summary_line(p));
     out.push('\n');
     out
@@ -238,6 +264,8 @@ mod tests {
             refused: vec![],
             ignored: vec![],
             create_first: vec![],
+            selection: Default::default(),
+            left_out: Vec::new(),
             changes,
             unchanged: 3,
             fingerprint: String::new(),

@@ -11,6 +11,7 @@ mod aws_backup;
 mod backup;
 mod check;
 mod cli;
+mod controls;
 mod cost;
 mod drift;
 mod duplicates;

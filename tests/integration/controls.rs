@@ -1,0 +1,275 @@
+//! The operator's controls: `--target` and `--exclude` (Terraform's
+//! `-target`, OpenTofu's `-exclude`) on plan, apply and destroy,
+//! `--replace` (Terraform's `-replace`), and saved plans known by their
+//! content whatever their file's name.
+
+use crate::moto::Moto;
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
+
+const BP: &str = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+security_group(v, "web", #{ description: "web", ingress: [rule(#{ protocol: "tcp", port: 443, cidr: "10.0.0.0/16" })] });
+s3_bucket("demo-files-ctl", #{});
+log_group("/app/ctl", #{ retention_days: 7 });
+"#;
+
+fn addresses(plan: &Json, key: &str) -> BTreeSet<String> {
+    plan[key]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|c| c["address"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn json(m: &Moto, d: &std::path::Path, args: &[&str]) -> Json {
+    let mut all = vec!["plan", "bp.rhai", "--json"];
+    all.extend(args);
+    serde_json::from_str(&m.bp(d, &all, 0)).unwrap()
+}
+
+#[test]
+fn target_and_exclude_plan_apply_and_destroy_part_of_a_blueprint() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("bp.rhai"), BP).unwrap();
+
+    // A target takes in what it depends on.
+    let out = m.bp(
+        d,
+        &["plan", "bp.rhai", "--target", "security_group.demo/web"],
+        0,
+    );
+    assert!(out.contains("  + vpc.demo\n"), "{out}");
+    assert!(out.contains("  + security_group.demo/web\n"), "{out}");
+    assert!(out.contains("Left out by --target/--exclude:"), "{out}");
+    assert!(
+        out.contains("  + s3_bucket.demo-files-ctl  (not targeted)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Note: this plan covers part of the blueprint (--target security_group.demo/web)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("Plan: 2 to add, 0 to change"), "{out}");
+    let p = json(&m, d, &["--target", "security_group.demo/web"]);
+    assert_eq!(p["targets"], serde_json::json!(["security_group.demo/web"]));
+    assert_eq!(
+        addresses(&p, "changes"),
+        BTreeSet::from([
+            "vpc.demo".to_string(),
+            "security_group.demo/web".to_string()
+        ])
+    );
+    assert!(
+        addresses(&p, "left_out").contains("log_group.app/ctl"),
+        "{p}"
+    );
+
+    // Saved under any name, the plan is applied as made: the targets only.
+    let out = m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--target",
+            "security_group.demo/web",
+            "-o",
+            "tfplan",
+        ],
+        0,
+    );
+    assert!(out.contains("Saved the plan to tfplan"), "{out}");
+    let out = m.bp(d, &["apply", "tfplan", "--auto-approve"], 0);
+    assert!(
+        out.contains("Apply complete: 2 created, 0 updated, 0 deleted."),
+        "{out}"
+    );
+    // The targeted part has converged; the rest has not.
+    m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--detailed-exitcode",
+            "--target",
+            "security_group.demo/web",
+        ],
+        0,
+    );
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    // A saved plan's choices are in it.
+    m.bp(d, &["plan", "bp.rhai", "-o", "whole"], 0);
+    let out = m.bp(
+        d,
+        &["apply", "whole", "--auto-approve", "--target", "vpc.demo"],
+        1,
+    );
+    assert!(
+        out.contains("a saved plan is applied as it was made"),
+        "{out}"
+    );
+
+    // An exclude leaves out what depends on it; globs select.
+    let p = json(&m, d, &["--exclude", "subnet.demo/*"]);
+    let left = p["left_out"].as_array().unwrap();
+    let why = |a: &str| {
+        left.iter()
+            .find(|l| l["address"] == a)
+            .map(|l| l["why"].as_str().unwrap().to_string())
+    };
+    assert_eq!(why("subnet.demo/private-a").as_deref(), Some("excluded"));
+    let route = left
+        .iter()
+        .find(|l| l["address"].as_str().unwrap().starts_with("route_table."))
+        .unwrap_or_else(|| panic!("{p}"));
+    assert!(
+        route["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("depends on subnet.demo/private-"),
+        "{route}"
+    );
+    assert!(addresses(&p, "changes").contains("s3_bucket.demo-files-ctl"));
+    let out = m.bp(
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--exclude",
+            "subnet.demo/*",
+        ],
+        0,
+    );
+    assert!(out.contains("+ s3_bucket.demo-files-ctl: created"), "{out}");
+    assert!(!out.contains("+ subnet.demo/private-a: created"), "{out}");
+
+    // What matches nothing is named, with the nearest address.
+    let out = m.bp(
+        d,
+        &["plan", "bp.rhai", "--target", "subnet.demo/privat-a"],
+        1,
+    );
+    assert!(
+        out.contains("--target subnet.demo/privat-a matches no address of the blueprint or of what it owns; the nearest is subnet.demo/private-a"),
+        "{out}"
+    );
+
+    // The rest, then a destroy of one part: what depends on it goes too.
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let out = m.bp(
+        d,
+        &[
+            "destroy",
+            "bp.rhai",
+            "--auto-approve",
+            "--target",
+            "security_group.demo/web",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("Apply complete: 0 created, 0 updated, 1 deleted."),
+        "{out}"
+    );
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    assert!(out.contains("  + security_group.demo/web"), "{out}");
+    assert!(out.contains("Plan: 1 to add, 0 to change"), "{out}");
+}
+
+#[test]
+fn replace_forces_a_replacement_with_the_kinds_strategy() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("bp.rhai"), BP).unwrap();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+
+    let out = m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--replace",
+            "log_group.app/ctl",
+            "--detailed-exitcode",
+        ],
+        2,
+    );
+    assert!(out.contains("-/+ log_group.app/ctl"), "{out}");
+    assert!(out.contains("requested with --replace"), "{out}");
+    assert!(
+        out.contains("Plan: 0 to add, 0 to change, 1 to replace"),
+        "{out}"
+    );
+    let p = json(&m, d, &["--replace", "log_group.app/ctl"]);
+    assert_eq!(p["changes"][0]["reason"]["type"], "requested", "{p}");
+    let out = m.bp(
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--auto-approve",
+            "--replace",
+            "log_group.app/ctl",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("Apply complete: 1 created, 0 updated, 1 deleted."),
+        "{out}"
+    );
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
+    // A protected resource only with --include-protected.
+    let out = m.bp(
+        d,
+        &["plan", "bp.rhai", "--replace", "s3_bucket.demo-files-ctl"],
+        1,
+    );
+    assert!(out.contains("protected"), "{out}");
+    let out = m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--replace",
+            "s3_bucket.demo-files-ctl",
+            "--include-protected",
+        ],
+        0,
+    );
+    assert!(out.contains("-/+ s3_bucket.demo-files-ctl"), "{out}");
+
+    // Only what is declared and exists.
+    let out = m.bp(d, &["plan", "bp.rhai", "--replace", "log_group.app/ct"], 1);
+    assert!(
+        out.contains("--replace log_group.app/ct: the blueprint declares no such address; the nearest is log_group.app/ctl"),
+        "{out}"
+    );
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{BP}\nlog_group(\"/app/new\", #{{}});\n"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["plan", "bp.rhai", "--replace", "log_group.app/new"], 1);
+    assert!(
+        out.contains(
+            "--replace log_group.app/new: it does not exist yet, so there is nothing to replace"
+        ),
+        "{out}"
+    );
+    let out = m.bp(
+        d,
+        &["destroy", "bp.rhai", "--replace", "log_group.app/ctl"],
+        1,
+    );
+    assert!(out.contains("destroy replaces nothing"), "{out}");
+}
