@@ -192,7 +192,7 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
         1,
     );
     assert!(
-        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, iam_password_policy, kms_key, instance, launch_template, log_group, s3_bucket, dynamodb_table so far"),
+        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, oidc_provider, iam_password_policy, kms_key, instance, launch_template, cluster, node_group, fargate_profile, eks_addon, log_group, s3_bucket, dynamodb_table, efs, efs_access_point so far"),
         "{out}"
     );
 
@@ -216,4 +216,109 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
     // Nothing was tagged by the refusals.
     let out = m.bp(d, &["plan", "bp.rhai"], 0);
     assert!(out.contains("+ vpc.main"), "{out}");
+}
+
+/// An estate made elsewhere (eksctl, Terraform: here boto3) is taken over
+/// kind by kind: an EKS cluster, its node group, Fargate profile and
+/// add-on, its OIDC provider, and an EFS file system and access point. Before, the plan would create each; after, it creates none of
+/// them and the next apply leaves a no-op plan.
+#[test]
+fn an_estate_made_elsewhere_is_adopted_kind_by_kind() {
+    let m = Moto::start();
+    let made = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\n\
+ec2, eks, iam, efs = {}, {}, {}, {}\n\
+vpc = ec2.create_vpc(CidrBlock='10.81.0.0/16')['Vpc']['VpcId']\n\
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.81.1.0/24', 'us-east-1a'), ('10.81.2.0/24', 'us-east-1b')]]\n\
+role = lambda n: iam.create_role(RoleName=n, AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
+control, nodes, pods = role('estate-control'), role('estate-nodes'), role('estate-pods')\n\
+issuer = eks.create_cluster(name='estate', version='1.32', roleArn=control, resourcesVpcConfig={{'subnetIds': subnets}})['cluster']['identity']['oidc']['issuer']\n\
+eks.create_nodegroup(clusterName='estate', nodegroupName='workers', nodeRole=nodes, subnets=subnets, scalingConfig={{'minSize': 1, 'maxSize': 3, 'desiredSize': 1}}, instanceTypes=['m6i.large'])\n\
+eks.create_fargate_profile(clusterName='estate', fargateProfileName='jobs', podExecutionRoleArn=pods, subnets=subnets, selectors=[{{'namespace': 'jobs'}}])\n\
+eks.create_addon(clusterName='estate', addonName='vpc-cni', addonVersion='v1.19.2-eksbuild.1')\n\
+oidc = iam.create_open_id_connect_provider(Url=issuer, ClientIDList=['sts.amazonaws.com'], ThumbprintList=['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'])['OpenIDConnectProviderArn']\n\
+fs = efs.create_file_system(CreationToken='estate-files', Encrypted=True)['FileSystemId']\n\
+ap = efs.create_access_point(FileSystemId=fs, PosixUser={{'Uid': 1000, 'Gid': 1000}}, RootDirectory={{'Path': '/sftp'}})['AccessPointId']\n\
+print(json.dumps({{'vpc': vpc, 'subnets': subnets, 'control': control, 'nodes': nodes, 'pods': pods, 'oidc': oidc, 'fs': fs, 'ap': ap}}))",
+            m.boto3("ec2"),
+            m.boto3("eks"),
+            m.boto3("iam"),
+            m.boto3("efs")
+        ),
+    ]);
+    let s = |k: &str| made[k].as_str().unwrap().to_string();
+    let subnets: Vec<String> = made["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| format!("\"{}\"", x.as_str().unwrap()))
+        .collect();
+    let bp = format!(
+        r#"
+let net = existing_vpc("{vpc}");
+let subnets = [{subnets}];
+let c = cluster("estate", #{{ version: "1.32", vpc: net, subnets: net.subnets(#{{ ids: subnets }}),
+                             role: existing_role("{control}"), irsa: true }});
+c.node_group("workers", #{{ instance_types: ["m6i.large"], min: 1, max: 3, desired: 1,
+                           role: existing_role("{nodes}") }});
+c.fargate_profile("jobs", #{{ selectors: [#{{ namespace: "jobs" }}], role: existing_role("{pods}") }});
+c.addon("vpc-cni", #{{ version: "v1.19.2-eksbuild.1" }});
+let files = efs("estate-files", #{{ vpc: net, subnets: net.subnets(#{{ ids: subnets }}), encrypted: true }});
+files.access_point("sftp", #{{ path: "/sftp", uid: 1000, gid: 1000 }});
+"#,
+        vpc = s("vpc"),
+        subnets = subnets.join(", "),
+        control = s("control"),
+        nodes = s("nodes"),
+        pods = s("pods"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("bp.rhai"), bp).unwrap();
+    let check = m.bp(d, &["check", "bp.rhai"], 0);
+    assert!(check.contains("ok:"), "{check}");
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    for a in [
+        "cluster.estate",
+        "node_group.estate/workers",
+        "fargate_profile.estate/jobs",
+        "eks_addon.estate/vpc-cni",
+        "oidc_provider.estate",
+        "efs.estate-files",
+        "efs_access_point.estate-files/sftp",
+    ] {
+        assert!(
+            out.contains(&format!("  + {a}")),
+            "{a} before adopt:\n{out}"
+        );
+    }
+    for (address, id) in [
+        ("cluster.estate", "estate".to_string()),
+        ("node_group.estate/workers", "estate/workers".to_string()),
+        ("fargate_profile.estate/jobs", "estate/jobs".to_string()),
+        ("eks_addon.estate/vpc-cni", "estate/vpc-cni".to_string()),
+        ("oidc_provider.estate", s("oidc")),
+        ("efs.estate-files", s("fs")),
+        ("efs_access_point.estate-files/sftp", s("ap")),
+    ] {
+        m.bp(d, &["adopt", "bp.rhai", address, &id], 0);
+    }
+    // Only what the estate lacks is created: the file system's mount
+    // targets (which carry no tags, so there is nothing to adopt) and the
+    // security group Blueprint gives them.
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    let created: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  + "))
+        .filter(|l| !l.starts_with("  + efs_mount_target.estate-files/"))
+        .filter(|l| !l.ends_with("/estate-files-efs"))
+        .collect();
+    assert!(
+        created.is_empty(),
+        "{created:?} created after adopt:\n{out}"
+    );
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
 }

@@ -44,6 +44,7 @@ pub static DEF: KindDef = KindDef::new(
     handle!(EfsAccessPoint; &[], register; ["address", "arn", "id"]),
     ops!(with super::file_system::KIND),
 )
+.adopt(crate::boxed!(adopt super::adopt))
 .iam(IAM);
 
 /// The handle type, and its `id` and `arn` (known after apply).

@@ -62,6 +62,7 @@ pub static DEF: KindDef = KindDef::new(
 )
 .rules(super::lint::FILE_SYSTEM)
 .backed_up()
+.adopt(crate::boxed!(adopt super::adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -303,8 +304,9 @@ pub async fn update(
         .await?;
     }
     if touches(fields, "tags") || touches(fields, "protect") || touches(fields, "name") {
-        let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-        retag(cloud, r, live, &arn).await?;
+        // TagResource takes the file system's id (its ARN holds a `/`,
+        // which the resource path does not).
+        retag(cloud, r, live, &live.id).await?;
     }
     settled(cloud, r, &live.id).await
 }

@@ -382,3 +382,25 @@ pub fn user_tags(tags: &[aws_sdk_efs::types::Tag]) -> Option<Value> {
         crate::providers::NameTag::IsTheName,
     )
 }
+
+/// `bp adopt` of a file system or access point (by its id): the ownership
+/// tags written on it.
+pub async fn adopt(
+    cloud: &Cloud,
+    id: &str,
+    tags: &[(String, String)],
+) -> Result<(), crate::providers::ProviderError> {
+    let tags: Result<Vec<_>, _> = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_efs::types::Tag::builder().key(k).value(v).build())
+        .collect();
+    let tags = tags.map_err(|e| crate::providers::ProviderError::Unexpected(e.to_string()))?;
+    client(cloud)
+        .tag_resource()
+        .resource_id(id)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(crate::providers::ProviderError::api("TagResource"))
+}

@@ -103,6 +103,7 @@ pub static DEF: KindDef = KindDef::new(
     handle!(EksAddon; &[DOC], register; ["address", "arn", "name", "version"]),
     ops!(with super::cluster::KIND),
 )
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -529,4 +530,17 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
         }
     }
     Ok(rows)
+}
+
+/// `bp adopt`: tags the add-on `cluster/name` as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let (cluster, name) = super::child_id("add-on", id)?;
+    let found = describe(cloud, cluster, name).await?;
+    super::tag_found(
+        cloud,
+        found.as_ref().and_then(|x| x.addon_arn()),
+        &format!("add-on {id}"),
+        tags,
+    )
+    .await
 }

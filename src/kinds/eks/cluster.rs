@@ -572,6 +572,7 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own super::read),
 )
 .rules(super::lint::CLUSTER)
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -669,6 +670,19 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
         )),
         None => q.missing(what),
     }
+}
+
+/// `bp adopt`: tags the cluster named `id` (one made with eksctl or
+/// Terraform) as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let c = describe(cloud, id).await?;
+    super::tag_found(
+        cloud,
+        c.as_ref().and_then(|c| c.arn()),
+        &format!("cluster {id}"),
+        tags,
+    )
+    .await
 }
 
 /// EKS encrypts Secrets with the declared key through a grant the caller

@@ -208,6 +208,7 @@ pub static DEF: KindDef = KindDef::new(
         ["address", "arn", "name"]),
     ops!(with super::cluster::KIND, no_update),
 )
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const CHANGED: &str = "a Fargate profile cannot be changed, only replaced";
@@ -241,4 +242,17 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
         .into_iter()
         .map(|(c, n)| Row::new(format!("{c}/{n}"), n, format!("cluster {c}")))
         .collect())
+}
+
+/// `bp adopt`: tags the Fargate profile `cluster/name` as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let (cluster, name) = super::child_id("Fargate profile", id)?;
+    let found = describe(cloud, cluster, name).await?;
+    super::tag_found(
+        cloud,
+        found.as_ref().and_then(|x| x.fargate_profile_arn()),
+        &format!("Fargate profile {id}"),
+        tags,
+    )
+    .await
 }

@@ -1469,3 +1469,30 @@ pub fn free_name(
         ))),
     }
 }
+
+/// `bp adopt` of an EKS resource: the ownership tags written on its ARN
+/// (TagResource), found by a describe; `what` names it when it is not there.
+pub async fn tag_found(
+    cloud: &Cloud,
+    arn: Option<&str>,
+    what: &str,
+    tags: &[(String, String)],
+) -> Result<(), ProviderError> {
+    let arn = arn.ok_or_else(|| ProviderError::Spec(format!("no {what}")))?;
+    cloud
+        .eks()
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags.iter().cloned().collect()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(ProviderError::api("TagResource"))
+}
+
+/// A cluster child's adopt id, `cluster/name`.
+pub fn child_id<'a>(what: &str, id: &'a str) -> Result<(&'a str, &'a str), ProviderError> {
+    id.split_once('/').ok_or_else(|| {
+        ProviderError::Spec(format!("a {what} is adopted by `cluster/name`, not `{id}`"))
+    })
+}

@@ -437,6 +437,7 @@ pub static DEF: KindDef = KindDef::new(
     ops!(with super::cluster::KIND),
 )
 .rules(super::lint::NODE_GROUP)
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -553,4 +554,17 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
         high: node(max, high_share),
         detail,
     })
+}
+
+/// `bp adopt`: tags the node group `cluster/name` as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let (cluster, name) = super::child_id("node group", id)?;
+    let found = describe(cloud, cluster, name).await?;
+    super::tag_found(
+        cloud,
+        found.as_ref().and_then(|x| x.nodegroup_arn()),
+        &format!("node group {id}"),
+        tags,
+    )
+    .await
 }

@@ -46,6 +46,7 @@ pub static DEF: KindDef = KindDef::new(
         list: crate::boxed!(read list),
     },
 )
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -226,4 +227,28 @@ pub async fn delete_oidc_provider(cloud: &Cloud, live: &Live) -> Result<(), Prov
             .done("DeleteOpenIDConnectProvider")
     })
     .await
+}
+
+/// `bp adopt`: tags the provider with this ARN (one `eksctl utils
+/// associate-iam-oidc-provider` made) as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let tags = tags
+        .iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect();
+    cloud
+        .iam()
+        .tag_open_id_connect_provider()
+        .open_id_connect_provider_arn(id)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(ProviderError::api("TagOpenIDConnectProvider"))
 }

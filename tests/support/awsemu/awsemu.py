@@ -39,7 +39,7 @@ EKS
     UpdateNodegroupVersion and DescribeUpdate (moto: 404); updates
     complete at once;
   - TagResource, UntagResource and ListTagsForResource of node groups,
-    add-ons and access entries (moto: clusters only);
+    Fargate profiles, add-ons and access entries (moto: clusters only);
   - the cluster's access configuration (authentication mode) in
     CreateCluster, DescribeCluster and UpdateClusterConfig (moto: dropped),
     and access entries: CreateAccessEntry, DescribeAccessEntry,
@@ -428,6 +428,9 @@ def _tagged(backend, arn):
         for ng in c.nodegroups.values():
             if ng.arn == arn:
                 return ng.tags
+        for fp in c.fargate_profiles.values():
+            if fp.fargate_profile_arn == arn:
+                return fp.tags
         for a in _addons(c).values():
             if a["arn"] == arn:
                 return a["tags"]
