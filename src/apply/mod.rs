@@ -7,7 +7,7 @@ mod order;
 pub use order::{operations, Op, OpKind};
 
 use crate::model::{Address, Live, Value};
-use crate::plan::{diff_fields, resolve, Plan};
+use crate::plan::{diff_fields, resolve, Action, Plan};
 use crate::providers::{Cloud, Planned, ProviderError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,8 @@ pub struct Report {
     pub done: Vec<Done>,
     pub failed: Vec<(Address, OpKind, String)>,
     pub not_started: Vec<(Address, OpKind)>,
+    /// Resources moved (`moved(from, to)`), re-tagged before the changes.
+    pub moved: usize,
 }
 
 impl Report {
@@ -65,6 +67,44 @@ pub async fn apply(
     crate::interrupt::clear();
     crate::interrupt::set_graceful(true);
     crate::engine::ops::drain_deleted_clusters(cloud, plan, &progress).await;
+    // Moves first: what follows finds each resource at its new address.
+    let mut report = Report::default();
+    for m in &plan.moved {
+        let (Some(id), Some(r)) = (&m.id, graph.get(&m.to)) else {
+            continue;
+        };
+        progress(&format!("> {}: moving to {}...", m.from, m.to));
+        let start = Instant::now();
+        match crate::engine::ops::retag(cloud, &m.to, &r.spec, id).await {
+            Ok(()) => {
+                report.moved += 1;
+                progress(&format!(
+                    "> {}: moved to {} [{id}] after {}",
+                    m.from,
+                    m.to,
+                    fmt_secs(start.elapsed())
+                ));
+            }
+            Err(e) => {
+                let e = crate::redact::redact(&e.to_string());
+                progress(&format!("> {}: FAILED moving to {}: {e}", m.from, m.to));
+                report.failed.push((
+                    m.to.clone(),
+                    OpKind::Update,
+                    format!("moving from {}: {e}", m.from),
+                ));
+                for c in &plan.changes {
+                    let kind = match c.action {
+                        Action::Delete => OpKind::Delete,
+                        Action::Create | Action::Replace => OpKind::Create,
+                        Action::Update => OpKind::Update,
+                    };
+                    report.not_started.push((c.address.clone(), kind));
+                }
+                return report;
+            }
+        }
+    }
     let ops = operations(plan, live);
     let graph = Arc::new(graph.clone());
     let state = Arc::new(Mutex::new(State {
@@ -75,7 +115,6 @@ pub async fn apply(
         replaced: HashMap::new(),
     }));
     let progress = Arc::new(progress);
-    let mut report = Report::default();
     let mut status: Vec<Status> = vec![Status::Waiting; ops.len()];
     let mut running: JoinSet<(usize, Result<Option<String>, String>, Duration)> = JoinSet::new();
     let mut tasks: HashMap<tokio::task::Id, (usize, Instant)> = HashMap::new();

@@ -198,6 +198,7 @@ mod tests {
             create_first: vec![],
             selection: Default::default(),
             left_out: Vec::new(),
+            moved: Vec::new(),
             changes: items
                 .iter()
                 .map(|(a, action, _)| Change {

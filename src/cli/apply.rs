@@ -174,7 +174,9 @@ fn saved(
         a.aws.strict,
     ))?;
     cloud::report_read(&a.aws, &read);
-    let live = reading.live;
+    let mut live = reading.live;
+    // The plan was made with its moves applied to what it read.
+    plan::moves::rewrite(&mut live, &plan.moved);
     if plan::fingerprint(&live, &graph) != plan.fingerprint {
         bail!(
             "the saved plan {} is stale: what exists in AWS changed since it was made; run `bp plan` again",
@@ -252,8 +254,13 @@ pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> R
 fn print_report(r: &Report) {
     let count = |k: OpKind| r.done.iter().filter(|d| d.kind == k).count();
     if r.ok() {
+        let moved = if r.moved > 0 {
+            format!(" {} moved.", r.moved)
+        } else {
+            String::new()
+        };
         println!(
-            "\nApply complete: {} created, {} updated, {} deleted.",
+            "\nApply complete: {} created, {} updated, {} deleted.{moved}",
             count(OpKind::Create),
             count(OpKind::Update),
             count(OpKind::Delete)

@@ -228,6 +228,24 @@ fn forbidden(
     })
 }
 
+/// `moved(from, to)` applied: the resource with `id` is tagged as the
+/// blueprint's at `to` (as `bp adopt` tags it), so that reads find it
+/// there.
+pub async fn retag(
+    cloud: &Cloud,
+    to: &crate::model::Address,
+    spec: &crate::model::Map,
+    id: &str,
+) -> Result<(), ProviderError> {
+    match kinds::def(to.kind).adopt {
+        kinds::Adopt::ByTags(f) => f(cloud, id, &cloud.tags_for(to, spec)).await,
+        _ => Err(ProviderError::Unsupported(format!(
+            "a {} cannot be moved yet",
+            to.kind
+        ))),
+    }
+}
+
 /// How many times a create is tried when AWS throttles it or its answer
 /// is lost.
 const CREATE_ATTEMPTS: u32 = 5;

@@ -119,7 +119,7 @@ pub struct Made {
 /// The whole pipeline: connect, lock, read, then plan ([`plan_from`]), or
 /// for a destroy, plan the deletion of everything owned.
 pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, PipelineError> {
-    let (cloud, reading, read) = connect_and_read(
+    let (cloud, mut reading, read) = connect_and_read(
         opts.target,
         desired.name,
         desired.graph,
@@ -145,21 +145,24 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         .map_err(PipelineError::Select)?;
         plan
     } else {
+        let moved = moves(desired.graph, &mut reading.live)?;
         let chosen = Chosen {
             selection: &opts.selection,
             replace: &opts.replace,
             mode: opts.mode,
         };
-        plan_chosen(
+        let mut plan = plan_chosen(
             &cloud,
             desired,
             &reading.live,
-            reading.unread,
+            std::mem::take(&mut reading.unread),
             opts.prices,
             opts.today,
             &chosen,
         )
-        .await?
+        .await?;
+        plan.moved = moved;
+        plan
     };
     plan.unlisted = reading.unlisted;
     Ok(Made {
@@ -168,6 +171,25 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         live: reading.live,
         read,
     })
+}
+
+/// The script's `moved(from, to)`, applied to what was read: each is
+/// re-tagged by its kind's `bp adopt` when applied, so a kind that cannot
+/// be adopted cannot be moved either.
+fn moves(desired: &Graph, live: &mut [Live]) -> Result<Vec<plan::moves::Moved>, PipelineError> {
+    let moved = plan::moves::resolve(desired, live).map_err(PipelineError::Select)?;
+    for m in moved.iter().filter(|m| m.id.is_some()) {
+        if !matches!(
+            crate::kinds::def(m.to.kind).adopt,
+            crate::kinds::Adopt::ByTags(_)
+        ) {
+            return Err(PipelineError::Select(format!(
+                "moved({}, {}): a {} cannot be moved yet (it is re-tagged as `bp adopt` would, which does not take over this kind)",
+                m.from, m.to, m.to.kind
+            )));
+        }
+    }
+    Ok(moved)
 }
 
 /// Connects to `target` for blueprint `name`, takes its lock when asked,

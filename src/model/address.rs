@@ -31,6 +31,7 @@ impl Kind {
             lifecycle: super::schema::Lifecycle::PLAIN,
             scope: super::schema::Scope::Aws,
             outputs_on_update: &[],
+            name_from_address: false,
         })))
     }
 

@@ -12,6 +12,8 @@ pub struct Graph {
     /// what the blueprint put there is read while it names them, so that
     /// what it no longer declares there is pruned.
     existing_clusters: std::collections::BTreeSet<String>,
+    /// `moved(from, to)`: resources the script renamed, in order.
+    moves: Vec<(Address, Address)>,
 }
 
 /// A dependency cycle, as the addresses along it (the first repeated at the end).
@@ -38,6 +40,17 @@ impl Graph {
         self.index.insert(r.address.clone(), self.resources.len());
         self.resources.push(r);
         Ok(())
+    }
+
+    /// Notes a move (`moved(from, to)`); a second move of the same source
+    /// is refused by the caller.
+    pub fn add_move(&mut self, from: Address, to: Address) {
+        self.moves.push((from, to));
+    }
+
+    /// The moves the script declares.
+    pub fn moves(&self) -> &[(Address, Address)] {
+        &self.moves
     }
 
     /// Notes a cluster of others the script names.
@@ -107,6 +120,7 @@ impl Graph {
             .collect();
         let mut managed = Graph {
             existing_clusters: self.existing_clusters.clone(),
+            moves: self.moves.clone(),
             ..Graph::new()
         };
         for r in self.resources.iter().filter(|r| !r.is_existing()) {

@@ -206,6 +206,10 @@ pub struct Schema {
     /// one is planned, what refers to them is planned as unknown until
     /// applied, so it changes in the same apply.
     pub outputs_on_update: &'static [&'static str],
+    /// Its `name` is its address's last part, whatever AWS calls it (a
+    /// node group replaced new one first carries a suffix): a move
+    /// (`moved(from, to)`) renames it with the address.
+    pub name_from_address: bool,
 }
 
 impl Schema {
@@ -223,7 +227,14 @@ impl Schema {
             lifecycle: Lifecycle::PLAIN,
             scope: Scope::Aws,
             outputs_on_update: &[],
+            name_from_address: false,
         }
+    }
+
+    /// Its `name` is its address's last part (see the field).
+    pub const fn name_from_address(mut self) -> Schema {
+        self.name_from_address = true;
+        self
     }
 
     /// The attribute a handle stands for (`arn`, `name`).

@@ -459,7 +459,21 @@ fn change(b: &mut Builder, managed: &Graph, req: &Request, iam_of: &dyn Fn(Kind)
             None,
         );
         if let Some(when) = iam.when {
-            b.add("Change", when(r), vec!["*".to_string()], None);
+            // Grants (EKS's on a cluster's secrets key) only for an AWS
+            // service to use on the caller's behalf.
+            let (grants, other): (Vec<&str>, Vec<&str>) =
+                when(r).into_iter().partition(|a| *a == "kms:CreateGrant");
+            b.add("Change", other, vec!["*".to_string()], None);
+            b.add(
+                "KeyGrants",
+                grants,
+                vec!["*".to_string()],
+                Some(Condition {
+                    test: "Bool",
+                    key: "kms:GrantIsForAWSResource".into(),
+                    values: vec!["true".into()],
+                }),
+            );
         }
         if iam.passes_role {
             roles.extend(passed_roles(r, req));

@@ -82,8 +82,12 @@ fn changes_are_narrowed_to_the_arns_the_blueprints_names_make_known() {
             .contains("arn:aws:iam::123456789012:role/shared-nodes"),
         "{pass:?}"
     );
-    // Secrets encryption with the declared key.
-    on("kms:CreateGrant", "*");
+    // Secrets encryption with the declared key: a grant for EKS only.
+    let grant = on("kms:CreateGrant", "*");
+    assert_eq!(
+        grant.condition.as_ref().map(|c| c.key.as_str()),
+        Some("kms:GrantIsForAWSResource")
+    );
     // Nothing that names a resource is allowed everywhere.
     assert!(allowing(&p, "eks:CreateCluster", "*").is_none());
     assert!(allowing(&p, "iam:CreateRole", "*").is_none());

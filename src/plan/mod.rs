@@ -3,6 +3,7 @@
 //! providers. Rendering lives in [`render`], apart from the diff.
 
 mod diff;
+pub mod moves;
 pub mod render;
 pub mod select;
 pub mod strategy;
@@ -148,6 +149,10 @@ pub struct Plan {
     /// The changes `--target` and `--exclude` left out, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<select::LeftOut>,
+    /// `moved(from, to)`: resources re-tagged at their new address before
+    /// the changes (with no id: nothing was at `from`, a no-op).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<moves::Moved>,
     pub unchanged: usize,
     /// A hash of the live state this plan was made from.
     pub fingerprint: String,
@@ -240,7 +245,7 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty()
+        !self.changes.is_empty() || self.moved.iter().any(|m| m.id.is_some())
     }
 
     /// Whether the saved desired state holds secrets known only by hash.
@@ -467,6 +472,7 @@ pub fn compute_replacing(
         changes,
         selection: select::Selection::default(),
         left_out: Vec::new(),
+        moved: Vec::new(),
         unchanged,
         fingerprint: fingerprint(live, desired),
         desired: desired
@@ -853,6 +859,7 @@ mod duplicate_tests {
         lifecycle: Lifecycle::PLAIN,
         scope: Scope::Aws,
         outputs_on_update: &[],
+        name_from_address: false,
     };
     static GATEWAY: Schema = Schema {
         name: "gateway",
@@ -863,6 +870,7 @@ mod duplicate_tests {
         lifecycle: Lifecycle::PLAIN,
         scope: Scope::Aws,
         outputs_on_update: &[],
+        name_from_address: false,
     };
     mod elastic_ip {
         pub const KIND: super::Kind = super::Kind::of(&super::IP);

@@ -141,8 +141,14 @@ pub fn summary_line(p: &Plan) -> String {
         return format!("No changes. {} resources match the blueprint.", p.unchanged);
     }
     let s = p.summary();
+    let moves = p.moved.iter().filter(|m| m.id.is_some()).count();
+    let moved = if moves > 0 {
+        format!(" {moves} to move.")
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+        "Plan: {} to add, {} to change, {} to replace, {} to destroy.{moved}",
         s.add, s.change, s.replace, s.destroy
     )
 }
@@ -155,6 +161,9 @@ pub fn human(p: &Plan) -> String {
             "Blueprint {} in {}: + create, ~ update in place, -/+ replace, - destroy\n",
             p.blueprint, p.region
         );
+        for m in p.moved.iter().filter(|m| m.id.is_some()) {
+            let _ = writeln!(out, "  moved: {} → {}", m.from, m.to);
+        }
         for c in &p.changes {
             change(&mut out, c, &p.create_first);
         }
@@ -195,6 +204,13 @@ pub fn human(p: &Plan) -> String {
             i.field,
             show(&i.live),
             show(&i.declared)
+        );
+    }
+    for m in p.moved.iter().filter(|m| m.id.is_none()) {
+        let _ = writeln!(
+            out,
+            "Note: moved({}, {}): nothing is at {} any more; the line can stay, or go.",
+            m.from, m.to, m.from
         );
     }
     if !p.selection.is_empty() {
@@ -266,6 +282,7 @@ mod tests {
             create_first: vec![],
             selection: Default::default(),
             left_out: Vec::new(),
+            moved: Vec::new(),
             changes,
             unchanged: 3,
             fingerprint: String::new(),

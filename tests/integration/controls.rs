@@ -273,3 +273,116 @@ fn replace_forces_a_replacement_with_the_kinds_strategy() {
     );
     assert!(out.contains("destroy replaces nothing"), "{out}");
 }
+
+/// `moved(from, to)`: a node group renamed in the blueprint keeps its EKS
+/// node group (its id), re-tagged at the new address; the line can stay.
+#[test]
+fn moved_keeps_a_renamed_resource() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = r#"
+let v = vpc("demo", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, irsa: false });
+"#;
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{base}c.node_group(\"app\", #{{ instance_types: [\"m6i.large\"], min: 1, max: 3, desired: 1 }});\n"),
+    )
+    .unwrap();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let groups = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\neks = {}\nprint(json.dumps([eks.describe_nodegroup(clusterName='demo', nodegroupName=n)['nodegroup']['nodegroupArn'] for n in eks.list_nodegroups(clusterName='demo')['nodegroups']]))",
+                m.boto3("eks")
+            ),
+        ])
+    };
+    let before = groups();
+
+    let renamed = format!(
+        "{base}c.node_group(\"apps\", #{{ instance_types: [\"m6i.large\"], min: 1, max: 3, desired: 1 }});\nmoved(\"node_group.demo/app\", \"node_group.demo/apps\");\n"
+    );
+    std::fs::write(d.join("bp.rhai"), &renamed).unwrap();
+    let out = m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 2);
+    assert!(
+        out.contains("  moved: node_group.demo/app → node_group.demo/apps"),
+        "{out}"
+    );
+    assert!(!out.contains("+ node_group"), "{out}");
+    assert!(!out.contains("- node_group"), "{out}");
+    assert!(
+        out.contains("Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy. 1 to move."),
+        "{out}"
+    );
+    let p: Json = serde_json::from_str(&m.bp(d, &["plan", "bp.rhai", "--json"], 0)).unwrap();
+    assert_eq!(p["moved"][0]["from"], "node_group.demo/app", "{p}");
+    // Saved, the plan applies its move (the live state it checks is read
+    // as moved).
+    m.bp(d, &["plan", "bp.rhai", "-o", "moving"], 0);
+    let out = m.bp(d, &["apply", "moving", "--auto-approve"], 0);
+    assert!(
+        out.contains("> node_group.demo/app: moved to node_group.demo/apps"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Apply complete: 0 created, 0 updated, 0 deleted. 1 moved."),
+        "{out}"
+    );
+    assert_eq!(groups(), before, "the same node group");
+    // The line can stay: a note, no change.
+    let out = m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    assert!(
+        out.contains("Note: moved(node_group.demo/app, node_group.demo/apps): nothing is at node_group.demo/app any more"),
+        "{out}"
+    );
+
+    // A move onto what exists, or onto what is not declared, is refused;
+    // so are two moves of one resource, and one onto another kind, at bp
+    // check.
+    let other = format!(
+        "{renamed}c.node_group(\"other\", #{{ instance_types: [\"m6i.large\"], min: 1, max: 3, desired: 1 }});\n"
+    );
+    std::fs::write(d.join("bp.rhai"), &other).unwrap();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{other}moved(\"node_group.demo/apps\", \"node_group.demo/other\");\n"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["plan", "bp.rhai"], 1);
+    assert!(
+        out.contains("moved(node_group.demo/apps, node_group.demo/other): node_group.demo/other exists already, so node_group.demo/apps cannot move there"),
+        "{out}"
+    );
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{renamed}moved(\"node_group.demo/app\", \"node_group.demo/x\");\n"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["check", "bp.rhai"], 1);
+    assert!(out.contains("node_group.demo/app is moved twice"), "{out}");
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{base}c.node_group(\"apps\", #{{ instance_types: [\"m6i.large\"], min: 1, max: 3, desired: 1 }});\nmoved(\"node_group.demo/apps\", \"node_group.demo/other\");\n"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["plan", "bp.rhai"], 1);
+    assert!(
+        out.contains("moved(node_group.demo/apps, node_group.demo/other): the blueprint declares nothing at node_group.demo/other"),
+        "{out}"
+    );
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{base}moved(\"node_group.demo/apps\", \"security_group.demo/apps\");\n"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["check", "bp.rhai"], 1);
+    assert!(
+        out.contains("moves a node_group onto a security_group: a resource keeps its kind"),
+        "{out}"
+    );
+    assert!(out.contains("bp.rhai:4:1"), "{out}");
+}

@@ -185,7 +185,8 @@ pub static SCHEMA: Schema = Schema::new("fargate_profile", "FargateProfile", FIE
     .lifecycle(Lifecycle {
         replace: ReplaceStrategy::CreateThenDelete,
         ..Lifecycle::REPLACED
-    });
+    })
+    .name_from_address();
 
 /// The IAM actions of its operations (`bp permissions`).
 pub const IAM: crate::permissions::Iam =

@@ -402,7 +402,8 @@ pub static SCHEMA: Schema = Schema::new("node_group", "NodeGroup", FIELDS)
     .lifecycle(Lifecycle {
         replace: ReplaceStrategy::CreateThenDelete,
         ..Lifecycle::PLAIN
-    });
+    })
+    .name_from_address();
 
 /// The IAM actions of its operations (`bp permissions`).
 pub const IAM: crate::permissions::Iam =

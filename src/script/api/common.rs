@@ -108,6 +108,48 @@ pub fn register(engine: &mut Engine, state: &Shared) {
 
     let s = state.clone();
     engine.register_fn(
+        "moved",
+        move |ctx: NativeCallContext, from: Dynamic, to: Dynamic| -> Fallible<()> {
+            let parse = |d: &Dynamic| -> Fallible<crate::model::Address> {
+                let text = crate::script::handles::address_of(d)
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| d.to_string());
+                text.parse().map_err(|e| {
+                    fail(
+                        &ctx,
+                        Problem::new(format!("moved(...): `{text}` is not an address: {e}"))
+                            .hint("addresses read kind.name, e.g. \"node_group.pms-prod/app\""),
+                    )
+                })
+            };
+            let (from, to) = (parse(&from)?, parse(&to)?);
+            if from.kind != to.kind {
+                return Err(fail(
+                    &ctx,
+                    Problem::new(format!(
+                        "moved({from}, {to}) moves a {} onto a {}: a resource keeps its kind",
+                        from.kind, to.kind
+                    ))
+                    .hint("declare the new kind's resource instead; the old one is deleted"),
+                ));
+            }
+            if from == to {
+                return Err(fail(
+                    &ctx,
+                    Problem::new(format!("moved({from}, {to}) moves nothing")),
+                ));
+            }
+            let mut st = s.borrow_mut();
+            if st.graph.moves().iter().any(|(f, _)| *f == from) {
+                return Err(fail(&ctx, Problem::new(format!("{from} is moved twice"))));
+            }
+            st.graph.add_move(from, to);
+            Ok(())
+        },
+    );
+
+    let s = state.clone();
+    engine.register_fn(
         "blueprint_name",
         move |ctx: NativeCallContext, name: Dynamic| -> Fallible<()> {
             let name = name.to_string();
