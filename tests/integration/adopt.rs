@@ -192,7 +192,7 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
         1,
     );
     assert!(
-        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, oidc_provider, iam_password_policy, kms_key, instance, launch_template, cluster, node_group, fargate_profile, eks_addon, log_group, s3_bucket, dynamodb_table, efs, efs_access_point so far"),
+        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, oidc_provider, iam_password_policy, kms_key, instance, launch_template, cluster, node_group, fargate_profile, eks_addon, log_group, s3_bucket, dynamodb_table, efs, efs_access_point, db_subnet_group, rds_postgres so far"),
         "{out}"
     );
 
@@ -220,7 +220,8 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
 
 /// An estate made elsewhere (eksctl, Terraform: here boto3) is taken over
 /// kind by kind: an EKS cluster, its node group, Fargate profile and
-/// add-on, its OIDC provider, and an EFS file system and access point. Before, the plan would create each; after, it creates none of
+/// add-on, its OIDC provider, an EFS file system and access point, and an
+/// RDS subnet group and instance. Before, the plan would create each; after, it creates none of
 /// them and the next apply leaves a no-op plan.
 #[test]
 fn an_estate_made_elsewhere_is_adopted_kind_by_kind() {
@@ -229,7 +230,7 @@ fn an_estate_made_elsewhere_is_adopted_kind_by_kind() {
         "-c",
         &format!(
             "import boto3, json\n\
-ec2, eks, iam, efs = {}, {}, {}, {}\n\
+ec2, eks, iam, efs, rds = {}, {}, {}, {}, {}\n\
 vpc = ec2.create_vpc(CidrBlock='10.81.0.0/16')['Vpc']['VpcId']\n\
 subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.81.1.0/24', 'us-east-1a'), ('10.81.2.0/24', 'us-east-1b')]]\n\
 role = lambda n: iam.create_role(RoleName=n, AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
@@ -241,11 +242,14 @@ eks.create_addon(clusterName='estate', addonName='vpc-cni', addonVersion='v1.19.
 oidc = iam.create_open_id_connect_provider(Url=issuer, ClientIDList=['sts.amazonaws.com'], ThumbprintList=['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'])['OpenIDConnectProviderArn']\n\
 fs = efs.create_file_system(CreationToken='estate-files', Encrypted=True)['FileSystemId']\n\
 ap = efs.create_access_point(FileSystemId=fs, PosixUser={{'Uid': 1000, 'Gid': 1000}}, RootDirectory={{'Path': '/sftp'}})['AccessPointId']\n\
+rds.create_db_subnet_group(DBSubnetGroupName='estate-db', DBSubnetGroupDescription='estate', SubnetIds=subnets)\n\
+rds.create_db_instance(DBInstanceIdentifier='estate-db', Engine='postgres', EngineVersion='16.4', DBInstanceClass='db.t4g.micro', AllocatedStorage=20, MasterUsername='app', MasterUserPassword='x-very-secret-1', DBSubnetGroupName='estate-db', StorageEncrypted=True)\n\
 print(json.dumps({{'vpc': vpc, 'subnets': subnets, 'control': control, 'nodes': nodes, 'pods': pods, 'oidc': oidc, 'fs': fs, 'ap': ap}}))",
             m.boto3("ec2"),
             m.boto3("eks"),
             m.boto3("iam"),
-            m.boto3("efs")
+            m.boto3("efs"),
+            m.boto3("rds")
         ),
     ]);
     let s = |k: &str| made[k].as_str().unwrap().to_string();
@@ -267,6 +271,9 @@ c.fargate_profile("jobs", #{{ selectors: [#{{ namespace: "jobs" }}], role: exist
 c.addon("vpc-cni", #{{ version: "v1.19.2-eksbuild.1" }});
 let files = efs("estate-files", #{{ vpc: net, subnets: net.subnets(#{{ ids: subnets }}), encrypted: true }});
 files.access_point("sftp", #{{ path: "/sftp", uid: 1000, gid: 1000 }});
+rds_postgres("estate-db", #{{ vpc: net, subnets: net.subnets(#{{ ids: subnets }}), instance_class: "db.t4g.micro",
+                             engine_version: "16.4", storage_gb: 20, username: "app",
+                             password: var("pw", #{{ sensitive: true, default: "x-very-secret-1" }}) }});
 "#,
         vpc = s("vpc"),
         subnets = subnets.join(", "),
@@ -288,6 +295,8 @@ files.access_point("sftp", #{{ path: "/sftp", uid: 1000, gid: 1000 }});
         "oidc_provider.estate",
         "efs.estate-files",
         "efs_access_point.estate-files/sftp",
+        "db_subnet_group.estate-db",
+        "rds_postgres.estate-db",
     ] {
         assert!(
             out.contains(&format!("  + {a}")),
@@ -302,6 +311,8 @@ files.access_point("sftp", #{{ path: "/sftp", uid: 1000, gid: 1000 }});
         ("oidc_provider.estate", s("oidc")),
         ("efs.estate-files", s("fs")),
         ("efs_access_point.estate-files/sftp", s("ap")),
+        ("db_subnet_group.estate-db", "estate-db".to_string()),
+        ("rds_postgres.estate-db", "estate-db".to_string()),
     ] {
         m.bp(d, &["adopt", "bp.rhai", address, &id], 0);
     }
@@ -313,7 +324,7 @@ files.access_point("sftp", #{{ path: "/sftp", uid: 1000, gid: 1000 }});
         .lines()
         .filter(|l| l.starts_with("  + "))
         .filter(|l| !l.starts_with("  + efs_mount_target.estate-files/"))
-        .filter(|l| !l.ends_with("/estate-files-efs"))
+        .filter(|l| !l.ends_with("/estate-files-efs") && !l.ends_with("/estate-db-db"))
         .collect();
     assert!(
         created.is_empty(),

@@ -56,6 +56,7 @@ pub static DEF: KindDef = KindDef::new(
 )
 .rules(super::lint::INSTANCE)
 .backed_up()
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -547,4 +548,16 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
             rate(gb)
         ),
     ))
+}
+
+/// `bp adopt`: tags the instance with this identifier as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let found = describe(&client(cloud), id).await?;
+    super::adopt_arn(
+        cloud,
+        found.as_ref().and_then(|d| d.db_instance_arn()),
+        &format!("DB instance {id}"),
+        tags,
+    )
+    .await
 }

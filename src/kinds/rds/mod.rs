@@ -569,6 +569,29 @@ pub async fn retag(
     Ok(())
 }
 
+/// `bp adopt` of an RDS resource whose ARN a describe found: the ownership
+/// tags written on it (AddTagsToResource).
+pub async fn adopt_arn(
+    cloud: &Cloud,
+    arn: Option<&str>,
+    what: &str,
+    tags: &[(String, String)],
+) -> Result<(), crate::providers::ProviderError> {
+    let arn = arn.ok_or_else(|| crate::providers::ProviderError::Spec(format!("no {what}")))?;
+    client(cloud)
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(crate::providers::ProviderError::api("AddTagsToResource"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -40,7 +40,9 @@ pub const IAM: crate::permissions::Iam =
         .arns(&["arn:aws:rds:{region}:{account}:subgrp:{name}"]);
 
 pub static DEF: KindDef =
-    KindDef::new(KIND, Pricing::Free, handle!(DbSubnetGroupHandle), ops!(own)).iam(IAM);
+    KindDef::new(KIND, Pricing::Free, handle!(DbSubnetGroupHandle), ops!(own))
+        .adopt(crate::boxed!(adopt adopt))
+        .iam(IAM);
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a DB subnet group's name cannot change"),
@@ -215,4 +217,14 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             )
         })
         .collect())
+}
+
+/// `bp adopt`: tags the subnet group with this name as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let found = all(&client(cloud)).await?;
+    let arn = found
+        .iter()
+        .find(|g| g.db_subnet_group_name() == Some(id))
+        .and_then(|g| g.db_subnet_group_arn());
+    super::adopt_arn(cloud, arn, &format!("DB subnet group {id}"), tags).await
 }

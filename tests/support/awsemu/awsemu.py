@@ -25,6 +25,7 @@ EFS
   - UpdateFileSystem (moto: no such operation), for the throughput mode.
 
 RDS
+  - ModifyDBSubnetGroup keeps the group (moto: the group is gone after it);
   - ModifyDBInstance to a default parameter group (`default.postgres17`)
     that no instance has used yet (moto: DBParameterGroupNotFound; AWS has
     a default group per family).
@@ -857,6 +858,24 @@ def run_instances_once(self, image_id, count, user_data, security_group_names, *
 NatGateways.create_nat_gateway = create_nat_gateway_response
 EC2Backend.create_nat_gateway = create_nat_gateway_once
 EC2Backend.run_instances = run_instances_once
+
+
+# RDS: ModifyDBSubnetGroup ------------------------------------------------------
+# moto takes the group out of its table to change it and never puts it back:
+# the group is gone after any change.
+
+from moto.rds.models import RDSBackend
+
+_moto_modify_db_subnet_group = RDSBackend.modify_db_subnet_group
+
+
+def modify_db_subnet_group_kept(self, subnet_name, description, subnets):
+    group = _moto_modify_db_subnet_group(self, subnet_name, description, subnets)
+    self.subnet_groups[subnet_name] = group
+    return group
+
+
+RDSBackend.modify_db_subnet_group = modify_db_subnet_group_kept
 
 
 # IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT, /moto-api/reset-auth) ------------

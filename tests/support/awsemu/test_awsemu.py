@@ -254,6 +254,17 @@ check(ap() == ap(), "CreateAccessPoint with the same ClientToken answers with th
 check(len(efs.describe_access_points(FileSystemId=fs)["AccessPoints"]) == 1,
       "and makes no second access point")
 
+# RDS: a subnet group is still there after ModifyDBSubnetGroup.
+rds = boto3.client("rds", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+rds_vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+rds_subnets = [ec2.create_subnet(VpcId=rds_vpc, CidrBlock=c, AvailabilityZone=z)["Subnet"]["SubnetId"]
+               for c, z in [("10.9.1.0/24", "us-east-1a"), ("10.9.2.0/24", "us-east-1b")]]
+rds.create_db_subnet_group(DBSubnetGroupName="kept", DBSubnetGroupDescription="a", SubnetIds=rds_subnets)
+rds.modify_db_subnet_group(DBSubnetGroupName="kept", DBSubnetGroupDescription="b", SubnetIds=rds_subnets)
+check(rds.describe_db_subnet_groups(DBSubnetGroupName="kept")["DBSubnetGroups"][0]["DBSubnetGroupDescription"] == "b",
+      "ModifyDBSubnetGroup keeps the group, changed")
+
 # IAM enforcement: a user allowed exactly eks:ListClusters and
 # tag:GetResources gets those (moto refused the bodiless EKS GET's
 # signature, and named the tagging action tagging:GetResources), and
