@@ -281,11 +281,7 @@ pub fn make_plan_locked(
         ..script.options_in(aws.profile.as_deref())?
     };
     let eval = blueprint::script::evaluate(&script.file, &options)?;
-    let mode = plan::Mode {
-        destroy: false,
-        include_protected: choice.include_protected,
-    };
-    let made = plan_evaluated(rt, &eval, aws, lock, mode, choice)?;
+    let made = plan_evaluated(rt, &eval, aws, lock, plan::Mode::default(), choice)?;
     let mut plan = made.plan;
     plan.source = Some(plan::Source::new(
         script.file.clone(),
@@ -326,6 +322,7 @@ pub fn plan_evaluated(
         strict: aws.strict,
         selection: choice.selection.clone(),
         replace: choice.replace.clone(),
+        replace_protected: choice.include_protected,
     };
     let made = rt.block_on(pipeline::run(&eval.into(), &options))?;
     report_read(aws, &made.read);

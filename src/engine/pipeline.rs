@@ -95,6 +95,9 @@ pub struct Options<'a> {
     pub selection: plan::select::Selection,
     /// `--replace`: replace these whatever their differences.
     pub replace: BTreeSet<Address>,
+    /// `--include-protected` with `--replace`: a protected one among them
+    /// is replaced too.
+    pub replace_protected: bool,
 }
 
 /// What the read cost: for `-v` and the benches.
@@ -149,6 +152,7 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         let chosen = Chosen {
             selection: &opts.selection,
             replace: &opts.replace,
+            replace_protected: opts.replace_protected,
             mode: opts.mode,
         };
         let mut plan = plan_chosen(
@@ -263,6 +267,7 @@ pub async fn plan_from(
     let chosen = Chosen {
         selection: &plan::select::Selection::default(),
         replace: &BTreeSet::new(),
+        replace_protected: false,
         mode: plan::Mode::default(),
     };
     plan_chosen(cloud, desired, live, unread, prices, today, &chosen).await
@@ -272,6 +277,7 @@ pub async fn plan_from(
 struct Chosen<'a> {
     selection: &'a plan::select::Selection,
     replace: &'a BTreeSet<Address>,
+    replace_protected: bool,
     mode: plan::Mode,
 }
 
@@ -308,12 +314,12 @@ async fn plan_chosen(
         live,
         chosen.mode,
         chosen.replace,
+        chosen.replace_protected,
     );
     plan::select::restrict(&mut plan, desired.graph, live, chosen.selection, false)
         .map_err(PipelineError::Select)?;
     plan.unread = unread;
     insights(&mut plan, desired, live, prices, today);
-    // With --include-protected, the protected changes are planned as asked.
     refuse_protected(&plan, chosen.mode.include_protected)?;
     check_in_cluster(cloud, &mut plan, desired.graph, live).await?;
     Ok(plan)

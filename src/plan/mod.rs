@@ -321,12 +321,22 @@ pub fn compute_with(
     live: &[Live],
     mode: Mode,
 ) -> Plan {
-    compute_replacing(blueprint, region, desired, live, mode, &BTreeSet::new())
+    compute_replacing(
+        blueprint,
+        region,
+        desired,
+        live,
+        mode,
+        &BTreeSet::new(),
+        false,
+    )
 }
 
 /// [`compute_with`], replacing the resources at `replace` whatever their
 /// differences (`--replace`): what refers to their outputs changes with
-/// them, and their kind's strategy applies.
+/// them, and their kind's strategy applies. A protected one among them is
+/// replaced only when `replace_protected` (`--include-protected`); other
+/// protected resources stay refused as ever.
 pub fn compute_replacing(
     blueprint: &str,
     region: &str,
@@ -334,6 +344,7 @@ pub fn compute_replacing(
     live: &[Live],
     mode: Mode,
     replace: &BTreeSet<Address>,
+    replace_protected: bool,
 ) -> Plan {
     let by_address: HashMap<&Address, &Live> = live.iter().map(|l| (&l.address, l)).collect();
     let order: Vec<Address> = match desired.topo_order() {
@@ -401,13 +412,16 @@ pub fn compute_replacing(
     for address in &order {
         match decided.remove(address).flatten() {
             Some(c) if c.action == Action::Replace && is_protected(by_address.get(address)) => {
-                protected.push(Protected {
-                    address: c.address.clone(),
-                    action: c.action,
-                    reason: c.reason.clone().unwrap_or(Reason::NotDeclared),
-                    kept_for: None,
-                });
-                if mode.include_protected {
+                let asked = replace_protected && replace.contains(address);
+                if !asked {
+                    protected.push(Protected {
+                        address: c.address.clone(),
+                        action: c.action,
+                        reason: c.reason.clone().unwrap_or(Reason::NotDeclared),
+                        kept_for: None,
+                    });
+                }
+                if mode.include_protected || asked {
                     changes.push(c);
                 }
             }

@@ -247,6 +247,31 @@ fn replace_forces_a_replacement_with_the_kinds_strategy() {
         0,
     );
     assert!(out.contains("-/+ s3_bucket.demo-files-ctl"), "{out}");
+    // It lets --replace take a protected resource, and nothing else: a
+    // protected bucket no longer declared is still refused.
+    std::fs::write(
+        d.join("bp.rhai"),
+        BP.replace("s3_bucket(\"demo-files-ctl\", #{});\n", ""),
+    )
+    .unwrap();
+    let out = m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--replace",
+            "log_group.app/ctl",
+            "--include-protected",
+        ],
+        1,
+    );
+    assert!(
+        out.contains(
+            "s3_bucket.demo-files-ctl would delete it: no longer declared in the blueprint"
+        ),
+        "{out}"
+    );
+    std::fs::write(d.join("bp.rhai"), BP).unwrap();
 
     // Only what is declared and exists.
     let out = m.bp(d, &["plan", "bp.rhai", "--replace", "log_group.app/ct"], 1);
