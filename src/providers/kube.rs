@@ -62,6 +62,9 @@ pub struct Conn {
     requests: Arc<AtomicUsize>,
     /// Resource lists by `apiVersion`, as discovery found them.
     discovered: Arc<std::sync::Mutex<HashMap<String, Vec<Resource>>>>,
+    /// Held while a group version is discovered, so that reads running in
+    /// parallel (several Helm releases' objects) ask the server once.
+    discovering: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A resource the server serves: its plural and scope.
@@ -118,6 +121,7 @@ impl Cloud {
             client,
             requests: self.kube.requests.clone(),
             discovered: Arc::default(),
+            discovering: Arc::default(),
         };
         conns.insert(cluster.to_string(), conn.clone());
         Ok(conn)
@@ -528,13 +532,23 @@ impl Conn {
         api_version: &str,
         kind: &str,
     ) -> Result<Option<Resource>, ProviderError> {
-        let cached = self
-            .discovered
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(api_version)
-            .cloned();
-        let list = match cached {
+        let cached = || {
+            self.discovered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(api_version)
+                .cloned()
+        };
+        let mut found = cached();
+        let _one_at_a_time = if found.is_none() {
+            let held = self.discovering.lock().await;
+            // Another read may have discovered it while this one waited.
+            found = cached();
+            Some(held)
+        } else {
+            None
+        };
+        let list = match found {
             Some(l) => l,
             None => {
                 let path = if api_version.contains('/') {
