@@ -192,7 +192,7 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
         1,
     );
     assert!(
-        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, oidc_provider, iam_password_policy, kms_key, instance, launch_template, cluster, node_group, fargate_profile, eks_addon, log_group, s3_bucket, dynamodb_table, efs, efs_access_point, db_subnet_group, rds_postgres so far"),
+        out.contains("bp adopt cannot take over a resource of kind backup_plan yet; it takes over vpc, subnet, internet_gateway, elastic_ip, nat_gateway, route_table, security_group, oidc_provider, iam_password_policy, kms_key, instance, launch_template, cluster, node_group, fargate_profile, eks_addon, log_group, s3_bucket, dynamodb_table, efs, efs_access_point, db_subnet_group, db_parameter_group, rds_postgres so far"),
         "{out}"
     );
 
@@ -221,7 +221,7 @@ backup_plan("nightly", #{ rules: [#{ name: "daily", cron: "0 2 * * *", retain_da
 /// An estate made elsewhere (eksctl, Terraform: here boto3) is taken over
 /// kind by kind: an EKS cluster, its node group, Fargate profile and
 /// add-on, its OIDC provider, an EFS file system and access point, and an
-/// RDS subnet group and instance. Before, the plan would create each; after, it creates none of
+/// RDS subnet group, parameter group and instance. Before, the plan would create each; after, it creates none of
 /// them and the next apply leaves a no-op plan.
 #[test]
 fn an_estate_made_elsewhere_is_adopted_kind_by_kind() {
@@ -243,7 +243,9 @@ oidc = iam.create_open_id_connect_provider(Url=issuer, ClientIDList=['sts.amazon
 fs = efs.create_file_system(CreationToken='estate-files', Encrypted=True)['FileSystemId']\n\
 ap = efs.create_access_point(FileSystemId=fs, PosixUser={{'Uid': 1000, 'Gid': 1000}}, RootDirectory={{'Path': '/sftp'}})['AccessPointId']\n\
 rds.create_db_subnet_group(DBSubnetGroupName='estate-db', DBSubnetGroupDescription='estate', SubnetIds=subnets)\n\
-rds.create_db_instance(DBInstanceIdentifier='estate-db', Engine='postgres', EngineVersion='16.4', DBInstanceClass='db.t4g.micro', AllocatedStorage=20, MasterUsername='app', MasterUserPassword='x-very-secret-1', DBSubnetGroupName='estate-db', StorageEncrypted=True)\n\
+rds.create_db_parameter_group(DBParameterGroupName='estate-db-postgres16', DBParameterGroupFamily='postgres16', Description='estate')\n\
+rds.modify_db_parameter_group(DBParameterGroupName='estate-db-postgres16', Parameters=[{{'ParameterName': 'log_min_duration_statement', 'ParameterValue': '500', 'ApplyMethod': 'immediate'}}])\n\
+rds.create_db_instance(DBInstanceIdentifier='estate-db', Engine='postgres', EngineVersion='16.4', DBInstanceClass='db.t4g.micro', AllocatedStorage=20, MasterUsername='app', MasterUserPassword='x-very-secret-1', DBSubnetGroupName='estate-db', DBParameterGroupName='estate-db-postgres16', StorageEncrypted=True)\n\
 print(json.dumps({{'vpc': vpc, 'subnets': subnets, 'control': control, 'nodes': nodes, 'pods': pods, 'oidc': oidc, 'fs': fs, 'ap': ap}}))",
             m.boto3("ec2"),
             m.boto3("eks"),
@@ -273,7 +275,8 @@ let files = efs("estate-files", #{{ vpc: net, subnets: net.subnets(#{{ ids: subn
 files.access_point("sftp", #{{ path: "/sftp", uid: 1000, gid: 1000 }});
 rds_postgres("estate-db", #{{ vpc: net, subnets: net.subnets(#{{ ids: subnets }}), instance_class: "db.t4g.micro",
                              engine_version: "16.4", storage_gb: 20, username: "app",
-                             password: var("pw", #{{ sensitive: true, default: "x-very-secret-1" }}) }});
+                             password: var("pw", #{{ sensitive: true, default: "x-very-secret-1" }}),
+                             parameters: #{{ log_min_duration_statement: "500" }} }});
 "#,
         vpc = s("vpc"),
         subnets = subnets.join(", "),
@@ -296,6 +299,7 @@ rds_postgres("estate-db", #{{ vpc: net, subnets: net.subnets(#{{ ids: subnets }}
         "efs.estate-files",
         "efs_access_point.estate-files/sftp",
         "db_subnet_group.estate-db",
+        "db_parameter_group.estate-db-postgres16",
         "rds_postgres.estate-db",
     ] {
         assert!(
@@ -312,6 +316,10 @@ rds_postgres("estate-db", #{{ vpc: net, subnets: net.subnets(#{{ ids: subnets }}
         ("efs.estate-files", s("fs")),
         ("efs_access_point.estate-files/sftp", s("ap")),
         ("db_subnet_group.estate-db", "estate-db".to_string()),
+        (
+            "db_parameter_group.estate-db-postgres16",
+            "estate-db-postgres16".to_string(),
+        ),
         ("rds_postgres.estate-db", "estate-db".to_string()),
     ] {
         m.bp(d, &["adopt", "bp.rhai", address, &id], 0);

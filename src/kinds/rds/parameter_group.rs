@@ -57,6 +57,7 @@ pub static DEF: KindDef = KindDef::new(
     handle!(DbParameterGroupHandle),
     ops!(with super::subnet_group::KIND),
 )
+.adopt(crate::boxed!(adopt adopt))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -307,4 +308,14 @@ pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
             )
         })
         .collect())
+}
+
+/// `bp adopt`: tags the parameter group with this name as the blueprint's.
+async fn adopt(cloud: &Cloud, id: &str, tags: &[(String, String)]) -> Result<(), ProviderError> {
+    let found = all(&client(cloud)).await?;
+    let arn = found
+        .iter()
+        .find(|g| g.db_parameter_group_name() == Some(id))
+        .and_then(|g| g.db_parameter_group_arn());
+    super::adopt_arn(cloud, arn, &format!("DB parameter group {id}"), tags).await
 }
