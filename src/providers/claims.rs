@@ -107,25 +107,5 @@ pub async fn put(
 /// Gives up the cloud's blueprint's claim on `what` (no-op if it holds
 /// none).
 pub async fn drop(cloud: &Cloud, what: &str) -> Result<(), ProviderError> {
-    let out = dynamodb(cloud)
-        .delete_item()
-        .table_name(TABLE)
-        .key("blueprint", key(what))
-        .condition_expression("#o = :me")
-        .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":me", AttributeValue::S(cloud.blueprint.clone()))
-        .send()
-        .await;
-    match out {
-        Ok(_) => Ok(()),
-        Err(e)
-            if matches!(
-                e.code(),
-                Some("ConditionalCheckFailedException" | "ResourceNotFoundException")
-            ) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(ProviderError::api("DeleteItem")(e)),
-    }
+    super::lock::delete_if(cloud, key(what), "owner", &cloud.blueprint).await
 }

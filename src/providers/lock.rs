@@ -225,6 +225,38 @@ pub(super) async fn create_table(cloud: &Cloud) -> Result<(), ProviderError> {
     }
 }
 
+/// Deletes the item at `key` of the lock table if its attribute `attr`
+/// is `value`; an item that is gone, or holds another value (someone
+/// else's), is left as it is without error.
+pub(super) async fn delete_if(
+    cloud: &Cloud,
+    key: AttributeValue,
+    attr: &str,
+    value: &str,
+) -> Result<(), ProviderError> {
+    match dynamodb(cloud)
+        .delete_item()
+        .table_name(TABLE)
+        .key("blueprint", key)
+        .condition_expression("#a = :v")
+        .expression_attribute_names("#a", attr)
+        .expression_attribute_values(":v", AttributeValue::S(value.to_string()))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ConditionalCheckFailedException" | "ResourceNotFoundException")
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(ProviderError::api("DeleteItem")(e)),
+    }
+}
+
 /// A random token of this holding.
 fn token() -> String {
     let mut b = [0u8; 16];
@@ -330,27 +362,7 @@ impl Lock {
     /// conditional on the token, so a lock broken and taken by someone
     /// else stays theirs.
     pub async fn release(&self) -> Result<(), ProviderError> {
-        match dynamodb(&self.cloud)
-            .delete_item()
-            .table_name(TABLE)
-            .key("blueprint", key(&self.cloud))
-            .condition_expression("#t = :t")
-            .expression_attribute_names("#t", "token")
-            .expression_attribute_values(":t", AttributeValue::S(self.token.clone()))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("ConditionalCheckFailedException" | "ResourceNotFoundException")
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(ProviderError::api("DeleteItem")(e)),
-        }
+        delete_if(&self.cloud, key(&self.cloud), "token", &self.token).await
     }
 
     /// [`Lock::release`] from anywhere, an async runtime's thread or
