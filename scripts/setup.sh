@@ -29,6 +29,13 @@ if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_
     .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+# A JUnit XML parser, to check the reports of `bp test --junit`.
+JUNITPARSER_VERSION=5.0.3
+if ! .venv/bin/python -c "import junitparser, sys; sys.exit(junitparser.version != '$JUNITPARSER_VERSION')" 2>/dev/null; then
+    echo "setup: installing junitparser==$JUNITPARSER_VERSION into .venv" >&2
+    .venv/bin/pip install --quiet --disable-pip-version-check "junitparser==$JUNITPARSER_VERSION"
+fi
+
 # The original sops (1.18, the Python implementation of the same file
 # format), in its own venv, for the interoperability tests of bp secrets.
 if ! .venv-sops/bin/sops --version 2>&1 | grep -q "sops 1.18"; then

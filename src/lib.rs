@@ -24,6 +24,7 @@ pub mod repl;
 pub mod script;
 pub mod sops;
 pub mod style;
+pub mod testing;
 
 use std::path::PathBuf;
 

@@ -46,6 +46,11 @@ struct State {
     /// Resources replaced create-then-delete: the old one, kept for its
     /// delete once the new one exists under the same address.
     replaced: HashMap<Address, Live>,
+    /// What each resource created or updated was applied with (secrets as
+    /// hashes), and what was deleted for good: the records of the last
+    /// apply that tell drift from intent.
+    applied: Vec<(Address, Value)>,
+    forgotten: Vec<Address>,
 }
 
 fn fmt_secs(d: Duration) -> String {
@@ -113,6 +118,8 @@ pub async fn apply(
             .map(|l| (l.address.clone(), l.clone()))
             .collect(),
         replaced: HashMap::new(),
+        applied: Vec::new(),
+        forgotten: Vec::new(),
     }));
     let progress = Arc::new(progress);
     let mut status: Vec<Status> = vec![Status::Waiting; ops.len()];
@@ -205,6 +212,7 @@ pub async fn apply(
         }
     }
     crate::interrupt::set_graceful(false);
+    record(cloud, &state, &*progress).await;
     for (i, s) in status.iter().enumerate() {
         if *s == Status::Waiting {
             report
@@ -231,6 +239,28 @@ enum Status {
     Failed,
 }
 
+/// Writes the records of what was applied (and forgets what was deleted);
+/// a failure is a warning: the apply itself stands, and the next plan
+/// leaves those differences unlabelled.
+async fn record(cloud: &Cloud, state: &Mutex<State>, progress: &(dyn Fn(&str) + Send + Sync)) {
+    let (applied, forgotten) = {
+        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            std::mem::take(&mut st.applied),
+            std::mem::take(&mut st.forgotten),
+        )
+    };
+    if applied.is_empty() && forgotten.is_empty() {
+        return;
+    }
+    if let Err(e) = crate::providers::applied::write(cloud, &applied, &forgotten).await {
+        progress(&format!(
+            "warning: cannot record what was applied ({}): the next plan cannot tell drift from declared changes for these resources",
+            crate::redact::redact(&e.to_string())
+        ));
+    }
+}
+
 /// Outputs of the resources that exist now, for resolving references.
 fn known_outputs(state: &Mutex<State>) -> HashMap<Address, BTreeMap<String, String>> {
     let st = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -242,13 +272,13 @@ fn known_outputs(state: &Mutex<State>) -> HashMap<Address, BTreeMap<String, Stri
 
 /// The resource at `address` as it is to be made, its references resolved;
 /// for an update of `live`, the fields it leaves to others keep their live
-/// values.
+/// values. Also the spec to record, its secrets as hashes.
 fn planned(
     graph: &crate::model::Graph,
     state: &Mutex<State>,
     address: &Address,
     live: Option<&Live>,
-) -> Result<Planned, ProviderError> {
+) -> Result<(Planned, Value), ProviderError> {
     let r = graph.get(address).ok_or_else(|| {
         ProviderError::Unexpected(format!("{address} is not in the plan's desired state"))
     })?;
@@ -259,7 +289,9 @@ fn planned(
     if let (Some(l), Value::Map(m)) = (live, &mut spec) {
         crate::model::ignore::keep_live(m, &r.ignore, &l.attrs);
     }
-    Planned::reveal(address, &spec).map_err(|e| ProviderError::Spec(format!("{address}: {e}")))
+    let p = Planned::reveal(address, &spec)
+        .map_err(|e| ProviderError::Spec(format!("{address}: {e}")))?;
+    Ok((p, spec))
 }
 
 async fn run_op(
@@ -287,18 +319,19 @@ async fn run_op(
                 ProviderError::Unexpected(format!("{} does not exist", op.address))
             })?;
             crate::engine::ops::delete(cloud, &live).await?;
-            state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .live
-                .remove(&op.address);
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            st.live.remove(&op.address);
+            if !graph.contains(&op.address) {
+                st.forgotten.push(op.address.clone());
+            }
             Ok(Some(live.id))
         }
         OpKind::Create => {
-            let p = planned(graph, state, &op.address, None)?;
+            let (p, spec) = planned(graph, state, &op.address, None)?;
             let live = crate::engine::ops::create(cloud, &p).await?;
             let id = live.id.clone();
             let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            st.applied.push((op.address.clone(), spec));
             // Create-then-delete: the old resource is still there.
             if let Some(old) = st.live.insert(op.address.clone(), live) {
                 st.replaced.insert(op.address.clone(), old);
@@ -309,22 +342,21 @@ async fn run_op(
             let live = current.ok_or_else(|| {
                 ProviderError::Unexpected(format!("{} does not exist", op.address))
             })?;
-            let p = planned(graph, state, &op.address, Some(&live))?;
+            let (p, spec) = planned(graph, state, &op.address, Some(&live))?;
             let fields = diff_fields(
                 op.address.kind.schema().fields,
                 &Value::Map(p.spec.clone()),
                 &Value::Map(live.attrs.clone()),
             );
-            if fields.is_empty() {
-                return Ok(Some(live.id));
-            }
-            let live = crate::engine::ops::update(cloud, &p, &live, &fields).await?;
+            let live = if fields.is_empty() {
+                live
+            } else {
+                crate::engine::ops::update(cloud, &p, &live, &fields).await?
+            };
             let id = live.id.clone();
-            state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .live
-                .insert(op.address.clone(), live);
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            st.live.insert(op.address.clone(), live);
+            st.applied.push((op.address.clone(), spec));
             Ok(Some(id))
         }
     }

@@ -209,6 +209,7 @@ mod tests {
                     fields: vec![],
                     id: None,
                     notes: vec![],
+                    origin: None,
                 })
                 .collect(),
             unchanged: 0,

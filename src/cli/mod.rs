@@ -20,6 +20,7 @@ mod progress;
 mod repl;
 mod secrets;
 mod show;
+mod test;
 
 use anyhow::{bail, Result};
 use blueprint::script::Options;
@@ -206,6 +207,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Print the least-privilege IAM policy a blueprint needs for plan, apply or destroy, with no AWS call
     Permissions(permissions::PermissionsArgs),
+    /// Run the tests of blueprints and stdlib modules (`*.test.rhai`), with no AWS call
+    Test(test::TestArgs),
     /// Change AWS to match a blueprint, or apply a saved plan exactly
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
@@ -355,6 +358,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Graph(a) => graph::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Permissions(a) => permissions::run(&a),
+        Command::Test(a) => test::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Adopt(a) => adopt::run(&a),

@@ -28,12 +28,20 @@ pub struct PlanArgs {
     /// Let --replace replace protected resources
     #[arg(long)]
     pub include_protected: bool,
+    /// Show only drift: what changed outside Blueprint since the last
+    /// apply. Exit 2 when there is any, 0 when there is none (a nightly
+    /// CI job)
+    #[arg(long, conflicts_with_all = ["out", "detailed_exitcode"])]
+    pub drift: bool,
 }
 
 pub fn run(a: &PlanArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
     let choice = a.choice.parse(a.include_protected)?;
     let plan = cloud::make_plan(&rt, &a.script, &a.aws, &choice)?.plan;
+    if a.drift {
+        return drift(plan, a.json);
+    }
     if a.json {
         println!("{}", super::plan_json(&plan)?);
     } else {
@@ -54,4 +62,47 @@ pub fn run(a: &PlanArgs) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// `bp plan --drift`: only the changes that undo edits made outside
+/// Blueprint.
+fn drift(plan: blueprint::plan::Plan, json: bool) -> Result<i32> {
+    let view = blueprint::plan::origin::only_drift(plan);
+    let drifted = view.plan.changes.len();
+    if json {
+        let mut v = render::json(&view.plan);
+        v["drift"] = serde_json::json!({
+            "changes": drifted,
+            "declared": view.declared,
+            "unlabelled": view.unlabelled,
+        });
+        println!(
+            "{}",
+            blueprint::redact::redact(&serde_json::to_string_pretty(&v)?)
+        );
+    } else {
+        let mut text = String::new();
+        if drifted > 0 {
+            text.push_str(&render::human(&view.plan));
+            text.push_str(&format!(
+                "Drift: {drifted} resource(s) changed outside Blueprint since the last apply; `bp apply` puts them back as declared.\n"
+            ));
+        } else {
+            text.push_str("No drift: nothing changed outside Blueprint since the last apply.\n");
+        }
+        if view.declared > 0 {
+            text.push_str(&format!(
+                "Not shown: {} change(s) the blueprint itself declares.\n",
+                view.declared
+            ));
+        }
+        if view.unlabelled > 0 {
+            text.push_str(&format!(
+                "Not told: {} change(s) have no record of their last apply, so whether they are drift is unknown.\n",
+                view.unlabelled
+            ));
+        }
+        print!("{}", super::plan_text(text));
+    }
+    Ok(if drifted > 0 { 2 } else { 0 })
 }

@@ -318,11 +318,30 @@ async fn plan_chosen(
     );
     plan::select::restrict(&mut plan, desired.graph, live, chosen.selection, false)
         .map_err(PipelineError::Select)?;
+    label_origins(cloud, &mut plan, desired.graph, live).await;
     plan.unread = unread;
     insights(&mut plan, desired, live, prices, today);
     refuse_protected(&plan, chosen.mode.include_protected)?;
     check_in_cluster(cloud, &mut plan, desired.graph, live).await?;
     Ok(plan)
+}
+
+/// Each change labelled drift, declared or both, from the records of the
+/// last apply. Records that cannot be read (no permission to) leave the
+/// plan unlabelled, with a warning in the log: the plan itself stands.
+async fn label_origins(cloud: &Cloud, plan: &mut Plan, desired: &Graph, live: &[Live]) {
+    let wanted = plan::origin::wanted(plan);
+    if wanted.is_empty() {
+        return;
+    }
+    match providers::applied::read(cloud, &wanted).await {
+        Ok(records) => plan::origin::label(plan, &records, desired, live),
+        Err(e) => tracing::warn!(
+            target: "blueprint::plan",
+            error = %e,
+            "cannot read the records of the last apply: differences are not labelled drift or declared"
+        ),
+    }
 }
 
 /// What a plan adds to the diff: the lint findings about the resources it

@@ -157,6 +157,44 @@ pub struct FieldDiff {
     pub after: Value,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// Whose difference it is, when the last apply's record tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<DiffOrigin>,
+}
+
+/// Where a difference comes from, told by the record of what the last
+/// apply declared: someone changed the live resource since (`drift`), the
+/// blueprint changed (`declared`), or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiffOrigin {
+    Drift,
+    Declared,
+    Both,
+}
+
+impl DiffOrigin {
+    /// The label of several differences together.
+    pub fn join(a: Option<DiffOrigin>, b: Option<DiffOrigin>) -> Option<DiffOrigin> {
+        match (a, b) {
+            (None, x) | (x, None) => x,
+            (Some(x), Some(y)) if x == y => Some(x),
+            _ => Some(DiffOrigin::Both),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffOrigin::Drift => "drift",
+            DiffOrigin::Declared => "declared",
+            DiffOrigin::Both => "drift and declared",
+        }
+    }
+
+    /// Whether someone changed the live resource.
+    pub fn drifted(self) -> bool {
+        matches!(self, DiffOrigin::Drift | DiffOrigin::Both)
+    }
 }
 
 /// Whether any of `fields` is `field` or inside it (`scaling` covers

@@ -165,13 +165,15 @@ pub fn kinds() -> &'static [(Kind, Iam)] {
 /// The table of the apply lock, and of the claims on account singletons.
 const LOCK_TABLE: &str = "arn:aws:dynamodb:{region}:{account}:table/blueprint-locks";
 /// Taking, waiting for and giving back the lock (the table is made on
-/// first use).
+/// first use), and the records of what was applied (drift or declared).
 const LOCK: &[&str] = &[
     "dynamodb:CreateTable",
     "dynamodb:DescribeTable",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
 ];
 /// Connecting to an `existing_cluster` and finding its OIDC provider.
 const EXISTING_CLUSTER: &[&str] = &["eks:DescribeCluster", "iam:ListOpenIDConnectProviders"];
@@ -401,8 +403,14 @@ pub fn compute(managed: &Graph, existing: &[Resource], req: &Request) -> Policie
     }
     let lock = vec![fill(LOCK_TABLE, req, "", "")];
     if req.command == Command::Plan {
-        // The claims on account singletons are read at every plan.
-        b.add("Lock", ["dynamodb:GetItem"], lock.clone(), None);
+        // The claims on account singletons are read at every plan, and
+        // the records of the last apply of what it would change.
+        b.add(
+            "Lock",
+            ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+            lock.clone(),
+            None,
+        );
     } else {
         b.add("Lock", LOCK.iter().copied(), lock, None);
     }

@@ -137,21 +137,23 @@ fn a_plan_policy_only_reads() {
         for a in &s.actions {
             let verb = a.split(':').nth(1).unwrap_or_default();
             assert!(
-                ["Describe", "List", "Get"]
+                ["Describe", "List", "Get", "BatchGet"]
                     .iter()
                     .any(|v| verb.starts_with(v)),
                 "{a} in a plan policy"
             );
         }
     }
-    // The lock's table is read (the claims on account singletons), and
-    // narrowed to it.
-    allowing(
-        &p,
-        "dynamodb:GetItem",
-        "arn:aws:dynamodb:eu-west-1:123456789012:table/blueprint-locks",
-    )
-    .expect("GetItem on the lock table");
+    // The lock's table is read (the claims on account singletons, the
+    // records of the last apply), and narrowed to it.
+    for read in ["dynamodb:GetItem", "dynamodb:BatchGetItem"] {
+        allowing(
+            &p,
+            read,
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/blueprint-locks",
+        )
+        .expect("reads of the lock table");
+    }
     // Every kind is listed, declared or not: undeclared ones are pruned.
     allowing(&p, "backup:ListBackupVaults", "*").expect("an undeclared kind's list");
 }

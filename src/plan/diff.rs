@@ -218,6 +218,7 @@ fn walk(
                 before,
                 after,
                 forces_replacement: replace.is_some() && !set_where_none,
+                origin: None,
             });
         }
     }

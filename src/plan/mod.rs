@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod moves;
+pub mod origin;
 pub mod render;
 pub mod select;
 pub mod strategy;
@@ -35,7 +36,7 @@ impl Action {
     }
 }
 
-pub use crate::model::schema::{touches, FieldDiff};
+pub use crate::model::schema::{touches, DiffOrigin, FieldDiff};
 pub use crate::model::Unread;
 
 /// Why a change deletes or replaces a resource.
@@ -86,6 +87,10 @@ pub struct Change {
     /// manifest diff), shown under it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Drift, declared, or both: from the record of the last apply (none
+    /// when there is no record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<DiffOrigin>,
 }
 
 /// A desired resource as saved in a plan file.
@@ -471,6 +476,7 @@ pub fn compute_replacing(
             fields: Vec::new(),
             id: Some(l.id.clone()),
             notes: Vec::new(),
+            origin: None,
         });
     }
     let mut plan = Plan {
@@ -520,6 +526,7 @@ fn requested(change: Option<Change>, address: &Address, live: &Live, region: &st
         fields: Vec::new(),
         id: Some(live.id.clone()),
         notes: Vec::new(),
+        origin: None,
     });
     c.action = Action::Replace;
     c.reason = Some(Reason::Requested);
@@ -755,6 +762,7 @@ fn compare(
             fields: creation_fields(r.address.kind.schema(), &resolved),
             id: None,
             notes: Vec::new(),
+            origin: None,
         });
     };
     let mut resolved = resolved;
@@ -792,6 +800,7 @@ fn compare(
         fields,
         id: Some(l.id.clone()),
         notes: Vec::new(),
+        origin: None,
     })
 }
 
@@ -851,6 +860,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<FieldDiff>) {
             before: Value::Null,
             after: v.clone(),
             forces_replacement: false,
+            origin: None,
         }),
     }
 }

@@ -1,7 +1,7 @@
 //! Renderers of a plan: the human diff and JSON. No colour: output is the
 //! same on a terminal and in CI.
 
-use super::{Action, Change, FieldDiff, Plan};
+use super::{Action, Change, DiffOrigin, FieldDiff, Plan};
 use crate::model::Value;
 use std::fmt::Write;
 
@@ -54,12 +54,22 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(&shown_json(v)).unwrap_or_default()
 }
 
-fn field(out: &mut String, f: &FieldDiff, action: Action) {
-    let marker = if f.forces_replacement {
-        "  # forces replacement"
+/// The comment after a field: whose difference it is, and whether it
+/// forces a replacement.
+fn marker(f: &FieldDiff) -> String {
+    let mut notes: Vec<&str> = f.origin.map(|o| o.as_str()).into_iter().collect();
+    if f.forces_replacement {
+        notes.push("forces replacement");
+    }
+    if notes.is_empty() {
+        String::new()
     } else {
-        ""
-    };
+        format!("  # {}", notes.join(", "))
+    }
+}
+
+fn field(out: &mut String, f: &FieldDiff, action: Action) {
+    let marker = marker(f);
     if action == Action::Create {
         let _ = writeln!(out, "      {} = {}", f.path, show(&f.after));
         return;
@@ -124,6 +134,15 @@ fn change(out: &mut String, c: &Change, create_first: &[crate::model::Address]) 
         }
         _ => {}
     }
+    match (c.action, c.origin) {
+        (Action::Create, Some(DiffOrigin::Drift)) => {
+            out.push_str("  # drift: deleted since the last apply")
+        }
+        (Action::Create | Action::Delete, _) | (_, None) => {}
+        (_, Some(o)) => {
+            let _ = write!(out, "  # {}", o.as_str());
+        }
+    }
     out.push('\n');
     for f in &c.fields {
         field(out, f, c.action);
@@ -133,6 +152,28 @@ fn change(out: &mut String, c: &Change, create_first: &[crate::model::Address]) 
             let _ = writeln!(out, "      {line}");
         }
     }
+}
+
+/// How many changes are drift, declared or both, when the records of the
+/// last apply tell and something drifted.
+pub fn origins_line(p: &Plan) -> Option<String> {
+    let count = |o: DiffOrigin| p.changes.iter().filter(|c| c.origin == Some(o)).count();
+    let parts: Vec<String> = [
+        (
+            DiffOrigin::Drift,
+            "drift (changed outside Blueprint since the last apply)",
+        ),
+        (DiffOrigin::Declared, "declared (the blueprint changed)"),
+        (DiffOrigin::Both, "both"),
+    ]
+    .iter()
+    .filter(|(o, _)| count(*o) > 0)
+    .map(|(o, what)| format!("{} {what}", count(*o)))
+    .collect();
+    // Worth a line when something was changed outside Blueprint: that
+    // every change of a first plan is declared goes without saying.
+    let drifted = count(DiffOrigin::Drift) + count(DiffOrigin::Both) > 0;
+    drifted.then(|| format!("Origin of the changes: {}.", parts.join(", ")))
 }
 
 /// The summary line.
@@ -168,6 +209,9 @@ pub fn human(p: &Plan) -> String {
             change(&mut out, c, &p.create_first);
         }
         out.push('\n');
+        if let Some(line) = origins_line(p) {
+            let _ = writeln!(out, "{line}\n");
+        }
         let findings = crate::lint::render::plan_lines(&p.findings);
         if !findings.is_empty() {
             out.push_str(&findings);
@@ -326,9 +370,11 @@ mod tests {
                     before: Value::Int(2),
                     after: Value::Int(4),
                     forces_replacement: false,
+                    origin: None,
                 }],
                 id: Some("app".into()),
                 notes: vec![],
+                origin: None,
             },
             Change {
                 address: Address::new(Kind::new("widget"), "demo/private-a"),
@@ -343,9 +389,11 @@ mod tests {
                     before: Value::str("10.0.1.0/24"),
                     after: Value::str("10.0.9.0/24"),
                     forces_replacement: true,
+                    origin: None,
                 }],
                 id: Some("subnet-1".into()),
                 notes: vec![],
+                origin: None,
             },
             Change {
                 address: Address::new(Kind::new("lock"), "old"),
@@ -355,6 +403,7 @@ mod tests {
                 fields: vec![],
                 id: Some("k-1".into()),
                 notes: vec![],
+                origin: None,
             },
         ]);
         let text = human(&p);
@@ -383,6 +432,7 @@ mod tests {
             )]),
             after: Value::List(vec![]),
             forces_replacement: false,
+            origin: None,
         };
         field(&mut out, &f, Action::Update);
         assert_eq!(

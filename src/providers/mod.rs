@@ -1,6 +1,7 @@
 //! Live state: one module per resource kind, each with read (batched, by the
 //! owner tag), create, update and delete. Only this layer talks to AWS.
 
+pub mod applied;
 pub mod aws;
 pub mod claims;
 pub mod eks_token;

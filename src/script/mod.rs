@@ -91,6 +91,11 @@ impl Session {
         &self.engine
     }
 
+    /// The engine, to register more functions on (`bp test`'s).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
     pub fn scope(&self) -> &Scope<'static> {
         &self.scope
     }
@@ -357,6 +362,11 @@ pub struct Evaluation {
     pub vars_given: BTreeMap<String, String>,
 }
 
+/// The positioned error of a script that does not parse.
+pub fn parse_diagnostic(name: &str, text: &str, e: &rhai::ParseError) -> Diagnostic {
+    error::from_parse(name, text, e)
+}
+
 /// Evaluates a blueprint and validates the graph it declares.
 pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     let root = match path.parent() {
@@ -366,6 +376,26 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
     let mut session = Session::new(options, &root);
     session.load_var_files()?;
     session.eval_file(path)?;
+    finish(session, path, options)
+}
+
+/// Evaluates blueprint source `text`, shown in errors as `name` and named
+/// after it, with imports resolved in `root`: a blueprint written inline
+/// (`bp test`'s `script(...)`).
+pub fn evaluate_text(
+    name: &str,
+    text: &str,
+    root: &Path,
+    options: &Options,
+) -> Result<Evaluation, Error> {
+    let mut session = Session::new(options, root);
+    session.load_var_files()?;
+    session.eval(name, text).map(|_| ())?;
+    finish(session, Path::new(name), options)
+}
+
+/// What an evaluated session declares, validated.
+fn finish(session: Session, path: &Path, options: &Options) -> Result<Evaluation, Error> {
     let graph = session.validate()?;
     let name = session.blueprint_name(path)?;
     let placeholders: Vec<String> = session

@@ -410,4 +410,168 @@ let c = cluster("demo", #{ version: "1.32", vpc: v, subnets: v.private_subnets, 
         "{out}"
     );
     assert!(out.contains("bp.rhai:4:1"), "{out}");
+    // An in-cluster object's address is its Kubernetes identity.
+    std::fs::write(
+        d.join("bp.rhai"),
+        format!("{base}let ns = c.namespace(\"apps\");\nns.config_map(\"settings\", #{{ data: #{{ a: \"1\" }} }});\nmoved(\"config_map.demo/apps/old-settings\", \"config_map.demo/apps/settings\");\n"),
+    )
+    .unwrap();
+    let out = m.bp(d, &["check", "bp.rhai"], 1);
+    assert!(
+        out.contains("moved(config_map.demo/apps/old-settings, config_map.demo/apps/settings): a config_map's address is its Kubernetes identity"),
+        "{out}"
+    );
+    assert!(out.contains("bp.rhai:6:1"), "{out}");
+}
+
+/// Each difference is told drift (changed outside Blueprint since the last
+/// apply), declared (the blueprint changed) or both, from the record the
+/// apply keeps; `bp plan --drift` shows only drift, for a nightly job.
+#[test]
+fn drift_is_told_apart_from_declared_changes() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bp.rhai"),
+        r#"
+let team = var("team", "a");
+log_group("/app/drift", #{ retention_days: 7, tags: #{ team: team } });
+log_group("/app/gone", #{ retention_days: 7 });
+"#,
+    )
+    .unwrap();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let logs = |code: &str| {
+        m.python(&[
+            "-c",
+            &format!("import boto3\nlogs = {}\n{code}", m.boto3("logs")),
+        ]);
+    };
+    // Someone edits a tag in the console, and deletes a log group.
+    logs("logs.tag_log_group(logGroupName='/app/drift', tags={'team': 'console'})\nlogs.delete_log_group(logGroupName='/app/gone')");
+    let out = m.bp(d, &["plan", "bp.rhai"], 0);
+    assert!(
+        out.contains("  ~ log_group.app/drift  (/app/drift)  # drift\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("      tags.team: \"console\" -> \"a\"  # drift\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  + log_group.app/gone  # drift: deleted since the last apply\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Origin of the changes: 2 drift (changed outside Blueprint since the last apply)."
+        ),
+        "{out}"
+    );
+    let p = json(&m, d, &[]);
+    let change = |p: &Json, a: &str| -> Json {
+        p["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == a)
+            .cloned()
+            .unwrap_or_else(|| panic!("no change of {a}: {p}"))
+    };
+    assert_eq!(change(&p, "log_group.app/drift")["origin"], "drift", "{p}");
+    assert_eq!(
+        change(&p, "log_group.app/drift")["fields"][0]["origin"],
+        "drift",
+        "{p}"
+    );
+    assert_eq!(change(&p, "log_group.app/gone")["origin"], "drift", "{p}");
+    let out = m.bp(d, &["plan", "bp.rhai", "--drift"], 2);
+    assert!(
+        out.contains("Drift: 2 resource(s) changed outside Blueprint since the last apply"),
+        "{out}"
+    );
+
+    // The blueprint changes the tag too, and someone the retention: the tag
+    // is both, the retention drift, the change both.
+    logs("logs.put_retention_policy(logGroupName='/app/drift', retentionInDays=14)");
+    let p = json(&m, d, &["--var", "team=b"]);
+    let c = change(&p, "log_group.app/drift");
+    assert_eq!(c["origin"], "both", "{p}");
+    let origin = |path: &str| {
+        c["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["origin"].clone())
+            .unwrap_or_else(|| panic!("no field {path}: {c}"))
+    };
+    assert_eq!(origin("tags.team"), "both");
+    assert_eq!(origin("retention_days"), "drift");
+    let p: Json = serde_json::from_str(&m.bp(
+        d,
+        &["plan", "bp.rhai", "--drift", "--json", "--var", "team=b"],
+        2,
+    ))
+    .unwrap();
+    assert_eq!(p["drift"]["changes"], 2, "{p}");
+
+    // Applied, the record is the new declaration: going back to team=a is
+    // declared, and no drift.
+    m.bp(
+        d,
+        &["apply", "bp.rhai", "--auto-approve", "--var", "team=b"],
+        0,
+    );
+    m.bp(
+        d,
+        &["plan", "bp.rhai", "--var", "team=b", "--detailed-exitcode"],
+        0,
+    );
+    let p = json(&m, d, &[]);
+    let c = change(&p, "log_group.app/drift");
+    assert_eq!(c["origin"], "declared", "{p}");
+    assert_eq!(c["fields"][0]["path"], "tags.team", "{p}");
+    assert_eq!(c["fields"][0]["origin"], "declared", "{p}");
+    let out = m.bp(d, &["plan", "bp.rhai", "--drift"], 0);
+    assert!(
+        out.contains("No drift: nothing changed outside Blueprint since the last apply."),
+        "{out}"
+    );
+    assert!(
+        out.contains("Not shown: 1 change(s) the blueprint itself declares."),
+        "{out}"
+    );
+    // Without its record, a difference is not told.
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\ndb = {}\ndb.delete_item(TableName='blueprint-locks', Key={{'blueprint': {{'S': 'applied:bp:log_group.app/drift'}}}})",
+            m.boto3("dynamodb")
+        ),
+    ]);
+    let out = m.bp(d, &["plan", "bp.rhai", "--drift"], 0);
+    assert!(
+        out.contains("Not told: 1 change(s) have no record of their last apply"),
+        "{out}"
+    );
+    assert!(!out.contains("Not shown:"), "{out}");
+    // --drift cannot be saved: it is a view, not the plan.
+    let out = m.bp(d, &["plan", "bp.rhai", "--drift", "-o", "p.json"], 1);
+    assert!(out.contains("cannot be used with"), "{out}");
+
+    // Destroy forgets the records with the resources.
+    m.bp(d, &["destroy", "bp.rhai", "--auto-approve"], 0);
+    let left = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\ndb = {}\nprint(json.dumps([i['blueprint']['S'] for i in db.scan(TableName='blueprint-locks')['Items']]))",
+            m.boto3("dynamodb")
+        ),
+    ]);
+    assert!(
+        !left.to_string().contains("applied:"),
+        "records left after destroy: {left}"
+    );
 }

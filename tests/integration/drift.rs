@@ -79,7 +79,10 @@ fn changes_behind_blueprints_back_show_as_exactly_that_and_are_restored() {
         &m,
         d,
         "a tag",
-        &["  ~ vpc.drift", "      tags.team: \"data\" -> \"core\"\n"],
+        &[
+            "  ~ vpc.drift",
+            "      tags.team: \"data\" -> \"core\"  # drift\n",
+        ],
     );
 
     // A security-group rule.
@@ -103,7 +106,10 @@ fn changes_behind_blueprints_back_show_as_exactly_that_and_are_restored() {
         &m,
         d,
         "a node group's max",
-        &["  ~ node_group.drift/app", "      scaling.max: 5 -> 3\n"],
+        &[
+            "  ~ node_group.drift/app",
+            "      scaling.max: 5 -> 3  # drift\n",
+        ],
     );
 
     // A bucket policy statement: only that statement shows.
@@ -114,7 +120,10 @@ p['Statement'].append({'Sid': 'Audit', 'Effect': 'Allow', 'Principal': {'AWS': '
 s3.put_bucket_policy(Bucket='drift-logs-0001', Policy=json.dumps(p))",
     );
     let out = m.bp(d, &["plan", "bp.rhai"], 0);
-    assert!(out.contains("      policy.Statement[Audit]:\n"), "{out}");
+    assert!(
+        out.contains("      policy.Statement[Audit]:  # drift\n"),
+        "{out}"
+    );
     assert!(
         !out.contains("DenyInsecure"),
         "only the changed statement shows: {out}"
@@ -133,7 +142,7 @@ s3.put_bucket_policy(Bucket='drift-logs-0001', Policy=json.dumps(p))",
     );
     let out = m.bp(d, &["plan", "bp.rhai"], 0);
     assert!(
-        out.contains("      inline_policies.read.Statement[Read]:\n"),
+        out.contains("      inline_policies.read.Statement[Read]:  # drift\n"),
         "{out}"
     );
     assert!(out.contains("-     \"s3:*\""), "{out}");
@@ -150,7 +159,10 @@ p['Statement'][1]['Condition']['StringEquals']['aws:PrincipalTag/team'] = 'every
 kms.put_key_policy(KeyId=key, PolicyName='default', Policy=json.dumps(p))",
     );
     let out = m.bp(d, &["plan", "bp.rhai"], 0);
-    assert!(out.contains("      policy.Statement[Use]:\n"), "{out}");
+    assert!(
+        out.contains("      policy.Statement[Use]:  # drift\n"),
+        "{out}"
+    );
     assert!(!out.contains("Statement[Admin]"), "{out}");
     shows_and_restores(&m, d, "a key policy statement", &["  ~ kms_key.drift"]);
 

@@ -25,7 +25,9 @@ fn a_secrets_key_is_added_in_place_and_only_replaced_after() {
 
     let out = m.bp(d, &["plan", "bp.rhai", "--var", "key=first"], 0);
     assert!(
-        out.contains("  ~ cluster.demo  (demo)\n      secrets_key: null -> \"arn:aws:kms:"),
+        out.contains(
+            "  ~ cluster.demo  (demo)  # declared\n      secrets_key: null -> \"arn:aws:kms:"
+        ),
         "{out}"
     );
     assert!(!out.contains("forces replacement"), "{out}");

@@ -138,6 +138,7 @@ fn corpus() -> Vec<(String, String)> {
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+            .filter(|p| !p.to_string_lossy().ends_with(".test.rhai"))
             .collect();
         files.sort();
         for f in files {

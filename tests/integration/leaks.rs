@@ -278,6 +278,19 @@ fn a_canary_secret_leaks_through_no_channel() {
     ];
     let (_, err) = run.bp(&args(&with_vars(&["apply", "plan.json"])), &trace, 0);
     assert!(err.contains("TRACE"), "no trace logs were written:\n{err}");
+    // The records of what was applied (drift or declared) hold secrets as
+    // hashes only.
+    let table = String::from_utf8(m.python(&[
+        "-c",
+        &format!(
+            "import boto3, json\ndb = {}\nprint(json.dumps(db.scan(TableName='blueprint-locks')['Items']))",
+            m.boto3("dynamodb")
+        ),
+    ]))
+    .unwrap();
+    assert!(table.contains("applied:"), "no records: {table}");
+    assert!(table.contains("$sensitive"), "{table}");
+    assert_no_leak("the records of the last apply", &table, &secrets());
     assert!(
         !err.contains(&data_key),
         "the KMS data key is in the trace log"

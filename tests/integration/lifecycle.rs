@@ -379,7 +379,7 @@ fn pms_prod() {
     lifecycle(&Case {
         file: "blueprints/pms.rhai",
         blueprint: "pms-prod",
-        update: (&["app_max=30"], &["  ~ node_group.pms-prod/app-nodes", "      scaling.max: 20 -> 30\n"]),
+        update: (&["app_max=30"], &["  ~ node_group.pms-prod/app-nodes", "      scaling.max: 20 -> 30  # declared\n"]),
         replace: (
             &["app_instance_type=m6i.xlarge"],
             &["  +/- node_group.pms-prod/app-nodes  (replace, the new one first: a node group's instance types cannot change in place)"],
@@ -394,7 +394,7 @@ fn digibee() {
     lifecycle(&Case {
         file: "blueprints/digibee.rhai",
         blueprint: "digibee",
-        update: (&["platform_max=12"], &["  ~ node_group.digibee/platform", "      scaling.max: 9 -> 12\n"]),
+        update: (&["platform_max=12"], &["  ~ node_group.digibee/platform", "      scaling.max: 9 -> 12  # declared\n"]),
         replace: (
             &["jobs_spot=false"],
             &["  +/- node_group.digibee/jobs  (replace, the new one first: a node group's capacity type (spot or on-demand) cannot change in place)"],
@@ -413,7 +413,7 @@ fn eks_intro() {
             &["max=8"],
             &[
                 "  ~ node_group.eks-intro/workers",
-                "      scaling.max: 6 -> 8\n",
+                "      scaling.max: 6 -> 8  # declared\n",
             ],
         ),
         replace: (
@@ -440,7 +440,7 @@ fn harmonix() {
             &["max=4"],
             &[
                 "  ~ node_group.harmonix/custom-node-group",
-                "      scaling.max: 3 -> 4\n",
+                "      scaling.max: 3 -> 4  # declared\n",
             ],
         ),
         replace: (
@@ -551,7 +551,7 @@ fn naas_prod() {
             &["naas_max=12"],
             &[
                 "  ~ node_group.naas-prod/naas",
-                "      scaling.max: 10 -> 12\n",
+                "      scaling.max: 10 -> 12  # declared\n",
             ],
         ),
         replace: (
@@ -811,7 +811,9 @@ fn cluster_settings_update_in_place() {
     bp(&emu, &["apply", file, "--auto-approve"], &[]).run();
     bp(&emu, &["plan", file], &["api_cidr=203.0.113.0/24"])
         .stdout_contains("  ~ cluster.eks-intro")
-        .stdout_contains("      endpoint.public_cidrs: [\"0.0.0.0/0\"] -> [\"203.0.113.0/24\"]\n")
+        .stdout_contains(
+            "      endpoint.public_cidrs: [\"0.0.0.0/0\"] -> [\"203.0.113.0/24\"]  # declared\n",
+        )
         .stdout_contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.")
         .run();
     bp(
@@ -851,9 +853,9 @@ fn pms_upgrades_cluster_node_groups_and_add_ons_one_minor_version_at_a_time() {
         .run();
     bp(&emu, &["plan", file, "--detailed-exitcode"], &["k8s_version=1.33"])
         .status(2)
-        .stdout_contains("  ~ cluster.pms-prod  (pms-prod)\n      version: \"1.32\" -> \"1.33\"\n")
-        .stdout_contains("  ~ node_group.pms-prod/app-nodes  (pms-prod/app-nodes)\n      version: \"1.32\" -> \"1.33\"\n")
-        .stdout_contains("  ~ eks_addon.pms-prod/aws-ebs-csi-driver  (pms-prod/aws-ebs-csi-driver)\n      k8s_version: \"1.32\" -> \"1.33\"\n")
+        .stdout_contains("  ~ cluster.pms-prod  (pms-prod)  # declared\n      version: \"1.32\" -> \"1.33\"  # declared\n")
+        .stdout_contains("  ~ node_group.pms-prod/app-nodes  (pms-prod/app-nodes)  # declared\n      version: \"1.32\" -> \"1.33\"  # declared\n")
+        .stdout_contains("  ~ eks_addon.pms-prod/aws-ebs-csi-driver  (pms-prod/aws-ebs-csi-driver)  # declared\n      k8s_version: \"1.32\" -> \"1.33\"  # declared\n")
         .stdout_contains("Plan: 0 to add, 5 to change, 0 to replace, 0 to destroy.")
         .run();
     bp(

@@ -9,6 +9,7 @@ mod proxy;
 mod adopt;
 mod aws_backup;
 mod backup;
+mod bp_test;
 mod check;
 mod cli;
 mod controls;

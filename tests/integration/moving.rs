@@ -453,10 +453,13 @@ print(json.dumps({{'version': lt['version'], 'groups': data['SecurityGroupIds'],
     // A change is a new version, and the group rolls to it in one apply.
     let out = m.bp(d, &["plan", "bp.rhai", "--var", "hops=2"], 0);
     assert!(out.contains("  ~ launch_template.demo/app"), "{out}");
-    assert!(out.contains("      imds.hop_limit: 1 -> 2\n"), "{out}");
+    assert!(
+        out.contains("      imds.hop_limit: 1 -> 2  # declared\n"),
+        "{out}"
+    );
     assert!(out.contains("  ~ node_group.demo/app"), "{out}");
     assert!(
-        out.contains("      launch_template.version: \"1\" -> (known after apply)\n"),
+        out.contains("      launch_template.version: \"1\" -> (known after apply)  # declared\n"),
         "{out}"
     );
     m.bp(

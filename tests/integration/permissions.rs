@@ -149,6 +149,10 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
         "dynamodb:DescribeContinuousBackups",
         "per owned table; none (the lock table is not the blueprint's)",
     ),
+    (
+        "dynamodb:BatchGetItem",
+        "the records of the last apply, of what a plan would change; a plan without changes reads none",
+    ),
     ("ec2:DescribeInstanceAttribute", "per instance; none"),
     ("ec2:DescribeVolumes", "per instance; none"),
     (

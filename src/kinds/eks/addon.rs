@@ -408,6 +408,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
             before: Value::Null,
             after: Value::Null,
             forces_replacement: false,
+            origin: None,
         })
         .collect();
         return update(cloud, r, &live, &all).await;

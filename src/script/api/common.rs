@@ -139,6 +139,20 @@ pub fn register(engine: &mut Engine, state: &Shared) {
                     Problem::new(format!("moved({from}, {to}) moves nothing")),
                 ));
             }
+            // An in-cluster address is the object's Kubernetes identity
+            // (cluster, namespace, name; a Helm release's name), which
+            // Kubernetes and Helm never change: a "renamed" object is
+            // another object.
+            if from.kind.schema().scope == crate::model::schema::Scope::InCluster {
+                return Err(fail(
+                    &ctx,
+                    Problem::new(format!(
+                        "moved({from}, {to}): a {}'s address is its Kubernetes identity (cluster, namespace and name), and Kubernetes cannot rename an object, so nothing can keep it across this move",
+                        from.kind
+                    ))
+                    .hint("keep the old name to keep the object; or declare the new name without moved(...), and the plan makes the new object and deletes the old one"),
+                ));
+            }
             let mut st = s.borrow_mut();
             if st.graph.moves().iter().any(|(f, _)| *f == from) {
                 return Err(fail(&ctx, Problem::new(format!("{from} is moved twice"))));
