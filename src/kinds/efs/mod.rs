@@ -41,7 +41,7 @@ pub const OPTIONS: &[Opt] = &[
     opt(
         "security_groups",
         Ty::HandleList(super::network::security_group::KIND),
-        "the mount targets' groups (default: one allowing NFS, TCP 2049, from the VPC's block)",
+        "the mount targets' groups (default: one allowing NFS, TCP 2049, from the VPC's blocks, secondary ones too)",
     ),
     def("encrypted", Ty::Bool, "true", "encryption at rest"),
     opt(

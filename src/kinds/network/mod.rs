@@ -938,9 +938,10 @@ fn security_group(
     Ok(SecurityGroup(addr))
 }
 
-/// A security group `name` of `vpc` that lets the VPC's own block reach one
-/// TCP port of what it guards (NFS for EFS mount targets, PostgreSQL for an
-/// RDS instance), with the default egress.
+/// A security group `name` of `vpc` that lets the VPC's own blocks (its
+/// primary one and every secondary one, where pods of a custom network
+/// may live) reach one TCP port of what it guards (NFS for EFS mount
+/// targets, PostgreSQL for an RDS instance), with the default egress.
 pub(crate) fn vpc_port_group(
     state: &Shared,
     ctx: &NativeCallContext,
@@ -949,22 +950,40 @@ pub(crate) fn vpc_port_group(
     port: i64,
     what: &str,
 ) -> Fallible<Address> {
-    let cidr = state
-        .borrow()
-        .graph
-        .get(vpc)
-        .and_then(|r| r.str("cidr").map(String::from))
-        .ok_or_else(|| fail(ctx, Problem::new(format!("{vpc} has no CIDR block"))))?;
-    let rule = Rule {
-        protocol: "tcp".into(),
-        from: Some(port),
-        to: Some(port),
-        peer: Peer::Cidr(cidr),
-        description: Some(format!("{what}, from the VPC")),
+    let blocks: Vec<String> = {
+        let st = state.borrow();
+        let r = st
+            .graph
+            .get(vpc)
+            .ok_or_else(|| fail(ctx, Problem::new(format!("{vpc} is not declared"))))?;
+        let primary = r
+            .str("cidr")
+            .map(String::from)
+            .ok_or_else(|| fail(ctx, Problem::new(format!("{vpc} has no CIDR block"))))?;
+        let secondary = r
+            .spec
+            .get("secondary_cidrs")
+            .and_then(Value::as_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from));
+        std::iter::once(primary).chain(secondary).collect()
     };
+    let rules: Vec<Dynamic> = blocks
+        .into_iter()
+        .map(|cidr| {
+            Dynamic::from(Rule {
+                protocol: "tcp".into(),
+                from: Some(port),
+                to: Some(port),
+                peer: Peer::Cidr(cidr),
+                description: Some(format!("{what}, from the VPC")),
+            })
+        })
+        .collect();
     let opts: rhai::Map = [
         ("description".into(), Dynamic::from(what.to_string())),
-        ("ingress".into(), Dynamic::from(vec![Dynamic::from(rule)])),
+        ("ingress".into(), Dynamic::from(rules)),
     ]
     .into_iter()
     .collect();

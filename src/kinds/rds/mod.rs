@@ -46,7 +46,7 @@ pub const OPTIONS: &[Opt] = &[
     opt(
         "security_groups",
         Ty::HandleList(security_group::KIND),
-        "the instance's groups (default: one allowing PostgreSQL, TCP 5432, from the VPC's block)",
+        "the instance's groups (default: one allowing PostgreSQL, TCP 5432, from the VPC's blocks, secondary ones too)",
     ),
     req("instance_class", Ty::Str, "e.g. \"db.t4g.medium\" (changes in place)"),
     req(
