@@ -98,12 +98,8 @@ fn saved(
 ) -> Result<cloud::Planned> {
     let text = std::fs::read_to_string(&a.script.file)
         .with_context(|| format!("cannot read {}", a.script.file.display()))?;
-    let plan: Plan = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a plan saved by `bp plan -o`",
-            a.script.file.display()
-        )
-    })?;
+    let plan: Plan =
+        plan::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.script.file.display()))?;
     let graph = if plan.needs_secrets() {
         let Some(source) = &plan.source else {
             bail!("the saved plan holds secrets but not the blueprint they came from; run `bp plan` again");

@@ -343,6 +343,42 @@ pub fn resolve_region(flag: Option<&str>, profile: Option<&str>) -> String {
     .unwrap_or_else(|| "us-east-1".to_string())
 }
 
+/// How `bp plan` and `bp show` print a plan.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// For a terminal or a CI log
+    Human,
+    /// The plan JSON (docs/PLAN-JSON.md)
+    Json,
+    /// GitHub-flavoured Markdown for a pull-request comment, under GitHub's comment limit
+    Markdown,
+}
+
+impl PlanFormat {
+    /// `--format`, with `--json` as its shorthand.
+    pub fn chosen(format: Option<PlanFormat>, json: bool) -> PlanFormat {
+        match (format, json) {
+            (Some(f), _) => f,
+            (None, true) => PlanFormat::Json,
+            (None, false) => PlanFormat::Human,
+        }
+    }
+}
+
+/// A plan printed in `format`.
+pub fn print_plan(plan: &blueprint::plan::Plan, format: PlanFormat) -> Result<()> {
+    use blueprint::plan::{markdown, render};
+    match format {
+        PlanFormat::Human => print!("{}", plan_text(render::human(plan))),
+        PlanFormat::Json => println!("{}", plan_json(plan)?),
+        PlanFormat::Markdown => print!(
+            "{}",
+            blueprint::redact::redact(&markdown::render(plan, markdown::GITHUB_LIMIT))
+        ),
+    }
+    Ok(())
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum GraphFormat {
     Dot,

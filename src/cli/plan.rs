@@ -13,9 +13,13 @@ pub struct PlanArgs {
     pub script: ScriptArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Print the plan as JSON
-    #[arg(long)]
+    /// Print the plan as JSON (the same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to print the plan: human (default), json, or markdown for a
+    /// pull-request comment
+    #[arg(long, value_enum)]
+    pub format: Option<super::PlanFormat>,
     /// Save the plan (JSON, under any name), to apply exactly this later
     /// with `bp apply FILE`
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -39,17 +43,14 @@ pub fn run(a: &PlanArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
     let choice = a.choice.parse(a.include_protected)?;
     let plan = cloud::make_plan(&rt, &a.script, &a.aws, &choice)?.plan;
+    let format = super::PlanFormat::chosen(a.format, a.json);
     if a.drift {
-        return drift(plan, a.json);
+        return drift(plan, format == super::PlanFormat::Json);
     }
-    if a.json {
-        println!("{}", super::plan_json(&plan)?);
-    } else {
-        print!("{}", super::plan_text(render::human(&plan)));
-    }
+    super::print_plan(&plan, format)?;
     if let Some(out) = &a.out {
         cloud::write_private(out, &super::plan_json(&plan)?)?;
-        if !a.json {
+        if format == super::PlanFormat::Human {
             println!(
                 "Saved the plan to {}: apply it with `bp apply {}`.",
                 out.display(),

@@ -3,6 +3,7 @@
 //! providers. Rendering lives in [`render`], apart from the diff.
 
 mod diff;
+pub mod markdown;
 pub mod moves;
 pub mod origin;
 pub mod render;
@@ -279,6 +280,39 @@ impl Plan {
     }
 }
 
+/// The plan file format this build writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Why a file is not a plan this build can read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("it is not a plan saved by `bp plan -o` ({0})")]
+    NotAPlan(String),
+    #[error("it was saved by a newer bp (plan format {found}; this bp reads format {FORMAT_VERSION} and older): show or apply it with that version, or make the plan again")]
+    Newer { found: u64 },
+    #[error("it is a damaged plan: {0}")]
+    Damaged(String),
+}
+
+/// A saved plan from its JSON text, checked to be a Blueprint plan of a
+/// format this build reads.
+pub fn load(text: &str) -> Result<Plan, PlanFileError> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| PlanFileError::NotAPlan(format!("not JSON: {e}")))?;
+    let (Some(version), true) = (
+        v.get("format_version").and_then(|x| x.as_u64()),
+        v.get("fingerprint").is_some(),
+    ) else {
+        return Err(PlanFileError::NotAPlan(
+            "JSON without a plan's format_version and fingerprint".into(),
+        ));
+    };
+    if version > u64::from(FORMAT_VERSION) {
+        return Err(PlanFileError::Newer { found: version });
+    }
+    serde_json::from_value(v).map_err(|e| PlanFileError::Damaged(e.to_string()))
+}
+
 /// A stable hash of live state: addresses, ids and observed fields.
 /// Fields the blueprint leaves to others are left out.
 pub fn fingerprint(live: &[Live], desired: &Graph) -> String {
@@ -480,7 +514,7 @@ pub fn compute_replacing(
         });
     }
     let mut plan = Plan {
-        format_version: 2,
+        format_version: FORMAT_VERSION,
         blueprint: blueprint.to_string(),
         region: region.to_string(),
         protected,

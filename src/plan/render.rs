@@ -6,7 +6,7 @@ use crate::model::Value;
 use std::fmt::Write;
 
 /// A value as shown in a plan; references not yet known read "(known after apply)".
-fn show(v: &Value) -> String {
+pub(super) fn show(v: &Value) -> String {
     match v {
         Value::Sensitive(_) => "(sensitive)".into(),
         Value::Ref(_) | Value::Template(_) => "(known after apply)".into(),
@@ -37,12 +37,12 @@ fn shown_json(v: &Value) -> serde_json::Value {
     }
 }
 
-fn is_large(v: &Value) -> bool {
+pub(super) fn is_large(v: &Value) -> bool {
     matches!(v, Value::Map(_) | Value::List(_)) && v.to_string().len() > 60
 }
 
 /// The items of a list of plain strings (empty for null), if it is one.
-fn strings(v: &Value) -> Option<Vec<&str>> {
+pub(super) fn strings(v: &Value) -> Option<Vec<&str>> {
     match v {
         Value::Null => Some(Vec::new()),
         Value::List(l) => l.iter().map(Value::as_str).collect(),
@@ -50,7 +50,7 @@ fn strings(v: &Value) -> Option<Vec<&str>> {
     }
 }
 
-fn pretty(v: &Value) -> String {
+pub(super) fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(&shown_json(v)).unwrap_or_default()
 }
 

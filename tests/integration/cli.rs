@@ -147,7 +147,7 @@ fn show_renders_a_saved_plan_without_aws() {
         .current_dir(dir.path())
         .args(["show", "bp.rhai"])
         .status(1)
-        .stderr_contains("bp.rhai is not a plan saved by `bp plan -o`")
+        .stderr_contains("bp.rhai: it is not a plan saved by `bp plan -o`")
         .run();
 }
 
