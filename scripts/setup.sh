@@ -29,6 +29,15 @@ if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_
     .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+# Headless Chromium (Debian), to render `bp plan --html` reports in the
+# browser test.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing chromium (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # A JUnit XML parser, to check the reports of `bp test --junit`.
 JUNITPARSER_VERSION=5.0.3
 if ! .venv/bin/python -c "import junitparser, sys; sys.exit(junitparser.version != '$JUNITPARSER_VERSION')" 2>/dev/null; then

@@ -379,6 +379,13 @@ pub fn print_plan(plan: &blueprint::plan::Plan, format: PlanFormat) -> Result<()
     Ok(())
 }
 
+/// The plan's HTML report, written to `path` (secrets redacted as
+/// everywhere).
+pub fn write_html(plan: &blueprint::plan::Plan, path: &std::path::Path) -> Result<()> {
+    let html = blueprint::redact::redact(&blueprint::plan::html::render(plan));
+    std::fs::write(path, html).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum GraphFormat {
     Dot,

@@ -20,6 +20,10 @@ pub struct PlanArgs {
     /// pull-request comment
     #[arg(long, value_enum)]
     pub format: Option<super::PlanFormat>,
+    /// Also write the plan as one self-contained HTML report (changes,
+    /// dependency graph, cost per kind, findings) to this file
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Save the plan (JSON, under any name), to apply exactly this later
     /// with `bp apply FILE`
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -48,6 +52,9 @@ pub fn run(a: &PlanArgs) -> Result<i32> {
         return drift(plan, format == super::PlanFormat::Json);
     }
     super::print_plan(&plan, format)?;
+    if let Some(path) = &a.html {
+        super::write_html(&plan, path)?;
+    }
     if let Some(out) = &a.out {
         cloud::write_private(out, &super::plan_json(&plan)?)?;
         if format == super::PlanFormat::Human {

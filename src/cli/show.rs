@@ -19,6 +19,9 @@ pub struct ShowArgs {
     /// pull-request comment
     #[arg(long, value_enum)]
     pub format: Option<super::PlanFormat>,
+    /// Also write the plan as one self-contained HTML report to this file
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(a: &ShowArgs) -> Result<i32> {
@@ -26,5 +29,8 @@ pub fn run(a: &ShowArgs) -> Result<i32> {
         .with_context(|| format!("cannot read {}", a.plan.display()))?;
     let plan = plan::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.plan.display()))?;
     super::print_plan(&plan, super::PlanFormat::chosen(a.format, a.json))?;
+    if let Some(path) = &a.html {
+        super::write_html(&plan, path)?;
+    }
     Ok(0)
 }

@@ -273,11 +273,22 @@ pub struct PlanCost {
     /// What the blueprint's resources cost now, and after the plan.
     pub before: f64,
     pub after: f64,
+    /// Before and after for each priced kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_kind: Vec<KindCost>,
     pub changes: Vec<CostChange>,
     /// Resources with no price, which the totals leave out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_price: Vec<String>,
     pub assumptions: Vec<String>,
+}
+
+/// What a kind costs a month, before and after a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KindCost {
+    pub kind: String,
+    pub before: f64,
+    pub after: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -331,10 +342,29 @@ pub fn plan_cost(
         prices: prices.describe(),
         before: cents(live.total()),
         after: cents(desired.total()),
+        by_kind: by_kind(live, desired),
         changes,
         no_price,
         assumptions: assumptions(),
     }
+}
+
+/// The monthly cost of each kind before and after, the priced kinds only.
+fn by_kind(live: &Breakdown, desired: &Breakdown) -> Vec<KindCost> {
+    let mut sums: std::collections::BTreeMap<&'static str, (f64, f64)> = Default::default();
+    for (a, c) in &live.lines {
+        sums.entry(a.kind.as_str()).or_default().0 += c.monthly;
+    }
+    for (a, c) in &desired.lines {
+        sums.entry(a.kind.as_str()).or_default().1 += c.monthly;
+    }
+    sums.into_iter()
+        .map(|(kind, (before, after))| KindCost {
+            kind: kind.to_string(),
+            before: cents(before),
+            after: cents(after),
+        })
+        .collect()
 }
 
 #[cfg(test)]

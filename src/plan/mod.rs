@@ -3,6 +3,7 @@
 //! providers. Rendering lives in [`render`], apart from the diff.
 
 mod diff;
+pub mod html;
 pub mod markdown;
 pub mod moves;
 pub mod origin;

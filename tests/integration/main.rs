@@ -3,6 +3,7 @@
 mod harness;
 mod kube;
 mod moto;
+mod plan_html;
 mod plan_markdown;
 mod plan_schema;
 mod proxy;
