@@ -10,6 +10,7 @@ mod cost;
 mod defs;
 mod destroy;
 mod eks_token;
+mod fmt;
 mod graph;
 mod kubeconfig;
 mod lint;
@@ -209,6 +210,8 @@ pub enum Command {
     Permissions(permissions::PermissionsArgs),
     /// Run the tests of blueprints and stdlib modules (`*.test.rhai`), with no AWS call
     Test(test::TestArgs),
+    /// Format blueprints, stdlib modules and test files; --check for CI
+    Fmt(fmt::FmtArgs),
     /// Change AWS to match a blueprint, or apply a saved plan exactly
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
@@ -402,6 +405,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plan(a) => plan::run(&a),
         Command::Permissions(a) => permissions::run(&a),
         Command::Test(a) => test::run(&a),
+        Command::Fmt(a) => fmt::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Adopt(a) => adopt::run(&a),

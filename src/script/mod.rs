@@ -4,6 +4,7 @@
 pub mod api;
 pub mod engine;
 mod error;
+pub mod format;
 pub mod handles;
 pub mod hooks;
 pub(crate) mod resolver;

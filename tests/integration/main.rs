@@ -24,6 +24,7 @@ mod eks_addon;
 mod eks_cluster;
 mod errors;
 mod existing;
+mod fmt;
 mod generated;
 mod graph;
 mod helm;

@@ -162,4 +162,5 @@ fn the_example_workflow_is_yaml_that_posts_the_markdown() {
         "{post}"
     );
     assert!(run("Test the blueprints").contains("bp test"));
+    assert!(run("Formatted").contains("bp fmt --check"));
 }
