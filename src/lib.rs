@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod kinds;
 mod layers;
 pub mod lint;
+pub mod lsp;
 pub mod model;
 pub mod permissions;
 pub mod plan;

@@ -15,6 +15,7 @@ mod graph;
 mod kubeconfig;
 mod lint;
 mod lock;
+mod lsp;
 mod permissions;
 mod plan;
 mod progress;
@@ -212,6 +213,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Format blueprints, stdlib modules and test files; --check for CI
     Fmt(fmt::FmtArgs),
+    /// A language server over stdio for editors: diagnostics, completion, hover, definitions
+    Lsp(lsp::LspArgs),
     /// Change AWS to match a blueprint, or apply a saved plan exactly
     Apply(apply::ApplyArgs),
     /// Delete everything a blueprint owns
@@ -406,6 +409,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Permissions(a) => permissions::run(&a),
         Command::Test(a) => test::run(&a),
         Command::Fmt(a) => fmt::run(&a),
+        Command::Lsp(a) => lsp::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Adopt(a) => adopt::run(&a),

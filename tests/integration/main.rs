@@ -36,6 +36,7 @@ mod lifecycle;
 mod lint;
 mod lock;
 mod log_group;
+mod lsp;
 mod moving;
 mod password_policy;
 mod permissions;
