@@ -374,10 +374,135 @@ pub fn evaluate(path: &Path, options: &Options) -> Result<Evaluation, Error> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.to_string_lossy().to_string();
     let mut session = Session::new(options, &root);
     session.load_var_files()?;
-    session.eval_file(path)?;
+    if let Err(e) = session.eval(&name, &text) {
+        return Err(every_error(e, options, &root, &name, &text));
+    }
     finish(session, path, options)
+}
+
+/// A failed evaluation's error, with every other independent mistake of
+/// the script beside the first, as `terraform validate` reports them: the
+/// script is run again statement by statement (top-level statements), and
+/// a statement's error is kept unless the statement uses a variable that
+/// an earlier failed statement was to define (that error follows from
+/// the first). Only the errors of Blueprint's functions (an unknown
+/// option, a bad CIDR block, min above max) let it go on; anything else
+/// (a `throw`, a type error) ends it there.
+fn every_error(first: Error, options: &Options, root: &Path, name: &str, text: &str) -> Error {
+    let Error::Script { diagnostics, .. } = &first else {
+        return first;
+    };
+    let (all, sources) = statement_by_statement(options, root, name, text);
+    let same_first = all
+        .first()
+        .zip(diagnostics.first())
+        .is_some_and(|(a, b)| a.message == b.message && a.frames == b.frames);
+    if all.len() > 1 && same_first {
+        Error::Script {
+            diagnostics: all,
+            sources,
+        }
+    } else {
+        first
+    }
+}
+
+/// Whether `text` holds `word` as a whole identifier.
+fn mentions(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word)
+        .any(|(i, _)| !text[..i].ends_with(ident) && !text[i + word.len()..].starts_with(ident))
+}
+
+fn statement_by_statement(
+    options: &Options,
+    root: &Path,
+    name: &str,
+    text: &str,
+) -> (Vec<Diagnostic>, Sources) {
+    let mut session = Session::new(options, root);
+    let mut out = Vec::new();
+    if session.load_var_files().is_err() {
+        return (out, session.sources.clone());
+    }
+    state::reset_allow();
+    session.sources.insert(name, text);
+    let Ok(ast) = session.engine.compile_with_scope(&session.scope, text) else {
+        return (out, session.sources.clone());
+    };
+    session
+        .engine
+        .set_default_tag(Dynamic::from(rhai::ImmutableString::from(name)));
+    let lib = ast.shared_lib().clone();
+    let statements = ast.statements().to_vec();
+    let lines: Vec<&str> = text.lines().collect();
+    let line_of = |s: &rhai::Stmt| s.position().line().unwrap_or(1);
+    let mut failed: Vec<String> = Vec::new();
+    // The imports run again before each statement, in their order: the
+    // compiled script finds modules by their place among the imports.
+    let mut imports: Vec<rhai::Stmt> = Vec::new();
+    for (i, stmt) in statements.iter().enumerate() {
+        let from = line_of(stmt).saturating_sub(1);
+        let to = statements
+            .get(i + 1)
+            .map(|n| line_of(n).saturating_sub(1).max(from + 1))
+            .unwrap_or(lines.len());
+        let own = lines
+            .get(from..to.min(lines.len()))
+            .unwrap_or_default()
+            .join(
+                "
+",
+            );
+        let follows = failed.iter().any(|v| mentions(&own, v));
+        let is_import = matches!(stmt, rhai::Stmt::Import(..));
+        let one = AST::new_with_source(
+            imports.iter().cloned().chain(std::iter::once(stmt.clone())),
+            lib.clone(),
+            name,
+        );
+        if is_import {
+            imports.push(stmt.clone());
+        }
+        let Err(e) = session
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut session.scope, &one)
+        else {
+            continue;
+        };
+        if let rhai::Stmt::Var(x, ..) = stmt {
+            // The compiled script finds variables by their place in the
+            // scope: the variable still takes its place, as unit.
+            session.scope.push(x.0.name.clone(), ());
+            failed.push(x.0.name.to_string());
+        }
+        if follows {
+            continue;
+        }
+        out.push(error::from_eval(name, &e));
+        if !is_fault(&e) {
+            break;
+        }
+    }
+    (out, session.sources.clone())
+}
+
+/// Whether an error is a Blueprint function's (a mistake in one call),
+/// not one that ends the script (`throw`, a type error).
+fn is_fault(e: &rhai::EvalAltResult) -> bool {
+    match e {
+        rhai::EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | rhai::EvalAltResult::ErrorInModule(_, inner, _) => is_fault(inner),
+        rhai::EvalAltResult::ErrorRuntime(d, _) => d.is::<state::Fault>(),
+        _ => false,
+    }
 }
 
 /// Evaluates blueprint source `text`, shown in errors as `name` and named
@@ -391,7 +516,9 @@ pub fn evaluate_text(
 ) -> Result<Evaluation, Error> {
     let mut session = Session::new(options, root);
     session.load_var_files()?;
-    session.eval(name, text).map(|_| ())?;
+    if let Err(e) = session.eval(name, text) {
+        return Err(every_error(e, options, root, name, text));
+    }
     finish(session, Path::new(name), options)
 }
 

@@ -412,3 +412,42 @@ fn the_readme_counts_the_main_jobs_resources_as_bp_check_does() {
     );
     assert!(readme.contains(&said), "README.md should say `{said}`");
 }
+
+/// `bp check` reports every independent mistake at once, as `terraform
+/// validate` does: an unknown option, a bad CIDR block and min above max,
+/// in three resources, each at its place; what only follows from one of
+/// them (a group in the VPC that failed) is not reported.
+#[test]
+fn every_independent_error_is_reported_at_once() {
+    let out = Test::new()
+        .file(
+            "bp.rhai",
+            r#"
+            let a = vpc("a", #{ cidr: "10.0.0.0/16", colour: "blue" });
+            let b = vpc("b", #{ cidr: "10.1.0.0/33" });
+            let net = vpc("c", #{ cidr: "10.2.0.0/16", azs: 2, private_subnets: ["10.2.1.0/24", "10.2.2.0/24"] });
+            let k = cluster("k", #{ version: "1.35", vpc: net, subnets: net.private_subnets });
+            k.node_group("n", #{ instance_types: ["m6i.large"], min: 5, max: 2, desired: 3 });
+            security_group(a, "web", #{ description: "uses a" });
+            "#,
+        )
+        .args(["check", "bp.rhai"])
+        .status(1)
+        .stderr_contains("error: unknown option `colour` for vpc\n --> bp.rhai:1:9")
+        .stderr_contains("is not an IPv4 CIDR block (expected a.b.c.d/n)\n --> bp.rhai:2:9")
+        .stderr_contains("error: min (5) is greater than max (2)\n --> bp.rhai:5:3")
+        .run();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.matches("error:").count(), 3, "{err}");
+    // A `throw` ends the script: nothing after it is run.
+    Test::new()
+        .file(
+            "t.rhai",
+            "vpc(\"a\", #{ cidr: \"10.0.0.0/33\" });\nthrow \"stop here\";\nvpc(\"b\", #{ cidr: \"10.1.0.0/33\" });\n",
+        )
+        .args(["check", "t.rhai"])
+        .status(1)
+        .stderr_contains("--> t.rhai:1:1")
+        .stderr_contains("stop here")
+        .run();
+}

@@ -128,6 +128,21 @@ fn a_scripted_client_gets_diagnostics_completion_hover_and_definitions() {
     );
     assert!(msg.contains("hint: write a block such as"), "{msg}");
 
+    // Two independent mistakes: two diagnostics at once.
+    let two = "let v = vpc(\"demo\", #{ cidr: \"10.0.0.0/33\" });\nlet w = vpc(\"w\", #{ cidr: \"10.1.0.0/16\", colour: 1 });\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": two}]}),
+    );
+    let d = c.diagnostics();
+    let lines: Vec<i64> = d["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["range"]["start"]["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![0, 1], "{d}");
+
     // Fixed: no error left; a lint finding is a warning.
     let fixed =
         "let v = vpc(\"demo\", #{ cidr: \"10.0.0.0/16\" });\ns3_bucket(\"demo-files-lsp\", #{});\n";
