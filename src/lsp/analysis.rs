@@ -303,10 +303,36 @@ pub fn hover(text: &str, line: usize, ch: usize) -> Json {
     }
 }
 
-/// Where a variable or function the document defines is defined.
+/// Where a stdlib function (`net::split`) is defined: the module, as the
+/// binary embeds it, written to a read-only copy in the temporary folder
+/// (per version), at the function's line.
+fn stdlib_definition(qualified: &str) -> Option<Json> {
+    let (module, name) = qualified.split_once("::")?;
+    let (_, src) = crate::script::STDLIB.iter().find(|(m, _)| *m == module)?;
+    let line = src
+        .lines()
+        .position(|l| l.trim_start().starts_with(&format!("fn {name}(")))?;
+    let dir = std::env::temp_dir().join(format!("bp-stdlib-{}", env!("CARGO_PKG_VERSION")));
+    let file = dir.join(format!("{module}.rhai"));
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(*src) {
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(&file, src).ok()?;
+    }
+    let col = src.lines().nth(line)?.find("fn ")? + 4;
+    Some(json!({
+        "uri": format!("file://{}", file.display()),
+        "range": range(src, line + 1, col),
+    }))
+}
+
+/// Where a variable or function the document defines is defined, or a
+/// stdlib function.
 pub fn definition(uri: &str, text: &str, line: usize, ch: usize) -> Json {
     let (word, _) = word_at(text, line, ch);
-    if word.is_empty() || word.contains("::") {
+    if word.contains("::") {
+        return stdlib_definition(&word).unwrap_or(Json::Null);
+    }
+    if word.is_empty() {
         return Json::Null;
     }
     for (i, l) in text.lines().enumerate() {

@@ -400,6 +400,39 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_statement_shows_as_a_line_diff_under_its_path() {
+        let stmt = |action: &str| {
+            Value::Map(
+                [
+                    ("Sid".to_string(), Value::str("Read")),
+                    ("Effect".to_string(), Value::str("Allow")),
+                    ("Action".to_string(), Value::List(vec![Value::str(action)])),
+                    ("Resource".to_string(), Value::str("*")),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        };
+        let p = plan(vec![change(
+            "role",
+            Action::Update,
+            vec![fd(
+                "inline_policies.read.Statement[Read]",
+                stmt("s3:*"),
+                stmt("s3:GetObject"),
+            )],
+        )]);
+        let md = render(&p, GITHUB_LIMIT);
+        assert!(
+            md.contains("  inline_policies.read.Statement[Read]:\n"),
+            "{md}"
+        );
+        assert!(md.contains("-       \"s3:*\"\n"), "{md}");
+        assert!(md.contains("+       \"s3:GetObject\"\n"), "{md}");
+        assert!(md.contains("\n      \"Effect\": \"Allow\",\n"), "{md}");
+    }
+
+    #[test]
     fn the_summary_counts_findings_by_severity_and_drift() {
         let mut drifted = change("d", Action::Update, vec![]);
         drifted.origin = Some(DiffOrigin::Drift);

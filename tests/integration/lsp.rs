@@ -265,6 +265,26 @@ fn a_scripted_client_gets_diagnostics_completion_hover_and_definitions() {
         "{def}"
     );
 
+    // A stdlib function's definition: the module as the binary holds it.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 8}, "contentChanges": [{"text": "import \"net\" as net;\nlet s = net::split(\"10.0.0.0/16\", 2);\n"}]}),
+    );
+    c.diagnostics();
+    let def = c.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 14}}),
+    );
+    let target = def["result"]["uri"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{def}"));
+    let module = std::fs::read_to_string(target.strip_prefix("file://").unwrap()).unwrap();
+    let at = def["result"]["range"]["start"]["line"].as_u64().unwrap() as usize;
+    assert!(
+        module.lines().nth(at).unwrap().starts_with("fn split("),
+        "{def}"
+    );
+
     // Malformed messages and unknown methods are answered, never fatal.
     c.raw("{not json");
     let m = c.read();
