@@ -161,21 +161,6 @@ fn names(uri: &str, text: &str) -> Names {
     }
 }
 
-/// The function whose argument list (or option map) `before` ends in.
-fn enclosing(before: &str) -> Option<&'static FnDoc> {
-    let open = crate::repl::input::open_brackets(before);
-    let (_, pos) = open.iter().rev().find(|(c, _)| *c == '(')?;
-    let name: String = before[..*pos]
-        .chars()
-        .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    schema::function(&name)
-}
-
 fn option_of(f: &FnDoc, name: &str) -> Option<&'static Opt> {
     let all: Vec<&'static Opt> = f
         .options
@@ -218,7 +203,7 @@ pub fn completion(uri: &str, text: &str, line: usize, ch: usize) -> Json {
         }
     }
     let (_, candidates) = complete::complete(before, &names(uri, text));
-    let owner = enclosing(before);
+    let owner = complete::enclosing_function(before);
     let items: Vec<Json> = candidates
         .into_iter()
         .map(|c| {
@@ -286,7 +271,7 @@ pub fn hover(text: &str, line: usize, ch: usize) -> Json {
     }
     let value = if word.contains("::") {
         stdlib_doc(&word)
-    } else if let Some(o) = enclosing(&text[..start]).and_then(|f| {
+    } else if let Some(o) = complete::enclosing_function(&text[..start]).and_then(|f| {
         // An option key: followed by `:`.
         let after = text[start + word.len()..].trim_start();
         (after.starts_with(':') && !after.starts_with("::"))

@@ -55,12 +55,7 @@ svg text{font:11px ui-monospace,monospace}.finding{margin:4px 0}\
 
 /// Lines of one field's diff, marked for colour.
 fn field_html(out: &mut String, f: &FieldDiff, action: Action) {
-    let note = match (f.origin, f.forces_replacement) {
-        (Some(o), true) => format!("  # {}, forces replacement", o.as_str()),
-        (Some(o), false) => format!("  # {}", o.as_str()),
-        (None, true) => "  # forces replacement".into(),
-        (None, false) => String::new(),
-    };
+    let note = super::render::marker(f);
     if action == Action::Create {
         let _ = writeln!(
             out,

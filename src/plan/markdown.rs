@@ -65,12 +65,7 @@ fn why(c: &Change) -> String {
 
 /// The diff of one field, as lines of a ```diff block.
 fn field_lines(out: &mut String, f: &FieldDiff, action: Action) {
-    let note = match (f.origin, f.forces_replacement) {
-        (Some(o), true) => format!("  # {}, forces replacement", o.as_str()),
-        (Some(o), false) => format!("  # {}", o.as_str()),
-        (None, true) => "  # forces replacement".into(),
-        (None, false) => String::new(),
-    };
+    let note = super::render::marker(f);
     if action == Action::Create {
         let _ = writeln!(out, "+ {} = {}", f.path, show(&f.after));
         return;

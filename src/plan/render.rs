@@ -55,8 +55,8 @@ pub(super) fn pretty(v: &Value) -> String {
 }
 
 /// The comment after a field: whose difference it is, and whether it
-/// forces a replacement.
-fn marker(f: &FieldDiff) -> String {
+/// forces a replacement (every renderer writes it the same way).
+pub(super) fn marker(f: &FieldDiff) -> String {
     let mut notes: Vec<&str> = f.origin.map(|o| o.as_str()).into_iter().collect();
     if f.forces_replacement {
         notes.push("forces replacement");

@@ -237,8 +237,8 @@ fn option_keys(head: &str) -> Option<Vec<String>> {
     )
 }
 
-/// The signature of the function whose argument list the cursor is in.
-pub fn signature_hint(before: &str) -> Option<&'static str> {
+/// The function whose argument list (or option map) `before` ends in.
+pub fn enclosing_function(before: &str) -> Option<&'static schema::FnDoc> {
     let open = open_brackets(before);
     let (_, pos) = open.iter().rev().find(|(c, _)| *c == '(')?;
     let name: String = before[..*pos]
@@ -249,7 +249,12 @@ pub fn signature_hint(before: &str) -> Option<&'static str> {
         .into_iter()
         .rev()
         .collect();
-    schema::function(&name).map(|f| f.signature)
+    schema::function(&name)
+}
+
+/// The signature of the function whose argument list the cursor is in.
+pub fn signature_hint(before: &str) -> Option<&'static str> {
+    enclosing_function(before).map(|f| f.signature)
 }
 
 #[cfg(test)]
