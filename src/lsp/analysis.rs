@@ -289,18 +289,30 @@ pub fn hover(text: &str, line: usize, ch: usize) -> Json {
 }
 
 /// Where a stdlib function (`net::split`) is defined: the module, as the
-/// binary embeds it, written to a read-only copy in the temporary folder
-/// (per version), at the function's line.
+/// binary embeds it, copied into a folder of the user's own under the
+/// temporary folder (per version), at the function's line.
 fn stdlib_definition(qualified: &str) -> Option<Json> {
     let (module, name) = qualified.split_once("::")?;
     let (_, src) = crate::script::STDLIB.iter().find(|(m, _)| *m == module)?;
     let line = src
         .lines()
         .position(|l| l.trim_start().starts_with(&format!("fn {name}(")))?;
-    let dir = std::env::temp_dir().join(format!("bp-stdlib-{}", env!("CARGO_PKG_VERSION")));
+    // The user's own folder (0700), never one another user made or a
+    // link to elsewhere.
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let dir = std::env::temp_dir().join(format!("bp-stdlib-{}-{uid}", env!("CARGO_PKG_VERSION")));
     let file = dir.join(format!("{module}.rhai"));
     if std::fs::read_to_string(&file).ok().as_deref() != Some(*src) {
-        std::fs::create_dir_all(&dir).ok()?;
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        let meta = std::fs::symlink_metadata(&dir).ok()?;
+        if !meta.is_dir() || meta.uid() != uid {
+            return None;
+        }
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| !m.is_file()) {
+            return None;
+        }
         std::fs::write(&file, src).ok()?;
     }
     let col = src.lines().nth(line)?.find("fn ")? + 4;

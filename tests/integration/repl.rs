@@ -220,6 +220,10 @@ fn the_repl_is_coloured_on_a_terminal() {
     std::thread::sleep(std::time::Duration::from_millis(150));
     p.send_line("vpc(\"x\", #{ cidr: 1 })").unwrap();
     p.exp_string("\x1b[1m\x1b[31merror:\x1b[0m").unwrap();
+    // Ctrl-D once the prompt is back, as a person would press it (sent
+    // while the error is still being written, it can be lost).
+    p.exp_string("\x1b[1m\x1b[36mbp> \x1b[0m").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
