@@ -7,7 +7,7 @@
 //! Everything shows with JavaScript off; the small inline script only adds
 //! filtering by action and kind.
 
-use super::render::{is_large, pretty, show};
+use super::render::{shape, Shape};
 use super::{Action, Change, FieldDiff, Plan};
 use crate::model::Address;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -55,42 +55,38 @@ svg text{font:11px ui-monospace,monospace}.finding{margin:4px 0}\
 
 /// Lines of one field's diff, marked for colour.
 fn field_html(out: &mut String, f: &FieldDiff, action: Action) {
-    let note = super::render::marker(f);
-    if action == Action::Create {
-        let _ = writeln!(
-            out,
-            "<span class=\"add\">+ {} = {}</span>",
-            esc(&f.path),
-            esc(&show(&f.after))
-        );
-        return;
-    }
-    if is_large(&f.before) || is_large(&f.after) {
-        let _ = writeln!(out, "  {}:{}", esc(&f.path), esc(&note));
-        let (a, b) = (pretty(&f.before) + "\n", pretty(&f.after) + "\n");
-        for change in similar::TextDiff::from_lines(&a, &b).iter_all_changes() {
-            let line = esc(change.as_str().unwrap_or_default().trim_end_matches('\n'));
-            let _ = match change.tag() {
-                similar::ChangeTag::Delete => {
-                    writeln!(out, "<span class=\"del\">-   {line}</span>")
-                }
-                similar::ChangeTag::Insert => {
-                    writeln!(out, "<span class=\"add\">+   {line}</span>")
-                }
-                similar::ChangeTag::Equal => writeln!(out, "    {line}"),
-            };
+    let note = esc(&super::render::marker(f));
+    let path = esc(&f.path);
+    let line = |out: &mut String, sign: char, text: &str| {
+        let text = esc(text);
+        let _ = match sign {
+            '-' => writeln!(out, "<span class=\"del\">-   {text}</span>"),
+            '+' => writeln!(out, "<span class=\"add\">+   {text}</span>"),
+            _ => writeln!(out, "    {text}"),
+        };
+    };
+    match shape(f, action) {
+        Shape::Set(v) => {
+            let _ = writeln!(out, "<span class=\"add\">+ {path} = {}</span>", esc(&v));
         }
-        return;
+        Shape::Items { gone, new } => {
+            let _ = writeln!(out, "  {path}:{note}");
+            gone.iter().for_each(|g| line(out, '-', g));
+            new.iter().for_each(|n| line(out, '+', n));
+        }
+        Shape::Lines(lines) => {
+            let _ = writeln!(out, "  {path}:{note}");
+            lines.iter().for_each(|(sign, text)| line(out, *sign, text));
+        }
+        Shape::Change(before, after) => {
+            let _ = writeln!(
+                out,
+                "<span class=\"del\">- {path}: {}</span>\n<span class=\"add\">+ {path}: {}</span>{note}",
+                esc(&before),
+                esc(&after)
+            );
+        }
     }
-    let _ = writeln!(
-        out,
-        "<span class=\"del\">- {}: {}</span>\n<span class=\"add\">+ {}: {}</span>{}",
-        esc(&f.path),
-        esc(&show(&f.before)),
-        esc(&f.path),
-        esc(&show(&f.after)),
-        esc(&note)
-    );
 }
 
 /// A node's column and row, or an edge's two ends (indices of changes).

@@ -9,7 +9,7 @@
 //! important first: the field diffs of updates, then every field diff,
 //! then the rows of the table past what fits, and says what it left out.
 
-use super::render::{is_large, pretty, show, strings};
+use super::render::{shape, Shape};
 use super::{Action, Change, DiffOrigin, FieldDiff, Plan};
 use std::fmt::Write;
 
@@ -66,38 +66,30 @@ fn why(c: &Change) -> String {
 /// The diff of one field, as lines of a ```diff block.
 fn field_lines(out: &mut String, f: &FieldDiff, action: Action) {
     let note = super::render::marker(f);
-    if action == Action::Create {
-        let _ = writeln!(out, "+ {} = {}", f.path, show(&f.after));
-        return;
-    }
-    if let (Some(before), Some(after)) = (strings(&f.before), strings(&f.after)) {
-        if is_large(&f.before) || is_large(&f.after) {
+    match shape(f, action) {
+        Shape::Set(v) => {
+            let _ = writeln!(out, "+ {} = {v}", f.path);
+        }
+        Shape::Items { gone, new } => {
             let _ = writeln!(out, "  {}:{note}", f.path);
-            for gone in before.iter().filter(|s| !after.contains(s)) {
-                let _ = writeln!(out, "-   {gone}");
+            for g in gone {
+                let _ = writeln!(out, "-   {g}");
             }
-            for new in after.iter().filter(|s| !before.contains(s)) {
-                let _ = writeln!(out, "+   {new}");
+            for n in new {
+                let _ = writeln!(out, "+   {n}");
             }
-            return;
+        }
+        Shape::Lines(lines) => {
+            let _ = writeln!(out, "  {}:{note}", f.path);
+            for (sign, line) in lines {
+                let _ = writeln!(out, "{sign}   {line}");
+            }
+        }
+        Shape::Change(before, after) => {
+            let _ = writeln!(out, "- {}: {before}", f.path);
+            let _ = writeln!(out, "+ {}: {after}{note}", f.path);
         }
     }
-    if is_large(&f.before) || is_large(&f.after) {
-        let _ = writeln!(out, "  {}:{note}", f.path);
-        let (a, b) = (pretty(&f.before) + "\n", pretty(&f.after) + "\n");
-        let diff = similar::TextDiff::from_lines(&a, &b);
-        for change in diff.iter_all_changes() {
-            let sign = match change.tag() {
-                similar::ChangeTag::Delete => "-",
-                similar::ChangeTag::Insert => "+",
-                similar::ChangeTag::Equal => " ",
-            };
-            let _ = write!(out, "{sign}   {change}");
-        }
-        return;
-    }
-    let _ = writeln!(out, "- {}: {}", f.path, show(&f.before));
-    let _ = writeln!(out, "+ {}: {}{note}", f.path, show(&f.after));
 }
 
 /// One resource's `<details>`: its field diff, or a line saying it was

@@ -68,46 +68,87 @@ pub(super) fn marker(f: &FieldDiff) -> String {
     }
 }
 
+/// How a field's difference is shown, in every renderer.
+pub(super) enum Shape {
+    /// The value a resource is created with.
+    Set(String),
+    /// A large list of sentences (a Helm release's drift), item by item.
+    Items { gone: Vec<String>, new: Vec<String> },
+    /// A large value, as a line diff: each line (without its newline) with
+    /// `-`, `+` or ` `.
+    Lines(Vec<(char, String)>),
+    /// `before -> after`.
+    Change(String, String),
+}
+
+pub(super) fn shape(f: &FieldDiff, action: Action) -> Shape {
+    if action == Action::Create {
+        return Shape::Set(show(&f.after));
+    }
+    let large = is_large(&f.before) || is_large(&f.after);
+    if let (Some(before), Some(after), true) = (strings(&f.before), strings(&f.after), large) {
+        return Shape::Items {
+            gone: before
+                .iter()
+                .filter(|s| !after.contains(s))
+                .map(|s| s.to_string())
+                .collect(),
+            new: after
+                .iter()
+                .filter(|s| !before.contains(s))
+                .map(|s| s.to_string())
+                .collect(),
+        };
+    }
+    if large {
+        let (a, b) = (pretty(&f.before) + "\n", pretty(&f.after) + "\n");
+        let lines = similar::TextDiff::from_lines(&a, &b)
+            .iter_all_changes()
+            .map(|c| {
+                let sign = match c.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                (
+                    sign,
+                    c.as_str()
+                        .unwrap_or_default()
+                        .trim_end_matches('\n')
+                        .to_string(),
+                )
+            })
+            .collect();
+        return Shape::Lines(lines);
+    }
+    Shape::Change(show(&f.before), show(&f.after))
+}
+
 fn field(out: &mut String, f: &FieldDiff, action: Action) {
     let marker = marker(f);
-    if action == Action::Create {
-        let _ = writeln!(out, "      {} = {}", f.path, show(&f.after));
-        return;
-    }
-    // Lists of sentences (a Helm release's drift) read item by item.
-    if let (Some(before), Some(after)) = (strings(&f.before), strings(&f.after)) {
-        if is_large(&f.before) || is_large(&f.after) {
+    match shape(f, action) {
+        Shape::Set(v) => {
+            let _ = writeln!(out, "      {} = {v}", f.path);
+        }
+        Shape::Items { gone, new } => {
             let _ = writeln!(out, "      {}:{marker}", f.path);
-            for gone in before.iter().filter(|s| !after.contains(s)) {
-                let _ = writeln!(out, "        - {gone}");
+            for g in gone {
+                let _ = writeln!(out, "        - {g}");
             }
-            for new in after.iter().filter(|s| !before.contains(s)) {
-                let _ = writeln!(out, "        + {new}");
+            for n in new {
+                let _ = writeln!(out, "        + {n}");
             }
-            return;
+        }
+        Shape::Lines(lines) => {
+            let _ = writeln!(out, "      {}:{marker}", f.path);
+            for (sign, line) in lines {
+                let _ = writeln!(out, "        {sign} {line}");
+            }
+        }
+        Shape::Change(before, after) => {
+            let _ = writeln!(out, "      {}: {before} -> {after}{marker}", f.path);
         }
     }
-    if is_large(&f.before) || is_large(&f.after) {
-        let _ = writeln!(out, "      {}:{marker}", f.path);
-        let (a, b) = (pretty(&f.before) + "\n", pretty(&f.after) + "\n");
-        let diff = similar::TextDiff::from_lines(&a, &b);
-        for change in diff.iter_all_changes() {
-            let sign = match change.tag() {
-                similar::ChangeTag::Delete => "-",
-                similar::ChangeTag::Insert => "+",
-                similar::ChangeTag::Equal => " ",
-            };
-            let _ = write!(out, "        {sign} {change}");
-        }
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "      {}: {} -> {}{marker}",
-        f.path,
-        show(&f.before),
-        show(&f.after)
-    );
 }
 
 /// One change; `create_first` are the replacements that make the new

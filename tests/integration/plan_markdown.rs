@@ -62,9 +62,12 @@ fn a_plan_reads_as_a_pull_request_comment() {
     );
 
     // Saved, `bp show` gives the same comment.
-    let mut args = vec!["plan", "bp.rhai", "-o", "tfplan"];
+    let mut args = vec!["plan", "bp.rhai", "-o", "tfplan", "--html", "report.html"];
     args.extend(vars);
     m.bp(d, &args, 0);
+    let report = std::fs::read_to_string(d.join("report.html")).unwrap();
+    assert!(report.contains("tags.token: (sensitive)"), "{report}");
+    assert!(!report.contains("s3cr3t-canary-md"), "a secret in the report");
     let shown = Test::new()
         .current_dir(d)
         .args(["show", "tfplan", "--format", "markdown"])
