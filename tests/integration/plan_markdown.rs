@@ -67,7 +67,10 @@ fn a_plan_reads_as_a_pull_request_comment() {
     m.bp(d, &args, 0);
     let report = std::fs::read_to_string(d.join("report.html")).unwrap();
     assert!(report.contains("tags.token: (sensitive)"), "{report}");
-    assert!(!report.contains("s3cr3t-canary-md"), "a secret in the report");
+    assert!(
+        !report.contains("s3cr3t-canary-md"),
+        "a secret in the report"
+    );
     let shown = Test::new()
         .current_dir(d)
         .args(["show", "tfplan", "--format", "markdown"])
