@@ -232,7 +232,12 @@ mod tests {
                 .unwrap();
         let mut count = 0;
         for (name, text) in &files {
-            let fns = text.lines().filter(|l| l.starts_with("fn ")).count();
+            // Indexers (`o["key"]`, `o.key`) are declared as `index$get$`,
+            // which no script calls by that name.
+            let fns = text
+                .lines()
+                .filter(|l| l.starts_with("fn ") && !l.starts_with("fn index$get$("))
+                .count();
             let matched = decl.captures_iter(text).count();
             assert_eq!(fns, matched, "{name}: a declaration of an unexpected shape");
             for c in decl.captures_iter(text) {

@@ -60,6 +60,10 @@ pub struct ChoiceArgs {
     /// where its kind allows; repeatable
     #[arg(long = "replace", value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// Delete outputs other blueprints read all the same (they are told by
+    /// the reader tags their applies left)
+    #[arg(long)]
+    pub ignore_readers: bool,
 }
 
 /// [`ChoiceArgs`], parsed.
@@ -69,6 +73,8 @@ pub struct Choice {
     pub replace: std::collections::BTreeSet<blueprint::model::Address>,
     /// `--include-protected`: replace protected resources too.
     pub include_protected: bool,
+    /// `--ignore-readers`: delete what other blueprints read too.
+    pub ignore_readers: bool,
 }
 
 impl ChoiceArgs {
@@ -87,6 +93,7 @@ impl ChoiceArgs {
             },
             replace,
             include_protected,
+            ignore_readers: self.ignore_readers,
         })
     }
 }
@@ -323,6 +330,7 @@ pub fn plan_evaluated(
         selection: choice.selection.clone(),
         replace: choice.replace.clone(),
         replace_protected: choice.include_protected,
+        ignore_readers: choice.ignore_readers,
     };
     let made = rt.block_on(pipeline::run(&eval.into(), &options))?;
     report_read(aws, &made.read);

@@ -16,6 +16,7 @@ mod kubeconfig;
 mod lint;
 mod lock;
 mod lsp;
+mod output;
 mod permissions;
 mod plan;
 mod progress;
@@ -221,6 +222,8 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// The blueprint's apply lock: who holds it, and removing a stale one
     Lock(lock::LockArgs),
+    /// The outputs a blueprint published (output(key, value)), as its last apply left them
+    Output(output::OutputArgs),
     /// Take over a resource that exists, at an address the blueprint declares (Terraform's import)
     Adopt(adopt::AdoptArgs),
     /// Explore interactively: evaluate lines, complete names, see the plan
@@ -414,6 +417,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Destroy(a) => destroy::run(&a),
         Command::Adopt(a) => adopt::run(&a),
         Command::Lock(a) => lock::run(&a),
+        Command::Output(a) => output::run(&a),
         Command::Repl(a) => repl::run(&a),
         Command::Secrets(a) => secrets::run(&a),
         Command::Backup(a) => backup::run_command(&a),

@@ -98,6 +98,8 @@ pub struct Options<'a> {
     /// `--include-protected` with `--replace`: a protected one among them
     /// is replaced too.
     pub replace_protected: bool,
+    /// Delete what other blueprints read all the same (`--ignore-readers`).
+    pub ignore_readers: bool,
 }
 
 /// What the read cost: for `-v` and the benches.
@@ -169,6 +171,9 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         plan
     };
     plan.unlisted = reading.unlisted;
+    if !opts.ignore_readers {
+        refuse_read(&cloud, &plan, &reading.live).await?;
+    }
     Ok(Made {
         plan,
         cloud,
@@ -430,6 +435,40 @@ pub fn refuse_protected(plan: &Plan, included: bool) -> Result<(), PipelineError
         .collect();
     Err(PipelineError::Refused(format!(
         "the plan would delete or replace protected resources:\n{}\n  = hint: protection is recorded on the resource itself; to remove one, first apply it declared with protect: false",
+        lines.join("\n")
+    )))
+}
+
+/// A plan that would delete or replace what other blueprints read (an
+/// output, by the reader tags their applies left) is an error naming each
+/// one and its readers. Only the deletes ask: a plan without any costs no
+/// call.
+async fn refuse_read(cloud: &Cloud, plan: &Plan, live: &[Live]) -> Result<(), PipelineError> {
+    let asks = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .filter_map(|c| {
+            let read_by = crate::kinds::def(c.address.kind).read_by?;
+            let l = live.iter().find(|l| l.address == c.address)?;
+            Some(async move { (l, read_by(cloud, l).await) })
+        });
+    let mut lines = Vec::new();
+    for (l, readers) in futures::future::join_all(asks).await {
+        let readers = readers?;
+        if !readers.is_empty() {
+            lines.push(format!(
+                "  {} is read by blueprint {}",
+                l.address,
+                readers.join(", ")
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    Err(PipelineError::Refused(format!(
+        "the plan would delete what other blueprints read:\n{}\n  = hint: destroy or change those blueprints first (their next apply stops reading it), or give --ignore-readers to go on anyway",
         lines.join("\n")
     )))
 }

@@ -21,6 +21,7 @@ pub mod k8s;
 pub mod kms_key;
 pub mod log_group;
 pub mod network;
+pub mod output;
 pub mod rds;
 pub mod registry;
 pub mod s3_bucket;
@@ -70,6 +71,8 @@ pub type UpdateFn = for<'a> fn(
     &'a [FieldDiff],
 ) -> BoxFuture<'a, Result<Live, ProviderError>>;
 pub type DeleteFn = for<'a> fn(&'a Cloud, &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;
+pub type ReadByFn =
+    for<'a> fn(&'a Cloud, &'a Live) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
 pub type ListFn =
     for<'a> fn(&'a Cloud) -> BoxFuture<'a, Result<Vec<crate::providers::Row>, ProviderError>>;
 
@@ -165,6 +168,10 @@ pub struct KindDef {
     pub unsafe_to_resend: &'static [&'static str],
     /// The IAM actions its operations call, for `bp permissions`.
     pub iam: crate::permissions::Iam,
+    /// Who outside the blueprint relies on a resource of this kind (the
+    /// blueprints reading an output): the engine refuses to delete or
+    /// replace one that has any, unless asked to (`--ignore-readers`).
+    pub read_by: Option<ReadByFn>,
 }
 
 /// A kind's handle type in scripts, as [`KindDef::new`] takes it: made by
@@ -215,6 +222,7 @@ impl KindDef {
             backed_up: false,
             unsafe_to_resend: &[],
             iam: crate::permissions::Iam::NONE,
+            read_by: None,
         }
     }
 
@@ -251,6 +259,12 @@ impl KindDef {
     /// The IAM actions of its operations.
     pub const fn iam(mut self, iam: crate::permissions::Iam) -> Self {
         self.iam = iam;
+        self
+    }
+
+    /// Who outside the blueprint relies on one of its resources.
+    pub const fn read_by(mut self, read_by: ReadByFn) -> Self {
+        self.read_by = Some(read_by);
         self
     }
 
@@ -392,6 +406,9 @@ macro_rules! boxed {
         |c, r, l, f| Box::pin($f(c, r, l, f))
     };
     (delete $f:path) => {
+        |c, l| Box::pin($f(c, l))
+    };
+    (read_by $f:path) => {
         |c, l| Box::pin($f(c, l))
     };
     (adopt $f:path) => {

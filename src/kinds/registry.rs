@@ -52,6 +52,8 @@ pub static REGISTRY: &[&KindDef] = &[
     &super::k8s::storage_class::DEF,
     &super::k8s::manifest::DEF,
     &super::helm_release::DEF,
+    &super::output::DEF,
+    &super::output::usage::DEF,
 ];
 
 /// The kinds, in registry order, for the model layer.

@@ -221,6 +221,26 @@ pub fn members(type_name: &str) -> &'static [&'static str] {
         .unwrap_or(&["address"])
 }
 
+/// A spec value as a script value: secrets as "(sensitive)", references as
+/// "${kind.name.attr}" (what they point at, as the plan writes them).
+pub fn to_dynamic(v: &Value) -> Dynamic {
+    match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from(*b),
+        Value::Int(i) => Dynamic::from(*i),
+        Value::Float(f) => Dynamic::from(*f),
+        Value::Str(s) => Dynamic::from(s.clone()),
+        Value::List(l) => Dynamic::from_array(l.iter().map(to_dynamic).collect()),
+        Value::Map(m) => Dynamic::from_map(
+            m.iter()
+                .map(|(k, x)| (k.as_str().into(), to_dynamic(x)))
+                .collect(),
+        ),
+        Value::Sensitive(_) => Dynamic::from("(sensitive)".to_string()),
+        Value::Ref(_) | Value::Template(_) => Dynamic::from(v.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,6 +262,9 @@ impl From<String> for Bad {
 }
 
 fn check_value(ty: &Ty, v: &Dynamic) -> Result<(), Bad> {
+    if v.is::<crate::script::api::facts::Pending>() {
+        return Ok(());
+    }
     let bad = || Err(Bad::Type(describe_value(v)));
     let list_all = |f: &dyn Fn(&Dynamic) -> bool| -> Result<(), Bad> {
         match v.read_lock::<rhai::Array>() {

@@ -2,6 +2,7 @@
 //! engine exposes, plus the helpers every constructor uses: positions,
 //! errors, tags and declaring a resource.
 
+use super::api::facts::Pending;
 use super::handles::{self, Output};
 use crate::model::{names, Address, Graph, Kind, Map, Origin, Problem, Resource, Span, Value};
 use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
@@ -150,6 +151,9 @@ impl Deps {
                     .collect(),
             );
         }
+        if let Some(p) = d.read_lock::<Pending>() {
+            return Value::Str(p.0.clone());
+        }
         if d.is_unit() {
             return Value::Null;
         }
@@ -166,6 +170,18 @@ impl Deps {
     }
 }
 
+/// The text of a script value: an output's as the script knows it now, a
+/// placeholder's, else the value's own.
+fn text(v: &Dynamic) -> String {
+    if let Some(o) = v.read_lock::<Output>() {
+        return o.to_string();
+    }
+    if let Some(p) = v.read_lock::<Pending>() {
+        return p.0.clone();
+    }
+    v.to_string()
+}
+
 /// Reads typed options out of a map that the schema has already checked.
 pub struct Opts<'a>(pub &'a rhai::Map);
 
@@ -178,10 +194,7 @@ impl Opts<'_> {
     }
     /// A string option, or the text of an output the script knows now.
     pub fn str(&self, k: &str) -> Option<String> {
-        self.0.get(k).map(|v| match v.read_lock::<Output>() {
-            Some(o) => o.to_string(),
-            None => v.to_string(),
-        })
+        self.0.get(k).map(text)
     }
     pub fn int(&self, k: &str) -> Option<i64> {
         self.0.get(k).and_then(|v| v.as_int().ok())
@@ -194,10 +207,10 @@ impl Opts<'_> {
     }
     pub fn strs(&self, k: &str) -> Vec<String> {
         match self.0.get(k) {
-            Some(v) if v.is_string() => vec![v.to_string()],
+            Some(v) if v.is_string() || v.is::<Pending>() => vec![text(v)],
             Some(v) => v
                 .read_lock::<rhai::Array>()
-                .map(|a| a.iter().map(|x| x.to_string()).collect())
+                .map(|a| a.iter().map(text).collect())
                 .unwrap_or_default(),
             None => Vec::new(),
         }
@@ -265,6 +278,11 @@ impl State {
 
 /// Checks a name against the kind's rules, failing at the call.
 pub fn check_name(ctx: &NativeCallContext, kind: Kind, name: &str) -> Fallible<()> {
+    // A name made with another blueprint's output is checked at plan time,
+    // when the output is read.
+    if super::api::facts::holds_placeholder(name) {
+        return Ok(());
+    }
     names::check_name(kind, name).map_err(|p| fail(ctx, p))
 }
 

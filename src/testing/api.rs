@@ -126,25 +126,7 @@ fn equal(a: &Dynamic, b: &Dynamic) -> bool {
     show(a) == show(b)
 }
 
-/// A spec value for a test: secrets as "(sensitive)", references as
-/// "${kind.name.attr}" (what they point at, as the plan writes them).
-pub fn to_dynamic(v: &Value) -> Dynamic {
-    match v {
-        Value::Null => Dynamic::UNIT,
-        Value::Bool(b) => Dynamic::from(*b),
-        Value::Int(i) => Dynamic::from(*i),
-        Value::Float(f) => Dynamic::from(*f),
-        Value::Str(s) => Dynamic::from(s.clone()),
-        Value::List(l) => Dynamic::from_array(l.iter().map(to_dynamic).collect()),
-        Value::Map(m) => Dynamic::from_map(
-            m.iter()
-                .map(|(k, x)| (k.as_str().into(), to_dynamic(x)))
-                .collect(),
-        ),
-        Value::Sensitive(_) => Dynamic::from("(sensitive)".to_string()),
-        Value::Ref(_) | Value::Template(_) => Dynamic::from(v.to_string()),
-    }
-}
+pub use crate::script::handles::to_dynamic;
 
 /// A value a test wrote (a mock's attributes) as a spec value.
 fn to_value(d: &Dynamic) -> Value {

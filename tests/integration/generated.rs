@@ -181,6 +181,8 @@ fn mutated_blueprints_end_in_success_or_a_located_error() {
         &repo().join("blueprints/charts"),
         &dir.path().join("charts"),
     );
+    // And the modules they import from their folder.
+    copy_dir(&repo().join("blueprints/pms"), &dir.path().join("pms"));
     let texts = corpus();
     let located = regex::Regex::new(r"\.rhai:\d+:\d+").unwrap();
     let options = blueprint::script::Options {
@@ -188,20 +190,26 @@ fn mutated_blueprints_end_in_success_or_a_located_error() {
         ..Default::default()
     };
     // The corpus's blueprints evaluate as they are.
-    let seeds = texts
-        .iter()
-        .filter(|(_, t)| !t.is_empty())
-        .take_while(|(n, _)| {
-            [
-                "digibee.rhai",
-                "eks-intro.rhai",
-                "harmonix.rhai",
-                "naas.rhai",
-                "pms.rhai",
-            ]
-            .contains(&n.as_str())
-        });
-    for (name, text) in seeds {
+    // The blueprints come first in the corpus, then the error cases.
+    let seeds = std::fs::read_dir(repo().join("blueprints"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rhai") && !n.ends_with(".test.rhai"))
+        .count();
+    let names: Vec<&str> = texts[..seeds].iter().map(|(n, _)| n.as_str()).collect();
+    for seed in [
+        "digibee.rhai",
+        "eks-intro.rhai",
+        "harmonix.rhai",
+        "naas.rhai",
+        "pms.rhai",
+        "pms-network.rhai",
+        "pms-cluster.rhai",
+    ] {
+        assert!(names.contains(&seed), "{names:?}");
+    }
+    for (name, text) in &texts[..seeds] {
         let file = dir.path().join(name);
         std::fs::write(&file, text).unwrap();
         if let Err(e) = blueprint::script::evaluate(&file, &options) {
@@ -212,12 +220,12 @@ fn mutated_blueprints_end_in_success_or_a_located_error() {
     let (mut ok, mut errors, mut slowest) = (0, 0, Duration::ZERO);
     let n = cases();
     for case in 0..n {
-        // Half the cases from the seed blueprints (the first five), half
-        // from the error corpus.
+        // Half the cases from the seed blueprints (first in the corpus),
+        // half from the error corpus.
         let pick = if rng.below(2) == 0 {
-            rng.below(5)
+            rng.below(seeds)
         } else {
-            5 + rng.below(texts.len() - 5)
+            seeds + rng.below(texts.len() - seeds)
         };
         let (name, text) = &texts[pick];
         let mutated = mutate(text, &mut rng);

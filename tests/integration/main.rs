@@ -38,6 +38,7 @@ mod lock;
 mod log_group;
 mod lsp;
 mod moving;
+mod outputs;
 mod password_policy;
 mod permissions;
 mod rds;

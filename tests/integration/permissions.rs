@@ -162,6 +162,10 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
     ("eks:DescribeAccessEntry", "per access entry; none"),
     ("eks:ListAssociatedAccessPolicies", "per access entry; none"),
     ("eks:DescribeAddon", "per add-on; none"),
+    (
+        "ssm:ListTagsForResource",
+        "per output a plan would delete (who reads it), and per output of the blueprints it reads; none",
+    ),
     ("eks:DescribeFargateProfile", "per Fargate profile; none"),
     (
         "elasticfilesystem:DescribeLifecycleConfiguration",

@@ -67,7 +67,8 @@ where
 /// `id` must look like an id of `prefix`, or the call fails with a hint.
 fn check_id(ctx: &NativeCallContext, what: &str, id: &str, prefix: &str) -> Fallible<()> {
     let rest = id.strip_prefix(prefix).unwrap_or_default();
-    if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()) {
+    let placeholder = crate::script::api::facts::is_output_placeholder(id);
+    if placeholder || !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(());
     }
     Err(fail(
@@ -162,7 +163,15 @@ pub fn subnets(
     };
     let map = opts_arg(ctx, "subnets", opts, SUBNETS)?;
     let o = Opts(&map);
-    let ids = o.strs("ids");
+    let mut ids = o.strs("ids");
+    // An output of another blueprint (in `bp check`) stands for ids not
+    // known here: placeholders, one subnet per zone, as for no ids.
+    if ids
+        .iter()
+        .all(|i| crate::script::api::facts::is_output_placeholder(i))
+    {
+        ids.clear();
+    }
     for id in &ids {
         check_id(ctx, "subnets(#{ ids })", id, "subnet-")?;
     }

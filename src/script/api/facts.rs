@@ -79,6 +79,63 @@ where
         .map_err(|p| fail(ctx, p))
 }
 
+/// What an output of another blueprint (`blueprint_outputs(name).key`)
+/// stands for where no AWS is read (`bp check`, `bp test`, and `bp
+/// destroy`, which needs none): its text is `(output KEY of BLUEPRINT)`.
+/// Any option and any id check takes it, as the value itself is checked at
+/// plan time. A list or map output is looked into as at plan time
+/// (`o.sizes.large[1]` is a placeholder too), and it joins strings; a
+/// branch on one (`if o.flag`) waits for the plan.
+#[derive(Clone, Debug)]
+pub struct Pending(pub String);
+
+impl Pending {
+    pub fn output(blueprint: &str, key: &str) -> Pending {
+        Pending(format!("(output {key} of {blueprint})"))
+    }
+
+    /// The placeholder of a part of this one (`sizes.large`, `list[1]`).
+    fn part(&self, part: &str) -> Pending {
+        match self.0.split_once(" of ") {
+            Some((key, of)) => Pending(format!("{key}{part} of {of}")),
+            None => self.clone(),
+        }
+    }
+}
+
+/// The text of a [`Pending`] value, where a string is taken.
+pub fn pending_text(v: &Dynamic) -> Option<String> {
+    v.read_lock::<Pending>().map(|p| p.0.clone())
+}
+
+/// Whether `v` is the text of a [`Pending`] value.
+pub fn is_output_placeholder(v: &str) -> bool {
+    v.starts_with("(output ") && v.ends_with(')') && v.contains(" of ")
+}
+
+/// Whether `v` holds the text of a [`Pending`] value (a name made with one).
+pub fn holds_placeholder(v: &str) -> bool {
+    v.split("(output ").skip(1).any(|rest| {
+        rest.split_once(')')
+            .is_some_and(|(p, _)| p.contains(" of "))
+    })
+}
+
+fn register_pending(engine: &mut Engine) {
+    engine.register_type_with_name::<Pending>("Pending");
+    engine.register_fn("to_string", |p: &mut Pending| p.0.clone());
+    engine.register_fn("to_debug", |p: &mut Pending| p.0.clone());
+    engine.register_indexer_get(|p: &mut Pending, key: &str| p.part(&format!(".{key}")));
+    engine.register_indexer_get(|p: &mut Pending, i: rhai::INT| p.part(&format!("[{i}]")));
+    engine.register_fn("+", |a: rhai::ImmutableString, p: Pending| {
+        format!("{a}{}", p.0)
+    });
+    engine.register_fn("+", |p: Pending, a: rhai::ImmutableString| {
+        format!("{}{a}", p.0)
+    });
+    engine.register_fn("+", |p: Pending, q: Pending| format!("{}{}", p.0, q.0));
+}
+
 /// The error of an AWS call made for a script function, in words.
 pub(crate) fn api_problem<E, R>(
     what: &str,
@@ -171,10 +228,31 @@ pub(crate) fn placeholder_azs(region: &str) -> Vec<String> {
 }
 
 pub fn register(engine: &mut Engine, state: &Shared) {
+    register_pending(engine);
     let s = state.clone();
     engine.register_fn("account_id", move |ctx: NativeCallContext| {
         account_id(&s, &ctx)
     });
     let s = state.clone();
     engine.register_fn("azs", move |ctx: NativeCallContext| azs(&s, &ctx));
+}
+
+#[cfg(test)]
+mod pending_tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_a_placeholder_name_where_they_come_from() {
+        let p = Pending::output("net", "sizes");
+        assert_eq!(p.0, "(output sizes of net)");
+        assert_eq!(
+            p.part(".large").part("[1]").0,
+            "(output sizes.large[1] of net)"
+        );
+        assert!(is_output_placeholder(&p.0));
+        assert!(!is_output_placeholder("vpc-0abc"));
+        assert!(holds_placeholder("/reader/(output name of net)-x"));
+        assert!(!holds_placeholder("/reader/(output name)"));
+        assert!(!holds_placeholder("plain"));
+    }
 }

@@ -26,6 +26,9 @@ pub fn name_arg(ctx: &NativeCallContext, what: &str, name: &Dynamic) -> Fallible
     if name.is_string() {
         return Ok(name.to_string());
     }
+    if let Some(text) = facts::pending_text(name) {
+        return Ok(text);
+    }
     Err(fail(
         ctx,
         Problem::new(format!(
