@@ -8,10 +8,12 @@ use blueprint::plan::{self, render, Plan};
 use clap::Args;
 use std::time::Instant;
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -45,6 +47,23 @@ fn is_saved_plan(path: &std::path::Path) -> bool {
 }
 
 pub fn run(a: &ApplyArgs) -> Result<i32> {
+    if let Some(files) = a.fleet.files(&a.script.file)? {
+        if files.iter().any(|f| is_saved_plan(f)) {
+            bail!("a fleet is applied from its blueprints; apply a saved plan alone");
+        }
+        // Sources first: each is planned once what it reads is applied.
+        let members = super::fleet::members(&files, &a.script, &a.aws)?;
+        return super::fleet::each(&members, false, |file| {
+            run(&ApplyArgs {
+                script: ScriptArgs {
+                    file: file.to_path_buf(),
+                    ..a.script.clone()
+                },
+                fleet: Default::default(),
+                ..a.clone()
+            })
+        });
+    }
     let rt = cloud::runtime()?;
     let held = cloud::Held::default();
     let _released_on_panic = held.on_panic();

@@ -9,10 +9,12 @@ use blueprint::model::Graph;
 use blueprint::plan::{render, Mode};
 use clap::Args;
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct DestroyArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -31,6 +33,20 @@ pub struct DestroyArgs {
 }
 
 pub fn run(a: &DestroyArgs) -> Result<i32> {
+    if let Some(files) = a.fleet.files(&a.script.file)? {
+        // Readers first: what a blueprint reads goes after it.
+        let members = super::fleet::members(&files, &a.script, &a.aws)?;
+        return super::fleet::each(&members, true, |file| {
+            run(&DestroyArgs {
+                script: ScriptArgs {
+                    file: file.to_path_buf(),
+                    ..a.script.clone()
+                },
+                fleet: Default::default(),
+                ..a.clone()
+            })
+        });
+    }
     let rt = cloud::runtime()?;
     let held = cloud::Held::default();
     let _released_on_panic = held.on_panic();

@@ -10,6 +10,7 @@ mod cost;
 mod defs;
 mod destroy;
 mod eks_token;
+mod fleet;
 mod fmt;
 mod graph;
 mod kubeconfig;

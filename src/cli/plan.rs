@@ -12,6 +12,8 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
+    #[command(flatten)]
     pub aws: AwsArgs,
     /// Print the plan as JSON (the same as --format json)
     #[arg(long, conflicts_with = "format")]
@@ -46,6 +48,21 @@ pub struct PlanArgs {
 pub fn run(a: &PlanArgs) -> Result<i32> {
     let rt = cloud::runtime()?;
     let choice = a.choice.parse(a.include_protected)?;
+    if let Some(files) = a.fleet.files(&a.script.file)? {
+        if a.out.is_some()
+            || a.html.is_some()
+            || a.drift
+            || a.format == Some(super::PlanFormat::Markdown)
+        {
+            anyhow::bail!(
+                "-o, --html, --drift and --format markdown are for one blueprint: plan each alone for them"
+            );
+        }
+        let members = super::fleet::members(&files, &a.script, &a.aws)?;
+        let json = super::PlanFormat::chosen(a.format, a.json) == super::PlanFormat::Json;
+        let changes = super::fleet::plan(&rt, &members, &a.script, &a.aws, &choice, json)?;
+        return Ok(if a.detailed_exitcode && changes { 2 } else { 0 });
+    }
     let plan = cloud::make_plan(&rt, &a.script, &a.aws, &choice)?.plan;
     let format = super::PlanFormat::chosen(a.format, a.json);
     if a.drift {

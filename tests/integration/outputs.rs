@@ -57,6 +57,31 @@ fn split_pms_shares_its_network_through_outputs_and_the_reader_guards_them() {
         "{said}"
     );
 
+    // As a fleet (in any order on the command line): the network is
+    // planned first, and the cluster waits for it to be applied.
+    let fleet = bp(
+        &emu,
+        &["plan", cluster, network, "--detailed-exitcode"],
+        &env,
+    )
+    .status(2)
+    .run();
+    let said = text(&fleet);
+    assert!(
+        said.contains("== pms-dev-network (blueprints/pms-network.rhai)\n")
+            && !said.contains("== pms-dev-cluster")
+            && said.contains("Fleet of 2 blueprints, in order:\n  blueprint        account       region     changes                           cost / month\n  pms-dev-network  123456789012  us-east-1  +14 ~0 -/+0 -0                    +$41.00\n")
+            && said.contains("\n  pms-dev-cluster  -             us-east-1  after pms-dev-network is applied  -\n"),
+        "{said}"
+    );
+    let fleet = bp(&emu, &["plan", "--json", cluster, network], &env).run();
+    let fleet: Value = serde_json::from_slice(&fleet.stdout).unwrap();
+    assert_eq!(fleet["fleet"][0]["blueprint"], "pms-dev-network");
+    assert_eq!(fleet["fleet"][0]["plan"]["blueprint"], "pms-dev-network");
+    assert_eq!(fleet["fleet"][1]["waits_for"], json!(["pms-dev-network"]));
+    assert_eq!(fleet["fleet"][1]["reads"], json!(["pms-dev-network"]));
+    assert_eq!(fleet["fleet"][1]["plan"], Value::Null);
+
     bp(&emu, &["apply", network, "--auto-approve"], &env).run();
     let params = parameters(m);
     let vpc = &vpcs(m)[0];
@@ -126,10 +151,22 @@ fn split_pms_shares_its_network_through_outputs_and_the_reader_guards_them() {
         desired["spec"]["keys"],
         json!(["private_subnets", "vpc_id"])
     );
-    bp(&emu, &["apply", cluster, "--auto-approve"], &env).run();
-    bp(&emu, &["plan", cluster, "--detailed-exitcode"], &env)
-        .stdout_contains("No changes.")
-        .run();
+    // Applied as a fleet: the network (no changes), then the cluster.
+    let applied = bp(&emu, &["apply", cluster, network, "--auto-approve"], &env).run();
+    let said = text(&applied);
+    assert!(
+        said.starts_with(
+            "Fleet of 2 blueprints, in this order: pms-dev-network, pms-dev-cluster\n"
+        ) && said.contains("Apply complete: 41 created"),
+        "{said}"
+    );
+    bp(
+        &emu,
+        &["plan", network, cluster, "--detailed-exitcode"],
+        &env,
+    )
+    .stdout_contains("  pms-dev-cluster  123456789012  us-east-1  no changes  +$0.00\n")
+    .run();
     let params = parameters(m);
     for key in ["vpc_id", "private_subnets"] {
         let tags = &params[format!("/blueprint/pms-dev-network/outputs/{key}")]["tags"];
@@ -171,18 +208,16 @@ fn split_pms_shares_its_network_through_outputs_and_the_reader_guards_them() {
     assert_eq!(vpcs(m).len(), 1);
     assert_eq!(parameters(m).as_object().unwrap().len(), 4);
 
-    // In reverse order: the cluster (its reader tags go), then the network.
-    bp(&emu, &["destroy", cluster, "--auto-approve"], &env).run();
-    let params = parameters(m);
+    // The fleet's destroy takes them in reverse: the cluster (its reader
+    // tags go), then the network.
+    let destroyed = bp(&emu, &["destroy", network, cluster, "--auto-approve"], &env).run();
+    let said = text(&destroyed);
     assert!(
-        params
-            .as_object()
-            .unwrap()
-            .values()
-            .all(|p| p["tags"].get("blueprint:reader:pms-dev-cluster").is_none()),
-        "{params}"
+        said.starts_with(
+            "Fleet of 2 blueprints, in this order: pms-dev-cluster, pms-dev-network\n"
+        ),
+        "{said}"
     );
-    bp(&emu, &["destroy", network, "--auto-approve"], &env).run();
     assert_eq!(parameters(m), json!({}));
     assert!(vpcs(m).is_empty());
 }
@@ -207,8 +242,28 @@ fn a_reader_uses_what_it_names_and_its_tags_follow_what_it_reads() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("source.rhai"), SOURCE).unwrap();
     std::fs::write(dir.path().join("reader.rhai"), READER).unwrap();
-    m.bp(dir.path(), &["apply", "source.rhai", "--auto-approve"], 0);
-    m.bp(dir.path(), &["apply", "reader.rhai", "--auto-approve"], 0);
+    // The folder as a fleet: the source first, its reader after it.
+    let fleet = m.bp(
+        dir.path(),
+        &["plan", "--all", ".", "--detailed-exitcode"],
+        2,
+    );
+    assert!(
+        fleet.contains("  source     123456789012  us-east-1  +3 ~0 -/+0 -0            +$0.00\n")
+            && fleet.contains("  reader     -             us-east-1  after source is applied  -\n"),
+        "{fleet}"
+    );
+    let refused = m.bp(dir.path(), &["plan", "--all", "source.rhai"], 1);
+    assert!(
+        refused.contains("--all takes a folder, and source.rhai is not one"),
+        "{refused}"
+    );
+    m.bp(dir.path(), &["apply", "--all", ".", "--auto-approve"], 0);
+    m.bp(
+        dir.path(),
+        &["plan", "--all", ".", "--detailed-exitcode"],
+        0,
+    );
     let groups = m.python_json(&[
         "-c",
         &format!(

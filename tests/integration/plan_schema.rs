@@ -98,6 +98,41 @@ fn validate(root: &Value, s: &Value, v: &Value, at: &str, errors: &mut Vec<Strin
     }
 }
 
+/// A fleet's plan (`bp plan A.rhai B.rhai --json`, docs/PLAN-JSON.md):
+/// each blueprint's entry as documented, and each plan made by the schema.
+pub fn check_printed(printed: &Value) {
+    let Some(fleet) = printed.get("fleet") else {
+        return check(printed);
+    };
+    for entry in fleet.as_array().expect("fleet is a list") {
+        let mut keys: Vec<&str> = entry
+            .as_object()
+            .expect("a fleet entry is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "account",
+                "blueprint",
+                "file",
+                "plan",
+                "reads",
+                "region",
+                "waits_for"
+            ],
+            "{entry}"
+        );
+        match (&entry["plan"], &entry["waits_for"]) {
+            (Value::Null, Value::Array(w)) => assert!(!w.is_empty(), "{entry}"),
+            (plan, Value::Null) => check(plan),
+            _ => panic!("a fleet entry has a plan or waits, not both: {entry}"),
+        }
+    }
+}
+
 /// Panics with every violation of the documented schema.
 pub fn check(plan: &Value) {
     let root = schema();
