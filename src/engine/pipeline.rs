@@ -326,6 +326,7 @@ async fn plan_chosen(
     label_origins(cloud, &mut plan, desired.graph, live).await;
     plan.unread = unread;
     insights(&mut plan, desired, live, prices, today);
+    check_changes(cloud, &mut plan, desired.graph).await?;
     refuse_protected(&plan, chosen.mode.include_protected)?;
     check_in_cluster(cloud, &mut plan, desired.graph, live).await?;
     Ok(plan)
@@ -437,6 +438,30 @@ pub fn refuse_protected(plan: &Plan, included: bool) -> Result<(), PipelineError
         "the plan would delete or replace protected resources:\n{}\n  = hint: protection is recorded on the resource itself; to remove one, first apply it declared with protect: false",
         lines.join("\n")
     )))
+}
+
+/// Each change of a kind that checks its changes when planning (a
+/// cluster's version step against its upgrade insights): notes go under
+/// the change, refusals into the plan's, which stop it.
+async fn check_changes(cloud: &Cloud, plan: &mut Plan, graph: &Graph) -> Result<(), PipelineError> {
+    let checks = plan.changes.iter().enumerate().filter_map(|(i, c)| {
+        let check = crate::kinds::def(c.address.kind).check_change?;
+        let r = graph.get(&c.address)?;
+        Some(async move { (i, check(cloud, c, r).await) })
+    });
+    for (i, checked) in futures::future::join_all(checks).await {
+        let checked = checked?;
+        let address = plan.changes[i].address.clone();
+        plan.changes[i].notes.extend(checked.notes);
+        for (field, message) in checked.refused {
+            plan.refused.push(plan::Refused {
+                address: address.clone(),
+                field,
+                message,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A plan that would delete or replace what other blueprints read (an

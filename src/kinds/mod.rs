@@ -71,6 +71,18 @@ pub type UpdateFn = for<'a> fn(
     &'a [FieldDiff],
 ) -> BoxFuture<'a, Result<Live, ProviderError>>;
 pub type DeleteFn = for<'a> fn(&'a Cloud, &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;
+/// What checking a planned change found: notes shown under it, and
+/// refusals (`field`, why) that stop the plan.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub notes: Vec<String>,
+    pub refused: Vec<(String, String)>,
+}
+pub type CheckChangeFn = for<'a> fn(
+    &'a Cloud,
+    &'a crate::plan::Change,
+    &'a crate::model::Resource,
+) -> BoxFuture<'a, Result<Checked, ProviderError>>;
 pub type ReadByFn =
     for<'a> fn(&'a Cloud, &'a Live) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
 pub type ListFn =
@@ -172,6 +184,9 @@ pub struct KindDef {
     /// blueprints reading an output): the engine refuses to delete or
     /// replace one that has any, unless asked to (`--ignore-readers`).
     pub read_by: Option<ReadByFn>,
+    /// A check of its planned changes against what the service says of
+    /// them (a cluster's upgrade insights), made when planning.
+    pub check_change: Option<CheckChangeFn>,
 }
 
 /// A kind's handle type in scripts, as [`KindDef::new`] takes it: made by
@@ -223,6 +238,7 @@ impl KindDef {
             unsafe_to_resend: &[],
             iam: crate::permissions::Iam::NONE,
             read_by: None,
+            check_change: None,
         }
     }
 
@@ -259,6 +275,12 @@ impl KindDef {
     /// The IAM actions of its operations.
     pub const fn iam(mut self, iam: crate::permissions::Iam) -> Self {
         self.iam = iam;
+        self
+    }
+
+    /// A check of its planned changes made when planning.
+    pub const fn check_change(mut self, check: CheckChangeFn) -> Self {
+        self.check_change = Some(check);
         self
     }
 
@@ -410,6 +432,9 @@ macro_rules! boxed {
     };
     (read_by $f:path) => {
         |c, l| Box::pin($f(c, l))
+    };
+    (check_change $f:path) => {
+        |c, ch, r| Box::pin($f(c, ch, r))
     };
     (adopt $f:path) => {
         $crate::kinds::Adopt::ByTags(|c, id, t| Box::pin($f(c, id, t)))

@@ -28,6 +28,7 @@ pub static REGISTRY: &[&KindDef] = &[
     &super::eks::fargate_profile::DEF,
     &super::eks::addon::DEF,
     &super::eks::access_entry::DEF,
+    &super::eks::pod_identity::DEF,
     &super::log_group::DEF,
     &super::s3_bucket::DEF,
     &super::dynamodb_table::DEF,

@@ -42,6 +42,17 @@ impl Graph {
         Ok(())
     }
 
+    /// Takes a resource out (one a script declared on its own, which an
+    /// explicit declaration takes over).
+    pub fn remove(&mut self, a: &Address) -> Option<Resource> {
+        let i = self.index.remove(a)?;
+        let r = self.resources.remove(i);
+        for (j, res) in self.resources.iter().enumerate().skip(i) {
+            self.index.insert(res.address.clone(), j);
+        }
+        Some(r)
+    }
+
     /// Notes a move (`moved(from, to)`); a second move of the same source
     /// is refused by the caller.
     pub fn add_move(&mut self, from: Address, to: Address) {

@@ -68,3 +68,114 @@ print(json.dumps({{'cluster': [e['provider']['keyArn'] for e in c.get('encryptio
     let out = m.bp(d, &["plan", "bp.rhai"], 0);
     assert!(out.contains("No changes."), "{out}");
 }
+
+const UPGRADE: &str = r#"
+let v = vpc("up", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.11.0/24", "10.0.12.0/24"] });
+let o = #{ version: var("k8s", "1.32"), vpc: v, subnets: v.private_subnets, irsa: false };
+if var("allow", "") != "" { o.allow_upgrade_insights = [var("allow")]; }
+cluster("up", o);
+"#;
+
+/// EKS's upgrade insights gate a version step: one in ERROR refuses the
+/// plan, naming it and EKS's recommendation, unless the cluster allows it
+/// by id; one in WARNING is shown under the change. The test plays EKS's
+/// insight engine through the emulator (tests/support/awsemu).
+#[test]
+fn an_upgrade_insight_in_error_refuses_the_version_step() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), UPGRADE).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let insight = |id: &str, status: &str, name: &str| {
+        let value = serde_json::json!({
+            "name": name, "version": "1.33", "status": status,
+            "reason": format!("{name} found in the audit log"),
+            "recommendation": format!("stop using {name}"),
+        })
+        .to_string();
+        m.python(&[
+            "-c",
+            &format!(
+                "import boto3\neks = {}\neks.tag_resource(resourceArn=eks.describe_cluster(name='up')['cluster']['arn'], tags={{'awsemu:insight:{id}': {value:?}}})",
+                m.boto3("eks")
+            ),
+        ]);
+    };
+    insight(
+        "a1b2",
+        "ERROR",
+        "Deprecated APIs removed in Kubernetes v1.33",
+    );
+    insight("c3d4", "WARNING", "Kubelet version skew");
+    // Nothing to step: nothing is read, nothing refused.
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+
+    let refused = m.bp(d, &["plan", "bp.rhai", "--var", "k8s=1.33"], 1);
+    assert!(
+        refused.contains("the plan makes changes that are refused as declared:\n  cluster.up (version): upgrade insight \"Deprecated APIs removed in Kubernetes v1.33\" (a1b2) is ERROR: Deprecated APIs removed in Kubernetes v1.33 found in the audit log; EKS recommends: stop using Deprecated APIs removed in Kubernetes v1.33\n    = hint: fix it first, or accept it with allow_upgrade_insights: [\"a1b2\"] on the cluster"),
+        "{refused}"
+    );
+    m.bp(
+        d,
+        &["apply", "bp.rhai", "--var", "k8s=1.33", "--auto-approve"],
+        1,
+    );
+    let version = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\nprint(json.dumps({}.describe_cluster(name='up')['cluster']['version']))",
+                m.boto3("eks")
+            ),
+        ])
+    };
+    assert_eq!(version(), "1.32", "nothing changed");
+
+    let allowed = m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--var",
+            "k8s=1.33",
+            "--var",
+            "allow=a1b2",
+        ],
+        0,
+    );
+    assert!(
+        allowed.contains("      version: \"1.32\" -> \"1.33\"")
+            && allowed.contains("(a1b2) is ERROR: Deprecated APIs removed in Kubernetes v1.33 found in the audit log; EKS recommends: stop using Deprecated APIs removed in Kubernetes v1.33 (accepted by allow_upgrade_insights)")
+            && allowed.contains("upgrade insight \"Kubelet version skew\" (c3d4) is WARNING: Kubelet version skew found in the audit log"),
+        "{allowed}"
+    );
+    m.bp(
+        d,
+        &[
+            "apply",
+            "bp.rhai",
+            "--var",
+            "k8s=1.33",
+            "--var",
+            "allow=a1b2",
+            "--auto-approve",
+        ],
+        0,
+    );
+    assert_eq!(version(), "1.33");
+    // The insights were not kept as tags.
+    m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--var",
+            "k8s=1.33",
+            "--var",
+            "allow=a1b2",
+            "--detailed-exitcode",
+        ],
+        0,
+    );
+}

@@ -26,7 +26,7 @@ struct Case {
 /// the charts the seeds install (tests/support/chart_repo.py).
 pub(crate) struct Emulators {
     pub(crate) moto: Moto,
-    kube: Kube,
+    pub(crate) kube: Kube,
     charts: Charts,
 }
 

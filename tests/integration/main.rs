@@ -41,6 +41,7 @@ mod moving;
 mod outputs;
 mod password_policy;
 mod permissions;
+mod pod_identity;
 mod rds;
 mod repl;
 mod secrets;

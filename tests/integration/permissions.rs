@@ -163,6 +163,18 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
     ("eks:ListAssociatedAccessPolicies", "per access entry; none"),
     ("eks:DescribeAddon", "per add-on; none"),
     (
+        "eks:DescribePodIdentityAssociation",
+        "per Pod Identity association; none",
+    ),
+    (
+        "eks:ListInsights",
+        "only when a plan steps a cluster's Kubernetes version; this one steps none",
+    ),
+    (
+        "eks:DescribeInsight",
+        "per upgrade insight in ERROR or WARNING of a version step; none",
+    ),
+    (
         "ssm:ListTagsForResource",
         "per output a plan would delete (who reads it), and per output of the blueprints it reads; none",
     ),

@@ -23,6 +23,7 @@ fn kinds_that_cannot_be_listed_warn_unless_declared_or_strict() {
     for kind in [
         ("eks_addon", "ListAddons"),
         ("access_entry", "ListAccessEntries"),
+        ("pod_identity", "ListPodIdentityAssociations"),
     ] {
         let warning = format!(
             "Warning: cannot list {} (eks:{}: {} is not supported by this endpoint (HTTP 404)); resources of this kind that the blueprint no longer declares will not be pruned.",
@@ -44,7 +45,8 @@ fn kinds_that_cannot_be_listed_warn_unless_declared_or_strict() {
         kinds,
         [
             ("eks_addon", "eks:ListAddons"),
-            ("access_entry", "eks:ListAccessEntries")
+            ("access_entry", "eks:ListAccessEntries"),
+            ("pod_identity", "eks:ListPodIdentityAssociations")
         ],
         "{json}"
     );

@@ -36,6 +36,19 @@ const K8S_TAG: &str = "blueprint:k8s-version";
 
 const RESOLVE: &[&str] = &["overwrite", "preserve", "none"];
 
+const POD_IDENTITY: &[Opt] = &[
+    crate::script::schema::req(
+        "service_account",
+        Ty::Str,
+        "the add-on's service account (in its namespace, e.g. kube-system)",
+    ),
+    crate::script::schema::req(
+        "role",
+        Ty::Handle(crate::kinds::iam::role::KIND),
+        "a role trusting pods.eks.amazonaws.com (pod_identity_role)",
+    ),
+];
+
 pub const OPTIONS: &[Opt] = &[
     opt(
         "version",
@@ -52,6 +65,11 @@ pub const OPTIONS: &[Opt] = &[
         Ty::AnyMap,
         "the add-on's configuration values (its JSON schema: DescribeAddonConfiguration)",
     ),
+    opt(
+        "pod_identity",
+        Ty::NestedList(POD_IDENTITY),
+        "Pod Identity for the add-on's service accounts: [#{ service_account, role }], associations the add-on owns",
+    ),
     def(
         "resolve_conflicts",
         Ty::Enum(RESOLVE),
@@ -63,7 +81,7 @@ pub const OPTIONS: &[Opt] = &[
 
 pub const DOC: FnDoc = FnDoc {
     name: "addon",
-    signature: "cluster.addon(name, #{ version?, service_account_role?, configuration?, resolve_conflicts?, tags? }) -> EksAddon",
+    signature: "cluster.addon(name, #{ version?, service_account_role?, configuration?, pod_identity?, resolve_conflicts?, tags? }) -> EksAddon",
     doc: "An EKS add-on (vpc-cni, coredns, kube-proxy, aws-ebs-csi-driver, aws-efs-csi-driver, ...); without a version it follows the cluster's Kubernetes version.",
     options: OPTIONS,
     method_of: Some("Cluster"),
@@ -115,11 +133,12 @@ const FIELDS: &[Field] = &[
     Field::new("k8s_version"),
     Field::new("service_account_role").refers(),
     Field::new("configuration").diff(Diff::Tree),
+    Field::new("pod_identity").diff(Diff::ListByKey("service_account")),
     Field::new("resolve_conflicts").diff(Diff::Local),
     TAGS,
 ];
 
-fn addon(
+pub(super) fn addon(
     state: &Shared,
     ctx: &NativeCallContext,
     c: &Address,
@@ -143,6 +162,15 @@ fn addon(
     check_tags(ctx, o.get("tags"))?;
     let addr = Address::new(KIND, format!("{}/{name}", c.name));
     check_name(ctx, KIND, &addr.name)?;
+    // The Pod Identity agent an association added: declared now, this
+    // declaration is the one.
+    let added = (
+        std::any::TypeId::of::<super::pod_identity::AddedAgent>(),
+        addr.clone(),
+    );
+    if state.borrow_mut().facts.remove(&added).is_some() {
+        state.borrow_mut().graph.remove(&addr);
+    }
     let mut deps = Deps::default();
     deps.add(c);
     // After the node groups declared before it: some add-ons (coredns)
@@ -183,6 +211,39 @@ fn addon(
         // Kept as a map: references resolve before it is sent.
         spec.insert("configuration".into(), deps.value(cfg));
     }
+    let mut pods = Vec::new();
+    for p in o.list("pod_identity") {
+        let Some(m) = p.read_lock::<rhai::Map>().map(|m| m.clone()) else {
+            continue;
+        };
+        let po = Opts(&m);
+        let role = crate::script::handles::address_of(po.get("role").unwrap_or(&Dynamic::UNIT));
+        if let Some(role) = &role {
+            if super::pod_identity::trusts_pods(state, role) == Some(false) {
+                return Err(fail(
+                    ctx,
+                    Problem::new(format!(
+                        "pod_identity of add-on {name}: {role} does not trust {}",
+                        super::pod_identity::PRINCIPAL
+                    ))
+                    .hint("declare it with pod_identity_role(name, #{ ... })"),
+                ));
+            }
+        }
+        pods.push(Value::Map(Map::from([
+            (
+                "service_account".into(),
+                Value::str(po.str("service_account").unwrap_or_default()),
+            ),
+            (
+                "role".into(),
+                deps.value(po.get("role").unwrap_or(&Dynamic::UNIT)),
+            ),
+        ])));
+    }
+    // Always declared: none means the add-on owns no association.
+    pods.sort_by_key(|p| p.get("service_account").map(Value::to_string));
+    spec.insert("pod_identity".into(), Value::List(pods));
     spec.insert(
         "resolve_conflicts".into(),
         Value::str(
@@ -241,6 +302,10 @@ fn live_of(cloud: &Cloud, a: &Addon) -> Option<Live> {
     if let Some(r) = a.service_account_role_arn() {
         l.attrs.insert("service_account_role".into(), Value::str(r));
     }
+    if !a.pod_identity_associations().is_empty() {
+        l.outputs
+            .insert(POD_ARNS.into(), a.pod_identity_associations().join(","));
+    }
     if let Some(c) = a.configuration_values().filter(|c| !c.is_empty()) {
         // EKS takes JSON or YAML; what is not JSON compares as text.
         let v = serde_json::from_str::<serde_json::Value>(c)
@@ -273,8 +338,16 @@ async fn describe(
 /// The add-ons of the owned clusters: one list per cluster, then each
 /// add-on's description (which carries its tags).
 pub async fn read(cloud: &Cloud, clusters: &[String]) -> Result<Vec<Live>, ProviderError> {
-    read_per_cluster!(cloud, clusters, list_addons, "ListAddons", AddonStatus)
+    let found = read_per_cluster!(cloud, clusters, list_addons, "ListAddons", AddonStatus)?;
+    futures::future::join_all(found.into_iter().map(|l| with_pods(cloud, l)))
+        .await
+        .into_iter()
+        .collect()
 }
+
+/// Where `live_of` leaves the ARNs of the add-on's Pod Identity
+/// associations for [`with_pods`] to read.
+const POD_ARNS: &str = "pod_identity_associations";
 
 /// The version to run: the declared one, or EKS's default for the
 /// Kubernetes version.
@@ -313,6 +386,79 @@ async fn version_for(cloud: &Cloud, r: &Planned) -> Result<Option<String>, Provi
     })
 }
 
+/// The add-on's Pod Identity associations as EKS takes them.
+fn pod_identity(
+    r: &Planned,
+) -> Result<Option<Vec<aws_sdk_eks::types::AddonPodIdentityAssociations>>, ProviderError> {
+    let list = r
+        .get("pod_identity")?
+        .and_then(Value::as_list)
+        .unwrap_or_default();
+    if list.is_empty() {
+        return Ok(None);
+    }
+    list.iter()
+        .map(|p| {
+            let get = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
+            aws_sdk_eks::types::AddonPodIdentityAssociations::builder()
+                .service_account(get("service_account"))
+                .role_arn(get("role"))
+                .build()
+                .map_err(|e| ProviderError::Spec(format!("{}: {e}", r.address)))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// The add-on with its Pod Identity associations read: EKS describes an
+/// add-on with their ARNs only, so each is described (for its service
+/// account and role), only for add-ons that have any.
+async fn with_pods(cloud: &Cloud, mut l: Live) -> Result<Live, ProviderError> {
+    let Some(arns) = l.outputs.remove(POD_ARNS) else {
+        l.attrs
+            .insert("pod_identity".into(), Value::List(Vec::new()));
+        return Ok(l);
+    };
+    let cluster = l
+        .attrs
+        .get("cluster")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let cluster = cluster.as_str();
+    let ids: Vec<&str> = arns
+        .split(',')
+        .filter_map(|arn| arn.rsplit('/').next())
+        .collect();
+    let described = futures::future::join_all(ids.iter().map(|id| async move {
+        let out = cloud
+            .eks()
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(*id)
+            .send()
+            .await
+            .map_err(ProviderError::api("DescribePodIdentityAssociation"))?;
+        Ok::<_, ProviderError>(out.association().cloned())
+    }))
+    .await;
+    let mut pods = Vec::new();
+    for d in described {
+        if let Some(p) = d? {
+            pods.push(Value::Map(Map::from([
+                (
+                    "service_account".into(),
+                    Value::str(p.service_account().unwrap_or_default()),
+                ),
+                ("role".into(), Value::str(p.role_arn().unwrap_or_default())),
+            ])));
+        }
+    }
+    pods.sort_by_key(|p| p.get("service_account").map(Value::to_string));
+    l.attrs.insert("pod_identity".into(), Value::List(pods));
+    Ok(l)
+}
+
 /// The configuration values as EKS takes them: JSON text.
 fn configuration(r: &Planned) -> Result<Option<String>, ProviderError> {
     Ok(r.get("configuration")?.map(|v| v.to_json().to_string()))
@@ -338,7 +484,7 @@ fn resolve(r: &Planned) -> Result<ResolveConflicts, ProviderError> {
 }
 
 async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, ProviderError> {
-    wait_for(
+    let live = wait_for(
         cloud,
         &format!("add-on {name} of {cluster} to become ACTIVE"),
         || async {
@@ -377,7 +523,8 @@ async fn wait_active(cloud: &Cloud, cluster: &str, name: &str) -> Result<Live, P
             }
         },
     )
-    .await
+    .await?;
+    with_pods(cloud, live).await
 }
 
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
@@ -401,6 +548,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
             "k8s_version",
             "service_account_role",
             "configuration",
+            "pod_identity",
         ]
         .iter()
         .map(|f| FieldDiff {
@@ -425,6 +573,7 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
                     .map(String::from),
             )
             .set_configuration_values(configuration(r)?)
+            .set_pod_identity_associations(pod_identity(r)?)
             .resolve_conflicts(resolve(r)?)
             .client_request_token(cloud.client_token(&r.address))
             .set_tags(Some(tags(cloud, r)?))
@@ -444,7 +593,9 @@ pub async fn update(
     let cluster = r.str("cluster")?;
     let name = r.str("name")?;
     let moves = touches(fields, "version") || touches(fields, "k8s_version");
-    if moves || touches(fields, "service_account_role") || touches(fields, "configuration") {
+    let pods = touches(fields, "pod_identity");
+    if moves || pods || touches(fields, "service_account_role") || touches(fields, "configuration")
+    {
         let mut call = cloud
             .eks()
             .update_addon()
@@ -457,6 +608,10 @@ pub async fn update(
                     .map(String::from),
             )
             .set_configuration_values(configuration(r)?);
+        if pods {
+            // All of them, none to take them all away.
+            call = call.set_pod_identity_associations(Some(pod_identity(r)?.unwrap_or_default()));
+        }
         if moves {
             call = call.set_addon_version(version_for(cloud, r).await?);
         }

@@ -535,7 +535,11 @@ pub static SCHEMA: Schema = Schema::new("cluster", "Cluster", FIELDS)
 /// The IAM actions of its operations (`bp permissions`).
 pub const IAM: crate::permissions::Iam =
     crate::permissions::Iam::reads(&["eks:ListClusters", "eks:DescribeCluster"])
-        .plan(&["ec2:DescribeSubnets"])
+        .plan(&[
+            "ec2:DescribeSubnets",
+            "eks:ListInsights",
+            "eks:DescribeInsight",
+        ])
         .create(&["eks:CreateCluster", "eks:TagResource", "eks:DescribeUpdate"])
         .update(&[
             "eks:UpdateClusterVersion",
@@ -573,6 +577,7 @@ pub static DEF: KindDef = KindDef::new(
 )
 .rules(super::lint::CLUSTER)
 .adopt(crate::boxed!(adopt adopt))
+.check_change(crate::boxed!(check_change super::insights::check))
 .iam(IAM);
 
 const FIELDS: &[Field] = &[
@@ -600,6 +605,7 @@ const FIELDS: &[Field] = &[
         .set_in_place()
         .refers(),
     Field::new("authentication_mode").guarded(forward_mode),
+    Field::new("allow_upgrade_insights").diff(Diff::Local),
     TAGS,
 ];
 

@@ -76,9 +76,11 @@ pub mod access_entry;
 pub mod addon;
 pub mod cluster;
 pub mod fargate_profile;
+pub mod insights;
 pub mod leftovers;
 pub mod lint;
 pub mod node_group;
+pub mod pod_identity;
 
 use super::iam::{
     declare_role, inline_policies, oidc_provider, role, service_trust, IamRole, RoleSpec,
@@ -221,6 +223,11 @@ pub const CLUSTER: &[Opt] = &[
         Ty::Bool,
         "true",
         "tag its subnets and its node groups' kubernetes.io/cluster/<name>: shared, for the load balancer controller",
+    ),
+    opt(
+        "allow_upgrade_insights",
+        Ty::StrList,
+        "ids of EKS upgrade insights in ERROR that a version step may go past (the plan refuses the step otherwise)",
     ),
     TAGS_OPT,
 ];
@@ -410,8 +417,8 @@ pub const FARGATE_PROFILE_FUNCTIONS: &[FnDoc] = &[FnDoc {
 }];
 
 /// Every owned EKS resource: clusters, then their node groups, Fargate
-/// profiles, add-ons and access entries (which can only be listed per
-/// cluster), in parallel.
+/// profiles, add-ons, access entries and Pod Identity associations (which
+/// can only be listed per cluster), in parallel.
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     let clusters = cluster::read(cloud).await?;
     let names: Vec<String> = clusters
@@ -425,7 +432,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
             with_entries.push(c);
         }
     }
-    let (groups, profiles, addons, entries) = tokio::join!(
+    let (groups, profiles, addons, entries, pods) = tokio::join!(
         cloud.timed(node_group::KIND.as_str(), node_group::read(cloud, &names)),
         cloud.timed(
             fargate_profile::KIND.as_str(),
@@ -435,6 +442,10 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
         cloud.timed(
             access_entry::KIND.as_str(),
             access_entry::read(cloud, &with_entries)
+        ),
+        cloud.timed(
+            pod_identity::KIND.as_str(),
+            pod_identity::read(cloud, &with_entries)
         )
     );
     let mut all = clusters;
@@ -442,6 +453,7 @@ pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
     all.extend(cloud.listed(fargate_profile::KIND, profiles)?);
     all.extend(cloud.listed(addon::KIND, addons)?);
     all.extend(cloud.listed(access_entry::KIND, entries)?);
+    all.extend(cloud.listed(pod_identity::KIND, pods)?);
     Ok(all)
 }
 
@@ -814,6 +826,12 @@ fn cluster(
     // their mode (a change is irreversible). New ones get the default.
     if let Some(mode) = o.str("authentication_mode") {
         spec.insert("authentication_mode".into(), Value::Str(mode));
+    }
+    if o.has("allow_upgrade_insights") {
+        spec.insert(
+            "allow_upgrade_insights".into(),
+            str_list(&o.strs("allow_upgrade_insights")),
+        );
     }
     let sgs = o.addresses("security_groups");
     spec.insert(

@@ -1,7 +1,11 @@
-//! Service accounts: `ns.service_account(name, #{ role?, labels?, annotations?, adopt? })`.
-//! `role` (an `iam_role` handle, or the handle of `c.irsa_role(...)`) sets
-//! the `eks.amazonaws.com/role-arn` annotation and adds the service account
-//! to that role's trust.
+//! Service accounts: `ns.service_account(name, #{ role?, via?, labels?,
+//! annotations?, adopt? })`. `role` gives the pods an IAM role, by IRSA or
+//! by EKS Pod Identity (`via`; by default Pod Identity for a role that
+//! trusts it, `pod_identity_role(...)`, and IRSA for any other). By IRSA
+//! (an `iam_role` handle, or the handle of `c.irsa_role(...)`) it sets the
+//! `eks.amazonaws.com/role-arn` annotation and adds the service account to
+//! that role's trust; by Pod Identity it declares the cluster's Pod
+//! Identity association for the service account.
 
 use super::object::{ObjectKind, ADOPT, ANNOTATIONS, LABELS, WHERE};
 use super::{args, on_namespaces, NamespaceRef};
@@ -31,7 +35,12 @@ const OPTS: &[Opt] = &[
     opt(
         "role",
         Ty::Handle(crate::kinds::iam::role::KIND),
-        "the IAM role the pods assume (IRSA); the service account is added to its trust",
+        "the IAM role the pods assume, by IRSA (the service account is added to its trust) or Pod Identity",
+    ),
+    opt(
+        "via",
+        Ty::Enum(VIA),
+        "how the pods get the role: \"irsa\" or \"pod_identity\" (default: pod_identity for a role that trusts pods.eks.amazonaws.com, else irsa)",
     ),
     LABELS_OPT,
     ANNOTATIONS_OPT,
@@ -40,8 +49,8 @@ const OPTS: &[Opt] = &[
 
 const FUNCTIONS: &[FnDoc] = &[FnDoc {
     name: "service_account",
-    signature: "namespace.service_account(name, #{ role?, labels?, annotations?, adopt? }) -> ServiceAccount",
-    doc: "A ServiceAccount in the namespace, optionally bound to an IAM role (IRSA).",
+    signature: "namespace.service_account(name, #{ role?, via?, labels?, annotations?, adopt? }) -> ServiceAccount",
+    doc: "A ServiceAccount in the namespace, optionally given an IAM role by IRSA or EKS Pod Identity.",
     options: OPTS,
     method_of: Some("Namespace"),
 }];
@@ -57,10 +66,52 @@ fn service_account(
     let mut deps = Deps::default();
     let body = Map::new();
     let mut annotations = Map::new();
-    if let Some(role) = Opts(&opts)
-        .get("role")
-        .and_then(crate::script::handles::address_of)
-    {
+    let o = Opts(&opts);
+    if let (Some(via), None) = (o.str("via"), o.get("role")) {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "via: \"{via}\" says how the pods get a role, and no role is given"
+            ))
+            .hint("add role: an iam_role handle"),
+        ));
+    }
+    let role = o.get("role").and_then(crate::script::handles::address_of);
+    let pods = role
+        .as_ref()
+        .and_then(|r| crate::kinds::eks::pod_identity::trusts_pods(state, r));
+    let via = o.str("via").unwrap_or_else(|| {
+        if pods == Some(true) {
+            "pod_identity"
+        } else {
+            "irsa"
+        }
+        .to_string()
+    });
+    if let (Some(role), "irsa", Some(true)) = (&role, via.as_str(), pods) {
+        return Err(fail(
+            ctx,
+            Problem::new(format!(
+                "{role} trusts {}, not the cluster's OIDC provider: IRSA cannot use it",
+                crate::kinds::eks::pod_identity::PRINCIPAL
+            ))
+            .hint(
+                "leave via out (or via: \"pod_identity\"), or give an IRSA role (c.irsa_role(...))",
+            ),
+        ));
+    }
+    if let (Some(_), "pod_identity") = (&role, via.as_str()) {
+        let handle = o.get("role").cloned().unwrap_or_default();
+        crate::kinds::eks::pod_identity::associate(
+            state,
+            ctx,
+            &ns.cluster,
+            &ns.name,
+            &name,
+            &handle,
+            &rhai::Map::new(),
+        )?;
+    } else if let Some(role) = role {
         trust(state, ctx, &role, ns, &name)?;
         deps.add(&role);
         annotations.insert(
@@ -74,6 +125,9 @@ fn service_account(
     let address = ns.declare(state, ctx, &OBJ, &name, &opts, body, annotations, deps)?;
     Ok(ServiceAccount(address))
 }
+
+/// How a service account's pods get its role.
+const VIA: &[&str] = &["irsa", "pod_identity"];
 
 /// The annotation EKS reads to give a service account's pods a role.
 pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";

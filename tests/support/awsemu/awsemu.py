@@ -47,7 +47,19 @@ EKS
     UpdateAccessEntry, DeleteAccessEntry, ListAccessEntries,
     AssociateAccessPolicy, DisassociateAccessPolicy,
     ListAssociatedAccessPolicies (moto: 404), refused unless the cluster's
-    mode allows them, as AWS does.
+    mode allows them, as AWS does;
+  - Pod Identity associations: CreatePodIdentityAssociation,
+    DescribePodIdentityAssociation, UpdatePodIdentityAssociation,
+    DeletePodIdentityAssociation, ListPodIdentityAssociations (moto: 404),
+    one per namespace and service account, with tags, session tags and a
+    target role; and an add-on's podIdentityAssociations in CreateAddon,
+    UpdateAddon and DescribeAddon, which make associations the add-on owns
+    (ownerArn) and delete them with it;
+  - upgrade insights: ListInsights (by category, Kubernetes version and
+    status) and DescribeInsight (moto: 404), of insights a test makes by
+    tagging the cluster `awsemu:insight:<id>` with the insight as JSON
+    (`{"name", "version", "status", "reason", "recommendation"}`): the
+    test plays EKS's insight engine, and the tag is never kept.
 
 IAM enforcement (moto's INITIAL_NO_AUTH_ACTION_COUNT)
   - the signature of REST requests with no body (moto: SignatureDoesNotMatch
@@ -387,6 +399,7 @@ ADDON_VERSIONS = {
     "kube-proxy": [(f"v{k}.0-eksbuild.1", [k], [k]) for k in K8S_VERSIONS],
     "aws-ebs-csi-driver": [("v1.38.1-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],
     "aws-efs-csi-driver": [("v2.1.4-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],
+    "eks-pod-identity-agent": [("v1.3.4-eksbuild.1", K8S_VERSIONS, K8S_VERSIONS)],
 }
 
 
@@ -438,6 +451,9 @@ def _tagged(backend, arn):
         for e in getattr(c, "ext_entries", {}).values():
             if e["arn"] == arn:
                 return e["tags"]
+        for p in getattr(c, "ext_pods", {}).values():
+            if p["associationArn"] == arn:
+                return p["tags"]
     return None
 
 
@@ -450,6 +466,12 @@ def eks_tag_resource(self, resource_arn, tags):
     found = _tagged(self, resource_arn)
     if found is None:
         raise _not_found("TagResource")
+    # The tests play EKS's insight engine: a tag `awsemu:insight:<id>` on a
+    # cluster, holding the insight as JSON, makes an upgrade insight of it
+    # (and is never kept as a tag).
+    for key in [k for k in tags if k.startswith(INSIGHT_TAG)]:
+        cluster = next(c for c in self.clusters.values() if c.arn == resource_arn)
+        _insights(cluster)[key[len(INSIGHT_TAG):]] = json.loads(tags.pop(key))
     found.update(tags)
 
 
@@ -476,7 +498,9 @@ EKSBackend.list_tags_for_resource = eks_list_tags
 
 
 def _addon_json(cluster, a):
+    owned = [p["associationArn"] for p in _pods(cluster).values() if p.get("ownerArn") == a["arn"]]
     return {
+        "podIdentityAssociations": sorted(owned),
         "addonName": a["name"], "clusterName": cluster.name, "status": "ACTIVE",
         "addonVersion": a["version"], "health": {"issues": []},
         "addonArn": a["arn"],
@@ -514,6 +538,7 @@ def create_addon(self):
          "config": self._get_param("configurationValues"), "tags": self._get_param("tags") or {},
          "arn": f"{cluster.arn.replace(':cluster/', ':addon/')}/{name}/{aid}"}
     _addons(cluster)[name] = a
+    _addon_pods(self, cluster, a, self._get_param("podIdentityAssociations") or [])
     return json.dumps({"addon": _addon_json(cluster, a)})
 
 
@@ -544,6 +569,9 @@ def update_addon(self):
         value = self._get_param(param)
         if value is not None:
             a[key] = value
+    pods = self._get_param("podIdentityAssociations")
+    if pods is not None:
+        _addon_pods(self, cluster, a, pods)
     a["modified"] = unix_time()
     u = _update(cluster, "AddonUpdate", {"AddonVersion": a["version"]}, addon=a["name"])
     return json.dumps({"update": u})
@@ -551,6 +579,7 @@ def update_addon(self):
 
 def delete_addon(self):
     cluster, a = _addon(self)
+    _addon_pods(self, cluster, a, [])
     del _addons(cluster)[a["name"]]
     return json.dumps({"addon": {**_addon_json(cluster, a), "status": "DELETING"}})
 
@@ -801,6 +830,188 @@ def list_associated_access_policies(self):
 for _f in (create_cluster, update_cluster_config, create_access_entry, describe_access_entry,
            update_access_entry, delete_access_entry, list_access_entries,
            associate_access_policy, disassociate_access_policy, list_associated_access_policies):
+    setattr(EKSResponse, _f.__name__, _f)
+
+
+# Upgrade insights ------------------------------------------------------------------
+
+eks_urls.url_paths.update(
+    {
+        "{0}/clusters/(?P<name>[^/]+)/insights$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/insights/(?P<id>[^/]+)$": eks_urls.response.dispatch,
+    }
+)
+
+INSIGHT_TAG = "awsemu:insight:"
+
+
+def _insights(cluster):
+    if not hasattr(cluster, "ext_insights"):
+        cluster.ext_insights = {}
+    return cluster.ext_insights
+
+
+def _insight_json(iid, i, full):
+    out = {"id": iid, "name": i["name"], "category": "UPGRADE_READINESS",
+           "kubernetesVersion": i["version"], "lastRefreshTime": unix_time(),
+           "lastTransitionTime": unix_time(), "description": i.get("description", i["name"]),
+           "insightStatus": {"status": i["status"], "reason": i.get("reason", "")}}
+    if full:
+        out["recommendation"] = i.get("recommendation", "")
+        out["additionalInfo"] = {}
+        out["resources"] = []
+    return out
+
+
+def list_insights(self):
+    cluster = _cluster(self, self._get_param("name"))
+    f = json.loads(self.body or "{}").get("filter") or {}
+    rows = [_insight_json(iid, i, False) for iid, i in sorted(_insights(cluster).items())
+            if (not f.get("categories") or "UPGRADE_READINESS" in f["categories"])
+            and (not f.get("kubernetesVersions") or i["version"] in f["kubernetesVersions"])
+            and (not f.get("statuses") or i["status"] in f["statuses"])]
+    return json.dumps({"insights": rows})
+
+
+def describe_insight(self):
+    cluster = _cluster(self, self._get_param("name"))
+    iid = self.path.split("?")[0].rstrip("/").split("/")[-1]
+    i = _insights(cluster).get(iid)
+    if i is None:
+        raise EksNotFound(clusterName=cluster.name, nodegroupName=None, fargateProfileName=None,
+                          addonName=None, message=f"No insight found for id: {iid}")
+    return json.dumps({"insight": _insight_json(iid, i, True)})
+
+
+for _f in (list_insights, describe_insight):
+    setattr(EKSResponse, _f.__name__, _f)
+
+
+# Pod Identity ----------------------------------------------------------------------
+
+eks_urls.url_paths.update(
+    {
+        "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations$": eks_urls.response.dispatch,
+        "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations/(?P<associationId>[^/]+)$": eks_urls.response.dispatch,
+    }
+)
+
+# The namespace of the service accounts an add-on's associations are for.
+ADDON_NAMESPACE = "kube-system"
+
+
+def _pods(cluster):
+    if not hasattr(cluster, "ext_pods"):
+        cluster.ext_pods = {}
+    return cluster.ext_pods
+
+
+def _new_pod(cluster, namespace, service_account, role, tags, owner=None,
+             disable_session_tags=False, target_role=None):
+    for p in _pods(cluster).values():
+        if p["namespace"] == namespace and p["serviceAccount"] == service_account:
+            raise EksInUse(clusterName=cluster.name, addonName=None, nodegroupName=None,
+                           message="Association already exists: " + p["associationId"])
+    if not (role or "").startswith("arn:aws:iam::"):
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message=f"roleArn {role} is not a valid IAM role ARN")
+    aid = "a-" + uuid.uuid4().hex[:17]
+    p = {"clusterName": cluster.name, "namespace": namespace, "serviceAccount": service_account,
+         "roleArn": role, "associationId": aid,
+         "associationArn": cluster.arn.replace(":cluster/", ":podidentityassociation/") + "/" + aid,
+         "tags": tags or {}, "createdAt": unix_time(), "modifiedAt": unix_time(),
+         "disableSessionTags": bool(disable_session_tags)}
+    if target_role:
+        p["targetRoleArn"] = target_role
+        p["externalId"] = str(uuid.uuid4())
+    if owner:
+        p["ownerArn"] = owner
+    _pods(cluster)[aid] = p
+    return p
+
+
+def _addon_pods(self, cluster, a, wanted):
+    """An add-on's associations, made and deleted as its podIdentityAssociations say."""
+    mine = {p["serviceAccount"]: p for p in _pods(cluster).values() if p.get("ownerArn") == a["arn"]}
+    want = {w["serviceAccount"]: w["roleArn"] for w in wanted}
+    for sa, p in mine.items():
+        if sa not in want:
+            del _pods(cluster)[p["associationId"]]
+        elif p["roleArn"] != want[sa]:
+            p["roleArn"] = want[sa]
+            p["modifiedAt"] = unix_time()
+    for sa, role in want.items():
+        if sa not in mine:
+            _new_pod(cluster, ADDON_NAMESPACE, sa, role, {}, owner=a["arn"])
+
+
+def _pod(self):
+    cluster = _cluster(self, self._get_param("name"))
+    aid = self.path.split("?")[0].rstrip("/").split("/")[-1]
+    p = _pods(cluster).get(aid)
+    if p is None:
+        raise EksNotFound(clusterName=cluster.name, nodegroupName=None, fargateProfileName=None,
+                          addonName=None, message=f"Association not found: {aid}")
+    return cluster, p
+
+
+def create_pod_identity_association(self):
+    cluster = _cluster(self, self._get_param("name"))
+    params = json.loads(self.body or "{}")
+    p = _new_pod(cluster, params.get("namespace"), params.get("serviceAccount"), params.get("roleArn"),
+                 params.get("tags"), disable_session_tags=params.get("disableSessionTags"),
+                 target_role=params.get("targetRoleArn"))
+    return json.dumps({"association": p})
+
+
+def describe_pod_identity_association(self):
+    _c, p = _pod(self)
+    return json.dumps({"association": p})
+
+
+def update_pod_identity_association(self):
+    cluster, p = _pod(self)
+    if p.get("ownerArn"):
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message="This association is owned by an add-on: update the add-on")
+    params = json.loads(self.body or "{}")
+    if params.get("roleArn"):
+        p["roleArn"] = params["roleArn"]
+    if "disableSessionTags" in params:
+        p["disableSessionTags"] = bool(params["disableSessionTags"])
+    if "targetRoleArn" in params:
+        if params["targetRoleArn"]:
+            p["targetRoleArn"] = params["targetRoleArn"]
+            p.setdefault("externalId", str(uuid.uuid4()))
+        else:
+            p.pop("targetRoleArn", None)
+            p.pop("externalId", None)
+    p["modifiedAt"] = unix_time()
+    return json.dumps({"association": p})
+
+
+def delete_pod_identity_association(self):
+    cluster, p = _pod(self)
+    if p.get("ownerArn"):
+        raise EksInvalid(clusterName=cluster.name, nodegroupName=None, addonName=None,
+                         message="This association is owned by an add-on: update or delete the add-on")
+    del _pods(cluster)[p["associationId"]]
+    return json.dumps({"association": p})
+
+
+def list_pod_identity_associations(self):
+    cluster = _cluster(self, self._get_param("name"))
+    ns, sa = self._get_param("namespace"), self._get_param("serviceAccount")
+    rows = [{k: p[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn",
+                               "associationId", "ownerArn") if k in p}
+            for p in sorted(_pods(cluster).values(), key=lambda p: p["associationId"])
+            if (not ns or p["namespace"] == ns) and (not sa or p["serviceAccount"] == sa)]
+    return json.dumps({"associations": rows})
+
+
+for _f in (create_pod_identity_association, describe_pod_identity_association,
+           update_pod_identity_association, delete_pod_identity_association,
+           list_pod_identity_associations):
     setattr(EKSResponse, _f.__name__, _f)
 
 

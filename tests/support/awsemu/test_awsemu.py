@@ -214,6 +214,56 @@ check(eks.describe_cluster(name="c1")["cluster"]["accessConfig"]["authentication
 check(error_code(lambda: eks.update_cluster_config(name="c1", accessConfig={"authenticationMode": "CONFIG_MAP"}))
       == "InvalidParameterException", "the authentication mode never goes back")
 
+# EKS Pod Identity associations, and an add-on's
+role = "arn:aws:iam::123456789012:role/app"
+made = eks.create_pod_identity_association(clusterName="c2", namespace="shop", serviceAccount="orders",
+                                           roleArn=role, tags={"team": "shop"},
+                                           disableSessionTags=True)["association"]
+pid = made["associationId"]
+check(made["associationArn"].endswith(f":podidentityassociation/c2/{pid}"), "an association has its ARN")
+check(error_code(lambda: eks.create_pod_identity_association(clusterName="c2", namespace="shop",
+                                                            serviceAccount="orders", roleArn=role))
+      == "ResourceInUseException", "one association per service account")
+rows = eks.list_pod_identity_associations(clusterName="c2", namespace="shop")["associations"]
+check([r["associationId"] for r in rows] == [pid], "ListPodIdentityAssociations filters by namespace")
+eks.update_pod_identity_association(clusterName="c2", associationId=pid, roleArn=role,
+                                    targetRoleArn="arn:aws:iam::210987654321:role/x", disableSessionTags=False)
+got = eks.describe_pod_identity_association(clusterName="c2", associationId=pid)["association"]
+check(got["targetRoleArn"].endswith("role/x") and got["disableSessionTags"] is False and "externalId" in got,
+      "UpdatePodIdentityAssociation sets the target role and session tags")
+eks.tag_resource(resourceArn=made["associationArn"], tags={"env": "prod"})
+check(got["tags"] == {"team": "shop"} and eks.describe_pod_identity_association(
+    clusterName="c2", associationId=pid)["association"]["tags"] == {"team": "shop", "env": "prod"},
+      "associations take tags")
+addon = eks.create_addon(clusterName="c2", addonName="vpc-cni",
+                         podIdentityAssociations=[{"serviceAccount": "aws-node", "roleArn": role}])["addon"]
+owned = [r for r in eks.list_pod_identity_associations(clusterName="c2")["associations"] if r.get("ownerArn")]
+check(len(addon["podIdentityAssociations"]) == 1 and owned[0]["ownerArn"] == addon["addonArn"]
+      and owned[0]["namespace"] == "kube-system", "an add-on's podIdentityAssociations are associations it owns")
+check(error_code(lambda: eks.delete_pod_identity_association(clusterName="c2", associationId=owned[0]["associationId"]))
+      == "InvalidParameterException", "an add-on's association is deleted with the add-on only")
+eks.update_addon(clusterName="c2", addonName="vpc-cni", podIdentityAssociations=[])
+check(eks.describe_addon(clusterName="c2", addonName="vpc-cni")["addon"]["podIdentityAssociations"] == [],
+      "UpdateAddon takes its associations away")
+eks.delete_pod_identity_association(clusterName="c2", associationId=pid)
+check(eks.list_pod_identity_associations(clusterName="c2")["associations"] == [],
+      "DeletePodIdentityAssociation removes it")
+
+# EKS upgrade insights, made by the test through a tag the emulator keeps as an insight
+c2 = eks.describe_cluster(name="c2")["cluster"]["arn"]
+eks.tag_resource(resourceArn=c2, tags={"awsemu:insight:i1": json.dumps(
+    {"name": "Deprecated APIs", "version": "1.33", "status": "ERROR", "reason": "r", "recommendation": "fix"}),
+    "team": "x"})
+check("awsemu:insight:i1" not in eks.describe_cluster(name="c2")["cluster"]["tags"],
+      "an insight's tag is not kept")
+rows = eks.list_insights(clusterName="c2", filter={"categories": ["UPGRADE_READINESS"],
+                                                   "kubernetesVersions": ["1.33"]})["insights"]
+check([(r["id"], r["insightStatus"]["status"]) for r in rows] == [("i1", "ERROR")], "ListInsights lists it")
+check(eks.list_insights(clusterName="c2", filter={"kubernetesVersions": ["1.34"]})["insights"] == [],
+      "ListInsights filters by version")
+check(eks.describe_insight(clusterName="c2", id="i1")["insight"]["recommendation"] == "fix",
+      "DescribeInsight gives the recommendation")
+
 # RDS: a default parameter group no instance used yet
 rds = boto3.client("rds", endpoint_url=url, region_name="us-east-1",
                    aws_access_key_id="test", aws_secret_access_key="test")
