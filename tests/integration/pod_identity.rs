@@ -231,3 +231,55 @@ fn a_role_that_cannot_be_used_so_is_an_error_at_check() {
     assert_eq!(agent.len(), 1);
     assert_eq!(agent[0]["spec"]["version"], "v1.3.4-eksbuild.1");
 }
+
+/// On a cluster of others: the association is the blueprint's, found by
+/// its tags on the next plan and deleted on destroy; no agent add-on is
+/// added (the cluster and its add-ons are the platform's).
+#[test]
+fn an_association_on_an_existing_cluster_is_the_blueprints_alone() {
+    let m = Moto::start();
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\n\
+ec2, eks, iam = {}, {}, {}\n\
+vpc = ec2.create_vpc(CidrBlock='10.61.0.0/16')['Vpc']['VpcId']\n\
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)['Subnet']['SubnetId'] for c, z in [('10.61.1.0/24', 'us-east-1a'), ('10.61.2.0/24', 'us-east-1b')]]\n\
+role = iam.create_role(RoleName='platform-eks', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\n\
+eks.create_cluster(name='platform', version='1.33', roleArn=role, resourcesVpcConfig={{'subnetIds': subnets}})",
+            m.boto3("ec2"),
+            m.boto3("eks"),
+            m.boto3("iam")
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("team.rhai"),
+        "let app = pod_identity_role(\"team-app\");\nexisting_cluster(\"platform\").pod_identity(\"team\", \"app\", app);\n",
+    )
+    .unwrap();
+    let d = dir.path();
+    let plan = m.bp(d, &["plan", "team.rhai"], 0);
+    assert!(
+        plan.contains("  + pod_identity.platform/team/app\n") && !plan.contains("eks_addon"),
+        "{plan}"
+    );
+    m.bp(d, &["apply", "team.rhai", "--auto-approve"], 0);
+    let listed = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\nprint(json.dumps([(a['namespace'], a['serviceAccount']) for a in {}.list_pod_identity_associations(clusterName='platform')['associations']]))",
+                m.boto3("eks")
+            ),
+        ])
+    };
+    assert_eq!(listed(), json!([["team", "app"]]));
+    m.bp(d, &["plan", "team.rhai", "--detailed-exitcode"], 0);
+    m.bp(d, &["destroy", "team.rhai", "--auto-approve"], 0);
+    assert_eq!(
+        listed(),
+        json!([]),
+        "the association went, the cluster stays"
+    );
+}
