@@ -179,3 +179,154 @@ fn an_upgrade_insight_in_error_refuses_the_version_step() {
         0,
     );
 }
+
+const AUTO: &str = r#"
+let v = vpc("auto", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.11.0/24", "10.0.12.0/24"] });
+let o = #{ version: "1.33", vpc: v, subnets: v.private_subnets, irsa: false };
+let mode = var("auto", "on");
+if mode == "on" { o.auto_mode = #{}; }
+if mode == "system" { o.auto_mode = #{ node_pools: ["system"] }; }
+if mode == "off" { o.auto_mode = #{ enabled: false }; }
+let c = cluster("auto", o);
+c.node_group("steady", #{ instance_types: ["m6i.large"], min: 1, max: 2, desired: 1 });
+"#;
+
+/// EKS Auto Mode: on at creation with its node role and the cluster role's
+/// policies, its node pools changed and then turned off in place, the
+/// three settings always sent together; a managed node group beside it,
+/// as AWS allows. Checked with boto3.
+#[test]
+fn auto_mode_is_declared_changed_and_turned_off_in_place() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), AUTO).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let state = || {
+        m.python_json(&[
+            "-c",
+            &format!(
+                "import boto3, json\n\
+eks, iam = {}, {}\n\
+c = eks.describe_cluster(name='auto')['cluster']\n\
+role = c['roleArn'].split('/')[-1]\n\
+print(json.dumps({{'compute': c.get('computeConfig'), 'storage': c.get('storageConfig'), 'elb': c.get('kubernetesNetworkConfig', {{}}).get('elasticLoadBalancing'), 'policies': sorted(p['PolicyName'] for p in iam.list_attached_role_policies(RoleName=role)['AttachedPolicies']), 'trust': iam.get_role(RoleName=role)['Role']['AssumeRolePolicyDocument']['Statement'][0]['Action'], 'roles': sorted(r['RoleName'] for r in iam.list_roles()['Roles'])}}))",
+                m.boto3("eks"),
+                m.boto3("iam")
+            ),
+        ])
+    };
+    let s = state();
+    assert_eq!(
+        s["compute"],
+        serde_json::json!({"enabled": true, "nodePools": ["general-purpose", "system"],
+                           "nodeRoleArn": "arn:aws:iam::123456789012:role/blueprint/bp/auto-auto-nodes"}),
+        "{s}"
+    );
+    assert_eq!(
+        s["storage"],
+        serde_json::json!({"blockStorage": {"enabled": true}})
+    );
+    assert_eq!(s["elb"], serde_json::json!({"enabled": true}));
+    assert_eq!(
+        s["policies"],
+        serde_json::json!([
+            "AmazonEKSBlockStoragePolicy",
+            "AmazonEKSClusterPolicy",
+            "AmazonEKSComputePolicy",
+            "AmazonEKSLoadBalancingPolicy",
+            "AmazonEKSNetworkingPolicy"
+        ])
+    );
+    assert_eq!(
+        s["trust"],
+        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    m.bp(d, &["plan", "bp.rhai", "--detailed-exitcode"], 0);
+    let cost = m.bp(d, &["cost", "bp.rhai"], 0);
+    assert!(
+        cost.contains("EKS Auto Mode: usage-billed, not estimated"),
+        "{cost}"
+    );
+
+    let plan = m.bp(d, &["plan", "bp.rhai", "--var", "auto=system"], 0);
+    assert!(
+        plan.contains("  ~ cluster.auto  (auto)  # declared\n")
+            && plan.contains(
+                "auto_mode.node_pools: [\"general-purpose\", \"system\"] -> [\"system\"]"
+            )
+            && plan.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."),
+        "{plan}"
+    );
+    m.bp(
+        d,
+        &["apply", "bp.rhai", "--var", "auto=system", "--auto-approve"],
+        0,
+    );
+    assert_eq!(
+        state()["compute"]["nodePools"],
+        serde_json::json!(["system"])
+    );
+
+    let plan = m.bp(d, &["plan", "bp.rhai", "--var", "auto=off"], 0);
+    assert!(
+        plan.contains("auto_mode.enabled: true -> false")
+            && plan.contains("  - iam_role.auto-auto-nodes"),
+        "{plan}"
+    );
+    m.bp(
+        d,
+        &["apply", "bp.rhai", "--var", "auto=off", "--auto-approve"],
+        0,
+    );
+    let s = state();
+    assert_eq!(s["compute"], serde_json::json!({"enabled": false}), "{s}");
+    assert_eq!(
+        s["storage"],
+        serde_json::json!({"blockStorage": {"enabled": false}})
+    );
+    m.bp(
+        d,
+        &[
+            "plan",
+            "bp.rhai",
+            "--var",
+            "auto=off",
+            "--detailed-exitcode",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn auto_mode_where_eks_refuses_it_is_an_error_at_check() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "version: \"1.28\", auto_mode: #{}",
+            "EKS Auto Mode needs Kubernetes 1.29 or later, and cluster x is 1.28",
+        ),
+        (
+            "version: \"1.33\", authentication_mode: \"CONFIG_MAP\", auto_mode: #{}",
+            "EKS Auto Mode needs access entries, and cluster x uses authentication_mode CONFIG_MAP",
+        ),
+        (
+            "version: \"1.33\", auto_mode: #{ node_pools: [\"gpu\"] }",
+            "gpu",
+        ),
+    ];
+    for (opts, said) in cases {
+        let script = format!(
+            "let v = vpc(\"x\", #{{ cidr: \"10.0.0.0/16\", azs: 2, private_subnets: [\"10.0.1.0/24\", \"10.0.2.0/24\"] }});\ncluster(\"x\", #{{ vpc: v, subnets: v.private_subnets, {opts} }});\n"
+        );
+        let out = crate::harness::Test::new()
+            .file("b.rhai", &script)
+            .args(["check", "b.rhai"])
+            .status(1)
+            .run();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(said) && err.contains("b.rhai:2:"),
+            "{opts}: {err}"
+        );
+    }
+}

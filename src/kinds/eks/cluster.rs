@@ -87,6 +87,7 @@ fn live_of(cloud: &Cloud, c: &Cluster) -> Option<Live> {
         )
         .attr("logging", Value::List(logging))
         .attr("secrets_key", key.map(Value::str).unwrap_or(Value::Null))
+        .attr("auto_mode", super::auto_mode::live(c))
         .attr(
             "authentication_mode",
             Value::str(
@@ -253,6 +254,12 @@ pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
     if let Some(key) = r.spec.get("secrets_key").and_then(Value::as_str) {
         call = call.encryption_config(secrets_encryption(key));
     }
+    if let Some((compute, storage, network)) = super::auto_mode::requests(r)? {
+        call = call
+            .compute_config(compute)
+            .storage_config(storage)
+            .kubernetes_network_config(network);
+    }
     match call.send().await {
         Ok(_) => {}
         Err(e) => {
@@ -337,6 +344,17 @@ pub async fn update(
             ))
         })
         .await?;
+    }
+    if changed("auto_mode") {
+        // Compute, storage and load balancing go on and off together.
+        if let Some((compute, storage, network)) = super::auto_mode::requests(r)? {
+            update_config(cloud, name, |u| {
+                Ok(u.compute_config(compute)
+                    .storage_config(storage)
+                    .kubernetes_network_config(network))
+            })
+            .await?;
+        }
     }
     if changed("secrets_key") {
         // Only ever from no key to one: anything else is a replacement.
@@ -606,6 +624,11 @@ const FIELDS: &[Field] = &[
         .refers(),
     Field::new("authentication_mode").guarded(forward_mode),
     Field::new("allow_upgrade_insights").diff(Diff::Local),
+    Field::new("auto_mode").diff(Diff::Struct(&[
+        Field::new("enabled"),
+        Field::new("node_pools").set(),
+        Field::new("node_role").refers(),
+    ])),
     TAGS,
 ];
 
@@ -669,10 +692,21 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
     } else {
         (q.prices.eks_cluster_hour, "EKS control plane".to_string())
     };
+    let auto = q
+        .spec
+        .get("auto_mode")
+        .and_then(|a| a.get("enabled"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    let usage = if auto {
+        "; EKS Auto Mode: usage-billed, not estimated (the instances it launches, and its management fee per instance-hour)"
+    } else {
+        ""
+    };
     match hour {
         Some(h) => Estimate::Priced(Cost::fixed(
             h * HOURS,
-            format!("{what}: {HOURS} h × {}", rate(h)),
+            format!("{what}: {HOURS} h × {}{usage}", rate(h)),
         )),
         None => q.missing(what),
     }

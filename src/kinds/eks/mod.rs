@@ -74,6 +74,7 @@ where
 
 pub mod access_entry;
 pub mod addon;
+pub mod auto_mode;
 pub mod cluster;
 pub mod fargate_profile;
 pub mod insights;
@@ -223,6 +224,11 @@ pub const CLUSTER: &[Opt] = &[
         Ty::Bool,
         "true",
         "tag its subnets and its node groups' kubernetes.io/cluster/<name>: shared, for the load balancer controller",
+    ),
+    opt(
+        "auto_mode",
+        Ty::Nested(auto_mode::OPTIONS),
+        "EKS Auto Mode: #{ node_pools?, node_role?, enabled? }; EKS runs the compute, block storage and load balancing",
     ),
     opt(
         "allow_upgrade_insights",
@@ -766,8 +772,15 @@ fn cluster(
     let mut deps = Deps::default();
     let tags = state.borrow().tags(o.get("tags"), &mut deps);
 
+    let auto = o
+        .get("auto_mode")
+        .and_then(|a| a.read_lock::<rhai::Map>().map(|m| m.clone()));
+    let auto_on = auto
+        .as_ref()
+        .is_some_and(|a| Opts(a).bool_or("enabled", true));
     let role = match o.address("role") {
         Some(r) => r,
+        None if auto_on => auto_mode::cluster_role(state, ctx, &name, tags.clone())?,
         None => declare_role(
             state,
             ctx,
@@ -826,6 +839,19 @@ fn cluster(
     // their mode (a change is irreversible). New ones get the default.
     if let Some(mode) = o.str("authentication_mode") {
         spec.insert("authentication_mode".into(), Value::Str(mode));
+    }
+    if let Some(a) = &auto {
+        let mode = o.str("authentication_mode");
+        let spec_value = auto_mode::spec(
+            state,
+            ctx,
+            &name,
+            a,
+            (&version, mode.as_deref()),
+            &mut deps,
+            tags.clone(),
+        )?;
+        spec.insert("auto_mode".into(), spec_value);
     }
     if o.has("allow_upgrade_insights") {
         spec.insert(

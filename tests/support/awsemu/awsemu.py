@@ -48,6 +48,11 @@ EKS
     AssociateAccessPolicy, DisassociateAccessPolicy,
     ListAssociatedAccessPolicies (moto: 404), refused unless the cluster's
     mode allows them, as AWS does;
+  - EKS Auto Mode: computeConfig, storageConfig and
+    kubernetesNetworkConfig.elasticLoadBalancing in CreateCluster,
+    UpdateClusterConfig and DescribeCluster (moto: dropped), refused unless
+    all three are on or all off, and without a node role for built-in node
+    pools, as AWS does;
   - Pod Identity associations: CreatePodIdentityAssociation,
     DescribePodIdentityAssociation, UpdatePodIdentityAssociation,
     DeletePodIdentityAssociation, ListPodIdentityAssociations (moto: 404),
@@ -686,10 +691,43 @@ def _access(cluster):
     return cluster.ext_access
 
 
+def _auto_mode(self, cluster_name):
+    """EKS Auto Mode's three settings from a request, checked as AWS checks
+    them (all on or all off; a node role for built-in node pools), or None
+    when the request has none of them."""
+    compute = self._get_param("computeConfig")
+    storage = (self._get_param("storageConfig") or {}).get("blockStorage")
+    network = (self._get_param("kubernetesNetworkConfig") or {}).get("elasticLoadBalancing")
+    if compute is None and storage is None and network is None:
+        return None
+    flags = [bool((x or {}).get("enabled")) for x in (compute, storage, network)]
+    if len(set(flags)) != 1:
+        raise EksInvalid(clusterName=cluster_name, nodegroupName=None, addonName=None,
+                         message="For EKS Auto Mode, computeConfig, storageConfig.blockStorage and "
+                                 "kubernetesNetworkConfig.elasticLoadBalancing must all be enabled or all disabled")
+    on = flags[0]
+    pools = (compute or {}).get("nodePools") or []
+    if on and pools and not (compute or {}).get("nodeRoleArn"):
+        raise EksInvalid(clusterName=cluster_name, nodegroupName=None, addonName=None,
+                         message="nodeRoleArn is required when nodePools are specified")
+    return {"enabled": on, **({"nodePools": pools, "nodeRoleArn": compute.get("nodeRoleArn")} if on else {})}
+
+
+def _set_auto_mode(cluster, compute):
+    cluster.compute_config = compute
+    cluster.storage_config = {"blockStorage": {"enabled": compute["enabled"]}}
+    net = dict(cluster.kubernetes_network_config or {})
+    net["elasticLoadBalancing"] = {"enabled": compute["enabled"]}
+    cluster.kubernetes_network_config = net
+
+
 def create_cluster(self):
     access = self._get_param("accessConfig") or {}
+    auto = _auto_mode(self, self._get_param("name"))
     result = _moto_create_cluster(self)
     cluster = self.eks_backend.clusters[self._get_param("name")]
+    if auto is not None:
+        _set_auto_mode(cluster, auto)
     a = _access(cluster)
     if access.get("authenticationMode"):
         a["authenticationMode"] = access["authenticationMode"]
@@ -702,6 +740,11 @@ def create_cluster(self):
 def update_cluster_config(self):
     access = self._get_param("accessConfig")
     cluster = _cluster(self, self._get_param("name"))
+    auto = _auto_mode(self, cluster.name)
+    if auto is not None:
+        _set_auto_mode(cluster, auto)
+        return json.dumps({"update": _update(cluster, "AutoModeUpdate",
+                                             {"ComputeConfig": json.dumps(auto)})})
     if access and access.get("authenticationMode"):
         have = AUTH_MODES.index(_access(cluster)["authenticationMode"])
         want = access["authenticationMode"]

@@ -264,6 +264,23 @@ check(eks.list_insights(clusterName="c2", filter={"kubernetesVersions": ["1.34"]
 check(eks.describe_insight(clusterName="c2", id="i1")["insight"]["recommendation"] == "fix",
       "DescribeInsight gives the recommendation")
 
+# EKS Auto Mode: its three settings together
+auto = {"computeConfig": {"enabled": True, "nodePools": ["system"], "nodeRoleArn": role},
+        "storageConfig": {"blockStorage": {"enabled": True}},
+        "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": True}}}
+eks.create_cluster(name="c3", version="1.33", roleArn=role, resourcesVpcConfig={"subnetIds": []}, **auto)
+c3 = eks.describe_cluster(name="c3")["cluster"]
+check(c3["computeConfig"]["nodePools"] == ["system"] and c3["storageConfig"]["blockStorage"]["enabled"]
+      and c3["kubernetesNetworkConfig"]["elasticLoadBalancing"]["enabled"], "DescribeCluster returns Auto Mode")
+check(error_code(lambda: eks.create_cluster(name="c4", version="1.33", roleArn=role, resourcesVpcConfig={"subnetIds": []},
+                                            computeConfig=auto["computeConfig"])) == "InvalidParameterException",
+      "Auto Mode's three settings go together")
+eks.update_cluster_config(name="c3", computeConfig={"enabled": False},
+                          storageConfig={"blockStorage": {"enabled": False}},
+                          kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": False}})
+check(eks.describe_cluster(name="c3")["cluster"]["computeConfig"] == {"enabled": False},
+      "UpdateClusterConfig turns Auto Mode off")
+
 # RDS: a default parameter group no instance used yet
 rds = boto3.client("rds", endpoint_url=url, region_name="us-east-1",
                    aws_access_key_id="test", aws_secret_access_key="test")
