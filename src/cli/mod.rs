@@ -435,8 +435,13 @@ pub fn run(cli: Cli) -> Result<i32> {
 /// a command that reads no AWS.
 pub fn note_placeholders(eval: &blueprint::script::Evaluation, command: &str) {
     for p in &eval.placeholders {
-        eprintln!(
-            "note: {p} stands for a placeholder here: {command} reads no AWS; plan and apply read the real value"
-        );
+        match p.strip_prefix("check:") {
+            Some(what) => eprintln!(
+                "note: {what} could not be checked: {command} reads no AWS; plan checks it"
+            ),
+            None => eprintln!(
+                "note: {p} stands for a placeholder here: {command} reads no AWS; plan and apply read the real value"
+            ),
+        }
     }
 }

@@ -123,3 +123,88 @@ fn addons_follow_the_cluster_or_their_declared_version() {
     bp(&m, d, &["destroy", "bp.rhai", "--auto-approve"]);
     assert_eq!(m.owned("bp")["eks_addon"], 0);
 }
+
+const CONFIGURED: &str = r#"
+let v = vpc("conf", #{ cidr: "10.0.0.0/16", azs: 2, private_subnets: ["10.0.10.0/24", "10.0.11.0/24"] });
+let c = cluster("conf", #{ version: "1.33", vpc: v, subnets: v.private_subnets, irsa: false });
+let dns = parse_json(var("dns", "{}"));
+let cni = parse_json(var("cni", "{}"));
+c.addon("coredns", #{ configuration: dns });
+c.addon("vpc-cni", #{ version: "v1.19.2-eksbuild.1", configuration: cni });
+"#;
+
+/// An add-on's configuration is checked against the JSON Schema EKS
+/// publishes for its version before any change: a wrong value is an error
+/// at the line that declares it, naming the path and the rule. `bp check`
+/// says it could not check. The schemas are the emulator's, shaped like
+/// EKS's (tests/support/awsemu).
+#[test]
+fn an_addon_configuration_that_does_not_fit_eks_schema_is_refused_when_planning() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), CONFIGURED).unwrap();
+    let d = dir.path();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "dns={\"replicaCount\": \"three\"}",
+            "the configuration of add-on coredns v1.12.1-eksbuild.2 does not fit EKS's schema for it:",
+            &["at /replicaCount: \"three\" is not of type \"integer\" (rule /properties/replicaCount/type)", "bp.rhai:6:3"],
+        ),
+        (
+            "dns={\"replicas\": 3}",
+            "the configuration of add-on coredns",
+            &["at /: Additional properties are not allowed ('replicas' was unexpected)"],
+        ),
+        (
+            "cni={\"env\": {\"WARM_IP_TARGET\": 5, \"ENABLE_PREFIX_DELEGATION\": \"yes\"}}",
+            "the configuration of add-on vpc-cni v1.19.2-eksbuild.1 does not fit EKS's schema for it:",
+            &[
+                "at /env/WARM_IP_TARGET: 5 is not of type \"string\"",
+                "at /env/ENABLE_PREFIX_DELEGATION: \"yes\" is not one of [\"true\",\"false\"]",
+                "bp.rhai:7:3",
+                "= hint: the schema: aws eks describe-addon-configuration --addon-name vpc-cni --addon-version v1.19.2-eksbuild.1",
+            ],
+        ),
+    ];
+    for (var, said, more) in cases {
+        let out = m.bp(d, &["plan", "bp.rhai", "--var", var], 1);
+        assert!(out.contains(said), "{var}: {out}");
+        for m in *more {
+            assert!(out.contains(m), "{var}: {m}\n{out}");
+        }
+    }
+    // Nothing was made.
+    let clusters = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nprint(json.dumps({}.list_clusters()['clusters']))",
+            m.boto3("eks")
+        ),
+    ]);
+    assert_eq!(clusters, serde_json::json!([]));
+    // What fits is applied.
+    let good = [
+        "--var",
+        "dns={\"replicaCount\": 3, \"autoScaling\": {\"enabled\": true, \"minReplicas\": 2, \"maxReplicas\": 6}}",
+        "--var",
+        "cni={\"env\": {\"ENABLE_PREFIX_DELEGATION\": \"true\", \"WARM_PREFIX_TARGET\": \"1\"}}",
+    ];
+    let mut args = vec!["apply", "bp.rhai", "--auto-approve"];
+    args.extend(good);
+    m.bp(d, &args, 0);
+    // bp check reads no AWS, and says so.
+    let out = m.bp(
+        d,
+        &[
+            "check",
+            "bp.rhai",
+            "--var",
+            "dns={\"replicaCount\": \"three\"}",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("note: the configuration of EKS add-ons against EKS's schema could not be checked: bp check reads no AWS; plan checks it"),
+        "{out}"
+    );
+}

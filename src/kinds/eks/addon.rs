@@ -99,7 +99,10 @@ pub static SCHEMA: Schema = Schema::new("eks_addon", "EksAddon", FIELDS)
 /// The IAM actions of its operations (`bp permissions`).
 pub const IAM: crate::permissions::Iam =
     crate::permissions::Iam::reads(&["eks:ListAddons", "eks:DescribeAddon"])
-        .plan(&["eks:DescribeAddonVersions"])
+        .plan(&[
+            "eks:DescribeAddonVersions",
+            "eks:DescribeAddonConfiguration",
+        ])
         .create(&["eks:CreateAddon", "eks:TagResource", "eks:DescribeUpdate"])
         .update(&[
             "eks:UpdateAddon",
@@ -209,7 +212,14 @@ pub(super) fn addon(
     }
     if let Some(cfg) = o.get("configuration") {
         // Kept as a map: references resolve before it is sent.
-        spec.insert("configuration".into(), deps.value(cfg));
+        let value = deps.value(cfg);
+        let version = o.str("version");
+        let k8s = spec
+            .get("k8s_version")
+            .and_then(Value::as_str)
+            .map(String::from);
+        super::addon_schema::check(state, ctx, &name, (version, k8s), &value)?;
+        spec.insert("configuration".into(), value);
     }
     let mut pods = Vec::new();
     for p in o.list("pod_identity") {

@@ -74,6 +74,7 @@ where
 
 pub mod access_entry;
 pub mod addon;
+pub mod addon_schema;
 pub mod auto_mode;
 pub mod cluster;
 pub mod fargate_profile;

@@ -60,6 +60,9 @@ EKS
     target role; and an add-on's podIdentityAssociations in CreateAddon,
     UpdateAddon and DescribeAddon, which make associations the add-on owns
     (ownerArn) and delete them with it;
+  - DescribeAddonConfiguration (moto: 404), with schemas shaped like
+    EKS's for vpc-cni and coredns (ADDON_SCHEMAS below: emulator data) and
+    an open one for the others;
   - upgrade insights: ListInsights (by category, Kubernetes version and
     status) and DescribeInsight (moto: 404), of insights a test makes by
     tagging the cluster `awsemu:insight:<id>` with the insight as JSON
@@ -384,6 +387,7 @@ eks_urls.url_paths.update(
         "{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$": eks_urls.response.dispatch,
         "{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$": eks_urls.response.dispatch,
         "{0}/addons/supported-versions$": eks_urls.response.dispatch,
+        "{0}/addons/configuration-schemas$": eks_urls.response.dispatch,
         "{0}/clusters/(?P<name>[^/]+)/updates$": eks_urls.response.dispatch,
         "{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$": eks_urls.response.dispatch,
         "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$": eks_urls.response.dispatch,
@@ -592,6 +596,72 @@ def delete_addon(self):
 def list_addons(self):
     cluster = _cluster(self, self._get_param("name"))
     return json.dumps({"addons": sorted(_addons(cluster))})
+
+
+def _schema(properties, **extra):
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+            "additionalProperties": False, "properties": properties, **extra}
+
+
+_RESOURCES = {"type": "object", "additionalProperties": False, "properties": {
+    "limits": {"type": "object", "additionalProperties": False,
+               "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}}},
+    "requests": {"type": "object", "additionalProperties": False,
+                 "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}}}}}
+_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+_BOOL_TEXT = {"type": "string", "enum": ["true", "false"]}
+_NUMBER_TEXT = {"type": "string", "pattern": "^[0-9]+$"}
+
+# The shape of EKS's published schemas (DescribeAddonConfiguration): the
+# parts of vpc-cni's and coredns's that Blueprint's tests use, with their
+# types, patterns and closed objects; emulator data, not AWS's own text.
+ADDON_SCHEMAS = {
+    "vpc-cni": _schema({
+        "env": {"type": "object", "additionalProperties": False, "properties": {
+            "AWS_VPC_K8S_CNI_LOGLEVEL": {"type": "string", "enum": ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]},
+            "ENABLE_PREFIX_DELEGATION": _BOOL_TEXT,
+            "ENABLE_POD_ENI": _BOOL_TEXT,
+            "WARM_ENI_TARGET": _NUMBER_TEXT,
+            "WARM_IP_TARGET": _NUMBER_TEXT,
+            "WARM_PREFIX_TARGET": _NUMBER_TEXT,
+            "MINIMUM_IP_TARGET": _NUMBER_TEXT,
+            "AWS_VPC_ENI_MTU": _NUMBER_TEXT,
+            "ADDITIONAL_ENI_TAGS": {"type": "string"},
+        }},
+        "enableNetworkPolicy": _BOOL_TEXT,
+        "nodeAgent": {"type": "object", "additionalProperties": False, "properties": {
+            "enablePolicyEventLogs": _BOOL_TEXT, "healthProbeBindAddr": _NUMBER_TEXT}},
+        "resources": _RESOURCES,
+        "tolerations": {"type": "array", "items": {"type": "object"}},
+    }),
+    "coredns": _schema({
+        "replicaCount": {"type": "integer", "minimum": 1},
+        "autoScaling": {"type": "object", "additionalProperties": False, "properties": {
+            "enabled": {"type": "boolean"}, "minReplicas": {"type": "integer", "minimum": 2},
+            "maxReplicas": {"type": "integer", "minimum": 2}}},
+        "corefile": {"type": "string"},
+        "nodeSelector": _STRINGS,
+        "podAnnotations": _STRINGS,
+        "podLabels": _STRINGS,
+        "podDisruptionBudget": {"type": "object", "additionalProperties": False, "properties": {
+            "enabled": {"type": "boolean"}, "maxUnavailable": {"type": ["integer", "string"]},
+            "minAvailable": {"type": ["integer", "string"]}}},
+        "resources": _RESOURCES,
+        "tolerations": {"type": "array", "items": {"type": "object"}},
+        "topologySpreadConstraints": {"type": "array", "items": {"type": "object"}},
+    }),
+}
+
+
+def describe_addon_configuration(self):
+    name = self._get_param("addonName")
+    version = self._get_param("addonVersion")
+    if not any(v == version for v, _, _ in ADDON_VERSIONS.get(name, [])):
+        raise EksInvalid(clusterName=None, nodegroupName=None, addonName=name,
+                         message=f"Addon {name} version {version} is not supported")
+    schema = ADDON_SCHEMAS.get(name, {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"})
+    return json.dumps({"addonName": name, "addonVersion": version,
+                       "configurationSchema": json.dumps(schema), "podIdentityConfiguration": []})
 
 
 def describe_addon_versions(self):
@@ -1059,7 +1129,7 @@ for _f in (create_pod_identity_association, describe_pod_identity_association,
 
 
 for _f in (create_addon, describe_addon, update_addon, delete_addon, list_addons,
-           describe_addon_versions, update_cluster_version, update_nodegroup_version,
+           describe_addon_versions, describe_addon_configuration, update_cluster_version, update_nodegroup_version,
            describe_update, associate_encryption_config):
     setattr(EKSResponse, _f.__name__, _f)
 

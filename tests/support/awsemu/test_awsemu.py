@@ -264,6 +264,14 @@ check(eks.list_insights(clusterName="c2", filter={"kubernetesVersions": ["1.34"]
 check(eks.describe_insight(clusterName="c2", id="i1")["insight"]["recommendation"] == "fix",
       "DescribeInsight gives the recommendation")
 
+# EKS add-on configuration schemas
+schema = json.loads(eks.describe_addon_configuration(addonName="coredns", addonVersion="v1.12.1-eksbuild.2")
+                    ["configurationSchema"])
+check(schema["properties"]["replicaCount"]["type"] == "integer" and schema["additionalProperties"] is False,
+      "DescribeAddonConfiguration gives coredns's schema")
+check(error_code(lambda: eks.describe_addon_configuration(addonName="coredns", addonVersion="v9"))
+      == "InvalidParameterException", "DescribeAddonConfiguration refuses an unknown version")
+
 # EKS Auto Mode: its three settings together
 auto = {"computeConfig": {"enabled": True, "nodePools": ["system"], "nodeRoleArn": role},
         "storageConfig": {"blockStorage": {"enabled": True}},
