@@ -144,6 +144,11 @@ const CASES: &[(&str, &str, &str)] = &[
         r#"instance("i", #{ subnet: v.private_subnets[0], instance_type: "t3.small", ami: "al2023", metadata_v2_required: false });"#,
         r#"instance("i", #{ subnet: v.private_subnets[0], instance_type: "t3.small", ami: "al2023" });"#,
     ),
+    (
+        "BP020",
+        r#"let c = cluster("demo", o); c.pod_identity("shop", "orders", pod_identity_role("orders")); let r = c.irsa_role("legacy", #{ namespace: "shop", service_account: "legacy" }); c.namespace("shop").service_account("legacy", #{ role: r });"#,
+        r#"let c = cluster("demo", o); c.pod_identity("shop", "orders", pod_identity_role("orders")); c.namespace("shop").service_account("legacy", #{ role: pod_identity_role("legacy") });"#,
+    ),
 ];
 
 #[test]

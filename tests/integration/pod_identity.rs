@@ -283,3 +283,60 @@ eks.create_cluster(name='platform', version='1.33', roleArn=role, resourcesVpcCo
         "the association went, the cluster stays"
     );
 }
+
+/// BP020: a service account wired by IRSA in a cluster that runs the Pod
+/// Identity agent is a note, which `allow` silences; without the agent
+/// there is none.
+#[test]
+fn irsa_beside_the_pod_identity_agent_is_a_lint_note() {
+    let script = |agent: bool, allow: bool| {
+        format!(
+            "let net = vpc(\"n\", #{{ cidr: \"10.33.0.0/16\", azs: 2, private_subnets: [\"10.33.1.0/24\", \"10.33.2.0/24\"] }});\n\
+let c = cluster(\"n\", #{{ version: \"1.33\", vpc: net, subnets: net.private_subnets }});\n\
+{}\
+let legacy = c.irsa_role(\"legacy\", #{{ namespace: \"shop\", service_account: \"legacy\" }});\n\
+c.namespace(\"shop\").service_account(\"legacy\", #{{ role: legacy{} }});\n",
+            if agent {
+                "c.pod_identity(\"shop\", \"orders\", pod_identity_role(\"orders\"));\n"
+            } else {
+                ""
+            },
+            if allow {
+                ", allow: #{ BP020: \"the pods run on Fargate\" }"
+            } else {
+                ""
+            }
+        )
+    };
+    let lint = |text: String| {
+        let out = Test::new()
+            .file("b.rhai", &text)
+            .args(["lint", "b.rhai", "--format", "json"])
+            .any_status()
+            .run();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "BP020")
+            .map(|f| {
+                (
+                    f["message"].as_str().unwrap().to_string(),
+                    f.get("suppressed").is_some_and(|s| !s.is_null()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        lint(script(true, false)),
+        [(
+            "service account legacy gets its role by IRSA, and cluster n runs the Pod Identity agent"
+                .to_string(),
+            false
+        )]
+    );
+    assert!(lint(script(false, false)).is_empty());
+    assert_eq!(lint(script(true, true)).len(), 1);
+    assert!(lint(script(true, true))[0].1, "allowed with its reason");
+}

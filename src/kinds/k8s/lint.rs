@@ -11,6 +11,45 @@ pub static SECRET: &[Rule] = &[BP017];
 /// The rules about namespaces.
 pub static NAMESPACE: &[Rule] = &[BP018];
 
+/// The rules about service accounts.
+pub static SERVICE_ACCOUNT: &[Rule] = &[BP020];
+
+const BP020: Rule = Rule {
+    id: "BP020",
+    title: "IRSA where Pod Identity would do",
+    severity: Severity::Note,
+    rationale: "The cluster runs the EKS Pod Identity agent, yet this service account gets its role by IRSA: a trust statement per cluster and service account on the role, through the cluster's OIDC provider. Pod Identity needs neither: one role, trusting pods.eks.amazonaws.com, serves every cluster of the account, and its sessions carry tags for attribute-based access.",
+    fix: "Give the service account a role from `pod_identity_role(name, #{ ... })` (it then wires itself by Pod Identity), or keep IRSA on purpose with `allow: #{ BP020: \"why\" }` (Fargate pods, for one, have no Pod Identity).",
+    check: irsa_beside_pod_identity,
+};
+
+fn irsa_beside_pod_identity(ctx: &Ctx, out: &mut Vec<Hit>) {
+    let agents: Vec<&str> = of(ctx, crate::kinds::eks::addon::KIND)
+        .filter(|r| r.address.leaf() == crate::kinds::eks::pod_identity::AGENT)
+        .map(|r| r.address.parent_name())
+        .collect();
+    for r in of(ctx, crate::kinds::k8s::service_account::KIND) {
+        let cluster = r.address.parent_name();
+        let irsa = r
+            .get("annotations")
+            .and_then(|a| a.get(crate::kinds::k8s::service_account::ROLE_ANNOTATION))
+            .is_some();
+        if irsa && agents.contains(&cluster) {
+            out.push(
+                Hit::new(
+                    &r.address,
+                    format!(
+                        "service account {} gets its role by IRSA, and cluster {cluster} runs the Pod Identity agent",
+                        r.address.leaf()
+                    ),
+                )
+                .at("role")
+                .hint("role: pod_identity_role(\"...\", #{ ... }) wires it by Pod Identity"),
+            );
+        }
+    }
+}
+
 const BP017: Rule = Rule {
     id: "BP017",
     title: "Kubernetes Secret with plaintext data",

@@ -192,6 +192,6 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_namespaces(engine, state, "service_account", service_account);
 }
 
-crate::object_kind!(OBJ, wait_on_delete = false, kind: "service_account", def: ServiceAccount, names: super::SUBDOMAIN_NAME);
+crate::object_kind!(OBJ, wait_on_delete = false, kind: "service_account", def: ServiceAccount, names: super::SUBDOMAIN_NAME, rules: super::lint::SERVICE_ACCOUNT);
 
 const FIELDS: &[Field] = &[LABELS, ANNOTATIONS, ADOPT, WHERE];
