@@ -604,25 +604,16 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 /// The access entries of every cluster in the region, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let clusters = super::cluster::all_names(cloud).await?;
-    let mut rows = Vec::new();
-    for c in &clusters {
-        let Ok(out) = cloud
+    super::rows_per_cluster(cloud, |c| async move {
+        let out = cloud
             .eks()
             .list_access_entries()
-            .cluster_name(c)
+            .cluster_name(&c)
             .send()
             .await
-        else {
-            continue;
-        };
-        for p in out.access_entries() {
-            rows.push(Row::new(
-                format!("{c}|{p}"),
-                p.clone(),
-                format!("cluster {c}"),
-            ));
-        }
-    }
-    Ok(rows)
+            .ok()?;
+        let row = |p: &String| Row::new(format!("{c}|{p}"), p.clone(), format!("cluster {c}"));
+        Some(out.access_entries().iter().map(row).collect())
+    })
+    .await
 }

@@ -60,6 +60,24 @@ fn id_parts<'a>(live: &'a Live, what: &str) -> Result<(&'a str, &'a str), Provid
         .ok_or_else(|| ProviderError::Unexpected(format!("bad {what} id {}", live.id)))
 }
 
+/// The `:live` rows of a kind EKS lists per cluster, for every cluster in
+/// the region: `rows` gives one cluster's, or `None` where it cannot list
+/// them (a cluster whose mode has no access entries).
+async fn rows_per_cluster<F, Fut>(
+    cloud: &Cloud,
+    rows: F,
+) -> Result<Vec<crate::providers::Row>, ProviderError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Option<Vec<crate::providers::Row>>>,
+{
+    let mut out = Vec::new();
+    for c in cluster::all_names(cloud).await? {
+        out.extend(rows(c).await.unwrap_or_default());
+    }
+    Ok(out)
+}
+
 /// Waits until `describe` no longer finds `what`, which is being deleted.
 async fn wait_gone<T, F, Fut>(cloud: &Cloud, what: &str, describe: F) -> Result<(), ProviderError>
 where
@@ -381,16 +399,8 @@ pub const IRSA_ROLE: &[Opt] = &[
         "Kubernetes namespace of the service account",
     ),
     req("service_account", Ty::Str, "name of the service account"),
-    opt(
-        "managed_policies",
-        Ty::StrList,
-        "ARNs of managed policies to attach",
-    ),
-    opt(
-        "inline_policies",
-        Ty::PolicyMap,
-        "inline policies: #{ name: policy document }",
-    ),
+    super::iam::MANAGED_POLICIES_OPT,
+    super::iam::INLINE_POLICIES_OPT,
     TAGS_OPT,
 ];
 

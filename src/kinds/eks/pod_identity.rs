@@ -111,16 +111,8 @@ const OPTIONS: &[Opt] = &[
 ];
 
 const ROLE_OPTIONS: &[Opt] = &[
-    opt(
-        "managed_policies",
-        Ty::StrList,
-        "ARNs of managed policies to attach",
-    ),
-    opt(
-        "inline_policies",
-        Ty::PolicyMap,
-        "inline policies: #{ name: policy document }",
-    ),
+    crate::kinds::iam::MANAGED_POLICIES_OPT,
+    crate::kinds::iam::INLINE_POLICIES_OPT,
     TAGS_OPT,
 ];
 
@@ -674,29 +666,24 @@ pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
 
 /// The associations of every cluster in the region, for `:live`.
 pub async fn list(cloud: &Cloud) -> Result<Vec<Row>, ProviderError> {
-    let clusters = super::cluster::all_names(cloud).await?;
-    let mut rows = Vec::new();
-    for c in &clusters {
-        let Ok(out) = cloud
+    super::rows_per_cluster(cloud, |c| async move {
+        let out = cloud
             .eks()
             .list_pod_identity_associations()
-            .cluster_name(c)
+            .cluster_name(&c)
             .send()
             .await
-        else {
-            continue;
+            .ok()?;
+        let row = |a: &aws_sdk_eks::types::PodIdentityAssociationSummary| {
+            let sa = format!(
+                "{}/{}",
+                a.namespace().unwrap_or_default(),
+                a.service_account().unwrap_or_default()
+            );
+            let id = format!("{c}|{}", a.association_id().unwrap_or_default());
+            Row::new(id, sa, format!("cluster {c}"))
         };
-        for a in out.associations() {
-            rows.push(Row::new(
-                format!("{c}|{}", a.association_id().unwrap_or_default()),
-                format!(
-                    "{}/{}",
-                    a.namespace().unwrap_or_default(),
-                    a.service_account().unwrap_or_default()
-                ),
-                format!("cluster {c}"),
-            ));
-        }
-    }
-    Ok(rows)
+        Some(out.associations().iter().map(row).collect())
+    })
+    .await
 }

@@ -29,18 +29,24 @@ pub const IAM_ROLE: &[Opt] = &[
         Ty::AnyMap,
         "a full trust policy document (instead of service)",
     ),
-    opt(
-        "managed_policies",
-        Ty::StrList,
-        "ARNs of managed policies to attach",
-    ),
-    opt(
-        "inline_policies",
-        Ty::PolicyMap,
-        "inline policies: #{ name: policy document }",
-    ),
+    MANAGED_POLICIES_OPT,
+    INLINE_POLICIES_OPT,
     TAGS_OPT,
 ];
+
+/// The managed policies a role of any constructor attaches.
+pub const MANAGED_POLICIES_OPT: Opt = opt(
+    "managed_policies",
+    Ty::StrList,
+    "ARNs of managed policies to attach",
+);
+
+/// The inline policies a role of any constructor holds.
+pub const INLINE_POLICIES_OPT: Opt = opt(
+    "inline_policies",
+    Ty::PolicyMap,
+    "inline policies: #{ name: policy document }",
+);
 
 pub const FUNCTIONS: &[FnDoc] = &[
     FnDoc {
