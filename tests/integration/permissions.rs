@@ -163,6 +163,10 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
     ("eks:ListAssociatedAccessPolicies", "per access entry; none"),
     ("eks:DescribeAddon", "per add-on; none"),
     (
+        "ssm:DescribeParameters",
+        "only for a blueprint that has published outputs; none",
+    ),
+    (
         "eks:DescribePodIdentityAssociation",
         "per Pod Identity association; none",
     ),

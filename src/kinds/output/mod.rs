@@ -250,17 +250,21 @@ pub async fn outputs_of(cloud: &Cloud, blueprint: &str) -> Result<Vec<Published>
 }
 
 /// The parameters blueprint `name` published, each with its key, its
-/// value and its description: two paginated calls, in parallel.
+/// value and its description: one paginated call, and one more for the
+/// descriptions where there are any (a blueprint with no outputs costs a
+/// plan one request).
 async fn described_parameters(
     cloud: &Cloud,
     blueprint: &str,
 ) -> Result<Vec<(Parameter, String, Value, Option<String>)>, ProviderError> {
     let ssm = client(cloud);
     let path = path_of(blueprint);
-    let (found, described) =
-        tokio::join!(parameters(&ssm, &path, false), descriptions(&ssm, &path));
-    let described = described?;
-    Ok(found?
+    let found = parameters(&ssm, &path, false).await?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let described = descriptions(&ssm, &path).await?;
+    Ok(found
         .into_iter()
         .filter_map(|p| {
             let (key, value) = decoded(&path, &p)?;
