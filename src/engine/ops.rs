@@ -56,14 +56,6 @@ pub async fn read_all(
         .filter(|d| matches!(d.read, Read::Own(_)))
         .collect();
     cloud.set_existing_clusters(existing_clusters(desired));
-    let mut declared = std::collections::BTreeMap::<crate::model::Kind, Vec<String>>::new();
-    for r in desired.iter() {
-        declared
-            .entry(r.address.kind)
-            .or_default()
-            .push(r.address.name.clone());
-    }
-    cloud.set_declared(declared);
     let reads = own.iter().filter_map(|d| match d.read {
         Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
         _ => None,

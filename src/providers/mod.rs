@@ -281,9 +281,6 @@ pub struct Cloud {
     /// (`existing_cluster(name)`), whose access entries of its own are
     /// read with those of its clusters.
     existing_clusters: Arc<std::sync::Mutex<Vec<String>>>,
-    /// The names the blueprint declares, by kind, for reads that look
-    /// only where it points them (the blueprints whose outputs it reads).
-    declared: Arc<std::sync::Mutex<std::collections::BTreeMap<crate::model::Kind, Vec<String>>>>,
     /// How long to wait for clusters, node groups and NAT gateways.
     pub wait_timeout: Duration,
     pub poll_interval: Duration,
@@ -333,7 +330,6 @@ impl Cloud {
             read_times: Arc::default(),
             unlisted: Arc::default(),
             existing_clusters: Arc::default(),
-            declared: Arc::default(),
             wait_timeout,
             poll_interval,
             sdk: conf,
@@ -436,22 +432,6 @@ impl Cloud {
         if let Ok(mut e) = self.existing_clusters.lock() {
             *e = names;
         }
-    }
-
-    /// Records the names the blueprint declares of each kind, before a read.
-    pub fn set_declared(&self, names: std::collections::BTreeMap<crate::model::Kind, Vec<String>>) {
-        if let Ok(mut d) = self.declared.lock() {
-            *d = names;
-        }
-    }
-
-    /// The names of `kind` the blueprint declares (see [`Cloud::set_declared`]).
-    pub fn declared(&self, kind: crate::model::Kind) -> Vec<String> {
-        self.declared
-            .lock()
-            .ok()
-            .and_then(|d| d.get(&kind).cloned())
-            .unwrap_or_default()
     }
 
     /// The clusters named by [`Cloud::set_existing_clusters`].

@@ -364,9 +364,26 @@ fn a_reader_uses_what_it_names_and_its_tags_follow_what_it_reads() {
             && gone.contains("= hint: it publishes: flag"),
         "{gone}"
     );
-    // The reader can still be destroyed: destroy reads no outputs.
-    m.bp(dir.path(), &["destroy", "reader.rhai", "--auto-approve"], 0);
+    // Read again; then a reader that no longer names the source at all:
+    // its record of reading it is pruned, and its tags go.
+    std::fs::write(dir.path().join("source.rhai"), SOURCE).unwrap();
+    std::fs::write(dir.path().join("reader.rhai"), READER).unwrap();
+    m.bp(dir.path(), &["apply", "source.rhai", "--auto-approve"], 0);
+    m.bp(dir.path(), &["apply", "reader.rhai", "--auto-approve"], 0);
+    assert_eq!(readers(&m).len(), 2);
+    std::fs::write(
+        dir.path().join("reader.rhai"),
+        "blueprint_name(\"reader\");\nlog_group(\"/reader/alone\", #{});\n",
+    )
+    .unwrap();
+    let plan = m.bp(dir.path(), &["plan", "reader.rhai"], 0);
+    assert!(
+        plan.contains("  - output_use.source  (source: no longer declared in the blueprint)"),
+        "{plan}"
+    );
+    m.bp(dir.path(), &["apply", "reader.rhai", "--auto-approve"], 0);
     assert!(readers(&m).is_empty());
+    m.bp(dir.path(), &["destroy", "reader.rhai", "--auto-approve"], 0);
 }
 
 /// `bp check` reads no outputs: each is a placeholder that options, ids,

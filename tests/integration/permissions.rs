@@ -163,10 +163,6 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
     ("eks:ListAssociatedAccessPolicies", "per access entry; none"),
     ("eks:DescribeAddon", "per add-on; none"),
     (
-        "ssm:DescribeParameters",
-        "only for a blueprint that has published outputs; none",
-    ),
-    (
         "eks:DescribePodIdentityAssociation",
         "per Pod Identity association; none",
     ),

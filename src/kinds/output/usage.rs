@@ -6,9 +6,9 @@
 //! plan knows its readers and refuses to delete what they read; a key no
 //! longer used is untagged, and destroying the reader removes its tags.
 //!
-//! A blueprint that stops naming a source altogether leaves its tags
-//! there (nothing reads the sources it no longer names); the source's
-//! destroy then names it, and `--ignore-readers` goes on.
+//! A plan finds what the blueprint reads with one call, whatever the
+//! sources (DescribeParameters filtered by its reader tag): a source it no
+//! longer names is pruned like any resource, its tags removed.
 
 use super::{path_of, published, READER_TAG};
 use crate::cost::Pricing;
@@ -39,10 +39,24 @@ pub static SCHEMA: Schema =
 
 /// The IAM actions of its operations (`bp permissions`).
 pub const IAM: crate::permissions::Iam =
-    crate::permissions::Iam::reads(&["ssm:GetParametersByPath", "ssm:ListTagsForResource"])
-        .create(&["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"])
-        .update(&["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"])
-        .delete(&["ssm:RemoveTagsFromResource"])
+    crate::permissions::Iam::reads(&["ssm:DescribeParameters"])
+        .create(&[
+            "ssm:GetParametersByPath",
+            "ssm:ListTagsForResource",
+            "ssm:AddTagsToResource",
+            "ssm:RemoveTagsFromResource",
+        ])
+        .update(&[
+            "ssm:GetParametersByPath",
+            "ssm:ListTagsForResource",
+            "ssm:AddTagsToResource",
+            "ssm:RemoveTagsFromResource",
+        ])
+        .delete(&[
+            "ssm:GetParametersByPath",
+            "ssm:ListTagsForResource",
+            "ssm:RemoveTagsFromResource",
+        ])
         .arns(&["arn:aws:ssm:{region}:{account}:parameter/blueprint/{name}/outputs/*"]);
 
 pub static DEF: KindDef = KindDef::new(
@@ -212,16 +226,45 @@ fn live_of(source: &str, params: &[(String, String, bool)]) -> Option<Live> {
     })
 }
 
-/// The outputs this blueprint reads, of each blueprint it names as a
-/// source: each source's parameters (one call) and their tags.
+/// The outputs this blueprint reads, by source: the parameters carrying its
+/// reader tag, of every blueprint (one paginated call).
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let sources = cloud.declared(KIND);
-    let found = futures::future::join_all(sources.iter().map(|s| tagged(cloud, s))).await;
-    let mut out = Vec::new();
-    for (source, params) in sources.iter().zip(found) {
-        out.extend(live_of(source, &params?));
+    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key(format!("tag:{}", reader_tag(cloud)))
+        .option("Equals")
+        .values("true")
+        .build()
+        .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
+    let names: Vec<String> = super::client(cloud)
+        .describe_parameters()
+        .parameter_filters(filter)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ProviderError::api("DescribeParameters"))?
+        .iter()
+        .flat_map(|page| page.parameters().iter())
+        .filter_map(|p| p.name().map(String::from))
+        .collect();
+    let mut by_source: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();
+    for name in names {
+        let Some((source, key)) = name
+            .strip_prefix("/blueprint/")
+            .and_then(|rest| rest.split_once("/outputs/"))
+        else {
+            continue;
+        };
+        by_source.entry(source.to_string()).or_default().push((
+            name.clone(),
+            key.to_string(),
+            true,
+        ));
     }
-    Ok(out)
+    Ok(by_source
+        .iter()
+        .filter_map(|(source, params)| live_of(source, params))
+        .collect())
 }
 
 /// Tags the wanted keys of `source` and untags the others.
