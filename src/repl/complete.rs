@@ -277,13 +277,17 @@ mod tests {
         assert_eq!((n, c), (3, vec!["cluster".to_string()]));
         assert_eq!(complete("netw", &names()).1, ["network"]);
         assert_eq!(complete(":re", &names()).1, [":resources", ":reset"]);
-        assert_eq!(complete(":help node", &names()).1, ["node_group"]);
+        assert_eq!(complete(":help node_g", &names()).1, ["node_group"]);
         assert_eq!(complete("net::sp", &names()).1, ["net::split"]);
     }
 
     #[test]
     fn members_of_the_handle_before_the_dot() {
-        assert_eq!(complete("c.node_", &names()).1, ["node_group"]);
+        assert_eq!(
+            complete("c.node_", &names()).1,
+            ["node_class", "node_group", "node_pool"]
+        );
+        assert_eq!(complete("c.node_g", &names()).1, ["node_group"]);
         assert_eq!(complete("network.priv", &names()).1, ["private_subnets"]);
     }
 

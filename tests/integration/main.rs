@@ -30,6 +30,7 @@ mod graph;
 mod helm;
 mod iam_people;
 mod instance;
+mod karpenter;
 mod kubernetes;
 mod leaks;
 mod lifecycle;

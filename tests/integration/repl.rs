@@ -62,7 +62,7 @@ fn completes_functions_methods_and_option_keys() {
     p.exp_string("kms_key").unwrap();
     p.send_control('c').unwrap();
     ready(&mut p, "bp> ");
-    type_keys(&mut p, "c.node_\t");
+    type_keys(&mut p, "c.node_g\t");
     p.exp_string("c.node_group").unwrap();
     type_keys(
         &mut p,

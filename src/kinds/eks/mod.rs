@@ -150,7 +150,7 @@ pub fn show_value(v: &Dynamic) -> Option<String> {
         .map(|t| format!("taint({:?}, {:?}, {:?})", t.key, t.value, t.effect))
 }
 
-fn is_taint(d: &Dynamic) -> bool {
+pub(crate) fn is_taint(d: &Dynamic) -> bool {
     d.is::<Taint>()
 }
 
@@ -1314,7 +1314,7 @@ fn node_launch_template(
     Ok(Some(addr))
 }
 
-fn taint_value(t: &Taint) -> Value {
+pub(crate) fn taint_value(t: &Taint) -> Value {
     Value::Map(Map::from([
         ("key".into(), Value::str(&t.key)),
         ("value".into(), Value::str(&t.value)),

@@ -89,6 +89,8 @@ const CLUSTER_SCOPED: &[&str] = &[
 const FUNCTIONS: &[FnDoc] = &[
     FnDoc { name: "manifest", signature: "cluster.manifest(#{ apiVersion, kind, metadata: #{ name, namespace?, labels?, annotations? }, ... }) -> Manifest", doc: "Any Kubernetes object, custom resources included, as a map in the API's own shape; namespace.manifest(map) sets its namespace.", options: &[], method_of: Some("Cluster") },
     FnDoc { name: "manifests", signature: "cluster.manifests(path) -> [Manifest]", doc: "Every object of a multi-document YAML file inside the blueprint's folder.", options: &[], method_of: Some("Cluster") },
+    super::karpenter::POOL_DOC,
+    super::karpenter::CLASS_DOC,
 ];
 
 /// A problem with one object of a manifest, in words.
@@ -451,6 +453,7 @@ fn manifests(
 
 fn register(engine: &mut Engine, state: &Shared) {
     Manifest::register_type(engine);
+    super::karpenter::register(engine, state);
     macro_rules! on {
         ($ty:ty) => {
             let s = state.clone();

@@ -11,6 +11,7 @@
 //! applies with the field manager `blueprint`.
 
 pub mod config_map;
+pub mod karpenter;
 pub mod lint;
 pub mod manifest;
 pub mod namespace;

@@ -1,0 +1,611 @@
+//! Karpenter's node pools and node classes, typed: `c.node_class(name, #{
+//! ami?, subnets, security_groups, role, block_devices?, tags? })` is a
+//! karpenter.k8s.aws/v1 EC2NodeClass and `c.node_pool(name, #{ node_class,
+//! requirements, limits?, disruption?, taints?, labels?, weight?,
+//! expire_after? })` a karpenter.sh/v1 NodePool. They are declared as
+//! manifests (`manifest.<cluster>/NodePool/<name>`), so they are read,
+//! applied and pruned as every custom resource is, after Karpenter's CRDs;
+//! what the constructors add is the checking at `bp check` of what the
+//! CRDs' schemas and CEL rules (`x-kubernetes-validations`) refuse on a
+//! server: operators and their values, restricted label domains,
+//! `consolidateAfter` where v1 requires it, the AMI alias, and a node class
+//! that exists. Subnets and security groups are handles, selected by id.
+
+use super::manifest::{declare_one, Manifest};
+use super::{on_clusters, ClusterRef};
+use crate::model::{Address, Map, Problem, Value};
+use crate::script::schema::{def, opt, req, FnDoc, Opt, Ty};
+use crate::script::state::{fail, Deps, Fallible, Opts, Shared};
+use rhai::{Dynamic, Engine, NativeCallContext};
+
+const OPERATORS: &[&str] = &[
+    "In",
+    "NotIn",
+    "Exists",
+    "DoesNotExist",
+    "Gt",
+    "Lt",
+    "Gte",
+    "Lte",
+];
+
+const POLICIES: &[&str] = &["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"];
+
+/// The AMI families an alias may name.
+const FAMILIES: &[&str] = &[
+    "al2",
+    "al2023",
+    "bottlerocket",
+    "windows2019",
+    "windows2022",
+    "windows2025",
+];
+
+const REQUIREMENT: &[Opt] = &[
+    req(
+        "key",
+        Ty::Str,
+        "a node label, e.g. karpenter.sh/capacity-type",
+    ),
+    req(
+        "operator",
+        Ty::Enum(OPERATORS),
+        "In, NotIn, Exists, DoesNotExist, Gt, Lt, Gte or Lte",
+    ),
+    opt(
+        "values",
+        Ty::StrList,
+        "the values (one non-negative integer for Gt, Lt, Gte, Lte)",
+    ),
+    opt(
+        "min_values",
+        Ty::Int,
+        "with In: how many of the values at least must stay possible",
+    ),
+];
+
+const BUDGET: &[Opt] = &[
+    req(
+        "nodes",
+        Ty::Str,
+        "how many nodes may be disrupted at once: a number or a percentage",
+    ),
+    opt(
+        "schedule",
+        Ty::Str,
+        "a cron schedule when the budget is active (with duration)",
+    ),
+    opt(
+        "duration",
+        Ty::Str,
+        "how long it is active after each schedule (with schedule)",
+    ),
+];
+
+const DISRUPTION: &[Opt] = &[
+    opt(
+        "consolidation_policy",
+        Ty::Enum(POLICIES),
+        "WhenEmpty, WhenEmptyOrUnderutilized (Karpenter's default) or Balanced",
+    ),
+    req(
+        "consolidate_after",
+        Ty::Str,
+        "how long a node stays empty or underutilized before it goes: \"30s\", \"5m\", \"Never\"",
+    ),
+    opt(
+        "budgets",
+        Ty::NestedList(BUDGET),
+        "disruption budgets: [#{ nodes, schedule?, duration? }]",
+    ),
+];
+
+fn is_node_class(v: &Dynamic) -> bool {
+    v.read_lock::<Manifest>()
+        .is_some_and(|m| m.0.name.contains("/EC2NodeClass/"))
+}
+
+const POOL: &[Opt] = &[
+    req(
+        "node_class",
+        Ty::Check("a node class (c.node_class(...))", is_node_class),
+        "the EC2NodeClass its nodes are made from",
+    ),
+    req(
+        "requirements",
+        Ty::NestedList(REQUIREMENT),
+        "[#{ key, operator, values?, min_values? }]",
+    ),
+    opt(
+        "limits",
+        Ty::AnyMap,
+        "the most it may run: #{ cpu: 1000, memory: \"1000Gi\" }",
+    ),
+    opt(
+        "disruption",
+        Ty::Nested(DISRUPTION),
+        "#{ consolidation_policy?, consolidate_after, budgets? }",
+    ),
+    opt(
+        "taints",
+        Ty::Values("taint(...)", crate::kinds::eks::is_taint),
+        "taints its nodes get",
+    ),
+    opt("labels", Ty::StrMap, "labels its nodes get"),
+    opt(
+        "weight",
+        Ty::Int,
+        "its priority among node pools (1 to 100)",
+    ),
+    opt(
+        "expire_after",
+        Ty::Str,
+        "how long a node lives: \"720h\", or \"Never\"",
+    ),
+];
+
+const BLOCK_DEVICE: &[Opt] = &[
+    def("device", Ty::Str, "\"/dev/xvda\"", "the device name"),
+    req("size_gb", Ty::Int, "its size in GiB"),
+    def(
+        "type",
+        Ty::Enum(&["gp3", "gp2", "io1", "io2"]),
+        "\"gp3\"",
+        "the EBS volume type",
+    ),
+    def("encrypted", Ty::Bool, "true", "whether it is encrypted"),
+];
+
+const CLASS: &[Opt] = &[
+    def(
+        "ami",
+        Ty::Str,
+        "\"al2023@latest\"",
+        "an EKS-optimized AMI alias, family@version: al2023@v20250101, bottlerocket@latest, ...",
+    ),
+    req(
+        "subnets",
+        Ty::HandleList(crate::kinds::network::subnet::KIND),
+        "the subnets its nodes run in",
+    ),
+    req(
+        "security_groups",
+        Ty::HandleList(crate::kinds::network::security_group::KIND),
+        "the nodes' security groups",
+    ),
+    req(
+        "role",
+        Ty::Handle(crate::kinds::iam::role::KIND),
+        "the nodes' IAM role (Karpenter makes their instance profile)",
+    ),
+    opt(
+        "block_devices",
+        Ty::NestedList(BLOCK_DEVICE),
+        "[#{ device?, size_gb, type?, encrypted? }]",
+    ),
+    opt("tags", Ty::StrMap, "tags of the instances it launches"),
+];
+
+pub const POOL_DOC: FnDoc = FnDoc {
+        name: "node_pool",
+        signature: "cluster.node_pool(name, #{ node_class, requirements, limits?, disruption?, taints?, labels?, weight?, expire_after? }) -> Manifest",
+        doc: "A Karpenter NodePool (karpenter.sh/v1), checked as its CRD checks it.",
+        options: POOL,
+        method_of: Some("Cluster"),
+};
+
+pub const CLASS_DOC: FnDoc = FnDoc {
+        name: "node_class",
+        signature: "cluster.node_class(name, #{ ami?, subnets, security_groups, role, block_devices?, tags? }) -> Manifest",
+        doc: "A Karpenter EC2NodeClass (karpenter.k8s.aws/v1), checked as its CRD checks it.",
+        options: CLASS,
+        method_of: Some("Cluster"),
+};
+
+pub fn register(engine: &mut Engine, state: &Shared) {
+    on_clusters(engine, state, "node_pool", node_pool);
+    on_clusters(engine, state, "node_class", node_class);
+}
+
+fn refuse(
+    ctx: &NativeCallContext,
+    what: &str,
+    msg: String,
+    hint: &str,
+) -> Box<rhai::EvalAltResult> {
+    fail(ctx, Problem::new(format!("{what}: {msg}")).hint(hint))
+}
+
+/// A Kubernetes duration as Karpenter takes it (`30s`, `1h30m`), or Never.
+fn duration_ok(v: &str) -> bool {
+    v == "Never"
+        || (!v.is_empty()
+            && v.split_inclusive(['s', 'm', 'h']).all(|part| {
+                let (n, unit) = part.split_at(part.len() - 1);
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && "smh".contains(unit)
+            }))
+}
+
+/// A label key a node pool may set or require: the karpenter.sh domain is
+/// Karpenter's, but for the capacity type, and the hostname is the node's.
+fn restricted(key: &str) -> Option<String> {
+    let domain = key.split_once('/').map(|(d, _)| d).unwrap_or("");
+    if key == "karpenter.sh/nodepool" {
+        return Some("label \"karpenter.sh/nodepool\" is restricted (Karpenter sets it)".into());
+    }
+    if key == "kubernetes.io/hostname" {
+        return Some("label \"kubernetes.io/hostname\" is restricted".into());
+    }
+    if domain.ends_with("karpenter.sh") && key != "karpenter.sh/capacity-type" {
+        return Some(format!(
+            "label domain \"karpenter.sh\" is restricted (`{key}`)"
+        ));
+    }
+    None
+}
+
+fn node_pool(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &ClusterRef,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<Manifest> {
+    let name = crate::script::api::name_arg(ctx, "node_pool", name)?;
+    let map = crate::script::api::opts_arg(ctx, "node_pool", opts, POOL)?;
+    let o = Opts(&map);
+    let what = format!("node_pool \"{name}\"");
+    let mut deps = Deps::default();
+    // The node class: this cluster's, declared.
+    let class = o
+        .get("node_class")
+        .and_then(|d| d.read_lock::<Manifest>().map(|m| m.0.clone()))
+        .expect("checked by the schema");
+    let class_name = class.leaf().to_string();
+    if class.parent_name() != c.name || !state.borrow().graph.contains(&class) {
+        return Err(refuse(
+            ctx,
+            &what,
+            format!("its node class {class} is not one of cluster {}", c.name),
+            "give a node class declared on the same cluster: c.node_class(...)",
+        ));
+    }
+    deps.add(&class);
+    let mut requirements = Vec::new();
+    for r in o.list("requirements") {
+        let m = r
+            .read_lock::<rhai::Map>()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let ro = Opts(&m);
+        let key = ro.str("key").unwrap_or_default();
+        let op = ro.str("operator").unwrap_or_default();
+        let values = ro.strs("values");
+        if let Some(why) = restricted(&key) {
+            return Err(refuse(
+                ctx,
+                &what,
+                why,
+                "require a label of your own, or a well-known one",
+            ));
+        }
+        if op == "In" && values.is_empty() {
+            return Err(refuse(
+                ctx,
+                &what,
+                format!("requirement `{key}` with operator 'In' must have a value defined"),
+                "give values: [...], or use Exists",
+            ));
+        }
+        if ["Gt", "Lt", "Gte", "Lte"].contains(&op.as_str())
+            && !(values.len() == 1 && values[0].parse::<u64>().is_ok())
+        {
+            return Err(refuse(
+                ctx,
+                &what,
+                format!("requirement `{key}` with operator '{op}' must have a single positive integer value"),
+                "e.g. values: [\"4\"]",
+            ));
+        }
+        let mut req = Map::from([
+            ("key".into(), Value::str(&key)),
+            ("operator".into(), Value::str(&op)),
+        ]);
+        if !values.is_empty() {
+            req.insert(
+                "values".into(),
+                Value::List(values.iter().map(Value::str).collect()),
+            );
+        }
+        if let Some(min) = ro.int("min_values") {
+            if op == "In" && (values.len() as i64) < min {
+                return Err(refuse(
+                    ctx,
+                    &what,
+                    format!(
+                        "requirement `{key}` has min_values {min} but only {} values",
+                        values.len()
+                    ),
+                    "list at least min_values values",
+                ));
+            }
+            req.insert("minValues".into(), Value::Int(min));
+        }
+        requirements.push(Value::Map(req));
+    }
+    let mut template_spec = Map::from([
+        (
+            "nodeClassRef".into(),
+            Value::Map(Map::from([
+                ("group".into(), Value::str("karpenter.k8s.aws")),
+                ("kind".into(), Value::str("EC2NodeClass")),
+                ("name".into(), Value::str(&class_name)),
+            ])),
+        ),
+        ("requirements".into(), Value::List(requirements)),
+    ]);
+    let taints: Vec<Value> = o
+        .list("taints")
+        .iter()
+        .filter_map(|t| {
+            t.read_lock::<crate::kinds::eks::Taint>()
+                .map(|t| crate::kinds::eks::taint_value(&t))
+        })
+        .collect();
+    if !taints.is_empty() {
+        template_spec.insert("taints".into(), Value::List(taints));
+    }
+    if let Some(e) = o.str("expire_after") {
+        if !duration_ok(&e) {
+            return Err(refuse(
+                ctx,
+                &what,
+                format!("expire_after \"{e}\" is not a duration"),
+                "e.g. \"720h\", or \"Never\"",
+            ));
+        }
+        template_spec.insert("expireAfter".into(), Value::Str(e));
+    }
+    let mut template = Map::from([("spec".into(), Value::Map(template_spec))]);
+    if let Some(labels) = o.get("labels").map(|l| deps.value(l)) {
+        if let Some(m) = labels.as_map() {
+            if let Some(why) = m.keys().find_map(|k| restricted(k)) {
+                return Err(refuse(ctx, &what, why, "use a label of your own"));
+            }
+        }
+        template.insert(
+            "metadata".into(),
+            Value::Map(Map::from([("labels".into(), labels)])),
+        );
+    }
+    let mut spec = Map::from([("template".into(), Value::Map(template))]);
+    if let Some(l) = o.get("limits") {
+        spec.insert("limits".into(), deps.value(l));
+    }
+    if let Some(w) = o.int("weight") {
+        if !(1..=100).contains(&w) {
+            return Err(refuse(
+                ctx,
+                &what,
+                format!("weight {w} is outside 1 to 100"),
+                "weights run from 1 to 100",
+            ));
+        }
+        spec.insert("weight".into(), Value::Int(w));
+    }
+    if let Some(d) = o
+        .get("disruption")
+        .and_then(|d| d.read_lock::<rhai::Map>().map(|m| m.clone()))
+    {
+        spec.insert("disruption".into(), disruption(ctx, &what, &Opts(&d))?);
+    }
+    let object = Map::from([
+        ("apiVersion".into(), Value::str("karpenter.sh/v1")),
+        ("kind".into(), Value::str("NodePool")),
+        (
+            "metadata".into(),
+            Value::Map(Map::from([("name".into(), Value::str(&name))])),
+        ),
+        ("spec".into(), Value::Map(spec)),
+    ]);
+    Ok(Manifest(declare_one(
+        state,
+        ctx,
+        c,
+        None,
+        object,
+        deps,
+        "node_pool",
+    )?))
+}
+
+fn disruption(ctx: &NativeCallContext, what: &str, d: &Opts) -> Fallible<Value> {
+    let after = d.str("consolidate_after").unwrap_or_default();
+    if !duration_ok(&after) {
+        return Err(refuse(
+            ctx,
+            what,
+            format!("consolidate_after \"{after}\" is not a duration"),
+            "e.g. \"30s\", \"5m\", or \"Never\"",
+        ));
+    }
+    let mut m = Map::from([("consolidateAfter".into(), Value::Str(after))]);
+    if let Some(p) = d.str("consolidation_policy") {
+        m.insert("consolidationPolicy".into(), Value::Str(p));
+    }
+    let mut budgets = Vec::new();
+    for b in d.list("budgets") {
+        let bm = b
+            .read_lock::<rhai::Map>()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let bo = Opts(&bm);
+        if bo.has("schedule") != bo.has("duration") {
+            return Err(refuse(
+                ctx,
+                what,
+                "a budget's 'schedule' must be set with 'duration'".into(),
+                "give both, or neither",
+            ));
+        }
+        let mut budget = Map::from([(
+            "nodes".into(),
+            Value::str(bo.str("nodes").unwrap_or_default()),
+        )]);
+        for (k, key) in [("schedule", "schedule"), ("duration", "duration")] {
+            if let Some(v) = bo.str(k) {
+                budget.insert(key.into(), Value::Str(v));
+            }
+        }
+        budgets.push(Value::Map(budget));
+    }
+    if !budgets.is_empty() {
+        m.insert("budgets".into(), Value::List(budgets));
+    }
+    Ok(Value::Map(m))
+}
+
+fn node_class(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    c: &ClusterRef,
+    name: &Dynamic,
+    opts: &Dynamic,
+) -> Fallible<Manifest> {
+    let name = crate::script::api::name_arg(ctx, "node_class", name)?;
+    let map = crate::script::api::opts_arg(ctx, "node_class", opts, CLASS)?;
+    let o = Opts(&map);
+    let what = format!("node_class \"{name}\"");
+    let alias = o.str("ami").unwrap_or_else(|| "al2023@latest".into());
+    let (family, version) = alias.split_once('@').unwrap_or((&alias, ""));
+    if version.is_empty() || !family.chars().all(|c| c.is_ascii_alphanumeric()) || alias.len() > 30
+    {
+        return Err(refuse(
+            ctx,
+            &what,
+            format!(
+                "ami \"{alias}\" is improperly formatted, must match the format 'family@version'"
+            ),
+            "e.g. \"al2023@latest\" or \"bottlerocket@v1.30.0\"",
+        ));
+    }
+    if !FAMILIES.contains(&family) {
+        return Err(refuse(
+            ctx,
+            &what,
+            format!("AMI family \"{family}\" is not supported"),
+            "al2, al2023, bottlerocket, windows2019, windows2022 or windows2025",
+        ));
+    }
+    if family.starts_with("windows") && version != "latest" {
+        return Err(refuse(
+            ctx,
+            &what,
+            format!("windows families may only specify version 'latest', not \"{version}\""),
+            "e.g. \"windows2022@latest\"",
+        ));
+    }
+    let mut deps = Deps::default();
+    let by_id = |attr: &str, handles: Vec<Address>, deps: &mut Deps| -> Value {
+        Value::List(
+            handles
+                .into_iter()
+                .map(|a| {
+                    deps.add(&a);
+                    Value::Map(Map::from([(
+                        "id".into(),
+                        Value::Ref(crate::model::Ref {
+                            address: a,
+                            attr: attr.into(),
+                        }),
+                    )]))
+                })
+                .collect(),
+        )
+    };
+    let subnets = by_id("id", o.addresses("subnets"), &mut deps);
+    let groups = by_id("id", o.addresses("security_groups"), &mut deps);
+    let role = o.address("role").expect("checked by the schema");
+    // Karpenter takes the role's name: known now for a role of this
+    // blueprint's, from the ARN for one that exists.
+    let role_name = state
+        .borrow()
+        .graph
+        .get(&role)
+        .and_then(|r| r.str("name").map(String::from))
+        .unwrap_or_else(|| {
+            role.name
+                .rsplit('/')
+                .next()
+                .unwrap_or(&role.name)
+                .to_string()
+        });
+    deps.add(&role);
+    let mut spec = Map::from([
+        (
+            "amiSelectorTerms".into(),
+            Value::List(vec![Value::Map(Map::from([(
+                "alias".into(),
+                Value::str(&alias),
+            )]))]),
+        ),
+        ("role".into(), Value::Str(role_name)),
+        ("subnetSelectorTerms".into(), subnets),
+        ("securityGroupSelectorTerms".into(), groups),
+    ]);
+    let devices: Vec<Value> = o
+        .list("block_devices")
+        .iter()
+        .filter_map(|b| b.read_lock::<rhai::Map>().map(|m| m.clone()))
+        .map(|m| {
+            let b = Opts(&m);
+            Value::Map(Map::from([
+                (
+                    "deviceName".into(),
+                    Value::str(b.str("device").unwrap_or_else(|| "/dev/xvda".into())),
+                ),
+                (
+                    "ebs".into(),
+                    Value::Map(Map::from([
+                        (
+                            "volumeSize".into(),
+                            Value::str(format!("{}Gi", b.int("size_gb").unwrap_or(20))),
+                        ),
+                        (
+                            "volumeType".into(),
+                            Value::str(b.str("type").unwrap_or_else(|| "gp3".into())),
+                        ),
+                        (
+                            "encrypted".into(),
+                            Value::Bool(b.bool_or("encrypted", true)),
+                        ),
+                    ])),
+                ),
+            ]))
+        })
+        .collect();
+    if !devices.is_empty() {
+        spec.insert("blockDeviceMappings".into(), Value::List(devices));
+    }
+    if let Some(t) = o.get("tags") {
+        spec.insert("tags".into(), deps.value(t));
+    }
+    let object = Map::from([
+        ("apiVersion".into(), Value::str("karpenter.k8s.aws/v1")),
+        ("kind".into(), Value::str("EC2NodeClass")),
+        (
+            "metadata".into(),
+            Value::Map(Map::from([("name".into(), Value::str(&name))])),
+        ),
+        ("spec".into(), Value::Map(spec)),
+    ]);
+    Ok(Manifest(declare_one(
+        state,
+        ctx,
+        c,
+        None,
+        object,
+        deps,
+        "node_class",
+    )?))
+}
