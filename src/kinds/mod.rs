@@ -488,7 +488,7 @@ mod tests {
                 "CreateVpc"
             ]
         );
-        assert_eq!(crate::lint::rules().len(), 20);
+        assert_eq!(crate::lint::rules().len(), 21);
         let priced: Vec<&str> = REGISTRY
             .iter()
             .filter(|d| {

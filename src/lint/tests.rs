@@ -145,6 +145,11 @@ const CASES: &[(&str, &str, &str)] = &[
         r#"instance("i", #{ subnet: v.private_subnets[0], instance_type: "t3.small", ami: "al2023" });"#,
     ),
     (
+        "BP021",
+        r#"let c = cluster("demo", o); let r = iam_role("kn", #{ service: "ec2.amazonaws.com" }); let sg = security_group(v, "kn", #{}); let nc = c.node_class("d", #{ subnets: v.private_subnets, security_groups: [sg], role: r }); c.node_pool("p", #{ node_class: nc, requirements: [] });"#,
+        r#"let c = cluster("demo", o); let r = iam_role("kn", #{ service: "ec2.amazonaws.com" }); let sg = security_group(v, "kn", #{}); let nc = c.node_class("d", #{ subnets: v.private_subnets, security_groups: [sg], role: r }); c.node_pool("p", #{ node_class: nc, requirements: [], limits: #{ cpu: 100 } });"#,
+    ),
+    (
         "BP020",
         r#"let c = cluster("demo", o); c.pod_identity("shop", "orders", pod_identity_role("orders")); let r = c.irsa_role("legacy", #{ namespace: "shop", service_account: "legacy" }); c.namespace("shop").service_account("legacy", #{ role: r });"#,
         r#"let c = cluster("demo", o); c.pod_identity("shop", "orders", pod_identity_role("orders")); c.namespace("shop").service_account("legacy", #{ role: pod_identity_role("legacy") });"#,

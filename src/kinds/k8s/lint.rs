@@ -11,6 +11,42 @@ pub static SECRET: &[Rule] = &[BP017];
 /// The rules about namespaces.
 pub static NAMESPACE: &[Rule] = &[BP018];
 
+/// The rules about manifests (Karpenter's node pools among them).
+pub static MANIFEST: &[Rule] = &[BP021];
+
+const BP021: Rule = Rule {
+    id: "BP021",
+    title: "Karpenter node pool without limits",
+    severity: Severity::Warning,
+    rationale: "A node pool without limits launches as many instances as pending pods ask for: a runaway deployment, a bad resource request or a retry loop becomes an unbounded bill before anyone sees it.",
+    fix: "Give the node pool `limits: #{ cpu: 1000, memory: \"4000Gi\" }`, the most it may run; Karpenter stops launching there.",
+    check: node_pool_limits,
+};
+
+fn node_pool_limits(ctx: &Ctx, out: &mut Vec<Hit>) {
+    for r in of(ctx, crate::kinds::k8s::manifest::KIND) {
+        if !r.address.name.contains("/NodePool/") {
+            continue;
+        }
+        let limits = r
+            .get("content")
+            .and_then(|c| c.get("spec"))
+            .and_then(|s| s.get("limits"))
+            .and_then(Value::as_map)
+            .is_some_and(|l| !l.is_empty());
+        if !limits {
+            out.push(
+                Hit::new(
+                    &r.address,
+                    format!("node pool {} has no limits", r.address.leaf()),
+                )
+                .at("limits")
+                .hint("limits: #{ cpu: 1000, memory: \"4000Gi\" }"),
+            );
+        }
+    }
+}
+
 /// The rules about service accounts.
 pub static SERVICE_ACCOUNT: &[Rule] = &[BP020];
 

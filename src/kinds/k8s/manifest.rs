@@ -829,7 +829,8 @@ pub static DEF: KindDef = KindDef::in_cluster(
     KIND,
     handle!(Manifest; FUNCTIONS, register; ["address"]),
     crate::ops!(in_cluster),
-);
+)
+.rules(super::lint::MANIFEST);
 
 #[cfg(test)]
 mod tests {
