@@ -278,6 +278,13 @@ impl KindDef {
         self
     }
 
+    /// How it is priced, for a kind made with a default (in-cluster kinds
+    /// cost nothing in AWS, but Karpenter's node pools launch instances).
+    pub const fn priced(mut self, price: crate::cost::Pricing) -> Self {
+        self.price = price;
+        self
+    }
+
     /// A check of its planned changes made when planning.
     pub const fn check_change(mut self, check: CheckChangeFn) -> Self {
         self.check_change = Some(check);
@@ -511,7 +518,8 @@ mod tests {
                 "s3_bucket",
                 "dynamodb_table",
                 "efs",
-                "rds_postgres"
+                "rds_postgres",
+                "manifest"
             ]
         );
     }

@@ -210,3 +210,52 @@ fn node_pools_and_classes_apply_on_the_real_crds_and_converge() {
     assert_eq!(get("nodepools.karpenter.sh")["items"], json!([]));
     assert_eq!(get("ec2nodeclasses.karpenter.k8s.aws")["items"], json!([]));
 }
+
+/// `bp cost` prices a node pool as a range, from none (it scales to zero)
+/// to its limits, spot where it allows only spot; one without limits has
+/// no upper bound.
+#[test]
+fn bp_cost_prices_a_node_pool_by_its_limits_as_a_range() {
+    let cost = |pool: &str| {
+        let out = Test::new()
+            .file("b.rhai", &format!("{HEAD}{CLASS}{pool}"))
+            .args(["cost", "b.rhai", "--json"])
+            .run();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "manifest.platform/NodePool/general")
+            .cloned()
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    // m6i.large in us-east-1: $0.096 an hour for 2 vCPU.
+    let on_demand = cost(
+        "c.node_pool(\"general\", #{ node_class: nc, requirements: [], limits: #{ cpu: 100 } });\n",
+    );
+    assert_eq!(on_demand["monthly"], 0.0, "{on_demand}");
+    assert_eq!(on_demand["low"], 0.0);
+    assert_eq!(on_demand["high"], 3504.0, "100 × 730 × $0.048: {on_demand}");
+    let by_memory = cost("c.node_pool(\"general\", #{ node_class: nc, requirements: [], limits: #{ memory: \"400Gi\" } });\n");
+    assert_eq!(
+        by_memory["high"], 3504.0,
+        "400 GiB at 4 GiB a vCPU: {by_memory}"
+    );
+    let spot = cost("c.node_pool(\"general\", #{ node_class: nc, limits: #{ cpu: 100 }, requirements: [#{ key: \"karpenter.sh/capacity-type\", operator: \"In\", values: [\"spot\"] }] });\n");
+    assert_eq!(spot["high"], 1401.6, "at most 40% of on-demand: {spot}");
+    let out = Test::new()
+        .file(
+            "b.rhai",
+            &format!(
+                "{HEAD}{CLASS}c.node_pool(\"general\", #{{ node_class: nc, requirements: [] }});\n"
+            ),
+        )
+        .args(["cost", "b.rhai"])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("a node pool without cpu or memory limits has no upper bound"),
+        "{text}"
+    );
+}

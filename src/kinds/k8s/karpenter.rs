@@ -202,6 +202,85 @@ pub const CLASS_DOC: FnDoc = FnDoc {
         method_of: Some("Cluster"),
 };
 
+/// What a manifest costs a month: nothing, but a NodePool, which may launch
+/// instances up to its limits: a range from none (it scales to zero) to
+/// its CPU limit of general-purpose capacity (m6i, per vCPU), spot where
+/// it allows only spot. A node pool without limits has no upper bound.
+pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
+    use crate::cost::{rate, Cost, Estimate, HOURS, SPOT_HIGH};
+    let spec = q.spec.get("content").and_then(|c| c.get("spec"));
+    // A manifest's spec keeps its apiVersion, not its kind (the address
+    // does): of karpenter.sh's kinds, only a NodePool has a template.
+    let is_pool = q
+        .str("api_version")
+        .is_some_and(|v| v.starts_with("karpenter.sh/"))
+        && spec.and_then(|s| s.get("template")).is_some();
+    let Some(spec) = spec.filter(|_| is_pool) else {
+        return Estimate::Free;
+    };
+    let limits = spec.get("limits");
+    let quantity = |k: &str| -> Option<f64> {
+        match limits?.get(k)? {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(s) => {
+                let s = s.trim();
+                if let Some(m) = s.strip_suffix('m') {
+                    return m.parse::<f64>().ok().map(|m| m / 1000.0);
+                }
+                if let Some(g) = s.strip_suffix("Gi") {
+                    return g.parse().ok();
+                }
+                if let Some(t) = s.strip_suffix("Ti") {
+                    return t.parse::<f64>().ok().map(|t| t * 1024.0);
+                }
+                s.parse().ok()
+            }
+            _ => None,
+        }
+    };
+    // General-purpose capacity: 4 GiB a vCPU.
+    let vcpus = quantity("cpu").or_else(|| quantity("memory").map(|gib| gib / 4.0));
+    let Some(vcpus) = vcpus else {
+        return Estimate::NoPrice(
+            "a node pool without cpu or memory limits has no upper bound".into(),
+        );
+    };
+    let Some(hour) = q.prices.ec2_hour.get("m6i.large").copied() else {
+        return q.missing("instance type m6i.large".into());
+    };
+    let per_vcpu = hour / 2.0;
+    let only_spot = spec
+        .get("template")
+        .and_then(|t| t.get("spec"))
+        .and_then(|s| s.get("requirements"))
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .any(|r| {
+            r.get("key").and_then(Value::as_str) == Some("karpenter.sh/capacity-type")
+                && r.get("operator").and_then(Value::as_str) == Some("In")
+                && r.get("values")
+                    .and_then(Value::as_list)
+                    .is_some_and(|v| v.iter().all(|x| x.as_str() == Some("spot")))
+        });
+    let share = if only_spot { SPOT_HIGH } else { 1.0 };
+    Estimate::Priced(Cost {
+        monthly: 0.0,
+        low: 0.0,
+        high: vcpus * per_vcpu * HOURS * share,
+        detail: format!(
+            "0 to its limits: {vcpus} vCPU × {HOURS} h × {} a vCPU (m6i){}",
+            rate(per_vcpu),
+            if only_spot {
+                format!(" × {:.0}% (spot at most)", SPOT_HIGH * 100.0)
+            } else {
+                String::new()
+            }
+        ),
+    })
+}
+
 pub fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "node_pool", node_pool);
     on_clusters(engine, state, "node_class", node_class);

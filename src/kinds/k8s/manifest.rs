@@ -830,7 +830,8 @@ pub static DEF: KindDef = KindDef::in_cluster(
     handle!(Manifest; FUNCTIONS, register; ["address"]),
     crate::ops!(in_cluster),
 )
-.rules(super::lint::MANIFEST);
+.rules(super::lint::MANIFEST)
+.priced(crate::cost::Pricing::Priced(super::karpenter::price));
 
 #[cfg(test)]
 mod tests {
