@@ -643,7 +643,9 @@ mod tests {
     fn every_aws_kind_declares_its_iam_actions() {
         for d in REGISTRY {
             if matches!(d.read, Read::InCluster(_)) {
-                assert!(d.iam.all().next().is_none(), "{}", d.kind);
+                // Their reads and writes are Kubernetes'; only a delete may
+                // wait on AWS (a Karpenter NodePool's instances).
+                assert!(d.iam.all().all(|a| d.iam.delete.contains(&a)), "{}", d.kind);
                 continue;
             }
             assert!(

@@ -206,7 +206,65 @@ fn node_pools_and_classes_apply_on_the_real_crds_and_converge() {
         get("nodepools.karpenter.sh")["items"][0]["spec"]["limits"]["cpu"],
         200
     );
-    bp(&emu, &["destroy", file, "--auto-approve"], &more).run();
+    // Karpenter launched two instances for the pool (the test plays it):
+    // destroy deletes the pool, then waits until they are terminated, which
+    // the controller does once the pool is gone.
+    let launched = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nec2 = {}\nr = ec2.run_instances(ImageId='ami-12c6146b', MinCount=2, MaxCount=2, InstanceType='m6i.large', SubnetId='{}', TagSpecifications=[{{'ResourceType': 'instance', 'Tags': [{{'Key': 'karpenter.sh/nodepool', 'Value': 'general'}}, {{'Key': 'kubernetes.io/cluster/platform', 'Value': 'owned'}}]}}])\nprint(json.dumps([i['InstanceId'] for i in r['Instances']]))",
+            m.boto3("ec2"),
+            ids[1]
+        ),
+    ]);
+    let terminated_at = std::sync::Mutex::new(None);
+    let destroyed = std::thread::scope(|s| {
+        s.spawn(|| {
+            // Once the pool is gone, Karpenter takes its nodes down.
+            while get("nodepools.karpenter.sh")["items"] != json!([]) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            *terminated_at.lock().unwrap() = Some(std::time::Instant::now());
+            m.python(&[
+                "-c",
+                &format!(
+                    "import boto3\n{}.terminate_instances(InstanceIds={launched})",
+                    m.boto3("ec2")
+                ),
+            ]);
+        });
+        let out = bp(&emu, &["destroy", file, "--auto-approve"], &more).run();
+        (
+            std::time::Instant::now(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    });
+    let (destroyed_at, said) = destroyed;
+    // What it did, after the plan it showed.
+    let said = &said[said.find("Plan: ").expect("a plan")..];
+    // The pool goes first; its class, and what the class uses, only once
+    // the pool and its instances are gone.
+    let at = |line: &str| {
+        said.find(line)
+            .unwrap_or_else(|| panic!("{line} in {said}"))
+    };
+    let pool_gone = at("- manifest.platform/NodePool/general: deleted");
+    for after in [
+        "- manifest.platform/EC2NodeClass/default: deleting",
+        "- security_group.",
+        "- iam_role.karpenter-nodes: deleting",
+    ] {
+        assert!(
+            at(after) > pool_gone,
+            "{after} before the pool was gone:\n{said}"
+        );
+    }
+    let terminated_at = terminated_at.lock().unwrap().expect("terminated");
+    assert!(
+        destroyed_at > terminated_at,
+        "destroy ended before the pool's instances were asked to terminate"
+    );
     assert_eq!(get("nodepools.karpenter.sh")["items"], json!([]));
     assert_eq!(get("ec2nodeclasses.karpenter.k8s.aws")["items"], json!([]));
 }

@@ -281,6 +281,93 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
     })
 }
 
+/// What a Karpenter object uses, as its live attributes show, so that a
+/// destroy deletes it first: a NodePool its EC2NodeClass, an EC2NodeClass
+/// its subnets, security groups (by id) and role (by name).
+pub fn uses(a: &Address, content: Option<&Value>) -> Vec<String> {
+    let Some(spec) = content.and_then(|c| c.get("spec")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(class) = spec
+        .get("template")
+        .and_then(|t| t.get("spec"))
+        .and_then(|s| s.get("nodeClassRef"))
+        .and_then(|r| r.get("name"))
+        .and_then(Value::as_str)
+    {
+        out.push(format!("manifest.{}/EC2NodeClass/{class}", a.parent_name()));
+    }
+    if a.name.contains("/EC2NodeClass/") {
+        for terms in ["subnetSelectorTerms", "securityGroupSelectorTerms"] {
+            for t in spec.get(terms).and_then(Value::as_list).unwrap_or_default() {
+                out.extend(t.get("id").and_then(Value::as_str).map(String::from));
+            }
+        }
+        out.extend(spec.get("role").and_then(Value::as_str).map(String::from));
+    }
+    out
+}
+
+/// After a NodePool's deletion: until the instances Karpenter launched for
+/// it (tagged `karpenter.sh/nodepool` and with the cluster's tag) are
+/// terminated, so that what they run in (subnets, security groups, the
+/// VPC) is deleted after them and destroy leaves no instance behind.
+pub async fn wait_for_instances(
+    cloud: &crate::providers::Cloud,
+    pool: &Address,
+) -> Result<(), crate::providers::ProviderError> {
+    use crate::providers::ProviderError;
+    use aws_sdk_ec2::types::Filter;
+    let (cluster, name) = (pool.parent_name().to_string(), pool.leaf().to_string());
+    crate::providers::wait_for(
+        cloud,
+        &format!("the instances of node pool {name} to be terminated"),
+        || async {
+            let found = cloud
+                .ec2()
+                .describe_instances()
+                .filters(
+                    Filter::builder()
+                        .name("tag:karpenter.sh/nodepool")
+                        .values(&name)
+                        .build(),
+                )
+                .filters(
+                    Filter::builder()
+                        .name("tag-key")
+                        .values(format!("kubernetes.io/cluster/{cluster}"))
+                        .build(),
+                )
+                .filters(
+                    Filter::builder()
+                        .name("instance-state-name")
+                        .set_values(Some(
+                            ["pending", "running", "stopping", "stopped", "shutting-down"]
+                                .map(String::from)
+                                .to_vec(),
+                        ))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(ProviderError::api("DescribeInstances"))?;
+            let left: usize = found
+                .reservations()
+                .iter()
+                .map(|r| r.instances().len())
+                .sum();
+            if left > 0 {
+                crate::providers::report_wait(&format!(
+                    "{left} instance(s) of node pool {name} still up"
+                ));
+            }
+            Ok((left == 0).then_some(()))
+        },
+    )
+    .await
+}
+
 pub fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "node_pool", node_pool);
     on_clusters(engine, state, "node_class", node_class);

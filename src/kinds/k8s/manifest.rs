@@ -559,6 +559,10 @@ fn restore(mut l: Live, api_version: &str, obj: &ObjectKind) -> Live {
             )));
         }
     }
+    let uses = super::karpenter::uses(&a, l.attrs.get("content"));
+    if let Some(Value::List(place)) = l.attrs.get_mut("where") {
+        place.extend(uses.into_iter().map(Value::Str));
+    }
     l
 }
 
@@ -793,7 +797,11 @@ fn delete<'a>(cloud: &'a Cloud, l: &'a Live) -> BoxFuture<'a, Result<(), Provide
             .unwrap_or_default()
             .to_string();
         let (_, obj) = served(cloud, &l.address, &v).await?;
-        object::delete(&obj, cloud, l, false).await
+        object::delete(&obj, cloud, l, false).await?;
+        if v.starts_with("karpenter.sh/") && l.address.name.contains("/NodePool/") {
+            super::karpenter::wait_for_instances(cloud, &l.address).await?;
+        }
+        Ok(())
     })
 }
 
@@ -831,6 +839,8 @@ pub static DEF: KindDef = KindDef::in_cluster(
     crate::ops!(in_cluster),
 )
 .rules(super::lint::MANIFEST)
+// Destroying a Karpenter NodePool waits for its instances.
+.iam(crate::permissions::Iam::NONE.delete(&["ec2:DescribeInstances"]))
 .priced(crate::cost::Pricing::Priced(super::karpenter::price));
 
 #[cfg(test)]
