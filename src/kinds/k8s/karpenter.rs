@@ -410,6 +410,19 @@ fn restricted(key: &str) -> Option<String> {
     None
 }
 
+/// A cluster-scoped object in the API's own shape.
+fn object(api_version: &str, kind: &str, name: &str, spec: Map) -> Map {
+    Map::from([
+        ("apiVersion".into(), Value::str(api_version)),
+        ("kind".into(), Value::str(kind)),
+        (
+            "metadata".into(),
+            Value::Map(Map::from([("name".into(), Value::str(name))])),
+        ),
+        ("spec".into(), Value::Map(spec)),
+    ])
+}
+
 fn node_pool(
     state: &Shared,
     ctx: &NativeCallContext,
@@ -565,15 +578,7 @@ fn node_pool(
     {
         spec.insert("disruption".into(), disruption(ctx, &what, &Opts(&d))?);
     }
-    let object = Map::from([
-        ("apiVersion".into(), Value::str("karpenter.sh/v1")),
-        ("kind".into(), Value::str("NodePool")),
-        (
-            "metadata".into(),
-            Value::Map(Map::from([("name".into(), Value::str(&name))])),
-        ),
-        ("spec".into(), Value::Map(spec)),
-    ]);
+    let object = object("karpenter.sh/v1", "NodePool", &name, spec);
     Ok(Manifest(declare_one(
         state,
         ctx,
@@ -756,15 +761,7 @@ fn node_class(
     if let Some(t) = o.get("tags") {
         spec.insert("tags".into(), deps.value(t));
     }
-    let object = Map::from([
-        ("apiVersion".into(), Value::str("karpenter.k8s.aws/v1")),
-        ("kind".into(), Value::str("EC2NodeClass")),
-        (
-            "metadata".into(),
-            Value::Map(Map::from([("name".into(), Value::str(&name))])),
-        ),
-        ("spec".into(), Value::Map(spec)),
-    ]);
+    let object = object("karpenter.k8s.aws/v1", "EC2NodeClass", &name, spec);
     Ok(Manifest(declare_one(
         state,
         ctx,

@@ -293,10 +293,27 @@ pub(crate) async fn descriptions(
     ssm: &Client,
     path: &str,
 ) -> Result<std::collections::BTreeMap<String, String>, ProviderError> {
+    Ok(
+        described(ssm, "Path", "OneLevel", path.trim_end_matches('/'))
+            .await?
+            .iter()
+            .filter_map(|m| Some((m.name()?.to_string(), m.description()?.to_string())))
+            .collect(),
+    )
+}
+
+/// The parameters DescribeParameters finds with one filter (one paginated
+/// call): `key` is `Path`, `tag:<key>`, ...
+pub(crate) async fn described(
+    ssm: &Client,
+    key: &str,
+    option: &str,
+    value: &str,
+) -> Result<Vec<aws_sdk_ssm::types::ParameterMetadata>, ProviderError> {
     let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
-        .key("Path")
-        .option("OneLevel")
-        .values(path.trim_end_matches('/'))
+        .key(key)
+        .option(option)
+        .values(value)
         .build()
         .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
     Ok(ssm
@@ -307,9 +324,8 @@ pub(crate) async fn descriptions(
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(ProviderError::api("DescribeParameters"))?
-        .iter()
-        .flat_map(|page| page.parameters().iter())
-        .filter_map(|m| Some((m.name()?.to_string(), m.description()?.to_string())))
+        .into_iter()
+        .flat_map(|page| page.parameters.unwrap_or_default())
         .collect())
 }
 

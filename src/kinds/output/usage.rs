@@ -229,22 +229,10 @@ fn live_of(source: &str, params: &[(String, String, bool)]) -> Option<Live> {
 /// The outputs this blueprint reads, by source: the parameters carrying its
 /// reader tag, of every blueprint (one paginated call).
 pub async fn read(cloud: &Cloud) -> Result<Vec<Live>, ProviderError> {
-    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
-        .key(format!("tag:{}", reader_tag(cloud)))
-        .option("Equals")
-        .values("true")
-        .build()
-        .map_err(|e| ProviderError::Unexpected(e.to_string()))?;
-    let names: Vec<String> = super::client(cloud)
-        .describe_parameters()
-        .parameter_filters(filter)
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("DescribeParameters"))?
+    let tag = format!("tag:{}", reader_tag(cloud));
+    let names: Vec<String> = super::described(&super::client(cloud), &tag, "Equals", "true")
+        .await?
         .iter()
-        .flat_map(|page| page.parameters().iter())
         .filter_map(|p| p.name().map(String::from))
         .collect();
     let mut by_source: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();
