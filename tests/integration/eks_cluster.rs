@@ -330,3 +330,22 @@ fn auto_mode_where_eks_refuses_it_is_an_error_at_check() {
         );
     }
 }
+
+/// Where upgrade insights cannot be read (plain moto serves no ListInsights,
+/// as an account without the permission would not), the step is planned and
+/// the plan says what it could not check.
+#[test]
+fn upgrade_insights_that_cannot_be_read_leave_a_note() {
+    let m = Moto::start_plain();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bp.rhai"), UPGRADE).unwrap();
+    let d = dir.path();
+    m.bp(d, &["apply", "bp.rhai", "--auto-approve"], 0);
+    let plan = m.bp(d, &["plan", "bp.rhai", "--var", "k8s=1.33"], 0);
+    assert!(
+        plan.contains("      version: \"1.32\" -> \"1.33\"")
+            && plan.contains("the upgrade insights for Kubernetes 1.33 could not be read")
+            && plan.contains("check them before applying"),
+        "{plan}"
+    );
+}

@@ -258,6 +258,27 @@ fn a_reader_uses_what_it_names_and_its_tags_follow_what_it_reads() {
         refused.contains("--all takes a folder, and source.rhai is not one"),
         "{refused}"
     );
+    // A fleet apply stops at the first blueprint that fails: a log group
+    // of the source's name that is someone else's fails its apply, and the
+    // reader is not run.
+    std::fs::write(
+        dir.path().join("source.rhai"),
+        format!("{SOURCE}log_group(\"/taken\", #{{}});\n"),
+    )
+    .unwrap();
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\n{}.create_log_group(logGroupName='/taken')",
+            m.boto3("logs")
+        ),
+    ]);
+    let stopped = m.bp(dir.path(), &["apply", "--all", ".", "--auto-approve"], 1);
+    assert!(
+        stopped.contains("Stopped at source: not run: reader."),
+        "{stopped}"
+    );
+    std::fs::write(dir.path().join("source.rhai"), SOURCE).unwrap();
     m.bp(dir.path(), &["apply", "--all", ".", "--auto-approve"], 0);
     m.bp(
         dir.path(),

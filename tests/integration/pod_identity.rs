@@ -282,6 +282,31 @@ eks.create_cluster(name='platform', version='1.33', roleArn=role, resourcesVpcCo
         json!([]),
         "the association went, the cluster stays"
     );
+
+    // A service account that has an association of someone else's is
+    // refused, naming it, and the association is left as it was.
+    m.python(&[
+        "-c",
+        &format!(
+            "import boto3\n{}.create_pod_identity_association(clusterName='platform', namespace='team', serviceAccount='app', roleArn='arn:aws:iam::123456789012:role/theirs')",
+            m.boto3("eks")
+        ),
+    ]);
+    let refused = m.bp(d, &["apply", "team.rhai", "--auto-approve"], 1);
+    assert!(
+        refused.contains("service account team/app of cluster platform has an association (")
+            && refused.contains("that is not this blueprint's"),
+        "{refused}"
+    );
+    assert_eq!(listed(), json!([["team", "app"]]));
+    let role = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\neks = {}\na = eks.list_pod_identity_associations(clusterName='platform')['associations'][0]\nprint(json.dumps(eks.describe_pod_identity_association(clusterName='platform', associationId=a['associationId'])['association']['roleArn']))",
+            m.boto3("eks")
+        ),
+    ]);
+    assert_eq!(role, "arn:aws:iam::123456789012:role/theirs");
 }
 
 /// BP020: a service account wired by IRSA in a cluster that runs the Pod
