@@ -373,62 +373,39 @@ fn register(engine: &mut Engine, state: &Shared) {
         let map = opts_arg(ctx, "pod_identity", &opts, OPTIONS)?;
         associate(state, ctx, &c, &ns, &sa, &role, &map)
     }
-    let owned = |c: &Cluster| ClusterRef {
-        name: c.0.name.clone(),
-        resource: Some(c.0.clone()),
-    };
-    let existing = |c: &ExistingCluster| ClusterRef {
-        name: c.0.clone(),
-        resource: None,
-    };
-    let s = state.clone();
-    engine.register_fn(
-        "pod_identity",
-        move |ctx: NativeCallContext,
-              c: &mut Cluster,
-              ns: Dynamic,
-              sa: Dynamic,
-              role: Dynamic,
-              opts: Dynamic| { call(&s, &ctx, owned(c), (ns, sa, role, opts)) },
-    );
-    let s = state.clone();
-    engine.register_fn(
-        "pod_identity",
-        move |ctx: NativeCallContext, c: &mut Cluster, ns: Dynamic, sa: Dynamic, role: Dynamic| {
-            call(
-                &s,
-                &ctx,
-                owned(c),
-                (ns, sa, role, Dynamic::from(rhai::Map::new())),
-            )
-        },
-    );
-    let s = state.clone();
-    engine.register_fn(
-        "pod_identity",
-        move |ctx: NativeCallContext,
-              c: &mut ExistingCluster,
-              ns: Dynamic,
-              sa: Dynamic,
-              role: Dynamic,
-              opts: Dynamic| { call(&s, &ctx, existing(c), (ns, sa, role, opts)) },
-    );
-    let s = state.clone();
-    engine.register_fn(
-        "pod_identity",
-        move |ctx: NativeCallContext,
-              c: &mut ExistingCluster,
-              ns: Dynamic,
-              sa: Dynamic,
-              role: Dynamic| {
-            call(
-                &s,
-                &ctx,
-                existing(c),
-                (ns, sa, role, Dynamic::from(rhai::Map::new())),
-            )
-        },
-    );
+    // On a cluster of the blueprint's and on `existing_cluster(name)`, with
+    // options or without.
+    macro_rules! on {
+        ($ty:ty) => {
+            let s = state.clone();
+            engine.register_fn(
+                "pod_identity",
+                move |ctx: NativeCallContext,
+                      c: &mut $ty,
+                      ns: Dynamic,
+                      sa: Dynamic,
+                      role: Dynamic,
+                      opts: Dynamic| {
+                    let c = ClusterRef::of(&Dynamic::from(c.clone())).expect("a cluster");
+                    call(&s, &ctx, c, (ns, sa, role, opts))
+                },
+            );
+            let s = state.clone();
+            engine.register_fn(
+                "pod_identity",
+                move |ctx: NativeCallContext,
+                      c: &mut $ty,
+                      ns: Dynamic,
+                      sa: Dynamic,
+                      role: Dynamic| {
+                    let c = ClusterRef::of(&Dynamic::from(c.clone())).expect("a cluster");
+                    call(&s, &ctx, c, (ns, sa, role, Dynamic::from(rhai::Map::new())))
+                },
+            );
+        };
+    }
+    on!(Cluster);
+    on!(ExistingCluster);
 }
 
 // Live state ------------------------------------------------------------------
