@@ -38,7 +38,7 @@ pub fn assumptions() -> Vec<String> {
         ),
         "node groups cost their desired size of their first instance type, with min..max as the range; node disks are gp3".to_string(),
         format!("instance root volumes the image sizes are {ROOT_GB} GB"),
-        "usage-billed kinds (DynamoDB on demand, backup storage, data transfer) are not estimated".to_string(),
+        "usage-billed kinds (DynamoDB on demand, SQS and EventBridge requests, backup storage, data transfer) are not estimated".to_string(),
     ]
 }
 

@@ -96,7 +96,7 @@ fn strs(v: &Dynamic) -> rhai::Array {
 }
 
 /// `b` merged into `a`, maps key by key.
-fn merge(a: &mut rhai::Map, b: rhai::Map) {
+pub(crate) fn merge(a: &mut rhai::Map, b: rhai::Map) {
     for (k, v) in b {
         let over = v.read_lock::<rhai::Map>().map(|m| m.clone());
         let inner = a

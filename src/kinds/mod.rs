@@ -15,9 +15,11 @@ pub mod compute;
 pub mod dynamodb_table;
 pub mod efs;
 pub mod eks;
+pub mod event_rule;
 pub mod helm_release;
 pub mod iam;
 pub mod k8s;
+pub mod karpenter;
 pub mod kms_key;
 pub mod log_group;
 pub mod network;
@@ -25,6 +27,7 @@ pub mod output;
 pub mod rds;
 pub mod registry;
 pub mod s3_bucket;
+pub mod sqs_queue;
 
 pub use registry::REGISTRY;
 
@@ -495,7 +498,7 @@ mod tests {
                 "CreateVpc"
             ]
         );
-        assert_eq!(crate::lint::rules().len(), 21);
+        assert_eq!(crate::lint::rules().len(), 22);
         let priced: Vec<&str> = REGISTRY
             .iter()
             .filter(|d| {

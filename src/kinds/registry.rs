@@ -30,6 +30,8 @@ pub static REGISTRY: &[&KindDef] = &[
     &super::eks::access_entry::DEF,
     &super::eks::pod_identity::DEF,
     &super::log_group::DEF,
+    &super::sqs_queue::DEF,
+    &super::event_rule::DEF,
     &super::s3_bucket::DEF,
     &super::dynamodb_table::DEF,
     &super::efs::file_system::DEF,

@@ -150,6 +150,11 @@ const CASES: &[(&str, &str, &str)] = &[
         r#"let c = cluster("demo", o); let r = iam_role("kn", #{ service: "ec2.amazonaws.com" }); let sg = security_group(v, "kn", #{}); let nc = c.node_class("d", #{ subnets: v.private_subnets, security_groups: [sg], role: r }); c.node_pool("p", #{ node_class: nc, requirements: [], limits: #{ cpu: 100 } });"#,
     ),
     (
+        "BP022",
+        r#"let c = cluster("demo", o); pod_identity_role("kc", #{ inline_policies: #{ k: #{ Version: "2012-10-17", Statement: [#{ Effect: "Allow", Action: ["ec2:CreateFleet", "ec2:TerminateInstances"], Resource: "arn:aws:ec2:*:*:instance/*" }] } } });"#,
+        r#"let c = cluster("demo", o); pod_identity_role("kc", #{ inline_policies: #{ k: #{ Version: "2012-10-17", Statement: [#{ Effect: "Allow", Action: ["ec2:CreateFleet", "ec2:TerminateInstances"], Resource: "arn:aws:ec2:*:*:instance/*", Condition: #{ StringEquals: #{ "aws:ResourceTag/kubernetes.io/cluster/demo": "owned" } } }] } } });"#,
+    ),
+    (
         "BP020",
         r#"let c = cluster("demo", o); c.pod_identity("shop", "orders", pod_identity_role("orders")); let r = c.irsa_role("legacy", #{ namespace: "shop", service_account: "legacy" }); c.namespace("shop").service_account("legacy", #{ role: r });"#,
         r#"let c = cluster("demo", o); c.pod_identity("shop", "orders", pod_identity_role("orders")); c.namespace("shop").service_account("legacy", #{ role: pod_identity_role("legacy") });"#,

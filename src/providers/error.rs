@@ -154,6 +154,7 @@ impl ProviderError {
                 || code.contains("Duplicate")
                 || code == "BucketAlreadyOwnedByYou"
                 || code == "ResourceInUseException"
+                || code.ends_with("QueueNameExists")
         })
     }
 
@@ -213,6 +214,8 @@ impl ProviderError {
                 || c == "NoSuchEntity"
                 || c == "ResourceNotFoundException"
                 || c == "NoSuchBucket"
+                || c.contains("NonExistentQueue")
+                || c == "QueueDoesNotExist"
         })
     }
 }

@@ -175,6 +175,7 @@ fn iam_prefix(service: &str) -> String {
         "CloudWatch Logs" => "logs".into(),
         "Elastic Load Balancing v2" => "elasticloadbalancing".into(),
         "Resource Groups Tagging API" => "tag".into(),
+        "EventBridge" => "events".into(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
 }
@@ -774,6 +775,8 @@ mod owner_tests {
             ("Resource Groups Tagging API", "tag"),
             ("DynamoDB", "dynamodb"),
             ("Backup", "backup"),
+            ("EventBridge", "events"),
+            ("SQS", "sqs"),
         ] {
             assert_eq!(iam_prefix(service), prefix);
         }

@@ -317,3 +317,350 @@ fn bp_cost_prices_a_node_pool_by_its_limits_as_a_range() {
         "{text}"
     );
 }
+
+/// PMS with `--var autoscaler=karpenter`: `c.karpenter(...)` declares the
+/// AWS side (the scoped controller role by Pod Identity, the node role with
+/// its access entry and instance profile, the interruption queue and its
+/// four EventBridge rules, the discovery tags) and the release from the
+/// mirror, whose chart installs the CRDs the node pools need. It converges,
+/// and destroy deletes the node pools first, waits for the instances
+/// Karpenter launched (the test plays the controller) and leaves nothing.
+#[test]
+fn pms_with_karpenter_converges_and_destroy_leaves_no_instance() {
+    let emu = Emulators::start();
+    let m = &emu.moto;
+    let file = "blueprints/pms.rhai";
+    let vars = ["autoscaler=karpenter"];
+    bp(&emu, &["apply", file, "--auto-approve"], &vars).run();
+    let aws = m.python_json(&[
+        "-c",
+        &format!(
+            r#"import boto3, json
+sqs, ev, iam, eks, ec2 = {}, {}, {}, {}, {}
+url = sqs.get_queue_url(QueueName='pms-prod-karpenter')['QueueUrl']
+attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['All'])['Attributes']
+rules = {{r['Name']: [json.loads(r['EventPattern']), [t['Arn'] for t in ev.list_targets_by_rule(Rule=r['Name'])['Targets']]]
+          for r in ev.list_rules(NamePrefix='pms-prod-karpenter')['Rules']}}
+node_role = iam.get_role(RoleName='pms-prod-karpenter-node')['Role']
+controller = iam.get_role(RoleName='pms-prod-karpenter')['Role']
+policy = iam.get_role_policy(RoleName='pms-prod-karpenter', PolicyName='karpenter-controller')['PolicyDocument']
+assoc = [eks.describe_pod_identity_association(clusterName='pms-prod', associationId=a['associationId'])['association']
+         for a in eks.list_pod_identity_associations(clusterName='pms-prod')['associations']]
+entry = eks.describe_access_entry(clusterName='pms-prod', principalArn=node_role['Arn'])['accessEntry']
+profile = iam.get_instance_profile(InstanceProfileName='pms-prod-karpenter-node')['InstanceProfile']
+tagged = lambda items: sorted(i.get('CidrBlock') or i['GroupName'] for i in items)
+discovery = [{{'Name': 'tag:karpenter.sh/discovery', 'Values': ['pms-prod']}}]
+print(json.dumps({{
+  'queue': attrs, 'rules': rules, 'node_role': node_role['Arn'], 'controller': controller, 'policy': policy,
+  'assoc': [[a['namespace'], a['serviceAccount'], a['roleArn']] for a in assoc],
+  'entry_type': entry['type'], 'profile_roles': [r['Arn'] for r in profile['Roles']],
+  'subnets': tagged(ec2.describe_subnets(Filters=discovery)['Subnets']),
+  'groups': tagged(ec2.describe_security_groups(Filters=discovery)['SecurityGroups']),
+}}, default=str))"#,
+            m.boto3("sqs"),
+            m.boto3("events"),
+            m.boto3("iam"),
+            m.boto3("eks"),
+            m.boto3("ec2")
+        ),
+    ]);
+    let queue_arn = aws["queue"]["QueueArn"].as_str().unwrap().to_string();
+    assert_eq!(aws["queue"]["MessageRetentionPeriod"], "300", "{aws}");
+    assert_eq!(aws["queue"]["SqsManagedSseEnabled"], "true");
+    let queue_policy: Value =
+        serde_json::from_str(aws["queue"]["Policy"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        queue_policy["Statement"][0]["Principal"]["Service"],
+        json!(["events.amazonaws.com", "sqs.amazonaws.com"])
+    );
+    // The four rules, each to the queue.
+    let rules = aws["rules"].as_object().unwrap();
+    let mut detail_types: Vec<&str> = rules
+        .values()
+        .map(|r| {
+            assert_eq!(r[1], json!([queue_arn]), "{r}");
+            r[0]["detail-type"][0].as_str().unwrap()
+        })
+        .collect();
+    detail_types.sort();
+    assert_eq!(
+        detail_types,
+        [
+            "AWS Health Event",
+            "EC2 Instance Rebalance Recommendation",
+            "EC2 Instance State-change Notification",
+            "EC2 Spot Instance Interruption Warning"
+        ]
+    );
+    // The controller's role: Pod Identity, scoped as documented.
+    let trust = aws["controller"]["AssumeRolePolicyDocument"].to_string();
+    assert!(trust.contains("pods.eks.amazonaws.com") && trust.contains("sts:TagSession"));
+    let statements = aws["policy"]["Statement"].as_array().unwrap();
+    let sid = |id: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == id)
+            .unwrap_or_else(|| panic!("{id} in {statements:?}"))
+            .clone()
+    };
+    assert_eq!(
+        sid("AllowScopedDeletion")["Condition"]["StringEquals"]
+            ["aws:ResourceTag/kubernetes.io/cluster/pms-prod"],
+        "owned"
+    );
+    assert_eq!(
+        sid("AllowPassingInstanceRole")["Resource"],
+        aws["node_role"]
+    );
+    assert_eq!(
+        sid("AllowInterruptionQueueActions")["Resource"],
+        json!(queue_arn)
+    );
+    assert_eq!(
+        aws["assoc"],
+        json!([["kube-system", "karpenter", aws["controller"]["Arn"]]])
+    );
+    assert_eq!(aws["entry_type"], "EC2_LINUX");
+    assert_eq!(aws["profile_roles"], json!([aws["node_role"]]));
+    assert_eq!(
+        aws["subnets"],
+        json!(["10.0.10.0/24", "10.0.11.0/24", "10.0.12.0/24"])
+    );
+    assert_eq!(aws["groups"], json!(["eks-workers"]));
+
+    // In the cluster: the release's settings, and the node pools on the
+    // CRDs its chart installed; no cluster autoscaler.
+    let settings = emu.kube.get_json(&[
+        "--context",
+        "pms-prod",
+        "-n",
+        "kube-system",
+        "configmap",
+        "karpenter-settings",
+    ]);
+    let values: Value =
+        serde_json::from_str(settings["data"]["values.json"].as_str().unwrap()).unwrap();
+    assert_eq!(values["settings"]["clusterName"], "pms-prod", "{values}");
+    assert_eq!(
+        values["settings"]["interruptionQueue"],
+        "pms-prod-karpenter"
+    );
+    assert!(values["settings"]["clusterEndpoint"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("https://")));
+    let pools = emu
+        .kube
+        .get_json(&["--context", "pms-prod", "nodepools.karpenter.sh"]);
+    let mut names: Vec<&str> = pools["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["app", "db", "spot"]);
+    let class = emu
+        .kube
+        .get_json(&["--context", "pms-prod", "ec2nodeclasses.karpenter.k8s.aws"]);
+    assert_eq!(
+        class["items"][0]["spec"]["subnetSelectorTerms"],
+        json!([{"tags": {"karpenter.sh/discovery": "pms-prod"}}])
+    );
+    assert_eq!(
+        class["items"][0]["spec"]["instanceProfile"],
+        "pms-prod-karpenter-node"
+    );
+    let releases = emu.kube.kubectl(&[
+        "--context",
+        "pms-prod",
+        "get",
+        "secrets",
+        "-A",
+        "-l",
+        "owner=helm",
+        "-o",
+        "name",
+    ]);
+    assert!(!releases.contains("cluster-autoscaler"), "{releases}");
+
+    bp(&emu, &["plan", file, "--detailed-exitcode"], &vars)
+        .stdout_contains("No changes.")
+        .run();
+
+    // Karpenter launched nodes for two pools (the test plays it); destroy
+    // waits for them to go, which the controller does once the pools are
+    // gone, and leaves nothing of the blueprint.
+    let subnet = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nprint(json.dumps({}.describe_subnets(Filters=[{{'Name': 'tag:karpenter.sh/discovery', 'Values': ['pms-prod']}}])['Subnets'][0]['SubnetId']))",
+            m.boto3("ec2")
+        ),
+    ]);
+    let launched = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nec2 = {}\nids = []\nfor pool in ['app', 'spot']:\n    r = ec2.run_instances(ImageId='ami-12c6146b', MinCount=1, MaxCount=1, InstanceType='m6i.large', SubnetId={subnet}, TagSpecifications=[{{'ResourceType': 'instance', 'Tags': [{{'Key': 'karpenter.sh/nodepool', 'Value': pool}}, {{'Key': 'kubernetes.io/cluster/pms-prod', 'Value': 'owned'}}]}}])\n    ids += [i['InstanceId'] for i in r['Instances']]\nprint(json.dumps(ids))",
+            m.boto3("ec2")
+        ),
+    ]);
+    let said = std::thread::scope(|s| {
+        s.spawn(|| {
+            while emu
+                .kube
+                .get_json(&["--context", "pms-prod", "nodepools.karpenter.sh"])["items"]
+                != json!([])
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            m.python(&[
+                "-c",
+                &format!(
+                    "import boto3\n{}.terminate_instances(InstanceIds={launched})",
+                    m.boto3("ec2")
+                ),
+            ]);
+        });
+        let out = bp(
+            &emu,
+            &["destroy", file, "--auto-approve", "--include-protected"],
+            &vars,
+        )
+        .run();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    let said = &said[said.find("Plan: ").expect("a plan")..];
+    let at = |line: &str| {
+        said.find(line)
+            .unwrap_or_else(|| panic!("{line} in {said}"))
+    };
+    let pools_gone = at("- manifest.pms-prod/NodePool/app: deleted");
+    for after in [
+        "- helm_release.pms-prod/kube-system/karpenter: deleting",
+        "- iam_role.pms-prod-karpenter: deleting",
+        "- pod_identity.pms-prod/kube-system/karpenter: deleting",
+        "- sqs_queue.pms-prod-karpenter: deleting",
+        "- instance_profile.pms-prod-karpenter-node: deleting",
+        "- security_group.pms-prod/eks-workers: deleting",
+        "- subnet.pms-prod/private-a: deleting",
+    ] {
+        assert!(
+            at(after) > pools_gone,
+            "{after} before the pools were gone:\n{said}"
+        );
+    }
+    let running = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nr = {}.describe_instances(Filters=[{{'Name': 'tag-key', 'Values': ['karpenter.sh/nodepool']}}, {{'Name': 'instance-state-name', 'Values': ['pending', 'running']}}])['Reservations']\nprint(json.dumps(sum(len(x['Instances']) for x in r)))",
+            m.boto3("ec2")
+        ),
+    ]);
+    assert_eq!(running, json!(0));
+    assert_eq!(
+        crate::lifecycle::owned_nonzero(m, "pms-prod"),
+        std::collections::BTreeMap::new()
+    );
+}
+
+/// What `c.karpenter(...)`, node classes, queues and rules refuse at
+/// `bp check`, with the line.
+#[test]
+fn karpenter_queues_and_rules_refuse_bad_input_at_check() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "c.karpenter(#{ via: \"pod_identity\" });",
+            "missing required option `version`",
+        ),
+        (
+            "c.karpenter(#{ version: \"1.14.1\", via: \"kiam\" });",
+            "kiam",
+        ),
+        (
+            "let k = c.karpenter(#{ version: \"1.14.1\" });\nc.node_class(\"d\", #{ subnets: subnets, security_groups: [sg], role: role, instance_profile: k.instance_profile });",
+            "must specify exactly one of ['role', 'instanceProfile']",
+        ),
+        (
+            "c.node_class(\"d\", #{ subnets: subnets, security_groups: [sg], role: role, discovery: true });",
+            "is not one this blueprint manages, so it cannot be given the tag karpenter.sh/discovery",
+        ),
+        (
+            "let q = sqs_queue(\"q\", #{});\nevent_rule(\"r\", #{ pattern: #{ source: [\"aws.ec2\"] }, target: q });",
+            "does not let events.amazonaws.com send to it",
+        ),
+        (
+            "let q = sqs_queue(\"q\", #{ allow_send_from: [\"events.amazonaws.com\"] });\nevent_rule(\"r\", #{ pattern: #{}, target: q });",
+            "its pattern is empty",
+        ),
+        (
+            "sqs_queue(\"q\", #{ retention_seconds: 30 });",
+            "retention_seconds is 30, outside 60 to 1209600",
+        ),
+        ("sqs_queue(\"q.fifo\", #{});", "FIFO queues are not supported yet"),
+        (
+            "sqs_queue(\"q\", #{ allow_send_from: [\"*\"] });",
+            "allow_send_from takes AWS service principals, not \"*\"",
+        ),
+        (
+            "event_rule(\"r\", #{ pattern: #{ source: [\"aws.ec2\"] }, target: sg });",
+            "target",
+        ),
+    ];
+    for (tail, said) in cases {
+        let out = Test::new()
+            .file("b.rhai", &format!("{HEAD}{tail}\n"))
+            .args(["check", "b.rhai"])
+            .status(1)
+            .run();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(said) && err.contains("b.rhai:"),
+            "{tail}: {err}"
+        );
+    }
+}
+
+/// BP022: a role that launches fleets as Karpenter does, without the
+/// documented scoping, is a warning naming what is loose; the role
+/// `c.karpenter(...)` declares is not.
+#[test]
+fn a_karpenter_controller_role_without_its_scoping_is_a_lint_warning() {
+    let lint = |text: &str| -> Vec<String> {
+        let out = Test::new()
+            .file("b.rhai", text)
+            .args(["lint", "b.rhai", "--format", "json"])
+            .any_status()
+            .run();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "BP022")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let loose = r#"pod_identity_role("karpenter-controller", #{ inline_policies: #{ karpenter: #{
+  Version: "2012-10-17",
+  Statement: [
+    #{ Effect: "Allow", Action: ["ec2:CreateFleet", "ec2:RunInstances", "ec2:TerminateInstances"], Resource: "arn:aws:ec2:us-east-1:*:*",
+       Condition: #{ StringEquals: #{ "aws:RequestedRegion": "us-east-1" } } },
+    #{ Effect: "Allow", Action: "iam:PassRole", Resource: "*" },
+  ] } } });
+"#;
+    assert_eq!(
+        lint(loose),
+        ["role karpenter-controller launches instances as Karpenter does, but without its documented scoping: ec2:TerminateInstances, iam:PassRole on any role"]
+    );
+    assert_eq!(
+        lint(&format!("{HEAD}c.karpenter(#{{ version: \"1.14.1\" }});\n")),
+        Vec::<String>::new()
+    );
+    // Not Karpenter's: a role that terminates instances but launches no
+    // fleet is BP015's business, not this rule's.
+    assert_eq!(
+        lint(&loose.replace("\"ec2:CreateFleet\", ", "")),
+        Vec::<String>::new()
+    );
+}

@@ -39,6 +39,7 @@ const SEED_CHARTS: &[&str] = &[
     "aws-load-balancer-controller@1.8.1",
     "jupyterhub@3.3.7",
     "velero@7.2.1",
+    "karpenter@1.14.1",
 ];
 
 impl Emulators {

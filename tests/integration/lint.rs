@@ -158,7 +158,7 @@ fn sarif_is_version_2_1_0_with_rules_results_and_suppressions() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 21);
+    assert_eq!(rules.len(), 22);
     assert_eq!(rules[3]["id"], "BP004");
     assert_eq!(rules[3]["defaultConfiguration"]["level"], "error");
     let results = run["results"].as_array().unwrap();

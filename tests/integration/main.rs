@@ -43,6 +43,7 @@ mod outputs;
 mod password_policy;
 mod permissions;
 mod pod_identity;
+mod queues;
 mod rds;
 mod repl;
 mod secrets;

@@ -154,6 +154,9 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
         "the records of the last apply, of what a plan would change; a plan without changes reads none",
     ),
     ("ec2:DescribeInstanceAttribute", "per instance; none"),
+    ("events:ListTagsForResource", "per rule; the emulator has none"),
+    ("events:ListTargetsByRule", "per owned rule; none"),
+    ("sqs:GetQueueAttributes", "per owned queue; none"),
     ("ec2:DescribeVolumes", "per instance; none"),
     (
         "ec2:DescribeLaunchTemplateVersions",

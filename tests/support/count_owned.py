@@ -158,4 +158,18 @@ logs = boto3.client("logs", **kw)
 counts["log_group"] = len([g for g in logs.describe_log_groups()["logGroups"]
                            if logs.list_tags_for_resource(resourceArn=g["logGroupArn"])["tags"].get("blueprint:name") == blueprint])
 
+sqs = boto3.client("sqs", **kw)
+counts["sqs_queue"] = len([u for u in sqs.list_queues().get("QueueUrls", [])
+                           if sqs.list_queue_tags(QueueUrl=u).get("Tags", {}).get("blueprint:name") == blueprint])
+events = boto3.client("events", **kw)
+counts["event_rule"] = len([r for r in events.list_rules()["Rules"]
+                            if owned(events.list_tags_for_resource(ResourceARN=r["Arn"])["Tags"])])
+associations = 0
+for name in eks.list_clusters()["clusters"]:
+    for a in eks.list_pod_identity_associations(clusterName=name)["associations"]:
+        d = eks.describe_pod_identity_association(
+            clusterName=name, associationId=a["associationId"])["association"]
+        associations += d.get("tags", {}).get("blueprint:name") == blueprint
+counts["pod_identity"] = associations
+
 print(json.dumps(counts, sort_keys=True))

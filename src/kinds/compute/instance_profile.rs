@@ -61,6 +61,30 @@ const FIELDS: &[Field] = &[
     Field::new("role").refers(),
 ];
 
+/// Declares the instance profile `name` carrying `role`; its address.
+pub fn declare(
+    state: &crate::script::state::Shared,
+    ctx: &rhai::NativeCallContext,
+    name: &str,
+    role: &Address,
+) -> crate::script::state::Fallible<Address> {
+    let profile = Address::new(KIND, name);
+    let mut deps = crate::script::state::Deps::default();
+    deps.add(role);
+    let spec = crate::model::Map::from([
+        ("name".into(), Value::str(name)),
+        (
+            "role".into(),
+            Value::Ref(crate::model::Ref {
+                address: role.clone(),
+                attr: "name".into(),
+            }),
+        ),
+    ]);
+    crate::script::state::declare(state, ctx, profile.clone(), spec, deps)?;
+    Ok(profile)
+}
+
 fn live_of(p: &InstanceProfile) -> Live {
     let name = p.instance_profile_name();
     let mut l = Live::new(Address::new(KIND, name), name)

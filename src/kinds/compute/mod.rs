@@ -206,20 +206,7 @@ fn instance(
         Value::Bool(o.bool_or("public_ip", false)),
     );
     if let Some(role) = o.address("role") {
-        let profile = Address::new(instance_profile::KIND, &name);
-        let mut pdeps = Deps::default();
-        pdeps.add(&role);
-        let pspec = Map::from([
-            ("name".into(), Value::str(&name)),
-            (
-                "role".into(),
-                Value::Ref(crate::model::Ref {
-                    address: role.clone(),
-                    attr: "name".into(),
-                }),
-            ),
-        ]);
-        declare(state, ctx, profile.clone(), pspec, pdeps)?;
+        let profile = instance_profile::declare(state, ctx, &name, &role)?;
         deps.add(&profile);
         spec.insert(
             "profile".into(),

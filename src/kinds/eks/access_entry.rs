@@ -144,7 +144,7 @@ fn policy_arn(p: &str) -> String {
     }
 }
 
-fn access_entry(
+pub(crate) fn access_entry(
     state: &Shared,
     ctx: &NativeCallContext,
     c: &ClusterRef,

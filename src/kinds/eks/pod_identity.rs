@@ -171,7 +171,7 @@ pub fn trusts_pods(state: &Shared, a: &Address) -> Option<bool> {
     )
 }
 
-fn pod_identity_role(
+pub(crate) fn pod_identity_role(
     state: &Shared,
     ctx: &NativeCallContext,
     name: &Dynamic,

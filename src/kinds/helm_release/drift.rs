@@ -199,6 +199,9 @@ fn walk(key: &str, path: &str, want: &Json, live: &Json, secret: bool, out: &mut
                 );
             }
         }
+        // A null sets nothing: the server drops it (a chart's empty
+        // `annotations:`), and what others write there is theirs.
+        Json::Null => {}
         _ if same(want, live) => {}
         _ if secret => out.push(format!("{key} {path}: (sensitive) changed")),
         // A chart may put a secret of the blueprint's in a ConfigMap.
@@ -221,6 +224,23 @@ fn same(want: &Json, live: &Json) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_null_in_the_manifest_sets_nothing_so_is_never_drift() {
+        let want = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "karpenter", "annotations": null}});
+        let live = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "karpenter",
+                "annotations": {"meta.helm.sh/release-name": "karpenter"}}});
+        let mut out = Vec::new();
+        compare(
+            "ServiceAccount kube-system/karpenter",
+            &want,
+            &live,
+            &mut out,
+        );
+        assert_eq!(out, Vec::<String>::new());
+    }
 
     #[test]
     fn only_what_the_manifest_sets_is_compared_and_secrets_never_show() {

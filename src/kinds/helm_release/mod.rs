@@ -47,7 +47,7 @@ const OPTS: &[Opt] = &[
     ADOPT_OPT,
 ];
 
-const FUNCTIONS: &[FnDoc] = &[HELM_RELEASE, super::backups::DOC];
+const FUNCTIONS: &[FnDoc] = &[HELM_RELEASE, super::backups::DOC, super::karpenter::DOC];
 
 const HELM_RELEASE: FnDoc = FnDoc {
     name: "helm_release",
@@ -347,6 +347,7 @@ fn register(engine: &mut Engine, state: &Shared) {
     on_clusters(engine, state, "helm_release", helm_release);
     // Velero backups are made of Helm, IAM and in-cluster resources.
     super::backups::register(engine, state);
+    super::karpenter::register(engine, state);
 }
 
 // Live state ------------------------------------------------------------------

@@ -6,7 +6,7 @@ use crate::lint::{Ctx, Hit, Rule, Severity};
 use crate::model::Value;
 
 /// The rules about roles.
-pub static ROLE: &[Rule] = &[BP015, BP016];
+pub static ROLE: &[Rule] = &[BP015, BP016, BP022];
 
 const BP015: Rule = Rule {
     id: "BP015",
@@ -25,6 +25,95 @@ const BP016: Rule = Rule {
     fix: "Name the service, account, role or OIDC provider that may assume the role, or add a Condition.",
     check: iam_open_trust,
 };
+
+const BP022: Rule = Rule {
+    id: "BP022",
+    title: "Karpenter controller role without the documented scoping",
+    severity: Severity::Warning,
+    rationale: "Karpenter's controller launches and terminates instances, manages launch templates and instance profiles and passes the node role. Its documented policy allows the deletions only of what carries the cluster's tag (aws:ResourceTag/kubernetes.io/cluster/<cluster>), the instance-profile changes likewise, iam:PassRole of the node role alone, and the queue reads of its interruption queue alone. Without that scoping, the controller of one cluster (or whoever takes its pod) can terminate every instance in the account and pass any role to EC2.",
+    fix: "Declare Karpenter with cluster.karpenter(#{ ... }), whose controller role has the documented policy, or scope the statements as it does.",
+    check: karpenter_scoping,
+};
+
+/// Whether `actions` (with wildcards such as `ec2:*`) grant `action`.
+fn grants(actions: &[&str], action: &str) -> bool {
+    actions.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        let action = action.to_ascii_lowercase();
+        match a.strip_suffix('*') {
+            Some(prefix) => action.starts_with(prefix),
+            None => a == action,
+        }
+    })
+}
+
+/// Whether a statement's condition names the cluster's ownership tag.
+fn cluster_scoped(st: &Value) -> bool {
+    st.get("Condition")
+        .is_some_and(|c| c.to_json().to_string().contains("kubernetes.io/cluster/"))
+}
+
+fn karpenter_scoping(ctx: &Ctx, out: &mut Vec<Hit>) {
+    const TAG_SCOPED: &[&str] = &[
+        "ec2:TerminateInstances",
+        "ec2:DeleteLaunchTemplate",
+        "iam:CreateInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:TagInstanceProfile",
+    ];
+    for r in of(ctx, crate::kinds::iam::role::KIND) {
+        let Some(policies) = r.get("inline_policies").and_then(Value::as_map) else {
+            continue;
+        };
+        let allowed: Vec<&Value> = policies
+            .values()
+            .flat_map(statements)
+            .filter(|s| allows(s))
+            .collect();
+        // Karpenter's controller is the role that launches fleets.
+        if !allowed
+            .iter()
+            .any(|s| grants(&strs(s.get("Action")), "ec2:CreateFleet"))
+        {
+            continue;
+        }
+        let mut loose: Vec<String> = Vec::new();
+        for st in &allowed {
+            let actions = strs(st.get("Action"));
+            let resources = strs(st.get("Resource"));
+            for a in TAG_SCOPED {
+                if grants(&actions, a) && !cluster_scoped(st) && !loose.contains(&a.to_string()) {
+                    loose.push(a.to_string());
+                }
+            }
+            let any_role = resources
+                .iter()
+                .any(|res| *res == "*" || res.ends_with(":role/*"));
+            if grants(&actions, "iam:PassRole") && any_role {
+                loose.push("iam:PassRole on any role".into());
+            }
+            if grants(&actions, "sqs:ReceiveMessage") && resources.contains(&"*") {
+                loose.push("sqs:ReceiveMessage on any queue".into());
+            }
+        }
+        if !loose.is_empty() {
+            out.push(
+                Hit::new(
+                    &r.address,
+                    format!(
+                        "role {} launches instances as Karpenter does, but without its documented scoping: {}",
+                        name(r),
+                        loose.join(", ")
+                    ),
+                )
+                .at("inline_policies")
+                .hint("scope deletions to aws:ResourceTag/kubernetes.io/cluster/<cluster>, pass only the node role, read only the interruption queue; cluster.karpenter(...) does"),
+            );
+        }
+    }
+}
 
 fn iam_wildcards(ctx: &Ctx, out: &mut Vec<Hit>) {
     for r in of(ctx, crate::kinds::iam::role::KIND) {

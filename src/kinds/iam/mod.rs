@@ -328,7 +328,7 @@ pub fn inline_policies(o: &Opts, deps: &mut Deps) -> Map {
         .unwrap_or_default()
 }
 
-fn iam_role(
+pub(crate) fn iam_role(
     state: &Shared,
     ctx: &NativeCallContext,
     name: &Dynamic,

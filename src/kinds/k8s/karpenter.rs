@@ -8,8 +8,12 @@
 //! what the constructors add is the checking at `bp check` of what the
 //! CRDs' schemas and CEL rules (`x-kubernetes-validations`) refuse on a
 //! server: operators and their values, restricted label domains,
-//! `consolidateAfter` where v1 requires it, the AMI alias, and a node class
-//! that exists. Subnets and security groups are handles, selected by id.
+//! `consolidateAfter` where v1 requires it, the AMI alias, one of role and
+//! instance profile, and a node class that exists. Subnets and security
+//! groups are handles, selected by id or, with `discovery: true`, by the
+//! `karpenter.sh/discovery` tag the constructor gives them. Declared after
+//! `c.karpenter(...)`, they come after its release (whose chart installs
+//! their CRDs) and are deleted before what its controller acts with.
 
 use super::manifest::{declare_one, Manifest};
 use super::{on_clusters, ClusterRef};
@@ -173,10 +177,21 @@ const CLASS: &[Opt] = &[
         Ty::HandleList(crate::kinds::network::security_group::KIND),
         "the nodes' security groups",
     ),
-    req(
+    opt(
         "role",
         Ty::Handle(crate::kinds::iam::role::KIND),
-        "the nodes' IAM role (Karpenter makes their instance profile)",
+        "the nodes' IAM role, whose instance profile Karpenter makes (this or instance_profile)",
+    ),
+    opt(
+        "instance_profile",
+        Ty::Handle(crate::kinds::compute::instance_profile::KIND),
+        "the nodes' instance profile, e.g. karpenter's instance_profile (this or role)",
+    ),
+    def(
+        "discovery",
+        Ty::Bool,
+        "false",
+        "select the subnets and security groups by the tag karpenter.sh/discovery = the cluster's name, which they are given, instead of by id",
     ),
     opt(
         "block_devices",
@@ -196,7 +211,7 @@ pub const POOL_DOC: FnDoc = FnDoc {
 
 pub const CLASS_DOC: FnDoc = FnDoc {
         name: "node_class",
-        signature: "cluster.node_class(name, #{ ami?, subnets, security_groups, role, block_devices?, tags? }) -> Manifest",
+        signature: "cluster.node_class(name, #{ ami?, subnets, security_groups, role?|instance_profile?, discovery?, block_devices?, tags? }) -> Manifest",
         doc: "A Karpenter EC2NodeClass (karpenter.k8s.aws/v1), checked as its CRD checks it.",
         options: CLASS,
         method_of: Some("Cluster"),
@@ -283,12 +298,19 @@ pub fn price(q: &crate::cost::Quote) -> crate::cost::Estimate {
 
 /// What a Karpenter object uses, as its live attributes show, so that a
 /// destroy deletes it first: a NodePool its EC2NodeClass, an EC2NodeClass
-/// its subnets, security groups (by id) and role (by name).
-pub fn uses(a: &Address, content: Option<&Value>) -> Vec<String> {
+/// its subnets, security groups (by id), role and instance profile (by
+/// name), and both what their `blueprint.dev/uses` annotation lists by
+/// address (the controller's release, role, association and queue; what a
+/// node class discovers by tag).
+pub fn uses(a: &Address, content: Option<&Value>, annotations: Option<&Value>) -> Vec<String> {
+    let mut out: Vec<String> = annotations
+        .and_then(|m| m.get(USES))
+        .and_then(Value::as_str)
+        .map(|s| s.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
     let Some(spec) = content.and_then(|c| c.get("spec")) else {
-        return Vec::new();
+        return out;
     };
-    let mut out = Vec::new();
     if let Some(class) = spec
         .get("template")
         .and_then(|t| t.get("spec"))
@@ -305,6 +327,11 @@ pub fn uses(a: &Address, content: Option<&Value>) -> Vec<String> {
             }
         }
         out.extend(spec.get("role").and_then(Value::as_str).map(String::from));
+        out.extend(
+            spec.get("instanceProfile")
+                .and_then(Value::as_str)
+                .map(String::from),
+        );
     }
     out
 }
@@ -410,15 +437,26 @@ fn restricted(key: &str) -> Option<String> {
     None
 }
 
-/// A cluster-scoped object in the API's own shape.
-fn object(api_version: &str, kind: &str, name: &str, spec: Map) -> Map {
+/// The annotation that lists, by address, what an object uses that its
+/// spec does not name (the release whose controller acts on it, what it
+/// selects by tag), so that a destroy deletes the object first.
+pub const USES: &str = "blueprint.dev/uses";
+
+/// A cluster-scoped object in the API's own shape, annotated with what it
+/// `uses`.
+fn object(api_version: &str, kind: &str, name: &str, spec: Map, uses: &[Address]) -> Map {
+    let mut metadata = Map::from([("name".into(), Value::str(name))]);
+    if !uses.is_empty() {
+        let listed: Vec<String> = uses.iter().map(Address::to_string).collect();
+        metadata.insert(
+            "annotations".into(),
+            Value::Map(Map::from([(USES.into(), Value::Str(listed.join(" ")))])),
+        );
+    }
     Map::from([
         ("apiVersion".into(), Value::str(api_version)),
         ("kind".into(), Value::str(kind)),
-        (
-            "metadata".into(),
-            Value::Map(Map::from([("name".into(), Value::str(name))])),
-        ),
+        ("metadata".into(), Value::Map(metadata)),
         ("spec".into(), Value::Map(spec)),
     ])
 }
@@ -450,6 +488,10 @@ fn node_pool(
         ));
     }
     deps.add(&class);
+    let release = crate::kinds::karpenter::release_of(state, &c.name);
+    if let Some(r) = &release {
+        deps.add(r);
+    }
     let mut requirements = Vec::new();
     for r in o.list("requirements") {
         let m = r
@@ -578,7 +620,11 @@ fn node_pool(
     {
         spec.insert("disruption".into(), disruption(ctx, &what, &Opts(&d))?);
     }
-    let object = object("karpenter.sh/v1", "NodePool", &name, spec);
+    // Deleted before the controller and what it acts with, which
+    // terminate its nodes.
+    let mut used: Vec<Address> = release.into_iter().collect();
+    used.extend(crate::kinds::karpenter::acts_with(state, &c.name));
+    let object = object("karpenter.sh/v1", "NodePool", &name, spec, &used);
     Ok(Manifest(declare_one(
         state,
         ctx,
@@ -634,6 +680,56 @@ fn disruption(ctx: &NativeCallContext, what: &str, d: &Opts) -> Fallible<Value> 
         m.insert("budgets".into(), Value::List(budgets));
     }
     Ok(Value::Map(m))
+}
+
+/// The tag a node class with `discovery: true` selects subnets and
+/// security groups by.
+pub const DISCOVERY: &str = "karpenter.sh/discovery";
+
+/// Gives the subnets and security groups `tagged` the discovery tag of
+/// cluster `cluster`; each must be one this blueprint manages.
+fn discovery_tags(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    what: &str,
+    cluster: &str,
+    tagged: &[Address],
+) -> Fallible<()> {
+    let mut st = state.borrow_mut();
+    for a in tagged {
+        let Some(r) = st.graph.get_mut(a).filter(|r| !r.is_existing()) else {
+            drop(st);
+            return Err(refuse(
+                ctx,
+                what,
+                format!("{a} is not one this blueprint manages, so it cannot be given the tag {DISCOVERY}"),
+                "select it by id (leave discovery out), or tag it where it is managed",
+            ));
+        };
+        let mut tags = r
+            .spec
+            .get("tags")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        match tags.get(DISCOVERY).and_then(Value::as_str) {
+            Some(other) if other != cluster => {
+                let other = other.to_string();
+                drop(st);
+                return Err(refuse(
+                    ctx,
+                    what,
+                    format!("{a} has the tag {DISCOVERY} = {other} already"),
+                    "a subnet or security group is discovered by one cluster's Karpenter",
+                ));
+            }
+            _ => {
+                tags.insert(DISCOVERY.into(), Value::str(cluster));
+            }
+        }
+        r.spec.insert("tags".into(), Value::Map(tags));
+    }
+    Ok(())
 }
 
 fn node_class(
@@ -694,24 +790,73 @@ fn node_class(
                 .collect(),
         )
     };
-    let subnets = by_id("id", o.addresses("subnets"), &mut deps);
-    let groups = by_id("id", o.addresses("security_groups"), &mut deps);
-    let role = o.address("role").expect("checked by the schema");
-    // Karpenter takes the role's name: known now for a role of this
-    // blueprint's, from the ARN for one that exists.
-    let role_name = state
-        .borrow()
-        .graph
-        .get(&role)
-        .and_then(|r| r.str("name").map(String::from))
-        .unwrap_or_else(|| {
-            role.name
-                .rsplit('/')
-                .next()
-                .unwrap_or(&role.name)
-                .to_string()
-        });
-    deps.add(&role);
+    let mut used: Vec<Address> = Vec::new();
+    if let Some(r) = crate::kinds::karpenter::release_of(state, &c.name) {
+        deps.add(&r);
+        used.push(r);
+    }
+    let (subnets, groups) = if o.bool_or("discovery", false) {
+        let mut tagged = o.addresses("subnets");
+        tagged.extend(o.addresses("security_groups"));
+        discovery_tags(state, ctx, &what, &c.name, &tagged)?;
+        for a in &tagged {
+            deps.add(a);
+        }
+        used.extend(tagged);
+        let term = || {
+            Value::List(vec![Value::Map(Map::from([(
+                "tags".into(),
+                Value::Map(Map::from([(DISCOVERY.into(), Value::str(&c.name))])),
+            )]))])
+        };
+        (term(), term())
+    } else {
+        (
+            by_id("id", o.addresses("subnets"), &mut deps),
+            by_id("id", o.addresses("security_groups"), &mut deps),
+        )
+    };
+    let (role, profile) = match (o.address("role"), o.address("instance_profile")) {
+        (Some(r), None) => (Some(r), None),
+        (None, Some(p)) => (None, Some(p)),
+        _ => {
+            return Err(refuse(
+                ctx,
+                &what,
+                "must specify exactly one of ['role', 'instanceProfile']".into(),
+                "give role: (Karpenter makes the instance profile) or instance_profile:",
+            ))
+        }
+    };
+    let mut node_identity = Vec::new();
+    if let Some(role) = role {
+        // Karpenter takes the role's name: known now for a role of this
+        // blueprint's, from the ARN for one that exists.
+        let role_name = state
+            .borrow()
+            .graph
+            .get(&role)
+            .and_then(|r| r.str("name").map(String::from))
+            .unwrap_or_else(|| {
+                role.name
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&role.name)
+                    .to_string()
+            });
+        deps.add(&role);
+        node_identity.push(("role".to_string(), Value::Str(role_name)));
+    }
+    if let Some(p) = profile {
+        deps.add(&p);
+        node_identity.push((
+            "instanceProfile".to_string(),
+            Value::Ref(crate::model::Ref {
+                address: p,
+                attr: "name".into(),
+            }),
+        ));
+    }
     let mut spec = Map::from([
         (
             "amiSelectorTerms".into(),
@@ -720,10 +865,10 @@ fn node_class(
                 Value::str(&alias),
             )]))]),
         ),
-        ("role".into(), Value::Str(role_name)),
         ("subnetSelectorTerms".into(), subnets),
         ("securityGroupSelectorTerms".into(), groups),
     ]);
+    spec.extend(node_identity);
     let devices: Vec<Value> = o
         .list("block_devices")
         .iter()
@@ -761,7 +906,7 @@ fn node_class(
     if let Some(t) = o.get("tags") {
         spec.insert("tags".into(), deps.value(t));
     }
-    let object = object("karpenter.k8s.aws/v1", "EC2NodeClass", &name, spec);
+    let object = object("karpenter.k8s.aws/v1", "EC2NodeClass", &name, spec, &used);
     Ok(Manifest(declare_one(
         state,
         ctx,

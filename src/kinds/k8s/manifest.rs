@@ -559,7 +559,7 @@ fn restore(mut l: Live, api_version: &str, obj: &ObjectKind) -> Live {
             )));
         }
     }
-    let uses = super::karpenter::uses(&a, l.attrs.get("content"));
+    let uses = super::karpenter::uses(&a, l.attrs.get("content"), l.attrs.get("annotations"));
     if let Some(Value::List(place)) = l.attrs.get_mut("where") {
         place.extend(uses.into_iter().map(Value::Str));
     }
