@@ -55,6 +55,7 @@ pub async fn read_all(
         .copied()
         .filter(|d| matches!(d.read, Read::Own(_)))
         .collect();
+    let own = worth_listing(cloud, own, desired).await;
     cloud.set_existing_clusters(existing_clusters(desired));
     let reads = own.iter().filter_map(|d| match d.read {
         Read::Own(read) => Some(cloud.timed(d.kind.as_str(), read(cloud))),
@@ -143,6 +144,35 @@ pub async fn read_all(
 }
 
 /// The kinds a kind's own read returns: itself and those read with it.
+/// The kinds worth listing: those the blueprint declares, those the
+/// tagging API cannot find (or whose read lists other kinds with them, a
+/// backup vault's plans), and of the rest those it finds a resource of
+/// this blueprint's of, asked in one call. When it cannot say (refused,
+/// or not served), every kind.
+async fn worth_listing<'a>(
+    cloud: &Cloud,
+    own: Vec<&'a KindDef>,
+    desired: &Graph,
+) -> Vec<&'a KindDef> {
+    let findable: Vec<&'static str> = own
+        .iter()
+        .filter(|d| read_with(d) == [d.kind] && desired.of_kind(d.kind).next().is_none())
+        .filter_map(|d| d.tagged_as)
+        .collect();
+    if findable.is_empty() {
+        return own;
+    }
+    let Ok(found) = crate::providers::aws::tagging::owned_types(cloud, &findable).await else {
+        return own;
+    };
+    own.into_iter()
+        .filter(|d| match d.tagged_as {
+            Some(t) if findable.contains(&t) => found.contains(t),
+            _ => true,
+        })
+        .collect()
+}
+
 fn read_with(d: &KindDef) -> Vec<Kind> {
     REGISTRY
         .iter()

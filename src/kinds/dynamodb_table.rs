@@ -70,7 +70,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt adopt))
 .backed_up()
-.iam(IAM);
+.iam(IAM)
+.tagged_as("dynamodb:table");
 
 const KEYS_FIXED: &str = "a DynamoDB table's key schema cannot change";
 

@@ -316,7 +316,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt adopt))
 .unsafe_to_resend(&["CreateKey"])
-.iam(IAM);
+.iam(IAM)
+.tagged_as("kms:key");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

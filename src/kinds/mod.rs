@@ -190,6 +190,11 @@ pub struct KindDef {
     /// A check of its planned changes against what the service says of
     /// them (a cluster's upgrade insights), made when planning.
     pub check_change: Option<CheckChangeFn>,
+    /// Its resource type in the Resource Groups Tagging API (`ec2:vpc`,
+    /// `sqs`), when that API finds its resources by their owner tag: a
+    /// plan then lists the kind only when the blueprint declares it or the
+    /// tagging API finds one of its own. `None`: always listed.
+    pub tagged_as: Option<&'static str>,
 }
 
 /// A kind's handle type in scripts, as [`KindDef::new`] takes it: made by
@@ -242,7 +247,14 @@ impl KindDef {
             iam: crate::permissions::Iam::NONE,
             read_by: None,
             check_change: None,
+            tagged_as: None,
         }
+    }
+
+    /// The Resource Groups Tagging API finds its resources as `resource_type`.
+    pub const fn tagged_as(mut self, resource_type: &'static str) -> Self {
+        self.tagged_as = Some(resource_type);
+        self
     }
 
     /// An in-cluster kind: it costs nothing in AWS, and is adopted in the

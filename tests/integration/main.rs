@@ -45,6 +45,7 @@ mod permissions;
 mod pod_identity;
 mod queues;
 mod rds;
+mod reads;
 mod repl;
 mod secrets;
 mod sops3;

@@ -154,6 +154,16 @@ const PLAN_UNSENT: &[(&str, &str)] = &[
         "the records of the last apply, of what a plan would change; a plan without changes reads none",
     ),
     ("ec2:DescribeInstanceAttribute", "per instance; none"),
+    // Kinds the tagging API finds: listed only when the blueprint declares
+    // them or owns one, and eks-intro does neither.
+    ("ec2:DescribeInstances", "instances: found by tag; none"),
+    ("ec2:DescribeSecurityGroups", "security groups: found by tag; none"),
+    ("rds:DescribeDBInstances", "RDS instances: found by tag; none"),
+    ("sqs:ListQueues", "queues: found by tag; none"),
+    ("ssm:GetParametersByPath", "outputs: found by tag; none"),
+    ("dynamodb:ListTables", "tables: found by tag; none"),
+    ("dynamodb:DescribeTable", "tables: found by tag; none"),
+    ("dynamodb:ListTagsOfResource", "tables: found by tag; none"),
     ("events:ListTagsForResource", "per rule; the emulator has none"),
     ("events:ListTargetsByRule", "per owned rule; none"),
     ("sqs:GetQueueAttributes", "per owned queue; none"),

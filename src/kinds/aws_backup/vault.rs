@@ -56,7 +56,8 @@ pub static DEF: KindDef = KindDef::new(
 ); ["address", "arn", "name"]),
     ops!(own super::read),
 )
-.iam(IAM);
+.iam(IAM)
+.tagged_as("backup:backup-vault");
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a backup vault's name cannot change"),

@@ -75,7 +75,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
 .rules(super::lint::INSTANCE)
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ec2:instance");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

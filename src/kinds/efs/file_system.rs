@@ -63,7 +63,8 @@ pub static DEF: KindDef = KindDef::new(
 .rules(super::lint::FILE_SYSTEM)
 .backed_up()
 .adopt(crate::boxed!(adopt super::adopt))
-.iam(IAM);
+.iam(IAM)
+.tagged_as("elasticfilesystem:file-system");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

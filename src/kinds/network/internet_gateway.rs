@@ -163,7 +163,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
 .unsafe_to_resend(&["CreateInternetGateway"])
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ec2:internet-gateway");
 
 const FIELDS: &[Field] = &[Field::new("name"), Field::new("vpc").refers(), TAGS];
 

@@ -161,7 +161,8 @@ pub static DEF: KindDef = KindDef::new(
     ops!(own),
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ec2:natgateway");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

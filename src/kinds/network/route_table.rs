@@ -286,7 +286,8 @@ pub const IAM: crate::permissions::Iam =
 pub static DEF: KindDef = KindDef::new(KIND, Pricing::Free, handle!(super::RouteTable), ops!(own))
     .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
     .unsafe_to_resend(&["CreateRouteTable"])
-    .iam(IAM);
+    .iam(IAM)
+    .tagged_as("ec2:route-table");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

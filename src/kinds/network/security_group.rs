@@ -398,7 +398,8 @@ pub static DEF: KindDef = KindDef::new(
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
 .rules(super::lint::SECURITY_GROUP)
 .unsafe_to_resend(&["CreateSecurityGroup"])
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ec2:security-group");
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a security group cannot be renamed"),

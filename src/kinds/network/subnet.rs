@@ -135,7 +135,8 @@ pub static DEF: KindDef = KindDef::new(
 )
 .adopt(crate::boxed!(adopt crate::providers::aws::adopt_ec2))
 .unsafe_to_resend(&["CreateSubnet"])
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ec2:subnet");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -233,7 +233,8 @@ pub static DEF: KindDef = KindDef::new(
 .validate(super::validate)
 .rules(super::lint::VPC)
 .unsafe_to_resend(&["CreateVpc"])
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ec2:vpc");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -65,7 +65,8 @@ pub static DEF: KindDef = KindDef::new(
     "an output lives under the blueprint's own path (/blueprint/<name>/outputs/): declare it and apply",
 ))
 .read_by(crate::boxed!(read_by readers))
-.iam(IAM);
+.iam(IAM)
+.tagged_as("ssm:parameter");
 
 const FIELDS: &[Field] = &[Field::new("value"), Field::new("description")];
 

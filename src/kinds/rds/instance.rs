@@ -57,7 +57,8 @@ pub static DEF: KindDef = KindDef::new(
 .rules(super::lint::INSTANCE)
 .backed_up()
 .adopt(crate::boxed!(adopt adopt))
-.iam(IAM);
+.iam(IAM)
+.tagged_as("rds:db");
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("an RDS instance's identifier is its name"),

@@ -531,7 +531,8 @@ pub static DEF: KindDef = KindDef::new(
 .adopt(crate::boxed!(adopt adopt))
 .rules(lint::BUCKET)
 .backed_up()
-.iam(IAM);
+.iam(IAM)
+.tagged_as("s3");
 
 const FIELDS: &[Field] = &[
     Field::new("name"),

@@ -72,7 +72,8 @@ pub static DEF: KindDef = KindDef::new(
     handle!(SqsQueue; FUNCTIONS, register; ["address", "arn", "name", "url"]),
     ops!(own),
 )
-.iam(IAM);
+.iam(IAM)
+.tagged_as("sqs");
 
 const FIELDS: &[Field] = &[
     Field::new("name").replaces("a queue cannot be renamed"),
