@@ -10,6 +10,7 @@ pub mod helm;
 pub mod inventory;
 pub mod kube;
 pub mod lock;
+pub mod pace;
 
 pub use error::{AwsResult, ProviderError};
 pub use inventory::Row;
@@ -129,6 +130,9 @@ pub struct Target {
 pub struct RequestCounter(
     Arc<AtomicUsize>,
     Arc<std::sync::Mutex<HashMap<String, String>>>,
+    /// The requests are paced ([`pace`]): each carries its operation to
+    /// the paced HTTP client.
+    Arc<std::sync::atomic::AtomicBool>,
 );
 
 /// The IAM action of an operation: its service's prefix and its name,
@@ -210,6 +214,26 @@ impl Intercept for RequestCounter {
         if op.is_some_and(|op| unsafe_to_resend().contains(&op.as_str())) {
             cfg.interceptor_state()
                 .store_put(aws_smithy_types::retry::RetryConfig::disabled());
+        }
+        Ok(())
+    }
+
+    /// When paced, the service and operation for the paced HTTP client,
+    /// in a header it takes off (added after signing, so never signed).
+    fn modify_before_transmit(
+        &self,
+        ctx: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if !self.2.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            let value = format!("{} {}", iam_prefix(m.service()), m.name());
+            ctx.request_mut()
+                .headers_mut()
+                .insert(pace::OPERATION_HEADER, value);
         }
         Ok(())
     }
@@ -317,8 +341,13 @@ impl Cloud {
         }
         let local = is_local(target.endpoint_url.as_deref());
         loader = loader.retry_config(retry_config(local));
-        let conf = loader.load().await;
         let requests = RequestCounter::default();
+        // Within AWS's request-rate limits (`BP_PACE`).
+        if let Some(pacer) = pace::from_env(local) {
+            loader = loader.http_client(pace::PacedClient::new(pacer));
+            requests.2.store(true, Ordering::Relaxed);
+        }
+        let conf = loader.load().await;
         let (wait_timeout, poll_interval) = if local {
             (Duration::from_secs(60), Duration::from_millis(200))
         } else {

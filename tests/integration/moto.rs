@@ -194,6 +194,36 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(moto: &Moto, seed: u64, rate: f64, drop_creates: f64) -> FaultProxy {
+        FaultProxy::launch(
+            moto,
+            &[
+                "--seed",
+                &seed.to_string(),
+                "--rate",
+                &rate.to_string(),
+                "--drop-creates",
+                &drop_creates.to_string(),
+            ],
+        )
+    }
+
+    /// The proxy throttling as AWS's request-rate buckets do, each scaled
+    /// by `scale`, and nothing else; every request is logged with its
+    /// bucket (`ec2 CreateVpc pass change`).
+    pub fn with_buckets(moto: &Moto, scale: f64) -> FaultProxy {
+        FaultProxy::launch(moto, &["--rate", "0", "--buckets", &scale.to_string()])
+    }
+
+    /// The log's lines: service, operation, and the fault or `pass CLASS`.
+    pub fn log_lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn launch(moto: &Moto, args: &[&str]) -> FaultProxy {
         use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("faults.log");
@@ -205,9 +235,7 @@ impl FaultProxy {
         let mut child = Command::new(venv_bin("python"))
             .arg(repo().join("tests/support/faultproxy.py"))
             .args(["--port", &port.to_string(), "--upstream", &moto.url])
-            .args(["--seed", &seed.to_string()])
-            .args(["--rate", &rate.to_string()])
-            .args(["--drop-creates", &drop_creates.to_string()])
+            .args(args)
             .arg("--log")
             .arg(&log)
             .arg("--count")

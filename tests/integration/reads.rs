@@ -68,3 +68,46 @@ fn a_plan_lists_what_is_declared_or_found_by_tag_and_prunes_what_was_left() {
     let kinds = listed(&out);
     assert!(!kinds.contains(&"sqs_queue".to_string()), "{kinds:?}");
 }
+
+/// Pacing (`BP_PACE`): through a proxy that throttles as AWS's request-rate
+/// buckets do (EC2's published limits: changes 50 at once, then 5 a
+/// second), an apply of 40 security groups with a rule each, paced by the
+/// same buckets, is never throttled, and takes at least the time the
+/// buckets allow: its EC2 changes beyond the burst at 5 a second.
+#[test]
+fn paced_requests_stay_within_awss_buckets() {
+    let m = Moto::start();
+    let proxy = crate::moto::FaultProxy::with_buckets(&m, 1.0);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut script = String::from("let v = vpc(\"paced\", #{ cidr: \"10.70.0.0/16\", azs: 1, private_subnets: [\"10.70.1.0/24\"] });\n");
+    for i in 0..40 {
+        script.push_str(&format!(
+            "security_group(v, \"g{i}\", #{{ ingress: [rule(#{{ protocol: \"tcp\", port: {}, cidr: \"10.70.0.0/16\" }})] }});\n",
+            1000 + i
+        ));
+    }
+    std::fs::write(d.join("bp.rhai"), script).unwrap();
+    let start = std::time::Instant::now();
+    crate::harness::Test::new()
+        .current_dir(d)
+        .moto(&m)
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("BP_PACE", "aws")
+        .args(["apply", "bp.rhai", "--auto-approve"])
+        .run();
+    let took = start.elapsed().as_secs_f64();
+    let lines = proxy.log_lines();
+    let throttled: Vec<&String> = lines.iter().filter(|l| l.ends_with(" throttle")).collect();
+    assert!(throttled.is_empty(), "throttled: {throttled:?}");
+    let changes = lines
+        .iter()
+        .filter(|l| l.starts_with("ec2 ") && l.ends_with(" pass change"))
+        .count();
+    assert!(changes > 80, "{changes} EC2 changes");
+    let floor = (changes - 50) as f64 / 5.0;
+    assert!(
+        took >= floor * 0.95,
+        "{changes} EC2 changes in {took:.1} s, under the buckets' floor of {floor:.1} s"
+    );
+}

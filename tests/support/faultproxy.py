@@ -2,7 +2,7 @@
 
     faultproxy.py --port P --upstream http://127.0.0.1:M --seed S
                   [--rate 0.1] [--drop-creates 0.0] [--delay-ms 0] [--log FILE]
-                  [--count FILE]
+                  [--count FILE] [--buckets SCALE]
 
 It forwards every request to the emulator, except that, drawn from a
 random generator seeded with --seed:
@@ -17,7 +17,14 @@ random generator seeded with --seed:
   the resource is made, and then the connection is closed without the
   answer: the dangerous case, where a client that sends it again makes a
   duplicate;
-- every answer can be delayed by --delay-ms.
+- every answer can be delayed by --delay-ms;
+- with --buckets SCALE, throttling follows AWS's request-rate limits
+  instead of a random fraction: a token bucket per service and call class,
+  EC2's published ones (Describe and List: 100 burst, 20 a second; the
+  DescribeInstances class: 50 and 10; changes: 50 and 5) and elsewhere the
+  defaults Blueprint paces by (src/providers/pace.rs), each times SCALE; a
+  request that finds its bucket empty is throttled. Every request is then
+  logged to --log as "SERVICE OPERATION pass CLASS" or "... throttle".
 
 The draws are a hash of the seed, the request (service, operation, path,
 body) and how many times that same request came before: the same requests
@@ -80,6 +87,47 @@ def is_read(protocol, op):
     if protocol in ("json", "query"):
         return op.startswith(("Describe", "List", "Get", "Search", "Lookup", "Head"))
     return op.split(" ")[0] in ("GET", "HEAD")
+
+
+EC2_HEAVY = {
+    "DescribeInstances", "DescribeInstanceStatus", "DescribeNetworkInterfaces",
+    "DescribeSecurityGroups", "DescribeSnapshots", "DescribeSpotInstanceRequests",
+    "DescribeVolumes",
+}
+READS = ("Describe", "List", "Get", "Search", "Lookup", "Head", "BatchGet", "Query", "Scan")
+
+
+def class_of(service, protocol, op):
+    """The bucket of a call: read, heavy (EC2's DescribeInstances class) or change."""
+    if protocol == "rest":
+        return "read" if op.split(" ")[0] in ("GET", "HEAD") else "change"
+    if service == "ec2" and op in EC2_HEAVY:
+        return "heavy"
+    return "read" if op.startswith(READS) else "change"
+
+
+def limit(service, cls):
+    """(burst, per second) of a bucket, as src/providers/pace.rs has them."""
+    if service == "ec2":
+        return {"read": (100, 20), "heavy": (50, 10), "change": (50, 5)}[cls]
+    return (40, 20) if cls in ("read", "heavy") else (20, 10)
+
+
+class Buckets:
+    def __init__(self, scale):
+        self.scale, self.lock, self.state = scale, threading.Lock(), {}
+
+    def take(self, service, cls):
+        """Whether a token was there (and is now taken)."""
+        burst, rate = limit(service, cls)
+        burst, rate = max(burst * self.scale, 1), rate * self.scale
+        now = time.monotonic()
+        with self.lock:
+            tokens, at = self.state.get((service, cls), (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate)
+            ok = tokens >= 1
+            self.state[(service, cls)] = (tokens - 1 if ok else tokens, now)
+            return ok
 
 
 def throttle(service, protocol):
@@ -146,7 +194,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def _record(self, service, op, fault):
         cfg = self.server.cfg
         with cfg.lock:
-            cfg.faults += 1
+            cfg.faults += not fault.startswith("pass")
             if cfg.log:
                 with open(cfg.log, "a") as f:
                     f.write(f"{service} {op} {fault}\n")
@@ -188,7 +236,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                                       for i in (0, 8, 16))
         if cfg.delay:
             time.sleep(cfg.delay)
-        if roll < cfg.rate:
+        if cfg.buckets:
+            cls = class_of(service, protocol, op)
+            if not cfg.buckets.take(service, cls):
+                self._record(service, op, "throttle")
+                return self._send(*throttle(service, protocol))
+            self._record(service, op, f"pass {cls}")
+        elif roll < cfg.rate:
             if kind_roll < 0.45:
                 self._record(service, op, "throttle")
                 return self._send(*throttle(service, protocol))
@@ -237,6 +291,7 @@ def main():
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--log")
     p.add_argument("--count")
+    p.add_argument("--buckets", type=float)
     a = p.parse_args()
     cfg = Config()
     cfg.upstream = urllib.parse.urlsplit(a.upstream)
@@ -244,6 +299,7 @@ def main():
     cfg.rate, cfg.drop_creates, cfg.delay = a.rate, a.drop_creates, a.delay_ms / 1000
     cfg.log, cfg.lock, cfg.faults = a.log, threading.Lock(), 0
     cfg.count, cfg.requests, cfg.writes = a.count, 0, 0
+    cfg.buckets = Buckets(a.buckets) if a.buckets else None
     srv = Server(("127.0.0.1", a.port), Proxy)
     srv.cfg = cfg
     print(f"ready {a.port}", flush=True)
