@@ -5,7 +5,7 @@
 
 use crate::model::{Address, Map};
 use crate::providers::{Cloud, ProviderError, TAG_NAME};
-use aws_sdk_resourcegroupstagging::types::TagFilter;
+use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 
 /// An owned resource: its ARN, address and the user's tags.
 pub struct Tagged {
@@ -28,13 +28,9 @@ pub fn arn_type(arn: &str) -> Option<String> {
     })
 }
 
-/// Which of `types` hold resources tagged with this blueprint: one
-/// paginated call across services.
-pub async fn owned_types(
-    cloud: &Cloud,
-    types: &[&str],
-) -> Result<std::collections::BTreeSet<String>, ProviderError> {
-    let items = cloud
+/// Everything of `types` tagged with this blueprint: one paginated call.
+async fn tagged(cloud: &Cloud, types: &[&str]) -> Result<Vec<ResourceTagMapping>, ProviderError> {
+    cloud
         .tagging()
         .get_resources()
         .tag_filters(
@@ -49,8 +45,17 @@ pub async fn owned_types(
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(ProviderError::api("GetResources"))?;
-    Ok(items
+        .map_err(ProviderError::api("GetResources"))
+}
+
+/// Which of `types` hold resources tagged with this blueprint: one
+/// paginated call across services.
+pub async fn owned_types(
+    cloud: &Cloud,
+    types: &[&str],
+) -> Result<std::collections::BTreeSet<String>, ProviderError> {
+    Ok(tagged(cloud, types)
+        .await?
         .iter()
         .filter_map(|m| arn_type(m.resource_arn()?))
         .collect())
@@ -58,22 +63,7 @@ pub async fn owned_types(
 
 /// Resources of `resource_type` (`kms:key`, `s3`) tagged with this blueprint.
 pub async fn owned(cloud: &Cloud, resource_type: &str) -> Result<Vec<Tagged>, ProviderError> {
-    let items = cloud
-        .tagging()
-        .get_resources()
-        .tag_filters(
-            TagFilter::builder()
-                .key(TAG_NAME)
-                .values(&cloud.blueprint)
-                .build(),
-        )
-        .resource_type_filters(resource_type)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(ProviderError::api("GetResources"))?;
+    let items = tagged(cloud, &[resource_type]).await?;
     Ok(items
         .iter()
         .filter_map(|m| {
