@@ -586,6 +586,10 @@ fn karpenter_queues_and_rules_refuse_bad_input_at_check() {
             "is not one this blueprint manages, so it cannot be given the tag karpenter.sh/discovery",
         ),
         (
+            "let v2 = vpc(\"d\", #{ cidr: \"10.90.0.0/16\", azs: 2, private_subnets: [\"10.90.1.0/24\", \"10.90.2.0/24\"] });\nc.node_class(\"a\", #{ subnets: v2.private_subnets, security_groups: [sg], role: role, discovery: true });\nexisting_cluster(\"other\").node_class(\"b\", #{ subnets: v2.private_subnets, security_groups: [sg], role: role, discovery: true });",
+            "has the tag karpenter.sh/discovery = platform already",
+        ),
+        (
             "let q = sqs_queue(\"q\", #{});\nevent_rule(\"r\", #{ pattern: #{ source: [\"aws.ec2\"] }, target: q });",
             "does not let events.amazonaws.com send to it",
         ),
