@@ -243,3 +243,39 @@ fn sarif_annotates_the_users_file_for_stdlib_resources() {
         "EksApiEndpointOpenToTheInternet"
     );
 }
+
+/// An existing VPC where no AWS is read has no known block: a rule made
+/// from it (`cidr: network.cidr`) is not taken for one open to the world,
+/// as PMS's split cluster blueprint once was; a rule open to 0.0.0.0/0 in
+/// the same blueprint still is.
+#[test]
+fn a_rule_from_an_existing_vpcs_block_is_not_open_to_the_world_at_lint() {
+    let script = r#"let net = existing_vpc("vpc-0123456789abcdef0");
+security_group(net, "workers", #{ ingress: [rule(#{ protocol: "tcp", port: 22, cidr: net.cidr })] });
+"#;
+    Test::new()
+        .file("bp.rhai", script)
+        .args(["lint", "bp.rhai"])
+        .stdout_contains("No findings")
+        .run();
+    let open = format!(
+        "{script}security_group(net, \"bastion\", #{{ ingress: [rule(#{{ protocol: \"tcp\", port: 22, cidr: \"0.0.0.0/0\" }})] }});\n"
+    );
+    let out = Test::new()
+        .file("bp.rhai", &open)
+        .args(["lint", "bp.rhai"])
+        .status(1)
+        .run();
+    let said = text(out);
+    assert!(
+        said.contains("security group bastion lets SSH (port 22) in from 0.0.0.0/0")
+            && !said.contains("security group workers"),
+        "{said}"
+    );
+    Test::new()
+        .current_dir(repo())
+        .env("SOPS_AGE_KEY_FILE", "blueprints/secrets/demo.agekey")
+        .args(["lint", "blueprints/pms-cluster.rhai"])
+        .stdout_contains("No findings")
+        .run();
+}

@@ -16,7 +16,13 @@ use rhai::{Array, Dynamic, Engine, NativeCallContext};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a placeholder VPC's block is in `bp check`: it holds every subnet.
+/// No real VPC has it (AWS takes /16 to /28).
 const PLACEHOLDER_CIDR: &str = "0.0.0.0/0";
+
+/// Whether an existing VPC is the placeholder of one (no AWS read).
+pub fn is_placeholder(r: &crate::model::Resource) -> bool {
+    r.str("cidr") == Some(PLACEHOLDER_CIDR)
+}
 
 pub const SUBNETS: &[Opt] = &[
     opt("ids", Ty::StrList, "subnet ids, each of them in the VPC"),

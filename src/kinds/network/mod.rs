@@ -264,13 +264,23 @@ fn register_vpc_getters(engine: &mut Engine, state: &Shared) {
         Output::attr(&v.0, "name", name)
     });
     let s = state.clone();
-    engine.register_get("cidr", move |v: &mut Vpc| {
-        let cidr = s
-            .borrow()
-            .graph
-            .get(&v.0)
-            .and_then(|r| r.str("cidr").map(String::from));
-        Output::attr(&v.0, "cidr", cidr)
+    engine.register_get("cidr", move |v: &mut Vpc| -> Dynamic {
+        let st = s.borrow();
+        let r = st.graph.get(&v.0);
+        // An existing VPC where no AWS is read (`bp check`, `bp lint`): its
+        // block is not known, and its placeholder's (which holds every
+        // subnet) must not pass for it, or a rule from it would look open
+        // to the world.
+        if let Some(r) = r.filter(|r| r.is_existing() && existing::is_placeholder(r)) {
+            return Dynamic::from(crate::script::api::facts::Pending::read_when_planning(
+                format!("the block of {}", r.str("id").unwrap_or(&v.0.name)),
+            ));
+        }
+        Dynamic::from(Output::attr(
+            &v.0,
+            "cidr",
+            r.and_then(|r| r.str("cidr").map(String::from)),
+        ))
     });
     let s = state.clone();
     engine.register_get("id", move |v: &mut Vpc| {

@@ -94,6 +94,12 @@ impl Pending {
         Pending(format!("(output {key} of {blueprint})"))
     }
 
+    /// A value of something that exists, read only when planning: its text
+    /// is `(WHAT, read when planning)`.
+    pub fn read_when_planning(what: String) -> Pending {
+        Pending(format!("({what}, read when planning)"))
+    }
+
     /// The placeholder of a part of this one (`sizes.large`, `list[1]`).
     fn part(&self, part: &str) -> Pending {
         match self.0.split_once(" of ") {
