@@ -19,6 +19,20 @@ let c = existing_cluster("platform");
 const CLASS: &str = r#"let nc = c.node_class("default", #{ subnets: subnets, security_groups: [sg], role: role, block_devices: [#{ size_gb: 50 }], tags: #{ team: "platform" } });
 "#;
 
+/// In what a destroy said after the plan it showed, each of `later`
+/// starts only after `first`.
+fn deleted_after(said: &str, first: &str, later: &[&str]) {
+    let said = &said[said.find("Plan: ").expect("a plan")..];
+    let at = |line: &str| {
+        said.find(line)
+            .unwrap_or_else(|| panic!("{line} in {said}"))
+    };
+    let gone = at(first);
+    for after in later {
+        assert!(at(after) > gone, "{after} before {first}:\n{said}");
+    }
+}
+
 #[test]
 fn what_the_crds_refuse_is_refused_at_check() {
     let pool =
@@ -241,25 +255,17 @@ fn node_pools_and_classes_apply_on_the_real_crds_and_converge() {
         )
     });
     let (destroyed_at, said) = destroyed;
-    // What it did, after the plan it showed.
-    let said = &said[said.find("Plan: ").expect("a plan")..];
     // The pool goes first; its class, and what the class uses, only once
     // the pool and its instances are gone.
-    let at = |line: &str| {
-        said.find(line)
-            .unwrap_or_else(|| panic!("{line} in {said}"))
-    };
-    let pool_gone = at("- manifest.platform/NodePool/general: deleted");
-    for after in [
-        "- manifest.platform/EC2NodeClass/default: deleting",
-        "- security_group.",
-        "- iam_role.karpenter-nodes: deleting",
-    ] {
-        assert!(
-            at(after) > pool_gone,
-            "{after} before the pool was gone:\n{said}"
-        );
-    }
+    deleted_after(
+        &said,
+        "- manifest.platform/NodePool/general: deleted",
+        &[
+            "- manifest.platform/EC2NodeClass/default: deleting",
+            "- security_group.",
+            "- iam_role.karpenter-nodes: deleting",
+        ],
+    );
     let terminated_at = terminated_at.lock().unwrap().expect("terminated");
     assert!(
         destroyed_at > terminated_at,
@@ -530,26 +536,19 @@ print(json.dumps({{
         .run();
         String::from_utf8_lossy(&out.stdout).into_owned()
     });
-    let said = &said[said.find("Plan: ").expect("a plan")..];
-    let at = |line: &str| {
-        said.find(line)
-            .unwrap_or_else(|| panic!("{line} in {said}"))
-    };
-    let pools_gone = at("- manifest.pms-prod/NodePool/app: deleted");
-    for after in [
-        "- helm_release.pms-prod/kube-system/karpenter: deleting",
-        "- iam_role.pms-prod-karpenter: deleting",
-        "- pod_identity.pms-prod/kube-system/karpenter: deleting",
-        "- sqs_queue.pms-prod-karpenter: deleting",
-        "- instance_profile.pms-prod-karpenter-node: deleting",
-        "- security_group.pms-prod/eks-workers: deleting",
-        "- subnet.pms-prod/private-a: deleting",
-    ] {
-        assert!(
-            at(after) > pools_gone,
-            "{after} before the pools were gone:\n{said}"
-        );
-    }
+    deleted_after(
+        &said,
+        "- manifest.pms-prod/NodePool/app: deleted",
+        &[
+            "- helm_release.pms-prod/kube-system/karpenter: deleting",
+            "- iam_role.pms-prod-karpenter: deleting",
+            "- pod_identity.pms-prod/kube-system/karpenter: deleting",
+            "- sqs_queue.pms-prod-karpenter: deleting",
+            "- instance_profile.pms-prod-karpenter-node: deleting",
+            "- security_group.pms-prod/eks-workers: deleting",
+            "- subnet.pms-prod/private-a: deleting",
+        ],
+    );
     let running = m.python_json(&[
         "-c",
         &format!(
