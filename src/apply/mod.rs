@@ -213,6 +213,7 @@ pub async fn apply(
     }
     crate::interrupt::set_graceful(false);
     record(cloud, &state, &*progress).await;
+    record_instances(cloud, &state, &*progress).await;
     for (i, s) in status.iter().enumerate() {
         if *s == Status::Waiting {
             report
@@ -256,6 +257,36 @@ async fn record(cloud: &Cloud, state: &Mutex<State>, progress: &(dyn Fn(&str) + 
     if let Err(e) = crate::providers::applied::write(cloud, &applied, &forgotten).await {
         progress(&format!(
             "warning: cannot record what was applied ({}): the next plan cannot tell drift from declared changes for these resources",
+            crate::redact::redact(&e.to_string())
+        ));
+    }
+}
+
+/// Records the provider instances that hold the blueprint's resources
+/// now, when they are not those recorded before: an instance the script
+/// stops making is then still read by the next plan, which prunes what is
+/// left there. A failure is a warning, as for the records of what was
+/// applied.
+async fn record_instances(
+    cloud: &Cloud,
+    state: &Mutex<State>,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) {
+    let specs = cloud.instance_specs();
+    let now: std::collections::BTreeMap<String, crate::model::ProviderSpec> = {
+        let st = state.lock().unwrap_or_else(|e| e.into_inner());
+        st.live
+            .keys()
+            .filter_map(|a| a.provider.as_deref())
+            .filter_map(|p| Some((p.to_string(), specs.get(p)?.clone())))
+            .collect()
+    };
+    if &now == cloud.recorded() {
+        return;
+    }
+    if let Err(e) = crate::providers::instances::record(cloud, &now).await {
+        progress(&format!(
+            "warning: cannot record which provider instances hold the blueprint's resources ({}): a plan after the script stops making one of them will not prune what is left there",
             crate::redact::redact(&e.to_string())
         ));
     }

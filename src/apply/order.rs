@@ -190,6 +190,7 @@ mod tests {
             format_version: 2,
             blueprint: "t".into(),
             region: "us-east-1".into(),
+            providers: Default::default(),
             protected: vec![],
             unread: vec![],
             unlisted: vec![],

@@ -70,7 +70,15 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
         }
     };
     rt.block_on(async {
-        let cloud = cloud::connect(&a.aws, &eval.region, &eval.name).await?;
+        // The clients of the address's provider instance, if it has one.
+        let all = blueprint::providers::Cloud::connect_all(
+            &cloud::target(&a.aws, &eval.region)?,
+            &eval.name,
+            eval.graph.providers(),
+        )
+        .await;
+        let cloud = all.at(&address).clone();
+        let region = eval.graph.region_of(&address, &eval.region).to_string();
         // What the blueprint already owns at that address.
         let Some(read) = def.aws_read() else {
             bail!(
@@ -97,13 +105,13 @@ pub fn run(a: &AdoptArgs) -> Result<i32> {
         // The resource itself: it exists, and nobody owns it.
         let rows = (def.list)(&cloud)
             .await
-            .with_context(|| format!("cannot list the {}s of {}", address.kind, eval.region))?;
+            .with_context(|| format!("cannot list the {}s of {region}", address.kind))?;
         let Some(row) = rows.iter().find(|r| r.id == a.id) else {
             bail!(
                 "there is no {} {} in {}\n  = hint: give the id as AWS shows it (the REPL's `:live {}` lists them)",
                 address.kind,
                 a.id,
-                eval.region,
+                region,
                 address.kind
             );
         };

@@ -217,7 +217,7 @@ fn saved(
 
 pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> Result<i32> {
     let start = Instant::now();
-    let before = p.cloud.requests.get();
+    let before = p.cloud.requests_sent();
     // On a terminal, a live view of what is in flight; otherwise one line
     // per event, as CI logs want them.
     let view = std::io::IsTerminal::is_terminal(&std::io::stdout()).then(|| {
@@ -260,7 +260,7 @@ pub async fn execute(p: &cloud::Planned, parallelism: usize, verbose: bool) -> R
         eprintln!(
             "applied in {:.1} s with {} AWS requests",
             start.elapsed().as_secs_f64(),
-            p.cloud.requests.get() - before
+            p.cloud.requests_sent() - before
         );
     }
     Ok(if report.ok() { 0 } else { 1 })

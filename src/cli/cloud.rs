@@ -153,20 +153,24 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(secs))
 }
 
-/// The lock this command holds, if any: given back on every way out of
-/// the command, Ctrl-C included.
+/// The locks this command holds (one per account and region it
+/// touches), if any: given back on every way out of the command, Ctrl-C
+/// included.
 #[derive(Clone, Default)]
-pub struct Held(std::sync::Arc<std::sync::Mutex<Option<providers::lock::Lock>>>);
+pub struct Held(std::sync::Arc<std::sync::Mutex<Vec<providers::lock::Lock>>>);
 
 impl Held {
-    /// The lock request for `command`, for the pipeline: once it holds the
+    /// The lock request for `command`, for the pipeline: once it holds a
     /// lock, [`Held::keep`] keeps it here for [`Held::release`].
     pub fn keep(&self, lock: providers::lock::Lock) {
-        let on_exit = lock.clone();
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.push(lock);
+        let on_exit = held.clone();
         blueprint::interrupt::on_exit(Some(Box::new(move || {
-            let _ = on_exit.release_blocking();
+            for l in &on_exit {
+                let _ = l.release_blocking();
+            }
         })));
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
     }
 
     /// A guard that gives the lock back if the command panics (the
@@ -178,8 +182,8 @@ impl Held {
     /// Gives the lock back, if it was taken.
     pub fn release(&self, rt: &tokio::runtime::Runtime) {
         blueprint::interrupt::on_exit(None);
-        let lock = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(l) = lock {
+        let locks = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        for l in locks {
             if let Err(e) = rt.block_on(l.release()) {
                 eprintln!(
                     "warning: could not give back the blueprint's lock (taken for `{}`): {e}; `bp lock break` removes it",
@@ -346,8 +350,8 @@ impl Drop for ReleaseOnPanic {
             return;
         }
         blueprint::interrupt::on_exit(None);
-        let lock = (self.0).0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(l) = lock {
+        let locks = std::mem::take(&mut *(self.0).0.lock().unwrap_or_else(|e| e.into_inner()));
+        for l in locks {
             let _ = l.release_blocking();
         }
     }

@@ -50,6 +50,42 @@ pub async fn read_all(
     desired: &Graph,
     strict: bool,
 ) -> Result<Reading, ProviderError> {
+    if cloud.instances().next().is_none() {
+        let (live, unlisted) = read_aws(cloud, desired, strict).await?;
+        return read_in_cluster(cloud, desired, strict, live, unlisted).await;
+    }
+    // The command line's account and region, and each provider
+    // instance's, read in parallel; each keeps what is its own.
+    let parts: Vec<(Option<&str>, &Cloud, Graph)> =
+        std::iter::once((None, cloud, desired.of_provider(None)))
+            .chain(
+                cloud
+                    .instances()
+                    .map(|(alias, c)| (Some(alias), c, desired.of_provider(Some(alias)))),
+            )
+            .collect();
+    let read = parts.iter().map(|(_, c, g)| read_aws(c, g, strict));
+    let mut live = Vec::new();
+    let mut unlisted = Vec::new();
+    for ((alias, _, g), part) in parts.iter().zip(futures::future::join_all(read).await) {
+        let (found, not_listed) = part?;
+        unlisted.extend(not_listed);
+        live.extend(
+            found
+                .into_iter()
+                .filter_map(|l| cloud.belongs(*alias, g, l)),
+        );
+    }
+    read_in_cluster(cloud, desired, strict, live, unlisted).await
+}
+
+/// What one account and region holds of the blueprint's: every kind with
+/// its own read, and the kinds that could not be listed.
+async fn read_aws(
+    cloud: &Cloud,
+    desired: &Graph,
+    strict: bool,
+) -> Result<(Vec<Live>, Vec<Unlisted>), ProviderError> {
     let own: Vec<&KindDef> = REGISTRY
         .iter()
         .copied()
@@ -84,7 +120,18 @@ pub async fn read_all(
             e,
         )?);
     }
-    // Then each cluster the blueprint declares objects in, once it exists.
+    Ok((live, unlisted))
+}
+
+/// Then each cluster the blueprint declares objects in, once it exists:
+/// its objects, with what was read in AWS.
+async fn read_in_cluster(
+    cloud: &Cloud,
+    desired: &Graph,
+    strict: bool,
+    mut live: Vec<Live>,
+    mut unlisted: Vec<Unlisted>,
+) -> Result<Reading, ProviderError> {
     let mut unread = Vec::new();
     let mut conns = Vec::new();
     let declared = kube::clusters(desired);
@@ -267,6 +314,7 @@ pub async fn retag(
     spec: &crate::model::Map,
     id: &str,
 ) -> Result<(), ProviderError> {
+    let cloud = cloud.at(to);
     match kinds::def(to.kind).adopt {
         kinds::Adopt::ByTags(f) => f(cloud, id, &cloud.tags_for(to, spec)).await,
         _ => Err(ProviderError::Unsupported(format!(
@@ -291,6 +339,8 @@ const CREATE_ATTEMPTS: u32 = 5;
 /// itself never resends the creates that have no idempotency token; see
 /// [`providers::unsafe_to_resend`].)
 pub async fn create(cloud: &Cloud, r: &Planned) -> Result<Live, ProviderError> {
+    // Each resource is made with its provider instance's clients.
+    let cloud = cloud.at(&r.address);
     let def = kinds::def(r.address.kind);
     let read = def.aws_read();
     let mut attempt = 0;
@@ -361,7 +411,7 @@ pub async fn update(
     fields: &[FieldDiff],
 ) -> Result<Live, ProviderError> {
     match kinds::def(r.address.kind).update {
-        Some(update) => update(cloud, r, live, fields).await,
+        Some(update) => update(cloud.at(&r.address), r, live, fields).await,
         None => Err(ProviderError::Unsupported(format!(
             "{}: a {} cannot change in place",
             r.address, r.address.kind
@@ -371,7 +421,7 @@ pub async fn update(
 
 /// Deletes a resource and waits until it is gone.
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
-    (kinds::def(live.address.kind).delete)(cloud, live).await
+    (kinds::def(live.address.kind).delete)(cloud.at(&live.address), live).await
 }
 
 /// The kind names `:live` takes: every registered kind.
@@ -417,6 +467,6 @@ pub async fn drain_deleted_clusters(
         c.action == crate::plan::Action::Delete
             && c.address.kind == crate::kinds::eks::cluster::KIND
     }) {
-        crate::kinds::eks::leftovers::drain(cloud, &c.address.name, say).await;
+        crate::kinds::eks::leftovers::drain(cloud.at(&c.address), &c.address.name, say).await;
     }
 }

@@ -136,7 +136,7 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         let mut plan = plan::compute_with(
             desired.name,
             desired.region,
-            &Graph::new(),
+            &desired.graph.providers_only(),
             &reading.live,
             opts.mode,
         );
@@ -171,6 +171,7 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         plan
     };
     plan.unlisted = reading.unlisted;
+    with_instances(&mut plan, &cloud);
     if !opts.ignore_readers {
         refuse_read(&cloud, &plan, &reading.live).await?;
     }
@@ -180,6 +181,25 @@ pub async fn run(desired: &Desired<'_>, opts: &Options<'_>) -> Result<Made, Pipe
         live: reading.live,
         read,
     })
+}
+
+/// The plan names every provider instance it reads, also those the
+/// script no longer makes (their resources are deleted with them), so
+/// that a saved plan is applied with the same.
+fn with_instances(plan: &mut Plan, cloud: &Cloud) {
+    let specs = cloud.instance_specs();
+    for c in &mut plan.changes {
+        let Some(spec) = c.address.provider.as_deref().and_then(|p| specs.get(p)) else {
+            continue;
+        };
+        if !plan
+            .providers
+            .contains_key(c.address.provider.as_deref().unwrap_or_default())
+        {
+            c.provider = format!("aws:{}", spec.location());
+        }
+    }
+    plan.providers = specs;
 }
 
 /// The script's `moved(from, to)`, applied to what was read: each is
@@ -211,17 +231,54 @@ pub async fn connect_and_read(
     lock: Option<&LockRequest<'_>>,
     strict: bool,
 ) -> Result<(Cloud, providers::Reading, ReadStats), PipelineError> {
-    let cloud = Cloud::connect(target, name).await;
-    if let Some(l) = lock {
-        match lock::acquire(&cloud, l.holder.clone(), l.wait).await {
-            Ok(held) => (l.taken)(held),
-            Err(LockError::Held { blueprint, holder }) => {
-                return Err(PipelineError::Locked {
-                    blueprint,
-                    holder: Box::new(holder),
-                })
+    let mut cloud = Cloud::connect_all(target, name, graph.providers()).await;
+    // The instances that held the blueprint's resources when it was last
+    // applied: one the script no longer makes is read all the same.
+    let recorded = match providers::instances::recorded(&cloud).await {
+        Ok(r) => r,
+        Err(e) if e.is_refused() => {
+            tracing::warn!(
+                target: "blueprint::read",
+                error = %e,
+                "cannot read which provider instances hold the blueprint's resources: an instance the script no longer makes is not read"
+            );
+            Default::default()
+        }
+        Err(e) => return Err(PipelineError::Read(e)),
+    };
+    for (alias, was) in &recorded {
+        if let Some(now) = graph.provider(alias) {
+            if !now.same_place(was) {
+                return Err(PipelineError::Refused(format!(
+                    "provider instance `{alias}` held the blueprint's resources in aws:{} when it was last applied, and is aws:{} now: they would be left behind there\n  = hint: give the new instance another alias (its resources are then made there, and the old ones deleted), or destroy with the old one first",
+                    was.location(),
+                    now.location()
+                )));
             }
-            Err(LockError::Provider(e)) => return Err(PipelineError::Lock(e)),
+        }
+    }
+    let dropped: BTreeMap<String, crate::model::ProviderSpec> = recorded
+        .iter()
+        .filter(|(alias, _)| graph.provider(alias).is_none())
+        .map(|(a, s)| (a.clone(), s.clone()))
+        .collect();
+    if !dropped.is_empty() {
+        cloud = cloud.with_instances(target, &dropped).await;
+    }
+    cloud.set_recorded(recorded);
+    if let Some(l) = lock {
+        // One lock in each account and region the blueprint touches.
+        for at in lock_places(&cloud, target) {
+            match lock::acquire(at, l.holder.clone(), l.wait).await {
+                Ok(held) => (l.taken)(held),
+                Err(LockError::Held { blueprint, holder }) => {
+                    return Err(PipelineError::Locked {
+                        blueprint,
+                        holder: Box::new(holder),
+                    })
+                }
+                Err(LockError::Provider(e)) => return Err(PipelineError::Lock(e)),
+            }
         }
     }
     let start = Instant::now();
@@ -231,12 +288,12 @@ pub async fn connect_and_read(
             .requests
             .load(std::sync::atomic::Ordering::Relaxed)
     };
-    let (aws_before, kube_before) = (cloud.requests.get(), kube());
+    let (aws_before, kube_before) = (cloud.requests_sent(), kube());
     let reading = crate::engine::ops::read_all(&cloud, graph, strict).await?;
     let read = ReadStats {
         owned: reading.live.len(),
         elapsed: start.elapsed(),
-        aws_requests: cloud.requests.get() - aws_before,
+        aws_requests: cloud.requests_sent() - aws_before,
         kube_requests: kube() - kube_before,
         by_kind: cloud
             .read_times
@@ -245,6 +302,33 @@ pub async fn connect_and_read(
             .unwrap_or_default(),
     };
     Ok((cloud, reading, read))
+}
+
+/// Where the blueprint's locks are taken: the command line's account and
+/// region, and each provider instance that reaches another (by its
+/// region, role or profile).
+fn lock_places<'a>(cloud: &'a Cloud, target: &Target) -> Vec<&'a Cloud> {
+    let here = crate::model::ProviderSpec {
+        region: target.region.clone(),
+        assume_role: None,
+        external_id: None,
+        profile: target.profile.clone(),
+    };
+    let mut seen = vec![here];
+    let mut places = vec![cloud];
+    for (_, c) in cloud.instances() {
+        let Some(spec) = c.spec() else {
+            continue;
+        };
+        let mut spec = spec.clone();
+        spec.profile = spec.profile.or_else(|| target.profile.clone());
+        spec.external_id = None;
+        if !seen.contains(&spec) {
+            seen.push(spec);
+            places.push(c);
+        }
+    }
+    places
 }
 
 /// Reads what the blueprint owns, then makes the plan ([`plan_from`]).
@@ -447,7 +531,7 @@ async fn check_changes(cloud: &Cloud, plan: &mut Plan, graph: &Graph) -> Result<
     let checks = plan.changes.iter().enumerate().filter_map(|(i, c)| {
         let check = crate::kinds::def(c.address.kind).check_change?;
         let r = graph.get(&c.address)?;
-        Some(async move { (i, check(cloud, c, r).await) })
+        Some(async move { (i, check(cloud.at(&c.address), c, r).await) })
     });
     for (i, checked) in futures::future::join_all(checks).await {
         let checked = checked?;
@@ -476,7 +560,7 @@ async fn refuse_read(cloud: &Cloud, plan: &Plan, live: &[Live]) -> Result<(), Pi
         .filter_map(|c| {
             let read_by = crate::kinds::def(c.address.kind).read_by?;
             let l = live.iter().find(|l| l.address == c.address)?;
-            Some(async move { (l, read_by(cloud, l).await) })
+            Some(async move { (l, read_by(cloud.at(&l.address), l).await) })
         });
     let mut lines = Vec::new();
     for (l, readers) in futures::future::join_all(asks).await {

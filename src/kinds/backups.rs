@@ -182,6 +182,7 @@ pub fn backups(
     opts: &Dynamic,
 ) -> Fallible<()> {
     let map_opts = opts_arg(ctx, "backups", opts, OPTS)?;
+    crate::kinds::k8s::refuse_provider_instance(ctx, c, "backups")?;
     let o = Opts(&map_opts);
     let bucket = o
         .get("bucket")

@@ -132,6 +132,7 @@ pub const OPTIONS: &[Opt] = &[
         "refuse plans that delete or replace the table; apply protect: false first to remove it",
     ),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const FUNCTIONS: &[FnDoc] = &[FnDoc {
@@ -258,7 +259,7 @@ fn dynamodb_table(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(KIND, &name);
+    let addr = Address::new(KIND, &name).in_provider(o.provider());
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(DynamodbTable(addr))
 }

@@ -347,6 +347,7 @@ fn karpenter(
     opts: &Dynamic,
 ) -> Fallible<rhai::Map> {
     let map_opts = opts_arg(ctx, "karpenter", opts, OPTS)?;
+    crate::kinds::k8s::refuse_provider_instance(ctx, c, "karpenter")?;
     let o = Opts(&map_opts);
     let version = o.str("version").unwrap_or_default();
     let namespace = o.str("namespace").unwrap_or_else(|| "kube-system".into());

@@ -348,6 +348,7 @@ pub const OPTIONS: &[Opt] = &[
         "the key policy: a policy document #{ Version, Statement: [...] }; AWS's default (the account's root may use the key) when absent",
     ),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const FUNCTIONS: &[FnDoc] = &[FnDoc {
@@ -461,7 +462,7 @@ fn kms_key(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(KIND, &name);
+    let addr = Address::new(KIND, &name).in_provider(o.provider());
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(KmsKey(addr))
 }

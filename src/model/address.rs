@@ -114,11 +114,16 @@ impl FromStr for Kind {
 }
 
 /// `kind.name`, where the name may contain `/` to nest a resource under its
-/// parent (`node_group.pms-prod/app-nodes`).
+/// parent (`node_group.pms-prod/app-nodes`); `alias:kind.name` for a
+/// resource of a provider instance (`aws(#{ region })` in a script, see
+/// [`super::provider`]): `eu:vpc.main`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
     pub kind: Kind,
     pub name: String,
+    /// The alias of the provider instance the resource is made with; `None`
+    /// for the command line's account and region.
+    pub provider: Option<String>,
 }
 
 impl Address {
@@ -126,7 +131,26 @@ impl Address {
         Address {
             kind,
             name: name.into(),
+            provider: None,
         }
+    }
+
+    /// The same address made with provider `alias`.
+    pub fn in_provider(mut self, alias: Option<String>) -> Self {
+        self.provider = alias;
+        self
+    }
+
+    /// A resource nested under this one (`subnet.main/private-a` under
+    /// `vpc.main`): it is made with the same provider.
+    pub fn child(&self, kind: Kind, leaf: impl std::fmt::Display) -> Address {
+        Address::new(kind, format!("{}/{leaf}", self.name)).in_provider(self.provider.clone())
+    }
+
+    /// Another resource of the same provider (`internet_gateway.main` of
+    /// the VPC `vpc.main`).
+    pub fn sibling(&self, kind: Kind, name: impl Into<String>) -> Address {
+        Address::new(kind, name).in_provider(self.provider.clone())
     }
 
     /// The last segment of the name: `private-a` for `subnet.pms-prod/private-a`.
@@ -142,6 +166,9 @@ impl Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.provider {
+            write!(f, "{p}:")?;
+        }
         write!(f, "{}.{}", self.kind, self.name)
     }
 }
@@ -155,7 +182,17 @@ impl FromStr for Address {
         if name.is_empty() {
             return Err(format!("`{s}` is not an address: the name is empty"));
         }
-        Ok(Address::new(kind.parse()?, name))
+        // Kinds hold no `:` and aliases no `.`: `eu:vpc.main`.
+        let (provider, kind) = match kind.split_once(':') {
+            Some((alias, kind)) if !alias.is_empty() => (Some(alias.to_string()), kind),
+            Some(_) => {
+                return Err(format!(
+                    "`{s}` is not an address: the provider alias is empty"
+                ))
+            }
+            None => (None, kind),
+        };
+        Ok(Address::new(kind.parse()?, name).in_provider(provider))
     }
 }
 
@@ -184,6 +221,20 @@ mod tests {
         assert_eq!(a.leaf(), "private-a");
         assert_eq!(a.parent_name(), "pms-prod");
         assert_eq!(a.to_string(), "subnet.pms-prod/private-a");
+    }
+
+    #[test]
+    fn a_provider_alias_prefixes_the_address_and_children_inherit_it() {
+        let a: Address = "eu:vpc.main".parse().unwrap();
+        assert_eq!(a.provider.as_deref(), Some("eu"));
+        assert_eq!(a.name, "main");
+        assert_eq!(a.to_string(), "eu:vpc.main");
+        let s = a.child(a.kind, "private-a");
+        assert_eq!(s.to_string(), "eu:vpc.main/private-a");
+        // A cluster role's name may hold `:` after the kind.
+        let r: Address = "vpc.system:x".parse().unwrap();
+        assert_eq!((r.provider, r.name.as_str()), (None, "system:x"));
+        assert!(":vpc.main".parse::<Address>().is_err());
     }
 
     #[test]

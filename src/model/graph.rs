@@ -14,6 +14,8 @@ pub struct Graph {
     existing_clusters: std::collections::BTreeSet<String>,
     /// `moved(from, to)`: resources the script renamed, in order.
     moves: Vec<(Address, Address)>,
+    /// The provider instances the script made, by alias.
+    providers: BTreeMap<String, super::ProviderSpec>,
 }
 
 /// A dependency cycle, as the addresses along it (the first repeated at the end).
@@ -62,6 +64,82 @@ impl Graph {
     /// The moves the script declares.
     pub fn moves(&self) -> &[(Address, Address)] {
         &self.moves
+    }
+
+    /// Adds a provider instance; an alias already given to another
+    /// instance returns that one.
+    pub fn add_provider(
+        &mut self,
+        alias: &str,
+        spec: super::ProviderSpec,
+    ) -> Result<(), &super::ProviderSpec> {
+        match self.providers.get(alias) {
+            Some(had) if *had != spec => Err(&self.providers[alias]),
+            Some(_) => Ok(()),
+            None => {
+                self.providers.insert(alias.to_string(), spec);
+                Ok(())
+            }
+        }
+    }
+
+    /// An empty graph with this one's provider instances (what a destroy
+    /// plans against).
+    pub fn providers_only(&self) -> Graph {
+        Graph {
+            providers: self.providers.clone(),
+            ..Graph::default()
+        }
+    }
+
+    /// The provider instance of an alias.
+    pub fn provider(&self, alias: &str) -> Option<&super::ProviderSpec> {
+        self.providers.get(alias)
+    }
+
+    /// Every provider instance, by alias.
+    pub fn providers(&self) -> &BTreeMap<String, super::ProviderSpec> {
+        &self.providers
+    }
+
+    /// The region a resource is made in: its provider's, else `default`.
+    pub fn region_of<'a>(&'a self, a: &Address, default: &'a str) -> &'a str {
+        a.provider
+            .as_deref()
+            .and_then(|p| self.providers.get(p))
+            .map(|s| s.region.as_str())
+            .unwrap_or(default)
+    }
+
+    /// Where in AWS a resource is made, as plans name it: its provider's
+    /// region, after its account when the provider names one
+    /// (`222222222222/eu-west-1`); else `default`.
+    pub fn location_of(&self, a: &Address, default: &str) -> String {
+        match a.provider.as_deref().and_then(|p| self.providers.get(p)) {
+            Some(spec) => spec.location(),
+            None => default.to_string(),
+        }
+    }
+
+    /// The resources made with provider `alias` (`None`: the command
+    /// line's, with the in-cluster objects and the clusters of others),
+    /// with the provider instances.
+    pub fn of_provider(&self, alias: Option<&str>) -> Graph {
+        let mut g = Graph {
+            existing_clusters: match alias {
+                None => self.existing_clusters.clone(),
+                Some(_) => Default::default(),
+            },
+            providers: self.providers.clone(),
+            ..Graph::default()
+        };
+        for r in self
+            .iter()
+            .filter(|r| r.address.provider.as_deref() == alias)
+        {
+            let _ = g.insert(r.clone());
+        }
+        g
     }
 
     /// Notes a cluster of others the script names.
@@ -132,6 +210,7 @@ impl Graph {
         let mut managed = Graph {
             existing_clusters: self.existing_clusters.clone(),
             moves: self.moves.clone(),
+            providers: self.providers.clone(),
             ..Graph::new()
         };
         for r in self.resources.iter().filter(|r| !r.is_existing()) {

@@ -36,6 +36,11 @@ pub fn zones(region: &str) -> Vec<String> {
     letters.chars().map(|c| format!("{region}{c}")).collect()
 }
 
+/// Every region this version knows.
+pub fn all() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(r, _)| *r)
+}
+
 pub fn is_known(region: &str) -> bool {
     TABLE.iter().any(|(r, _)| *r == region)
 }

@@ -58,6 +58,7 @@ pub fn graph(
     for check in checks {
         check(g, region, &mut out);
     }
+    out.extend(super::provider::cross_references(g, region));
     out
 }
 

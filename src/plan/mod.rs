@@ -125,6 +125,11 @@ pub struct Plan {
     pub format_version: u32,
     pub blueprint: String,
     pub region: String,
+    /// The provider instances the blueprint makes resources with, by
+    /// alias (`aws(#{ region, assume_role })`): a saved plan is applied
+    /// with them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, crate::model::ProviderSpec>,
     /// Changes refused because their resource is protected (`protect`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<Protected>,
@@ -277,6 +282,9 @@ impl Plan {
             r.ignore = d.ignore.iter().cloned().collect();
             let _ = g.insert(r);
         }
+        for (alias, spec) in &self.providers {
+            let _ = g.add_provider(alias, spec.clone());
+        }
         g
     }
 }
@@ -423,9 +431,10 @@ pub fn compute_replacing(
         let Some(r) = desired.get(address) else {
             continue;
         };
-        let mut change = compare(r, by_address.get(address).copied(), &known, region);
+        let at = desired.location_of(address, region);
+        let mut change = compare(r, by_address.get(address).copied(), &known, &at);
         if let (true, Some(l)) = (replace.contains(address), by_address.get(address)) {
-            change = Some(requested(change, address, l, region));
+            change = Some(requested(change, address, l, &at));
         }
         if change.as_ref().is_some_and(|c| c.action != Action::Update) {
             known.remove(address);
@@ -439,9 +448,10 @@ pub fn compute_replacing(
             continue;
         };
         if r.after_create.iter().any(|a| !known.contains_key(a)) {
-            let mut change = compare(r, by_address.get(address).copied(), &known, region);
+            let at = desired.location_of(address, region);
+            let mut change = compare(r, by_address.get(address).copied(), &known, &at);
             if let (true, Some(l)) = (replace.contains(address), by_address.get(address)) {
-                change = Some(requested(change, address, l, region));
+                change = Some(requested(change, address, l, &at));
             }
             decided.insert(address.clone(), change);
         }
@@ -506,7 +516,11 @@ pub fn compute_replacing(
         changes.push(Change {
             address: l.address.clone(),
             action: Action::Delete,
-            provider: l.address.kind.schema().provider(&l.address, region),
+            provider: l
+                .address
+                .kind
+                .schema()
+                .provider(&l.address, &desired.location_of(&l.address, region)),
             reason: Some(reason),
             fields: Vec::new(),
             id: Some(l.id.clone()),
@@ -518,6 +532,7 @@ pub fn compute_replacing(
         format_version: FORMAT_VERSION,
         blueprint: blueprint.to_string(),
         region: region.to_string(),
+        providers: desired.providers().clone(),
         protected,
         unread: Vec::new(),
         unlisted: Vec::new(),

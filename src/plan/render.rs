@@ -246,8 +246,25 @@ pub fn human(p: &Plan) -> String {
         for m in p.moved.iter().filter(|m| m.id.is_some()) {
             let _ = writeln!(out, "  moved: {} → {}", m.from, m.to);
         }
-        for c in &p.changes {
-            change(&mut out, c, &p.create_first);
+        if p.providers.is_empty() {
+            for c in &p.changes {
+                change(&mut out, c, &p.create_first);
+            }
+        } else {
+            // With provider instances: the changes of each account and
+            // region together, in the order the plan lists them.
+            let mut places: Vec<&str> = Vec::new();
+            for c in &p.changes {
+                if !places.contains(&c.provider.as_str()) {
+                    places.push(&c.provider);
+                }
+            }
+            for place in places {
+                let _ = writeln!(out, "  in {place}:");
+                for c in p.changes.iter().filter(|c| c.provider == place) {
+                    change(&mut out, c, &p.create_first);
+                }
+            }
         }
         out.push('\n');
         if let Some(line) = origins_line(p) {
@@ -359,6 +376,7 @@ mod tests {
             format_version: 1,
             blueprint: "demo".into(),
             region: "us-east-1".into(),
+            providers: Default::default(),
             protected: vec![],
             unread: vec![],
             unlisted: vec![],

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod eks_token;
 mod error;
 pub mod helm;
+pub mod instances;
 pub mod inventory;
 pub mod kube;
 pub mod lock;
@@ -315,6 +316,15 @@ pub struct Cloud {
     pub kube: Arc<kube::KubeAccess>,
     /// The clients of each AWS service, built on first use by [`Cloud::client`].
     clients: Arc<std::sync::Mutex<ClientCache>>,
+    /// The provider instances the blueprint makes resources with
+    /// (`aws(#{ region, assume_role })`), by alias: each its own clients.
+    instances: Arc<std::collections::BTreeMap<String, Cloud>>,
+    /// The provider instance these clients are of (none: the command
+    /// line's account and region).
+    spec: Option<crate::model::ProviderSpec>,
+    /// The instances recorded as holding the blueprint's resources when
+    /// it was read ([`instances::recorded`]).
+    recorded: Arc<std::collections::BTreeMap<String, crate::model::ProviderSpec>>,
 }
 
 type ClientCache =
@@ -322,6 +332,138 @@ type ClientCache =
 
 impl Cloud {
     pub async fn connect(target: &Target, blueprint: &str) -> Cloud {
+        Cloud::connect_as(target, blueprint, None).await
+    }
+
+    /// Connects to `target` and to each provider instance of `providers`,
+    /// all at once: [`Cloud::at`] then gives the clients of a resource's
+    /// instance.
+    pub async fn connect_all(
+        target: &Target,
+        blueprint: &str,
+        providers: &std::collections::BTreeMap<String, crate::model::ProviderSpec>,
+    ) -> Cloud {
+        let cloud = Cloud::connect(target, blueprint).await;
+        cloud.with_instances(target, providers).await
+    }
+
+    /// These clients, and those of the provider instances `more` besides
+    /// the ones connected already.
+    pub async fn with_instances(
+        mut self,
+        target: &Target,
+        more: &std::collections::BTreeMap<String, crate::model::ProviderSpec>,
+    ) -> Cloud {
+        let blueprint = self.blueprint.clone();
+        let connected = futures::future::join_all(more.iter().map(|(alias, spec)| {
+            let blueprint = &blueprint;
+            async move {
+                let t = Target {
+                    region: spec.region.clone(),
+                    profile: spec.profile.clone().or_else(|| target.profile.clone()),
+                    ..target.clone()
+                };
+                (
+                    alias.clone(),
+                    Cloud::connect_as(&t, blueprint, Some(spec)).await,
+                )
+            }
+        }))
+        .await;
+        let mut all = (*self.instances).clone();
+        all.extend(connected);
+        self.instances = Arc::new(all);
+        self
+    }
+
+    /// The provider instance these clients are of.
+    pub fn spec(&self) -> Option<&crate::model::ProviderSpec> {
+        self.spec.as_ref()
+    }
+
+    /// Every provider instance connected, by alias.
+    pub fn instance_specs(&self) -> std::collections::BTreeMap<String, crate::model::ProviderSpec> {
+        self.instances
+            .iter()
+            .filter_map(|(a, c)| Some((a.clone(), c.spec.clone()?)))
+            .collect()
+    }
+
+    /// Notes the instances recorded for the blueprint when it was read.
+    pub fn set_recorded(
+        &mut self,
+        recorded: std::collections::BTreeMap<String, crate::model::ProviderSpec>,
+    ) {
+        self.recorded = Arc::new(recorded);
+    }
+
+    /// The instances recorded for the blueprint when it was read.
+    pub fn recorded(&self) -> &std::collections::BTreeMap<String, crate::model::ProviderSpec> {
+        &self.recorded
+    }
+
+    /// The clients of the provider instance `a` is made with (its alias),
+    /// else these.
+    pub fn at(&self, a: &Address) -> &Cloud {
+        a.provider
+            .as_deref()
+            .and_then(|p| self.instances.get(p))
+            .unwrap_or(self)
+    }
+
+    /// How many AWS requests these clients and those of every provider
+    /// instance have sent.
+    pub fn requests_sent(&self) -> usize {
+        self.requests.get()
+            + self
+                .instances
+                .values()
+                .map(|c| c.requests.get())
+                .sum::<usize>()
+    }
+
+    /// The provider instances, by alias.
+    pub fn instances(&self) -> impl Iterator<Item = (&str, &Cloud)> {
+        self.instances.iter().map(|(a, c)| (a.as_str(), c))
+    }
+
+    /// What a read of provider instance `alias` (`None`: the command
+    /// line's account and region), declaring `declared`, keeps of what it
+    /// found: its own resources. Another instance may read the same
+    /// account and region (IAM is the whole account's); a resource whose
+    /// address names no instance left is the command line's to prune. A
+    /// kind that makes its address from the resource's name, not from its
+    /// tags, finds it without an alias: it is the instance's when the
+    /// instance declares it.
+    pub fn belongs(
+        &self,
+        alias: Option<&str>,
+        declared: &crate::model::Graph,
+        mut l: Live,
+    ) -> Option<Live> {
+        let found = l.address.provider.clone();
+        match (alias, found.as_deref()) {
+            (None, None) => Some(l),
+            (None, Some(p)) => (!self.instances.contains_key(p)).then_some(l),
+            (Some(a), Some(p)) => (a == p).then_some(l),
+            (Some(a), None) => {
+                let at = l.address.clone().in_provider(Some(a.to_string()));
+                declared.contains(&at).then(|| {
+                    l.address = at;
+                    l
+                })
+            }
+        }
+    }
+
+    /// [`Cloud::connect`], as the provider instance `spec` when given: its
+    /// role assumed (a session named after the blueprint) over the
+    /// target's credentials.
+    async fn connect_as(
+        target: &Target,
+        blueprint: &str,
+        spec: Option<&crate::model::ProviderSpec>,
+    ) -> Cloud {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(target.region.clone()));
         if let Some(p) = &target.profile {
@@ -347,7 +489,10 @@ impl Cloud {
             loader = loader.http_client(pace::PacedClient::new(pacer));
             requests.2.store(true, Ordering::Relaxed);
         }
-        let conf = loader.load().await;
+        let mut conf = loader.load().await;
+        if let Some(spec) = spec {
+            conf = assume_role(conf, spec, blueprint).await;
+        }
         let (wait_timeout, poll_interval) = if local {
             (Duration::from_secs(60), Duration::from_millis(200))
         } else {
@@ -360,6 +505,9 @@ impl Cloud {
             read_times: Arc::default(),
             unlisted: Arc::default(),
             existing_clusters: Arc::default(),
+            instances: Arc::default(),
+            spec: spec.cloned(),
+            recorded: Arc::default(),
             wait_timeout,
             poll_interval,
             sdk: conf,
@@ -522,6 +670,50 @@ impl Cloud {
 
 /// Whether an endpoint is an emulator on this machine: waits and retry
 /// pauses are then short.
+/// `conf` with the role of provider instance `spec` assumed over its
+/// credentials (with a session named after the blueprint), when it names
+/// one.
+pub async fn assume_role(
+    conf: aws_config::SdkConfig,
+    spec: &crate::model::ProviderSpec,
+    blueprint: &str,
+) -> aws_config::SdkConfig {
+    let Some(role) = &spec.assume_role else {
+        return conf;
+    };
+    let mut assume = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name(session_name(blueprint))
+        .region(aws_config::Region::new(spec.region.clone()))
+        .configure(&conf);
+    if let Some(id) = &spec.external_id {
+        assume = assume.external_id(id);
+    }
+    let assumed = assume.build().await;
+    conf.into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(assumed),
+        )
+        .build()
+}
+
+/// The STS session name of a blueprint's assumed roles, so that
+/// CloudTrail names the blueprint: `blueprint-<name>`, within STS's 64
+/// characters of `[\w+=,.@-]`.
+pub fn session_name(blueprint: &str) -> String {
+    let name: String = format!("blueprint-{blueprint}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    name
+}
+
 pub fn is_local(endpoint_url: Option<&str>) -> bool {
     endpoint_url.is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"))
 }
@@ -764,6 +956,68 @@ mod wait_tests {
 #[cfg(test)]
 mod owner_tests {
     use super::*;
+
+    #[test]
+    fn assumed_role_sessions_are_named_after_the_blueprint() {
+        assert_eq!(session_name("pms-prod"), "blueprint-pms-prod");
+        let long = session_name(&"x".repeat(80));
+        assert_eq!(long.len(), 64);
+        assert!(long.starts_with("blueprint-x"));
+    }
+
+    /// A read of an instance keeps what is its own: its alias, or an
+    /// address made from a name that it declares; the command line's read
+    /// keeps what names no instance it knows.
+    #[tokio::test]
+    async fn each_instance_keeps_what_is_its_own() {
+        let target = Target {
+            region: "us-east-1".into(),
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..Target::default()
+        };
+        let spec = crate::model::ProviderSpec {
+            region: "eu-west-1".into(),
+            assume_role: None,
+            external_id: None,
+            profile: None,
+        };
+        let cloud = Cloud::connect_all(
+            &target,
+            "t",
+            &std::collections::BTreeMap::from([("eu".to_string(), spec)]),
+        )
+        .await;
+        let kind = crate::model::Kind::new("widget");
+        let at = |text: Option<&str>, name: &str| {
+            Live::new(
+                Address::new(kind, name).in_provider(text.map(String::from)),
+                "id",
+            )
+        };
+        let mut eu = crate::model::Graph::new();
+        eu.insert(crate::model::Resource::new(
+            Address::new(kind, "named").in_provider(Some("eu".into())),
+            Map::new(),
+        ))
+        .unwrap();
+        let none = crate::model::Graph::new();
+        // The command line's read.
+        assert!(cloud.belongs(None, &none, at(None, "a")).is_some());
+        assert!(cloud.belongs(None, &none, at(Some("eu"), "a")).is_none());
+        assert!(cloud.belongs(None, &none, at(Some("gone"), "a")).is_some());
+        // The instance's.
+        assert!(cloud
+            .belongs(Some("eu"), &eu, at(Some("eu"), "a"))
+            .is_some());
+        assert!(cloud
+            .belongs(Some("eu"), &eu, at(Some("us"), "a"))
+            .is_none());
+        assert!(cloud.belongs(Some("eu"), &eu, at(None, "other")).is_none());
+        let named = cloud.belongs(Some("eu"), &eu, at(None, "named")).unwrap();
+        assert_eq!(named.address.to_string(), "eu:widget.named");
+        assert_eq!(cloud.at(&named.address).region, "eu-west-1");
+        assert_eq!(cloud.at(&Address::new(kind, "x")).region, "us-east-1");
+    }
 
     #[test]
     fn ownership_tags_decode_to_an_address_user_tags_and_protection() {

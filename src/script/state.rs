@@ -186,6 +186,11 @@ fn text(v: &Dynamic) -> String {
 pub struct Opts<'a>(pub &'a rhai::Map);
 
 impl Opts<'_> {
+    /// The alias of the `provider` option, if given.
+    pub fn provider(&self) -> Option<String> {
+        crate::script::api::providers::alias(self.0)
+    }
+
     pub fn has(&self, k: &str) -> bool {
         self.0.contains_key(k)
     }
@@ -357,6 +362,14 @@ pub fn refuse_existing(
             .hint("declare a resource of the blueprint's own for this, or change the existing one where it is managed"),
         )),
         None => Ok(()),
+    }
+}
+
+impl State {
+    /// The region a resource is made in: its provider instance's, else
+    /// the blueprint's.
+    pub fn region_of(&self, a: &Address) -> String {
+        self.graph.region_of(a, &self.region).to_string()
     }
 }
 

@@ -43,6 +43,7 @@ mod outputs;
 mod password_policy;
 mod permissions;
 mod pod_identity;
+mod providers;
 mod queues;
 mod rds;
 mod reads;

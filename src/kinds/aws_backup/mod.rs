@@ -359,6 +359,7 @@ pub fn backup_plan(
                     },
                     inline: Map::new(),
                     tags: None,
+                    provider: None,
                 },
                 Deps::default(),
             )?;

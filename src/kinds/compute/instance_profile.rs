@@ -68,7 +68,7 @@ pub fn declare(
     name: &str,
     role: &Address,
 ) -> crate::script::state::Fallible<Address> {
-    let profile = Address::new(KIND, name);
+    let profile = role.sibling(KIND, name);
     let mut deps = crate::script::state::Deps::default();
     deps.add(role);
     let spec = crate::model::Map::from([

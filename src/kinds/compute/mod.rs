@@ -219,7 +219,9 @@ fn instance(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(instance::KIND, &name);
+    // Its subnet's provider instance.
+    let addr = Address::new(instance::KIND, &name)
+        .in_provider(o.address("subnet").and_then(|s| s.provider));
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(Instance(addr))
 }

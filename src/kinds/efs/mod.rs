@@ -164,7 +164,9 @@ fn efs(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
         }
     }
 
-    let addr = Address::new(file_system::KIND, &name);
+    // Its subnets' provider instance.
+    let addr = Address::new(file_system::KIND, &name)
+        .in_provider(subnets.first().and_then(|s| s.provider.clone()));
     let mut deps = Deps::default();
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(&name));
@@ -242,13 +244,7 @@ fn efs(state: &Shared, ctx: &NativeCallContext, name: &Dynamic, opts: &Dynamic) 
             ("subnet".into(), ref_to(s)),
             ("security_groups".into(), Value::List(groups.clone())),
         ]);
-        declare(
-            state,
-            ctx,
-            Address::new(mount_target::KIND, format!("{name}/{leaf}")),
-            spec,
-            deps,
-        )?;
+        declare(state, ctx, addr.child(mount_target::KIND, leaf), spec, deps)?;
     }
     Ok(Efs(addr))
 }
@@ -296,7 +292,7 @@ fn access_point(
             ));
         }
     }
-    let addr = Address::new(access_point::KIND, format!("{}/{name}", fs.name));
+    let addr = fs.child(access_point::KIND, &name);
     let mut deps = Deps::default();
     deps.add(fs);
     let mut spec = Map::from([

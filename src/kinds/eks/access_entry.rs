@@ -260,7 +260,8 @@ pub(crate) fn access_entry(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(KIND, format!("{}/{key}", c.name));
+    let addr = Address::new(KIND, format!("{}/{key}", c.name))
+        .in_provider(c.resource.as_ref().and_then(|a| a.provider.clone()));
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(AccessEntryHandle(addr))
 }

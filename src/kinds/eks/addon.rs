@@ -163,7 +163,7 @@ pub(super) fn addon(
         ));
     }
     check_tags(ctx, o.get("tags"))?;
-    let addr = Address::new(KIND, format!("{}/{name}", c.name));
+    let addr = c.child(KIND, &name);
     check_name(ctx, KIND, &addr.name)?;
     // The Pod Identity agent an association added: declared now, this
     // declaration is the one.

@@ -84,12 +84,13 @@ pub fn cluster_trust() -> Value {
 pub fn spec(
     state: &Shared,
     ctx: &NativeCallContext,
-    name: &str,
+    cluster: &Address,
     opt: &rhai::Map,
     (version, mode): (&str, Option<&str>),
     deps: &mut Deps,
     tags: Option<Value>,
 ) -> Fallible<Value> {
+    let name = &cluster.name;
     let o = Opts(opt);
     let enabled = o.bool_or("enabled", true);
     if !enabled {
@@ -141,6 +142,7 @@ pub fn spec(
                     ],
                     inline: Map::new(),
                     tags,
+                    provider: cluster.provider.clone(),
                 },
                 Deps::default(),
             )?;
@@ -176,9 +178,10 @@ fn off() -> Value {
 pub fn cluster_role(
     state: &Shared,
     ctx: &NativeCallContext,
-    name: &str,
+    cluster: &Address,
     tags: Option<Value>,
 ) -> Fallible<Address> {
+    let name = &cluster.name;
     let mut managed = vec![format!("{AWS_POLICY}AmazonEKSClusterPolicy")];
     managed.extend(CLUSTER_POLICIES.iter().map(|p| format!("{AWS_POLICY}{p}")));
     declare_role(
@@ -190,6 +193,7 @@ pub fn cluster_role(
             managed,
             inline: Map::new(),
             tags,
+            provider: cluster.provider.clone(),
         },
         Deps::default(),
     )

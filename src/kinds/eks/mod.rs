@@ -255,6 +255,7 @@ pub const CLUSTER: &[Opt] = &[
         "ids of EKS upgrade insights in ERROR that a version step may go past (the plan refuses the step otherwise)",
     ),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 pub const NODE_GROUP: &[Opt] = &[
@@ -600,7 +601,7 @@ pub fn oidc_provider(
 ) -> Fallible<Address> {
     let st = state.borrow();
     match st.fact::<ClusterInfo>(cluster) {
-        Some(info) if info.irsa => Ok(Address::new(oidc_provider::KIND, &cluster.name)),
+        Some(info) if info.irsa => Ok(cluster.sibling(oidc_provider::KIND, &cluster.name)),
         Some(_) => Err(fail(
             ctx,
             Problem::new(format!(
@@ -777,7 +778,11 @@ fn cluster(
                 .hint("EKS versions look like \"1.29\""),
         ));
     }
-    let addr = Address::new(cluster::KIND, &name);
+    // Its provider instance, else its VPC's.
+    let addr = Address::new(cluster::KIND, &name).in_provider(
+        crate::script::api::providers::alias(&map)
+            .or_else(|| o.address("vpc").and_then(|v| v.provider)),
+    );
     let subnets = o.addresses("subnets");
     check_subnet_zones(state, ctx, &subnets)?;
     let mut deps = Deps::default();
@@ -791,7 +796,7 @@ fn cluster(
         .is_some_and(|a| Opts(a).bool_or("enabled", true));
     let role = match o.address("role") {
         Some(r) => r,
-        None if auto_on => auto_mode::cluster_role(state, ctx, &name, tags.clone())?,
+        None if auto_on => auto_mode::cluster_role(state, ctx, &addr, tags.clone())?,
         None => declare_role(
             state,
             ctx,
@@ -801,6 +806,7 @@ fn cluster(
                 managed: vec![format!("{AWS_POLICY}AmazonEKSClusterPolicy")],
                 inline: Map::new(),
                 tags: tags.clone(),
+                provider: addr.provider.clone(),
             },
             Deps::default(),
         )?,
@@ -856,7 +862,7 @@ fn cluster(
         let spec_value = auto_mode::spec(
             state,
             ctx,
-            &name,
+            &addr,
             a,
             (&version, mode.as_deref()),
             &mut deps,
@@ -912,7 +918,7 @@ fn cluster(
         declare(
             state,
             ctx,
-            Address::new(oidc_provider::KIND, &name),
+            addr.sibling(oidc_provider::KIND, &name),
             spec,
             d,
         )?;
@@ -1041,6 +1047,7 @@ fn shared_role(
             managed: policies,
             inline: Map::new(),
             tags,
+            provider: c.provider.clone(),
         },
         Deps::default(),
     )?;
@@ -1179,7 +1186,7 @@ fn node_group(
             ])),
         );
     }
-    let addr = Address::new(node_group::KIND, format!("{}/{name}", c.name));
+    let addr = c.child(node_group::KIND, &name);
     declare(state, ctx, addr.clone(), spec, deps)?;
     // The autoscaler moves the desired size: after creation it is its.
     let manage_desired = o
@@ -1306,10 +1313,7 @@ fn node_launch_template(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(
-        crate::kinds::compute::launch_template::KIND,
-        format!("{}/{group}", c.name),
-    );
+    let addr = c.child(crate::kinds::compute::launch_template::KIND, group);
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(Some(addr))
 }
@@ -1455,7 +1459,7 @@ fn fargate_profile(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(fargate_profile::KIND, format!("{}/{name}", c.name));
+    let addr = c.child(fargate_profile::KIND, &name);
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(FargateProfile(addr))
 }
@@ -1491,6 +1495,7 @@ pub(crate) fn irsa_role(
             managed: o.strs("managed_policies"),
             inline,
             tags,
+            provider: c.resource.as_ref().and_then(|a| a.provider.clone()),
         },
         deps,
     )?;

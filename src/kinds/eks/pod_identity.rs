@@ -114,6 +114,7 @@ const ROLE_OPTIONS: &[Opt] = &[
     crate::kinds::iam::MANAGED_POLICIES_OPT,
     crate::kinds::iam::INLINE_POLICIES_OPT,
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const FUNCTIONS: &[FnDoc] = &[
@@ -193,6 +194,7 @@ pub(crate) fn pod_identity_role(
             managed: o.strs("managed_policies"),
             inline,
             tags,
+            provider: crate::script::api::providers::alias(&map),
         },
         deps,
     )?;
@@ -312,7 +314,8 @@ pub fn associate(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(KIND, format!("{}/{namespace}/{service_account}", c.name));
+    let addr = Address::new(KIND, format!("{}/{namespace}/{service_account}", c.name))
+        .in_provider(c.resource.as_ref().and_then(|a| a.provider.clone()));
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(PodIdentity(addr))
 }
@@ -324,7 +327,7 @@ pub struct AddedAgent;
 /// The cluster's Pod Identity agent add-on: the declared one, or one added
 /// now.
 fn agent(state: &Shared, ctx: &NativeCallContext, cluster: &Address) -> Fallible<Address> {
-    let addr = Address::new(super::addon::KIND, format!("{}/{AGENT}", cluster.name));
+    let addr = cluster.child(super::addon::KIND, AGENT);
     if state.borrow().graph.contains(&addr) {
         return Ok(addr);
     }

@@ -99,6 +99,7 @@ const OPTIONS: &[Opt] = &[
     opt("description", Ty::Str, "what the rule is for"),
     def("enabled", Ty::Bool, "true", "whether the rule sends events"),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const FUNCTIONS: &[FnDoc] = &[FnDoc {
@@ -137,7 +138,7 @@ pub fn event_rule(
     map: &rhai::Map,
 ) -> Fallible<Address> {
     let o = Opts(map);
-    let addr = Address::new(KIND, name);
+    let addr = Address::new(KIND, name).in_provider(o.provider());
     crate::script::state::check_name(ctx, KIND, name)?;
     check_tags(ctx, o.get("tags"))?;
     let mut deps = Deps::default();

@@ -32,6 +32,7 @@ pub const IAM_ROLE: &[Opt] = &[
     MANAGED_POLICIES_OPT,
     INLINE_POLICIES_OPT,
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 /// The managed policies a role of any constructor attaches.
@@ -277,6 +278,8 @@ pub struct RoleSpec {
     pub managed: Vec<String>,
     pub inline: Map,
     pub tags: Option<Value>,
+    /// The provider instance it is made with (its cluster's, or given).
+    pub provider: Option<String>,
 }
 
 pub fn declare_role(
@@ -302,7 +305,7 @@ pub fn declare_role(
     let mut managed = role.managed;
     managed.sort();
     managed.dedup();
-    let addr = Address::new(role::KIND, name);
+    let addr = Address::new(role::KIND, name).in_provider(role.provider.clone());
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(name));
     spec.insert(role.trust.0.into(), role.trust.1);
@@ -367,6 +370,7 @@ pub(crate) fn iam_role(
             managed: o.strs("managed_policies"),
             inline,
             tags,
+            provider: crate::script::api::providers::alias(&map),
         },
         deps,
     )?;

@@ -92,6 +92,7 @@ const OPTIONS: &[Opt] = &[
         "how long events are kept, one of CloudWatch's periods (1, 3, 5, 7, 14, 30, 60, 90, ... 3653); default: forever",
     ),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const CLUSTER_OPTIONS: &[Opt] = &[
@@ -128,7 +129,7 @@ fn register(engine: &mut Engine, state: &Shared) {
         move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| {
             let name = name_arg(&ctx, "log_group", &name)?;
             let map = opts_arg(&ctx, "log_group", &opts, OPTIONS)?;
-            log_group(&s, &ctx, &name, &map)
+            log_group(&s, &ctx, &name, &map, Opts(&map).provider())
         },
     );
     let s = state.clone();
@@ -156,10 +157,11 @@ fn log_group(
     ctx: &NativeCallContext,
     name: &str,
     map: &rhai::Map,
+    provider: Option<String>,
 ) -> Fallible<LogGroup> {
     let o = Opts(map);
     // Names often start with `/`, which addresses leave out.
-    let addr = Address::new(KIND, name.strip_prefix('/').unwrap_or(name));
+    let addr = Address::new(KIND, name.strip_prefix('/').unwrap_or(name)).in_provider(provider);
     check_name(ctx, KIND, &addr.name)?;
     check_tags(ctx, o.get("tags"))?;
     let retention = match o.int("retention_days") {
@@ -211,7 +213,13 @@ fn control_plane_logs(
         .get(cluster)
         .and_then(|r| r.str("name").map(String::from))
         .unwrap_or_else(|| cluster.name.clone());
-    let group = log_group(state, ctx, &format!("/aws/eks/{name}/cluster"), map)?;
+    let group = log_group(
+        state,
+        ctx,
+        &format!("/aws/eks/{name}/cluster"),
+        map,
+        cluster.provider.clone(),
+    )?;
     if let Some(c) = state.borrow_mut().graph.get_mut(cluster) {
         c.depends_on.insert(group.0.clone());
     }

@@ -80,6 +80,7 @@ pub const VPC: &[Opt] = &[
     def("dns_hostnames", Ty::Bool, "true", "enable DNS hostnames"),
     def("elb_role_tags", Ty::Bool, "true", "tag public subnets kubernetes.io/role/elb and private ones kubernetes.io/role/internal-elb, where the load balancer controller puts internet-facing and internal load balancers"),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 pub const SUBNET: &[Opt] = &[
@@ -372,6 +373,8 @@ type Slot = (String, String, String);
 /// What `vpc(name, #{ ... })` asks for, parsed.
 struct VpcDecl {
     name: String,
+    /// The VPC's address, with its provider instance.
+    address: Address,
     nat: Nat,
     nat_word: String,
     cidr: String,
@@ -400,7 +403,9 @@ fn parse_vpc(
     check_tags(ctx, o.get("tags"))?;
     let public = o.strs("public_subnets");
     let private = o.strs("private_subnets");
-    let azs = vpc_azs(state, ctx, &o, public.len().max(private.len()))?;
+    let address =
+        Address::new(vpc::KIND, &name).in_provider(crate::script::api::providers::alias(&map));
+    let azs = vpc_azs(state, ctx, &o, &address, public.len().max(private.len()))?;
     let nat_word = o.str("nat").unwrap_or_else(|| {
         if !public.is_empty() && !private.is_empty() {
             "single".into()
@@ -425,6 +430,7 @@ fn parse_vpc(
         azs,
         tags: o.get("tags").cloned(),
         name,
+        address,
     })
 }
 
@@ -434,9 +440,10 @@ fn vpc_azs(
     state: &Shared,
     ctx: &NativeCallContext,
     o: &Opts,
+    vpc: &Address,
     widest: usize,
 ) -> Fallible<Vec<String>> {
-    let region = state.borrow().region.clone();
+    let region = state.borrow().region_of(vpc);
     let zones = regions::zones(&region);
     match o.get("azs") {
         Some(v) if v.is_int() => {
@@ -541,7 +548,7 @@ fn validate_vpc(ctx: &NativeCallContext, v: &VpcDecl) -> Fallible<Cidr> {
 /// its NAT gateways and private routes.
 fn declare_vpc(state: &Shared, ctx: &NativeCallContext, v: &VpcDecl, cidr: Cidr) -> Fallible<Vpc> {
     let name = &v.name;
-    let vpc_addr = Address::new(vpc::KIND, name);
+    let vpc_addr = v.address.clone();
     let mut deps = Deps::default();
     let tags = state.borrow().tags(v.tags.as_ref(), &mut deps);
     let mut spec = Map::new();
@@ -605,7 +612,7 @@ fn declare_public_routing(
     tags: Option<Value>,
 ) -> Fallible<()> {
     let name = &v.name;
-    let igw = Address::new(internet_gateway::KIND, name);
+    let igw = vpc_addr.sibling(internet_gateway::KIND, name);
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(name));
     spec.insert("vpc".into(), ref_to(vpc_addr));
@@ -618,7 +625,7 @@ fn declare_public_routing(
     let subnets: Vec<Address> = v
         .public
         .iter()
-        .map(|(leaf, ..)| Address::new(subnet::KIND, format!("{name}/{leaf}")))
+        .map(|(leaf, ..)| vpc_addr.child(subnet::KIND, leaf))
         .collect();
     let route = route("gateway", &igw);
     declare_route_table(
@@ -669,15 +676,15 @@ fn declare_nats(
                     Problem::new(format!("no public subnet in {az} for a NAT gateway")),
                 )
             })?;
-        let eip = Address::new(elastic_ip::KIND, format!("{name}/nat-{letter}"));
+        let eip = v.address.child(elastic_ip::KIND, format!("nat-{letter}"));
         let mut spec = Map::new();
         spec.insert("name".into(), Value::str(format!("{name}-nat-{letter}")));
         if let Some(t) = tags.clone() {
             spec.insert("tags".into(), t);
         }
         declare(state, ctx, eip.clone(), spec, Deps::default())?;
-        let subnet = Address::new(subnet::KIND, format!("{name}/{public_leaf}"));
-        let ngw = Address::new(nat_gateway::KIND, format!("{name}/{letter}"));
+        let subnet = v.address.child(subnet::KIND, public_leaf);
+        let ngw = v.address.child(nat_gateway::KIND, letter);
         let mut spec = Map::new();
         spec.insert("name".into(), Value::str(format!("{name}-{letter}")));
         spec.insert("subnet".into(), ref_to(&subnet));
@@ -689,7 +696,7 @@ fn declare_nats(
         d.add(&subnet);
         d.add(&eip);
         // Outbound traffic through a NAT gateway needs the internet gateway.
-        d.add(&Address::new(internet_gateway::KIND, name));
+        d.add(&v.address.sibling(internet_gateway::KIND, name));
         declare(state, ctx, ngw.clone(), spec, d)?;
         nats.push((az.clone(), ngw));
     }
@@ -707,7 +714,7 @@ fn declare_private_routing(
     tags: Option<Value>,
 ) -> Fallible<()> {
     let name = &v.name;
-    let subnet_addr = |leaf: &str| Address::new(subnet::KIND, format!("{name}/{leaf}"));
+    let subnet_addr = |leaf: &str| vpc_addr.child(subnet::KIND, leaf);
     if v.nat == Nat::OnePerAz {
         for (az, ngw) in nats {
             let subnets: Vec<Address> = v
@@ -784,13 +791,7 @@ fn declare_route_table(
     if let Some(t) = tags {
         spec.insert("tags".into(), t);
     }
-    declare(
-        state,
-        ctx,
-        Address::new(route_table::KIND, format!("{vpc_name}/{leaf}")),
-        spec,
-        d,
-    )
+    declare(state, ctx, vpc.child(route_table::KIND, leaf), spec, d)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -805,7 +806,7 @@ fn declare_subnet(
     public: bool,
     tags: Option<Value>,
 ) -> Fallible<Address> {
-    let addr = Address::new(subnet::KIND, format!("{vpc_name}/{leaf}"));
+    let addr = vpc.child(subnet::KIND, leaf);
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(format!("{vpc_name}-{leaf}")));
     spec.insert("vpc".into(), ref_to(vpc));
@@ -873,16 +874,13 @@ fn subnet(
     // Join the VPC's routing: the public table, or the private table of its zone.
     let az = o.str("az").unwrap_or_default();
     let candidates = if public {
-        vec![format!("{}/public", vpc.name)]
+        vec!["public".to_string()]
     } else {
-        vec![
-            format!("{}/private-{}", vpc.name, az_letter(&az)),
-            format!("{}/private", vpc.name),
-        ]
+        vec![format!("private-{}", az_letter(&az)), "private".to_string()]
     };
     let mut st = state.borrow_mut();
     for c in candidates {
-        if let Some(rt) = st.graph.get_mut(&Address::new(route_table::KIND, c)) {
+        if let Some(rt) = st.graph.get_mut(&vpc.child(route_table::KIND, c)) {
             if let Some(Value::List(list)) = rt.spec.get_mut("subnets") {
                 list.push(ref_to(&addr));
             }
@@ -906,7 +904,7 @@ fn security_group(
     let o = Opts(&map);
     check_name(ctx, security_group::KIND, &name)?;
     check_tags(ctx, o.get("tags"))?;
-    let addr = Address::new(security_group::KIND, format!("{}/{name}", vpc.name));
+    let addr = vpc.child(security_group::KIND, &name);
     let mut deps = Deps::default();
     deps.add(&vpc);
     let ingress: Vec<Value> = o
@@ -1185,7 +1183,6 @@ fn vpc_blocks(vpc: &Resource) -> Vec<Cidr> {
 
 /// CIDR blocks inside their VPC and apart, zones inside the region.
 pub fn validate(g: &Graph, region: &str, out: &mut Vec<(Address, Problem)>) {
-    let zones = regions::zones(region);
     for vpc in g.of_kind(vpc::KIND) {
         let blocks = vpc_blocks(vpc);
         for (i, a) in blocks.iter().enumerate() {
@@ -1236,6 +1233,8 @@ pub fn validate(g: &Graph, region: &str, out: &mut Vec<(Address, Problem)>) {
         }
     }
     for s in g.of_kind(subnet::KIND) {
+        let region = g.region_of(&s.address, region);
+        let zones = regions::zones(region);
         if let Some(az) = s.str("az") {
             if !zones.iter().any(|z| z == az) {
                 out.push((

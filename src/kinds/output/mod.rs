@@ -103,9 +103,9 @@ const FUNCTIONS: &[FnDoc] = &[
     },
     FnDoc {
         name: "blueprint_outputs",
-        signature: "blueprint_outputs(name) -> Outputs",
-        doc: "The outputs another blueprint published in this account and region, read at plan time (`o.vpc_id` or `o[\"vpc_id\"]`, `o.keys()`); placeholders in bp check. Applying records this blueprint as their reader, so that destroying the other one is refused while this one reads them.",
-        options: &[],
+        signature: "blueprint_outputs(name) / blueprint_outputs(name, #{ provider }) -> Outputs",
+        doc: "The outputs another blueprint published in this account and region (or in a provider instance's), read at plan time (`o.vpc_id` or `o[\"vpc_id\"]`, `o.keys()`); placeholders in bp check. Applying records this blueprint as their reader, so that destroying the other one is refused while this one reads them.",
+        options: usage::OPTIONS,
         method_of: None,
     },
 ];

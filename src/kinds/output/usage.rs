@@ -17,10 +17,10 @@ use crate::model::schema::Schema;
 use crate::model::{Address, Kind, Live, Map, Problem, Value};
 use crate::plan::FieldDiff;
 use crate::providers::{Cloud, Planned, ProviderError, Row};
-use crate::script::api::facts::read_aws;
+use crate::script::api::facts::read_aws_at;
 use crate::script::api::name_arg;
 use crate::script::handles::to_dynamic;
-use crate::script::state::{declare, fail, Deps, Fallible, Shared};
+use crate::script::state::{declare, fail, Deps, Fallible, Opts, Shared};
 use crate::{handle, ops};
 use rhai::{Dynamic, Engine, NativeCallContext};
 use std::collections::BTreeMap;
@@ -99,7 +99,15 @@ pub(super) fn register(engine: &mut Engine, state: &Shared) {
     let s = state.clone();
     engine.register_fn(
         "blueprint_outputs",
-        move |ctx: NativeCallContext, name: Dynamic| blueprint_outputs(&s, &ctx, &name),
+        move |ctx: NativeCallContext, name: Dynamic| blueprint_outputs(&s, &ctx, &name, None),
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "blueprint_outputs",
+        move |ctx: NativeCallContext, name: Dynamic, opts: Dynamic| {
+            let map = crate::script::api::opts_arg(&ctx, "blueprint_outputs", &opts, OPTIONS)?;
+            blueprint_outputs(&s, &ctx, &name, Opts(&map).provider())
+        },
     );
     // `o.vpc_id` falls back to the indexer, so both spellings get here.
     let s = state.clone();
@@ -109,18 +117,35 @@ pub(super) fn register(engine: &mut Engine, state: &Shared) {
     );
 }
 
-fn blueprint_outputs(state: &Shared, ctx: &NativeCallContext, name: &Dynamic) -> Fallible<Outputs> {
+/// The options of `blueprint_outputs(name, #{ ... })`.
+pub const OPTIONS: &[crate::script::schema::Opt] = &[crate::script::api::providers::PROVIDER_OPT];
+
+fn blueprint_outputs(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    name: &Dynamic,
+    provider: Option<String>,
+) -> Fallible<Outputs> {
     let name = name_arg(ctx, "blueprint_outputs", name)?;
     crate::model::names::check_blueprint_name(&name).map_err(|p| fail(ctx, p))?;
-    let region = state.borrow().region.clone();
+    // The record of reading is made where the outputs are.
+    let address = Address::new(KIND, name.as_str()).in_provider(provider.clone());
+    let region = state.borrow().region_of(&address);
     let source = name.clone();
-    let read = read_aws(state, ctx, "blueprint_outputs(...)", |conf| async move {
-        let ssm = aws_sdk_ssm::Client::new(&conf);
-        published(&ssm, &source).await.map_err(|e| {
-            Problem::new(format!("blueprint_outputs(...): {e}"))
-                .hint("check the AWS credentials and --endpoint-url of this command")
-        })
-    })?;
+    let at = provider.as_deref();
+    let read = read_aws_at(
+        state,
+        ctx,
+        "blueprint_outputs(...)",
+        at,
+        |conf| async move {
+            let ssm = aws_sdk_ssm::Client::new(&conf);
+            published(&ssm, &source).await.map_err(|e| {
+                Problem::new(format!("blueprint_outputs(...): {e}"))
+                    .hint("check the AWS credentials and --endpoint-url of this command")
+            })
+        },
+    )?;
     if let Some(values) = &read {
         if values.is_empty() {
             return Err(fail(
@@ -135,7 +160,6 @@ fn blueprint_outputs(state: &Shared, ctx: &NativeCallContext, name: &Dynamic) ->
             ));
         }
     }
-    let address = Address::new(KIND, name.as_str());
     let declared = state.borrow().graph.get(&address).is_some();
     if !declared {
         crate::script::state::check_name(ctx, KIND, &name)?;

@@ -141,7 +141,7 @@ fn rds_postgres(
     let db = validate_postgres(state, ctx, &name, &o, &mut deps)?;
     let group = declare_subnet_group(state, ctx, &name, &o, &db.subnets)?;
     deps.add(&group);
-    let params = declare_parameters(state, ctx, &name, &o, &db.version)?;
+    let params = declare_parameters(state, ctx, &group, &o, &db.version)?;
     if let Some(p) = &params {
         deps.add(p);
     }
@@ -312,7 +312,9 @@ fn declare_subnet_group(
     o: &Opts,
     subnets: &[Address],
 ) -> Fallible<Address> {
-    let group = Address::new(subnet_group::KIND, name);
+    // Its subnets' provider instance.
+    let group = Address::new(subnet_group::KIND, name)
+        .in_provider(subnets.first().and_then(|s| s.provider.clone()));
     let mut gdeps = Deps::default();
     let mut gspec = Map::new();
     gspec.insert("name".into(), Value::str(name));
@@ -344,15 +346,15 @@ fn declare_subnet_group(
 fn declare_parameters(
     state: &Shared,
     ctx: &NativeCallContext,
-    name: &str,
+    subnet_group: &Address,
     o: &Opts,
     version: &str,
 ) -> Fallible<Option<Address>> {
     Ok(if let Some(p) = o.get("parameters") {
         // Named after its family: a major upgrade makes a new group, and
         // the old one goes once the instance has moved to the new one.
-        let group_name = format!("{name}-{}", family(version));
-        let addr = Address::new(parameter_group::KIND, &group_name);
+        let group_name = format!("{}-{}", subnet_group.name, family(version));
+        let addr = subnet_group.sibling(parameter_group::KIND, &group_name);
         let mut pdeps = Deps::default();
         let mut pspec = Map::new();
         pspec.insert("name".into(), Value::str(&group_name));
@@ -415,7 +417,7 @@ fn declare_instance(
         password,
         ..
     } = db;
-    let addr = Address::new(instance::KIND, name);
+    let addr = group.sibling(instance::KIND, name);
     let mut spec = Map::new();
     spec.insert("name".into(), Value::str(name));
     spec.insert("engine_version".into(), Value::Str(version));

@@ -575,6 +575,7 @@ pub const OPTIONS: &[Opt] = &[
         "the bucket policy: a policy document #{ Version, Statement: [...] }; none when absent",
     ),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const FUNCTIONS: &[FnDoc] = &[FnDoc {
@@ -682,7 +683,7 @@ fn s3_bucket(
     if let Some(t) = state.borrow().tags(o.get("tags"), &mut deps) {
         spec.insert("tags".into(), t);
     }
-    let addr = Address::new(KIND, &name);
+    let addr = Address::new(KIND, &name).in_provider(o.provider());
     declare(state, ctx, addr.clone(), spec, deps)?;
     Ok(S3Bucket(addr))
 }

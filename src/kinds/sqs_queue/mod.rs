@@ -110,6 +110,7 @@ const OPTIONS: &[Opt] = &[
         "AWS service principals that may send to it, e.g. [\"events.amazonaws.com\"]",
     ),
     TAGS_OPT,
+    crate::script::api::providers::PROVIDER_OPT,
 ];
 
 const FUNCTIONS: &[FnDoc] = &[FnDoc {
@@ -167,7 +168,7 @@ pub fn sqs_queue(
     map: &rhai::Map,
 ) -> Fallible<Address> {
     let o = Opts(map);
-    let addr = Address::new(KIND, name);
+    let addr = Address::new(KIND, name).in_provider(o.provider());
     if name.ends_with(".fifo") {
         return Err(fail(
             ctx,

@@ -35,20 +35,35 @@ fn runtime(ctx: &NativeCallContext, what: &str) -> Fallible<tokio::runtime::Runt
         .map_err(|e| fail(ctx, Problem::new(format!("{what}: {e}"))))
 }
 
-async fn config(access: &crate::sops::KmsAccess, region: &str) -> aws_config::SdkConfig {
+async fn config(
+    access: &crate::sops::KmsAccess,
+    region: &str,
+    instance: Option<(&crate::model::ProviderSpec, &str)>,
+) -> aws_config::SdkConfig {
+    let (region, profile) = match instance {
+        Some((spec, _)) => (
+            spec.region.as_str(),
+            spec.profile.as_ref().or(access.profile.as_ref()),
+        ),
+        None => (region, access.profile.as_ref()),
+    };
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()));
-    if let Some(p) = &access.profile {
+    if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
     if let Some(e) = &access.endpoint_url {
         loader = loader.endpoint_url(e);
     }
     let local = crate::providers::is_local(access.endpoint_url.as_deref());
-    loader
+    let conf = loader
         .retry_config(crate::providers::retry_config(local))
         .load()
-        .await
+        .await;
+    match instance {
+        Some((spec, blueprint)) => crate::providers::assume_role(conf, spec, blueprint).await,
+        None => conf,
+    }
 }
 
 /// Runs an AWS read for a script function with the command's own AWS
@@ -64,6 +79,21 @@ pub(crate) fn read_aws<T, Fut>(
 where
     Fut: std::future::Future<Output = Result<T, Problem>>,
 {
+    read_aws_at(state, ctx, what, None, read)
+}
+
+/// [`read_aws`] in the account and region of provider instance `at`
+/// (its alias), when given.
+pub(crate) fn read_aws_at<T, Fut>(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    what: &'static str,
+    at: Option<&str>,
+    read: impl FnOnce(aws_config::SdkConfig) -> Fut,
+) -> Fallible<Option<T>>
+where
+    Fut: std::future::Future<Output = Result<T, Problem>>,
+{
     let access = match &state.borrow().secrets {
         Secrets::Decrypt(access) => Some(access.clone()),
         Secrets::Sealed => None,
@@ -73,8 +103,18 @@ where
         return Ok(None);
     };
     let region = state.borrow().region.clone();
+    let instance = at.and_then(|a| state.borrow().graph.provider(a).cloned());
+    let blueprint = state.borrow().blueprint_name.clone().unwrap_or_default();
     runtime(ctx, what)?
-        .block_on(async { read(config(&access, &region).await).await })
+        .block_on(async {
+            let conf = config(
+                &access,
+                &region,
+                instance.as_ref().map(|s| (s, blueprint.as_str())),
+            )
+            .await;
+            read(conf).await
+        })
         .map(Some)
         .map_err(|p| fail(ctx, p))
 }

@@ -4,6 +4,7 @@
 
 mod common;
 pub mod facts;
+pub mod providers;
 pub(crate) mod secrets;
 
 use super::schema::{self, Opt};
@@ -14,6 +15,7 @@ use rhai::{Dynamic, Engine, NativeCallContext};
 pub fn register(engine: &mut Engine, state: &Shared) {
     common::register(engine, state);
     common::register_helpers(engine);
+    providers::register(engine, state);
     for k in super::hooks::kinds() {
         (k.register)(engine, state);
     }

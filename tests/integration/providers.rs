@@ -1,0 +1,377 @@
+//! Provider instances (`aws(#{ region, assume_role })`): one blueprint
+//! over two regions with a provider loop and over a second account by an
+//! assumed role, applied from a saved plan, converged and destroyed, each
+//! resource checked with boto3 in its own account and region; and the
+//! mistakes `bp check` catches before any call.
+
+use crate::harness::Test;
+use crate::moto::Moto;
+use serde_json::Value as Json;
+
+const BP: &str = r#"
+// One network per region, made by a provider loop.
+fn network(p) {
+    let v = vpc("edge", #{
+        cidr: "10.20.0.0/16",
+        azs: 2,
+        public_subnets: ["10.20.0.0/24", "10.20.1.0/24"],
+        nat: "none",
+        provider: p,
+    });
+    security_group(v, "web", #{ ingress: [rule(#{ protocol: "tcp", port: 443, cidr: "0.0.0.0/0" })] });
+    kms_key("edge", #{ provider: p });
+    v
+}
+for r in var("regions", "eu-west-1,us-west-2").split(",") {
+    network(aws(#{ region: r }));
+}
+// A tenant's account, reached by assuming its role.
+let tenant = aws(#{
+    region: var("tenant_region", "us-east-1"),
+    assume_role: "arn:aws:iam::222222222222:role/platform",
+    external_id: "bp-test",
+    alias: "tenant",
+});
+vpc("tenant", #{ cidr: "10.30.0.0/16", azs: 1, private_subnets: ["10.30.0.0/24"], provider: tenant });
+iam_role("tenant-nodes", #{ service: "ec2.amazonaws.com", provider: tenant });
+// And one of the command line's own.
+iam_role("edge-ops", #{ service: "ec2.amazonaws.com" });
+"#;
+
+/// Where boto3 finds the blueprint's VPCs and roles, and the lock tables:
+/// by account (the default one, and the tenant's through its role) and
+/// region.
+fn placed(m: &Moto) -> Json {
+    let script = format!(
+        r#"
+import boto3, json
+def client(svc, region, creds=None):
+    kw = dict(endpoint_url='{url}', region_name=region, aws_access_key_id='t', aws_secret_access_key='t')
+    if creds:
+        kw.update(aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'])
+    return boto3.client(svc, **kw)
+creds = client('sts', 'us-east-1').assume_role(RoleArn='arn:aws:iam::222222222222:role/platform', RoleSessionName='check')['Credentials']
+out = {{}}
+for account, c in [('123456789012', None), ('222222222222', creds)]:
+    for r in ['us-east-1', 'eu-west-1', 'us-west-2']:
+        ec2 = client('ec2', r, c)
+        vpcs = ec2.describe_vpcs(Filters=[{{'Name': 'tag:blueprint:name', 'Values': ['multi']}}])['Vpcs']
+        out[account + '/' + r + '/vpcs'] = sorted({{t['Key']: t['Value'] for t in v['Tags']}}['blueprint:address'] for v in vpcs)
+        zones = sorted(s['AvailabilityZone'] for s in ec2.describe_subnets(Filters=[{{'Name': 'tag:blueprint:name', 'Values': ['multi']}}])['Subnets'])
+        out[account + '/' + r + '/zones'] = zones
+        keys = [k['KeyId'] for k in client('kms', r, c).list_keys()['Keys']]
+        out[account + '/' + r + '/keys'] = len([k for k in keys if client('kms', r, c).describe_key(KeyId=k)['KeyMetadata']['KeyState'] == 'Enabled'])
+        out[account + '/' + r + '/locks'] = 'blueprint-locks' in client('dynamodb', r, c).list_tables()['TableNames']
+    out[account + '/roles'] = sorted(x['RoleName'] for x in client('iam', 'us-east-1', c).list_roles()['Roles'])
+print(json.dumps(out))
+"#,
+        url = m.url
+    );
+    m.python_json(&["-c", &script])
+}
+
+#[test]
+fn a_provider_loop_and_an_assumed_account_apply_converge_and_destroy() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("multi.rhai"), BP).unwrap();
+    let d = dir.path();
+
+    // The plan groups its changes by account and region; addresses carry
+    // the instance's alias.
+    // One instance alone, by its alias.
+    let only = m.bp(d, &["plan", "multi.rhai", "--target", "tenant:*"], 0);
+    assert!(only.contains("Plan: 4 to add"), "{only}");
+    assert!(!only.contains("  + eu-west-1:vpc.edge\n"), "{only}");
+
+    let plan = m.bp(d, &["plan", "multi.rhai", "-o", "plan.json"], 0);
+    for group in [
+        "in aws:eu-west-1:",
+        "in aws:us-west-2:",
+        "in aws:222222222222/us-east-1:",
+        "in aws:us-east-1:",
+    ] {
+        assert!(plan.contains(group), "{group}: {plan}");
+    }
+    assert!(plan.contains("+ eu-west-1:vpc.edge"), "{plan}");
+    assert!(plan.contains("+ tenant:iam_role.tenant-nodes"), "{plan}");
+    assert!(plan.contains("+ iam_role.edge-ops"), "{plan}");
+    assert!(plan.contains("Plan: 19 to add"), "{plan}");
+    let saved: Json =
+        serde_json::from_str(&std::fs::read_to_string(d.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(
+        saved["providers"]["tenant"]["assume_role"],
+        "arn:aws:iam::222222222222:role/platform"
+    );
+    assert_eq!(saved["providers"]["us-west-2"]["region"], "us-west-2");
+
+    // The saved plan is applied with its provider instances.
+    let out = m.bp(d, &["apply", "plan.json"], 0);
+    assert!(out.contains("Apply complete: 19 created"), "{out}");
+    let p = placed(&m);
+    assert_eq!(
+        p["123456789012/eu-west-1/vpcs"],
+        serde_json::json!(["eu-west-1:vpc.edge"]),
+        "{p}"
+    );
+    assert_eq!(
+        p["123456789012/us-west-2/vpcs"],
+        serde_json::json!(["us-west-2:vpc.edge"]),
+        "{p}"
+    );
+    assert_eq!(
+        p["123456789012/us-east-1/vpcs"],
+        serde_json::json!([]),
+        "{p}"
+    );
+    assert_eq!(
+        p["222222222222/us-east-1/vpcs"],
+        serde_json::json!(["tenant:vpc.tenant"]),
+        "{p}"
+    );
+    assert_eq!(
+        p["222222222222/eu-west-1/vpcs"],
+        serde_json::json!([]),
+        "{p}"
+    );
+    // Zones of each instance's region.
+    assert_eq!(
+        p["123456789012/eu-west-1/zones"],
+        serde_json::json!(["eu-west-1a", "eu-west-1b"]),
+        "{p}"
+    );
+    assert_eq!(
+        p["123456789012/us-west-2/zones"],
+        serde_json::json!(["us-west-2a", "us-west-2b"]),
+        "{p}"
+    );
+    assert_eq!(p["123456789012/eu-west-1/keys"], 1, "{p}");
+    assert_eq!(p["123456789012/us-west-2/keys"], 1, "{p}");
+    assert_eq!(p["123456789012/us-east-1/keys"], 0, "{p}");
+    // IAM is each account's own.
+    assert_eq!(
+        p["123456789012/roles"],
+        serde_json::json!(["edge-ops"]),
+        "{p}"
+    );
+    assert_eq!(
+        p["222222222222/roles"],
+        serde_json::json!(["tenant-nodes"]),
+        "{p}"
+    );
+    // A lock was taken in each account and region touched.
+    for place in [
+        "123456789012/us-east-1",
+        "123456789012/eu-west-1",
+        "123456789012/us-west-2",
+        "222222222222/us-east-1",
+    ] {
+        assert_eq!(p[format!("{place}/locks")], true, "{place}: {p}");
+    }
+
+    // Each instance's resources are read back as its own: nothing to do.
+    m.bp(d, &["plan", "multi.rhai", "--detailed-exitcode"], 0);
+
+    // A region dropped from the loop: the instance the script no longer
+    // makes is read all the same (the apply recorded it), and what the
+    // blueprint has there is deleted.
+    let one = ["--var", "regions=eu-west-1"];
+    let plan = m.bp(d, &[&["plan", "multi.rhai"][..], &one].concat(), 0);
+    assert!(plan.contains("in aws:us-west-2:"), "{plan}");
+    assert!(plan.contains("- us-west-2:vpc.edge"), "{plan}");
+    assert!(plan.contains("- us-west-2:kms_key.edge"), "{plan}");
+    assert!(
+        plan.contains("0 to add, 0 to change, 0 to replace, 7 to destroy"),
+        "{plan}"
+    );
+    m.bp(
+        d,
+        &[&["apply", "multi.rhai", "--auto-approve"][..], &one].concat(),
+        0,
+    );
+    let p = placed(&m);
+    assert_eq!(
+        p["123456789012/us-west-2/vpcs"],
+        serde_json::json!([]),
+        "{p}"
+    );
+    assert_eq!(p["123456789012/us-west-2/keys"], 0, "{p}");
+    assert_eq!(
+        p["123456789012/eu-west-1/vpcs"],
+        serde_json::json!(["eu-west-1:vpc.edge"]),
+        "{p}"
+    );
+    m.bp(
+        d,
+        &[&["plan", "multi.rhai", "--detailed-exitcode"][..], &one].concat(),
+        0,
+    );
+
+    // An alias that now means another place would leave its resources
+    // behind: refused, before anything changes.
+    let moved = [&one[..], &["--var", "tenant_region=us-east-2"]].concat();
+    let err = m.bp(d, &[&["plan", "multi.rhai"][..], &moved].concat(), 1);
+    assert!(
+        err.contains("provider instance `tenant` held the blueprint's resources in aws:222222222222/us-east-1 when it was last applied, and is aws:222222222222/us-east-2 now"),
+        "{err}"
+    );
+
+    // Destroy deletes what each instance holds, each with its own clients.
+    let out = m.bp(
+        d,
+        &[&["destroy", "multi.rhai", "--auto-approve"][..], &one].concat(),
+        0,
+    );
+    assert!(out.contains("12 deleted"), "{out}");
+    let p = placed(&m);
+    for (k, v) in p.as_object().unwrap() {
+        if k.ends_with("/vpcs") {
+            assert_eq!(v, &serde_json::json!([]), "{k}: {p}");
+        }
+    }
+    assert_eq!(p["222222222222/roles"], serde_json::json!([]), "{p}");
+}
+
+/// Each mistake is an error at `bp check`, with the file, line and column,
+/// before any AWS call.
+#[test]
+fn provider_mistakes_are_errors_at_check() {
+    let cases = [
+        (
+            r#"let p = aws(#{ region: "eu-wset-1" });"#,
+            "`eu-wset-1` is not an AWS region",
+            "did you mean eu-west-1?",
+        ),
+        (
+            r#"let p = aws(#{ region: "eu-west-1", assume_role: "platform" });"#,
+            "assume_role `platform` is not the ARN of an IAM role",
+            "arn:aws:iam::123456789012:role/platform",
+        ),
+        (
+            r#"let p = aws(#{ region: "eu-west-1", external_id: "x" });"#,
+            "external_id is given without assume_role",
+            "add assume_role",
+        ),
+        (
+            r#"aws(#{ region: "eu-west-1", alias: "a" });
+aws(#{ region: "us-east-2", alias: "a" });"#,
+            "provider alias `a` is taken by another provider instance (region eu-west-1)",
+            "give each instance its own alias",
+        ),
+        (
+            r#"let eu = aws(#{ region: "eu-west-1" });
+let home = vpc("home", #{ cidr: "10.0.0.0/16", azs: 1, private_subnets: ["10.0.0.0/24"] });
+let admin = security_group(home, "admin", #{});
+let v = vpc("edge", #{ cidr: "10.1.0.0/16", azs: 1, private_subnets: ["10.1.0.0/24"], provider: eu });
+security_group(v, "web", #{ ingress: [rule(#{ protocol: "tcp", port: 443, source: admin })] });"#,
+            "eu-west-1:security_group.edge/web (eu-west-1) refers to security_group.home/admin, which is in region us-east-1: AWS cannot use it there",
+            "declare what eu-west-1:security_group.edge/web needs with the same provider",
+        ),
+        (
+            r#"let other = aws(#{ region: "us-east-1", assume_role: "arn:aws:iam::222222222222:role/p" });
+let key = kms_key("k", #{});
+s3_bucket("bp-provider-check", #{ encryption_key: key, provider: other });"#,
+            "refers to kms_key.k, which is in another account (the command line's)",
+            "with the same provider",
+        ),
+        (
+            r#"let v = vpc("edge", #{ cidr: "10.1.0.0/16", azs: ["us-east-1a"], private_subnets: ["10.1.0.0/24"], provider: aws(#{ region: "eu-west-1" }) });"#,
+            "availability zone `us-east-1a` is not in region eu-west-1",
+            "eu-west-1 has eu-west-1a",
+        ),
+        (
+            r#"let v = vpc("edge", #{ cidr: "10.1.0.0/16", azs: 1, private_subnets: ["10.1.0.0/24"] });
+subnet(v, "x", #{ cidr: "10.1.9.0/24", az: "us-east-1a", provider: aws(#{ region: "eu-west-1" }) });"#,
+            "unknown option `provider` for subnet",
+            "subnet takes",
+        ),
+    ];
+    for (script, said, hint) in cases {
+        let out = Test::new()
+            .file("b.rhai", script)
+            .args(["check", "b.rhai"])
+            .status(1)
+            .run();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(said), "{script}\n---\n{err}");
+        assert!(err.contains(hint), "{script}\n---\n{err}");
+        assert!(err.contains("b.rhai:"), "{script}\n---\n{err}");
+    }
+}
+
+/// A blueprint reads the outputs another published in another region
+/// through a provider instance, tags them as read there, and keeps that
+/// one from being destroyed while it reads them.
+#[test]
+fn outputs_are_read_from_another_region_through_a_provider_instance() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("src.rhai"),
+        r#"output("purpose", "orders database", #{ description: "what the reader's group guards" });"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("reader.rhai"),
+        r#"
+let eu = aws(#{ region: "eu-west-1" });
+let o = blueprint_outputs("src", #{ provider: eu });
+let v = vpc("reader", #{ cidr: "10.40.0.0/16", azs: 1, private_subnets: ["10.40.0.0/24"], provider: eu });
+security_group(v, "db", #{ description: o.purpose });
+"#,
+    )
+    .unwrap();
+    m.bp(
+        d,
+        &[
+            "apply",
+            "src.rhai",
+            "--region",
+            "eu-west-1",
+            "--auto-approve",
+        ],
+        0,
+    );
+    // From us-east-1, the outputs are found only through the instance.
+    let out = m.bp(d, &["apply", "reader.rhai", "--auto-approve"], 0);
+    assert!(out.contains("Apply complete"), "{out}");
+    let live = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nkw = dict(endpoint_url='{url}', region_name='eu-west-1', aws_access_key_id='t', aws_secret_access_key='t')\nec2, ssm = boto3.client('ec2', **kw), boto3.client('ssm', **kw)\ng = ec2.describe_security_groups(Filters=[{{'Name': 'tag:blueprint:name', 'Values': ['reader']}}])['SecurityGroups']\nt = ssm.list_tags_for_resource(ResourceType='Parameter', ResourceId='/blueprint/src/outputs/purpose')['TagList']\nprint(json.dumps({{'groups': [x['Description'] for x in g], 'tags': {{x['Key']: x['Value'] for x in t}}}}))",
+            url = m.url
+        ),
+    ]);
+    assert_eq!(live["groups"], serde_json::json!(["orders database"]), "{live}");
+    assert!(
+        live["tags"].get("blueprint:reader:reader").is_some(),
+        "{live}"
+    );
+    m.bp(d, &["plan", "reader.rhai", "--detailed-exitcode"], 0);
+    // The source is read: its destroy is refused.
+    let err = m.bp(
+        d,
+        &[
+            "destroy",
+            "src.rhai",
+            "--region",
+            "eu-west-1",
+            "--auto-approve",
+        ],
+        1,
+    );
+    assert!(err.contains("is read by blueprint reader"), "{err}");
+    m.bp(d, &["destroy", "reader.rhai", "--auto-approve"], 0);
+    m.bp(
+        d,
+        &[
+            "destroy",
+            "src.rhai",
+            "--region",
+            "eu-west-1",
+            "--auto-approve",
+        ],
+        0,
+    );
+}
