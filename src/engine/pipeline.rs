@@ -232,6 +232,8 @@ pub async fn connect_and_read(
     strict: bool,
 ) -> Result<(Cloud, providers::Reading, ReadStats), PipelineError> {
     let mut cloud = Cloud::connect_all(target, name, graph.providers()).await;
+    let record_start = Instant::now();
+    let before_record = cloud.requests_sent();
     // The instances that held the blueprint's resources when it was last
     // applied: one the script no longer makes is read all the same.
     let recorded = match providers::instances::recorded(&cloud).await {
@@ -266,6 +268,9 @@ pub async fn connect_and_read(
         cloud = cloud.with_instances(target, &dropped).await;
     }
     cloud.set_recorded(recorded);
+    // What the locks cost is not the read's.
+    let recorded_with = cloud.requests_sent() - before_record;
+    let recorded_in = record_start.elapsed();
     if let Some(l) = lock {
         // One lock in each account and region the blueprint touches.
         for at in lock_places(&cloud, target) {
@@ -292,8 +297,8 @@ pub async fn connect_and_read(
     let reading = crate::engine::ops::read_all(&cloud, graph, strict).await?;
     let read = ReadStats {
         owned: reading.live.len(),
-        elapsed: start.elapsed(),
-        aws_requests: cloud.requests_sent() - aws_before,
+        elapsed: start.elapsed() + recorded_in,
+        aws_requests: cloud.requests_sent() - aws_before + recorded_with,
         kube_requests: kube() - kube_before,
         by_kind: cloud
             .read_times
