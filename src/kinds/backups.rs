@@ -182,7 +182,6 @@ pub fn backups(
     opts: &Dynamic,
 ) -> Fallible<()> {
     let map_opts = opts_arg(ctx, "backups", opts, OPTS)?;
-    crate::kinds::k8s::refuse_provider_instance(ctx, c, "backups")?;
     let o = Opts(&map_opts);
     let bucket = o
         .get("bucket")
@@ -330,7 +329,8 @@ fn velero_release(
     bucket: &Address,
     role: &IamRole,
 ) -> Fallible<HelmRelease> {
-    let region = state.borrow().region.clone();
+    // The bucket's region, whatever its provider instance.
+    let region = state.borrow().region_of(bucket);
     let bucket_name = bucket.name.clone();
     let mut values = rhai::Map::new();
     merge(

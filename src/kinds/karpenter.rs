@@ -347,11 +347,22 @@ fn karpenter(
     opts: &Dynamic,
 ) -> Fallible<rhai::Map> {
     let map_opts = opts_arg(ctx, "karpenter", opts, OPTS)?;
-    crate::kinds::k8s::refuse_provider_instance(ctx, c, "karpenter")?;
     let o = Opts(&map_opts);
     let version = o.str("version").unwrap_or_default();
     let namespace = o.str("namespace").unwrap_or_else(|| "kube-system".into());
-    let region = state.borrow().region.clone();
+    // What it declares is made with the cluster's provider instance.
+    let at = c.resource.as_ref().and_then(|a| a.provider.clone());
+    let provider = crate::script::api::providers::handle(state, at.as_deref());
+    let with_provider = |mut m: rhai::Map| {
+        if let Some(p) = &provider {
+            m.insert("provider".into(), p.clone());
+        }
+        m
+    };
+    let region = match &c.resource {
+        Some(a) => state.borrow().region_of(a),
+        None => state.borrow().region.clone(),
+    };
     let cluster = &c.name;
     let mut out = rhai::Map::new();
 
@@ -378,6 +389,7 @@ fn karpenter(
                 ),
             ]);
             let name = format!("{cluster}-karpenter-node");
+            let role_opts = Dynamic::from(with_provider(role_opts.cast::<rhai::Map>()));
             super::iam::iam_role(state, ctx, &text(&name), &role_opts)?.0
         }
     };
@@ -403,7 +415,7 @@ fn karpenter(
             state,
             ctx,
             &name,
-            &rhai::Map::from([
+            &with_provider(rhai::Map::from([
                 ("retention_seconds".into(), Dynamic::from(300_i64)),
                 (
                     "allow_send_from".into(),
@@ -412,7 +424,7 @@ fn karpenter(
                         text("sqs.amazonaws.com"),
                     ]),
                 ),
-            ]),
+            ])),
         )?;
         let target = Dynamic::from(super::sqs_queue::SqsQueue(q.clone()));
         for (suffix, source, detail) in EVENTS {
@@ -424,14 +436,14 @@ fn karpenter(
                 state,
                 ctx,
                 &format!("{cluster}-karpenter-{suffix}"),
-                &rhai::Map::from([
+                &with_provider(rhai::Map::from([
                     ("pattern".into(), pattern),
                     ("target".into(), target.clone()),
                     (
                         "description".into(),
                         text(&format!("Karpenter of cluster {cluster}: {detail}")),
                     ),
-                ]),
+                ])),
             )?;
         }
         Some(q)
@@ -473,7 +485,9 @@ fn karpenter(
             state,
             ctx,
             &role_name,
-            &map(vec![("inline_policies", policies)]),
+            &Dynamic::from(with_provider(
+                map(vec![("inline_policies", policies)]).cast::<rhai::Map>(),
+            )),
         )?;
         let made = associate(
             state,

@@ -343,7 +343,11 @@ security_group(v, "db", #{ description: o.purpose });
             url = m.url
         ),
     ]);
-    assert_eq!(live["groups"], serde_json::json!(["orders database"]), "{live}");
+    assert_eq!(
+        live["groups"],
+        serde_json::json!(["orders database"]),
+        "{live}"
+    );
     assert!(
         live["tags"].get("blueprint:reader:reader").is_some(),
         "{live}"
@@ -373,5 +377,95 @@ security_group(v, "db", #{ description: o.purpose });
             "--auto-approve",
         ],
         0,
+    );
+}
+
+/// A cluster takes its VPC's provider instance when given none, and all a
+/// cluster's own declarations follow it: node groups, roles, access
+/// entries, and what `c.karpenter(...)` declares (its roles, queue, rules
+/// and instance profile). In-cluster objects keep their cluster's name.
+#[test]
+fn a_clusters_declarations_follow_its_vpcs_provider_instance() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("eu.rhai"),
+        r#"
+let eu = aws(#{ region: "eu-west-1" });
+let v = vpc("edge", #{ cidr: "10.50.0.0/16", azs: 2, private_subnets: ["10.50.0.0/24", "10.50.1.0/24"], nat: "none", provider: eu });
+let c = cluster("edge", #{ version: "1.33", vpc: v, subnets: v.private_subnets });
+c.node_group("apps", #{ instance_types: ["m6i.large"], min: 1, desired: 1, max: 3 });
+c.karpenter(#{ version: "1.14.1" });
+c.backups(#{ bucket: s3_bucket("bp-edge-backups", #{ provider: eu }), schedules: [#{ name: "nightly", cron: "0 1 * * *", ttl_days: 7 }] });
+"#,
+    )
+    .unwrap();
+    let checked: Json =
+        serde_json::from_str(&m.bp(dir.path(), &["check", "eu.rhai", "--json"], 0)).unwrap();
+    let plan: Json =
+        serde_json::from_str(&m.bp(dir.path(), &["plan", "eu.rhai", "--json"], 0)).unwrap();
+    let places: std::collections::BTreeMap<String, String> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["provider"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for a in [
+        "eu-west-1:cluster.edge",
+        "eu-west-1:iam_role.edge-cluster",
+        "eu-west-1:node_group.edge/apps",
+        "eu-west-1:iam_role.edge-node",
+        "eu-west-1:iam_role.edge-karpenter-node",
+        "eu-west-1:iam_role.edge-karpenter",
+        "eu-west-1:instance_profile.edge-karpenter-node",
+        "eu-west-1:sqs_queue.edge-karpenter",
+        "eu-west-1:event_rule.edge-karpenter-spot-interruption",
+        "eu-west-1:eks_addon.edge/eks-pod-identity-agent",
+        "eu-west-1:pod_identity.edge/kube-system/karpenter",
+        "eu-west-1:s3_bucket.bp-edge-backups",
+        "eu-west-1:iam_role.edge-velero",
+    ] {
+        assert_eq!(
+            places.get(a).map(String::as_str),
+            Some("aws:eu-west-1"),
+            "{a}: {places:?}"
+        );
+    }
+    assert!(
+        places
+            .keys()
+            .any(|a| a.starts_with("eu-west-1:access_entry.edge/")),
+        "{places:?}"
+    );
+    assert_eq!(
+        places
+            .get("helm_release.edge/kube-system/karpenter")
+            .map(String::as_str),
+        Some("kubernetes:edge"),
+        "{places:?}"
+    );
+    assert!(
+        !places
+            .keys()
+            .any(|a| a.starts_with("iam_role.") || a.starts_with("sqs_queue.")),
+        "nothing of the cluster's is made with the command line's provider: {places:?}"
+    );
+    // Velero is told its bucket's region.
+    let velero = checked["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "helm_release.edge/velero/velero")
+        .expect("the Velero release");
+    assert!(
+        velero
+            .to_string()
+            .contains(r#""config":{"region":"eu-west-1"}"#),
+        "{velero}"
     );
 }

@@ -38,27 +38,6 @@ pub struct ClusterRef {
     pub resource: Option<Address>,
 }
 
-/// `what` declares resources of its own account and region around a
-/// cluster (roles, queues, buckets), which do not follow a cluster of a
-/// provider instance yet: an error, rather than resources in the wrong place.
-pub fn refuse_provider_instance(
-    ctx: &rhai::NativeCallContext,
-    c: &ClusterRef,
-    what: &str,
-) -> crate::script::state::Fallible<()> {
-    let Some(alias) = c.resource.as_ref().and_then(|a| a.provider.as_deref()) else {
-        return Ok(());
-    };
-    Err(crate::script::state::fail(
-        ctx,
-        crate::model::Problem::new(format!(
-            "{what}(...) on cluster {} of provider instance `{alias}` is not supported yet",
-            c.name
-        ))
-        .hint("declare it on a cluster of the command line's account and region"),
-    ))
-}
-
 /// `existing_cluster(name)`: a cluster this blueprint does not manage.
 #[derive(Clone, Debug)]
 pub struct ExistingCluster(pub String);

@@ -117,6 +117,18 @@ fn describe(s: &ProviderSpec) -> String {
     out
 }
 
+/// The provider instance of `alias` as scripts hold it, for a constructor
+/// that declares resources with another's options (`c.karpenter(...)`
+/// declares its queue on the cluster's instance).
+pub fn handle(state: &Shared, alias: Option<&str>) -> Option<Dynamic> {
+    let alias = alias?;
+    let spec = state.borrow().graph.provider(alias)?.clone();
+    Some(Dynamic::from(Provider {
+        alias: alias.to_string(),
+        spec,
+    }))
+}
+
 /// The alias of the `provider` option of a constructor, if given.
 pub fn alias(map: &rhai::Map) -> Option<String> {
     map.get("provider")
