@@ -469,3 +469,83 @@ c.backups(#{ bucket: s3_bucket("bp-edge-backups", #{ provider: eu }), schedules:
         "{velero}"
     );
 }
+
+/// What exists in another region is looked up there: an existing VPC, its
+/// subnets and a security group, through the instance given; what is
+/// declared in that VPC is made there.
+#[test]
+fn existing_resources_are_looked_up_in_their_instances_region() {
+    let m = Moto::start();
+    let made = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nec2 = boto3.client('ec2', endpoint_url='{url}', region_name='eu-west-1', aws_access_key_id='t', aws_secret_access_key='t')\nv = ec2.create_vpc(CidrBlock='10.60.0.0/16')['Vpc']['VpcId']\ns = ec2.create_subnet(VpcId=v, CidrBlock='10.60.1.0/24', AvailabilityZone='eu-west-1b')['Subnet']['SubnetId']\ng = ec2.create_security_group(GroupName='legacy', Description='made elsewhere', VpcId=v)['GroupId']\nprint(json.dumps({{'vpc': v, 'subnet': s, 'group': g}}))",
+            url = m.url
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("there.rhai"),
+        r#"
+let eu = aws(#{ region: "eu-west-1" });
+let v = existing_vpc(var("vpc"), #{ provider: eu });
+let legacy = existing_security_group(var("group"), #{ provider: eu });
+let found = v.subnets(#{ ids: [var("subnet")] });
+security_group(v, "app", #{ description: "subnets " + found.len(), ingress: [rule(#{ protocol: "tcp", port: 443, source: legacy })] });
+"#,
+    )
+    .unwrap();
+    let d = dir.path();
+    m.bp(
+        d,
+        &[
+            "check",
+            "there.rhai",
+            "--var",
+            "vpc=vpc-0123456789abcdef0",
+            "--var",
+            "group=sg-0123456789abcdef0",
+            "--var",
+            "subnet=subnet-0123456789abcdef0",
+        ],
+        0,
+    );
+    let vars = [
+        "--var".to_string(),
+        format!("vpc={}", made["vpc"].as_str().unwrap()),
+        "--var".to_string(),
+        format!("group={}", made["group"].as_str().unwrap()),
+        "--var".to_string(),
+        format!("subnet={}", made["subnet"].as_str().unwrap()),
+    ];
+    let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
+    let out = m.bp(
+        d,
+        &[&["apply", "there.rhai", "--auto-approve"][..], &vars].concat(),
+        0,
+    );
+    assert!(
+        out.contains("+ eu-west-1:security_group.") && out.contains("/app: created"),
+        "{out}"
+    );
+    let live = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nec2 = boto3.client('ec2', endpoint_url='{url}', region_name='eu-west-1', aws_access_key_id='t', aws_secret_access_key='t')\ng = ec2.describe_security_groups(Filters=[{{'Name': 'group-name', 'Values': ['app']}}])['SecurityGroups']\nprint(json.dumps([{{'vpc': x['VpcId'], 'description': x['Description'], 'sources': [p['GroupId'] for r in x['IpPermissions'] for p in r['UserIdGroupPairs']]}} for x in g]))",
+            url = m.url
+        ),
+    ]);
+    assert_eq!(live[0]["vpc"], made["vpc"], "{live}");
+    assert_eq!(live[0]["description"], "subnets 1", "{live}");
+    assert_eq!(live[0]["sources"][0], made["group"], "{live}");
+    m.bp(
+        d,
+        &[&["plan", "there.rhai", "--detailed-exitcode"][..], &vars].concat(),
+        0,
+    );
+    m.bp(
+        d,
+        &[&["destroy", "there.rhai", "--auto-approve"][..], &vars].concat(),
+        0,
+    );
+}

@@ -7,7 +7,7 @@
 
 use super::{security_group, subnet, vpc, SecurityGroup, Subnet, Vpc};
 use crate::model::{Address, Map, Problem, Ref, Value, EXISTING};
-use crate::script::api::facts::{api_problem, error_code, placeholder_azs, read_aws};
+use crate::script::api::facts::{api_problem, error_code, placeholder_azs, read_aws_at};
 use crate::script::api::{name_arg, opts_arg};
 use crate::script::schema::{opt, FnDoc, Opt, Ty};
 use crate::script::state::{declare_existing, fail, Fallible, Opts, Shared};
@@ -33,11 +33,15 @@ pub const SUBNETS: &[Opt] = &[
     ),
 ];
 
+/// The options of `existing_vpc` and `existing_security_group`: where to
+/// look.
+pub const EXISTING_OPTIONS: &[Opt] = &[crate::script::api::providers::PROVIDER_OPT];
+
 pub const EXISTING_VPC: FnDoc = FnDoc {
         name: "existing_vpc",
-        signature: "existing_vpc(id) -> Vpc",
+        signature: "existing_vpc(id) / existing_vpc(id, #{ provider }) -> Vpc",
         doc: "A VPC this blueprint does not manage, by id: read when planning (a missing one is an error naming the id), never created, changed or deleted. Its handle goes wherever a VPC does; `v.id`, `v.cidr` and `v.name` are known.",
-        options: &[],
+        options: EXISTING_OPTIONS,
         method_of: None,
 };
 
@@ -51,9 +55,9 @@ pub const VPC_SUBNETS: FnDoc = FnDoc {
 
 pub const EXISTING_SECURITY_GROUP: FnDoc = FnDoc {
     name: "existing_security_group",
-    signature: "existing_security_group(id) -> SecurityGroup",
+    signature: "existing_security_group(id) / existing_security_group(id, #{ provider }) -> SecurityGroup",
     doc: "A security group this blueprint does not manage, by id: read when planning, never changed; usable wherever a security group is, and as a rule's source.",
-    options: &[],
+    options: EXISTING_OPTIONS,
     method_of: None,
 };
 
@@ -86,13 +90,19 @@ fn check_id(ctx: &NativeCallContext, what: &str, id: &str, prefix: &str) -> Fall
     ))
 }
 
-pub fn existing_vpc(state: &Shared, ctx: &NativeCallContext, id: &Dynamic) -> Fallible<Vpc> {
+pub fn existing_vpc(
+    state: &Shared,
+    ctx: &NativeCallContext,
+    id: &Dynamic,
+    provider: Option<String>,
+) -> Fallible<Vpc> {
     let id = name_arg(ctx, "existing_vpc", id)?;
     check_id(ctx, "existing_vpc", &id, "vpc-")?;
-    let address = Address::new(vpc::KIND, id.clone());
-    let region = state.borrow().region.clone();
+    let address = Address::new(vpc::KIND, id.clone()).in_provider(provider.clone());
+    let region = state.borrow().region_of(&address);
     let asked = id.clone();
-    let read = read_aws(state, ctx, "existing_vpc(...)", |conf| async move {
+    let at = provider.as_deref();
+    let read = read_aws_at(state, ctx, "existing_vpc(...)", at, |conf| async move {
         let ec2 = aws_sdk_ec2::Client::new(&conf);
         match ec2.describe_vpcs().vpc_ids(&asked).send().await {
             Ok(out) => Ok(out.vpcs().first().map(|v| {
@@ -191,7 +201,8 @@ pub fn subnets(
         })
         .unwrap_or_default();
     let (ask_ids, ask_tags, ask_vpc) = (ids.clone(), tags.clone(), vpc_id.clone());
-    let read = read_aws(state, ctx, "vpc.subnets(...)", |conf| async move {
+    let at = v.0.provider.as_deref();
+    let read = read_aws_at(state, ctx, "vpc.subnets(...)", at, |conf| async move {
         let ec2 = aws_sdk_ec2::Client::new(&conf);
         let mut req = ec2
             .describe_subnets()
@@ -229,7 +240,7 @@ pub fn subnets(
     let mut found = match read {
         Some(found) => found,
         None => {
-            let region = state.borrow().region.clone();
+            let region = state.borrow().region_of(&v.0);
             let zones = placeholder_azs(&region);
             let ids = if ids.is_empty() {
                 (1..=zones.len())
@@ -293,7 +304,7 @@ pub fn subnets(
     found.sort_by(|a, b| (&a.az, &a.id).cmp(&(&b.az, &b.id)));
     let mut out = Array::new();
     for f in found {
-        let address = Address::new(subnet::KIND, f.id.clone());
+        let address = v.0.sibling(subnet::KIND, f.id.clone());
         let mut spec = Map::new();
         spec.insert("id".into(), Value::str(&f.id));
         spec.insert("az".into(), Value::str(&f.az));
@@ -326,15 +337,18 @@ pub fn existing_security_group(
     state: &Shared,
     ctx: &NativeCallContext,
     id: &Dynamic,
+    provider: Option<String>,
 ) -> Fallible<SecurityGroup> {
     let id = name_arg(ctx, "existing_security_group", id)?;
     check_id(ctx, "existing_security_group", &id, "sg-")?;
-    let region = state.borrow().region.clone();
+    let address = Address::new(security_group::KIND, id.clone()).in_provider(provider.clone());
+    let region = state.borrow().region_of(&address);
     let asked = id.clone();
-    let read = read_aws(
+    let read = read_aws_at(
         state,
         ctx,
         "existing_security_group(...)",
+        provider.as_deref(),
         |conf| async move {
             let ec2 = aws_sdk_ec2::Client::new(&conf);
             match ec2
@@ -373,7 +387,6 @@ pub fn existing_security_group(
         None => Map::from([("name".into(), Value::str(&id))]),
     };
     spec.insert("id".into(), Value::str(&id));
-    let address = Address::new(security_group::KIND, id.clone());
     declare_existing(state, ctx, address.clone(), spec, BTreeSet::new(), &id)?;
     Ok(SecurityGroup(address))
 }
@@ -382,7 +395,15 @@ pub fn register_vpc(engine: &mut Engine, state: &Shared) {
     let s = state.clone();
     engine.register_fn(
         "existing_vpc",
-        move |ctx: NativeCallContext, id: Dynamic| existing_vpc(&s, &ctx, &id),
+        move |ctx: NativeCallContext, id: Dynamic| existing_vpc(&s, &ctx, &id, None),
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "existing_vpc",
+        move |ctx: NativeCallContext, id: Dynamic, opts: Dynamic| {
+            let map = opts_arg(&ctx, "existing_vpc", &opts, EXISTING_OPTIONS)?;
+            existing_vpc(&s, &ctx, &id, Opts(&map).provider())
+        },
     );
     let s = state.clone();
     engine.register_fn(
@@ -399,6 +420,14 @@ pub fn register_security_group(engine: &mut Engine, state: &Shared) {
     let s = state.clone();
     engine.register_fn(
         "existing_security_group",
-        move |ctx: NativeCallContext, id: Dynamic| existing_security_group(&s, &ctx, &id),
+        move |ctx: NativeCallContext, id: Dynamic| existing_security_group(&s, &ctx, &id, None),
+    );
+    let s = state.clone();
+    engine.register_fn(
+        "existing_security_group",
+        move |ctx: NativeCallContext, id: Dynamic, opts: Dynamic| {
+            let map = opts_arg(&ctx, "existing_security_group", &opts, EXISTING_OPTIONS)?;
+            existing_security_group(&s, &ctx, &id, Opts(&map).provider())
+        },
     );
 }
