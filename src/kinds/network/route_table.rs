@@ -12,6 +12,7 @@ use crate::providers::Row;
 use crate::providers::{Cloud, Planned, ProviderError};
 use crate::{handle, ops};
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable};
+use futures::future::BoxFuture;
 
 /// A route as specs write it: destination and one target.
 fn route_value(dest: &str, key: &str, target: &str) -> Value {
@@ -154,24 +155,52 @@ async fn sync(cloud: &Cloud, id: &str, r: &Planned) -> Result<(), ProviderError>
     }
     let assoc = associations(&table);
     let want_subnets = r.strs("subnets")?;
-    for s in &want_subnets {
-        if !assoc.iter().any(|(sub, _)| sub == s) {
-            cloud
-                .ec2()
-                .associate_route_table()
-                .route_table_id(id)
-                .subnet_id(s)
-                .send()
-                .await
-                .map_err(ProviderError::api("AssociateRouteTable"))?;
-        }
-    }
-    for (sub, association) in &assoc {
-        if !want_subnets.contains(sub) {
-            disassociate(cloud, association).await?;
-        }
-    }
-    Ok(())
+    // A table of many subnets (one per zone for hundreds of subnets): the
+    // associations are sent several at once, each its own call.
+    let associate: Vec<BoxFuture<'_, Result<(), ProviderError>>> = want_subnets
+        .iter()
+        .filter(|s| !assoc.iter().any(|(sub, _)| sub == *s))
+        .map(|s| -> BoxFuture<'_, Result<(), ProviderError>> {
+            Box::pin(async move {
+                cloud
+                    .ec2()
+                    .associate_route_table()
+                    .route_table_id(id)
+                    .subnet_id(s)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ProviderError::api("AssociateRouteTable"))
+            })
+        })
+        .collect();
+    at_once(associate).await?;
+    let stale: Vec<BoxFuture<'_, Result<(), ProviderError>>> = assoc
+        .iter()
+        .filter(|(sub, _)| !want_subnets.contains(sub))
+        .map(
+            |(_, association)| -> BoxFuture<'_, Result<(), ProviderError>> {
+                Box::pin(disassociate(cloud, association))
+            },
+        )
+        .collect();
+    at_once(stale).await
+}
+
+/// How many associations of one table are sent at once.
+const AT_ONCE: usize = 16;
+
+/// Runs `calls`, [`AT_ONCE`] at a time; the first error, once the calls
+/// started have finished.
+async fn at_once(
+    calls: Vec<BoxFuture<'_, Result<(), ProviderError>>>,
+) -> Result<(), ProviderError> {
+    use futures::StreamExt;
+    let results: Vec<Result<(), ProviderError>> = futures::stream::iter(calls)
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 async fn disassociate(cloud: &Cloud, association: &str) -> Result<(), ProviderError> {
@@ -234,9 +263,14 @@ pub async fn update(
 pub async fn delete(cloud: &Cloud, live: &Live) -> Result<(), ProviderError> {
     match describe(cloud, &live.id).await {
         Ok(table) => {
-            for (_, association) in associations(&table) {
-                disassociate(cloud, &association).await?;
-            }
+            let assoc = associations(&table);
+            let calls: Vec<BoxFuture<'_, Result<(), ProviderError>>> = assoc
+                .iter()
+                .map(|(_, a)| -> BoxFuture<'_, Result<(), ProviderError>> {
+                    Box::pin(disassociate(cloud, a))
+                })
+                .collect();
+            at_once(calls).await?;
         }
         Err(ProviderError::Unexpected(_)) => return Ok(()),
         Err(e) if e.is_not_found() => return Ok(()),
