@@ -548,4 +548,25 @@ security_group(v, "app", #{ description: "subnets " + found.len(), ingress: [rul
         &[&["destroy", "there.rhai", "--auto-approve"][..], &vars].concat(),
         0,
     );
+
+    // `bp adopt` takes over a VPC made elsewhere in the instance's region.
+    std::fs::write(
+        d.join("adopt.rhai"),
+        r#"vpc("found", #{ cidr: "10.60.0.0/16", azs: 1, provider: aws(#{ region: "eu-west-1" }) });"#,
+    )
+    .unwrap();
+    let vpc = made["vpc"].as_str().unwrap();
+    let out = m.bp(d, &["adopt", "adopt.rhai", "eu-west-1:vpc.found", vpc], 0);
+    assert!(out.contains("as eu-west-1:vpc.found"), "{out}");
+    let plan = m.bp(d, &["plan", "adopt.rhai"], 0);
+    assert!(!plan.contains("+ eu-west-1:vpc.found"), "{plan}");
+    let tags = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nec2 = boto3.client('ec2', endpoint_url='{url}', region_name='eu-west-1', aws_access_key_id='t', aws_secret_access_key='t')\nv = ec2.describe_vpcs(VpcIds=['{vpc}'])['Vpcs'][0]\nprint(json.dumps({{t['Key']: t['Value'] for t in v.get('Tags', [])}}))",
+            url = m.url
+        ),
+    ]);
+    assert_eq!(tags["blueprint:address"], "eu-west-1:vpc.found", "{tags}");
+    assert_eq!(tags["blueprint:name"], "adopt", "{tags}");
 }
