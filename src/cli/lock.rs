@@ -44,11 +44,41 @@ pub fn run(a: &LockArgs) -> Result<i32> {
     let eval =
         blueprint::script::evaluate(&script.file, &script.options_in(aws.profile.as_deref())?)?;
     let rt = cloud::runtime()?;
-    let cloud = rt.block_on(cloud::connect(aws, &eval.region, &eval.name))?;
-    let holder = rt.block_on(lock::status(&cloud))?;
+    // The lock of each account and region the blueprint touches: the
+    // command line's, and each provider instance's that reaches another.
+    let target = cloud::target(aws, &eval.region)?;
+    let all = rt.block_on(blueprint::providers::Cloud::connect_all(
+        &target,
+        &eval.name,
+        eval.graph.providers(),
+    ));
+    let places = blueprint::engine::pipeline::lock_places(&all, &target);
+    let many = places.len() > 1;
+    let mut code = 0;
+    for place in places {
+        let at = match (many, place.spec()) {
+            (false, _) => String::new(),
+            (true, Some(spec)) => format!(" in aws:{}", spec.location()),
+            (true, None) => format!(" in aws:{}", eval.region),
+        };
+        code = code.max(one(&rt, a, place, &eval.name, &at)?);
+    }
+    Ok(code)
+}
+
+/// The lock in one account and region (`at` names it when there are
+/// several).
+fn one(
+    rt: &tokio::runtime::Runtime,
+    a: &LockArgs,
+    cloud: &blueprint::providers::Cloud,
+    name: &str,
+    at: &str,
+) -> Result<i32> {
+    let holder = rt.block_on(lock::status(cloud))?;
     match (&a.command, holder) {
         (_, None) => {
-            println!("Blueprint {} is not locked.", eval.name);
+            println!("Blueprint {name} is not locked{at}.");
             Ok(0)
         }
         (LockCommand::Status { .. }, Some(h)) => {
@@ -57,11 +87,11 @@ pub fn run(a: &LockArgs) -> Result<i32> {
             } else {
                 ""
             };
-            println!("Blueprint {} is locked by {h}.{gone}", eval.name);
+            println!("Blueprint {name} is locked{at} by {h}.{gone}");
             Ok(0)
         }
         (LockCommand::Break { auto_approve, .. }, Some(h)) => {
-            println!("Blueprint {} is locked by {h}.", eval.name);
+            println!("Blueprint {name} is locked{at} by {h}.");
             if !cloud::confirm(
                 "remove this lock (only if that process is gone)",
                 *auto_approve,
@@ -69,8 +99,8 @@ pub fn run(a: &LockArgs) -> Result<i32> {
                 println!("Lock kept.");
                 return Ok(1);
             }
-            rt.block_on(lock::break_lock(&cloud))?;
-            println!("Removed the lock of blueprint {}.", eval.name);
+            rt.block_on(lock::break_lock(cloud))?;
+            println!("Removed the lock of blueprint {name}{at}.");
             Ok(0)
         }
     }

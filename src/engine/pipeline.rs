@@ -312,7 +312,7 @@ pub async fn connect_and_read(
 /// Where the blueprint's locks are taken: the command line's account and
 /// region, and each provider instance that reaches another (by its
 /// region, role or profile).
-fn lock_places<'a>(cloud: &'a Cloud, target: &Target) -> Vec<&'a Cloud> {
+pub fn lock_places<'a>(cloud: &'a Cloud, target: &Target) -> Vec<&'a Cloud> {
     let here = crate::model::ProviderSpec {
         region: target.region.clone(),
         assume_role: None,

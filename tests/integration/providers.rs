@@ -172,6 +172,49 @@ fn a_provider_loop_and_an_assumed_account_apply_converge_and_destroy() {
     // Each instance's resources are read back as its own: nothing to do.
     m.bp(d, &["plan", "multi.rhai", "--detailed-exitcode"], 0);
 
+    // A lock left in one region (a killed apply's) stops an apply, and
+    // `bp lock` shows and breaks it there.
+    let lock_item = |op: &str| {
+        format!(
+            "import boto3, json\nd = boto3.client('dynamodb', endpoint_url='{url}', region_name='eu-west-1', aws_access_key_id='t', aws_secret_access_key='t')\n{op}",
+            url = m.url
+        )
+    };
+    m.python(&[
+        "-c",
+        &lock_item("d.put_item(TableName='blueprint-locks', Item={'blueprint': {'S': 'multi'}, 'token': {'S': 'x'}, 'holder': {'S': json.dumps({'user': 'ci', 'host': 'runner-7', 'pid': 4242, 'command': 'bp apply', 'started': '2026-12-08T00:00:00Z'})}})"),
+    ]);
+    let status = m.bp(d, &["lock", "status", "multi.rhai"], 0);
+    assert!(
+        status.contains(
+            "Blueprint multi is locked in aws:eu-west-1 by ci on runner-7 (process 4242)"
+        ),
+        "{status}"
+    );
+    assert!(
+        status.contains("Blueprint multi is not locked in aws:us-east-1."),
+        "{status}"
+    );
+    assert!(
+        status.contains("Blueprint multi is not locked in aws:222222222222/us-east-1."),
+        "{status}"
+    );
+    let err = m.bp(d, &["apply", "multi.rhai", "--auto-approve"], 1);
+    assert!(
+        err.contains("blueprint multi is locked by ci on runner-7"),
+        "{err}"
+    );
+    let out = m.bp(d, &["lock", "break", "multi.rhai", "--auto-approve"], 0);
+    assert!(
+        out.contains("Removed the lock of blueprint multi in aws:eu-west-1."),
+        "{out}"
+    );
+    let left = m.python_json(&[
+        "-c",
+        &lock_item("print(json.dumps('Item' in d.get_item(TableName='blueprint-locks', Key={'blueprint': {'S': 'multi'}})))"),
+    ]);
+    assert_eq!(left, false);
+
     // A region dropped from the loop: the instance the script no longer
     // makes is read all the same (the apply recorded it), and what the
     // blueprint has there is deleted.
