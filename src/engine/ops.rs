@@ -67,13 +67,13 @@ pub async fn read_all(
     let read = parts.iter().map(|(_, c, g)| read_aws(c, g, strict));
     let mut live = Vec::new();
     let mut unlisted = Vec::new();
-    for ((alias, _, g), part) in parts.iter().zip(futures::future::join_all(read).await) {
+    for ((alias, ..), part) in parts.iter().zip(futures::future::join_all(read).await) {
         let (found, not_listed) = part?;
         unlisted.extend(not_listed);
         live.extend(
             found
                 .into_iter()
-                .filter_map(|l| cloud.belongs(*alias, g, l)),
+                .filter_map(|l| cloud.belongs(*alias, desired, l)),
         );
     }
     read_in_cluster(cloud, desired, strict, live, unlisted).await

@@ -428,31 +428,35 @@ impl Cloud {
     }
 
     /// What a read of provider instance `alias` (`None`: the command
-    /// line's account and region), declaring `declared`, keeps of what it
-    /// found: its own resources. Another instance may read the same
-    /// account and region (IAM is the whole account's); a resource whose
-    /// address names no instance left is the command line's to prune. A
-    /// kind that makes its address from the resource's name, not from its
-    /// tags, finds it without an alias: it is the instance's when the
-    /// instance declares it.
+    /// line's account and region) keeps of what it found: its own
+    /// resources, `desired` being the whole blueprint. Another instance
+    /// may read the same account and region (IAM is the whole account's);
+    /// a resource whose address names no instance left is the command
+    /// line's to prune. A kind that makes its address from the resource's
+    /// name, not from its tags (an instance profile, found by its IAM
+    /// path), finds it without an alias: it is the instance's that
+    /// declares that name, unless the command line's declares it too.
     pub fn belongs(
         &self,
         alias: Option<&str>,
-        declared: &crate::model::Graph,
+        desired: &crate::model::Graph,
         mut l: Live,
     ) -> Option<Live> {
         let found = l.address.provider.clone();
+        let declared_in =
+            |a: &str| desired.contains(&l.address.clone().in_provider(Some(a.into())));
         match (alias, found.as_deref()) {
-            (None, None) => Some(l),
+            (None, None) => {
+                let elsewhere =
+                    !desired.contains(&l.address) && self.instances.keys().any(|a| declared_in(a));
+                (!elsewhere).then_some(l)
+            }
             (None, Some(p)) => (!self.instances.contains_key(p)).then_some(l),
             (Some(a), Some(p)) => (a == p).then_some(l),
-            (Some(a), None) => {
-                let at = l.address.clone().in_provider(Some(a.to_string()));
-                declared.contains(&at).then(|| {
-                    l.address = at;
-                    l
-                })
-            }
+            (Some(a), None) => (declared_in(a) && !desired.contains(&l.address)).then(|| {
+                l.address = l.address.clone().in_provider(Some(a.to_string()));
+                l
+            }),
         }
     }
 
@@ -1000,11 +1004,13 @@ mod owner_tests {
             Map::new(),
         ))
         .unwrap();
-        let none = crate::model::Graph::new();
         // The command line's read.
-        assert!(cloud.belongs(None, &none, at(None, "a")).is_some());
-        assert!(cloud.belongs(None, &none, at(Some("eu"), "a")).is_none());
-        assert!(cloud.belongs(None, &none, at(Some("gone"), "a")).is_some());
+        assert!(cloud.belongs(None, &eu, at(None, "a")).is_some());
+        assert!(cloud.belongs(None, &eu, at(Some("eu"), "a")).is_none());
+        assert!(cloud.belongs(None, &eu, at(Some("gone"), "a")).is_some());
+        // A name only an instance declares (an instance profile seen from
+        // every region of the account) is that instance's.
+        assert!(cloud.belongs(None, &eu, at(None, "named")).is_none());
         // The instance's.
         assert!(cloud
             .belongs(Some("eu"), &eu, at(Some("eu"), "a"))
@@ -1015,6 +1021,17 @@ mod owner_tests {
         assert!(cloud.belongs(Some("eu"), &eu, at(None, "other")).is_none());
         let named = cloud.belongs(Some("eu"), &eu, at(None, "named")).unwrap();
         assert_eq!(named.address.to_string(), "eu:widget.named");
+        // Unless the command line's declares that name too.
+        let mut both = eu.clone();
+        both.insert(crate::model::Resource::new(
+            Address::new(kind, "named"),
+            Map::new(),
+        ))
+        .unwrap();
+        assert!(cloud
+            .belongs(Some("eu"), &both, at(None, "named"))
+            .is_none());
+        assert!(cloud.belongs(None, &both, at(None, "named")).is_some());
         assert_eq!(cloud.at(&named.address).region, "eu-west-1");
         assert_eq!(cloud.at(&Address::new(kind, "x")).region, "us-east-1");
     }

@@ -613,3 +613,35 @@ security_group(v, "app", #{ description: "subnets " + found.len(), ingress: [rul
     assert_eq!(tags["blueprint:address"], "eu-west-1:vpc.found", "{tags}");
     assert_eq!(tags["blueprint:name"], "adopt", "{tags}");
 }
+
+/// An instance profile is found by its IAM path, from every region of the
+/// account: a host of a provider instance keeps its profile, which the
+/// command line's read does not take for one of its own to delete.
+#[test]
+fn a_profile_seen_from_every_region_is_its_instances() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("host.rhai"),
+        r#"
+let eu = aws(#{ region: "eu-west-1" });
+let v = vpc("edge", #{ cidr: "10.70.0.0/16", azs: 1, public_subnets: ["10.70.0.0/24"], nat: "none", provider: eu });
+let r = iam_role("edge-host", #{ service: "ec2.amazonaws.com", provider: eu });
+instance("host", #{ subnet: v.public_subnets[0], instance_type: "t3.small", ami: "al2023", role: r });
+iam_role("home", #{ service: "ec2.amazonaws.com" });
+"#,
+    )
+    .unwrap();
+    let d = dir.path();
+    let out = m.bp(d, &["apply", "host.rhai", "--auto-approve"], 0);
+    assert!(
+        out.contains("+ eu-west-1:instance_profile.host: created"),
+        "{out}"
+    );
+    m.bp(d, &["plan", "host.rhai", "--detailed-exitcode"], 0);
+    let out = m.bp(d, &["destroy", "host.rhai", "--auto-approve"], 0);
+    assert!(
+        out.contains("- eu-west-1:instance_profile.host: deleted"),
+        "{out}"
+    );
+}
