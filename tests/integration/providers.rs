@@ -645,3 +645,62 @@ iam_role("home", #{ service: "ec2.amazonaws.com" });
         "{out}"
     );
 }
+
+/// A cluster of a provider instance with what is declared on it (a node
+/// group, an add-on, an IRSA role, an access entry, a Pod Identity
+/// association, control plane logs) is made in the instance's region,
+/// read back as the instance's, and destroyed.
+#[test]
+fn a_cluster_of_a_provider_instance_applies_converges_and_destroys() {
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cl.rhai"),
+        r#"
+let eu = aws(#{ region: "eu-west-1" });
+let v = vpc("edge", #{ cidr: "10.50.0.0/16", azs: 2, private_subnets: ["10.50.0.0/24", "10.50.1.0/24"], nat: "none", provider: eu });
+let c = cluster("edge", #{ version: "1.33", vpc: v, subnets: v.private_subnets, irsa: true });
+c.node_group("apps", #{ instance_types: ["m6i.large"], min: 1, desired: 1, max: 3 });
+c.addon("vpc-cni", #{});
+c.irsa_role("edge-app", #{ namespace: "app", service_account: "app" });
+c.access_entry(iam_role("edge-admin", #{ service: "ec2.amazonaws.com", provider: eu }), #{});
+c.pod_identity("app", "app2", pod_identity_role("edge-app2", #{ provider: eu }), #{});
+control_plane_logs(c, #{ retention_days: 7 });
+log_group("home-logs", #{ retention_days: 7 });
+"#,
+    )
+    .unwrap();
+    let d = dir.path();
+    let out = m.bp(d, &["apply", "cl.rhai", "--auto-approve"], 0);
+    assert!(out.contains("Apply complete: 18 created"), "{out}");
+    m.bp(d, &["plan", "cl.rhai", "--detailed-exitcode"], 0);
+    let found = m.python_json(&[
+        "-c",
+        &format!(
+            "import boto3, json\nkw = dict(endpoint_url='{url}', aws_access_key_id='t', aws_secret_access_key='t')\neks = {{r: boto3.client('eks', region_name=r, **kw) for r in ['eu-west-1', 'us-east-1']}}\nlogs = {{r: boto3.client('logs', region_name=r, **kw) for r in ['eu-west-1', 'us-east-1']}}\nprint(json.dumps({{r: {{'clusters': eks[r].list_clusters()['clusters'], 'groups': sorted(g['logGroupName'] for g in logs[r].describe_log_groups()['logGroups'])}} for r in eks}}))",
+            url = m.url
+        ),
+    ]);
+    assert_eq!(
+        found["eu-west-1"]["clusters"],
+        serde_json::json!(["edge"]),
+        "{found}"
+    );
+    assert_eq!(
+        found["us-east-1"]["clusters"],
+        serde_json::json!([]),
+        "{found}"
+    );
+    assert_eq!(
+        found["eu-west-1"]["groups"],
+        serde_json::json!(["/aws/eks/edge/cluster"]),
+        "{found}"
+    );
+    assert_eq!(
+        found["us-east-1"]["groups"],
+        serde_json::json!(["home-logs"]),
+        "{found}"
+    );
+    let out = m.bp(d, &["destroy", "cl.rhai", "--auto-approve"], 0);
+    assert!(out.contains("18 deleted"), "{out}");
+}
