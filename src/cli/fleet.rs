@@ -32,6 +32,9 @@ pub struct Member {
     pub file: PathBuf,
     pub name: String,
     pub region: String,
+    /// Where its provider instances make resources (`eu-west-1`,
+    /// `222222222222/us-east-1`), besides its region.
+    pub instances: Vec<String>,
     pub reads: BTreeSet<String>,
 }
 
@@ -85,10 +88,20 @@ pub fn members(files: &[PathBuf], script: &ScriptArgs, aws: &AwsArgs) -> Result<
             .filter(|r| r.address.kind == blueprint::kinds::output::usage::KIND)
             .map(|r| r.address.name.clone())
             .collect();
+        let mut instances: Vec<String> = eval
+            .graph
+            .providers()
+            .values()
+            .map(|s| s.location())
+            .filter(|l| *l != eval.region)
+            .collect();
+        instances.sort();
+        instances.dedup();
         found.push(Member {
             file: file.clone(),
             name: eval.name,
             region: eval.region,
+            instances,
             reads,
         });
     }
@@ -221,6 +234,7 @@ pub fn plan(
                     "file": r.member.file,
                     "account": r.account,
                     "region": r.member.region,
+                    "instances": r.member.instances,
                     "reads": r.member.reads,
                     "waits_for": waits,
                     "plan": plan,
@@ -285,13 +299,12 @@ fn summary(rows: &[Row]) -> String {
         } else {
             r.account.clone()
         };
-        table.push([
-            r.member.name.clone(),
-            account,
-            r.member.region.clone(),
-            changes,
-            cost,
-        ]);
+        let region = if r.member.instances.is_empty() {
+            r.member.region.clone()
+        } else {
+            format!("{} + {}", r.member.region, r.member.instances.join(", "))
+        };
+        table.push([r.member.name.clone(), account, region, changes, cost]);
     }
     let widths: Vec<usize> = (0..5)
         .map(|i| table.iter().map(|row| row[i].len()).max().unwrap_or(0))
@@ -358,6 +371,7 @@ mod tests {
             file: PathBuf::from(format!("{name}.rhai")),
             name: name.into(),
             region: "us-east-1".into(),
+            instances: Vec::new(),
             reads: reads.iter().map(|s| s.to_string()).collect(),
         }
     }

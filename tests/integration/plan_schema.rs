@@ -118,6 +118,7 @@ pub fn check_printed(printed: &Value) {
                 "account",
                 "blueprint",
                 "file",
+                "instances",
                 "plan",
                 "reads",
                 "region",

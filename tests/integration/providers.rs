@@ -171,6 +171,12 @@ fn a_provider_loop_and_an_assumed_account_apply_converge_and_destroy() {
 
     // Each instance's resources are read back as its own: nothing to do.
     m.bp(d, &["plan", "multi.rhai", "--detailed-exitcode"], 0);
+    // A fleet's table names every place a blueprint makes resources in.
+    let fleet = m.bp(d, &["plan", "--all", "."], 0);
+    assert!(
+        fleet.contains("us-east-1 + 222222222222/us-east-1, eu-west-1, us-west-2  no changes"),
+        "{fleet}"
+    );
 
     // A lock left in one region (a killed apply's) stops an apply, and
     // `bp lock` shows and breaks it there.
