@@ -22,9 +22,9 @@ pub fn run(a: &CostArgs) -> Result<i32> {
     let prices = super::cloud::prices(a.prices.as_deref())?;
     let eval = blueprint::script::evaluate(&a.script.file, &a.script.options()?)?;
     super::note_placeholders(&eval, "bp cost");
-    let b = cost::breakdown(
+    let b = cost::breakdown_in(
         eval.graph.iter().map(|r| (&r.address, &r.spec)),
-        &eval.region,
+        |a| eval.graph.region_of(a, &eval.region),
         &prices,
         blueprint::lint::Date::today(),
     );

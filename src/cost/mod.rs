@@ -250,9 +250,20 @@ pub fn breakdown<'a>(
     prices: &Prices,
     today: Date,
 ) -> Breakdown {
+    breakdown_in(items, |_| region, prices, today)
+}
+
+/// [`breakdown`], each resource at the prices of its own region
+/// (`region_of`: a provider instance's, else the blueprint's).
+pub fn breakdown_in<'a, 'r>(
+    items: impl Iterator<Item = (&'a Address, &'a Map)>,
+    region_of: impl Fn(&Address) -> &'r str,
+    prices: &Prices,
+    today: Date,
+) -> Breakdown {
     let mut b = Breakdown::default();
     for (address, spec) in items {
-        match estimate(address.kind, spec, region, prices, today) {
+        match estimate(address.kind, spec, region_of(address), prices, today) {
             Estimate::Free => {}
             Estimate::Priced(c) => b.lines.push((address.clone(), c)),
             Estimate::NoPrice(why) => b.no_price.push((address.clone(), why)),

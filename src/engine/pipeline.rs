@@ -458,9 +458,11 @@ fn insights(
         .into_iter()
         .filter(|f| touched.contains(&f.address))
         .collect();
-    let before = crate::cost::breakdown(
+    // Each resource at its own region's prices.
+    let region_of = |a: &Address| desired.graph.region_of(a, desired.region);
+    let before = crate::cost::breakdown_in(
         live.iter().map(|l| (&l.address, &l.attrs)),
-        desired.region,
+        region_of,
         prices,
         today,
     );
@@ -478,9 +480,9 @@ fn insights(
             (&r.address, spec)
         })
         .collect();
-    let after = crate::cost::breakdown(
+    let after = crate::cost::breakdown_in(
         kept.iter().map(|(a, spec)| (*a, spec)),
-        desired.region,
+        region_of,
         prices,
         today,
     );

@@ -710,3 +710,51 @@ log_group("home-logs", #{ retention_days: 7 });
     let out = m.bp(d, &["destroy", "cl.rhai", "--auto-approve"], 0);
     assert!(out.contains("18 deleted"), "{out}");
 }
+
+const NAT: &str = r#"
+vpc("home", #{ cidr: "10.0.0.0/16", azs: 1, public_subnets: ["10.0.0.0/24"], private_subnets: ["10.0.1.0/24"] });
+vpc("edge", #{ cidr: "10.1.0.0/16", azs: 1, public_subnets: ["10.1.0.0/24"], private_subnets: ["10.1.1.0/24"], provider: aws(#{ region: "eu-west-1" }) });
+"#;
+
+/// Each resource is priced in its own region: a NAT gateway of an
+/// instance in eu-west-1 at eu-west-1's rate, the command line's at
+/// us-east-1's.
+#[test]
+fn resources_of_an_instance_are_priced_in_its_region() {
+    let out = Test::new()
+        .file("nat.rhai", NAT)
+        .args(["cost", "nat.rhai", "--json"])
+        .run();
+    let cost: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let monthly = |address: &str| {
+        cost["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == address)
+            .map(|r| r["monthly"].as_f64().unwrap())
+    };
+    // $0.045 an hour (and per GB) in us-east-1, $0.048 in eu-west-1.
+    let home = monthly("nat_gateway.home/a").expect("the NAT of home");
+    let edge = monthly("eu-west-1:nat_gateway.edge/a").expect("the NAT of edge");
+    assert!(
+        (edge / home - 0.048 / 0.045).abs() < 0.01,
+        "{home} {edge}: {cost}"
+    );
+    // And so does a plan.
+    let m = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nat.rhai"), NAT).unwrap();
+    let plan: Json =
+        serde_json::from_str(&m.bp(dir.path(), &["plan", "nat.rhai", "--json"], 0)).unwrap();
+    let after = |address: &str| {
+        plan["cost"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == address)
+            .and_then(|c| c["after"].as_f64())
+    };
+    assert_eq!(after("nat_gateway.home/a"), Some(home), "{plan}");
+    assert_eq!(after("eu-west-1:nat_gateway.edge/a"), Some(edge), "{plan}");
+}
