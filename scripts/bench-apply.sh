@@ -25,22 +25,7 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-.venv/bin/python - "$work/bench.rhai" "$subnets" "$groups" "$node_groups" <<'PY'
-import sys
-path, subnets, groups, node_groups = sys.argv[1], *map(int, sys.argv[2:])
-s = ['blueprint_name("bench-apply");',
-     'let v = vpc("bench", #{ cidr: "10.0.0.0/16", azs: 2, public_subnets: ["10.0.0.0/24", "10.0.1.0/24"], '
-     'private_subnets: ["10.0.2.0/24", "10.0.3.0/24"], nat: "single" });']
-zones = ["us-east-1a", "us-east-1b"]
-for i in range(subnets):
-    s.append(f'subnet(v, "s{i}", #{{ cidr: "10.0.{8 + i // 4}.{(i % 4) * 64}/26", az: "{zones[i % 2]}" }});')
-for i in range(groups):
-    s.append(f'security_group(v, "g{i}", #{{ ingress: [rule(#{{ protocol: "tcp", port: {1000 + i}, cidr: "10.0.0.0/8" }})] }});')
-s.append('let c = cluster("bench", #{ version: "1.29", vpc: v, subnets: v.private_subnets, irsa: false });')
-for i in range(node_groups):
-    s.append(f'c.node_group("ng{i}", #{{ instance_types: ["m6i.large"], min: 0, max: 3, desired: 1 }});')
-open(path, "w").write("\n".join(s) + "\n")
-PY
+.venv/bin/python scripts/bench_blueprint.py "$work/bench.rhai" bench-apply "$subnets" "$groups" "$node_groups"
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 start=$(date +%s.%N)
