@@ -758,3 +758,49 @@ fn resources_of_an_instance_are_priced_in_its_region() {
     assert_eq!(after("nat_gateway.home/a"), Some(home), "{plan}");
     assert_eq!(after("eu-west-1:nat_gateway.edge/a"), Some(edge), "{plan}");
 }
+
+/// An RDS instance and an EFS file system take their subnets' provider
+/// instance, with all they declare (subnet and parameter groups, security
+/// groups, mount targets, access points).
+#[test]
+fn databases_and_file_systems_take_their_subnets_instance() {
+    let out = Test::new()
+        .file(
+            "data.rhai",
+            r#"
+let v = vpc("data", #{ cidr: "10.80.0.0/16", azs: 2, private_subnets: ["10.80.0.0/24", "10.80.1.0/24"], nat: "none", provider: aws(#{ region: "eu-west-1" }) });
+rds_postgres("orders", #{ vpc: v, subnets: v.private_subnets, instance_class: "db.t4g.micro", engine_version: "16.4", username: "app", password: "long-enough-1", storage_gb: 20, parameters: #{ log_min_duration_statement: "500" } });
+let fs = efs("shared", #{ vpc: v, subnets: v.private_subnets });
+fs.access_point("app", #{ path: "/app", uid: 1000, gid: 1000 });
+"#,
+        )
+        .args(["check", "data.rhai", "--json"])
+        .run();
+    let checked: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let addresses: Vec<&str> = checked["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "rds_postgres.",
+        "db_subnet_group.",
+        "db_parameter_group.",
+        "efs.",
+        "efs_mount_target.",
+        "efs_access_point.",
+        "security_group.",
+    ] {
+        assert!(
+            addresses
+                .iter()
+                .any(|a| a.starts_with(&format!("eu-west-1:{kind}"))),
+            "{kind}: {addresses:?}"
+        );
+    }
+    assert!(
+        addresses.iter().all(|a| a.starts_with("eu-west-1:")),
+        "{addresses:?}"
+    );
+}
